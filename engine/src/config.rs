@@ -1,0 +1,344 @@
+//! Configuration with Flink's keys and defaults.
+//!
+//! A [`Configuration`] is the raw key/value map a scenario writes
+//! (`execution.checkpointing.interval = "1s"`); [`EngineConfig`] is its typed,
+//! validated view. Unknown keys are rejected so a typo never passes silently.
+//! Keys Flink does not have are prefixed `halab.`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use crate::duration::{format_duration, parse_duration, DurationError};
+use crate::partition::key_groups;
+
+/// The raw configuration: Flink keys to string values.
+pub type Configuration = BTreeMap<String, String>;
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration key `{key}` = `{value}`: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub value: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: &str, value: &str, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.to_string(),
+            value: value.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Every key the engine understands (Flink's, then halab's own).
+pub const KNOWN_KEYS: &[&str] = &[
+    "execution.checkpointing.interval",
+    "execution.checkpointing.timeout",
+    "execution.checkpointing.min-pause",
+    "execution.checkpointing.max-concurrent-checkpoints",
+    "execution.checkpointing.tolerable-failed-checkpoints",
+    "execution.checkpointing.num-retained",
+    "execution.checkpointing.mode",
+    "heartbeat.interval",
+    "heartbeat.timeout",
+    "jobmanager.execution.failover-strategy",
+    "pipeline.max-parallelism",
+    "restart-strategy",
+    "restart-strategy.type",
+    "restart-strategy.fixed-delay.attempts",
+    "restart-strategy.fixed-delay.delay",
+    "restart-strategy.failure-rate.max-failures-per-interval",
+    "restart-strategy.failure-rate.failure-rate-interval",
+    "restart-strategy.failure-rate.delay",
+    "restart-strategy.exponential-delay.initial-backoff",
+    "restart-strategy.exponential-delay.max-backoff",
+    "restart-strategy.exponential-delay.backoff-multiplier",
+    "restart-strategy.exponential-delay.reset-backoff-threshold",
+    "restart-strategy.exponential-delay.jitter-factor",
+    "restart-strategy.exponential-delay.attempts-before-reset-backoff",
+    "restart-strategy.crash-loop-backoff.preset",
+    "restart-strategy.crash-loop-backoff.initial-backoff",
+    "restart-strategy.crash-loop-backoff.multiplier",
+    "restart-strategy.crash-loop-backoff.max-backoff",
+    "restart-strategy.crash-loop-backoff.reset-after",
+    "restart-strategy.supervisor.intensity",
+    "restart-strategy.supervisor.period",
+    "restart-strategy.supervisor.delay",
+    "halab.network.batch-size",
+    "halab.network.credits",
+    "halab.failure-detection.connection-loss",
+    "halab.source.poll-interval",
+    "halab.rpc.timeout",
+];
+
+/// Which tasks a failure restarts (`jobmanager.execution.failover-strategy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailoverStrategyKind {
+    /// RestartAllFailoverStrategy.
+    Full,
+    /// RestartPipelinedRegionFailoverStrategy (Flink's default).
+    Region,
+}
+
+/// A deliberately broken behaviour, selectable only programmatically (tests
+/// and test-only scenarios), that exists to prove the checkers catch it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sabotage {
+    #[default]
+    None,
+    /// The sink commits each transaction at pre-commit time, before the
+    /// checkpoint completes.
+    SinkCommitsAtPreCommit,
+    /// Sources start from offset 0 instead of the restored offsets.
+    SourceIgnoresRestoredOffsets,
+    /// The keyed count starts empty instead of from the restored state.
+    CountIgnoresRestoredState,
+}
+
+/// The typed, validated engine configuration.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// The raw map, kept for the restart-strategy loader and the run banner.
+    pub raw: Configuration,
+    /// `execution.checkpointing.interval`; `None` = checkpointing off.
+    pub checkpoint_interval: Option<Duration>,
+    pub checkpoint_timeout: Duration,
+    pub checkpoint_min_pause: Duration,
+    pub max_concurrent_checkpoints: u32,
+    pub tolerable_failed_checkpoints: i32,
+    pub num_retained: usize,
+    pub heartbeat_interval: Duration,
+    pub heartbeat_timeout: Duration,
+    pub failover_strategy: FailoverStrategyKind,
+    /// `pipeline.max-parallelism`; −1 = derived from the parallelism.
+    pub max_parallelism: i32,
+    /// Records per network batch.
+    pub batch_size: usize,
+    /// Batches in flight per channel (credit-based flow control).
+    pub credits: u32,
+    /// Declare a TaskManager lost as soon as its connection breaks, not only
+    /// when heartbeats time out.
+    pub detect_connection_loss: bool,
+    /// How long an idle source waits before polling the source log again.
+    pub source_poll_interval: Duration,
+    /// Timeout of one request to an external service.
+    pub rpc_timeout: Duration,
+}
+
+fn get<'a>(conf: &'a Configuration, key: &str) -> Option<&'a str> {
+    conf.get(key).map(|s| s.trim())
+}
+
+fn duration_key(conf: &Configuration, key: &str, default: Duration) -> Result<Duration, ConfigError> {
+    match get(conf, key) {
+        None => Ok(default),
+        Some(v) => parse_duration(v).map_err(|e| ConfigError::new(key, v, e.to_string())),
+    }
+}
+
+fn int_key<T: std::str::FromStr>(conf: &Configuration, key: &str, default: T) -> Result<T, ConfigError> {
+    match get(conf, key) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<T>()
+            .map_err(|_| ConfigError::new(key, v, "not a valid integer in range")),
+    }
+}
+
+fn bool_key(conf: &Configuration, key: &str, default: bool) -> Result<bool, ConfigError> {
+    match get(conf, key) {
+        None => Ok(default),
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(ConfigError::new(key, v, "expected true or false")),
+        },
+    }
+}
+
+impl EngineConfig {
+    /// Validate a raw configuration against Flink's keys and defaults.
+    pub fn from_configuration(conf: &Configuration) -> Result<EngineConfig, ConfigError> {
+        for (k, v) in conf {
+            if !KNOWN_KEYS.contains(&k.as_str()) {
+                return Err(ConfigError::new(k, v, "unknown configuration key"));
+            }
+        }
+        let checkpoint_interval = match get(conf, "execution.checkpointing.interval") {
+            None => None,
+            Some(v) => {
+                let d = parse_duration(v)
+                    .map_err(|e| ConfigError::new("execution.checkpointing.interval", v, e.to_string()))?;
+                if d < Duration::from_millis(10) {
+                    return Err(ConfigError::new(
+                        "execution.checkpointing.interval",
+                        v,
+                        "must be at least 10ms",
+                    ));
+                }
+                Some(d)
+            }
+        };
+        let failover_strategy = match get(conf, "jobmanager.execution.failover-strategy") {
+            None => FailoverStrategyKind::Region,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "region" => FailoverStrategyKind::Region,
+                "full" => FailoverStrategyKind::Full,
+                _ => {
+                    return Err(ConfigError::new(
+                        "jobmanager.execution.failover-strategy",
+                        v,
+                        "expected `region` or `full`",
+                    ))
+                }
+            },
+        };
+        if let Some(v) = get(conf, "execution.checkpointing.mode") {
+            if !v.eq_ignore_ascii_case("exactly_once") && !v.eq_ignore_ascii_case("exactly-once") {
+                return Err(ConfigError::new(
+                    "execution.checkpointing.mode",
+                    v,
+                    "only EXACTLY_ONCE is supported so far",
+                ));
+            }
+        }
+        let cfg = EngineConfig {
+            raw: conf.clone(),
+            checkpoint_interval,
+            checkpoint_timeout: duration_key(conf, "execution.checkpointing.timeout", Duration::from_secs(600))?,
+            checkpoint_min_pause: duration_key(conf, "execution.checkpointing.min-pause", Duration::ZERO)?,
+            max_concurrent_checkpoints: int_key(conf, "execution.checkpointing.max-concurrent-checkpoints", 1)?,
+            tolerable_failed_checkpoints: int_key(conf, "execution.checkpointing.tolerable-failed-checkpoints", 0)?,
+            num_retained: int_key(conf, "execution.checkpointing.num-retained", 1)?,
+            heartbeat_interval: duration_key(conf, "heartbeat.interval", Duration::from_secs(10))?,
+            heartbeat_timeout: duration_key(conf, "heartbeat.timeout", Duration::from_secs(50))?,
+            failover_strategy,
+            max_parallelism: int_key(conf, "pipeline.max-parallelism", -1)?,
+            batch_size: int_key(conf, "halab.network.batch-size", 512)?,
+            credits: int_key(conf, "halab.network.credits", 4)?,
+            detect_connection_loss: bool_key(conf, "halab.failure-detection.connection-loss", true)?,
+            source_poll_interval: duration_key(conf, "halab.source.poll-interval", Duration::from_millis(20))?,
+            rpc_timeout: duration_key(conf, "halab.rpc.timeout", Duration::from_secs(10))?,
+        };
+        cfg.validate()?;
+        // The restart strategy is validated by building it once.
+        crate::restart::load_restart_strategy(conf, cfg.checkpoint_interval.is_some())
+            .map_err(|e| ConfigError::new("restart-strategy", "", e.to_string()))?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let raw = |k: &str| self.raw.get(k).cloned().unwrap_or_default();
+        if self.heartbeat_interval.is_zero() {
+            return Err(ConfigError::new("heartbeat.interval", &raw("heartbeat.interval"), "must be positive"));
+        }
+        if self.heartbeat_timeout <= self.heartbeat_interval {
+            return Err(ConfigError::new(
+                "heartbeat.timeout",
+                &raw("heartbeat.timeout"),
+                "must be larger than heartbeat.interval",
+            ));
+        }
+        if self.max_concurrent_checkpoints == 0 {
+            let k = "execution.checkpointing.max-concurrent-checkpoints";
+            return Err(ConfigError::new(k, &raw(k), "must be at least 1"));
+        }
+        if self.num_retained == 0 {
+            let k = "execution.checkpointing.num-retained";
+            return Err(ConfigError::new(k, &raw(k), "must be at least 1"));
+        }
+        if self.tolerable_failed_checkpoints < 0 {
+            let k = "execution.checkpointing.tolerable-failed-checkpoints";
+            return Err(ConfigError::new(k, &raw(k), "must not be negative"));
+        }
+        if self.checkpoint_timeout.is_zero() {
+            let k = "execution.checkpointing.timeout";
+            return Err(ConfigError::new(k, &raw(k), "must be positive"));
+        }
+        if self.max_parallelism != -1 && !(1..=key_groups::UPPER_BOUND_MAX_PARALLELISM).contains(&self.max_parallelism) {
+            let k = "pipeline.max-parallelism";
+            return Err(ConfigError::new(k, &raw(k), "must be -1 or within 1..=32768"));
+        }
+        if self.batch_size == 0 || self.batch_size > 1 << 20 {
+            let k = "halab.network.batch-size";
+            return Err(ConfigError::new(k, &raw(k), "must be within 1..=1048576"));
+        }
+        if self.credits == 0 {
+            let k = "halab.network.credits";
+            return Err(ConfigError::new(k, &raw(k), "must be at least 1"));
+        }
+        if self.rpc_timeout.is_zero() || self.source_poll_interval.is_zero() {
+            return Err(ConfigError::new("halab.rpc.timeout", &raw("halab.rpc.timeout"), "must be positive"));
+        }
+        Ok(())
+    }
+
+    /// The effective max parallelism (number of key groups) for a job whose
+    /// largest operator parallelism is `parallelism`.
+    pub fn effective_max_parallelism(&self, parallelism: u32) -> Result<i32, ConfigError> {
+        let p = i32::try_from(parallelism).unwrap_or(i32::MAX);
+        let max_p = if self.max_parallelism == -1 {
+            key_groups::compute_default_max_parallelism(p)
+                .map_err(|e| ConfigError::new("pipeline.max-parallelism", "-1", e.to_string()))?
+        } else {
+            self.max_parallelism
+        };
+        if max_p < p {
+            return Err(ConfigError::new(
+                "pipeline.max-parallelism",
+                &max_p.to_string(),
+                format!("smaller than the operator parallelism {p}"),
+            ));
+        }
+        Ok(max_p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(pairs: &[(&str, &str)]) -> Configuration {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_flinks() {
+        let c = EngineConfig::from_configuration(&Configuration::new()).expect("defaults valid");
+        assert_eq!(c.checkpoint_interval, None);
+        assert_eq!(c.heartbeat_interval, Duration::from_secs(10));
+        assert_eq!(c.heartbeat_timeout, Duration::from_secs(50));
+        assert_eq!(c.checkpoint_timeout, Duration::from_secs(600));
+        assert_eq!(c.failover_strategy, FailoverStrategyKind::Region);
+        assert_eq!(c.effective_max_parallelism(4), Ok(128));
+    }
+
+    #[test]
+    fn unknown_key_is_rejected() {
+        let e = EngineConfig::from_configuration(&conf(&[("execution.checkpointing.intervall", "1s")])).unwrap_err();
+        assert_eq!(e.key, "execution.checkpointing.intervall");
+        assert!(e.to_string().contains("unknown configuration key"));
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let e = EngineConfig::from_configuration(&conf(&[("heartbeat.interval", "soon")])).unwrap_err();
+        assert_eq!(e.key, "heartbeat.interval");
+        let e = EngineConfig::from_configuration(&conf(&[("heartbeat.interval", "10s"), ("heartbeat.timeout", "5s")]))
+            .unwrap_err();
+        assert_eq!(e.key, "heartbeat.timeout");
+        let e = EngineConfig::from_configuration(&conf(&[("restart-strategy.type", "sometimes")])).unwrap_err();
+        assert!(e.to_string().contains("sometimes"), "{e}");
+    }
+
+    #[test]
+    fn max_parallelism_smaller_than_parallelism_is_impossible() {
+        let c = EngineConfig::from_configuration(&conf(&[("pipeline.max-parallelism", "2")])).expect("valid");
+        assert!(c.effective_max_parallelism(4).is_err());
+    }
+}

@@ -1,0 +1,143 @@
+//! Failover strategies: which subtasks a failure restarts.
+//!
+//! `full` restarts every subtask (Flink's RestartAllFailoverStrategy); `region`
+//! restarts the pipelined regions involved (Flink's
+//! RestartPipelinedRegionFailoverStrategy, ported in [`region`]) computed on the
+//! execution graph: one result partition per producer subtask and job edge,
+//! consumed by the subtasks its channels reach.
+
+pub mod region;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::config::FailoverStrategyKind;
+use crate::graph::{ExecutionVertexId, JobGraph};
+
+/// Decides the set of subtasks to restart for a failed subtask.
+pub trait FailoverStrategy: Send + fmt::Debug {
+    fn tasks_needing_restart(&self, failed: ExecutionVertexId) -> BTreeSet<ExecutionVertexId>;
+    fn name(&self) -> &'static str;
+}
+
+/// Restart every subtask of the job.
+#[derive(Debug, Clone)]
+pub struct RestartAllFailoverStrategy {
+    all: BTreeSet<ExecutionVertexId>,
+}
+
+impl RestartAllFailoverStrategy {
+    pub fn new(graph: &JobGraph) -> Self {
+        RestartAllFailoverStrategy {
+            all: graph.execution_vertices().into_iter().collect(),
+        }
+    }
+}
+
+impl FailoverStrategy for RestartAllFailoverStrategy {
+    fn tasks_needing_restart(&self, _failed: ExecutionVertexId) -> BTreeSet<ExecutionVertexId> {
+        self.all.clone()
+    }
+
+    fn name(&self) -> &'static str {
+        "full"
+    }
+}
+
+/// Restart the pipelined regions a failure involves.
+#[derive(Debug)]
+pub struct RegionFailoverStrategy {
+    vertices: Vec<ExecutionVertexId>,
+    strategy: region::RestartPipelinedRegionFailoverStrategy,
+}
+
+impl RegionFailoverStrategy {
+    pub fn new(graph: &JobGraph) -> Self {
+        let vertices = graph.execution_vertices();
+        let index = |ev: ExecutionVertexId| {
+            vertices
+                .binary_search(&ev)
+                .map(region::VertexId)
+                .expect("invariant: every subtask is an execution vertex")
+        };
+        let mut topo = region::Topology::new();
+        for _ in &vertices {
+            topo.add_vertex();
+        }
+        for &producer in &vertices {
+            let types: Vec<_> = graph.outputs(producer.vertex).into_iter().map(|(_, e)| e.partition_type).collect();
+            for ((_, targets), ty) in graph.output_channels(producer).into_iter().zip(types) {
+                let p = topo
+                    .add_partition(index(producer), ty)
+                    .expect("invariant: producer is a vertex of the topology");
+                for t in targets {
+                    topo.connect(p, index(t.consumer))
+                        .expect("invariant: consumer is a vertex of the topology");
+                }
+            }
+        }
+        RegionFailoverStrategy {
+            strategy: region::RestartPipelinedRegionFailoverStrategy::new(&topo),
+            vertices,
+        }
+    }
+}
+
+impl FailoverStrategy for RegionFailoverStrategy {
+    fn tasks_needing_restart(&self, failed: ExecutionVertexId) -> BTreeSet<ExecutionVertexId> {
+        let Ok(i) = self.vertices.binary_search(&failed) else {
+            return self.vertices.iter().copied().collect();
+        };
+        match self.strategy.tasks_needing_restart(region::VertexId(i), None, &|_| true, &|_| false) {
+            Ok(set) => set.into_iter().map(|v| self.vertices[v.0]).collect(),
+            Err(_) => self.vertices.iter().copied().collect(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "region"
+    }
+}
+
+/// Build the configured strategy.
+pub fn create_failover_strategy(kind: FailoverStrategyKind, graph: &JobGraph) -> Box<dyn FailoverStrategy> {
+    match kind {
+        FailoverStrategyKind::Full => Box::new(RestartAllFailoverStrategy::new(graph)),
+        FailoverStrategyKind::Region => Box::new(RegionFailoverStrategy::new(graph)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{OperatorKind, ShipStrategy};
+
+    #[test]
+    fn region_failover_keeps_independent_pipelines_apart() {
+        let mut g = JobGraph::new();
+        for name in ["a", "b"] {
+            let s = g.add_vertex(&format!("{name}-source"), OperatorKind::Source { partitions: 2 }, 2);
+            let c = g.add_vertex(&format!("{name}-count"), OperatorKind::KeyedCount, 2);
+            g.connect(s, c, ShipStrategy::Hash);
+        }
+        let region = RegionFailoverStrategy::new(&g);
+        let failed = ExecutionVertexId { vertex: 1, subtask: 0 };
+        let set = region.tasks_needing_restart(failed);
+        assert_eq!(set.len(), 4);
+        assert!(set.iter().all(|v| v.vertex < 2), "pipeline b untouched: {set:?}");
+        assert_eq!(RestartAllFailoverStrategy::new(&g).tasks_needing_restart(failed).len(), 8);
+    }
+
+    #[test]
+    fn forward_edges_make_per_subtask_regions() {
+        let mut g = JobGraph::new();
+        let s = g.add_vertex("source", OperatorKind::Source { partitions: 3 }, 3);
+        let c = g.add_vertex("count", OperatorKind::KeyedCount, 3);
+        g.connect(s, c, ShipStrategy::Forward);
+        let set = RegionFailoverStrategy::new(&g).tasks_needing_restart(ExecutionVertexId { vertex: 1, subtask: 2 });
+        assert_eq!(
+            set.into_iter().collect::<Vec<_>>(),
+            vec![ExecutionVertexId { vertex: 0, subtask: 2 }, ExecutionVertexId { vertex: 1, subtask: 2 }]
+        );
+    }
+}

@@ -1,0 +1,319 @@
+//! The job graph (a petgraph DAG of operators) and its expansion into subtasks.
+//!
+//! A [`JobGraph`] holds [`JobVertex`]es (an operator with a parallelism) joined by
+//! [`JobEdge`]s (how records are shipped). [`ExecutionVertexId`] names one
+//! parallel subtask; the channel layout between subtasks follows from the ship
+//! strategy: `Forward` joins subtask i to subtask i, `Hash` and `Rebalance` join
+//! every producer to every consumer.
+
+use std::fmt;
+
+use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use serde::{Deserialize, Serialize};
+
+/// What an operator does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OperatorKind {
+    /// Reads the source-log partitions `p` with `p % parallelism == subtask`.
+    Source { partitions: u32 },
+    /// Keyed running count: per key, the number of records seen so far.
+    KeyedCount,
+    /// Two-phase-commit sink into the sink store.
+    TwoPhaseCommitSink,
+}
+
+/// How records travel along an edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShipStrategy {
+    /// Subtask i to subtask i (equal parallelism).
+    Forward,
+    /// By key, through the job's partitioner (Flink's `keyBy`).
+    Hash,
+    /// Round robin over all consumers.
+    Rebalance,
+}
+
+pub use crate::failover::region::ResultPartitionType;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobVertex {
+    pub name: String,
+    pub kind: OperatorKind,
+    pub parallelism: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct JobEdge {
+    pub ship: ShipStrategy,
+    pub partition_type: ResultPartitionType,
+}
+
+/// Index of a vertex in the job graph.
+pub type JobVertexId = u32;
+
+/// One parallel subtask of a job vertex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ExecutionVertexId {
+    pub vertex: JobVertexId,
+    pub subtask: u32,
+}
+
+impl fmt::Display for ExecutionVertexId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}[{}]", self.vertex, self.subtask)
+    }
+}
+
+/// An invalid job graph.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    #[error("vertex `{0}` has parallelism 0")]
+    ZeroParallelism(String),
+    #[error("forward edge from `{0}` to `{1}` joins different parallelisms")]
+    ForwardParallelismMismatch(String, String),
+    #[error("source `{0}` has inputs")]
+    SourceWithInputs(String),
+    #[error("vertex `{0}` has no inputs but is not a source")]
+    MissingInputs(String),
+    #[error("source `{0}` has parallelism {1} but only {2} partitions: some subtasks would read nothing")]
+    SourceParallelismAbovePartitions(String, u32, u32),
+    #[error("the job graph has a cycle")]
+    Cycle,
+}
+
+/// A DAG of operators.
+#[derive(Clone, Debug, Default)]
+pub struct JobGraph {
+    graph: DiGraph<JobVertex, JobEdge>,
+}
+
+/// Where a channel ends: consumer subtask, its input gate and channel index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelTarget {
+    pub consumer: ExecutionVertexId,
+    pub gate: u32,
+    pub channel: u32,
+}
+
+impl JobGraph {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add_vertex(&mut self, name: &str, kind: OperatorKind, parallelism: u32) -> JobVertexId {
+        self.graph
+            .add_node(JobVertex {
+                name: name.to_string(),
+                kind,
+                parallelism,
+            })
+            .index() as JobVertexId
+    }
+
+    /// Connect two vertices with a pipelined edge (streaming).
+    pub fn connect(&mut self, from: JobVertexId, to: JobVertexId, ship: ShipStrategy) {
+        self.connect_with(from, to, ship, ResultPartitionType::Pipelined);
+    }
+
+    pub fn connect_with(&mut self, from: JobVertexId, to: JobVertexId, ship: ShipStrategy, partition_type: ResultPartitionType) {
+        self.graph.add_edge(
+            NodeIndex::new(from as usize),
+            NodeIndex::new(to as usize),
+            JobEdge { ship, partition_type },
+        );
+    }
+
+    /// The first slice's job: partitioned source → keyBy → keyed running count
+    /// → keyBy → two-phase-commit sink, each with its own parallelism.
+    pub fn streaming_count(partitions: u32, source_p: u32, count_p: u32, sink_p: u32) -> JobGraph {
+        let mut g = JobGraph::new();
+        let src = g.add_vertex("source", OperatorKind::Source { partitions }, source_p);
+        let cnt = g.add_vertex("count", OperatorKind::KeyedCount, count_p);
+        let snk = g.add_vertex("sink", OperatorKind::TwoPhaseCommitSink, sink_p);
+        g.connect(src, cnt, ShipStrategy::Hash);
+        g.connect(cnt, snk, ShipStrategy::Hash);
+        g
+    }
+
+    pub fn validate(&self) -> Result<(), GraphError> {
+        if petgraph::algo::is_cyclic_directed(&self.graph) {
+            return Err(GraphError::Cycle);
+        }
+        for n in self.graph.node_indices() {
+            let v = &self.graph[n];
+            if v.parallelism == 0 {
+                return Err(GraphError::ZeroParallelism(v.name.clone()));
+            }
+            let has_inputs = self.graph.edges_directed(n, Direction::Incoming).next().is_some();
+            match v.kind {
+                OperatorKind::Source { partitions } => {
+                    if has_inputs {
+                        return Err(GraphError::SourceWithInputs(v.name.clone()));
+                    }
+                    if v.parallelism > partitions {
+                        return Err(GraphError::SourceParallelismAbovePartitions(
+                            v.name.clone(),
+                            v.parallelism,
+                            partitions,
+                        ));
+                    }
+                }
+                _ if !has_inputs => return Err(GraphError::MissingInputs(v.name.clone())),
+                _ => {}
+            }
+        }
+        for e in self.graph.edge_references() {
+            let (a, b) = (&self.graph[e.source()], &self.graph[e.target()]);
+            if e.weight().ship == ShipStrategy::Forward && a.parallelism != b.parallelism {
+                return Err(GraphError::ForwardParallelismMismatch(a.name.clone(), b.name.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn vertex(&self, id: JobVertexId) -> &JobVertex {
+        &self.graph[NodeIndex::new(id as usize)]
+    }
+
+    pub fn vertex_ids(&self) -> impl Iterator<Item = JobVertexId> + '_ {
+        self.graph.node_indices().map(|n| n.index() as JobVertexId)
+    }
+
+    pub fn num_vertices(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    /// All subtasks, ordered by vertex then subtask index.
+    pub fn execution_vertices(&self) -> Vec<ExecutionVertexId> {
+        self.vertex_ids()
+            .flat_map(|v| (0..self.vertex(v).parallelism).map(move |s| ExecutionVertexId { vertex: v, subtask: s }))
+            .collect()
+    }
+
+    /// The largest operator parallelism: the number of slots the job needs
+    /// with Flink's default slot sharing (one subtask of every vertex per slot).
+    pub fn max_operator_parallelism(&self) -> u32 {
+        self.graph.node_weights().map(|v| v.parallelism).max().unwrap_or(0)
+    }
+
+    /// Input edges of a vertex in a stable order; the position is the input gate index.
+    pub fn inputs(&self, id: JobVertexId) -> Vec<(JobVertexId, JobEdge)> {
+        let mut edges: Vec<(EdgeIndex, JobVertexId, JobEdge)> = self
+            .graph
+            .edges_directed(NodeIndex::new(id as usize), Direction::Incoming)
+            .map(|e| (e.id(), e.source().index() as JobVertexId, e.weight().clone()))
+            .collect();
+        edges.sort_by_key(|(e, _, _)| *e);
+        edges.into_iter().map(|(_, v, e)| (v, e)).collect()
+    }
+
+    /// Output edges of a vertex in a stable order.
+    pub fn outputs(&self, id: JobVertexId) -> Vec<(JobVertexId, JobEdge)> {
+        let mut edges: Vec<(EdgeIndex, JobVertexId, JobEdge)> = self
+            .graph
+            .edges_directed(NodeIndex::new(id as usize), Direction::Outgoing)
+            .map(|e| (e.id(), e.target().index() as JobVertexId, e.weight().clone()))
+            .collect();
+        edges.sort_by_key(|(e, _, _)| *e);
+        edges.into_iter().map(|(_, v, e)| (v, e)).collect()
+    }
+
+    /// Number of channels of each input gate of `subtask`.
+    pub fn input_gate_sizes(&self, id: JobVertexId) -> Vec<u32> {
+        self.inputs(id)
+            .iter()
+            .map(|(src, e)| match e.ship {
+                ShipStrategy::Forward => 1,
+                _ => self.vertex(*src).parallelism,
+            })
+            .collect()
+    }
+
+    /// For each output edge of `producer`, the channels it writes to, in
+    /// channel-selection order.
+    pub fn output_channels(&self, producer: ExecutionVertexId) -> Vec<(ShipStrategy, Vec<ChannelTarget>)> {
+        self.outputs(producer.vertex)
+            .into_iter()
+            .map(|(dst, e)| {
+                let gate = self
+                    .inputs(dst)
+                    .iter()
+                    .position(|(src, _)| *src == producer.vertex)
+                    .expect("invariant: an output edge is an input edge of its target") as u32;
+                let targets = match e.ship {
+                    ShipStrategy::Forward => vec![ChannelTarget {
+                        consumer: ExecutionVertexId {
+                            vertex: dst,
+                            subtask: producer.subtask,
+                        },
+                        gate,
+                        channel: 0,
+                    }],
+                    _ => (0..self.vertex(dst).parallelism)
+                        .map(|s| ChannelTarget {
+                            consumer: ExecutionVertexId { vertex: dst, subtask: s },
+                            gate,
+                            channel: producer.subtask,
+                        })
+                        .collect(),
+                };
+                (e.ship, targets)
+            })
+            .collect()
+    }
+
+    /// Vertices in topological order.
+    pub fn topological_order(&self) -> Result<Vec<JobVertexId>, GraphError> {
+        petgraph::algo::toposort(&self.graph, None)
+            .map(|v| v.into_iter().map(|n| n.index() as JobVertexId).collect())
+            .map_err(|_| GraphError::Cycle)
+    }
+
+    /// Pairs (producer, consumer, partition type) of the job's edges.
+    pub fn edges(&self) -> Vec<(JobVertexId, JobVertexId, ResultPartitionType)> {
+        self.graph
+            .edge_references()
+            .map(|e| {
+                (
+                    e.source().index() as JobVertexId,
+                    e.target().index() as JobVertexId,
+                    e.weight().partition_type,
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streaming_count_channels() {
+        let g = JobGraph::streaming_count(4, 2, 3, 2);
+        g.validate().expect("valid");
+        assert_eq!(g.execution_vertices().len(), 7);
+        assert_eq!(g.input_gate_sizes(1), vec![2]);
+        assert_eq!(g.input_gate_sizes(2), vec![3]);
+        let out = g.output_channels(ExecutionVertexId { vertex: 0, subtask: 1 });
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1.len(), 3);
+        assert!(out[0].1.iter().all(|t| t.channel == 1 && t.gate == 0));
+        assert_eq!(g.max_operator_parallelism(), 3);
+    }
+
+    #[test]
+    fn invalid_graphs_are_refused() {
+        let g = JobGraph::streaming_count(1, 2, 3, 2);
+        assert!(matches!(g.validate(), Err(GraphError::SourceParallelismAbovePartitions(..))));
+        let mut g = JobGraph::new();
+        let a = g.add_vertex("a", OperatorKind::Source { partitions: 2 }, 2);
+        let b = g.add_vertex("b", OperatorKind::KeyedCount, 3);
+        g.connect(a, b, ShipStrategy::Forward);
+        assert!(matches!(g.validate(), Err(GraphError::ForwardParallelismMismatch(..))));
+        let g2 = JobGraph::streaming_count(2, 2, 0, 1);
+        assert!(matches!(g2.validate(), Err(GraphError::ZeroParallelism(_))));
+    }
+}

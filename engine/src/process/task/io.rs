@@ -1,0 +1,237 @@
+//! Task network I/O: output gates (partitioning, batching, credit-based flow
+//! control) and input gates (merging channels, blocking channels during
+//! barrier alignment).
+//!
+//! Flow control follows Flink's credit-based scheme: a consumer grants each
+//! channel `credits` batches up front and one more after processing each
+//! batch, so a slow consumer slows its producer and nothing is dropped.
+//! Within a channel order is preserved (the connection is ordered).
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::stream::{SelectAll, Stream, StreamExt};
+
+use crate::checkpoint::CheckpointBarrier;
+use crate::graph::ShipStrategy;
+use crate::net::{ConnRx, ConnTx};
+use crate::partition::Partitioner;
+use crate::protocol::{Credit, DataMsg};
+use crate::record::Record;
+
+use super::TaskError;
+
+type Tagged<T> = Pin<Box<dyn Stream<Item = (usize, io::Result<T>)> + Send>>;
+
+fn tagged<T: std::any::Any + Send>(idx: usize, rx: ConnRx) -> Tagged<T> {
+    Box::pin(rx.into_stream::<T>().map(move |m| (idx, m)))
+}
+
+struct OutChannel {
+    tx: ConnTx,
+    credits: u32,
+    buffer: Vec<Record>,
+}
+
+struct OutputEdge {
+    ship: ShipStrategy,
+    parallelism: u32,
+    first: usize,
+    len: usize,
+    next_rr: usize,
+}
+
+/// All output channels of a task.
+pub struct OutputGate {
+    edges: Vec<OutputEdge>,
+    channels: Vec<OutChannel>,
+    credit_rx: SelectAll<Tagged<Credit>>,
+    partitioner: Arc<dyn Partitioner>,
+    batch_size: usize,
+    pub records_out: u64,
+}
+
+/// One output edge's connected channels, in channel-selection order.
+pub struct ConnectedEdge {
+    pub ship: ShipStrategy,
+    pub parallelism: u32,
+    pub channels: Vec<(ConnTx, ConnRx)>,
+}
+
+impl OutputGate {
+    pub fn new(edges: Vec<ConnectedEdge>, partitioner: Arc<dyn Partitioner>, batch_size: usize) -> Self {
+        let mut out = OutputGate {
+            edges: Vec::new(),
+            channels: Vec::new(),
+            credit_rx: SelectAll::new(),
+            partitioner,
+            batch_size,
+            records_out: 0,
+        };
+        for e in edges {
+            let first = out.channels.len();
+            let len = e.channels.len();
+            for (tx, rx) in e.channels {
+                let idx = out.channels.len();
+                out.credit_rx.push(tagged::<Credit>(idx, rx));
+                out.channels.push(OutChannel {
+                    tx,
+                    credits: 0,
+                    buffer: Vec::new(),
+                });
+            }
+            out.edges.push(OutputEdge {
+                ship: e.ship,
+                parallelism: e.parallelism,
+                first,
+                len,
+                next_rr: 0,
+            });
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+
+    /// Route one record to a channel of every output edge; sends a batch
+    /// when a channel's buffer is full.
+    pub async fn emit(&mut self, record: Record) -> Result<(), TaskError> {
+        self.records_out += 1;
+        for e in 0..self.edges.len() {
+            let edge = &mut self.edges[e];
+            let ch = match edge.ship {
+                ShipStrategy::Forward => 0,
+                ShipStrategy::Hash => self.partitioner.owner(record.key, edge.parallelism) as usize,
+                ShipStrategy::Rebalance => {
+                    let c = edge.next_rr;
+                    edge.next_rr = (edge.next_rr + 1) % edge.len;
+                    c
+                }
+            };
+            debug_assert!(ch < edge.len);
+            let idx = edge.first + ch;
+            self.channels[idx].buffer.push(record);
+            if self.channels[idx].buffer.len() >= self.batch_size {
+                self.send_buffer(idx).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Send every non-empty buffer.
+    pub async fn flush(&mut self) -> Result<(), TaskError> {
+        for idx in 0..self.channels.len() {
+            if !self.channels[idx].buffer.is_empty() {
+                self.send_buffer(idx).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flush, then send the barrier on every channel (after all data before it).
+    pub async fn broadcast_barrier(&mut self, barrier: CheckpointBarrier) -> Result<(), TaskError> {
+        self.flush().await?;
+        for ch in &self.channels {
+            ch.tx
+                .send(DataMsg::Barrier(barrier))
+                .await
+                .map_err(|e| TaskError::Network(format!("sending barrier: {e}")))?;
+        }
+        Ok(())
+    }
+
+    async fn send_buffer(&mut self, idx: usize) -> Result<(), TaskError> {
+        while self.channels[idx].credits == 0 {
+            match self.credit_rx.next().await {
+                Some((c, Ok(Credit(n)))) => self.channels[c].credits += n,
+                Some((_, Err(e))) => return Err(TaskError::Network(format!("downstream channel broke: {e}"))),
+                None => return Err(TaskError::Network("all downstream channels closed".into())),
+            }
+        }
+        let ch = &mut self.channels[idx];
+        ch.credits -= 1;
+        let batch = std::mem::replace(&mut ch.buffer, Vec::with_capacity(self.batch_size));
+        ch.tx
+            .send(DataMsg::Records(batch))
+            .await
+            .map_err(|e| TaskError::Network(format!("sending records: {e}")))
+    }
+}
+
+/// All input channels of a task, merged.
+pub struct InputGate {
+    credit_tx: Vec<ConnTx>,
+    gate_of: Vec<usize>,
+    stream: SelectAll<Tagged<DataMsg>>,
+    held: Vec<VecDeque<DataMsg>>,
+    pub records_in: u64,
+}
+
+impl InputGate {
+    /// `channels[i]` = (gate, connection); `credits` batches granted up front.
+    pub async fn new(channels: Vec<(usize, ConnTx, ConnRx)>, credits: u32) -> Result<Self, TaskError> {
+        let mut g = InputGate {
+            credit_tx: Vec::new(),
+            gate_of: Vec::new(),
+            stream: SelectAll::new(),
+            held: Vec::new(),
+            records_in: 0,
+        };
+        for (idx, (gate, tx, rx)) in channels.into_iter().enumerate() {
+            tx.send(Credit(credits))
+                .await
+                .map_err(|e| TaskError::Network(format!("granting credit: {e}")))?;
+            g.stream.push(tagged::<DataMsg>(idx, rx));
+            g.credit_tx.push(tx);
+            g.gate_of.push(gate);
+            g.held.push(VecDeque::new());
+        }
+        Ok(g)
+    }
+
+    pub fn num_channels(&self) -> usize {
+        self.credit_tx.len()
+    }
+
+    pub fn gate_of(&self, channel: usize) -> usize {
+        self.gate_of[channel]
+    }
+
+    /// The next message from a channel that `is_blocked` does not block.
+    /// Messages of blocked channels are held back, in order, and their
+    /// credits are not returned, so their producers stall. Cancel-safe.
+    pub async fn next(&mut self, is_blocked: impl Fn(usize) -> bool) -> Result<(usize, DataMsg), TaskError> {
+        for (c, q) in self.held.iter_mut().enumerate() {
+            if !q.is_empty() && !is_blocked(c) {
+                let m = q.pop_front().expect("invariant: queue not empty");
+                return Ok((c, m));
+            }
+        }
+        loop {
+            match self.stream.next().await {
+                Some((c, Ok(m))) => {
+                    if is_blocked(c) {
+                        self.held[c].push_back(m);
+                    } else {
+                        return Ok((c, m));
+                    }
+                }
+                Some((c, Err(e))) => return Err(TaskError::Network(format!("upstream channel {c} broke: {e}"))),
+                None => return Err(TaskError::Network("all upstream channels closed".into())),
+            }
+        }
+    }
+
+    /// A record batch from `channel` was processed: return its credit.
+    pub async fn processed(&mut self, channel: usize, records: usize) -> Result<(), TaskError> {
+        self.records_in += records as u64;
+        self.credit_tx[channel]
+            .send(Credit(1))
+            .await
+            .map_err(|e| TaskError::Network(format!("returning credit: {e}")))
+    }
+}

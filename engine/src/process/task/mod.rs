@@ -1,0 +1,251 @@
+//! A running subtask attempt: set-up (restore state, connect channels) and the
+//! operator loops in [`source`], [`count`] and [`sink`].
+//!
+//! A task talks to its TaskManager only through channels: control messages come
+//! in ([`TaskControl`]), events go out ([`TaskEvent`]). Snapshots are written to
+//! checkpoint storage by a separate writer task (Flink's asynchronous snapshot
+//! part), which acknowledges or declines the checkpoint when done.
+
+pub mod count;
+pub mod io;
+pub mod sink;
+pub mod source;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use madsim::net::Endpoint;
+use tokio::sync::mpsc;
+
+use crate::checkpoint::{CheckpointBarrier, CheckpointId, StateHandle, StoredBlob, TaskStateSnapshot};
+use crate::config::{EngineConfig, Sabotage};
+use crate::graph::OperatorKind;
+use crate::net::{self, ConnRx, ConnTx, RpcClient};
+use crate::partition::{KeyGroupPartitioner, Partitioner};
+use crate::protocol::{
+    ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskDeploymentDescriptor,
+};
+use crate::trace::Tracer;
+
+use io::{ConnectedEdge, InputGate, OutputGate};
+
+/// Why a task failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    #[error("network: {0}")]
+    Network(String),
+    #[error("restore: {0}")]
+    Restore(String),
+    #[error("external service: {0}")]
+    Service(String),
+}
+
+/// TaskManager → task.
+#[derive(Debug, Clone)]
+pub enum TaskControl {
+    TriggerCheckpoint(CheckpointBarrier),
+    NotifyCheckpointComplete(CheckpointId),
+}
+
+/// Task → TaskManager (forwarded to the JobManager).
+#[derive(Debug, Clone)]
+pub enum TaskEvent {
+    Running(ExecutionAttemptId),
+    Failed(ExecutionAttemptId, String),
+    Acknowledge(ExecutionAttemptId, CheckpointId, StateHandle),
+    Decline(ExecutionAttemptId, CheckpointId, String),
+}
+
+/// An inbound data connection, routed to its consumer by the TaskManager.
+#[derive(Debug)]
+pub struct InboundChannel {
+    pub gate: u32,
+    pub channel: u32,
+    pub tx: ConnTx,
+    pub rx: ConnRx,
+}
+
+/// Everything a task needs from its TaskManager.
+pub struct TaskEnv {
+    pub tdd: TaskDeploymentDescriptor,
+    pub endpoint: Arc<Endpoint>,
+    pub control: mpsc::UnboundedReceiver<TaskControl>,
+    pub inbound: mpsc::UnboundedReceiver<InboundChannel>,
+    pub events: mpsc::UnboundedSender<TaskEvent>,
+    pub config: Arc<EngineConfig>,
+    pub sabotage: Sabotage,
+    pub tracer: Tracer,
+    pub node: String,
+}
+
+/// Aborts the wrapped task when dropped, so helpers die with their task.
+pub struct AbortOnDrop(pub madsim::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Run a task to its end; failures are reported as [`TaskEvent::Failed`].
+pub async fn run(env: TaskEnv) {
+    let id = env.tdd.id;
+    let events = env.events.clone();
+    let result = match env.tdd.kind.clone() {
+        OperatorKind::Source { partitions } => source::run(env, partitions).await,
+        OperatorKind::KeyedCount => count::run(env).await,
+        OperatorKind::TwoPhaseCommitSink => sink::run(env).await,
+    };
+    if let Err(e) = result {
+        let _ = events.send(TaskEvent::Failed(id, e.to_string()));
+    }
+}
+
+impl TaskEnv {
+    pub fn partitioner(&self) -> Arc<dyn Partitioner> {
+        Arc::new(KeyGroupPartitioner::new(self.tdd.max_parallelism))
+    }
+
+    pub fn storage_client(&self) -> RpcClient {
+        RpcClient::new(
+            self.endpoint.clone(),
+            self.tdd.services.checkpoint_storage,
+            self.config.rpc_timeout,
+        )
+    }
+
+    /// Fetch the task snapshots to restore from, if any.
+    pub async fn restored_state(&self) -> Result<Vec<Arc<TaskStateSnapshot>>, TaskError> {
+        let Some(spec) = &self.tdd.restore else {
+            return Ok(Vec::new());
+        };
+        let mut client = self.storage_client();
+        let mut out = Vec::new();
+        for h in &spec.handles {
+            let resp: StorageResponse = client
+                .call(StorageRequest::Get { key: h.key.clone() })
+                .await
+                .map_err(|e| TaskError::Restore(e.to_string()))?;
+            match resp {
+                StorageResponse::Found(Some(StoredBlob::Task(s))) => out.push(s),
+                other => return Err(TaskError::Restore(format!("state {} unavailable: {other:?}", h.key))),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Connect every output channel to its consumer's TaskManager.
+    pub async fn connect_outputs(&self) -> Result<OutputGate, TaskError> {
+        let mut edges = Vec::new();
+        for out in &self.tdd.outputs {
+            let mut channels = Vec::new();
+            for ch in &out.channels {
+                let (tx, rx) = connect_with_retry(&self.endpoint, ch.address, self.config.rpc_timeout).await?;
+                tx.send(ChannelHello {
+                    consumer: ExecutionAttemptId {
+                        vertex: ch.target.consumer,
+                        attempt: ch.consumer_attempt,
+                    },
+                    gate: ch.target.gate,
+                    channel: ch.target.channel,
+                })
+                .await
+                .map_err(|e| TaskError::Network(format!("channel hello: {e}")))?;
+                channels.push((tx, rx));
+            }
+            edges.push(ConnectedEdge {
+                ship: out.ship,
+                parallelism: out.consumer_parallelism,
+                channels,
+            });
+        }
+        Ok(OutputGate::new(edges, self.partitioner(), self.config.batch_size))
+    }
+
+    /// Wait until every input channel has connected.
+    pub async fn connect_inputs(&mut self) -> Result<InputGate, TaskError> {
+        let gates = self.tdd.input_gates.clone();
+        let offsets: Vec<usize> = gates
+            .iter()
+            .scan(0usize, |acc, n| {
+                let o = *acc;
+                *acc += *n as usize;
+                Some(o)
+            })
+            .collect();
+        let total: usize = gates.iter().map(|n| *n as usize).sum();
+        let mut slots: Vec<Option<(usize, ConnTx, ConnRx)>> = (0..total).map(|_| None).collect();
+        let mut connected = 0;
+        let deadline = self.config.rpc_timeout;
+        while connected < total {
+            let ch = madsim::time::timeout(deadline, self.inbound.recv())
+                .await
+                .map_err(|_| TaskError::Network("upstream channels did not connect in time".into()))?
+                .ok_or_else(|| TaskError::Network("TaskManager closed the inbound queue".into()))?;
+            let g = ch.gate as usize;
+            if g >= gates.len() || ch.channel >= gates[g] {
+                return Err(TaskError::Network(format!("bad channel {}:{}", ch.gate, ch.channel)));
+            }
+            let idx = offsets[g] + ch.channel as usize;
+            if slots[idx].is_none() {
+                connected += 1;
+            }
+            slots[idx] = Some((g, ch.tx, ch.rx));
+        }
+        let channels = slots
+            .into_iter()
+            .map(|s| s.expect("invariant: all channels connected"))
+            .collect();
+        InputGate::new(channels, self.config.credits).await
+    }
+
+    /// Start the asynchronous snapshot writer.
+    pub fn spawn_snapshot_writer(&self) -> (mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot)>, AbortOnDrop) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(CheckpointId, TaskStateSnapshot)>();
+        let mut client = self.storage_client();
+        let events = self.events.clone();
+        let id = self.tdd.id;
+        let handle = madsim::task::spawn(async move {
+            while let Some((checkpoint, snapshot)) = rx.recv().await {
+                let key = StateHandle::key_for(checkpoint, id.vertex);
+                let size_bytes = snapshot.size_bytes();
+                let req = StorageRequest::Put {
+                    key: key.clone(),
+                    blob: StoredBlob::Task(Arc::new(snapshot)),
+                };
+                let ev = match client.call::<_, StorageResponse>(req).await {
+                    Ok(StorageResponse::Stored) => TaskEvent::Acknowledge(id, checkpoint, StateHandle { key, size_bytes }),
+                    Ok(other) => TaskEvent::Decline(id, checkpoint, format!("storage refused: {other:?}")),
+                    Err(e) => TaskEvent::Decline(id, checkpoint, e.to_string()),
+                };
+                if events.send(ev).is_err() {
+                    break;
+                }
+            }
+        });
+        (tx, AbortOnDrop(handle))
+    }
+
+    pub fn report_running(&self) {
+        let _ = self.events.send(TaskEvent::Running(self.tdd.id));
+    }
+}
+
+/// Connect, retrying while the peer is unreachable, up to `limit`.
+pub async fn connect_with_retry(ep: &Endpoint, addr: SocketAddr, limit: Duration) -> Result<(ConnTx, ConnRx), TaskError> {
+    let start = madsim::time::Instant::now();
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        match net::connect(ep, addr).await {
+            Ok(c) => return Ok(c),
+            Err(e) if start.elapsed() >= limit => {
+                return Err(TaskError::Network(format!("cannot connect to {addr}: {e}")));
+            }
+            Err(_) => {
+                madsim::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(500));
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The source task: reads its source-log partitions by offset and emits records.
+//!
+//! Subtask i of parallelism p reads partitions `{q : q % p == i}` round robin.
+//! On a checkpoint trigger (between two fetches, so the offsets match exactly
+//! the records already emitted) it broadcasts the barrier and snapshots its
+//! offsets. On restore it continues from the restored offsets, so records read
+//! after the checkpoint are read again (and their effects rolled back).
+
+use std::collections::BTreeMap;
+
+use tokio::sync::mpsc::error::TryRecvError;
+
+use super::io::OutputGate;
+use super::{TaskControl, TaskEnv, TaskError};
+use crate::checkpoint::{CheckpointBarrier, CheckpointId, TaskStateSnapshot};
+use crate::config::Sabotage;
+use crate::net::RpcClient;
+use crate::protocol::{SourceLogRequest, SourceLogResponse};
+use crate::record::{Origin, Record};
+
+pub async fn run(mut env: TaskEnv, partitions: u32) -> Result<(), TaskError> {
+    let sub = env.tdd.id.vertex.subtask;
+    let p = env.tdd.parallelism;
+    let mut offsets: BTreeMap<u32, u64> = (0..partitions).filter(|q| q % p == sub).map(|q| (q, 0)).collect();
+    for s in env.restored_state().await? {
+        if let TaskStateSnapshot::Source { offsets: restored } = s.as_ref() {
+            if env.sabotage != Sabotage::SourceIgnoresRestoredOffsets {
+                for (q, o) in restored {
+                    if let Some(cur) = offsets.get_mut(q) {
+                        *cur = *o;
+                    }
+                }
+            }
+        }
+    }
+    let mut out = env.connect_outputs().await?;
+    let (snapshots, _writer) = env.spawn_snapshot_writer();
+    let mut log = RpcClient::new(env.endpoint.clone(), env.tdd.services.source_log, env.config.rpc_timeout);
+    env.report_running();
+
+    let parts: Vec<u32> = offsets.keys().copied().collect();
+    let max = env.config.batch_size as u32;
+    let mut next = 0usize;
+    let mut idle_rounds = 0usize;
+    loop {
+        // Control first: a trigger is taken between fetches.
+        loop {
+            match env.control.try_recv() {
+                Ok(c) => handle_control(c, &mut out, &offsets, &snapshots).await?,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return Ok(()),
+            }
+        }
+        let q = parts[next];
+        next = (next + 1) % parts.len();
+        let offset = offsets[&q];
+        let resp: SourceLogResponse = log
+            .call(SourceLogRequest::Fetch { partition: q, offset, max })
+            .await
+            .map_err(|e| TaskError::Service(e.to_string()))?;
+        let keys = match resp {
+            SourceLogResponse::Records { partition, offset: o, keys } if partition == q && o == offset => keys,
+            other => return Err(TaskError::Service(format!("unexpected source-log answer {other:?}"))),
+        };
+        if keys.is_empty() {
+            idle_rounds += 1;
+            if idle_rounds >= parts.len() {
+                idle_rounds = 0;
+                // Nothing new anywhere: wait, but wake for control messages.
+                tokio::select! {
+                    biased;
+                    c = env.control.recv() => match c {
+                        Some(c) => handle_control(c, &mut out, &offsets, &snapshots).await?,
+                        None => return Ok(()),
+                    },
+                    _ = madsim::time::sleep(env.config.source_poll_interval) => {}
+                }
+            }
+            continue;
+        }
+        idle_rounds = 0;
+        let n = keys.len() as u64;
+        for (i, key) in keys.into_iter().enumerate() {
+            out.emit(Record {
+                key,
+                value: 1,
+                origin: Origin {
+                    partition: q,
+                    offset: offset + i as u64,
+                },
+            })
+            .await?;
+        }
+        *offsets.get_mut(&q).expect("invariant: own partition") += n;
+        out.flush().await?;
+    }
+}
+
+async fn handle_control(
+    c: TaskControl,
+    out: &mut OutputGate,
+    offsets: &BTreeMap<u32, u64>,
+    snapshots: &tokio::sync::mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot)>,
+) -> Result<(), TaskError> {
+    match c {
+        TaskControl::TriggerCheckpoint(barrier @ CheckpointBarrier { id, .. }) => {
+            out.broadcast_barrier(barrier).await?;
+            let _ = snapshots.send((id, TaskStateSnapshot::Source { offsets: offsets.clone() }));
+        }
+        TaskControl::NotifyCheckpointComplete(_) => {}
+    }
+    Ok(())
+}

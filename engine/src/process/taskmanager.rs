@@ -1,0 +1,224 @@
+//! The TaskManager process: registers its slots with the JobManager, answers
+//! heartbeats, runs the subtasks deployed to it, and routes inbound data
+//! connections to them.
+//!
+//! When the JobManager stops sending heartbeat requests for `heartbeat.timeout`,
+//! or the connection to it breaks, the TaskManager cancels all its tasks and
+//! registers again (Flink's TaskExecutor does the same on JobManager loss).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use madsim::net::Endpoint;
+use tokio::sync::mpsc;
+
+use super::task::{self, AbortOnDrop, InboundChannel, TaskControl, TaskEnv, TaskEvent};
+use crate::config::{EngineConfig, Sabotage};
+use crate::graph::ExecutionVertexId;
+use crate::net::{self, ConnRx, ConnTx};
+use crate::protocol::{ChannelHello, ExecutionAttemptId, JmToTm, TmId, TmToJm};
+use crate::trace::{TraceEvent, Tracer};
+
+/// Port of the TaskManager's endpoint (data connections are accepted here).
+pub const TASK_MANAGER_PORT: u16 = 6121;
+
+/// Static configuration of one TaskManager.
+#[derive(Clone)]
+pub struct TaskManagerConfig {
+    pub tm: TmId,
+    pub slots: u32,
+    pub ip: std::net::IpAddr,
+    pub jobmanager: SocketAddr,
+    pub engine: Arc<EngineConfig>,
+    pub sabotage: Sabotage,
+    pub tracer: Tracer,
+    pub node: String,
+}
+
+/// Inbound data connections, routed to tasks by consumer attempt. A
+/// connection may arrive before its task is deployed; it waits here.
+#[derive(Default)]
+struct ChannelRegistry {
+    tasks: BTreeMap<ExecutionAttemptId, mpsc::UnboundedSender<InboundChannel>>,
+    early: BTreeMap<ExecutionAttemptId, Vec<InboundChannel>>,
+}
+
+impl ChannelRegistry {
+    fn route(&mut self, hello: ChannelHello, tx: ConnTx, rx: ConnRx) {
+        let ch = InboundChannel {
+            gate: hello.gate,
+            channel: hello.channel,
+            tx,
+            rx,
+        };
+        match self.tasks.get(&hello.consumer) {
+            Some(sender) => {
+                let _ = sender.send(ch);
+            }
+            None => self.early.entry(hello.consumer).or_default().push(ch),
+        }
+    }
+
+    fn register(&mut self, id: ExecutionAttemptId, sender: mpsc::UnboundedSender<InboundChannel>) {
+        // Connections for older attempts of this subtask will never be used.
+        self.early.retain(|k, _| !(k.vertex == id.vertex && k.attempt < id.attempt));
+        for ch in self.early.remove(&id).unwrap_or_default() {
+            let _ = sender.send(ch);
+        }
+        self.tasks.insert(id, sender);
+    }
+
+    fn unregister(&mut self, id: ExecutionAttemptId) {
+        self.tasks.remove(&id);
+    }
+
+    fn clear(&mut self) {
+        self.tasks.clear();
+        self.early.clear();
+    }
+}
+
+struct RunningTask {
+    attempt: u32,
+    control: mpsc::UnboundedSender<TaskControl>,
+    _handle: AbortOnDrop,
+}
+
+/// Run a TaskManager forever (the node's init task).
+pub async fn run_task_manager(cfg: TaskManagerConfig) {
+    let ep = match Endpoint::bind(SocketAddr::new(cfg.ip, TASK_MANAGER_PORT)).await {
+        Ok(ep) => Arc::new(ep),
+        Err(e) => {
+            cfg.tracer.record(&cfg.node, TraceEvent::Note { text: format!("bind failed: {e}") });
+            return;
+        }
+    };
+    let registry = Arc::new(Mutex::new(ChannelRegistry::default()));
+    let _acceptor = AbortOnDrop(madsim::task::spawn(accept_data_connections(ep.clone(), registry.clone())));
+    loop {
+        let Ok((tx, rx)) = net::connect(&ep, cfg.jobmanager).await else {
+            madsim::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        };
+        let data_addr = SocketAddr::new(cfg.ip, TASK_MANAGER_PORT);
+        if tx
+            .send(TmToJm::Register {
+                tm: cfg.tm,
+                slots: cfg.slots,
+                data_addr,
+            })
+            .await
+            .is_err()
+        {
+            continue;
+        }
+        run_session(&cfg, &ep, &registry, tx, rx).await;
+        registry.lock().expect("invariant: lock not poisoned").clear();
+        madsim::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn accept_data_connections(ep: Arc<Endpoint>, registry: Arc<Mutex<ChannelRegistry>>) {
+    while let Ok((tx, mut rx, _from)) = net::accept(&ep).await {
+        let registry = registry.clone();
+        madsim::task::spawn(async move {
+            if let Ok(hello) = rx.recv::<ChannelHello>().await {
+                registry.lock().expect("invariant: lock not poisoned").route(hello, tx, rx);
+            }
+        });
+    }
+}
+
+/// One registration with the JobManager; returns when it is lost.
+async fn run_session(
+    cfg: &TaskManagerConfig,
+    ep: &Arc<Endpoint>,
+    registry: &Arc<Mutex<ChannelRegistry>>,
+    jm_tx: ConnTx,
+    mut jm_rx: ConnRx,
+) {
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<TaskEvent>();
+    let mut tasks: BTreeMap<ExecutionVertexId, RunningTask> = BTreeMap::new();
+    let timeout = cfg.engine.heartbeat_timeout;
+    let mut last_heard = madsim::time::Instant::now();
+    loop {
+        let deadline = last_heard + timeout;
+        tokio::select! {
+            biased;
+            msg = jm_rx.recv::<JmToTm>() => {
+                let Ok(msg) = msg else { return };
+                last_heard = madsim::time::Instant::now();
+                match msg {
+                    JmToTm::Registered => {}
+                    JmToTm::HeartbeatRequest => {
+                        if jm_tx.send(TmToJm::HeartbeatResponse { tm: cfg.tm }).await.is_err() {
+                            return;
+                        }
+                    }
+                    JmToTm::Deploy(tdd) => {
+                        let id = tdd.id;
+                        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+                        let (in_tx, in_rx) = mpsc::unbounded_channel();
+                        if let Some(old) = tasks.remove(&id.vertex) {
+                            registry.lock().expect("invariant: lock not poisoned").unregister(ExecutionAttemptId { vertex: id.vertex, attempt: old.attempt });
+                        }
+                        registry.lock().expect("invariant: lock not poisoned").register(id, in_tx);
+                        let env = TaskEnv {
+                            tdd: *tdd,
+                            endpoint: ep.clone(),
+                            control: ctl_rx,
+                            inbound: in_rx,
+                            events: ev_tx.clone(),
+                            config: cfg.engine.clone(),
+                            sabotage: cfg.sabotage,
+                            tracer: cfg.tracer.clone(),
+                            node: cfg.node.clone(),
+                        };
+                        let handle = AbortOnDrop(madsim::task::spawn(task::run(env)));
+                        tasks.insert(id.vertex, RunningTask { attempt: id.attempt, control: ctl_tx, _handle: handle });
+                    }
+                    JmToTm::CancelTask { id } => {
+                        if tasks.get(&id.vertex).is_some_and(|t| t.attempt <= id.attempt) {
+                            tasks.remove(&id.vertex);
+                            registry.lock().expect("invariant: lock not poisoned").unregister(id);
+                        }
+                    }
+                    JmToTm::TriggerCheckpoint { id, barrier } => {
+                        if let Some(t) = tasks.get(&id.vertex).filter(|t| t.attempt == id.attempt) {
+                            let _ = t.control.send(TaskControl::TriggerCheckpoint(barrier));
+                        }
+                    }
+                    JmToTm::NotifyCheckpointComplete { id, checkpoint } => {
+                        if let Some(t) = tasks.get(&id.vertex).filter(|t| t.attempt == id.attempt) {
+                            let _ = t.control.send(TaskControl::NotifyCheckpointComplete(checkpoint));
+                        }
+                    }
+                }
+            }
+            ev = ev_rx.recv() => {
+                let Some(ev) = ev else { continue };
+                let msg = match ev {
+                    TaskEvent::Running(id) => TmToJm::TaskRunning { id },
+                    TaskEvent::Failed(id, reason) => {
+                        if tasks.get(&id.vertex).is_some_and(|t| t.attempt == id.attempt) {
+                            tasks.remove(&id.vertex);
+                            registry.lock().expect("invariant: lock not poisoned").unregister(id);
+                        }
+                        TmToJm::TaskFailed { id, reason }
+                    }
+                    TaskEvent::Acknowledge(id, checkpoint, handle) => TmToJm::AcknowledgeCheckpoint { id, checkpoint, handle },
+                    TaskEvent::Decline(id, checkpoint, reason) => TmToJm::DeclineCheckpoint { id, checkpoint, reason },
+                };
+                if jm_tx.send(msg).await.is_err() {
+                    return;
+                }
+            }
+            _ = madsim::time::sleep_until(deadline) => {
+                cfg.tracer.record(&cfg.node, TraceEvent::Note { text: "JobManager heartbeat timed out; cancelling tasks".into() });
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Messages between the JobManager, TaskManagers, tasks and the external
+//! services. They travel over madsim's reliable, ordered connections as typed
+//! values (no serialisation); see [`crate::net`].
+
+use std::net::SocketAddr;
+
+use crate::checkpoint::{CheckpointBarrier, CheckpointId, StateHandle, StoredBlob};
+use crate::graph::{ChannelTarget, ExecutionVertexId, OperatorKind, ShipStrategy};
+use crate::record::{Record, RecordBatch};
+use crate::sink::TxnId;
+
+/// A TaskManager's id (its index in the cluster).
+pub type TmId = u32;
+
+/// One execution attempt of a subtask. Every restart of a subtask gets a
+/// higher attempt number; messages of older attempts are ignored or rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExecutionAttemptId {
+    pub vertex: ExecutionVertexId,
+    pub attempt: u32,
+}
+
+impl std::fmt::Display for ExecutionAttemptId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.vertex, self.attempt)
+    }
+}
+
+/// Addresses of the external services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceAddrs {
+    pub source_log: SocketAddr,
+    pub sink_store: SocketAddr,
+    pub checkpoint_storage: SocketAddr,
+}
+
+/// One output channel of a deployed task: where it goes and which attempt
+/// of the consumer it must reach.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputChannelDescriptor {
+    pub target: ChannelTarget,
+    pub consumer_attempt: u32,
+    pub address: SocketAddr,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputDescriptor {
+    pub ship: ShipStrategy,
+    pub consumer_parallelism: u32,
+    pub channels: Vec<OutputChannelDescriptor>,
+}
+
+/// The state a task restores from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreSpec {
+    pub checkpoint_id: CheckpointId,
+    /// Usually one handle (same parallelism); several when state is
+    /// redistributed.
+    pub handles: Vec<StateHandle>,
+}
+
+/// Everything a TaskManager needs to run one subtask attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskDeploymentDescriptor {
+    pub id: ExecutionAttemptId,
+    pub name: String,
+    pub kind: OperatorKind,
+    pub parallelism: u32,
+    pub max_parallelism: i32,
+    /// Number of channels of each input gate.
+    pub input_gates: Vec<u32>,
+    pub outputs: Vec<OutputDescriptor>,
+    pub restore: Option<RestoreSpec>,
+    pub services: ServiceAddrs,
+}
+
+/// TaskManager → JobManager.
+#[derive(Clone, Debug)]
+pub enum TmToJm {
+    Register { tm: TmId, slots: u32, data_addr: SocketAddr },
+    HeartbeatResponse { tm: TmId },
+    TaskRunning { id: ExecutionAttemptId },
+    TaskFailed { id: ExecutionAttemptId, reason: String },
+    AcknowledgeCheckpoint { id: ExecutionAttemptId, checkpoint: CheckpointId, handle: StateHandle },
+    DeclineCheckpoint { id: ExecutionAttemptId, checkpoint: CheckpointId, reason: String },
+}
+
+/// JobManager → TaskManager.
+#[derive(Clone, Debug)]
+pub enum JmToTm {
+    Registered,
+    HeartbeatRequest,
+    Deploy(Box<TaskDeploymentDescriptor>),
+    CancelTask { id: ExecutionAttemptId },
+    TriggerCheckpoint { id: ExecutionAttemptId, barrier: CheckpointBarrier },
+    NotifyCheckpointComplete { id: ExecutionAttemptId, checkpoint: CheckpointId },
+}
+
+/// First message on a data connection: which input channel it feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelHello {
+    pub consumer: ExecutionAttemptId,
+    pub gate: u32,
+    pub channel: u32,
+}
+
+/// Producer → consumer on a data connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DataMsg {
+    Records(RecordBatch),
+    Barrier(CheckpointBarrier),
+}
+
+/// Consumer → producer: permission to send `n` more record batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Credit(pub u32);
+
+/// Requests to the source log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceLogRequest {
+    /// Up to `max` records of `partition` from `offset` on, as far as they
+    /// have arrived.
+    Fetch { partition: u32, offset: u64, max: u32 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceLogResponse {
+    /// `keys[i]` is the key of the record at `offset + i`.
+    Records { partition: u32, offset: u64, keys: Vec<u64> },
+    Error(String),
+}
+
+/// Requests to the transactional sink store. `by` is the attempt of the
+/// sink subtask sending it: the store rejects anything older than the newest
+/// attempt it has seen for that subtask (fencing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SinkRequest {
+    /// Register a new attempt of a sink subtask; fences older attempts. Answered.
+    Fence { subtask: u32, by: u32 },
+    /// Append records to an open transaction. Not answered: errors surface at pre-commit.
+    Write { txn: TxnId, by: u32, records: Vec<Record> },
+    /// Flush; after Ok, commit must succeed. Answered.
+    PreCommit { txn: TxnId, by: u32 },
+    /// Make the transaction visible; idempotent. Answered.
+    Commit { txn: TxnId, by: u32 },
+    /// Discard the transaction. Answered.
+    Abort { txn: TxnId, by: u32 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SinkResponse {
+    Ok,
+    Rejected(String),
+}
+
+/// Requests to checkpoint storage.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StorageRequest {
+    Put { key: String, blob: StoredBlob },
+    Get { key: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StorageResponse {
+    Stored,
+    Found(Option<StoredBlob>),
+    Failed(String),
+}

@@ -1,0 +1,148 @@
+//! The two-phase-commit sink's bookkeeping (Flink's `TwoPhaseCommitSinkFunction`).
+//!
+//! Writes go into the current transaction. At a checkpoint's snapshot the
+//! current transaction is pre-committed (flushed; commit must succeed from then
+//! on), remembered as pending for that checkpoint, and a new one begins; the
+//! pending list and the new current transaction are the checkpointed state.
+//! When checkpoint N completes, every pending transaction up to N is committed,
+//! in order (a completion of N also covers lost notifications below N). On
+//! restore, the restored pending transactions are committed again (commit is
+//! idempotent) and the restored current transaction is aborted.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::CheckpointId;
+
+/// A sink transaction: sink subtask, the attempt that opened it (its fencing
+/// token), and a sequence number within that attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TxnId {
+    pub subtask: u32,
+    pub attempt: u32,
+    pub seq: u32,
+}
+
+impl fmt::Display for TxnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "txn-{}-{}-{}", self.subtask, self.attempt, self.seq)
+    }
+}
+
+/// The sink's checkpointed state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SinkState {
+    /// Pre-committed transactions awaiting commit, in checkpoint order.
+    pub pending_commit: Vec<(CheckpointId, TxnId)>,
+    /// The transaction open at snapshot time (aborted on restore).
+    pub current: TxnId,
+}
+
+/// What to do with the sink store when a sink subtask starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryPlan {
+    /// `recoverAndCommit`, in order.
+    pub commit: Vec<TxnId>,
+    /// `recoverAndAbort`.
+    pub abort: Option<TxnId>,
+}
+
+/// The 2PC bookkeeping of one sink subtask attempt.
+#[derive(Clone, Debug)]
+pub struct TwoPhaseCommitSink {
+    subtask: u32,
+    attempt: u32,
+    next_seq: u32,
+    current: TxnId,
+    pending: BTreeMap<CheckpointId, TxnId>,
+}
+
+impl TwoPhaseCommitSink {
+    /// Start an attempt; returns the sink and what to recover from `restored`.
+    pub fn initialize(subtask: u32, attempt: u32, restored: Option<&SinkState>) -> (Self, RecoveryPlan) {
+        let plan = match restored {
+            Some(s) => RecoveryPlan {
+                commit: s.pending_commit.iter().map(|(_, t)| *t).collect(),
+                abort: Some(s.current),
+            },
+            None => RecoveryPlan::default(),
+        };
+        let current = TxnId { subtask, attempt, seq: 0 };
+        (
+            TwoPhaseCommitSink {
+                subtask,
+                attempt,
+                next_seq: 1,
+                current,
+                pending: BTreeMap::new(),
+            },
+            plan,
+        )
+    }
+
+    pub fn current(&self) -> TxnId {
+        self.current
+    }
+
+    /// Snapshot for checkpoint `id`: returns the transaction to pre-commit and
+    /// the state to write. A new transaction begins.
+    pub fn snapshot(&mut self, id: CheckpointId) -> (TxnId, SinkState) {
+        let pre = self.current;
+        let prev = self.pending.insert(id, pre);
+        assert!(prev.is_none(), "invariant: one snapshot per checkpoint id");
+        self.current = TxnId {
+            subtask: self.subtask,
+            attempt: self.attempt,
+            seq: self.next_seq,
+        };
+        self.next_seq += 1;
+        let state = SinkState {
+            pending_commit: self.pending.iter().map(|(c, t)| (*c, *t)).collect(),
+            current: self.current,
+        };
+        (pre, state)
+    }
+
+    /// Checkpoint `id` completed: the transactions to commit now, in order.
+    pub fn notify_checkpoint_complete(&mut self, id: CheckpointId) -> Vec<TxnId> {
+        let later = self.pending.split_off(&(id + 1));
+        let done = std::mem::replace(&mut self.pending, later);
+        done.into_values().collect()
+    }
+
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_then_complete_commits_in_order_and_covers_lower_ids() {
+        let (mut s, plan) = TwoPhaseCommitSink::initialize(2, 1, None);
+        assert_eq!(plan, RecoveryPlan::default());
+        let (t1, _) = s.snapshot(1);
+        let (t2, st2) = s.snapshot(2);
+        let (t3, _) = s.snapshot(3);
+        assert_eq!(st2.pending_commit, vec![(1, t1), (2, t2)]);
+        assert_eq!(st2.current, s.current().min(st2.current));
+        // notification of 1 lost; 2 covers it
+        assert_eq!(s.notify_checkpoint_complete(2), vec![t1, t2]);
+        assert_eq!(s.notify_checkpoint_complete(2), vec![]);
+        assert_eq!(s.notify_checkpoint_complete(3), vec![t3]);
+    }
+
+    #[test]
+    fn restore_recommits_pending_and_aborts_current() {
+        let (mut s, _) = TwoPhaseCommitSink::initialize(0, 1, None);
+        let (t1, state) = s.snapshot(7);
+        let (s2, plan) = TwoPhaseCommitSink::initialize(0, 2, Some(&state));
+        assert_eq!(plan.commit, vec![t1]);
+        assert_eq!(plan.abort, Some(state.current));
+        assert_eq!(s2.current().attempt, 2, "new transactions carry the new attempt");
+    }
+}

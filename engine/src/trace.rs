@@ -1,0 +1,114 @@
+//! The trace: every meaningful event with simulated time, in a deterministic
+//! order. Its hash identifies a run: same scenario + seed + binary ⇒ same hash.
+//!
+//! Engine processes, the simulated services and the fault injector all append
+//! to one [`Tracer`]. Only rare events go here (checkpoints, failures,
+//! restarts, commits, faults), never per-record events.
+
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::status::JobStatus;
+
+/// One trace event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TraceEvent {
+    TaskManagerRegistered { tm: u32, slots: u32 },
+    TaskManagerLost { tm: u32, reason: String },
+    JobStatusChanged { from: JobStatus, to: JobStatus },
+    TasksDeployed { attempt: u32, tasks: u32, restored_from: Option<u64> },
+    TaskFailed { task: String, attempt: u32, reason: String },
+    RestartScheduled { delay_ms: i64, num_restarts: u32 },
+    WaitingForSlots { needed: u32, available: u32 },
+    JobFailed { reason: String },
+    CheckpointTriggered { id: u64 },
+    CheckpointCompleted { id: u64, duration_ms: i64, size_bytes: u64 },
+    CheckpointAborted { id: u64, reason: String },
+    CheckpointTriggerFailed { reason: String },
+    TxnCommitted { txn: String, records: u64 },
+    TxnAborted { txn: String },
+    RequestRejected { service: String, reason: String },
+    Fault { description: String },
+    Note { text: String },
+}
+
+/// A trace line: simulated milliseconds, node name, event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceEntry {
+    pub t_ms: u64,
+    pub node: String,
+    #[serde(flatten)]
+    pub event: TraceEvent,
+}
+
+impl std::fmt::Display for TraceEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ev = serde_json::to_string(&self.event).unwrap_or_else(|_| format!("{:?}", self.event));
+        write!(f, "{:>9.3}s {:<18} {}", self.t_ms as f64 / 1000.0, self.node, ev)
+    }
+}
+
+/// A shared, append-only trace. Cloning shares it.
+#[derive(Clone, Debug)]
+pub struct Tracer {
+    inner: Arc<Mutex<TraceLog>>,
+}
+
+#[derive(Debug)]
+struct TraceLog {
+    start: madsim::time::Instant,
+    entries: Vec<TraceEntry>,
+}
+
+impl Tracer {
+    /// Create a tracer; must be called inside the simulation (time zero is now).
+    pub fn new() -> Self {
+        Tracer {
+            inner: Arc::new(Mutex::new(TraceLog {
+                start: madsim::time::Instant::now(),
+                entries: Vec::new(),
+            })),
+        }
+    }
+
+    /// Simulated milliseconds since the tracer was created.
+    pub fn now_ms(&self) -> u64 {
+        let log = self.inner.lock().expect("invariant: trace lock not poisoned");
+        madsim::time::Instant::now().duration_since(log.start).as_millis() as u64
+    }
+
+    pub fn record(&self, node: &str, event: TraceEvent) {
+        let mut log = self.inner.lock().expect("invariant: trace lock not poisoned");
+        let t_ms = madsim::time::Instant::now().duration_since(log.start).as_millis() as u64;
+        log.entries.push(TraceEntry {
+            t_ms,
+            node: node.to_string(),
+            event,
+        });
+    }
+
+    pub fn entries(&self) -> Vec<TraceEntry> {
+        self.inner.lock().expect("invariant: trace lock not poisoned").entries.clone()
+    }
+}
+
+impl Default for Tracer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// FNV-1a 64 over the entries' canonical text: stable across runs of one binary.
+pub fn trace_hash(entries: &[TraceEntry]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for e in entries {
+        let line = e.to_string();
+        for b in line.bytes().chain(std::iter::once(b'\n')) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
