@@ -1,1 +1,29 @@
-//! placeholder
+//! halab-sim: the simulated world around the engine.
+//!
+//! - [`scenario`]: what a run is (cluster, job, configuration, faults, expectations);
+//! - [`faults`]: fault plans as data, scripted or drawn from the seed;
+//! - [`services`]: the external services as their own nodes (source log, sink
+//!   store, checkpoint storage), durable across their own crashes;
+//! - [`harness`]: [`run_seed`], the one way every caller runs a simulation;
+//! - [`checkers`]: exactly-once and liveness, each in its own file, against
+//!   the sequential [`reference`];
+//! - [`record`]: the [`RunRecord`] a run produces; [`recovery`] derives
+//!   recovery episodes from the trace.
+
+#[cfg(not(madsim))]
+compile_error!("halab must be built with `--cfg madsim` (see .cargo/config.toml; a RUSTFLAGS variable replaces it)");
+
+pub mod checkers;
+pub mod cluster;
+pub mod faults;
+pub mod harness;
+pub mod human;
+pub mod record;
+pub mod recovery;
+pub mod reference;
+pub mod scenario;
+pub mod services;
+
+pub use harness::run_seed;
+pub use record::{RunRecord, Verdict};
+pub use scenario::Scenario;

@@ -583,12 +583,14 @@ impl JobMaster {
         }
     }
 
-    /// Slots in deterministic order. With Flink's default slot sharing one
+    /// Slots in deterministic order, spread over the TaskManagers (slot 0 of
+    /// every TaskManager, then slot 1, ...), like Flink with
+    /// `cluster.evenly-spread-out-slots`. With Flink's default slot sharing one
     /// slot holds one subtask of every vertex, so slot i runs subtask i.
     fn slots(&self) -> Vec<TmId> {
-        self.tms
-            .iter()
-            .flat_map(|(id, t)| std::iter::repeat_n(*id, t.slots as usize))
+        let max = self.tms.values().map(|t| t.slots).max().unwrap_or(0);
+        (0..max)
+            .flat_map(|s| self.tms.iter().filter(move |(_, t)| s < t.slots).map(|(id, _)| *id))
             .collect()
     }
 

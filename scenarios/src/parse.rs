@@ -1,0 +1,191 @@
+//! Parse and validate scenario files, with `file:line:col` errors.
+//!
+//! Syntax and type errors come from the TOML parser's span; semantic errors
+//! (an impossible cluster, a bad configuration value, an unknown node) name a
+//! field path, which is located in the document to give its line and column.
+
+use std::fmt;
+
+use halab_sim::scenario::{Scenario, ScenarioError};
+
+/// A scenario file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ScenarioFileError {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
+    (line, col)
+}
+
+/// Parse `text` (from `file`, used in messages) and validate it.
+pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioFileError> {
+    let scenario: Scenario = toml::from_str(text).map_err(|e| {
+        let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        ScenarioFileError {
+            file: file.to_string(),
+            line,
+            col,
+            message: e.message().trim().to_string(),
+        }
+    })?;
+    scenario.validate().map_err(|e| semantic_error(text, file, &e))?;
+    Ok(scenario)
+}
+
+fn semantic_error(text: &str, file: &str, e: &ScenarioError) -> ScenarioFileError {
+    let (line, col) = locate(text, &e.path)
+        .map(|o| line_col(text, o))
+        .unwrap_or((1, 1));
+    ScenarioFileError {
+        file: file.to_string(),
+        line,
+        col,
+        message: e.to_string(),
+    }
+}
+
+/// Split `a.b."c.d"[2]` into segments `a`, `b`, `c.d`, `[2]`.
+fn segments(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for ch in path.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            '.' if !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            '[' if !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                cur.push('[');
+            }
+            ']' if !quoted => {
+                cur.push(']');
+                out.push(std::mem::take(&mut cur));
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Byte offset of the deepest part of `path` found in the document.
+fn locate(text: &str, path: &str) -> Option<usize> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut item: &toml_edit::Item = doc.as_item();
+    let mut best = None;
+    for seg in segments(path) {
+        if let Some(idx) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            let i: usize = idx.parse().ok()?;
+            match item {
+                toml_edit::Item::ArrayOfTables(a) => {
+                    let t = a.get(i)?;
+                    best = t.span().map(|s| s.start).or(best);
+                    // Point at the entry's first key when the table has no span.
+                    if let Some((k, _)) = t.iter().next() {
+                        if let Some((key, _)) = t.get_key_value(k) {
+                            best = key.span().map(|s| s.start).or(best);
+                        }
+                    }
+                    return best;
+                }
+                toml_edit::Item::Value(toml_edit::Value::Array(a)) => {
+                    let v = a.get(i)?;
+                    return v.span().map(|s| s.start).or(best);
+                }
+                _ => return best,
+            }
+        }
+        let table = item.as_table_like()?;
+        let (key, next) = table.get_key_value(&seg)?;
+        best = key.span().map(|s| s.start).or(best);
+        item = next;
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = include_str!("../catalogue/tm-crash.toml");
+
+    #[test]
+    fn catalogue_file_parses() {
+        let s = parse_scenario(GOOD, "tm-crash.toml").expect("valid");
+        assert_eq!(s.name, "tm-crash");
+    }
+
+    fn err(text: &str) -> ScenarioFileError {
+        parse_scenario(text, "x.toml").expect_err("must be refused")
+    }
+
+    #[test]
+    fn syntax_error_has_line_and_col() {
+        let e = err("name = \"a\"\nduration = \n");
+        assert_eq!((e.file.as_str(), e.line), ("x.toml", 2));
+        assert!(e.to_string().starts_with("x.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn unknown_field_is_refused_with_position() {
+        let text = GOOD.replace("keys = 500", "keyz = 500");
+        let e = err(&text);
+        let line = text.lines().position(|l| l.starts_with("keyz")).expect("present") + 1;
+        assert_eq!(e.line, line, "{e}");
+        assert!(e.message.contains("keyz"), "{e}");
+    }
+
+    #[test]
+    fn bad_config_value_points_at_its_key() {
+        let text = GOOD.replace("\"heartbeat.timeout\" = \"5s\"", "\"heartbeat.timeout\" = \"5 fortnights\"");
+        let e = err(&text);
+        let line = text.lines().position(|l| l.contains("5 fortnights")).expect("present") + 1;
+        assert_eq!((e.line, e.col), (line, 1), "{e}");
+        assert!(e.message.contains("heartbeat.timeout"), "{e}");
+    }
+
+    #[test]
+    fn impossible_cluster_is_refused() {
+        let text = GOOD.replace("task-managers = 3", "task-managers = 1");
+        let e = err(&text);
+        assert!(e.message.contains("slots"), "{e}");
+        assert_eq!(e.line, text.lines().position(|l| l == "[cluster]").expect("present") + 1);
+    }
+
+    #[test]
+    fn fault_on_unknown_node_is_refused() {
+        let text = format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\nkill = \"tm-9\"\n");
+        let e = err(&text);
+        assert!(e.message.contains("tm-9"), "{e}");
+        assert_eq!(e.line, text.lines().position(|l| l.starts_with("at = ")).expect("present") + 1);
+    }
+
+    #[test]
+    fn path_segments() {
+        assert_eq!(segments("config.\"a.b\""), vec!["config", "a.b"]);
+        assert_eq!(segments("faults.scripted[3]"), vec!["faults", "scripted", "[3]"]);
+    }
+}

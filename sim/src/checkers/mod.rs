@@ -1,0 +1,4 @@
+//! Checkers run after the simulation, outside the engine, one per file.
+
+pub mod exactly_once;
+pub mod liveness;

@@ -1,0 +1,236 @@
+//! `run_seed(scenario, seed)`: the one way to run a simulation.
+//!
+//! Each run gets a fresh OS thread (std's HashMap order is deterministic only
+//! when the madsim runtime is the first thing created on its thread) and a
+//! runtime built from the seed with a time limit. A run has a fault phase
+//! (the plan), a heal phase in which the job must commit all input within the
+//! scenario's recovery bound (liveness), a short quiet period that would
+//! reveal late duplicates, and then the checkers (safety).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use halab_engine::config::EngineConfig;
+use halab_engine::status::JobStatus;
+use halab_engine::trace::{trace_hash, TraceEvent, Tracer};
+
+use crate::checkers::{exactly_once, liveness};
+use crate::cluster::{Cluster, Services};
+use crate::faults::FaultPlan;
+use crate::record::{Bucket, RunRecord, Verdict, RECORD_SCHEMA};
+use crate::recovery;
+use crate::reference::SourceContent;
+use crate::scenario::{Scenario, ScenarioError, Semantics};
+use crate::services::checkpoint_storage::CheckpointStorage;
+use crate::services::sink_store::SinkStore;
+use crate::services::source_log::SourceLog;
+
+/// Width of a metrics bucket.
+pub const BUCKET_MS: u64 = 100;
+
+/// Run `scenario` under `seed` on a fresh thread. Wall time is not measured
+/// here (no wall clock near the simulation); callers fill `wall_ms`.
+pub fn run_seed(scenario: &Scenario, seed: u64) -> Result<RunRecord, ScenarioError> {
+    run_seed_with_trace(scenario, seed).map(|(r, _)| r)
+}
+
+/// Like [`run_seed`], also returning the full trace as text lines.
+pub fn run_seed_with_trace(scenario: &Scenario, seed: u64) -> Result<(RunRecord, Vec<String>), ScenarioError> {
+    let engine = scenario.validate()?;
+    let plan = scenario.fault_plan(seed);
+    let sc = scenario.clone();
+    let plan2 = plan.clone();
+    let joined = std::thread::Builder::new()
+        .name(format!("halab-seed-{seed}"))
+        .spawn(move || simulate(sc, engine, plan2, seed))
+        .map_err(|e| ScenarioError {
+            path: "(runtime)".into(),
+            message: format!("cannot start a simulation thread: {e}"),
+        })?
+        .join();
+    Ok(match joined {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            (crashed_record(scenario, seed, plan, msg), Vec::new())
+        }
+    })
+}
+
+fn crashed_record(scenario: &Scenario, seed: u64, plan: FaultPlan, msg: String) -> RunRecord {
+    RunRecord {
+        schema: RECORD_SCHEMA,
+        scenario: scenario.name.clone(),
+        seed,
+        fault_plan: plan,
+        trace_hash: "0000000000000000".into(),
+        trace_events: 0,
+        verdict: Verdict::Violation,
+        message: Some(format!("the simulation panicked: {msg}")),
+        lost: 0,
+        duplicated: 0,
+        unexpected: 0,
+        examples: Vec::new(),
+        records_expected: scenario.total_records(),
+        records_committed: 0,
+        restarts: 0,
+        final_job_status: "UNKNOWN".into(),
+        simulated_ms: 0,
+        wall_ms: 0.0,
+        buckets: Vec::new(),
+        checkpoints: Vec::new(),
+        restart_events: Vec::new(),
+        recovery: Vec::new(),
+    }
+}
+
+struct SimOutput {
+    tracer: Tracer,
+    sink: Arc<SinkStore>,
+    buckets: Vec<Bucket>,
+    completed_at_ms: Option<u64>,
+    end_ms: u64,
+}
+
+fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (RunRecord, Vec<String>) {
+    let input_end_ms = sc.duration.as_millis();
+    let heal_ms = input_end_ms.max(plan.last_fault_ms());
+    let deadline_ms = heal_ms + sc.expect.recovery_bound.as_millis();
+    let quiet_ms = engine
+        .checkpoint_interval
+        .map(|i| 2 * i.as_millis() as u64)
+        .unwrap_or(1000)
+        .max(1000);
+    let content = SourceContent {
+        seed,
+        partitions: sc.job.source_partitions,
+        records_per_partition: sc.records_per_partition(),
+        keys: sc.job.keys,
+    };
+    let mut rt = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+    rt.set_time_limit(Duration::from_millis(deadline_ms + quiet_ms + 60_000));
+    let sc2 = sc.clone();
+    let plan2 = plan.clone();
+    let out = rt.block_on(async move {
+        let tracer = Tracer::new();
+        let services = Services {
+            source_log: SourceLog::new(content, sc2.job.records_per_second),
+            sink_store: SinkStore::new(tracer.clone(), "sink-store", content),
+            checkpoint_storage: CheckpointStorage::new(),
+        };
+        let cluster = Arc::new(Cluster::start(&sc2, Arc::new(engine), tracer.clone(), &services, sc2.sabotage));
+        let start = madsim::time::Instant::now();
+        let chaos = cluster.clone();
+        madsim::task::spawn(async move {
+            for f in plan2.0 {
+                madsim::time::sleep_until(start + f.at.0).await;
+                chaos.apply(&f.fault);
+            }
+        });
+        let mut buckets = Vec::new();
+        let (mut last_read, mut last_committed) = (0, 0);
+        let mut completed_at_ms = None;
+        let mut seen = 0usize;
+        let mut failed = false;
+        let mut ticker = madsim::time::interval(Duration::from_millis(BUCKET_MS));
+        ticker.tick().await;
+        let end_ms = loop {
+            ticker.tick().await;
+            let now = start.elapsed().as_millis() as u64;
+            let read = services.source_log.records_read();
+            let committed = services.sink_store.committed_len();
+            buckets.push(Bucket {
+                t_ms: now - BUCKET_MS,
+                read: read - last_read,
+                committed: committed - last_committed,
+            });
+            (last_read, last_committed) = (read, committed);
+            let entries = tracer.entries();
+            if entries[seen..]
+                .iter()
+                .any(|e| matches!(e.event, TraceEvent::JobStatusChanged { to: JobStatus::Failed, .. }))
+            {
+                failed = true;
+            }
+            seen = entries.len();
+            if completed_at_ms.is_none() && services.sink_store.distinct_committed() == content.total() {
+                completed_at_ms = Some(now);
+            }
+            let settled = completed_at_ms.is_some_and(|t| now >= heal_ms.max(t) + quiet_ms);
+            if settled || failed || now > deadline_ms {
+                break now;
+            }
+        };
+        SimOutput {
+            tracer,
+            sink: services.sink_store,
+            buckets,
+            completed_at_ms,
+            end_ms,
+        }
+    });
+    finish(&sc, seed, plan, content, deadline_ms, out)
+}
+
+fn finish(sc: &Scenario, seed: u64, plan: FaultPlan, content: SourceContent, deadline_ms: u64, out: SimOutput) -> (RunRecord, Vec<String>) {
+    let trace = out.tracer.entries();
+    let committed = out.sink.committed();
+    let eo = exactly_once::check(&content, &committed);
+    let status = recovery::final_status(&trace);
+    let live = liveness::check(out.sink.distinct_committed(), content.total(), out.completed_at_ms, deadline_ms, status);
+    let safety_ok = match sc.expect.semantics {
+        Semantics::ExactlyOnce => eo.passed(),
+        Semantics::AtLeastOnce => eo.lost == 0 && eo.unexpected == 0,
+    };
+    let (verdict, message) = if !safety_ok {
+        (
+            Verdict::Violation,
+            Some(format!(
+                "output is not {}: lost {}, duplicated {}, unexpected {}",
+                match sc.expect.semantics {
+                    Semantics::ExactlyOnce => "exactly-once",
+                    Semantics::AtLeastOnce => "at-least-once",
+                },
+                eo.lost,
+                eo.duplicated,
+                eo.unexpected
+            )),
+        )
+    } else if !live.converged {
+        (Verdict::Liveness, live.message)
+    } else {
+        (Verdict::Pass, None)
+    };
+    let record = RunRecord {
+        schema: RECORD_SCHEMA,
+        scenario: sc.name.clone(),
+        seed,
+        fault_plan: plan.clone(),
+        trace_hash: format!("{:016x}", trace_hash(&trace)),
+        trace_events: trace.len() as u64,
+        verdict,
+        message,
+        lost: eo.lost,
+        duplicated: eo.duplicated,
+        unexpected: eo.unexpected,
+        examples: eo.examples,
+        records_expected: content.total(),
+        records_committed: committed.len() as u64,
+        restarts: recovery::num_restarts(&trace),
+        final_job_status: serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        simulated_ms: out.end_ms,
+        wall_ms: 0.0,
+        buckets: out.buckets,
+        checkpoints: recovery::checkpoint_events(&trace),
+        restart_events: recovery::restart_events(&trace),
+        recovery: recovery::recovery_episodes(&plan, &trace),
+    };
+    (record, trace.iter().map(|e| e.to_string()).collect())
+}

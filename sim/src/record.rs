@@ -1,0 +1,124 @@
+//! The RunRecord: everything one run produced, as one JSON object (a line of
+//! a JSON Lines file). Its schema is documented in `docs/records.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::FaultPlan;
+
+/// Version of the record schema.
+pub const RECORD_SCHEMA: u32 = 1;
+
+/// The outcome of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// All checkers passed.
+    Pass,
+    /// A safety checker failed (output not exactly-once, ...).
+    Violation,
+    /// The job did not converge within the stated bound after the faults.
+    Liveness,
+}
+
+impl Verdict {
+    /// Process exit code: 0 pass, 1 violation, 3 liveness (2 is bad input).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Pass => 0,
+            Verdict::Violation => 1,
+            Verdict::Liveness => 3,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Violation => "violation",
+            Verdict::Liveness => "liveness",
+        }
+    }
+}
+
+/// Records read and committed in one 100 ms bucket of simulated time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub t_ms: u64,
+    pub read: u64,
+    pub committed: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointEvent {
+    pub id: u64,
+    pub t_ms: u64,
+    /// "completed" or "aborted".
+    pub outcome: String,
+    pub duration_ms: Option<i64>,
+    pub size_bytes: Option<u64>,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartEvent {
+    pub t_ms: u64,
+    pub delay_ms: i64,
+    pub num_restarts: u32,
+}
+
+/// How the job recovered from one disturbing fault.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryEpisode {
+    pub fault: String,
+    pub fault_ms: u64,
+    /// The JobManager noticed (TaskManager lost or task failed).
+    pub detected_ms: Option<u64>,
+    /// Tasks were redeployed.
+    pub restarted_ms: Option<u64>,
+    /// First sink commit after the redeploy.
+    pub first_commit_ms: Option<u64>,
+}
+
+impl RecoveryEpisode {
+    /// Fault to first commit after the restart.
+    pub fn recovery_ms(&self) -> Option<u64> {
+        self.first_commit_ms.map(|t| t - self.fault_ms)
+    }
+}
+
+/// One run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema: u32,
+    pub scenario: String,
+    pub seed: u64,
+    pub fault_plan: FaultPlan,
+    /// FNV-1a 64 of the trace, 16 hex digits.
+    pub trace_hash: String,
+    pub trace_events: u64,
+    pub verdict: Verdict,
+    /// Why the verdict is not "pass".
+    pub message: Option<String>,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub unexpected: u64,
+    /// A few offending records, for humans.
+    pub examples: Vec<String>,
+    pub records_expected: u64,
+    pub records_committed: u64,
+    pub restarts: u32,
+    pub final_job_status: String,
+    pub simulated_ms: u64,
+    /// Wall-clock time of the run, measured outside the simulation.
+    pub wall_ms: f64,
+    pub buckets: Vec<Bucket>,
+    pub checkpoints: Vec<CheckpointEvent>,
+    pub restart_events: Vec<RestartEvent>,
+    pub recovery: Vec<RecoveryEpisode>,
+}
+
+impl RunRecord {
+    /// The line that reproduces this run.
+    pub fn repro_line(&self, scenario_arg: &str) -> String {
+        format!("cargo run --release -- run {scenario_arg} --seed {}", self.seed)
+    }
+}

@@ -1,0 +1,97 @@
+//! Derive run-record series from the trace: checkpoint events, restarts, and
+//! one recovery episode per disturbing fault (fault → detection → redeploy →
+//! first commit after it).
+
+use halab_engine::status::JobStatus;
+use halab_engine::trace::{TraceEntry, TraceEvent};
+
+use crate::faults::FaultPlan;
+use crate::record::{CheckpointEvent, RecoveryEpisode, RestartEvent};
+
+pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
+    trace
+        .iter()
+        .filter_map(|e| match &e.event {
+            TraceEvent::CheckpointCompleted {
+                id,
+                duration_ms,
+                size_bytes,
+            } => Some(CheckpointEvent {
+                id: *id,
+                t_ms: e.t_ms,
+                outcome: "completed".into(),
+                duration_ms: Some(*duration_ms),
+                size_bytes: Some(*size_bytes),
+                reason: None,
+            }),
+            TraceEvent::CheckpointAborted { id, reason } => Some(CheckpointEvent {
+                id: *id,
+                t_ms: e.t_ms,
+                outcome: "aborted".into(),
+                duration_ms: None,
+                size_bytes: None,
+                reason: Some(reason.clone()),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn restart_events(trace: &[TraceEntry]) -> Vec<RestartEvent> {
+    trace
+        .iter()
+        .filter_map(|e| match &e.event {
+            TraceEvent::RestartScheduled { delay_ms, num_restarts } => Some(RestartEvent {
+                t_ms: e.t_ms,
+                delay_ms: *delay_ms,
+                num_restarts: *num_restarts,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The number of restarts (Flink's `numRestarts`) at the end of the run.
+pub fn num_restarts(trace: &[TraceEntry]) -> u32 {
+    restart_events(trace).last().map(|r| r.num_restarts).unwrap_or(0)
+}
+
+/// The job status at the end of the trace.
+pub fn final_status(trace: &[TraceEntry]) -> JobStatus {
+    trace
+        .iter()
+        .rev()
+        .find_map(|e| match e.event {
+            TraceEvent::JobStatusChanged { to, .. } => Some(to),
+            _ => None,
+        })
+        .unwrap_or(JobStatus::Created)
+}
+
+/// One episode per fault that disturbs the job (every kill).
+pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry]) -> Vec<RecoveryEpisode> {
+    let first_after = |t: u64, pred: &dyn Fn(&TraceEvent) -> bool| {
+        trace.iter().find(|e| e.t_ms >= t && pred(&e.event)).map(|e| e.t_ms)
+    };
+    plan.0
+        .iter()
+        .filter(|f| !f.fault.is_heal())
+        .map(|f| {
+            let fault_ms = f.at.as_millis();
+            let detected_ms = first_after(fault_ms, &|e| {
+                matches!(e, TraceEvent::TaskManagerLost { .. } | TraceEvent::TaskFailed { .. })
+            });
+            let restarted_ms =
+                detected_ms.and_then(|d| first_after(d, &|e| matches!(e, TraceEvent::TasksDeployed { .. })));
+            let first_commit_ms =
+                restarted_ms.and_then(|r| first_after(r, &|e| matches!(e, TraceEvent::TxnCommitted { .. })));
+            RecoveryEpisode {
+                fault: f.fault.to_string(),
+                fault_ms,
+                detected_ms,
+                restarted_ms,
+                first_commit_ms,
+            }
+        })
+        .collect()
+}

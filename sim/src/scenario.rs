@@ -1,0 +1,303 @@
+//! What a run is: cluster, job, configuration (Flink's keys), faults and
+//! expectations. Scenario files (TOML, parsed by `halab-scenarios`) map onto
+//! [`Scenario`] field by field; `docs/scenarios.md` documents them.
+
+use std::collections::BTreeMap;
+
+use halab_engine::config::{Configuration, EngineConfig, Sabotage};
+use halab_engine::graph::JobGraph;
+use serde::{Deserialize, Serialize};
+
+use crate::faults::{FaultPlan, RandomFaults, ScheduledFault};
+use crate::human::HumanDuration;
+
+/// A complete run description.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The input phase: records arrive in the source log from 0 to `duration`.
+    pub duration: HumanDuration,
+    #[serde(default)]
+    pub cluster: ClusterSpec,
+    #[serde(default)]
+    pub job: JobSpec,
+    /// Flink configuration keys → values (`"1s"`, `3`, `true`).
+    #[serde(default)]
+    pub config: BTreeMap<String, ConfigValue>,
+    #[serde(default)]
+    pub faults: FaultSpec,
+    #[serde(default)]
+    pub expect: Expectations,
+    /// A deliberately broken engine variant; only reachable from tests and
+    /// test-only scenarios.
+    #[serde(default, skip_serializing_if = "is_no_sabotage")]
+    pub sabotage: Sabotage,
+}
+
+fn is_no_sabotage(s: &Sabotage) -> bool {
+    *s == Sabotage::None
+}
+
+/// A configuration value as written: string, integer, float or boolean.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ConfigValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+}
+
+impl std::fmt::Display for ConfigValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigValue::Bool(b) => write!(f, "{b}"),
+            ConfigValue::Int(i) => write!(f, "{i}"),
+            ConfigValue::Float(x) => write!(f, "{x}"),
+            ConfigValue::String(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ClusterSpec {
+    pub task_managers: u32,
+    pub slots_per_task_manager: u32,
+    pub job_managers: u32,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        ClusterSpec {
+            task_managers: 2,
+            slots_per_task_manager: 2,
+            job_managers: 1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JobSpec {
+    pub source_partitions: u32,
+    pub source_parallelism: u32,
+    pub count_parallelism: u32,
+    pub sink_parallelism: u32,
+    /// Records arriving per second in each source partition.
+    pub records_per_second: u64,
+    /// Number of distinct keys.
+    pub keys: u64,
+}
+
+impl Default for JobSpec {
+    fn default() -> Self {
+        JobSpec {
+            source_partitions: 4,
+            source_parallelism: 2,
+            count_parallelism: 2,
+            sink_parallelism: 2,
+            records_per_second: 1000,
+            keys: 100,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    #[serde(default)]
+    pub scripted: Vec<ScheduledFault>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random: Option<RandomFaults>,
+}
+
+/// What the output must satisfy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Semantics {
+    ExactlyOnce,
+    AtLeastOnce,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Expectations {
+    pub semantics: Semantics,
+    /// After the last fault and the end of input, all input must be committed
+    /// within this bound (liveness).
+    pub recovery_bound: HumanDuration,
+}
+
+impl Default for Expectations {
+    fn default() -> Self {
+        Expectations {
+            semantics: Semantics::ExactlyOnce,
+            recovery_bound: HumanDuration::from_millis(30_000),
+        }
+    }
+}
+
+/// A scenario that cannot run, with the path of the offending field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ScenarioError {
+    /// Dotted path of the field, e.g. `job.count-parallelism` or
+    /// `config."heartbeat.timeout"`.
+    pub path: String,
+    pub message: String,
+}
+
+fn err(path: &str, message: impl Into<String>) -> ScenarioError {
+    ScenarioError {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Upper bounds that keep one run within memory and time.
+pub const MAX_TASK_MANAGERS: u32 = 64;
+pub const MAX_RECORDS: u64 = 50_000_000;
+
+impl Scenario {
+    /// The raw Flink configuration map.
+    pub fn configuration(&self) -> Configuration {
+        self.config.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()
+    }
+
+    pub fn job_graph(&self) -> JobGraph {
+        let j = &self.job;
+        JobGraph::streaming_count(j.source_partitions, j.source_parallelism, j.count_parallelism, j.sink_parallelism)
+    }
+
+    /// Records each partition receives over the input phase.
+    pub fn records_per_partition(&self) -> u64 {
+        self.job.records_per_second * self.duration.as_millis() / 1000
+    }
+
+    pub fn total_records(&self) -> u64 {
+        self.records_per_partition() * u64::from(self.job.source_partitions)
+    }
+
+    /// Node names of the TaskManagers.
+    pub fn task_manager_names(&self) -> Vec<String> {
+        (0..self.cluster.task_managers).map(|i| format!("tm-{i}")).collect()
+    }
+
+    /// Check everything that can be checked before running.
+    pub fn validate(&self) -> Result<EngineConfig, ScenarioError> {
+        if self.name.trim().is_empty() {
+            return Err(err("name", "must not be empty"));
+        }
+        if self.duration.as_millis() == 0 {
+            return Err(err("duration", "must be positive"));
+        }
+        let c = &self.cluster;
+        if c.task_managers == 0 || c.task_managers > MAX_TASK_MANAGERS {
+            return Err(err("cluster.task-managers", format!("must be within 1..={MAX_TASK_MANAGERS}")));
+        }
+        if c.slots_per_task_manager == 0 {
+            return Err(err("cluster.slots-per-task-manager", "must be at least 1"));
+        }
+        if c.job_managers != 1 {
+            return Err(err("cluster.job-managers", "only 1 JobManager is supported so far"));
+        }
+        let j = &self.job;
+        for (name, v) in [
+            ("job.source-partitions", j.source_partitions),
+            ("job.source-parallelism", j.source_parallelism),
+            ("job.count-parallelism", j.count_parallelism),
+            ("job.sink-parallelism", j.sink_parallelism),
+        ] {
+            if v == 0 {
+                return Err(err(name, "must be at least 1"));
+            }
+        }
+        if j.source_parallelism > j.source_partitions {
+            return Err(err(
+                "job.source-parallelism",
+                format!("{} exceeds job.source-partitions = {}", j.source_parallelism, j.source_partitions),
+            ));
+        }
+        if j.keys == 0 {
+            return Err(err("job.keys", "must be at least 1"));
+        }
+        if j.records_per_second == 0 {
+            return Err(err("job.records-per-second", "must be at least 1"));
+        }
+        if self.total_records() > MAX_RECORDS {
+            return Err(err(
+                "job.records-per-second",
+                format!("the run would hold {} records, above the limit {MAX_RECORDS}", self.total_records()),
+            ));
+        }
+        let engine = EngineConfig::from_configuration(&self.configuration()).map_err(|e| ScenarioError {
+            path: format!("config.\"{}\"", e.key),
+            message: format!("`{}`: {}", e.value, e.message),
+        })?;
+        let needed = self.job_graph().max_operator_parallelism();
+        let slots = c.task_managers * c.slots_per_task_manager;
+        if slots < needed {
+            return Err(err(
+                "cluster",
+                format!("the job needs {needed} slots but the cluster has only {slots}; it could never start"),
+            ));
+        }
+        engine
+            .effective_max_parallelism(needed)
+            .map_err(|e| err("config.\"pipeline.max-parallelism\"", e.to_string()))?;
+        if engine.checkpoint_interval.is_none() {
+            return Err(err(
+                "config.\"execution.checkpointing.interval\"",
+                "must be set: the 2PC sink commits only on checkpoints",
+            ));
+        }
+        let tms = self.task_manager_names();
+        for (i, f) in self.faults.scripted.iter().enumerate() {
+            if !tms.iter().any(|n| n == f.fault.node()) {
+                return Err(err(
+                    &format!("faults.scripted[{i}]"),
+                    format!("unknown node `{}` (TaskManagers are {})", f.fault.node(), tms.join(", ")),
+                ));
+            }
+        }
+        if let Some(r) = &self.faults.random {
+            if r.window[0] > r.window[1] {
+                return Err(err("faults.random.window", "start is after end"));
+            }
+            if r.down_for[0] > r.down_for[1] {
+                return Err(err("faults.random.down-for", "start is after end"));
+            }
+            if r.kinds.is_empty() && r.count > 0 {
+                return Err(err("faults.random.kinds", "must name at least one kind"));
+            }
+        }
+        if self.expect.recovery_bound.as_millis() == 0 {
+            return Err(err("expect.recovery-bound", "must be positive"));
+        }
+        Ok(engine)
+    }
+
+    /// This seed's fault plan: the scripted faults plus the random draw, by time.
+    pub fn fault_plan(&self, seed: u64) -> FaultPlan {
+        let mut all = self.faults.scripted.clone();
+        if let Some(r) = &self.faults.random {
+            all.extend(r.draw(seed, self.cluster.task_managers));
+        }
+        FaultPlan(all).normalized()
+    }
+
+    /// The same scenario with an explicit plan and no random faults (for
+    /// repro files and shrinking).
+    pub fn with_explicit_plan(&self, plan: &FaultPlan) -> Scenario {
+        let mut s = self.clone();
+        s.faults = FaultSpec {
+            scripted: plan.0.clone(),
+            random: None,
+        };
+        s
+    }
+}

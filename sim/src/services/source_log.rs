@@ -1,0 +1,52 @@
+//! The source log: partitioned, replayable by offset. Records arrive at
+//! `records-per-second` per partition from time zero until each partition
+//! holds its share; a fetch returns what has arrived.
+
+use std::sync::{Arc, Mutex};
+
+use halab_engine::protocol::{SourceLogRequest, SourceLogResponse};
+
+use crate::reference::SourceContent;
+
+/// The source log's state (shared with the harness for metrics).
+#[derive(Debug)]
+pub struct SourceLog {
+    pub content: SourceContent,
+    pub records_per_second: u64,
+    start: madsim::time::Instant,
+    records_read: Mutex<u64>,
+}
+
+impl SourceLog {
+    /// Create inside the simulation: arrival time zero is now.
+    pub fn new(content: SourceContent, records_per_second: u64) -> Arc<Self> {
+        Arc::new(SourceLog {
+            content,
+            records_per_second,
+            start: madsim::time::Instant::now(),
+            records_read: Mutex::new(0),
+        })
+    }
+
+    /// Records of each partition that have arrived by now.
+    pub fn available(&self) -> u64 {
+        let ms = self.start.elapsed().as_millis() as u64;
+        (self.records_per_second * ms / 1000).min(self.content.records_per_partition)
+    }
+
+    /// Records handed out so far (re-reads after a restore count again).
+    pub fn records_read(&self) -> u64 {
+        *self.records_read.lock().expect("invariant: lock not poisoned")
+    }
+
+    pub fn handle(&self, req: SourceLogRequest) -> Option<SourceLogResponse> {
+        let SourceLogRequest::Fetch { partition, offset, max } = req;
+        if partition >= self.content.partitions {
+            return Some(SourceLogResponse::Error(format!("no partition {partition}")));
+        }
+        let end = self.available().min(offset.saturating_add(u64::from(max)));
+        let keys: Vec<u64> = (offset..end).map(|o| self.content.key_at(partition, o)).collect();
+        *self.records_read.lock().expect("invariant: lock not poisoned") += keys.len() as u64;
+        Some(SourceLogResponse::Records { partition, offset, keys })
+    }
+}

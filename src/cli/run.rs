@@ -1,0 +1,104 @@
+//! `halab run`: one scenario, one seed. The banner comes first, the verdict
+//! last; a failure ends with a line that reproduces it.
+
+use halab_scenarios::runner::run_timed_with_trace;
+use halab_sim::{RunRecord, Scenario, Verdict};
+
+use super::{scenario_arg, Format};
+
+/// The run banner: scenario, seed, derived parameters, fault plan.
+pub fn banner(s: &Scenario, seed: u64) -> String {
+    let plan = s.fault_plan(seed);
+    let j = &s.job;
+    let mut b = String::new();
+    b.push_str(&format!("halab run: scenario {} seed {seed}\n", s.name));
+    b.push_str(&format!("  {}\n", s.description));
+    b.push_str(&format!(
+        "  cluster: {} TaskManagers x {} slots; job: {} partitions, parallelism source {} / count {} / sink {}, {} records/s per partition, {} keys, {} records over {}\n",
+        s.cluster.task_managers,
+        s.cluster.slots_per_task_manager,
+        j.source_partitions,
+        j.source_parallelism,
+        j.count_parallelism,
+        j.sink_parallelism,
+        j.records_per_second,
+        j.keys,
+        s.total_records(),
+        s.duration
+    ));
+    if !s.config.is_empty() {
+        let cfg: Vec<String> = s.config.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        b.push_str(&format!("  config: {}\n", cfg.join(" ")));
+    }
+    b.push_str(&format!("  fault plan ({} faults):\n{plan}", plan.len()));
+    b
+}
+
+pub fn summary(r: &RunRecord) -> String {
+    let rec: Vec<String> = r
+        .recovery
+        .iter()
+        .map(|e| match e.recovery_ms() {
+            Some(ms) => format!("{} at {:.1}s recovered in {:.2}s", e.fault, e.fault_ms as f64 / 1e3, ms as f64 / 1e3),
+            None => format!("{} at {:.1}s: no recovery seen", e.fault, e.fault_ms as f64 / 1e3),
+        })
+        .collect();
+    let completed = r.checkpoints.iter().filter(|c| c.outcome == "completed").count();
+    let mut s = format!(
+        "  committed {} of {} records; lost {}, duplicated {}, unexpected {}\n  checkpoints completed {completed}; restarts {}; final job status {}\n  simulated {:.1}s in {:.0}ms wall; trace {} events, hash {}",
+        r.records_committed,
+        r.records_expected,
+        r.lost,
+        r.duplicated,
+        r.unexpected,
+        r.restarts,
+        r.final_job_status,
+        r.simulated_ms as f64 / 1e3,
+        r.wall_ms,
+        r.trace_events,
+        r.trace_hash
+    );
+    for line in rec {
+        s.push_str(&format!("\n  recovery: {line}"));
+    }
+    for ex in &r.examples {
+        s.push_str(&format!("\n  example: {ex}"));
+    }
+    s
+}
+
+pub fn run(arg: &str, seed: u64, format: Format, show_trace: bool) -> anyhow::Result<i32> {
+    let scenario = scenario_arg::load(arg)?;
+    match format {
+        Format::Text => println!("{}", banner(&scenario, seed)),
+        Format::Json => eprintln!("{}", banner(&scenario, seed)),
+    }
+    let (record, trace) = run_timed_with_trace(&scenario, seed)?;
+    if show_trace {
+        for line in &trace {
+            match format {
+                Format::Text => println!("{line}"),
+                Format::Json => eprintln!("{line}"),
+            }
+        }
+    }
+    match format {
+        Format::Text => {
+            println!("{}", summary(&record));
+            println!("verdict: {}", record.verdict.as_str());
+            if let Some(m) = &record.message {
+                println!("  {m}");
+            }
+            if record.verdict != Verdict::Pass {
+                println!("reproduce: {}", record.repro_line(arg));
+            }
+        }
+        Format::Json => {
+            println!("{}", serde_json::to_string(&record)?);
+            if record.verdict != Verdict::Pass {
+                eprintln!("reproduce: {}", record.repro_line(arg));
+            }
+        }
+    }
+    Ok(record.verdict.exit_code())
+}
