@@ -1,1 +1,61 @@
-fn main() {}
+//! Criterion benchmarks: the cost of one simulated run (`run_seed`) of the
+//! built-in scenarios, and of the exactly-once checker on a run's output.
+//!
+//! Figures for the issue notes come from `cargo bench` (release profile).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use halab_engine::record::{Origin, Record};
+use halab_scenarios::catalogue;
+use halab_sim::checkers::exactly_once;
+use halab_sim::reference::SourceContent;
+use halab_sim::run_seed;
+
+fn bench_run_seed(c: &mut Criterion) {
+    let mut g = c.benchmark_group("run_seed");
+    g.sample_size(20);
+    for name in ["steady", "tm-crash"] {
+        let s = catalogue::load(name).expect("built-in").expect("valid");
+        g.throughput(Throughput::Elements(s.total_records()));
+        let mut seed = 0;
+        g.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter(|| {
+                seed += 1;
+                run_seed(&s, seed).expect("valid")
+            })
+        });
+    }
+    g.finish();
+}
+
+fn bench_checker(c: &mut Criterion) {
+    let content = SourceContent {
+        seed: 1,
+        partitions: 4,
+        records_per_partition: 20_000,
+        keys: 500,
+    };
+    let mut counts = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    for p in 0..content.partitions {
+        for o in 0..content.records_per_partition {
+            let key = content.key_at(p, o);
+            let n = counts.entry(key).or_insert(0u64);
+            *n += 1;
+            out.push(Record {
+                key,
+                value: *n,
+                origin: Origin {
+                    partition: p,
+                    offset: o,
+                },
+            });
+        }
+    }
+    let mut g = c.benchmark_group("checker");
+    g.throughput(Throughput::Elements(out.len() as u64));
+    g.bench_function("exactly_once_80k", |b| b.iter(|| exactly_once::check(&content, &out)));
+    g.finish();
+}
+
+criterion_group!(benches, bench_run_seed, bench_checker);
+criterion_main!(benches);

@@ -235,7 +235,11 @@ impl EngineConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         let raw = |k: &str| self.raw.get(k).cloned().unwrap_or_default();
         if self.heartbeat_interval.is_zero() {
-            return Err(ConfigError::new("heartbeat.interval", &raw("heartbeat.interval"), "must be positive"));
+            return Err(ConfigError::new(
+                "heartbeat.interval",
+                &raw("heartbeat.interval"),
+                "must be positive",
+            ));
         }
         if self.heartbeat_timeout <= self.heartbeat_interval {
             return Err(ConfigError::new(
@@ -260,7 +264,8 @@ impl EngineConfig {
             let k = "execution.checkpointing.timeout";
             return Err(ConfigError::new(k, &raw(k), "must be positive"));
         }
-        if self.max_parallelism != -1 && !(1..=key_groups::UPPER_BOUND_MAX_PARALLELISM).contains(&self.max_parallelism) {
+        if self.max_parallelism != -1 && !(1..=key_groups::UPPER_BOUND_MAX_PARALLELISM).contains(&self.max_parallelism)
+        {
             let k = "pipeline.max-parallelism";
             return Err(ConfigError::new(k, &raw(k), "must be -1 or within 1..=32768"));
         }
@@ -273,7 +278,11 @@ impl EngineConfig {
             return Err(ConfigError::new(k, &raw(k), "must be at least 1"));
         }
         if self.rpc_timeout.is_zero() || self.source_poll_interval.is_zero() {
-            return Err(ConfigError::new("halab.rpc.timeout", &raw("halab.rpc.timeout"), "must be positive"));
+            return Err(ConfigError::new(
+                "halab.rpc.timeout",
+                &raw("halab.rpc.timeout"),
+                "must be positive",
+            ));
         }
         Ok(())
     }

@@ -76,9 +76,7 @@ impl Unit {
             "ns" | "nano" | "nanos" | "nanosecond" | "nanoseconds" => Unit::Nanos,
             // U+00B5 MICRO SIGN, and U+03BC GREEK SMALL LETTER MU (what the micro
             // sign becomes after an upper-case/lower-case round trip).
-            "\u{b5}s" | "\u{3bc}s" | "us" | "micro" | "micros" | "microsecond" | "microseconds" => {
-                Unit::Micros
-            }
+            "\u{b5}s" | "\u{3bc}s" | "us" | "micro" | "micros" | "microsecond" | "microseconds" => Unit::Micros,
             "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => Unit::Millis,
             "s" | "sec" | "secs" | "second" | "seconds" => Unit::Seconds,
             "m" | "min" | "mins" | "minute" | "minutes" => Unit::Minutes,
@@ -122,22 +120,14 @@ impl Unit {
 pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     let trimmed = s.trim();
     if trimmed.is_empty() {
-        return Err(DurationError::Empty {
-            input: s.to_owned(),
-        });
+        return Err(DurationError::Empty { input: s.to_owned() });
     }
-    let digits_end = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
+    let digits_end = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
     let (number, rest) = trimmed.split_at(digits_end);
     if number.is_empty() {
-        return Err(DurationError::NoNumber {
-            input: s.to_owned(),
-        });
+        return Err(DurationError::NoNumber { input: s.to_owned() });
     }
-    let overflow = || DurationError::Overflow {
-        input: s.to_owned(),
-    };
+    let overflow = || DurationError::Overflow { input: s.to_owned() };
     // Flink parses the number into a Java long; larger numbers are rejected.
     let value: i64 = number.parse().map_err(|_| overflow())?;
     let label = rest.trim().to_lowercase();
@@ -211,18 +201,9 @@ mod tests {
                 &["µs", "us", "micro", "micros", "microsecond", "microseconds"],
                 Duration::from_micros(7),
             ),
-            (
-                &["ms", "milli", "millis", "millisecond", "milliseconds"],
-                ms(7),
-            ),
-            (
-                &["s", "sec", "secs", "second", "seconds"],
-                Duration::from_secs(7),
-            ),
-            (
-                &["m", "min", "mins", "minute", "minutes"],
-                Duration::from_secs(7 * 60),
-            ),
+            (&["ms", "milli", "millis", "millisecond", "milliseconds"], ms(7)),
+            (&["s", "sec", "secs", "second", "seconds"], Duration::from_secs(7)),
+            (&["m", "min", "mins", "minute", "minutes"], Duration::from_secs(7 * 60)),
             (&["h", "hour", "hours"], Duration::from_secs(7 * 3600)),
             (&["d", "day", "days"], Duration::from_secs(7 * 86_400)),
         ];
@@ -266,14 +247,7 @@ mod tests {
             assert!(matches!(err, DurationError::NoNumber { .. }), "{bad}");
             assert!(err.to_string().contains(bad), "{err}");
         }
-        for bad in [
-            "1.5s",
-            "10 fortnights",
-            "5 sekunden",
-            "1e3",
-            "1 s s",
-            "10msec",
-        ] {
+        for bad in ["1.5s", "10 fortnights", "5 sekunden", "1e3", "1 s s", "10msec"] {
             let err = parse_duration(bad).unwrap_err();
             assert!(matches!(err, DurationError::UnknownUnit { .. }), "{bad}");
             assert!(err.to_string().contains(bad), "{err}");

@@ -117,7 +117,13 @@ impl JobGraph {
         self.connect_with(from, to, ship, ResultPartitionType::Pipelined);
     }
 
-    pub fn connect_with(&mut self, from: JobVertexId, to: JobVertexId, ship: ShipStrategy, partition_type: ResultPartitionType) {
+    pub fn connect_with(
+        &mut self,
+        from: JobVertexId,
+        to: JobVertexId,
+        ship: ShipStrategy,
+        partition_type: ResultPartitionType,
+    ) {
         self.graph.add_edge(
             NodeIndex::new(from as usize),
             NodeIndex::new(to as usize),
@@ -237,11 +243,11 @@ impl JobGraph {
         self.outputs(producer.vertex)
             .into_iter()
             .map(|(dst, e)| {
-                let gate = self
-                    .inputs(dst)
-                    .iter()
-                    .position(|(src, _)| *src == producer.vertex)
-                    .expect("invariant: an output edge is an input edge of its target") as u32;
+                let gate =
+                    self.inputs(dst)
+                        .iter()
+                        .position(|(src, _)| *src == producer.vertex)
+                        .expect("invariant: an output edge is an input edge of its target") as u32;
                 let targets = match e.ship {
                     ShipStrategy::Forward => vec![ChannelTarget {
                         consumer: ExecutionVertexId {
@@ -253,7 +259,10 @@ impl JobGraph {
                     }],
                     _ => (0..self.vertex(dst).parallelism)
                         .map(|s| ChannelTarget {
-                            consumer: ExecutionVertexId { vertex: dst, subtask: s },
+                            consumer: ExecutionVertexId {
+                                vertex: dst,
+                                subtask: s,
+                            },
                             gate,
                             channel: producer.subtask,
                         })
@@ -307,7 +316,10 @@ mod tests {
     #[test]
     fn invalid_graphs_are_refused() {
         let g = JobGraph::streaming_count(1, 2, 3, 2);
-        assert!(matches!(g.validate(), Err(GraphError::SourceParallelismAbovePartitions(..))));
+        assert!(matches!(
+            g.validate(),
+            Err(GraphError::SourceParallelismAbovePartitions(..))
+        ));
         let mut g = JobGraph::new();
         let a = g.add_vertex("a", OperatorKind::Source { partitions: 2 }, 2);
         let b = g.add_vertex("b", OperatorKind::KeyedCount, 3);

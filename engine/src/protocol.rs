@@ -77,12 +77,31 @@ pub struct TaskDeploymentDescriptor {
 /// TaskManager → JobManager.
 #[derive(Clone, Debug)]
 pub enum TmToJm {
-    Register { tm: TmId, slots: u32, data_addr: SocketAddr },
-    HeartbeatResponse { tm: TmId },
-    TaskRunning { id: ExecutionAttemptId },
-    TaskFailed { id: ExecutionAttemptId, reason: String },
-    AcknowledgeCheckpoint { id: ExecutionAttemptId, checkpoint: CheckpointId, handle: StateHandle },
-    DeclineCheckpoint { id: ExecutionAttemptId, checkpoint: CheckpointId, reason: String },
+    Register {
+        tm: TmId,
+        slots: u32,
+        data_addr: SocketAddr,
+    },
+    HeartbeatResponse {
+        tm: TmId,
+    },
+    TaskRunning {
+        id: ExecutionAttemptId,
+    },
+    TaskFailed {
+        id: ExecutionAttemptId,
+        reason: String,
+    },
+    AcknowledgeCheckpoint {
+        id: ExecutionAttemptId,
+        checkpoint: CheckpointId,
+        handle: StateHandle,
+    },
+    DeclineCheckpoint {
+        id: ExecutionAttemptId,
+        checkpoint: CheckpointId,
+        reason: String,
+    },
 }
 
 /// JobManager → TaskManager.
@@ -91,9 +110,17 @@ pub enum JmToTm {
     Registered,
     HeartbeatRequest,
     Deploy(Box<TaskDeploymentDescriptor>),
-    CancelTask { id: ExecutionAttemptId },
-    TriggerCheckpoint { id: ExecutionAttemptId, barrier: CheckpointBarrier },
-    NotifyCheckpointComplete { id: ExecutionAttemptId, checkpoint: CheckpointId },
+    CancelTask {
+        id: ExecutionAttemptId,
+    },
+    TriggerCheckpoint {
+        id: ExecutionAttemptId,
+        barrier: CheckpointBarrier,
+    },
+    NotifyCheckpointComplete {
+        id: ExecutionAttemptId,
+        checkpoint: CheckpointId,
+    },
 }
 
 /// First message on a data connection: which input channel it feeds.
@@ -126,7 +153,11 @@ pub enum SourceLogRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceLogResponse {
     /// `keys[i]` is the key of the record at `offset + i`.
-    Records { partition: u32, offset: u64, keys: Vec<u64> },
+    Records {
+        partition: u32,
+        offset: u64,
+        keys: Vec<u64>,
+    },
     Error(String),
 }
 

@@ -238,11 +238,7 @@ pub struct FailureRateRestartBackoffTimeStrategy {
 impl FailureRateRestartBackoffTimeStrategy {
     /// Requires `max_failures_per_interval > 0`, `interval_ms > 0`,
     /// `backoff_ms >= 0`.
-    pub fn new(
-        max_failures_per_interval: i32,
-        interval_ms: i64,
-        backoff_ms: i64,
-    ) -> Result<Self, RestartError> {
+    pub fn new(max_failures_per_interval: i32, interval_ms: i64, backoff_ms: i64) -> Result<Self, RestartError> {
         if max_failures_per_interval <= 0 {
             return Err(invalid(
                 "maxFailuresPerInterval",
@@ -469,17 +465,14 @@ impl ExponentialDelayRestartBackoffTimeStrategy {
     /// Scheduled restart time of the current attempt, `None` before the first
     /// failure.
     pub fn next_restart_timestamp(&self) -> Option<i64> {
-        (self.next_restart_timestamp != NO_NEXT_RESTART_TIMESTAMP)
-            .then_some(self.next_restart_timestamp)
+        (self.next_restart_timestamp != NO_NEXT_RESTART_TIMESTAMP).then_some(self.next_restart_timestamp)
     }
 
     fn calculate_actual_backoff_ms(&self, rng: &mut dyn RngCore) -> i64 {
         // Java: (long) (initialBackoffMS * Math.pow(multiplier, attempt)).
         // Rust's `as` cast saturates and maps NaN to 0, like Java's.
         let base = (self.initial_backoff_ms as f64
-            * self
-                .backoff_multiplier
-                .powf(f64::from(self.current_restart_attempt))) as i64;
+            * self.backoff_multiplier.powf(f64::from(self.current_restart_attempt))) as i64;
         let jitter = if self.jitter_factor == 0.0 {
             0
         } else {
@@ -715,11 +708,7 @@ impl SupervisorIntensity {
             ));
         }
         if delay_ms < 0 {
-            return Err(invalid(
-                "delayMS",
-                delay_ms,
-                "Restart delay must be at least 0 ms.",
-            ));
+            return Err(invalid("delayMS", delay_ms, "Restart delay must be at least 0 ms."));
         }
         Ok(SupervisorIntensity {
             intensity,
@@ -792,33 +781,27 @@ pub const KEY_FIXED_DELAY_ATTEMPTS: &str = "restart-strategy.fixed-delay.attempt
 /// Fixed delay: delay (default 1 s).
 pub const KEY_FIXED_DELAY_DELAY: &str = "restart-strategy.fixed-delay.delay";
 /// Failure rate: max failures per interval (default 1).
-pub const KEY_FAILURE_RATE_MAX_FAILURES: &str =
-    "restart-strategy.failure-rate.max-failures-per-interval";
+pub const KEY_FAILURE_RATE_MAX_FAILURES: &str = "restart-strategy.failure-rate.max-failures-per-interval";
 /// Failure rate: interval (default 1 min).
 pub const KEY_FAILURE_RATE_INTERVAL: &str = "restart-strategy.failure-rate.failure-rate-interval";
 /// Failure rate: delay (default 1 s).
 pub const KEY_FAILURE_RATE_DELAY: &str = "restart-strategy.failure-rate.delay";
 /// Exponential delay: initial back-off (default 1 s).
-pub const KEY_EXPONENTIAL_INITIAL_BACKOFF: &str =
-    "restart-strategy.exponential-delay.initial-backoff";
+pub const KEY_EXPONENTIAL_INITIAL_BACKOFF: &str = "restart-strategy.exponential-delay.initial-backoff";
 /// Exponential delay: maximum back-off (default 1 min).
 pub const KEY_EXPONENTIAL_MAX_BACKOFF: &str = "restart-strategy.exponential-delay.max-backoff";
 /// Exponential delay: multiplier (default 1.5).
-pub const KEY_EXPONENTIAL_MULTIPLIER: &str =
-    "restart-strategy.exponential-delay.backoff-multiplier";
+pub const KEY_EXPONENTIAL_MULTIPLIER: &str = "restart-strategy.exponential-delay.backoff-multiplier";
 /// Exponential delay: reset threshold (default 1 h).
-pub const KEY_EXPONENTIAL_RESET_THRESHOLD: &str =
-    "restart-strategy.exponential-delay.reset-backoff-threshold";
+pub const KEY_EXPONENTIAL_RESET_THRESHOLD: &str = "restart-strategy.exponential-delay.reset-backoff-threshold";
 /// Exponential delay: jitter factor (default 0.1).
 pub const KEY_EXPONENTIAL_JITTER: &str = "restart-strategy.exponential-delay.jitter-factor";
 /// Exponential delay: attempts before reset (default `Integer.MAX_VALUE`).
-pub const KEY_EXPONENTIAL_ATTEMPTS: &str =
-    "restart-strategy.exponential-delay.attempts-before-reset-backoff";
+pub const KEY_EXPONENTIAL_ATTEMPTS: &str = "restart-strategy.exponential-delay.attempts-before-reset-backoff";
 /// halab crash-loop back-off: preset, `classic` (default) or `v1.33`.
 pub const KEY_CRASH_LOOP_PRESET: &str = "restart-strategy.crash-loop-backoff.preset";
 /// halab crash-loop back-off: initial back-off (default from the preset).
-pub const KEY_CRASH_LOOP_INITIAL_BACKOFF: &str =
-    "restart-strategy.crash-loop-backoff.initial-backoff";
+pub const KEY_CRASH_LOOP_INITIAL_BACKOFF: &str = "restart-strategy.crash-loop-backoff.initial-backoff";
 /// halab crash-loop back-off: multiplier (default from the preset).
 pub const KEY_CRASH_LOOP_MULTIPLIER: &str = "restart-strategy.crash-loop-backoff.multiplier";
 /// halab crash-loop back-off: maximum back-off (default from the preset).
@@ -907,8 +890,7 @@ fn get_i32(
     default: i32,
 ) -> Result<Setting<i32>, RestartConfigError> {
     get_setting(conf, key, default, i32::to_string, |s| {
-        s.parse::<i32>()
-            .map_err(|e| format!("not a 32-bit integer ({e})"))
+        s.parse::<i32>().map_err(|e| format!("not a 32-bit integer ({e})"))
     })
 }
 
@@ -949,17 +931,13 @@ fn get_duration_ms(
         |ms| format_duration(Duration::from_millis(ms.unsigned_abs())),
         |s| {
             let d = parse_duration(s).map_err(|e| e.to_string())?;
-            i64::try_from(d.as_millis())
-                .map_err(|_| "duration does not fit in a Java long of milliseconds".to_owned())
+            i64::try_from(d.as_millis()).map_err(|_| "duration does not fit in a Java long of milliseconds".to_owned())
         },
     )
 }
 
 /// Maps a constructor error to the key that holds the offending parameter.
-fn attribute(
-    err: RestartError,
-    params: &[(&'static str, &'static str, &str)],
-) -> RestartConfigError {
+fn attribute(err: RestartError, params: &[(&'static str, &'static str, &str)]) -> RestartConfigError {
     match err {
         RestartError::InvalidArgument {
             param,
@@ -999,26 +977,14 @@ fn load_exponential(
         KEY_EXPONENTIAL_INITIAL_BACKOFF,
         DEFAULT_EXPONENTIAL_INITIAL_BACKOFF_MS,
     )?;
-    let max = get_duration_ms(
-        conf,
-        KEY_EXPONENTIAL_MAX_BACKOFF,
-        DEFAULT_EXPONENTIAL_MAX_BACKOFF_MS,
-    )?;
-    let multiplier = get_f64(
-        conf,
-        KEY_EXPONENTIAL_MULTIPLIER,
-        DEFAULT_EXPONENTIAL_BACKOFF_MULTIPLIER,
-    )?;
+    let max = get_duration_ms(conf, KEY_EXPONENTIAL_MAX_BACKOFF, DEFAULT_EXPONENTIAL_MAX_BACKOFF_MS)?;
+    let multiplier = get_f64(conf, KEY_EXPONENTIAL_MULTIPLIER, DEFAULT_EXPONENTIAL_BACKOFF_MULTIPLIER)?;
     let reset = get_duration_ms(
         conf,
         KEY_EXPONENTIAL_RESET_THRESHOLD,
         DEFAULT_EXPONENTIAL_RESET_BACKOFF_THRESHOLD_MS,
     )?;
-    let jitter = get_f64(
-        conf,
-        KEY_EXPONENTIAL_JITTER,
-        DEFAULT_EXPONENTIAL_JITTER_FACTOR,
-    )?;
+    let jitter = get_f64(conf, KEY_EXPONENTIAL_JITTER, DEFAULT_EXPONENTIAL_JITTER_FACTOR)?;
     let attempts = get_i32(
         conf,
         KEY_EXPONENTIAL_ATTEMPTS,
@@ -1044,9 +1010,7 @@ fn load_exponential(
     )
 }
 
-fn load_crash_loop(
-    conf: &BTreeMap<String, String>,
-) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
+fn load_crash_loop(conf: &BTreeMap<String, String>) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
     let preset = get_setting(
         conf,
         KEY_CRASH_LOOP_PRESET,
@@ -1059,11 +1023,7 @@ fn load_crash_loop(
         },
     )?
     .value;
-    let initial = get_duration_ms(
-        conf,
-        KEY_CRASH_LOOP_INITIAL_BACKOFF,
-        preset.initial_backoff_ms,
-    )?;
+    let initial = get_duration_ms(conf, KEY_CRASH_LOOP_INITIAL_BACKOFF, preset.initial_backoff_ms)?;
     let factor = get_f64(conf, KEY_CRASH_LOOP_MULTIPLIER, preset.factor)?;
     let max = get_duration_ms(conf, KEY_CRASH_LOOP_MAX_BACKOFF, preset.max_backoff_ms)?;
     let reset = get_duration_ms(conf, KEY_CRASH_LOOP_RESET_AFTER, preset.reset_after_ms)?;
@@ -1084,10 +1044,10 @@ pub fn load_restart_strategy(
     conf: &BTreeMap<String, String>,
     checkpointing_enabled: bool,
 ) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
-    let selected = conf.get(KEY_TYPE).map(|v| (KEY_TYPE, v)).or_else(|| {
-        conf.get(KEY_TYPE_DEPRECATED)
-            .map(|v| (KEY_TYPE_DEPRECATED, v))
-    });
+    let selected = conf
+        .get(KEY_TYPE)
+        .map(|v| (KEY_TYPE, v))
+        .or_else(|| conf.get(KEY_TYPE_DEPRECATED).map(|v| (KEY_TYPE_DEPRECATED, v)));
     let Some((type_key, raw_name)) = selected else {
         return Ok(if checkpointing_enabled {
             Box::new(ExponentialDelayRestartBackoffTimeStrategy::with_defaults())
@@ -1162,10 +1122,7 @@ mod tests {
         jitter: f64,
         attempts: i32,
     ) -> ExponentialDelayRestartBackoffTimeStrategy {
-        ExponentialDelayRestartBackoffTimeStrategy::new(
-            initial, max, multiplier, reset, jitter, attempts,
-        )
-        .unwrap()
+        ExponentialDelayRestartBackoffTimeStrategy::new(initial, max, multiplier, reset, jitter, attempts).unwrap()
     }
 
     // =====================================================================
@@ -1290,19 +1247,11 @@ mod tests {
 
         clock += reset + s.backoff_time_ms(clock).unwrap() - 1;
         assert!(s.notify_failure(clock, &mut r));
-        assert_eq!(
-            s.backoff_time_ms(clock),
-            Ok(2),
-            "Backoff should be increased"
-        );
+        assert_eq!(s.backoff_time_ms(clock), Ok(2), "Backoff should be increased");
 
         clock += reset + s.backoff_time_ms(clock).unwrap();
         assert!(s.notify_failure(clock, &mut r));
-        assert_eq!(
-            s.backoff_time_ms(clock),
-            Ok(initial),
-            "Backoff should be reset"
-        );
+        assert_eq!(s.backoff_time_ms(clock), Ok(initial), "Backoff should be reset");
     }
 
     #[test]
@@ -1355,22 +1304,8 @@ mod tests {
         let max_backoff_ms = 7;
         let factory = || exp(2, max_backoff_ms, 2.0, i64::from(i32::MAX), 0.25, i32::MAX);
         let adv = max_backoff_ms + 1;
-        assert_correct_random_range_with_failure_count(
-            factory,
-            &mut clock,
-            &mut r,
-            adv,
-            2,
-            &[3, 4, 5],
-        );
-        assert_correct_random_range_with_failure_count(
-            factory,
-            &mut clock,
-            &mut r,
-            adv,
-            3,
-            &[6, 7],
-        );
+        assert_correct_random_range_with_failure_count(factory, &mut clock, &mut r, adv, 2, &[3, 4, 5]);
+        assert_correct_random_range_with_failure_count(factory, &mut clock, &mut r, adv, 3, &[6, 7]);
         assert_correct_random_range_with_failure_count(factory, &mut clock, &mut r, adv, 4, &[7]);
     }
 
@@ -1381,30 +1316,9 @@ mod tests {
         let max_backoff_ms = 7;
         let factory = || exp(1, max_backoff_ms, 2.0, i64::from(i32::MAX), 1.0, i32::MAX);
         let adv = max_backoff_ms + 1;
-        assert_correct_random_range_with_failure_count(
-            factory,
-            &mut clock,
-            &mut r,
-            adv,
-            1,
-            &[1, 2],
-        );
-        assert_correct_random_range_with_failure_count(
-            factory,
-            &mut clock,
-            &mut r,
-            adv,
-            2,
-            &[1, 2, 3, 4],
-        );
-        assert_correct_random_range_with_failure_count(
-            factory,
-            &mut clock,
-            &mut r,
-            adv,
-            3,
-            &[1, 2, 3, 4, 5, 6, 7],
-        );
+        assert_correct_random_range_with_failure_count(factory, &mut clock, &mut r, adv, 1, &[1, 2]);
+        assert_correct_random_range_with_failure_count(factory, &mut clock, &mut r, adv, 2, &[1, 2, 3, 4]);
+        assert_correct_random_range_with_failure_count(factory, &mut clock, &mut r, adv, 3, &[1, 2, 3, 4, 5, 6, 7]);
     }
 
     #[test]
@@ -1460,10 +1374,7 @@ mod tests {
                 // Only the first one is a new attempt.
                 expected_new_attempt = false;
                 assert!(s.can_restart(*clock));
-                assert_eq!(
-                    s.backoff_time_ms(*clock),
-                    Ok(expected_backoff_ms - advance_ms)
-                );
+                assert_eq!(s.backoff_time_ms(*clock), Ok(expected_backoff_ms - advance_ms));
             }
             *clock += 1;
         }
@@ -1546,8 +1457,7 @@ mod tests {
         let mut r = rng();
         let mut s = exp(1_000, 60_000, 1.5, 3_600_000, 0.0, i32::MAX);
         let expected = [
-            1000, 1500, 2250, 3375, 5062, 7593, 11390, 17085, 25628, 38443, 57665, 60000, 60000,
-            60000,
+            1000, 1500, 2250, 3375, 5062, 7593, 11390, 17085, 25628, 38443, 57665, 60000, 60000, 60000,
         ];
         let mut now = 0_i64;
         for want in expected {
@@ -1691,9 +1601,7 @@ mod tests {
             "backoffTimeMS"
         );
         let e = |i, m, mu, r, j, a| {
-            param_of(
-                ExponentialDelayRestartBackoffTimeStrategy::new(i, m, mu, r, j, a).unwrap_err(),
-            )
+            param_of(ExponentialDelayRestartBackoffTimeStrategy::new(i, m, mu, r, j, a).unwrap_err())
         };
         assert_eq!(e(0, 5, 2.0, 1, 0.0, 1), "initialBackoffMS");
         assert_eq!(e(1, 0, 2.0, 1, 0.0, 1), "maxBackoffMS");
@@ -1705,9 +1613,7 @@ mod tests {
         assert_eq!(e(1, 5, 2.0, 1, 1.1, 1), "jitterFactor");
         assert_eq!(e(1, 5, 2.0, 1, f64::NAN, 1), "jitterFactor");
         assert_eq!(e(1, 5, 2.0, 1, 0.0, 0), "attemptsBeforeResetBackoff");
-        assert!(
-            ExponentialDelayRestartBackoffTimeStrategy::new(5, 5, 1.000_001, 1, 1.0, 1).is_ok()
-        );
+        assert!(ExponentialDelayRestartBackoffTimeStrategy::new(5, 5, 1.000_001, 1, 1.0, 1).is_ok());
         let msg = ExponentialDelayRestartBackoffTimeStrategy::new(1, 5, 0.5, 1, 0.0, 1)
             .unwrap_err()
             .to_string();
@@ -1720,9 +1626,7 @@ mod tests {
     #[test]
     fn describe_matches_flink_to_string() {
         assert_eq!(
-            FixedDelayRestartBackoffTimeStrategy::new(3, 1000)
-                .unwrap()
-                .describe(),
+            FixedDelayRestartBackoffTimeStrategy::new(3, 1000).unwrap().describe(),
             "FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=3, backoffTimeMS=1000)"
         );
         assert_eq!(
@@ -1741,9 +1645,7 @@ mod tests {
              currentRestartAttempt=0, nextRestartTimestamp=-2147483648)"
         );
         s.notify_failure(5, &mut rng());
-        assert!(s
-            .describe()
-            .contains("currentRestartAttempt=1, nextRestartTimestamp="));
+        assert!(s.describe().contains("currentRestartAttempt=1, nextRestartTimestamp="));
     }
 
     #[test]
@@ -1787,9 +1689,7 @@ mod tests {
         assert_eq!(s.backoff_time_ms(next), Ok(0));
         assert!(s.notify_failure(now, &mut r));
         assert_eq!(s.backoff_time_ms(now), Ok(10_000));
-        assert!(s
-            .describe()
-            .starts_with("CrashLoopBackOff(initialBackoffMS=10000"));
+        assert!(s.describe().starts_with("CrashLoopBackOff(initialBackoffMS=10000"));
     }
 
     #[test]
@@ -1862,15 +1762,10 @@ mod tests {
     // =====================================================================
 
     fn conf(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
-    fn load(
-        pairs: &[(&str, &str)],
-    ) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
+    fn load(pairs: &[(&str, &str)]) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
         load_restart_strategy(&conf(pairs), false)
     }
 
@@ -1919,11 +1814,7 @@ mod tests {
         for (name, prefix) in cases {
             for key in [KEY_TYPE, KEY_TYPE_DEPRECATED] {
                 let s = load(&[(key, name)]).unwrap();
-                assert!(
-                    s.describe().starts_with(prefix),
-                    "{key}={name}: {}",
-                    s.describe()
-                );
+                assert!(s.describe().starts_with(prefix), "{key}={name}: {}", s.describe());
             }
         }
     }
@@ -1957,9 +1848,7 @@ mod tests {
             SupervisorIntensity::otp_default().describe()
         );
         assert_eq!(
-            load(&[(KEY_TYPE, "crash-loop-backoff")])
-                .unwrap()
-                .describe(),
+            load(&[(KEY_TYPE, "crash-loop-backoff")]).unwrap().describe(),
             CrashLoopBackOff::classic().describe()
         );
     }
@@ -2071,42 +1960,27 @@ mod tests {
                 "-1",
             ),
             (
-                &[
-                    (KEY_TYPE, "fixed-delay"),
-                    (KEY_FIXED_DELAY_ATTEMPTS, "three"),
-                ],
+                &[(KEY_TYPE, "fixed-delay"), (KEY_FIXED_DELAY_ATTEMPTS, "three")],
                 KEY_FIXED_DELAY_ATTEMPTS,
                 "three",
             ),
             (
-                &[
-                    (KEY_TYPE, "fixed-delay"),
-                    (KEY_FIXED_DELAY_ATTEMPTS, "3000000000"),
-                ],
+                &[(KEY_TYPE, "fixed-delay"), (KEY_FIXED_DELAY_ATTEMPTS, "3000000000")],
                 KEY_FIXED_DELAY_ATTEMPTS,
                 "3000000000",
             ),
             (
-                &[
-                    (KEY_TYPE, "fixed-delay"),
-                    (KEY_FIXED_DELAY_DELAY, "10 fortnights"),
-                ],
+                &[(KEY_TYPE, "fixed-delay"), (KEY_FIXED_DELAY_DELAY, "10 fortnights")],
                 KEY_FIXED_DELAY_DELAY,
                 "10 fortnights",
             ),
             (
-                &[
-                    (KEY_TYPE, "failure-rate"),
-                    (KEY_FAILURE_RATE_MAX_FAILURES, "0"),
-                ],
+                &[(KEY_TYPE, "failure-rate"), (KEY_FAILURE_RATE_MAX_FAILURES, "0")],
                 KEY_FAILURE_RATE_MAX_FAILURES,
                 "0",
             ),
             (
-                &[
-                    (KEY_TYPE, "failure-rate"),
-                    (KEY_FAILURE_RATE_INTERVAL, "0 s"),
-                ],
+                &[(KEY_TYPE, "failure-rate"), (KEY_FAILURE_RATE_INTERVAL, "0 s")],
                 KEY_FAILURE_RATE_INTERVAL,
                 "0 s",
             ),
@@ -2116,26 +1990,17 @@ mod tests {
                 "-5",
             ),
             (
-                &[
-                    (KEY_TYPE, "exponential-delay"),
-                    (KEY_EXPONENTIAL_MULTIPLIER, "1.0"),
-                ],
+                &[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_MULTIPLIER, "1.0")],
                 KEY_EXPONENTIAL_MULTIPLIER,
                 "1.0",
             ),
             (
-                &[
-                    (KEY_TYPE, "exponential-delay"),
-                    (KEY_EXPONENTIAL_MULTIPLIER, "x"),
-                ],
+                &[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_MULTIPLIER, "x")],
                 KEY_EXPONENTIAL_MULTIPLIER,
                 "x",
             ),
             (
-                &[
-                    (KEY_TYPE, "exponential-delay"),
-                    (KEY_EXPONENTIAL_JITTER, "1.5"),
-                ],
+                &[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_JITTER, "1.5")],
                 KEY_EXPONENTIAL_JITTER,
                 "1.5",
             ),
@@ -2156,42 +2021,27 @@ mod tests {
                 "500us",
             ),
             (
-                &[
-                    (KEY_TYPE, "exponential-delay"),
-                    (KEY_EXPONENTIAL_RESET_THRESHOLD, "0"),
-                ],
+                &[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_RESET_THRESHOLD, "0")],
                 KEY_EXPONENTIAL_RESET_THRESHOLD,
                 "0",
             ),
             (
-                &[
-                    (KEY_TYPE, "exponential-delay"),
-                    (KEY_EXPONENTIAL_ATTEMPTS, "0"),
-                ],
+                &[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_ATTEMPTS, "0")],
                 KEY_EXPONENTIAL_ATTEMPTS,
                 "0",
             ),
             (
-                &[
-                    (KEY_TYPE, "crash-loop-backoff"),
-                    (KEY_CRASH_LOOP_PRESET, "v2"),
-                ],
+                &[(KEY_TYPE, "crash-loop-backoff"), (KEY_CRASH_LOOP_PRESET, "v2")],
                 KEY_CRASH_LOOP_PRESET,
                 "v2",
             ),
             (
-                &[
-                    (KEY_TYPE, "crash-loop-backoff"),
-                    (KEY_CRASH_LOOP_MULTIPLIER, "0.5"),
-                ],
+                &[(KEY_TYPE, "crash-loop-backoff"), (KEY_CRASH_LOOP_MULTIPLIER, "0.5")],
                 KEY_CRASH_LOOP_MULTIPLIER,
                 "0.5",
             ),
             (
-                &[
-                    (KEY_TYPE, "crash-loop-backoff"),
-                    (KEY_CRASH_LOOP_MAX_BACKOFF, "1s"),
-                ],
+                &[(KEY_TYPE, "crash-loop-backoff"), (KEY_CRASH_LOOP_MAX_BACKOFF, "1s")],
                 KEY_CRASH_LOOP_MAX_BACKOFF,
                 "1s",
             ),
@@ -2226,17 +2076,10 @@ mod tests {
         assert!(text.contains(KEY_EXPONENTIAL_MAX_BACKOFF), "{text}");
         assert!(text.contains("1min (default)"), "{text}");
         // A default value in error: initial (default 1 s) above a small max.
-        let err = load(&[
-            (KEY_TYPE, "exponential-delay"),
-            (KEY_EXPONENTIAL_MAX_BACKOFF, "500 ms"),
-        ])
-        .unwrap_err();
+        let err = load(&[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_MAX_BACKOFF, "500 ms")]).unwrap_err();
         assert_eq!(
             invalid_key(err),
-            (
-                KEY_EXPONENTIAL_INITIAL_BACKOFF.to_owned(),
-                "1s (default)".to_owned()
-            )
+            (KEY_EXPONENTIAL_INITIAL_BACKOFF.to_owned(), "1s (default)".to_owned())
         );
     }
 
@@ -2313,9 +2156,7 @@ mod tests {
         }
 
         fn backoff(&self, now: i64) -> Result<i64, RestartError> {
-            self.next
-                .map(|n| (n - now).max(0))
-                .ok_or(RestartError::NoFailureYet)
+            self.next.map(|n| (n - now).max(0)).ok_or(RestartError::NoFailureYet)
         }
     }
 

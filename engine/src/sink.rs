@@ -69,7 +69,11 @@ impl TwoPhaseCommitSink {
             },
             None => RecoveryPlan::default(),
         };
-        let current = TxnId { subtask, attempt, seq: 0 };
+        let current = TxnId {
+            subtask,
+            attempt,
+            seq: 0,
+        };
         (
             TwoPhaseCommitSink {
                 subtask,

@@ -15,23 +15,71 @@ use crate::status::JobStatus;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TraceEvent {
-    TaskManagerRegistered { tm: u32, slots: u32 },
-    TaskManagerLost { tm: u32, reason: String },
-    JobStatusChanged { from: JobStatus, to: JobStatus },
-    TasksDeployed { attempt: u32, tasks: u32, restored_from: Option<u64> },
-    TaskFailed { task: String, attempt: u32, reason: String },
-    RestartScheduled { delay_ms: i64, num_restarts: u32 },
-    WaitingForSlots { needed: u32, available: u32 },
-    JobFailed { reason: String },
-    CheckpointTriggered { id: u64 },
-    CheckpointCompleted { id: u64, duration_ms: i64, size_bytes: u64 },
-    CheckpointAborted { id: u64, reason: String },
-    CheckpointTriggerFailed { reason: String },
-    TxnCommitted { txn: String, records: u64 },
-    TxnAborted { txn: String },
-    RequestRejected { service: String, reason: String },
-    Fault { description: String },
-    Note { text: String },
+    TaskManagerRegistered {
+        tm: u32,
+        slots: u32,
+    },
+    TaskManagerLost {
+        tm: u32,
+        reason: String,
+    },
+    JobStatusChanged {
+        from: JobStatus,
+        to: JobStatus,
+    },
+    TasksDeployed {
+        attempt: u32,
+        tasks: u32,
+        restored_from: Option<u64>,
+    },
+    TaskFailed {
+        task: String,
+        attempt: u32,
+        reason: String,
+    },
+    RestartScheduled {
+        delay_ms: i64,
+        num_restarts: u32,
+    },
+    WaitingForSlots {
+        needed: u32,
+        available: u32,
+    },
+    JobFailed {
+        reason: String,
+    },
+    CheckpointTriggered {
+        id: u64,
+    },
+    CheckpointCompleted {
+        id: u64,
+        duration_ms: i64,
+        size_bytes: u64,
+    },
+    CheckpointAborted {
+        id: u64,
+        reason: String,
+    },
+    CheckpointTriggerFailed {
+        reason: String,
+    },
+    TxnCommitted {
+        txn: String,
+        records: u64,
+    },
+    TxnAborted {
+        txn: String,
+    },
+    RequestRejected {
+        service: String,
+        reason: String,
+    },
+    Fault {
+        description: String,
+    },
+    Note {
+        text: String,
+    },
 }
 
 /// A trace line: simulated milliseconds, node name, event.
@@ -90,7 +138,11 @@ impl Tracer {
     }
 
     pub fn entries(&self) -> Vec<TraceEntry> {
-        self.inner.lock().expect("invariant: trace lock not poisoned").entries.clone()
+        self.inner
+            .lock()
+            .expect("invariant: trace lock not poisoned")
+            .entries
+            .clone()
     }
 }
 

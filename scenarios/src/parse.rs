@@ -48,9 +48,7 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioFileEr
 }
 
 fn semantic_error(text: &str, file: &str, e: &ScenarioError) -> ScenarioFileError {
-    let (line, col) = locate(text, &e.path)
-        .map(|o| line_col(text, o))
-        .unwrap_or((1, 1));
+    let (line, col) = locate(text, &e.path).map(|o| line_col(text, o)).unwrap_or((1, 1));
     ScenarioFileError {
         file: file.to_string(),
         line,
@@ -160,7 +158,10 @@ mod tests {
 
     #[test]
     fn bad_config_value_points_at_its_key() {
-        let text = GOOD.replace("\"heartbeat.timeout\" = \"5s\"", "\"heartbeat.timeout\" = \"5 fortnights\"");
+        let text = GOOD.replace(
+            "\"heartbeat.timeout\" = \"5s\"",
+            "\"heartbeat.timeout\" = \"5 fortnights\"",
+        );
         let e = err(&text);
         let line = text.lines().position(|l| l.contains("5 fortnights")).expect("present") + 1;
         assert_eq!((e.line, e.col), (line, 1), "{e}");
@@ -172,7 +173,10 @@ mod tests {
         let text = GOOD.replace("task-managers = 3", "task-managers = 1");
         let e = err(&text);
         assert!(e.message.contains("slots"), "{e}");
-        assert_eq!(e.line, text.lines().position(|l| l == "[cluster]").expect("present") + 1);
+        assert_eq!(
+            e.line,
+            text.lines().position(|l| l == "[cluster]").expect("present") + 1
+        );
     }
 
     #[test]
@@ -180,7 +184,10 @@ mod tests {
         let text = format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\nkill = \"tm-9\"\n");
         let e = err(&text);
         assert!(e.message.contains("tm-9"), "{e}");
-        assert_eq!(e.line, text.lines().position(|l| l.starts_with("at = ")).expect("present") + 1);
+        assert_eq!(
+            e.line,
+            text.lines().position(|l| l.starts_with("at = ")).expect("present") + 1
+        );
     }
 
     #[test]

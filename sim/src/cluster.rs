@@ -60,7 +60,13 @@ pub struct Cluster {
 
 impl Cluster {
     /// Create and start every node. Must run inside the simulation.
-    pub fn start(scenario: &Scenario, engine: Arc<EngineConfig>, tracer: Tracer, services: &Services, sabotage: Sabotage) -> Cluster {
+    pub fn start(
+        scenario: &Scenario,
+        engine: Arc<EngineConfig>,
+        tracer: Tracer,
+        services: &Services,
+        sabotage: Sabotage,
+    ) -> Cluster {
         let handle = Handle::current();
         let mut nodes = BTreeMap::new();
         let addrs = service_addrs();

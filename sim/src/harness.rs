@@ -122,7 +122,13 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
             sink_store: SinkStore::new(tracer.clone(), "sink-store", content),
             checkpoint_storage: CheckpointStorage::new(),
         };
-        let cluster = Arc::new(Cluster::start(&sc2, Arc::new(engine), tracer.clone(), &services, sc2.sabotage));
+        let cluster = Arc::new(Cluster::start(
+            &sc2,
+            Arc::new(engine),
+            tracer.clone(),
+            &services,
+            sc2.sabotage,
+        ));
         let start = madsim::time::Instant::now();
         let chaos = cluster.clone();
         madsim::task::spawn(async move {
@@ -150,10 +156,15 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
             });
             (last_read, last_committed) = (read, committed);
             let entries = tracer.entries();
-            if entries[seen..]
-                .iter()
-                .any(|e| matches!(e.event, TraceEvent::JobStatusChanged { to: JobStatus::Failed, .. }))
-            {
+            if entries[seen..].iter().any(|e| {
+                matches!(
+                    e.event,
+                    TraceEvent::JobStatusChanged {
+                        to: JobStatus::Failed,
+                        ..
+                    }
+                )
+            }) {
                 failed = true;
             }
             seen = entries.len();
@@ -176,16 +187,34 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
     finish(&sc, seed, plan, content, deadline_ms, out)
 }
 
-fn finish(sc: &Scenario, seed: u64, plan: FaultPlan, content: SourceContent, deadline_ms: u64, out: SimOutput) -> (RunRecord, Vec<String>) {
+fn finish(
+    sc: &Scenario,
+    seed: u64,
+    plan: FaultPlan,
+    content: SourceContent,
+    deadline_ms: u64,
+    out: SimOutput,
+) -> (RunRecord, Vec<String>) {
     let trace = out.tracer.entries();
     let committed = out.sink.committed();
     let eo = exactly_once::check(&content, &committed);
     let status = recovery::final_status(&trace);
-    let live = liveness::check(out.sink.distinct_committed(), content.total(), out.completed_at_ms, deadline_ms, status);
-    let safety_ok = match sc.expect.semantics {
-        Semantics::ExactlyOnce => eo.passed(),
-        Semantics::AtLeastOnce => eo.lost == 0 && eo.unexpected == 0,
-    };
+    let live = liveness::check(
+        out.sink.distinct_committed(),
+        content.total(),
+        out.completed_at_ms,
+        deadline_ms,
+        status,
+    );
+    // Loss is a safety violation only if the job converged; a job that failed
+    // or stalled (legitimately or not) has not lost data, it has not finished.
+    let lost_counts = live.converged;
+    let safety_ok = eo.unexpected == 0
+        && (!lost_counts || eo.lost == 0)
+        && match sc.expect.semantics {
+            Semantics::ExactlyOnce => eo.duplicated == 0,
+            Semantics::AtLeastOnce => true,
+        };
     let (verdict, message) = if !safety_ok {
         (
             Verdict::Violation,

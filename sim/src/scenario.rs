@@ -170,7 +170,12 @@ impl Scenario {
 
     pub fn job_graph(&self) -> JobGraph {
         let j = &self.job;
-        JobGraph::streaming_count(j.source_partitions, j.source_parallelism, j.count_parallelism, j.sink_parallelism)
+        JobGraph::streaming_count(
+            j.source_partitions,
+            j.source_parallelism,
+            j.count_parallelism,
+            j.sink_parallelism,
+        )
     }
 
     /// Records each partition receives over the input phase.
@@ -197,7 +202,10 @@ impl Scenario {
         }
         let c = &self.cluster;
         if c.task_managers == 0 || c.task_managers > MAX_TASK_MANAGERS {
-            return Err(err("cluster.task-managers", format!("must be within 1..={MAX_TASK_MANAGERS}")));
+            return Err(err(
+                "cluster.task-managers",
+                format!("must be within 1..={MAX_TASK_MANAGERS}"),
+            ));
         }
         if c.slots_per_task_manager == 0 {
             return Err(err("cluster.slots-per-task-manager", "must be at least 1"));
@@ -219,7 +227,10 @@ impl Scenario {
         if j.source_parallelism > j.source_partitions {
             return Err(err(
                 "job.source-parallelism",
-                format!("{} exceeds job.source-partitions = {}", j.source_parallelism, j.source_partitions),
+                format!(
+                    "{} exceeds job.source-partitions = {}",
+                    j.source_parallelism, j.source_partitions
+                ),
             ));
         }
         if j.keys == 0 {
@@ -231,7 +242,10 @@ impl Scenario {
         if self.total_records() > MAX_RECORDS {
             return Err(err(
                 "job.records-per-second",
-                format!("the run would hold {} records, above the limit {MAX_RECORDS}", self.total_records()),
+                format!(
+                    "the run would hold {} records, above the limit {MAX_RECORDS}",
+                    self.total_records()
+                ),
             ));
         }
         let engine = EngineConfig::from_configuration(&self.configuration()).map_err(|e| ScenarioError {
@@ -260,7 +274,11 @@ impl Scenario {
             if !tms.iter().any(|n| n == f.fault.node()) {
                 return Err(err(
                     &format!("faults.scripted[{i}]"),
-                    format!("unknown node `{}` (TaskManagers are {})", f.fault.node(), tms.join(", ")),
+                    format!(
+                        "unknown node `{}` (TaskManagers are {})",
+                        f.fault.node(),
+                        tms.join(", ")
+                    ),
                 ));
             }
         }

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub const EXIT_BAD_INPUT: i32 = 2;
 
 #[derive(Parser, Debug)]
-#[command(name = "halab", version, about = "A deterministic testbed for high-availability strategies of a Flink-like stream processor")]
+#[command(
+    name = "halab",
+    version,
+    about = "A deterministic testbed for high-availability strategies of a Flink-like stream processor"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -45,6 +49,11 @@ pub enum Command {
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::List => list::run(),
-        Command::Run { scenario, seed, format, trace } => run::run(&scenario, seed, format, trace),
+        Command::Run {
+            scenario,
+            seed,
+            format,
+            trace,
+        } => run::run(&scenario, seed, format, trace),
     }
 }

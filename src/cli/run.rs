@@ -39,7 +39,12 @@ pub fn summary(r: &RunRecord) -> String {
         .recovery
         .iter()
         .map(|e| match e.recovery_ms() {
-            Some(ms) => format!("{} at {:.1}s recovered in {:.2}s", e.fault, e.fault_ms as f64 / 1e3, ms as f64 / 1e3),
+            Some(ms) => format!(
+                "{} at {:.1}s recovered in {:.2}s",
+                e.fault,
+                e.fault_ms as f64 / 1e3,
+                ms as f64 / 1e3
+            ),
             None => format!("{} at {:.1}s: no recovery seen", e.fault, e.fault_ms as f64 / 1e3),
         })
         .collect();

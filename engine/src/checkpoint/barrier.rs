@@ -21,7 +21,10 @@ pub enum BarrierOutcome {
     /// Every channel delivered the barrier: take the snapshot now. All
     /// channels are unblocked. `subsumed` is a pending checkpoint that was
     /// aborted because this newer barrier arrived first.
-    Aligned { id: CheckpointId, subsumed: Option<CheckpointId> },
+    Aligned {
+        id: CheckpointId,
+        subsumed: Option<CheckpointId>,
+    },
     /// A newer checkpoint started and aborted the pending one; the channel is blocked.
     SubsumedAndBlocked { aborted: CheckpointId },
 }
@@ -37,7 +40,10 @@ pub struct BarrierAligner {
 
 impl BarrierAligner {
     pub fn new(num_channels: usize) -> Self {
-        assert!(num_channels > 0, "invariant: a task with inputs has at least one channel");
+        assert!(
+            num_channels > 0,
+            "invariant: a task with inputs has at least one channel"
+        );
         BarrierAligner {
             num_channels,
             current: None,

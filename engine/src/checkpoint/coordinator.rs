@@ -133,7 +133,11 @@ impl CheckpointCoordinator {
     /// When the JobManager should call [`poll`](Self::poll) or
     /// [`expire`](Self::expire) next.
     pub fn next_deadline_ms(&self) -> Option<i64> {
-        let expiry = self.pending.values().map(|p| p.trigger_ms + self.config.timeout_ms).min();
+        let expiry = self
+            .pending
+            .values()
+            .map(|p| p.trigger_ms + self.config.timeout_ms)
+            .min();
         match (self.next_trigger_ms, expiry) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -177,14 +181,22 @@ impl CheckpointCoordinator {
     }
 
     /// Register the pending checkpoint `id` waiting for `tasks`.
-    pub fn register_pending(&mut self, id: CheckpointId, trigger_ms: i64, tasks: impl IntoIterator<Item = ExecutionVertexId>) {
+    pub fn register_pending(
+        &mut self,
+        id: CheckpointId,
+        trigger_ms: i64,
+        tasks: impl IntoIterator<Item = ExecutionVertexId>,
+    ) {
         let p = PendingCheckpoint {
             id,
             trigger_ms,
             not_yet_acknowledged: tasks.into_iter().collect(),
             acknowledged: BTreeMap::new(),
         };
-        assert!(!p.not_yet_acknowledged.is_empty(), "invariant: a checkpoint waits for some task");
+        assert!(
+            !p.not_yet_acknowledged.is_empty(),
+            "invariant: a checkpoint waits for some task"
+        );
         let prev = self.pending.insert(id, p);
         assert!(prev.is_none(), "invariant: checkpoint ids are never reused");
     }
@@ -248,7 +260,10 @@ impl CheckpointCoordinator {
     /// store (before dropping old ones) and subsume older pending checkpoints.
     pub fn complete(&mut self, id: CheckpointId, now_ms: i64) -> Option<Completion> {
         let p = self.pending.remove(&id)?;
-        assert!(p.not_yet_acknowledged.is_empty(), "invariant: only fully acknowledged checkpoints complete");
+        assert!(
+            p.not_yet_acknowledged.is_empty(),
+            "invariant: only fully acknowledged checkpoints complete"
+        );
         let checkpoint = CompletedCheckpoint {
             id,
             trigger_ms: p.trigger_ms,

@@ -29,8 +29,7 @@ use std::fmt;
 pub const UNLIMITED_TOLERABLE_FAILURE_NUMBER: i32 = i32::MAX;
 
 /// Flink's `EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE`.
-pub const EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE: &str =
-    "Exceeded checkpoint tolerable failure threshold.";
+pub const EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE: &str = "Exceeded checkpoint tolerable failure threshold.";
 
 /// Why a checkpoint failed: every constant of Flink 1.20's `CheckpointFailureReason`, in Flink's
 /// declaration order (so the derived `Ord` matches Java's `ordinal()`).
@@ -120,17 +119,13 @@ impl CheckpointFailureReason {
     pub fn message(&self) -> &'static str {
         match self {
             Self::PeriodicSchedulerShutdown => "Periodic checkpoint scheduler is shut down.",
-            Self::TooManyCheckpointRequests => {
-                "The maximum number of queued checkpoint requests exceeded"
-            }
+            Self::TooManyCheckpointRequests => "The maximum number of queued checkpoint requests exceeded",
             Self::MinimumTimeBetweenCheckpoints => {
                 "The minimum time between checkpoints is still pending. \
                  Checkpoint will be triggered after the minimum time."
             }
             Self::NotAllRequiredTasksRunning => "Not all required tasks are currently running.",
-            Self::IoException => {
-                "An Exception occurred while triggering the checkpoint. IO-problem detected."
-            }
+            Self::IoException => "An Exception occurred while triggering the checkpoint. IO-problem detected.",
             Self::BlockingOutputExist => "Blocking output edge exists in running tasks.",
             Self::CheckpointAsyncException => "Asynchronous task checkpoint failed.",
             Self::ChannelStateSharedStreamException => {
@@ -145,20 +140,14 @@ impl CheckpointFailureReason {
             Self::CheckpointDeclinedSubsumed => {
                 "Checkpoint was canceled because a barrier from newer checkpoint was received."
             }
-            Self::CheckpointDeclinedOnCancellationBarrier => {
-                "Task received cancellation from one of its inputs"
-            }
-            Self::CheckpointDeclinedInputEndOfStream => {
-                "Checkpoint was declined because one input stream is finished"
-            }
+            Self::CheckpointDeclinedOnCancellationBarrier => "Task received cancellation from one of its inputs",
+            Self::CheckpointDeclinedInputEndOfStream => "Checkpoint was declined because one input stream is finished",
             Self::CheckpointCoordinatorShutdown => "CheckpointCoordinator shutdown.",
             Self::CheckpointCoordinatorSuspend => "Checkpoint Coordinator is suspending.",
             Self::JobFailoverRegion => "FailoverRegion is restarting.",
             Self::TaskFailure => "Task has failed.",
             Self::TaskCheckpointFailure => "Task local checkpoint failure.",
-            Self::UnknownTaskCheckpointNotificationFailure => {
-                "Unknown task for the checkpoint to notify."
-            }
+            Self::UnknownTaskCheckpointNotificationFailure => "Unknown task for the checkpoint to notify.",
             Self::FinalizeCheckpointFailure => "Failure to finalize checkpoint.",
             Self::TriggerCheckpointFailure => "Trigger checkpoint failure.",
         }
@@ -209,18 +198,14 @@ impl CheckpointFailureReason {
             Self::CheckpointDeclinedTaskNotReady => "CHECKPOINT_DECLINED_TASK_NOT_READY",
             Self::CheckpointDeclinedTaskClosing => "CHECKPOINT_DECLINED_TASK_CLOSING",
             Self::CheckpointDeclinedSubsumed => "CHECKPOINT_DECLINED_SUBSUMED",
-            Self::CheckpointDeclinedOnCancellationBarrier => {
-                "CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER"
-            }
+            Self::CheckpointDeclinedOnCancellationBarrier => "CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER",
             Self::CheckpointDeclinedInputEndOfStream => "CHECKPOINT_DECLINED_INPUT_END_OF_STREAM",
             Self::CheckpointCoordinatorShutdown => "CHECKPOINT_COORDINATOR_SHUTDOWN",
             Self::CheckpointCoordinatorSuspend => "CHECKPOINT_COORDINATOR_SUSPEND",
             Self::JobFailoverRegion => "JOB_FAILOVER_REGION",
             Self::TaskFailure => "TASK_FAILURE",
             Self::TaskCheckpointFailure => "TASK_CHECKPOINT_FAILURE",
-            Self::UnknownTaskCheckpointNotificationFailure => {
-                "UNKNOWN_TASK_CHECKPOINT_NOTIFICATION_FAILURE"
-            }
+            Self::UnknownTaskCheckpointNotificationFailure => "UNKNOWN_TASK_CHECKPOINT_NOTIFICATION_FAILURE",
             Self::FinalizeCheckpointFailure => "FINALIZE_CHECKPOINT_FAILURE",
             Self::TriggerCheckpointFailure => "TRIGGER_CHECKPOINT_FAILURE",
         }
@@ -311,13 +296,9 @@ impl CheckpointFailureManager {
     }
 
     /// Like [`Self::new`], but returns an error for a negative number.
-    pub fn try_new(
-        tolerable_checkpoint_failure_number: i32,
-    ) -> Result<Self, InvalidTolerableFailureNumber> {
+    pub fn try_new(tolerable_checkpoint_failure_number: i32) -> Result<Self, InvalidTolerableFailureNumber> {
         if tolerable_checkpoint_failure_number < 0 {
-            return Err(InvalidTolerableFailureNumber(
-                tolerable_checkpoint_failure_number,
-            ));
+            return Err(InvalidTolerableFailureNumber(tolerable_checkpoint_failure_number));
         }
         Ok(Self {
             tolerable_cp_failure_number: tolerable_checkpoint_failure_number,
@@ -339,19 +320,9 @@ impl CheckpointFailureManager {
         reported_by_task: bool,
     ) -> Option<FailJob> {
         if reason.is_pre_flight() || !reported_by_task {
-            self.handle_job_level_checkpoint_exception(
-                reason,
-                checkpoint_id,
-                is_savepoint,
-                is_synchronous_savepoint,
-            )
+            self.handle_job_level_checkpoint_exception(reason, checkpoint_id, is_savepoint, is_synchronous_savepoint)
         } else {
-            self.handle_task_level_checkpoint_exception(
-                reason,
-                checkpoint_id,
-                is_savepoint,
-                is_synchronous_savepoint,
-            )
+            self.handle_task_level_checkpoint_exception(reason, checkpoint_id, is_savepoint, is_synchronous_savepoint)
         }
     }
 
@@ -422,11 +393,7 @@ impl CheckpointFailureManager {
 
     /// Flink's public `checkFailureCounter`: counts the failure (without any threshold check or
     /// id-versus-last-success filter).
-    pub fn check_failure_counter(
-        &mut self,
-        reason: CheckpointFailureReason,
-        checkpoint_id: Option<u64>,
-    ) {
+    pub fn check_failure_counter(&mut self, reason: CheckpointFailureReason, checkpoint_id: Option<u64>) {
         if self.tolerable_cp_failure_number == UNLIMITED_TOLERABLE_FAILURE_NUMBER {
             return;
         }
@@ -664,11 +631,7 @@ mod tests {
         assert_eq!(h.invoke_counter, 0);
         h.job_level(R::CheckpointExpired, Some(2));
         assert_eq!(h.invoke_counter, 1);
-        assert_eq!(
-            h.manager.continuous_failure_count(),
-            0,
-            "cleared on failing"
-        );
+        assert_eq!(h.manager.continuous_failure_count(), 0, "cleared on failing");
     }
 
     #[test]
@@ -746,12 +709,9 @@ mod tests {
     fn savepoint_failure_on_job_manager_is_ignored() {
         let mut h = Harness::new(0);
         for sync in [false, true] {
-            let f = h.manager.handle_job_level_checkpoint_exception(
-                R::CheckpointExpired,
-                Some(1),
-                true,
-                sync,
-            );
+            let f = h
+                .manager
+                .handle_job_level_checkpoint_exception(R::CheckpointExpired, Some(1), true, sync);
             assert_eq!(f, None);
         }
         assert_eq!(h.manager.continuous_failure_count(), 0);
@@ -771,8 +731,7 @@ mod tests {
         assert_eq!(expected.message(), "Task has failed.");
         // Also for an id older than the last success.
         m.handle_checkpoint_success(10);
-        let f =
-            m.handle_task_level_checkpoint_exception(R::CheckpointDeclined, Some(3), true, true);
+        let f = m.handle_task_level_checkpoint_exception(R::CheckpointDeclined, Some(3), true, true);
         assert!(f.is_some());
     }
 
@@ -812,10 +771,7 @@ mod tests {
         );
         // Not pre-flight, reported by a task: task level; a sync savepoint fails the job.
         let f = m.handle_checkpoint_exception(R::CheckpointDeclined, Some(1), true, true, true);
-        assert_eq!(
-            f.map(|f| f.cause),
-            Some(FailJobCause::SynchronousSavepointFailed)
-        );
+        assert_eq!(f.map(|f| f.cause), Some(FailJobCause::SynchronousSavepointFailed));
         // No reporting task: job level; a savepoint is ignored.
         assert_eq!(
             m.handle_checkpoint_exception(R::CheckpointDeclined, Some(1), true, true, false),

@@ -32,7 +32,9 @@ pub struct CheckpointBarrier {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TaskStateSnapshot {
     /// Next offset to read, per source-log partition.
-    Source { offsets: BTreeMap<u32, u64> },
+    Source {
+        offsets: BTreeMap<u32, u64>,
+    },
     Keyed(KeyedStateSnapshot),
     Sink(SinkState),
 }

@@ -65,7 +65,11 @@ impl RegionFailoverStrategy {
             topo.add_vertex();
         }
         for &producer in &vertices {
-            let types: Vec<_> = graph.outputs(producer.vertex).into_iter().map(|(_, e)| e.partition_type).collect();
+            let types: Vec<_> = graph
+                .outputs(producer.vertex)
+                .into_iter()
+                .map(|(_, e)| e.partition_type)
+                .collect();
             for ((_, targets), ty) in graph.output_channels(producer).into_iter().zip(types) {
                 let p = topo
                     .add_partition(index(producer), ty)
@@ -88,7 +92,10 @@ impl FailoverStrategy for RegionFailoverStrategy {
         let Ok(i) = self.vertices.binary_search(&failed) else {
             return self.vertices.iter().copied().collect();
         };
-        match self.strategy.tasks_needing_restart(region::VertexId(i), None, &|_| true, &|_| false) {
+        match self
+            .strategy
+            .tasks_needing_restart(region::VertexId(i), None, &|_| true, &|_| false)
+        {
             Ok(set) => set.into_iter().map(|v| self.vertices[v.0]).collect(),
             Err(_) => self.vertices.iter().copied().collect(),
         }
@@ -125,7 +132,10 @@ mod tests {
         let set = region.tasks_needing_restart(failed);
         assert_eq!(set.len(), 4);
         assert!(set.iter().all(|v| v.vertex < 2), "pipeline b untouched: {set:?}");
-        assert_eq!(RestartAllFailoverStrategy::new(&g).tasks_needing_restart(failed).len(), 8);
+        assert_eq!(
+            RestartAllFailoverStrategy::new(&g).tasks_needing_restart(failed).len(),
+            8
+        );
     }
 
     #[test]
@@ -137,7 +147,10 @@ mod tests {
         let set = RegionFailoverStrategy::new(&g).tasks_needing_restart(ExecutionVertexId { vertex: 1, subtask: 2 });
         assert_eq!(
             set.into_iter().collect::<Vec<_>>(),
-            vec![ExecutionVertexId { vertex: 0, subtask: 2 }, ExecutionVertexId { vertex: 1, subtask: 2 }]
+            vec![
+                ExecutionVertexId { vertex: 0, subtask: 2 },
+                ExecutionVertexId { vertex: 1, subtask: 2 }
+            ]
         );
     }
 }

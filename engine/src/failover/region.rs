@@ -89,10 +89,7 @@ impl ResultPartitionType {
     /// The data can be consumed again after a consumer restart (`isReconsumable`): true for
     /// `BLOCKING`, `BLOCKING_PERSISTENT` and `HYBRID_FULL`.
     pub fn is_reconsumable(&self) -> bool {
-        matches!(
-            self,
-            Self::Blocking | Self::BlockingPersistent | Self::HybridFull
-        )
+        matches!(self, Self::Blocking | Self::BlockingPersistent | Self::HybridFull)
     }
 
     /// Flink's constant name, e.g. `"PIPELINED_BOUNDED"`.
@@ -151,11 +148,7 @@ impl Topology {
     }
 
     /// Adds a partition produced by `producer`, with no consumer yet.
-    pub fn add_partition(
-        &mut self,
-        producer: VertexId,
-        ty: ResultPartitionType,
-    ) -> Result<PartitionId, TopologyError> {
+    pub fn add_partition(&mut self, producer: VertexId, ty: ResultPartitionType) -> Result<PartitionId, TopologyError> {
         self.check_vertex(producer)?;
         let id = PartitionId(self.partitions.len());
         self.partitions.push(PartitionInfo {
@@ -168,11 +161,7 @@ impl Topology {
     }
 
     /// Makes `consumer` consume `partition`. Connecting the same pair twice is a no-op.
-    pub fn connect(
-        &mut self,
-        partition: PartitionId,
-        consumer: VertexId,
-    ) -> Result<(), TopologyError> {
+    pub fn connect(&mut self, partition: PartitionId, consumer: VertexId) -> Result<(), TopologyError> {
         self.check_vertex(consumer)?;
         let info = self
             .partitions
@@ -236,9 +225,7 @@ impl Topology {
 
     /// The consumers of a partition, in connection order (empty for an unknown partition).
     pub fn consumers(&self, p: PartitionId) -> &[VertexId] {
-        self.partitions
-            .get(p.0)
-            .map_or(&[][..], |i| i.consumers.as_slice())
+        self.partitions.get(p.0).map_or(&[][..], |i| i.consumers.as_slice())
     }
 
     /// The partitions a vertex produces, in creation order (empty for an unknown vertex).
@@ -359,11 +346,7 @@ impl RestartPipelinedRegionFailoverStrategy {
     pub fn new(t: &Topology) -> Self {
         let RegionAssignment { regions, region_of } = assign_regions(t);
         let partition_types = t.partitions.iter().map(|i| i.ty).collect();
-        let partition_producer_region = t
-            .partitions
-            .iter()
-            .map(|i| region_of[i.producer.0])
-            .collect();
+        let partition_producer_region = t.partitions.iter().map(|i| region_of[i.producer.0]).collect();
         let mut region_consumed_partitions = Vec::with_capacity(regions.len());
         let mut region_consumer_regions = Vec::with_capacity(regions.len());
         for (ri, region) in regions.iter().enumerate() {
@@ -445,9 +428,10 @@ impl RestartPipelinedRegionFailoverStrategy {
         let is_available = |p: PartitionId| -> bool {
             Some(p) != failed_partition
                 && partition_available(p)
-                && self.partition_types.get(p.0).is_some_and(|ty| {
-                    ty.is_reconsumable() || *ty == ResultPartitionType::PipelinedApproximate
-                })
+                && self
+                    .partition_types
+                    .get(p.0)
+                    .is_some_and(|ty| ty.is_reconsumable() || *ty == ResultPartitionType::PipelinedApproximate)
         };
 
         let mut visited = vec![false; self.regions.len()];
@@ -720,8 +704,7 @@ mod tests {
     fn test_pipelined_approximate_different_regions() {
         let (mut t, v) = topo(4);
         for (p, c) in [(0, 1), (0, 2), (1, 3), (2, 3)] {
-            t.connect_vertices(v[p], v[c], PipelinedApproximate)
-                .unwrap();
+            t.connect_vertices(v[p], v[c], PipelinedApproximate).unwrap();
         }
         let by = region_by_vertex(&t);
         assert_distinct_regions(&by, &v);
@@ -813,10 +796,7 @@ mod tests {
         t.connect_vertices(v[3], v[4], Pipelined).unwrap();
         t.connect_vertices(v[4], v[1], Blocking).unwrap();
         t.connect_vertices(v[4], v[5], Blocking).unwrap();
-        assert_eq!(
-            compute_pipelined_regions(&t),
-            vec![v[0..5].to_vec(), vec![v[5]]]
-        );
+        assert_eq!(compute_pipelined_regions(&t), vec![v[0..5].to_vec(), vec![v[5]]]);
     }
 
     #[test]
@@ -928,10 +908,7 @@ mod tests {
         t.connect_vertices(v[3], v[4], Blocking).unwrap();
         t.connect_vertices(v[4], v[5], Pipelined).unwrap();
         let s = RestartPipelinedRegionFailoverStrategy::new(&t);
-        assert_eq!(
-            s.regions(),
-            &[vec![v[0], v[1]], vec![v[2], v[3]], vec![v[4], v[5]]]
-        );
+        assert_eq!(s.regions(), &[vec![v[0], v[1]], vec![v[2], v[3]], vec![v[4], v[5]]]);
         let ck = Check::new(&s);
         assert_eq!(ck.restarts(v[2], None), set(&[v[2], v[3], v[4], v[5]]));
         assert_eq!(ck.restarts(v[2], Some(v2_out)), set(&v));
@@ -957,8 +934,7 @@ mod tests {
     fn test_region_failover_for_pipelined_approximate() {
         let (mut t, v) = topo(4);
         for (p, c) in [(0, 1), (0, 2), (1, 3), (2, 3)] {
-            t.connect_vertices(v[p], v[c], PipelinedApproximate)
-                .unwrap();
+            t.connect_vertices(v[p], v[c], PipelinedApproximate).unwrap();
         }
         let s = RestartPipelinedRegionFailoverStrategy::new(&t);
         let ck = Check::new(&s);
@@ -1041,24 +1017,19 @@ mod tests {
         types: Vec<ResultPartitionType>,
     ) -> impl Strategy<Value = (usize, Vec<(usize, usize, ResultPartitionType)>)> {
         (1usize..14).prop_flat_map(move |n| {
-            let pairs: Vec<(usize, usize)> = (0..n)
-                .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
-                .collect();
+            let pairs: Vec<(usize, usize)> = (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).collect();
             let types = types.clone();
             let m = pairs.len();
             (
                 Just(n),
-                proptest::collection::vec(
-                    proptest::option::weighted(0.25, proptest::sample::select(types)),
-                    m,
-                )
-                .prop_map(move |choice| {
-                    pairs
-                        .iter()
-                        .zip(choice)
-                        .filter_map(|(&(i, j), ty)| ty.map(|ty| (i, j, ty)))
-                        .collect::<Vec<_>>()
-                }),
+                proptest::collection::vec(proptest::option::weighted(0.25, proptest::sample::select(types)), m)
+                    .prop_map(move |choice| {
+                        pairs
+                            .iter()
+                            .zip(choice)
+                            .filter_map(|(&(i, j), ty)| ty.map(|ty| (i, j, ty)))
+                            .collect::<Vec<_>>()
+                    }),
             )
         })
     }

@@ -132,9 +132,8 @@ pub fn long_hash_code(v: i64) -> i32 {
 
 /// Java `String.hashCode()`: `h = 31 * h + c` over the UTF-16 code units.
 pub fn string_hash_code(s: &str) -> i32 {
-    s.encode_utf16().fold(0_i32, |h, unit| {
-        h.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
+    s.encode_utf16()
+        .fold(0_i32, |h, unit| h.wrapping_mul(31).wrapping_add(i32::from(unit)))
 }
 
 fn check_parallelism(parallelism: i32) -> Result<(), KeyGroupError> {
@@ -167,10 +166,7 @@ fn check_both(max_parallelism: i32, parallelism: i32) -> Result<(), KeyGroupErro
 
 /// Flink `computeKeyGroupForKeyHash`: `murmurHash(keyHash) % maxParallelism`,
 /// in `[0, maxParallelism)`.
-pub fn compute_key_group_for_key_hash(
-    key_hash: i32,
-    max_parallelism: i32,
-) -> Result<i32, KeyGroupError> {
+pub fn compute_key_group_for_key_hash(key_hash: i32, max_parallelism: i32) -> Result<i32, KeyGroupError> {
     check_max_parallelism(max_parallelism)?;
     Ok(murmur_hash(key_hash) % max_parallelism)
 }
@@ -224,10 +220,7 @@ pub fn compute_key_group_range_for_operator_index(
 pub fn compute_default_max_parallelism(parallelism: i32) -> Result<i32, KeyGroupError> {
     check_parallelism(parallelism)?;
     let rounded = round_up_to_power_of_two(parallelism.wrapping_add(parallelism / 2));
-    Ok(rounded.clamp(
-        DEFAULT_LOWER_BOUND_MAX_PARALLELISM,
-        UPPER_BOUND_MAX_PARALLELISM,
-    ))
+    Ok(rounded.clamp(DEFAULT_LOWER_BOUND_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM))
 }
 
 /// Flink `assignKeyToParallelOperator`, taking the key's Java `hashCode`.
@@ -522,10 +515,7 @@ mod tests {
             let first = compute_key_group_range_for_operator_index(max, p, 0).unwrap();
             assert_eq!(first.start, 0);
         }
-        assert_eq!(
-            compute_operator_index_for_key_group(max, max, max - 1),
-            Ok(max - 1)
-        );
+        assert_eq!(compute_operator_index_for_key_group(max, max, max - 1), Ok(max - 1));
     }
 
     #[test]
@@ -539,10 +529,7 @@ mod tests {
             vec![
                 KeyGroupRange { start: 0, end: 42 },
                 KeyGroupRange { start: 43, end: 85 },
-                KeyGroupRange {
-                    start: 86,
-                    end: 127
-                },
+                KeyGroupRange { start: 86, end: 127 },
             ]
         );
         let kg = compute_key_group_for_key_hash(0, 128).unwrap();

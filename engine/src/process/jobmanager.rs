@@ -29,8 +29,8 @@ use crate::failover::{create_failover_strategy, FailoverStrategy};
 use crate::graph::{ExecutionVertexId, JobGraph, OperatorKind};
 use crate::net::{self, ConnTx, RpcClient};
 use crate::protocol::{
-    ExecutionAttemptId, JmToTm, OutputChannelDescriptor, OutputDescriptor, RestoreSpec, ServiceAddrs,
-    StorageRequest, StorageResponse, TaskDeploymentDescriptor, TmId, TmToJm,
+    ExecutionAttemptId, JmToTm, OutputChannelDescriptor, OutputDescriptor, RestoreSpec, ServiceAddrs, StorageRequest,
+    StorageResponse, TaskDeploymentDescriptor, TmId, TmToJm,
 };
 use crate::restart::{load_restart_strategy, RestartBackoffTimeStrategy};
 use crate::status::{ExecutionState, JobStatus};
@@ -51,10 +51,27 @@ pub struct JobManagerConfig {
 }
 
 enum JmEvent {
-    TmConnected { tm: TmId, slots: u32, data_addr: SocketAddr, tx: ConnTx, conn: u64 },
-    FromTm { tm: TmId, conn: u64, msg: TmToJm },
-    TmDisconnected { tm: TmId, conn: u64, error: String },
-    MetadataPersisted { checkpoint: CheckpointId, result: Result<(), String> },
+    TmConnected {
+        tm: TmId,
+        slots: u32,
+        data_addr: SocketAddr,
+        tx: ConnTx,
+        conn: u64,
+    },
+    FromTm {
+        tm: TmId,
+        conn: u64,
+        msg: TmToJm,
+    },
+    TmDisconnected {
+        tm: TmId,
+        conn: u64,
+        error: String,
+    },
+    MetadataPersisted {
+        checkpoint: CheckpointId,
+        result: Result<(), String>,
+    },
 }
 
 struct TmInfo {
@@ -77,7 +94,12 @@ pub async fn run_job_manager(cfg: JobManagerConfig) {
     let ep = match Endpoint::bind(SocketAddr::new(cfg.ip, JOB_MANAGER_PORT)).await {
         Ok(ep) => Arc::new(ep),
         Err(e) => {
-            cfg.tracer.record(&cfg.node, TraceEvent::Note { text: format!("bind failed: {e}") });
+            cfg.tracer.record(
+                &cfg.node,
+                TraceEvent::Note {
+                    text: format!("bind failed: {e}"),
+                },
+            );
             return;
         }
     };
@@ -114,7 +136,16 @@ async fn accept_task_managers(ep: Arc<Endpoint>, events: mpsc::UnboundedSender<J
             let Ok(TmToJm::Register { tm, slots, data_addr }) = rx.recv::<TmToJm>().await else {
                 return;
             };
-            if events.send(JmEvent::TmConnected { tm, slots, data_addr, tx, conn }).is_err() {
+            if events
+                .send(JmEvent::TmConnected {
+                    tm,
+                    slots,
+                    data_addr,
+                    tx,
+                    conn,
+                })
+                .is_err()
+            {
                 return;
             }
             loop {
@@ -125,7 +156,11 @@ async fn accept_task_managers(ep: Arc<Endpoint>, events: mpsc::UnboundedSender<J
                         }
                     }
                     Err(e) => {
-                        let _ = events.send(JmEvent::TmDisconnected { tm, conn, error: e.to_string() });
+                        let _ = events.send(JmEvent::TmDisconnected {
+                            tm,
+                            conn,
+                            error: e.to_string(),
+                        });
                         return;
                     }
                 }
@@ -268,13 +303,28 @@ impl JobMaster {
 
     async fn on_event(&mut self, ev: JmEvent) {
         match ev {
-            JmEvent::TmConnected { tm, slots, data_addr, tx, conn } => {
+            JmEvent::TmConnected {
+                tm,
+                slots,
+                data_addr,
+                tx,
+                conn,
+            } => {
                 if self.tms.contains_key(&tm) {
                     self.task_manager_lost(tm, "re-registered").await;
                 }
                 let now = self.now_ms();
                 let _ = tx.send(JmToTm::Registered).await;
-                self.tms.insert(tm, TmInfo { slots, data_addr, tx, conn, last_heard_ms: now });
+                self.tms.insert(
+                    tm,
+                    TmInfo {
+                        slots,
+                        data_addr,
+                        tx,
+                        conn,
+                        last_heard_ms: now,
+                    },
+                );
                 self.trace(TraceEvent::TaskManagerRegistered { tm, slots });
                 self.waiting_for_slots = false;
                 self.try_deploy().await;
@@ -351,7 +401,13 @@ impl JobMaster {
     }
 
     /// Abort a pending checkpoint and let the failure manager count it.
-    async fn abort_checkpoint(&mut self, checkpoint: CheckpointId, reason: CheckpointFailureReason, detail: &str, by_task: bool) {
+    async fn abort_checkpoint(
+        &mut self,
+        checkpoint: CheckpointId,
+        reason: CheckpointFailureReason,
+        detail: &str,
+        by_task: bool,
+    ) {
         let Some(coord) = self.coordinator.as_mut() else { return };
         if coord.abort(checkpoint).is_none() {
             return;
@@ -372,8 +428,13 @@ impl JobMaster {
 
     async fn on_metadata_persisted(&mut self, checkpoint: CheckpointId, result: Result<(), String>) {
         if let Err(e) = result {
-            self.abort_checkpoint(checkpoint, CheckpointFailureReason::FinalizeCheckpointFailure, &e, false)
-                .await;
+            self.abort_checkpoint(
+                checkpoint,
+                CheckpointFailureReason::FinalizeCheckpointFailure,
+                &e,
+                false,
+            )
+            .await;
             return;
         }
         let now = self.now_ms();
@@ -397,10 +458,19 @@ impl JobMaster {
             .executions
             .iter()
             .filter(|(_, e)| e.state == ExecutionState::Running)
-            .map(|(v, e)| (e.tm, ExecutionAttemptId { vertex: *v, attempt: e.attempt }))
+            .map(|(v, e)| {
+                (
+                    e.tm,
+                    ExecutionAttemptId {
+                        vertex: *v,
+                        attempt: e.attempt,
+                    },
+                )
+            })
             .collect();
         for (tm, id) in targets {
-            self.send_to_tm(tm, JmToTm::NotifyCheckpointComplete { id, checkpoint }).await;
+            self.send_to_tm(tm, JmToTm::NotifyCheckpointComplete { id, checkpoint })
+                .await;
         }
         self.poll_checkpoints().await;
     }
@@ -465,8 +535,13 @@ impl JobMaster {
         match coord.poll(now, all_running) {
             TriggerPoll::Idle => {}
             TriggerPoll::Failed(reason) => {
-                self.trace(TraceEvent::CheckpointTriggerFailed { reason: reason.name().to_string() });
-                if let Some(f) = self.failure_manager.handle_checkpoint_exception(reason, None, false, false, false) {
+                self.trace(TraceEvent::CheckpointTriggerFailed {
+                    reason: reason.name().to_string(),
+                });
+                if let Some(f) = self
+                    .failure_manager
+                    .handle_checkpoint_exception(reason, None, false, false, false)
+                {
                     self.handle_global_failure(f.message()).await;
                 }
             }
@@ -478,7 +553,15 @@ impl JobMaster {
                     .executions
                     .iter()
                     .filter(|(v, _)| matches!(self.cfg.job.vertex(v.vertex).kind, OperatorKind::Source { .. }))
-                    .map(|(v, e)| (e.tm, ExecutionAttemptId { vertex: *v, attempt: e.attempt }))
+                    .map(|(v, e)| {
+                        (
+                            e.tm,
+                            ExecutionAttemptId {
+                                vertex: *v,
+                                attempt: e.attempt,
+                            },
+                        )
+                    })
                     .collect();
                 for (tm, id) in sources {
                     self.send_to_tm(tm, JmToTm::TriggerCheckpoint { id, barrier }).await;
@@ -491,19 +574,26 @@ impl JobMaster {
         if self.tms.remove(&tm).is_none() {
             return;
         }
-        self.trace(TraceEvent::TaskManagerLost { tm, reason: reason.to_string() });
+        self.trace(TraceEvent::TaskManagerLost {
+            tm,
+            reason: reason.to_string(),
+        });
         let victim = self
             .executions
             .iter()
             .find(|(_, e)| e.tm == tm && matches!(e.state, ExecutionState::Deploying | ExecutionState::Running))
-            .map(|(v, e)| ExecutionAttemptId { vertex: *v, attempt: e.attempt });
+            .map(|(v, e)| ExecutionAttemptId {
+                vertex: *v,
+                attempt: e.attempt,
+            });
         for e in self.executions.values_mut().filter(|e| e.tm == tm) {
             if matches!(e.state, ExecutionState::Deploying | ExecutionState::Running) {
                 e.state = ExecutionState::Failed;
             }
         }
         if let Some(id) = victim {
-            self.handle_task_failure(id, format!("TaskManager {tm} lost: {reason}")).await;
+            self.handle_task_failure(id, format!("TaskManager {tm} lost: {reason}"))
+                .await;
         }
     }
 
@@ -524,7 +614,9 @@ impl JobMaster {
         if self.status != JobStatus::Running {
             return;
         }
-        self.trace(TraceEvent::Note { text: format!("global failure: {reason}") });
+        self.trace(TraceEvent::Note {
+            text: format!("global failure: {reason}"),
+        });
         let all = self.vertices.iter().copied().collect();
         self.handle_failure(all).await;
     }
@@ -534,7 +626,11 @@ impl JobMaster {
         let now = self.now_ms();
         let mut rng = madsim::rand::thread_rng();
         let is_new_attempt = self.restart_strategy.notify_failure(now, &mut rng);
-        let aborted = self.coordinator.as_mut().map(|c| c.abort_all_pending()).unwrap_or_default();
+        let aborted = self
+            .coordinator
+            .as_mut()
+            .map(|c| c.abort_all_pending())
+            .unwrap_or_default();
         for id in aborted {
             self.trace(TraceEvent::CheckpointAborted {
                 id,
@@ -573,7 +669,17 @@ impl JobMaster {
     async fn cancel(&mut self, set: &BTreeSet<ExecutionVertexId>) {
         let targets: Vec<(TmId, ExecutionAttemptId)> = set
             .iter()
-            .filter_map(|v| self.executions.get(v).map(|e| (e.tm, ExecutionAttemptId { vertex: *v, attempt: e.attempt })))
+            .filter_map(|v| {
+                self.executions.get(v).map(|e| {
+                    (
+                        e.tm,
+                        ExecutionAttemptId {
+                            vertex: *v,
+                            attempt: e.attempt,
+                        },
+                    )
+                })
+            })
             .collect();
         for (tm, id) in targets {
             self.send_to_tm(tm, JmToTm::CancelTask { id }).await;
@@ -595,7 +701,8 @@ impl JobMaster {
     }
 
     async fn try_deploy(&mut self) {
-        if self.status.is_terminal() || self.to_deploy.is_empty() || self.deploy_at_ms.is_none_or(|d| self.now_ms() < d) {
+        if self.status.is_terminal() || self.to_deploy.is_empty() || self.deploy_at_ms.is_none_or(|d| self.now_ms() < d)
+        {
             return;
         }
         let slots = self.slots();
@@ -618,7 +725,14 @@ impl JobMaster {
         self.deploy_at_ms = None;
         for v in &batch {
             let tm = slots[v.subtask as usize];
-            self.executions.insert(*v, Execution { attempt, tm, state: ExecutionState::Deploying });
+            self.executions.insert(
+                *v,
+                Execution {
+                    attempt,
+                    tm,
+                    state: ExecutionState::Deploying,
+                },
+            );
         }
         let latest = self.coordinator.as_ref().and_then(|c| c.latest_completed()).cloned();
         let mut tdds = Vec::new();

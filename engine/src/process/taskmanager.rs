@@ -63,7 +63,8 @@ impl ChannelRegistry {
 
     fn register(&mut self, id: ExecutionAttemptId, sender: mpsc::UnboundedSender<InboundChannel>) {
         // Connections for older attempts of this subtask will never be used.
-        self.early.retain(|k, _| !(k.vertex == id.vertex && k.attempt < id.attempt));
+        self.early
+            .retain(|k, _| !(k.vertex == id.vertex && k.attempt < id.attempt));
         for ch in self.early.remove(&id).unwrap_or_default() {
             let _ = sender.send(ch);
         }
@@ -91,12 +92,20 @@ pub async fn run_task_manager(cfg: TaskManagerConfig) {
     let ep = match Endpoint::bind(SocketAddr::new(cfg.ip, TASK_MANAGER_PORT)).await {
         Ok(ep) => Arc::new(ep),
         Err(e) => {
-            cfg.tracer.record(&cfg.node, TraceEvent::Note { text: format!("bind failed: {e}") });
+            cfg.tracer.record(
+                &cfg.node,
+                TraceEvent::Note {
+                    text: format!("bind failed: {e}"),
+                },
+            );
             return;
         }
     };
     let registry = Arc::new(Mutex::new(ChannelRegistry::default()));
-    let _acceptor = AbortOnDrop(madsim::task::spawn(accept_data_connections(ep.clone(), registry.clone())));
+    let _acceptor = AbortOnDrop(madsim::task::spawn(accept_data_connections(
+        ep.clone(),
+        registry.clone(),
+    )));
     loop {
         let Ok((tx, rx)) = net::connect(&ep, cfg.jobmanager).await else {
             madsim::time::sleep(Duration::from_millis(200)).await;
@@ -125,7 +134,10 @@ async fn accept_data_connections(ep: Arc<Endpoint>, registry: Arc<Mutex<ChannelR
         let registry = registry.clone();
         madsim::task::spawn(async move {
             if let Ok(hello) = rx.recv::<ChannelHello>().await {
-                registry.lock().expect("invariant: lock not poisoned").route(hello, tx, rx);
+                registry
+                    .lock()
+                    .expect("invariant: lock not poisoned")
+                    .route(hello, tx, rx);
             }
         });
     }

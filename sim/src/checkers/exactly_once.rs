@@ -41,20 +41,32 @@ pub fn check(content: &SourceContent, committed: &[Record]) -> ExactlyOnceReport
         let o = rec.origin;
         if !content.contains(o) {
             r.unexpected += 1;
-            push(&mut unex_ex, format!("unknown origin {}:{} in {rec:?}", o.partition, o.offset));
+            push(
+                &mut unex_ex,
+                format!("unknown origin {}:{} in {rec:?}", o.partition, o.offset),
+            );
             continue;
         }
         let i = (u64::from(o.partition) * per + o.offset) as usize;
         copies[i] += 1;
         if copies[i] > 1 {
             r.duplicated += 1;
-            push(&mut dup_ex, format!("record {}:{} committed {} times", o.partition, o.offset, copies[i]));
+            push(
+                &mut dup_ex,
+                format!("record {}:{} committed {} times", o.partition, o.offset, copies[i]),
+            );
             continue;
         }
         let key = content.key_at(o.partition, o.offset);
         if rec.key != key {
             r.unexpected += 1;
-            push(&mut unex_ex, format!("record {}:{} has key {} instead of {key}", o.partition, o.offset, rec.key));
+            push(
+                &mut unex_ex,
+                format!(
+                    "record {}:{} has key {} instead of {key}",
+                    o.partition, o.offset, rec.key
+                ),
+            );
             continue;
         }
         counts_seen.entry(key).or_default().push(rec.value);
@@ -74,7 +86,10 @@ pub fn check(content: &SourceContent, committed: &[Record]) -> ExactlyOnceReport
         for v in values {
             if v == 0 || v > n || v == prev {
                 r.unexpected += 1;
-                push(&mut unex_ex, format!("key {key}: count {v} (reference has 1..={n}, each once)"));
+                push(
+                    &mut unex_ex,
+                    format!("key {key}: count {v} (reference has 1..={n}, each once)"),
+                );
             }
             prev = v;
         }
@@ -115,7 +130,10 @@ mod tests {
                 out.push(Record {
                     key,
                     value: *n,
-                    origin: Origin { partition: p, offset: o },
+                    origin: Origin {
+                        partition: p,
+                        offset: o,
+                    },
                 });
             }
         }

@@ -4,7 +4,9 @@
 //! aborted. Committed records become visible in commit order; that list is
 //! what the exactly-once checker reads. Fencing: each sink subtask has a fence
 //! (the newest attempt that announced itself); requests from older attempts are
-//! rejected, so a stale task cannot change committed output.
+//! rejected, so a stale task cannot change committed output. Aborting a
+//! transaction that already committed changes nothing (as with XA, whose
+//! committed transactions are forgotten).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -177,13 +179,23 @@ impl SinkStore {
                     return Some(self.reject(inner, why));
                 }
                 match inner.txns.get_mut(&txn) {
+                    // Like XA, a committed transaction is forgotten: rolling it
+                    // back finds nothing to undo, and recovery code treats
+                    // that as done (Flink's XA sink ignores XAER_NOTA there).
                     Some(t) if t.state == TxnState::Committed => {
-                        Some(self.reject(inner, format!("abort of committed {txn}")))
+                        self.tracer.record(
+                            &self.node,
+                            TraceEvent::Note {
+                                text: format!("abort of committed {txn}: nothing to undo"),
+                            },
+                        );
+                        Some(SinkResponse::Ok)
                     }
                     Some(t) => {
                         t.state = TxnState::Aborted;
                         t.records.clear();
-                        self.tracer.record(&self.node, TraceEvent::TxnAborted { txn: txn.to_string() });
+                        self.tracer
+                            .record(&self.node, TraceEvent::TxnAborted { txn: txn.to_string() });
                         Some(SinkResponse::Ok)
                     }
                     None => {
@@ -204,7 +216,11 @@ impl SinkStore {
 
     /// Committed records, in commit order.
     pub fn committed(&self) -> Vec<Record> {
-        self.inner.lock().expect("invariant: lock not poisoned").committed.clone()
+        self.inner
+            .lock()
+            .expect("invariant: lock not poisoned")
+            .committed
+            .clone()
     }
 
     pub fn committed_len(&self) -> u64 {

@@ -47,6 +47,10 @@ impl SourceLog {
         let end = self.available().min(offset.saturating_add(u64::from(max)));
         let keys: Vec<u64> = (offset..end).map(|o| self.content.key_at(partition, o)).collect();
         *self.records_read.lock().expect("invariant: lock not poisoned") += keys.len() as u64;
-        Some(SourceLogResponse::Records { partition, offset, keys })
+        Some(SourceLogResponse::Records {
+            partition,
+            offset,
+            keys,
+        })
     }
 }

@@ -23,9 +23,7 @@ use crate::config::{EngineConfig, Sabotage};
 use crate::graph::OperatorKind;
 use crate::net::{self, ConnRx, ConnTx, RpcClient};
 use crate::partition::{KeyGroupPartitioner, Partitioner};
-use crate::protocol::{
-    ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskDeploymentDescriptor,
-};
+use crate::protocol::{ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskDeploymentDescriptor};
 use crate::trace::Tracer;
 
 use io::{ConnectedEdge, InputGate, OutputGate};
@@ -215,7 +213,9 @@ impl TaskEnv {
                     blob: StoredBlob::Task(Arc::new(snapshot)),
                 };
                 let ev = match client.call::<_, StorageResponse>(req).await {
-                    Ok(StorageResponse::Stored) => TaskEvent::Acknowledge(id, checkpoint, StateHandle { key, size_bytes }),
+                    Ok(StorageResponse::Stored) => {
+                        TaskEvent::Acknowledge(id, checkpoint, StateHandle { key, size_bytes })
+                    }
                     Ok(other) => TaskEvent::Decline(id, checkpoint, format!("storage refused: {other:?}")),
                     Err(e) => TaskEvent::Decline(id, checkpoint, e.to_string()),
                 };
@@ -233,7 +233,11 @@ impl TaskEnv {
 }
 
 /// Connect, retrying while the peer is unreachable, up to `limit`.
-pub async fn connect_with_retry(ep: &Endpoint, addr: SocketAddr, limit: Duration) -> Result<(ConnTx, ConnRx), TaskError> {
+pub async fn connect_with_retry(
+    ep: &Endpoint,
+    addr: SocketAddr,
+    limit: Duration,
+) -> Result<(ConnTx, ConnRx), TaskError> {
     let start = madsim::time::Instant::now();
     let mut backoff = Duration::from_millis(10);
     loop {

@@ -36,7 +36,11 @@ impl Store {
             return Ok(());
         }
         self.client
-            .send_oneway(SinkRequest::Write { txn, by: self.by, records })
+            .send_oneway(SinkRequest::Write {
+                txn,
+                by: self.by,
+                records,
+            })
             .await
             .map_err(|e| TaskError::Service(e.to_string()))
     }
@@ -55,7 +59,11 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
     });
     let (mut tpc, plan) = TwoPhaseCommitSink::initialize(id.vertex.subtask, id.attempt, restored_sink.as_ref());
     let mut store = Store {
-        client: RpcClient::new(env.endpoint.clone(), env.tdd.services.sink_store, env.config.rpc_timeout),
+        client: RpcClient::new(
+            env.endpoint.clone(),
+            env.tdd.services.sink_store,
+            env.config.rpc_timeout,
+        ),
         by: id.attempt,
     };
     store

@@ -35,7 +35,11 @@ pub async fn run(mut env: TaskEnv, partitions: u32) -> Result<(), TaskError> {
     }
     let mut out = env.connect_outputs().await?;
     let (snapshots, _writer) = env.spawn_snapshot_writer();
-    let mut log = RpcClient::new(env.endpoint.clone(), env.tdd.services.source_log, env.config.rpc_timeout);
+    let mut log = RpcClient::new(
+        env.endpoint.clone(),
+        env.tdd.services.source_log,
+        env.config.rpc_timeout,
+    );
     env.report_running();
 
     let parts: Vec<u32> = offsets.keys().copied().collect();
@@ -55,11 +59,19 @@ pub async fn run(mut env: TaskEnv, partitions: u32) -> Result<(), TaskError> {
         next = (next + 1) % parts.len();
         let offset = offsets[&q];
         let resp: SourceLogResponse = log
-            .call(SourceLogRequest::Fetch { partition: q, offset, max })
+            .call(SourceLogRequest::Fetch {
+                partition: q,
+                offset,
+                max,
+            })
             .await
             .map_err(|e| TaskError::Service(e.to_string()))?;
         let keys = match resp {
-            SourceLogResponse::Records { partition, offset: o, keys } if partition == q && o == offset => keys,
+            SourceLogResponse::Records {
+                partition,
+                offset: o,
+                keys,
+            } if partition == q && o == offset => keys,
             other => return Err(TaskError::Service(format!("unexpected source-log answer {other:?}"))),
         };
         if keys.is_empty() {
@@ -105,7 +117,12 @@ async fn handle_control(
     match c {
         TaskControl::TriggerCheckpoint(barrier @ CheckpointBarrier { id, .. }) => {
             out.broadcast_barrier(barrier).await?;
-            let _ = snapshots.send((id, TaskStateSnapshot::Source { offsets: offsets.clone() }));
+            let _ = snapshots.send((
+                id,
+                TaskStateSnapshot::Source {
+                    offsets: offsets.clone(),
+                },
+            ));
         }
         TaskControl::NotifyCheckpointComplete(_) => {}
     }

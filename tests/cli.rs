@@ -1,0 +1,118 @@
+//! The `halab` command line: output formats, exit codes and error messages.
+
+use std::process::{Command, Output};
+
+fn halab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_halab"))
+        .args(args)
+        .output()
+        .expect("halab runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn run_json_is_one_object_with_the_documented_fields() {
+    let o = halab(&["run", "tm-crash", "--seed", "7", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert_eq!(text.trim().lines().count(), 1, "exactly one JSON object on stdout");
+    let v: serde_json::Value = serde_json::from_str(text.trim()).expect("valid JSON");
+    for key in [
+        "scenario",
+        "seed",
+        "trace_hash",
+        "verdict",
+        "lost",
+        "duplicated",
+        "unexpected",
+        "records_committed",
+        "restarts",
+        "fault_plan",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["verdict"], "pass");
+    assert_eq!(v["seed"], 7);
+    assert_eq!(
+        (v["lost"].as_u64(), v["duplicated"].as_u64(), v["unexpected"].as_u64()),
+        (Some(0), Some(0), Some(0))
+    );
+    assert!(v["restarts"].as_u64() >= Some(1));
+    assert!(
+        stderr(&o).starts_with("halab run: scenario tm-crash seed 7"),
+        "banner first, on stderr"
+    );
+    let again = halab(&["run", "tm-crash", "--seed", "7", "--format", "json"]);
+    let w: serde_json::Value = serde_json::from_str(stdout(&again).trim()).expect("valid JSON");
+    assert_eq!(v["trace_hash"], w["trace_hash"]);
+}
+
+#[test]
+fn run_text_has_banner_first_and_verdict_last() {
+    let o = halab(&["run", "steady", "--seed", "3"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(text.starts_with("halab run: scenario steady seed 3"));
+    assert!(text.contains("fault plan (0 faults)"));
+    assert_eq!(text.trim_end().lines().last(), Some("verdict: pass"));
+}
+
+#[test]
+fn unknown_scenario_exits_2_and_lists_known_ones() {
+    let o = halab(&["run", "no-such-scenario"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("no-such-scenario") && e.contains("steady") && e.contains("tm-crash"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    assert_eq!(halab(&["run", "steady", "--seed", "seven"]).status.code(), Some(2));
+    assert_eq!(halab(&["run", "steady", "--format", "yaml"]).status.code(), Some(2));
+    assert_eq!(halab(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn broken_scenario_file_exits_2_with_position() {
+    let dir = std::env::temp_dir().join(format!("halab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("broken.toml");
+    std::fs::write(&path, "name = \"x\"\nduration = \"10 parsecs\"\n").expect("write");
+    let o = halab(&["run", path.to_str().expect("utf-8 path")]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("broken.toml:2:"), "{e}");
+    let missing = halab(&["run", "/nonexistent/dir/x.toml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn scenario_file_runs_like_a_catalogue_name() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/catalogue/steady.toml");
+    let by_file = halab(&["run", path, "--seed", "2", "--format", "json"]);
+    let by_name = halab(&["run", "steady", "--seed", "2", "--format", "json"]);
+    assert_eq!(by_file.status.code(), Some(0));
+    let a: serde_json::Value = serde_json::from_str(stdout(&by_file).trim()).expect("json");
+    let b: serde_json::Value = serde_json::from_str(stdout(&by_name).trim()).expect("json");
+    assert_eq!(a["trace_hash"], b["trace_hash"]);
+}
+
+#[test]
+fn list_shows_the_catalogue() {
+    let o = halab(&["list"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(text.lines().any(|l| l.starts_with("steady ")));
+    assert!(text.lines().any(|l| l.starts_with("tm-crash ")));
+}
