@@ -20,12 +20,14 @@ use halab_engine::trace::{TraceEvent, Tracer};
 use madsim::runtime::Handle;
 use madsim::task::NodeId;
 
-use crate::faults::Fault;
+use crate::faults::{Fault, Service};
 use crate::scenario::Scenario;
 use crate::services::checkpoint_storage::CheckpointStorage;
 use crate::services::sink_store::SinkStore;
 use crate::services::source_log::SourceLog;
-use crate::services::{serve, SERVICE_PORT};
+use crate::services::{serve, ServiceControl, SERVICE_PORT};
+use std::sync::Mutex;
+use std::time::Duration;
 
 pub const JOB_MANAGER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 pub const SOURCE_LOG_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 1);
@@ -36,12 +38,22 @@ pub fn task_manager_ip(i: u32) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, 2, (i + 1) as u8)
 }
 
-/// The services' shared state.
+/// The services' shared state and fault switches.
 #[derive(Clone)]
 pub struct Services {
     pub source_log: Arc<SourceLog>,
     pub sink_store: Arc<SinkStore>,
     pub checkpoint_storage: Arc<CheckpointStorage>,
+    pub controls: BTreeMap<Service, Arc<ServiceControl>>,
+}
+
+impl Services {
+    pub fn control(&self, s: Service) -> Arc<ServiceControl> {
+        self.controls
+            .get(&s)
+            .cloned()
+            .expect("invariant: every service has a control")
+    }
 }
 
 pub fn service_addrs() -> ServiceAddrs {
@@ -52,10 +64,14 @@ pub fn service_addrs() -> ServiceAddrs {
     }
 }
 
-/// The running cluster: node ids by name.
+/// The running cluster: node ids by name, and the network faults in force.
 pub struct Cluster {
     nodes: BTreeMap<String, NodeId>,
     tracer: Tracer,
+    controls: BTreeMap<Service, Arc<ServiceControl>>,
+    /// Directed links clogged by faults, with how many faults clog each, so
+    /// overlapping partitions heal correctly.
+    clogged: Mutex<BTreeMap<(String, String), u32>>,
 }
 
 impl Cluster {
@@ -72,39 +88,45 @@ impl Cluster {
         let addrs = service_addrs();
 
         let log = services.source_log.clone();
+        let control = services.control(Service::SourceLog);
         let id = handle
             .create_node()
             .name("source-log")
             .ip(IpAddr::V4(SOURCE_LOG_IP))
             .init(move || {
                 let log = log.clone();
-                async move { serve(addrs.source_log, move |req| log.handle(req)).await }
+                let control = control.clone();
+                async move { serve(addrs.source_log, control, move |req| log.handle(req)).await }
             })
             .build()
             .id();
         nodes.insert("source-log".to_string(), id);
 
         let sink = services.sink_store.clone();
+        let control = services.control(Service::SinkStore);
         let id = handle
             .create_node()
             .name("sink-store")
             .ip(IpAddr::V4(SINK_STORE_IP))
             .init(move || {
                 let sink = sink.clone();
-                async move { serve(addrs.sink_store, move |req| sink.handle(req)).await }
+                let control = control.clone();
+                async move { serve(addrs.sink_store, control, move |req| sink.handle(req)).await }
             })
             .build()
             .id();
         nodes.insert("sink-store".to_string(), id);
 
         let storage = services.checkpoint_storage.clone();
+        let control = services.control(Service::CheckpointStorage);
         let id = handle
             .create_node()
             .name("checkpoint-storage")
             .ip(IpAddr::V4(CHECKPOINT_STORAGE_IP))
             .init(move || {
                 let storage = storage.clone();
-                async move { serve(addrs.checkpoint_storage, move |req| storage.handle(req)).await }
+                let control = control.clone();
+                async move { serve(addrs.checkpoint_storage, control, move |req| storage.handle(req)).await }
             })
             .build()
             .id();
@@ -148,11 +170,52 @@ impl Cluster {
                 .id();
             nodes.insert(name, id);
         }
-        Cluster { nodes, tracer }
+        Cluster {
+            nodes,
+            tracer,
+            controls: services.controls.clone(),
+            clogged: Mutex::new(BTreeMap::new()),
+        }
     }
 
     pub fn node(&self, name: &str) -> Option<NodeId> {
         self.nodes.get(name).copied()
+    }
+
+    /// Clog (`delta = 1`) or unclog (`delta = -1`) the directed link `a → b`.
+    fn clog(&self, a: &str, b: &str, delta: i32) {
+        let (Some(ia), Some(ib)) = (self.node(a), self.node(b)) else {
+            return;
+        };
+        let mut clogged = self.clogged.lock().expect("invariant: lock not poisoned");
+        let key = (a.to_string(), b.to_string());
+        let count = clogged.entry(key.clone()).or_insert(0);
+        let before = *count;
+        *count = if delta > 0 {
+            before + 1
+        } else {
+            before.saturating_sub(1)
+        };
+        let net = madsim::net::NetSim::current();
+        match (before, *count) {
+            (0, 1) => net.clog_link(ia, ib),
+            (1, 0) => net.unclog_link(ia, ib),
+            _ => {}
+        }
+        if *count == 0 {
+            clogged.remove(&key);
+        }
+    }
+
+    fn clog_groups(&self, from: &[String], to: &[String], both: bool, delta: i32) {
+        for a in from {
+            for b in to {
+                self.clog(a, b, delta);
+                if both {
+                    self.clog(b, a, delta);
+                }
+            }
+        }
     }
 
     /// Carry out one fault (recorded in the trace first).
@@ -163,16 +226,62 @@ impl Cluster {
                 description: fault.to_string(),
             },
         );
-        let Some(id) = self.node(fault.node()) else {
-            return;
-        };
         let handle = Handle::current();
+        let net = madsim::net::NetSim::current();
         match fault {
-            Fault::Kill { .. } => handle.kill(id),
-            Fault::Restart { .. } => {
-                // madsim's restart needs the node killed first ("address in use").
-                handle.kill(id);
-                handle.restart(id);
+            Fault::Kill { node } => {
+                if let Some(id) = self.node(node) {
+                    handle.kill(id);
+                }
+            }
+            Fault::Restart { node } => {
+                if let Some(id) = self.node(node) {
+                    // madsim's restart needs the node killed first ("address in use").
+                    handle.kill(id);
+                    handle.restart(id);
+                }
+            }
+            Fault::Pause { node } => {
+                if let Some(id) = self.node(node) {
+                    handle.pause(id);
+                }
+            }
+            Fault::Resume { node } => {
+                if let Some(id) = self.node(node) {
+                    handle.resume(id);
+                }
+            }
+            Fault::Partition { groups } => self.clog_groups(&groups[0], &groups[1], true, 1),
+            Fault::Heal { groups } => self.clog_groups(&groups[0], &groups[1], true, -1),
+            Fault::PartitionOneWay { groups } => self.clog_groups(&groups[0], &groups[1], false, 1),
+            Fault::HealOneWay { groups } => self.clog_groups(&groups[0], &groups[1], false, -1),
+            Fault::Clog { link } => self.clog_groups(&link[..1], &link[1..], true, 1),
+            Fault::Unclog { link } => self.clog_groups(&link[..1], &link[1..], true, -1),
+            Fault::Network(n) => {
+                let (loss, lo, hi) = (n.loss, n.latency[0].0, n.latency[1].0);
+                net.update_config(|c| {
+                    c.packet_loss_rate = loss;
+                    c.send_latency = lo..hi.max(lo + Duration::from_millis(1));
+                });
+            }
+            Fault::RestoreNetwork => net.update_config(|c| *c = madsim::net::Config::default()),
+            Fault::Slow { service, factor } => {
+                if let Some(c) = self.controls.get(service) {
+                    c.set_factor(*factor);
+                }
+            }
+            Fault::CutOff { service } => {
+                if let Some(id) = self.node(service.node()) {
+                    net.clog_node(id);
+                }
+            }
+            Fault::Restore { service } => {
+                if let Some(c) = self.controls.get(service) {
+                    c.set_factor(1);
+                }
+                if let Some(id) = self.node(service.node()) {
+                    net.unclog_node(id);
+                }
             }
         }
     }

@@ -2,56 +2,210 @@
 //!
 //! A plan is either written in the scenario (`scripted`), drawn from the seed
 //! (`random`), or both; either way it is fixed before the simulation starts,
-//! printed in the run banner, stored in the run record and replayable. Verbs
-//! come in pairs (kill/restart); a plan may hold an unpaired verb, e.g. a kill
-//! with no restart.
+//! printed in the run banner, stored in the run record, replayable and
+//! shrinkable. Verbs come in pairs:
+//!
+//! | disturb | heal |
+//! |---|---|
+//! | `kill` a node | `restart` it |
+//! | `pause` a node (a long GC pause: state and connections kept) | `resume` it |
+//! | `partition` two groups (both directions) | `heal` the same groups |
+//! | `partition-one-way` (first group cannot reach the second) | `heal-one-way` |
+//! | `clog` one link (both directions) | `unclog` it |
+//! | `network` packet loss and latency | `restore-network` |
+//! | `slow` a service (latency × factor) | `restore` it |
+//! | `cut-off` a service (unreachable) | `restore` it |
+//!
+//! A plan may hold an unpaired verb, e.g. a kill with no restart.
 
 use std::fmt;
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::human::HumanDuration;
 
+/// An external service that can be slowed or cut off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Service {
+    SourceLog,
+    SinkStore,
+    CheckpointStorage,
+}
+
+impl Service {
+    pub const ALL: [Service; 3] = [Service::SourceLog, Service::SinkStore, Service::CheckpointStorage];
+
+    pub fn node(self) -> &'static str {
+        match self {
+            Service::SourceLog => "source-log",
+            Service::SinkStore => "sink-store",
+            Service::CheckpointStorage => "checkpoint-storage",
+        }
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.node())
+    }
+}
+
+/// Packet loss and latency for the whole network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// Probability that a packet is lost (reliable channels then retry).
+    #[serde(default)]
+    pub loss: f64,
+    /// One-way latency range.
+    pub latency: [HumanDuration; 2],
+}
+
 /// One fault.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
-    /// Crash a node: its processes die, its connections break.
-    Kill { node: String },
-    /// Start a node again (killed first if it is running).
-    Restart { node: String },
+    Kill {
+        node: String,
+    },
+    Restart {
+        node: String,
+    },
+    Pause {
+        node: String,
+    },
+    Resume {
+        node: String,
+    },
+    /// Cut both directions between two groups of nodes.
+    Partition {
+        groups: [Vec<String>; 2],
+    },
+    Heal {
+        groups: [Vec<String>; 2],
+    },
+    /// Cut the direction from the first group to the second.
+    PartitionOneWay {
+        groups: [Vec<String>; 2],
+    },
+    HealOneWay {
+        groups: [Vec<String>; 2],
+    },
+    /// Clog one link (both directions).
+    Clog {
+        link: [String; 2],
+    },
+    Unclog {
+        link: [String; 2],
+    },
+    Network(NetworkSettings),
+    RestoreNetwork,
+    Slow {
+        service: Service,
+        factor: u32,
+    },
+    CutOff {
+        service: Service,
+    },
+    Restore {
+        service: Service,
+    },
 }
 
 impl Fault {
-    /// The node this fault acts on.
-    pub fn node(&self) -> &str {
+    pub fn verb(&self) -> &'static str {
         match self {
-            Fault::Kill { node } | Fault::Restart { node } => node,
+            Fault::Kill { .. } => "kill",
+            Fault::Restart { .. } => "restart",
+            Fault::Pause { .. } => "pause",
+            Fault::Resume { .. } => "resume",
+            Fault::Partition { .. } => "partition",
+            Fault::Heal { .. } => "heal",
+            Fault::PartitionOneWay { .. } => "partition-one-way",
+            Fault::HealOneWay { .. } => "heal-one-way",
+            Fault::Clog { .. } => "clog",
+            Fault::Unclog { .. } => "unclog",
+            Fault::Network(_) => "network",
+            Fault::RestoreNetwork => "restore-network",
+            Fault::Slow { .. } => "slow",
+            Fault::CutOff { .. } => "cut-off",
+            Fault::Restore { .. } => "restore",
         }
     }
 
     /// Whether this fault ends a disturbance (the healing half of a pair).
     pub fn is_heal(&self) -> bool {
-        matches!(self, Fault::Restart { .. })
+        matches!(
+            self,
+            Fault::Restart { .. }
+                | Fault::Resume { .. }
+                | Fault::Heal { .. }
+                | Fault::HealOneWay { .. }
+                | Fault::Unclog { .. }
+                | Fault::RestoreNetwork
+                | Fault::Restore { .. }
+        )
     }
 
-    pub fn verb(&self) -> &'static str {
+    /// Whether `heal` is the healing half of this fault.
+    pub fn is_healed_by(&self, heal: &Fault) -> bool {
+        match (self, heal) {
+            (Fault::Kill { node: a }, Fault::Restart { node: b }) => a == b,
+            (Fault::Pause { node: a }, Fault::Resume { node: b }) => a == b,
+            (Fault::Partition { groups: a }, Fault::Heal { groups: b }) => a == b,
+            (Fault::PartitionOneWay { groups: a }, Fault::HealOneWay { groups: b }) => a == b,
+            (Fault::Clog { link: a }, Fault::Unclog { link: b }) => a == b,
+            (Fault::Network(_), Fault::RestoreNetwork) => true,
+            (Fault::Slow { service: a, .. } | Fault::CutOff { service: a }, Fault::Restore { service: b }) => a == b,
+            _ => false,
+        }
+    }
+
+    /// Every node name the fault mentions.
+    pub fn nodes(&self) -> Vec<String> {
         match self {
-            Fault::Kill { .. } => "kill",
-            Fault::Restart { .. } => "restart",
+            Fault::Kill { node } | Fault::Restart { node } | Fault::Pause { node } | Fault::Resume { node } => {
+                vec![node.clone()]
+            }
+            Fault::Partition { groups }
+            | Fault::Heal { groups }
+            | Fault::PartitionOneWay { groups }
+            | Fault::HealOneWay { groups } => groups.iter().flatten().cloned().collect(),
+            Fault::Clog { link } | Fault::Unclog { link } => link.to_vec(),
+            Fault::Slow { service, .. } | Fault::CutOff { service } | Fault::Restore { service } => {
+                vec![service.node().to_string()]
+            }
+            Fault::Network(_) | Fault::RestoreNetwork => Vec::new(),
         }
     }
 }
 
+fn group(g: &[String]) -> String {
+    format!("[{}]", g.join(","))
+}
+
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.verb(), self.node())
+        let v = self.verb();
+        match self {
+            Fault::Kill { node } | Fault::Restart { node } | Fault::Pause { node } | Fault::Resume { node } => {
+                write!(f, "{v} {node}")
+            }
+            Fault::Partition { groups }
+            | Fault::Heal { groups }
+            | Fault::PartitionOneWay { groups }
+            | Fault::HealOneWay { groups } => write!(f, "{v} {} | {}", group(&groups[0]), group(&groups[1])),
+            Fault::Clog { link } | Fault::Unclog { link } => write!(f, "{v} {} <-> {}", link[0], link[1]),
+            Fault::Network(n) => write!(f, "{v} loss {} latency {}..{}", n.loss, n.latency[0], n.latency[1]),
+            Fault::RestoreNetwork => f.write_str(v),
+            Fault::Slow { service, factor } => write!(f, "{v} {service} x{factor}"),
+            Fault::CutOff { service } | Fault::Restore { service } => write!(f, "{v} {service}"),
+        }
     }
 }
 
 /// A fault at a simulated time.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawScheduledFault", into = "RawScheduledFault")]
 pub struct ScheduledFault {
     pub at: HumanDuration,
@@ -65,15 +219,46 @@ impl fmt::Display for ScheduledFault {
 }
 
 /// The on-disk form: `{ at = "5s", kill = "tm-1" }`, one verb per entry.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawScheduledFault {
     pub at: HumanDuration,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<[Vec<String>; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heal: Option<[Vec<String>; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_one_way: Option<[Vec<String>; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heal_one_way: Option<[Vec<String>; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clog: Option<[String; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unclog: Option<[String; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_network: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow: Option<Service>,
+    /// With `slow`: the latency multiplier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_off: Option<Service>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<Service>,
 }
+
+const VERBS: &str = "kill, restart, pause, resume, partition, heal, partition-one-way, heal-one-way, clog, unclog, network, restore-network, slow, cut-off, restore";
 
 impl TryFrom<RawScheduledFault> for ScheduledFault {
     type Error = String;
@@ -85,13 +270,66 @@ impl TryFrom<RawScheduledFault> for ScheduledFault {
         if let Some(node) = r.restart {
             verbs.push(Fault::Restart { node });
         }
+        if let Some(node) = r.pause {
+            verbs.push(Fault::Pause { node });
+        }
+        if let Some(node) = r.resume {
+            verbs.push(Fault::Resume { node });
+        }
+        if let Some(groups) = r.partition {
+            verbs.push(Fault::Partition { groups });
+        }
+        if let Some(groups) = r.heal {
+            verbs.push(Fault::Heal { groups });
+        }
+        if let Some(groups) = r.partition_one_way {
+            verbs.push(Fault::PartitionOneWay { groups });
+        }
+        if let Some(groups) = r.heal_one_way {
+            verbs.push(Fault::HealOneWay { groups });
+        }
+        if let Some(link) = r.clog {
+            verbs.push(Fault::Clog { link });
+        }
+        if let Some(link) = r.unclog {
+            verbs.push(Fault::Unclog { link });
+        }
+        if let Some(n) = r.network {
+            if !(0.0..1.0).contains(&n.loss) {
+                return Err(format!("network loss must be within [0, 1), got {}", n.loss));
+            }
+            if n.latency[0] > n.latency[1] || n.latency[1].as_millis() == 0 {
+                return Err("network latency must be a non-empty range like [\"1ms\", \"20ms\"]".into());
+            }
+            verbs.push(Fault::Network(n));
+        }
+        match r.restore_network {
+            Some(true) => verbs.push(Fault::RestoreNetwork),
+            Some(false) => return Err("restore-network takes `true`".into()),
+            None => {}
+        }
+        match (r.slow, r.factor) {
+            (Some(service), Some(factor)) if factor >= 1 => verbs.push(Fault::Slow { service, factor }),
+            (Some(service), None) => verbs.push(Fault::Slow { service, factor: 10 }),
+            (Some(_), Some(_)) => return Err("factor must be at least 1".into()),
+            (None, Some(_)) => return Err("factor goes with slow".into()),
+            (None, None) => {}
+        }
+        if let Some(service) = r.cut_off {
+            verbs.push(Fault::CutOff { service });
+        }
+        if let Some(service) = r.restore {
+            verbs.push(Fault::Restore { service });
+        }
         match verbs.len() {
             1 => Ok(ScheduledFault {
                 at: r.at,
                 fault: verbs.remove(0),
             }),
-            0 => Err("a fault needs one verb: kill or restart".into()),
-            _ => Err("a fault has exactly one verb (kill or restart); write two entries".into()),
+            0 => Err(format!("a fault needs one verb: {VERBS}")),
+            _ => Err(format!(
+                "a fault has exactly one verb ({VERBS}); write one entry per verb"
+            )),
         }
     }
 }
@@ -105,13 +343,29 @@ impl From<ScheduledFault> for RawScheduledFault {
         match f.fault {
             Fault::Kill { node } => r.kill = Some(node),
             Fault::Restart { node } => r.restart = Some(node),
+            Fault::Pause { node } => r.pause = Some(node),
+            Fault::Resume { node } => r.resume = Some(node),
+            Fault::Partition { groups } => r.partition = Some(groups),
+            Fault::Heal { groups } => r.heal = Some(groups),
+            Fault::PartitionOneWay { groups } => r.partition_one_way = Some(groups),
+            Fault::HealOneWay { groups } => r.heal_one_way = Some(groups),
+            Fault::Clog { link } => r.clog = Some(link),
+            Fault::Unclog { link } => r.unclog = Some(link),
+            Fault::Network(n) => r.network = Some(n),
+            Fault::RestoreNetwork => r.restore_network = Some(true),
+            Fault::Slow { service, factor } => {
+                r.slow = Some(service);
+                r.factor = Some(factor);
+            }
+            Fault::CutOff { service } => r.cut_off = Some(service),
+            Fault::Restore { service } => r.restore = Some(service),
         }
         r
     }
 }
 
 /// An ordered list of faults.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct FaultPlan(pub Vec<ScheduledFault>);
 
@@ -135,6 +389,30 @@ impl FaultPlan {
     pub fn last_fault_ms(&self) -> u64 {
         self.0.iter().map(|f| f.at.as_millis()).max().unwrap_or(0)
     }
+
+    /// Group the plan into units: each disturbing fault with the first later
+    /// fault that heals it, and lone faults. Indices into the plan, sorted.
+    pub fn units(&self) -> Vec<Vec<usize>> {
+        let mut used = vec![false; self.0.len()];
+        let mut units = Vec::new();
+        for i in 0..self.0.len() {
+            if used[i] {
+                continue;
+            }
+            used[i] = true;
+            let mut unit = vec![i];
+            if !self.0[i].fault.is_heal() {
+                if let Some(j) =
+                    (i + 1..self.0.len()).find(|&j| !used[j] && self.0[i].fault.is_healed_by(&self.0[j].fault))
+                {
+                    used[j] = true;
+                    unit.push(j);
+                }
+            }
+            units.push(unit);
+        }
+        units
+    }
 }
 
 impl fmt::Display for FaultPlan {
@@ -152,83 +430,14 @@ impl fmt::Display for FaultPlan {
     }
 }
 
-/// Kinds of random faults a scenario may ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RandomFaultKind {
-    /// Kill a TaskManager and restart it after `down-for`.
-    TmCrash,
-    /// Kill a TaskManager for good.
-    TmLoss,
-}
-
-/// Faults drawn from the seed: `count` faults of the given kinds, at times
-/// uniform in `window`, each lasting a time uniform in `down-for`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RandomFaults {
-    pub kinds: Vec<RandomFaultKind>,
-    pub count: u32,
-    pub window: [HumanDuration; 2],
-    #[serde(default = "default_down_for")]
-    pub down_for: [HumanDuration; 2],
-}
-
-fn default_down_for() -> [HumanDuration; 2] {
-    [HumanDuration::from_millis(2000), HumanDuration::from_millis(5000)]
-}
-
-/// Salt so the plan's random stream is independent of the simulator's.
-const PLAN_SALT: u64 = 0x6861_6c61_625f_706c; // "halab_pl"
-
-impl RandomFaults {
-    /// Draw this seed's faults over the TaskManagers `0..task_managers`.
-    pub fn draw(&self, seed: u64, task_managers: u32) -> Vec<ScheduledFault> {
-        let mut rng = StdRng::seed_from_u64(seed ^ PLAN_SALT);
-        let mut out = Vec::new();
-        if self.kinds.is_empty() || task_managers == 0 {
-            return out;
-        }
-        let range = |rng: &mut StdRng, r: &[HumanDuration; 2]| rng.gen_range(r[0].as_millis()..=r[1].as_millis());
-        for _ in 0..self.count {
-            let kind = self.kinds[rng.gen_range(0..self.kinds.len())];
-            let tm = rng.gen_range(0..task_managers);
-            let at = range(&mut rng, &self.window);
-            let node = format!("tm-{tm}");
-            out.push(ScheduledFault {
-                at: HumanDuration::from_millis(at),
-                fault: Fault::Kill { node: node.clone() },
-            });
-            if kind == RandomFaultKind::TmCrash {
-                let down = range(&mut rng, &self.down_for);
-                out.push(ScheduledFault {
-                    at: HumanDuration::from_millis(at + down),
-                    fault: Fault::Restart { node },
-                });
-            }
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn random_draw_is_deterministic_and_seed_dependent() {
-        let r = RandomFaults {
-            kinds: vec![RandomFaultKind::TmCrash],
-            count: 2,
-            window: [HumanDuration::from_millis(1000), HumanDuration::from_millis(5000)],
-            down_for: default_down_for(),
-        };
-        let a = r.draw(7, 3);
-        assert_eq!(a, r.draw(7, 3));
-        assert_eq!(a.len(), 4);
-        assert!((1..50).any(|s| r.draw(s, 3) != a));
-        for f in &a {
-            assert!(f.fault.node().starts_with("tm-"));
+    fn at(ms: u64, fault: Fault) -> ScheduledFault {
+        ScheduledFault {
+            at: HumanDuration::from_millis(ms),
+            fault,
         }
     }
 
@@ -238,8 +447,59 @@ mod tests {
             at: HumanDuration::from_millis(1),
             kill: Some("tm-0".into()),
             restart: Some("tm-0".into()),
+            ..Default::default()
         };
         assert!(ScheduledFault::try_from(both).is_err());
         assert!(ScheduledFault::try_from(RawScheduledFault::default()).is_err());
+    }
+
+    #[test]
+    fn every_verb_round_trips_through_the_raw_form() {
+        let g = || [vec!["jm".to_string()], vec!["tm-0".to_string(), "tm-1".to_string()]];
+        let link = || ["tm-0".to_string(), "tm-1".to_string()];
+        let faults = vec![
+            Fault::Kill { node: "tm-0".into() },
+            Fault::Restart { node: "tm-0".into() },
+            Fault::Pause { node: "tm-1".into() },
+            Fault::Resume { node: "tm-1".into() },
+            Fault::Partition { groups: g() },
+            Fault::Heal { groups: g() },
+            Fault::PartitionOneWay { groups: g() },
+            Fault::HealOneWay { groups: g() },
+            Fault::Clog { link: link() },
+            Fault::Unclog { link: link() },
+            Fault::Network(NetworkSettings {
+                loss: 0.1,
+                latency: [HumanDuration::from_millis(1), HumanDuration::from_millis(30)],
+            }),
+            Fault::RestoreNetwork,
+            Fault::Slow {
+                service: Service::CheckpointStorage,
+                factor: 20,
+            },
+            Fault::CutOff {
+                service: Service::SinkStore,
+            },
+            Fault::Restore {
+                service: Service::SinkStore,
+            },
+        ];
+        for f in faults {
+            let s = at(5, f.clone());
+            let raw: RawScheduledFault = s.clone().into();
+            assert_eq!(ScheduledFault::try_from(raw), Ok(s), "{f}");
+        }
+    }
+
+    #[test]
+    fn units_pair_disturbances_with_their_heals() {
+        let plan = FaultPlan(vec![
+            at(1, Fault::Kill { node: "tm-0".into() }),
+            at(2, Fault::Pause { node: "tm-1".into() }),
+            at(3, Fault::Restart { node: "tm-0".into() }),
+            at(4, Fault::Kill { node: "tm-2".into() }),
+            at(5, Fault::Resume { node: "tm-1".into() }),
+        ]);
+        assert_eq!(plan.units(), vec![vec![0, 2], vec![1, 4], vec![3]]);
     }
 }

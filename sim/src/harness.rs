@@ -16,7 +16,7 @@ use halab_engine::trace::{trace_hash, TraceEvent, Tracer};
 
 use crate::checkers::{exactly_once, liveness};
 use crate::cluster::{Cluster, Services};
-use crate::faults::FaultPlan;
+use crate::faults::{FaultPlan, Service};
 use crate::record::{Bucket, RunRecord, Verdict, RECORD_SCHEMA};
 use crate::recovery;
 use crate::reference::SourceContent;
@@ -24,6 +24,7 @@ use crate::scenario::{Scenario, ScenarioError, Semantics};
 use crate::services::checkpoint_storage::CheckpointStorage;
 use crate::services::sink_store::SinkStore;
 use crate::services::source_log::SourceLog;
+use crate::services::ServiceControl;
 
 /// Width of a metrics bucket.
 pub const BUCKET_MS: u64 = 100;
@@ -121,6 +122,7 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
             source_log: SourceLog::new(content, sc2.job.records_per_second),
             sink_store: SinkStore::new(tracer.clone(), "sink-store", content),
             checkpoint_storage: CheckpointStorage::new(),
+            controls: Service::ALL.iter().map(|s| (*s, ServiceControl::new())).collect(),
         };
         let cluster = Arc::new(Cluster::start(
             &sc2,

@@ -1,7 +1,7 @@
 //! halab-sim: the simulated world around the engine.
 //!
 //! - [`scenario`]: what a run is (cluster, job, configuration, faults, expectations);
-//! - [`faults`]: fault plans as data, scripted or drawn from the seed;
+//! - [`faults`]: fault plans as data; [`random_faults`]: plans drawn from the seed;
 //! - [`services`]: the external services as their own nodes (source log, sink
 //!   store, checkpoint storage), durable across their own crashes;
 //! - [`harness`]: [`run_seed`], the one way every caller runs a simulation;
@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod faults;
 pub mod harness;
 pub mod human;
+pub mod random_faults;
 pub mod record;
 pub mod recovery;
 pub mod reference;

@@ -8,8 +8,9 @@ use halab_engine::config::{Configuration, EngineConfig, Sabotage};
 use halab_engine::graph::JobGraph;
 use serde::{Deserialize, Serialize};
 
-use crate::faults::{FaultPlan, RandomFaults, ScheduledFault};
+use crate::faults::{Fault, FaultPlan, ScheduledFault, Service};
 use crate::human::HumanDuration;
+use crate::random_faults::RandomFaults;
 
 /// A complete run description.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -20,6 +21,10 @@ pub struct Scenario {
     pub description: String,
     /// The input phase: records arrive in the source log from 0 to `duration`.
     pub duration: HumanDuration,
+    /// A deliberately broken engine variant; only reachable from tests and
+    /// test-only scenarios.
+    #[serde(default, skip_serializing_if = "is_no_sabotage")]
+    pub sabotage: Sabotage,
     #[serde(default)]
     pub cluster: ClusterSpec,
     #[serde(default)]
@@ -31,10 +36,6 @@ pub struct Scenario {
     pub faults: FaultSpec,
     #[serde(default)]
     pub expect: Expectations,
-    /// A deliberately broken engine variant; only reachable from tests and
-    /// test-only scenarios.
-    #[serde(default, skip_serializing_if = "is_no_sabotage")]
-    pub sabotage: Sabotage,
 }
 
 fn is_no_sabotage(s: &Sabotage) -> bool {
@@ -106,7 +107,7 @@ impl Default for JobSpec {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     #[serde(default)]
@@ -271,27 +272,11 @@ impl Scenario {
         }
         let tms = self.task_manager_names();
         for (i, f) in self.faults.scripted.iter().enumerate() {
-            if !tms.iter().any(|n| n == f.fault.node()) {
-                return Err(err(
-                    &format!("faults.scripted[{i}]"),
-                    format!(
-                        "unknown node `{}` (TaskManagers are {})",
-                        f.fault.node(),
-                        tms.join(", ")
-                    ),
-                ));
-            }
+            self.validate_fault(&f.fault)
+                .map_err(|m| err(&format!("faults.scripted[{i}]"), m))?;
         }
         if let Some(r) = &self.faults.random {
-            if r.window[0] > r.window[1] {
-                return Err(err("faults.random.window", "start is after end"));
-            }
-            if r.down_for[0] > r.down_for[1] {
-                return Err(err("faults.random.down-for", "start is after end"));
-            }
-            if r.kinds.is_empty() && r.count > 0 {
-                return Err(err("faults.random.kinds", "must name at least one kind"));
-            }
+            r.validate(&tms).map_err(|(path, m)| err(&path, m))?;
         }
         if self.expect.recovery_bound.as_millis() == 0 {
             return Err(err("expect.recovery-bound", "must be positive"));
@@ -299,13 +284,56 @@ impl Scenario {
         Ok(engine)
     }
 
+    /// Every node name a fault may mention.
+    pub fn node_names(&self) -> Vec<String> {
+        let mut v = vec!["jm".to_string()];
+        v.extend(self.task_manager_names());
+        v.extend(Service::ALL.iter().map(|s| s.node().to_string()));
+        v
+    }
+
+    fn validate_fault(&self, f: &Fault) -> Result<(), String> {
+        let known = self.node_names();
+        for n in f.nodes() {
+            if !known.contains(&n) {
+                return Err(format!("unknown node `{n}` (nodes are {})", known.join(", ")));
+            }
+        }
+        match f {
+            Fault::Kill { node } | Fault::Restart { node } if node == "jm" => {
+                Err("killing the JobManager needs high availability, which is not supported yet; use pause".into())
+            }
+            Fault::Partition { groups }
+            | Fault::Heal { groups }
+            | Fault::PartitionOneWay { groups }
+            | Fault::HealOneWay { groups } => {
+                if groups.iter().any(|g| g.is_empty()) {
+                    return Err("both groups must name at least one node".into());
+                }
+                if let Some(n) = groups[0].iter().find(|n| groups[1].contains(n)) {
+                    return Err(format!("node `{n}` is in both groups"));
+                }
+                Ok(())
+            }
+            Fault::Clog { link } | Fault::Unclog { link } if link[0] == link[1] => {
+                Err("a link joins two different nodes".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// This seed's fault plan: the scripted faults plus the random draw, by time.
     pub fn fault_plan(&self, seed: u64) -> FaultPlan {
         let mut all = self.faults.scripted.clone();
         if let Some(r) = &self.faults.random {
-            all.extend(r.draw(seed, self.cluster.task_managers));
+            all.extend(r.draw(seed, &self.task_manager_names()));
         }
         FaultPlan(all).normalized()
+    }
+
+    /// The scenario as a TOML document (the scenario file format).
+    pub fn to_toml(&self) -> Result<String, String> {
+        toml::to_string(self).map_err(|e| e.to_string())
     }
 
     /// The same scenario with an explicit plan and no random faults (for

@@ -11,7 +11,9 @@ pub mod source_log;
 
 use std::any::Any;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use halab_engine::net;
 use madsim::net::Endpoint;
@@ -19,9 +21,39 @@ use madsim::net::Endpoint;
 /// Port every service listens on.
 pub const SERVICE_PORT: u16 = 9000;
 
+/// A service's fault switch: a latency factor (1 = normal).
+#[derive(Debug)]
+pub struct ServiceControl {
+    factor: AtomicU32,
+}
+
+/// The nominal service time a slow factor multiplies (on top of the network).
+pub const NOMINAL_SERVICE_TIME: Duration = Duration::from_millis(5);
+
+impl ServiceControl {
+    pub fn new() -> Arc<Self> {
+        Arc::new(ServiceControl {
+            factor: AtomicU32::new(1),
+        })
+    }
+
+    pub fn set_factor(&self, factor: u32) {
+        self.factor.store(factor.max(1), Ordering::Relaxed);
+    }
+
+    pub fn factor(&self) -> u32 {
+        self.factor.load(Ordering::Relaxed)
+    }
+
+    /// Extra time each request takes while slowed.
+    pub fn extra_delay(&self) -> Duration {
+        NOMINAL_SERVICE_TIME * (self.factor() - 1)
+    }
+}
+
 /// Serve `handler` on `addr` forever. `None` from the handler means the
-/// request is not answered.
-pub async fn serve<Req, Resp, H>(addr: SocketAddr, handler: H)
+/// request is not answered. A slowed service delays each request.
+pub async fn serve<Req, Resp, H>(addr: SocketAddr, control: Arc<ServiceControl>, handler: H)
 where
     Req: Any + Send,
     Resp: Any + Send + Sync,
@@ -33,8 +65,13 @@ where
     let handler = Arc::new(handler);
     while let Ok((tx, mut rx, _)) = net::accept(&ep).await {
         let handler = handler.clone();
+        let control = control.clone();
         madsim::task::spawn(async move {
             while let Ok(req) = rx.recv::<Req>().await {
+                let extra = control.extra_delay();
+                if !extra.is_zero() {
+                    madsim::time::sleep(extra).await;
+                }
                 if let Some(resp) = handler(req) {
                     if tx.send(resp).await.is_err() {
                         return;
