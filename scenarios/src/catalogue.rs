@@ -9,6 +9,40 @@ use crate::parse::{parse_scenario, ScenarioFileError};
 pub const CATALOGUE: &[(&str, &str)] = &[
     ("steady", include_str!("../catalogue/steady.toml")),
     ("tm-crash", include_str!("../catalogue/tm-crash.toml")),
+    ("chaos", include_str!("../catalogue/chaos.toml")),
+    (
+        "checkpoint-storage-outage",
+        include_str!("../catalogue/checkpoint-storage-outage.toml"),
+    ),
+    (
+        "checkpoint-storage-slow",
+        include_str!("../catalogue/checkpoint-storage-slow.toml"),
+    ),
+    (
+        "crash-loop-exponential",
+        include_str!("../catalogue/crash-loop-exponential.toml"),
+    ),
+    (
+        "heartbeat-detection",
+        include_str!("../catalogue/heartbeat-detection.toml"),
+    ),
+    ("link-clog", include_str!("../catalogue/link-clog.toml")),
+    ("lossy-network", include_str!("../catalogue/lossy-network.toml")),
+    ("service-crash", include_str!("../catalogue/service-crash.toml")),
+    ("sink-store-outage", include_str!("../catalogue/sink-store-outage.toml")),
+    ("source-log-slow", include_str!("../catalogue/source-log-slow.toml")),
+    (
+        "split-brain-groups",
+        include_str!("../catalogue/split-brain-groups.toml"),
+    ),
+    ("tm-loss-spare", include_str!("../catalogue/tm-loss-spare.toml")),
+    ("tm-partition", include_str!("../catalogue/tm-partition.toml")),
+    (
+        "tm-partition-one-way",
+        include_str!("../catalogue/tm-partition-one-way.toml"),
+    ),
+    ("tm-pause-long", include_str!("../catalogue/tm-pause-long.toml")),
+    ("tm-pause-short", include_str!("../catalogue/tm-pause-short.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {

@@ -1,10 +1,13 @@
 //! halab-scenarios: scenario files (TOML) and the built-in catalogue, and the
 //! runner that wraps `halab_sim::run_seed` with wall-clock timing.
 //!
-//! A bad file gets an error naming `file:line:col`, never a panic.
+//! [`sweep`] runs many seeds on all cores; [`shrink`] minimises a failing
+//! fault plan. A bad file gets an error naming `file:line:col`, never a panic.
 
 pub mod catalogue;
 pub mod parse;
 pub mod runner;
+pub mod shrink;
+pub mod sweep;
 
 pub use parse::{parse_scenario, ScenarioFileError};

@@ -1,10 +1,14 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod list;
+mod repro;
 mod run;
 mod scenario_arg;
+mod shrink;
+mod sweep;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use halab_scenarios::sweep::{SeedRange, Shard};
 
 /// Exit code for bad input (unknown scenario, malformed file, bad flag).
 pub const EXIT_BAD_INPUT: i32 = 2;
@@ -43,6 +47,58 @@ pub enum Command {
         /// Print the full trace (to stderr with --format json).
         #[arg(long)]
         trace: bool,
+        /// Run twice and fail on any trace-hash difference.
+        #[arg(long)]
+        check_determinism: bool,
+        /// Write the run's fault plan out as an explicit scenario file.
+        #[arg(long, value_name = "FILE")]
+        write_plan: Option<std::path::PathBuf>,
+    },
+    /// Run scenarios over a range of seeds on all cores.
+    Sweep {
+        /// Built-in scenario names or scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<String>,
+        /// Inclusive seed range, e.g. 1..1000.
+        #[arg(long, default_value = "1..100")]
+        seeds: SeedRange,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Take every n-th seed starting at position i (i/n), for spreading a
+        /// sweep over machines.
+        #[arg(long)]
+        shard: Option<Shard>,
+        /// Append one run record per line (JSON Lines) as each seed finishes.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        /// Skip (scenario, seed) pairs already in --out.
+        #[arg(long, requires = "out")]
+        resume: bool,
+        /// Run every seed twice and fail on any trace-hash difference.
+        #[arg(long)]
+        check_determinism: bool,
+    },
+    /// Re-run one seed and print its full trace.
+    Repro {
+        scenario: String,
+        #[arg(long)]
+        seed: u64,
+        /// Print every trace event (the default prints the summary only).
+        #[arg(long)]
+        trace: bool,
+        /// Fail unless the run's trace hash equals this one.
+        #[arg(long, value_name = "HASH")]
+        expect_hash: Option<String>,
+    },
+    /// Minimise the fault plan of a failing seed and write it as a scenario file.
+    Shrink {
+        scenario: String,
+        #[arg(long)]
+        seed: u64,
+        /// Where to write the shrunk scenario (default: <name>-seed<N>-shrunk.toml).
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -54,6 +110,41 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             seed,
             format,
             trace,
-        } => run::run(&scenario, seed, format, trace),
+            check_determinism,
+            write_plan,
+        } => run::run(
+            &scenario,
+            seed,
+            run::Options {
+                format,
+                trace,
+                check_determinism,
+                write_plan,
+            },
+        ),
+        Command::Sweep {
+            scenarios,
+            seeds,
+            jobs,
+            shard,
+            out,
+            resume,
+            check_determinism,
+        } => sweep::run(sweep::Options {
+            scenarios,
+            seeds,
+            jobs,
+            shard,
+            out,
+            resume,
+            check_determinism,
+        }),
+        Command::Repro {
+            scenario,
+            seed,
+            trace,
+            expect_hash,
+        } => repro::run(&scenario, seed, trace, expect_hash),
+        Command::Shrink { scenario, seed, out } => shrink::run(&scenario, seed, out),
     }
 }

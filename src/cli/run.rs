@@ -1,10 +1,20 @@
 //! `halab run`: one scenario, one seed. The banner comes first, the verdict
 //! last; a failure ends with a line that reproduces it.
 
+use std::path::PathBuf;
+
+use anyhow::Context;
 use halab_scenarios::runner::run_timed_with_trace;
 use halab_sim::{RunRecord, Scenario, Verdict};
 
 use super::{scenario_arg, Format};
+
+pub struct Options {
+    pub format: Format,
+    pub trace: bool,
+    pub check_determinism: bool,
+    pub write_plan: Option<PathBuf>,
+}
 
 /// The run banner: scenario, seed, derived parameters, fault plan.
 pub fn banner(s: &Scenario, seed: u64) -> String {
@@ -35,19 +45,6 @@ pub fn banner(s: &Scenario, seed: u64) -> String {
 }
 
 pub fn summary(r: &RunRecord) -> String {
-    let rec: Vec<String> = r
-        .recovery
-        .iter()
-        .map(|e| match e.recovery_ms() {
-            Some(ms) => format!(
-                "{} at {:.1}s recovered in {:.2}s",
-                e.fault,
-                e.fault_ms as f64 / 1e3,
-                ms as f64 / 1e3
-            ),
-            None => format!("{} at {:.1}s: no recovery seen", e.fault, e.fault_ms as f64 / 1e3),
-        })
-        .collect();
     let completed = r.checkpoints.iter().filter(|c| c.outcome == "completed").count();
     let mut s = format!(
         "  committed {} of {} records; lost {}, duplicated {}, unexpected {}\n  checkpoints completed {completed}; restarts {}; final job status {}\n  simulated {:.1}s in {:.0}ms wall; trace {} events, hash {}",
@@ -63,7 +60,16 @@ pub fn summary(r: &RunRecord) -> String {
         r.trace_events,
         r.trace_hash
     );
-    for line in rec {
+    for e in &r.recovery {
+        let line = match e.recovery_ms() {
+            Some(ms) => format!(
+                "{} at {:.1}s: recovered in {:.2}s",
+                e.fault,
+                e.fault_ms as f64 / 1e3,
+                ms as f64 / 1e3
+            ),
+            None => format!("{} at {:.1}s: no restart", e.fault, e.fault_ms as f64 / 1e3),
+        };
         s.push_str(&format!("\n  recovery: {line}"));
     }
     for ex in &r.examples {
@@ -72,22 +78,48 @@ pub fn summary(r: &RunRecord) -> String {
     s
 }
 
-pub fn run(arg: &str, seed: u64, format: Format, show_trace: bool) -> anyhow::Result<i32> {
+/// The line that reproduces a run of `arg` under `seed`.
+pub fn repro_line(arg: &str, seed: u64) -> String {
+    format!("cargo run --release -- repro {arg} --seed {seed} --trace")
+}
+
+pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
     let scenario = scenario_arg::load(arg)?;
-    match format {
-        Format::Text => println!("{}", banner(&scenario, seed)),
-        Format::Json => eprintln!("{}", banner(&scenario, seed)),
+    let say = |text: &str| match opts.format {
+        Format::Text => println!("{text}"),
+        Format::Json => eprintln!("{text}"),
+    };
+    say(&banner(&scenario, seed));
+    if let Some(path) = &opts.write_plan {
+        let explicit = scenario.with_explicit_plan(&scenario.fault_plan(seed));
+        let text = explicit
+            .to_toml()
+            .map_err(|e| anyhow::anyhow!("cannot write the plan: {e}"))?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        say(&format!("  wrote the explicit plan to {}", path.display()));
     }
-    let (record, trace) = run_timed_with_trace(&scenario, seed)?;
-    if show_trace {
+    let (mut record, trace) = run_timed_with_trace(&scenario, seed)?;
+    if opts.trace {
         for line in &trace {
-            match format {
-                Format::Text => println!("{line}"),
-                Format::Json => eprintln!("{line}"),
-            }
+            say(line);
         }
     }
-    match format {
+    if opts.check_determinism {
+        let (again, _) = run_timed_with_trace(&scenario, seed)?;
+        if again.trace_hash != record.trace_hash {
+            record.verdict = Verdict::Violation;
+            record.message = Some(format!(
+                "nondeterminism: the same seed gave trace hashes {} and {}",
+                record.trace_hash, again.trace_hash
+            ));
+        } else {
+            say(&format!(
+                "  determinism: two runs, same trace hash {}",
+                record.trace_hash
+            ));
+        }
+    }
+    match opts.format {
         Format::Text => {
             println!("{}", summary(&record));
             println!("verdict: {}", record.verdict.as_str());
@@ -95,13 +127,13 @@ pub fn run(arg: &str, seed: u64, format: Format, show_trace: bool) -> anyhow::Re
                 println!("  {m}");
             }
             if record.verdict != Verdict::Pass {
-                println!("reproduce: {}", record.repro_line(arg));
+                println!("reproduce: {}", repro_line(arg, seed));
             }
         }
         Format::Json => {
             println!("{}", serde_json::to_string(&record)?);
             if record.verdict != Verdict::Pass {
-                eprintln!("reproduce: {}", record.repro_line(arg));
+                eprintln!("reproduce: {}", repro_line(arg, seed));
             }
         }
     }

@@ -1,0 +1,167 @@
+//! `halab sweep`: many seeds on all cores, a progress bar, results appended
+//! to a JSON Lines file as each seed finishes, a summary table and the repro
+//! line of every failure.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use halab_scenarios::sweep::{completed_in, run_sweep, ScenarioSummary, SeedRange, Shard};
+use halab_sim::{RunRecord, Scenario, Verdict};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::run::repro_line;
+use super::scenario_arg;
+
+pub struct Options {
+    pub scenarios: Vec<String>,
+    pub seeds: SeedRange,
+    pub jobs: Option<usize>,
+    pub shard: Option<Shard>,
+    pub out: Option<PathBuf>,
+    pub resume: bool,
+    pub check_determinism: bool,
+}
+
+pub fn run(opts: Options) -> anyhow::Result<i32> {
+    let loaded: Vec<(String, Scenario)> = opts
+        .scenarios
+        .iter()
+        .map(|a| scenario_arg::load(a).map(|s| (a.clone(), s)))
+        .collect::<anyhow::Result<_>>()?;
+    let scenarios: Vec<Scenario> = loaded.iter().map(|(_, s)| s.clone()).collect();
+    let done = match (&opts.out, opts.resume) {
+        (Some(p), true) => completed_in(p).with_context(|| format!("cannot read {}", p.display()))?,
+        _ => Default::default(),
+    };
+    let seeds = opts.seeds.seeds(opts.shard);
+    let work: Vec<(usize, u64)> = (0..scenarios.len())
+        .flat_map(|i| seeds.iter().map(move |s| (i, *s)))
+        .filter(|(i, s)| !done.contains(&(scenarios[*i].name.clone(), *s)))
+        .collect();
+    let jobs = opts
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "halab sweep: {} scenario(s) x {} seed(s) {}..{}{}; {} to run ({} already done), {jobs} jobs",
+        scenarios.len(),
+        seeds.len(),
+        opts.seeds.first,
+        opts.seeds.last,
+        opts.shard
+            .map(|s| format!(" shard {}/{}", s.index, s.count))
+            .unwrap_or_default(),
+        work.len(),
+        done.len()
+    );
+    let mut file = match &opts.out {
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("cannot open {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let bar = ProgressBar::new(work.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} seeds  {per_sec}  eta {eta}  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut summaries: BTreeMap<String, ScenarioSummary> = BTreeMap::new();
+    let mut failures: Vec<RunRecord> = Vec::new();
+    let mut write_error = None;
+    let started = std::time::Instant::now();
+    run_sweep(&scenarios, &work, jobs, opts.check_determinism, |r| {
+        if let Some(f) = file.as_mut() {
+            let line = serde_json::to_string(&r).unwrap_or_default();
+            if let Err(e) = f.write_all(format!("{line}\n").as_bytes()).and_then(|_| f.flush()) {
+                write_error.get_or_insert(e);
+            }
+        }
+        summaries.entry(r.scenario.clone()).or_default().add(&r);
+        if r.verdict != Verdict::Pass {
+            bar.println(format!(
+                "{} seed {}: {} {}",
+                r.scenario,
+                r.seed,
+                r.verdict.as_str(),
+                r.message.clone().unwrap_or_default()
+            ));
+            failures.push(r);
+        }
+        bar.inc(1);
+        bar.set_message(format!("{} failed", failures.len()));
+    });
+    bar.finish_and_clear();
+    if let Some(e) = write_error {
+        return Err(e).context("cannot append to the results file");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    print_summary(&summaries, elapsed, work.len());
+    let arg_of = |name: &str| {
+        loaded
+            .iter()
+            .find(|(_, s)| s.name == name)
+            .map(|(a, _)| a.clone())
+            .unwrap_or_else(|| name.to_string())
+    };
+    failures.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
+    for f in &failures {
+        println!(
+            "{} seed {} {}: {}",
+            f.scenario,
+            f.seed,
+            f.verdict.as_str(),
+            f.message.clone().unwrap_or_default()
+        );
+        println!("  reproduce: {}", repro_line(&arg_of(&f.scenario), f.seed));
+    }
+    if let Some(p) = &opts.out {
+        println!("records: {}", p.display());
+    }
+    let code = if failures.iter().any(|f| f.verdict == Verdict::Violation) {
+        Verdict::Violation.exit_code()
+    } else if failures.is_empty() {
+        0
+    } else {
+        Verdict::Liveness.exit_code()
+    };
+    Ok(code)
+}
+
+fn ms(v: Option<u64>) -> String {
+    v.map(|v| format!("{:.2}s", v as f64 / 1000.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn print_summary(summaries: &BTreeMap<String, ScenarioSummary>, elapsed: f64, runs: usize) {
+    println!(
+        "{:<28} {:>6} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
+        "scenario", "runs", "passed", "violation", "liveness", "rec p50", "rec p99", "rec max"
+    );
+    for s in summaries.values() {
+        println!(
+            "{:<28} {:>6} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
+            s.scenario,
+            s.runs,
+            s.passed,
+            s.violations,
+            s.liveness,
+            ms(s.recovery_percentile(50.0)),
+            ms(s.recovery_percentile(99.0)),
+            ms(s.recovery_percentile(100.0))
+        );
+    }
+    let sim: u64 = summaries.values().map(|s| s.simulated_ms).sum();
+    if runs > 0 && elapsed > 0.0 {
+        println!(
+            "{runs} runs in {elapsed:.1}s wall: {:.1} seeds/s; simulated {:.0}s, {:.0}x faster than real time",
+            runs as f64 / elapsed,
+            sim as f64 / 1000.0,
+            sim as f64 / 1000.0 / elapsed
+        );
+    }
+}
