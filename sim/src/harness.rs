@@ -143,7 +143,7 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
         let (mut last_read, mut last_committed) = (0, 0);
         let mut completed_at_ms = None;
         let mut seen = 0usize;
-        let mut failed = false;
+        let mut status = JobStatus::Created;
         let mut ticker = madsim::time::interval(Duration::from_millis(BUCKET_MS));
         ticker.tick().await;
         let end_ms = loop {
@@ -158,23 +158,20 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
             });
             (last_read, last_committed) = (read, committed);
             let entries = tracer.entries();
-            if entries[seen..].iter().any(|e| {
-                matches!(
-                    e.event,
-                    TraceEvent::JobStatusChanged {
-                        to: JobStatus::Failed,
-                        ..
-                    }
-                )
-            }) {
-                failed = true;
+            for e in &entries[seen..] {
+                if let TraceEvent::JobStatusChanged { to, .. } = e.event {
+                    status = to;
+                }
             }
             seen = entries.len();
             if completed_at_ms.is_none() && services.sink_store.distinct_committed() == content.total() {
                 completed_at_ms = Some(now);
             }
-            let settled = completed_at_ms.is_some_and(|t| now >= heal_ms.max(t) + quiet_ms);
-            if settled || failed || now > deadline_ms {
+            // Settled: everything committed, the faults are over, a quiet
+            // period has passed (late duplicates would show) and the job runs.
+            let settled =
+                completed_at_ms.is_some_and(|t| now >= heal_ms.max(t) + quiet_ms) && status == JobStatus::Running;
+            if settled || status.is_terminal() || now > deadline_ms {
                 break now;
             }
         };

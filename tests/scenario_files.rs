@@ -1,0 +1,163 @@
+//! Broken scenario files: each gets `file:line:col` and never a panic, also
+//! under random mutation (property test).
+
+use halab_scenarios::parse_scenario;
+use proptest::prelude::*;
+
+const GOOD: &str = include_str!("../scenarios/catalogue/chaos.toml");
+
+/// (mutation, text the error must mention, line it must point at or 0 for "any")
+fn broken_cases() -> Vec<(String, &'static str, usize)> {
+    let line_of = |needle: &str| GOOD.lines().position(|l| l.contains(needle)).expect("present") + 1;
+    vec![
+        (GOOD.replace("name = \"chaos\"", "name = chaos"), "", 1),
+        (
+            GOOD.replace("duration = \"12s\"", "duration = \"12 parsecs\""),
+            "12 parsecs",
+            line_of("duration"),
+        ),
+        (
+            GOOD.replace("duration = \"12s\"", "duration = -5"),
+            "negative",
+            line_of("duration"),
+        ),
+        (
+            GOOD.replace("task-managers = 3", "task-managers = \"three\""),
+            "",
+            line_of("task-managers"),
+        ),
+        (
+            GOOD.replace("task-managers = 3", "task-managers = 0"),
+            "task-managers",
+            line_of("task-managers"),
+        ),
+        (
+            GOOD.replace("keys = 300", "keys = 0"),
+            "job.keys",
+            line_of("keys = 300"),
+        ),
+        (GOOD.replace("keys = 300", "keyz = 300"), "keyz", line_of("keys = 300")),
+        (
+            GOOD.replace("source-parallelism = 2", "source-parallelism = 9"),
+            "source-parallelism",
+            line_of("source-parallelism"),
+        ),
+        (
+            GOOD.replace("task-managers = 3", "task-managers = 2"),
+            "slots",
+            line_of("[cluster]"),
+        ),
+        (
+            GOOD.replace("\"heartbeat.timeout\" = \"3s\"", "\"heartbeat.timeout\" = \"100ms\""),
+            "heartbeat.timeout",
+            line_of("heartbeat.timeout"),
+        ),
+        (
+            GOOD.replace("\"heartbeat.interval\"", "\"heartbeat.intervall\""),
+            "unknown configuration key",
+            line_of("heartbeat.interval"),
+        ),
+        (GOOD.replace("rate = 0.5", "rate = 0.5\ncount = 3"), "count or rate", 0),
+        (
+            GOOD.replace("\"tm-crash\", ", "\"tm-explode\", "),
+            "tm-explode",
+            line_of("kinds"),
+        ),
+        (
+            GOOD.replace("window = [\"1s\", \"10s\"]", "window = [\"10s\", \"1s\"]"),
+            "window",
+            line_of("window"),
+        ),
+        (
+            format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\nkill = \"tm-9\"\n"),
+            "tm-9",
+            GOOD.lines().count() + 3,
+        ),
+        (
+            format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\nkill = \"jm\"\n"),
+            "high availability",
+            GOOD.lines().count() + 3,
+        ),
+        (
+            format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\nkill = \"tm-0\"\npause = \"tm-1\"\n"),
+            "exactly one verb",
+            0,
+        ),
+        (
+            format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\n"),
+            "needs one verb",
+            0,
+        ),
+        (
+            format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\npartition = [[\"tm-0\"], [\"tm-0\"]]\n"),
+            "both groups",
+            GOOD.lines().count() + 3,
+        ),
+        (
+            format!(
+                "{GOOD}\n[[faults.scripted]]\nat = \"1s\"\nnetwork = {{ loss = 1.5, latency = [\"1ms\", \"2ms\"] }}\n"
+            ),
+            "loss",
+            0,
+        ),
+        (
+            format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\nslow = \"database\"\n"),
+            "database",
+            0,
+        ),
+        (
+            GOOD.replace("recovery-bound", "recovery-bund"),
+            "recovery-bund",
+            line_of("recovery-bound"),
+        ),
+        (GOOD.replace("[expect]", "[expect\n"), "", line_of("[expect]")),
+        (String::new(), "name", 1),
+        ("\u{0}\u{1}binary".to_string(), "", 1),
+    ]
+}
+
+#[test]
+fn many_broken_files_are_refused_with_position() {
+    for (i, (text, mention, line)) in broken_cases().into_iter().enumerate() {
+        let e = parse_scenario(&text, "broken.toml").expect_err(&format!("case {i} must be refused"));
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with(&format!("broken.toml:{}:{}: ", e.line, e.col)),
+            "case {i}: {shown}"
+        );
+        assert!(e.line >= 1 && e.col >= 1, "case {i}: {shown}");
+        if !mention.is_empty() {
+            assert!(
+                shown.contains(mention),
+                "case {i}: `{shown}` should mention `{mention}`"
+            );
+        }
+        if line > 0 {
+            assert_eq!(e.line, line, "case {i}: {shown}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Any edit of a valid file either parses into a valid scenario or is
+    /// refused with a position inside the file — never a panic.
+    #[test]
+    fn mutated_files_never_panic(pos in 0usize..2000, len in 0usize..40, insert in "[ -~\n]{0,12}") {
+        let mut text = GOOD.to_string();
+        let start = pos.min(text.len());
+        let start = (0..=start).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        let end = (start + len).min(text.len());
+        let end = (end..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+        text.replace_range(start..end, &insert);
+        match parse_scenario(&text, "m.toml") {
+            Ok(s) => prop_assert!(s.validate().is_ok()),
+            Err(e) => {
+                prop_assert!(e.line >= 1 && e.line <= text.lines().count().max(1) + 1, "{}", e);
+                prop_assert!(e.col >= 1);
+                prop_assert!(!e.message.is_empty());
+            }
+        }
+    }
+}
