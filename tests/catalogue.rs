@@ -50,6 +50,7 @@ catalogue_tests! {
     heartbeat_detection => "heartbeat-detection",
     link_clog => "link-clog",
     lossy_network => "lossy-network",
+    restart_exhausted => "restart-exhausted",
     service_crash => "service-crash",
     sink_store_outage => "sink-store-outage",
     source_log_slow => "source-log-slow",
@@ -91,6 +92,25 @@ fn the_catalogue_has_at_least_15_scenarios_and_covers_every_fault_verb() {
     .into_iter()
     .collect();
     assert_eq!(verbs, expected);
+}
+
+#[test]
+fn restart_exhausted_ends_failed_with_recovery_suppressed() {
+    let s = catalogue::load("restart-exhausted").expect("built-in").expect("valid");
+    let r = run_seed(&s, 1).expect("valid");
+    assert_eq!(r.final_job_status, "FAILED");
+    assert_eq!(r.restarts, 1, "one restart allowed, the second failure fails the job");
+    let (_, trace) = halab_sim::harness::run_seed_with_trace(&s, 1).expect("valid");
+    assert!(
+        trace
+            .iter()
+            .any(|l| l.contains("Recovery is suppressed by FixedDelayRestartBackoffTimeStrategy")),
+        "the job fails with Flink's message"
+    );
+    // Expecting RUNNING instead makes the same run a liveness failure.
+    let mut expect_running = s.clone();
+    expect_running.expect.final_status = halab_engine::status::JobStatus::Running;
+    assert_eq!(run_seed(&expect_running, 1).expect("valid").verdict, Verdict::Liveness);
 }
 
 #[test]

@@ -204,10 +204,11 @@ fn finish(
         out.completed_at_ms,
         deadline_ms,
         status,
+        sc.expect.final_status,
     );
-    // Loss is a safety violation only if the job converged; a job that failed
-    // or stalled (legitimately or not) has not lost data, it has not finished.
-    let lost_counts = live.converged;
+    // Loss is a safety violation only if the job converged to RUNNING; a job
+    // that failed or stalled has not lost data, it has not finished.
+    let lost_counts = live.converged && status == JobStatus::Running;
     let safety_ok = eo.unexpected == 0
         && (!lost_counts || eo.lost == 0)
         && match sc.expect.semantics {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use halab_engine::config::{Configuration, EngineConfig, Sabotage};
 use halab_engine::graph::JobGraph;
+use halab_engine::status::JobStatus;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{Fault, FaultPlan, ScheduledFault, Service};
@@ -81,9 +82,19 @@ impl Default for ClusterSpec {
     }
 }
 
+/// The job's shape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Topology {
+    /// source → keyBy → keyed running count → keyBy → 2PC sink.
+    #[default]
+    Count,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct JobSpec {
+    pub topology: Topology,
     pub source_partitions: u32,
     pub source_parallelism: u32,
     pub count_parallelism: u32,
@@ -97,6 +108,7 @@ pub struct JobSpec {
 impl Default for JobSpec {
     fn default() -> Self {
         JobSpec {
+            topology: Topology::Count,
             source_partitions: 4,
             source_parallelism: 2,
             count_parallelism: 2,
@@ -128,6 +140,9 @@ pub enum Semantics {
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Expectations {
     pub semantics: Semantics,
+    /// The job status the run must end in: `RUNNING` (it recovered) or
+    /// `FAILED` (the restart strategy gave up, as the scenario intends).
+    pub final_status: JobStatus,
     /// After the last fault and the end of input, all input must be committed
     /// within this bound (liveness).
     pub recovery_bound: HumanDuration,
@@ -137,6 +152,7 @@ impl Default for Expectations {
     fn default() -> Self {
         Expectations {
             semantics: Semantics::ExactlyOnce,
+            final_status: JobStatus::Running,
             recovery_bound: HumanDuration::from_millis(30_000),
         }
     }
@@ -277,6 +293,9 @@ impl Scenario {
         }
         if let Some(r) = &self.faults.random {
             r.validate(&tms).map_err(|(path, m)| err(&path, m))?;
+        }
+        if !matches!(self.expect.final_status, JobStatus::Running | JobStatus::Failed) {
+            return Err(err("expect.final-status", "must be RUNNING or FAILED"));
         }
         if self.expect.recovery_bound.as_millis() == 0 {
             return Err(err("expect.recovery-bound", "must be positive"));

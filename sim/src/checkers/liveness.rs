@@ -1,5 +1,7 @@
 //! Liveness: after the last fault heals and the input ends, the job must
 //! commit all input within the scenario's recovery bound, and still be running.
+//! A scenario that expects the job to end FAILED (its restart strategy gives
+//! up) instead requires that end state, reached before the bound.
 
 use halab_engine::status::JobStatus;
 
@@ -17,7 +19,21 @@ pub fn check(
     completed_at_ms: Option<u64>,
     deadline_ms: u64,
     final_status: JobStatus,
+    expected_status: JobStatus,
 ) -> LivenessReport {
+    if expected_status == JobStatus::Failed {
+        return if final_status == JobStatus::Failed {
+            LivenessReport {
+                converged: true,
+                message: None,
+            }
+        } else {
+            LivenessReport {
+                converged: false,
+                message: Some(format!("the job ended {final_status:?}; the scenario expects FAILED")),
+            }
+        };
+    }
     if final_status != JobStatus::Running {
         return LivenessReport {
             converged: false,
@@ -45,9 +61,12 @@ mod tests {
 
     #[test]
     fn liveness_needs_completion_in_time_and_a_running_job() {
-        assert!(check(10, 10, Some(5), 10, JobStatus::Running).converged);
-        assert!(!check(10, 10, Some(11), 10, JobStatus::Running).converged);
-        assert!(!check(9, 10, None, 10, JobStatus::Running).converged);
-        assert!(!check(10, 10, Some(5), 10, JobStatus::Failed).converged);
+        let run = JobStatus::Running;
+        assert!(check(10, 10, Some(5), 10, run, run).converged);
+        assert!(!check(10, 10, Some(11), 10, run, run).converged);
+        assert!(!check(9, 10, None, 10, run, run).converged);
+        assert!(!check(10, 10, Some(5), 10, JobStatus::Failed, run).converged);
+        assert!(check(3, 10, None, 10, JobStatus::Failed, JobStatus::Failed).converged);
+        assert!(!check(10, 10, Some(5), 10, run, JobStatus::Failed).converged);
     }
 }
