@@ -81,3 +81,24 @@ fn metrics_buckets_account_for_all_commits() {
     assert!(read >= r.records_expected, "re-reads after the restore count too");
     assert!(r.buckets.windows(2).all(|w| w[1].t_ms == w[0].t_ms + 100));
 }
+
+#[test]
+fn heartbeat_timeout_detects_a_crash_when_connection_loss_detection_is_off() {
+    let hb = scenario("heartbeat-detection");
+    let (r, trace) = halab_sim::harness::run_seed_with_trace(&hb, 2).expect("valid");
+    assert_pass(&r);
+    assert!(
+        trace.iter().any(|l| l.contains("heartbeat timeout")),
+        "lost by heartbeat timeout"
+    );
+    let ep = &r.recovery[0];
+    let detection = ep.detected_ms.expect("detected") - ep.fault_ms;
+    // heartbeat.timeout = 5s, checked every heartbeat.interval = 1s.
+    assert!((4_000..=6_100).contains(&detection), "detected after {detection} ms");
+    // With connection-loss detection (the default) the same crash is seen at once.
+    let mut fast = hb.clone();
+    fast.config.remove("halab.failure-detection.connection-loss");
+    let f = run(&fast, 2);
+    let fe = &f.recovery[0];
+    assert!(fe.detected_ms.expect("detected") - fe.fault_ms < 100, "{fe:?}");
+}

@@ -121,8 +121,10 @@ pub struct EngineConfig {
     pub batch_size: usize,
     /// Batches in flight per channel (credit-based flow control).
     pub credits: u32,
-    /// Declare a TaskManager lost as soon as its connection breaks, not only
-    /// when heartbeats time out.
+    /// Treat a broken connection as a failure: the JobManager declares a
+    /// TaskManager lost when its connection breaks, and a task fails when a
+    /// data connection breaks. When false only heartbeat timeouts detect a
+    /// lost TaskManager (tasks with broken channels stall until cancelled).
     pub detect_connection_loss: bool,
     /// How long an idle source waits before polling the source log again.
     pub source_poll_interval: Duration,

@@ -90,13 +90,21 @@ impl Drop for AbortOnDrop {
 pub async fn run(env: TaskEnv) {
     let id = env.tdd.id;
     let events = env.events.clone();
+    let detect_connection_loss = env.config.detect_connection_loss;
     let result = match env.tdd.kind.clone() {
         OperatorKind::Source { partitions } => source::run(env, partitions).await,
         OperatorKind::KeyedCount => count::run(env).await,
         OperatorKind::TwoPhaseCommitSink => sink::run(env).await,
     };
-    if let Err(e) = result {
-        let _ = events.send(TaskEvent::Failed(id, e.to_string()));
+    match result {
+        // With connection-loss detection off, a broken connection is not a
+        // failure: the task stalls until the JobManager, which learns of the
+        // lost TaskManager by heartbeat timeout only, cancels it.
+        Err(TaskError::Network(_)) if !detect_connection_loss => std::future::pending::<()>().await,
+        Err(e) => {
+            let _ = events.send(TaskEvent::Failed(id, e.to_string()));
+        }
+        Ok(()) => {}
     }
 }
 
