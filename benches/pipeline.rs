@@ -4,7 +4,6 @@
 //! Figures for the issue notes come from `cargo bench` (release profile).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use halab_engine::record::{Origin, Record};
 use halab_scenarios::catalogue;
 use halab_sim::checkers::exactly_once;
 use halab_sim::reference::SourceContent;
@@ -34,23 +33,7 @@ fn bench_checker(c: &mut Criterion) {
         records_per_partition: 20_000,
         keys: 500,
     };
-    let mut counts = std::collections::BTreeMap::new();
-    let mut out = Vec::new();
-    for p in 0..content.partitions {
-        for o in 0..content.records_per_partition {
-            let key = content.key_at(p, o);
-            let n = counts.entry(key).or_insert(0u64);
-            *n += 1;
-            out.push(Record {
-                key,
-                value: *n,
-                origin: Origin {
-                    partition: p,
-                    offset: o,
-                },
-            });
-        }
-    }
+    let out = content.reference_output();
     let mut g = c.benchmark_group("checker");
     g.throughput(Throughput::Elements(out.len() as u64));
     g.bench_function("exactly_once_80k", |b| b.iter(|| exactly_once::check(&content, &out)));

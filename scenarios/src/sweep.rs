@@ -128,7 +128,15 @@ pub fn run_sweep(
 pub fn run_checked(scenario: &Scenario, seed: u64, check_determinism: bool) -> RunRecord {
     let mut r = match run_timed(scenario, seed) {
         Ok(r) => r,
-        Err(e) => unreachable_invalid(scenario, seed, e.to_string()),
+        // Scenarios are validated before a sweep starts; a record is still
+        // better than a panic.
+        Err(e) => RunRecord::without_run(
+            &scenario.name,
+            seed,
+            Default::default(),
+            scenario.total_records(),
+            format!("invalid scenario: {e}"),
+        ),
     };
     if check_determinism {
         if let Ok(again) = run_timed(scenario, seed) {
@@ -142,35 +150,6 @@ pub fn run_checked(scenario: &Scenario, seed: u64, check_determinism: bool) -> R
         }
     }
     r
-}
-
-/// Scenarios are validated before a sweep starts; this is never reached, but
-/// a record is still better than a panic.
-fn unreachable_invalid(scenario: &Scenario, seed: u64, msg: String) -> RunRecord {
-    RunRecord {
-        schema: halab_sim::record::RECORD_SCHEMA,
-        scenario: scenario.name.clone(),
-        seed,
-        fault_plan: Default::default(),
-        trace_hash: "0000000000000000".into(),
-        trace_events: 0,
-        verdict: Verdict::Violation,
-        message: Some(format!("invalid scenario: {msg}")),
-        lost: 0,
-        duplicated: 0,
-        unexpected: 0,
-        examples: Vec::new(),
-        records_expected: 0,
-        records_committed: 0,
-        restarts: 0,
-        final_job_status: "UNKNOWN".into(),
-        simulated_ms: 0,
-        wall_ms: 0.0,
-        buckets: Vec::new(),
-        checkpoints: Vec::new(),
-        restart_events: Vec::new(),
-        recovery: Vec::new(),
-    }
 }
 
 /// Per-scenario totals of a sweep.

@@ -64,6 +64,31 @@ pub fn service_addrs() -> ServiceAddrs {
     }
 }
 
+/// Create a service node serving `handler`; its state lives in the handler's
+/// captures, outside the node, so a restart keeps it.
+fn service_node<Req, Resp, H>(
+    handle: &Handle,
+    service: Service,
+    ip: Ipv4Addr,
+    services: &Services,
+    handler: H,
+) -> NodeId
+where
+    Req: std::any::Any + Send,
+    Resp: std::any::Any + Send + Sync,
+    H: Fn(Req) -> Option<Resp> + Clone + Send + Sync + 'static,
+{
+    let addr = SocketAddr::new(IpAddr::V4(ip), SERVICE_PORT);
+    let control = services.control(service);
+    handle
+        .create_node()
+        .name(service.node())
+        .ip(IpAddr::V4(ip))
+        .init(move || serve(addr, control.clone(), handler.clone()))
+        .build()
+        .id()
+}
+
 /// The running cluster: node ids by name, and the network faults in force.
 pub struct Cluster {
     nodes: BTreeMap<String, NodeId>,
@@ -88,49 +113,24 @@ impl Cluster {
         let addrs = service_addrs();
 
         let log = services.source_log.clone();
-        let control = services.control(Service::SourceLog);
-        let id = handle
-            .create_node()
-            .name("source-log")
-            .ip(IpAddr::V4(SOURCE_LOG_IP))
-            .init(move || {
-                let log = log.clone();
-                let control = control.clone();
-                async move { serve(addrs.source_log, control, move |req| log.handle(req)).await }
-            })
-            .build()
-            .id();
-        nodes.insert("source-log".to_string(), id);
-
+        let id = service_node(&handle, Service::SourceLog, SOURCE_LOG_IP, services, move |req| {
+            log.handle(req)
+        });
+        nodes.insert(Service::SourceLog.node().to_string(), id);
         let sink = services.sink_store.clone();
-        let control = services.control(Service::SinkStore);
-        let id = handle
-            .create_node()
-            .name("sink-store")
-            .ip(IpAddr::V4(SINK_STORE_IP))
-            .init(move || {
-                let sink = sink.clone();
-                let control = control.clone();
-                async move { serve(addrs.sink_store, control, move |req| sink.handle(req)).await }
-            })
-            .build()
-            .id();
-        nodes.insert("sink-store".to_string(), id);
-
+        let id = service_node(&handle, Service::SinkStore, SINK_STORE_IP, services, move |req| {
+            sink.handle(req)
+        });
+        nodes.insert(Service::SinkStore.node().to_string(), id);
         let storage = services.checkpoint_storage.clone();
-        let control = services.control(Service::CheckpointStorage);
-        let id = handle
-            .create_node()
-            .name("checkpoint-storage")
-            .ip(IpAddr::V4(CHECKPOINT_STORAGE_IP))
-            .init(move || {
-                let storage = storage.clone();
-                let control = control.clone();
-                async move { serve(addrs.checkpoint_storage, control, move |req| storage.handle(req)).await }
-            })
-            .build()
-            .id();
-        nodes.insert("checkpoint-storage".to_string(), id);
+        let id = service_node(
+            &handle,
+            Service::CheckpointStorage,
+            CHECKPOINT_STORAGE_IP,
+            services,
+            move |req| storage.handle(req),
+        );
+        nodes.insert(Service::CheckpointStorage.node().to_string(), id);
 
         let jm_cfg = JobManagerConfig {
             ip: IpAddr::V4(JOB_MANAGER_IP),

@@ -57,36 +57,16 @@ pub fn run_seed_with_trace(scenario: &Scenario, seed: u64) -> Result<(RunRecord,
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".into());
-            (crashed_record(scenario, seed, plan, msg), Vec::new())
+            let record = RunRecord::without_run(
+                &scenario.name,
+                seed,
+                plan,
+                scenario.total_records(),
+                format!("the simulation panicked: {msg}"),
+            );
+            (record, Vec::new())
         }
     })
-}
-
-fn crashed_record(scenario: &Scenario, seed: u64, plan: FaultPlan, msg: String) -> RunRecord {
-    RunRecord {
-        schema: RECORD_SCHEMA,
-        scenario: scenario.name.clone(),
-        seed,
-        fault_plan: plan,
-        trace_hash: "0000000000000000".into(),
-        trace_events: 0,
-        verdict: Verdict::Violation,
-        message: Some(format!("the simulation panicked: {msg}")),
-        lost: 0,
-        duplicated: 0,
-        unexpected: 0,
-        examples: Vec::new(),
-        records_expected: scenario.total_records(),
-        records_committed: 0,
-        restarts: 0,
-        final_job_status: "UNKNOWN".into(),
-        simulated_ms: 0,
-        wall_ms: 0.0,
-        buckets: Vec::new(),
-        checkpoints: Vec::new(),
-        restart_events: Vec::new(),
-        recovery: Vec::new(),
-    }
 }
 
 struct SimOutput {

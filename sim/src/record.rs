@@ -117,6 +117,41 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// A record for a run that produced no trace (the simulation could not
+    /// run or panicked): a violation with `message`.
+    pub fn without_run(
+        scenario: &str,
+        seed: u64,
+        fault_plan: FaultPlan,
+        records_expected: u64,
+        message: String,
+    ) -> Self {
+        RunRecord {
+            schema: RECORD_SCHEMA,
+            scenario: scenario.to_string(),
+            seed,
+            fault_plan,
+            trace_hash: "0000000000000000".into(),
+            trace_events: 0,
+            verdict: Verdict::Violation,
+            message: Some(message),
+            lost: 0,
+            duplicated: 0,
+            unexpected: 0,
+            examples: Vec::new(),
+            records_expected,
+            records_committed: 0,
+            restarts: 0,
+            final_job_status: "UNKNOWN".into(),
+            simulated_ms: 0,
+            wall_ms: 0.0,
+            buckets: Vec::new(),
+            checkpoints: Vec::new(),
+            restart_events: Vec::new(),
+            recovery: Vec::new(),
+        }
+    }
+
     /// The line that reproduces this run.
     pub fn repro_line(&self, scenario_arg: &str) -> String {
         format!("cargo run --release -- run {scenario_arg} --seed {}", self.seed)

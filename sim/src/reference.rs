@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use halab_engine::record::Origin;
+use halab_engine::record::{Origin, Record};
 
 /// SplitMix64: a small, well-mixed, stable hash.
 pub fn splitmix64(mut x: u64) -> u64 {
@@ -39,6 +39,29 @@ impl SourceContent {
 
     pub fn total(&self) -> u64 {
         self.records_per_partition * u64::from(self.partitions)
+    }
+
+    /// The output of a fault-free sequential run that reads the partitions one
+    /// after another: one `(key, count)` record per source record.
+    pub fn reference_output(&self) -> Vec<Record> {
+        let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut out = Vec::with_capacity(self.total() as usize);
+        for p in 0..self.partitions {
+            for o in 0..self.records_per_partition {
+                let key = self.key_at(p, o);
+                let n = counts.entry(key).or_insert(0);
+                *n += 1;
+                out.push(Record {
+                    key,
+                    value: *n,
+                    origin: Origin {
+                        partition: p,
+                        offset: o,
+                    },
+                });
+            }
+        }
+        out
     }
 
     /// The reference fold: number of records per key.

@@ -107,7 +107,6 @@ fn push(v: &mut Vec<String>, s: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use halab_engine::record::Origin;
 
     fn content() -> SourceContent {
         SourceContent {
@@ -118,26 +117,8 @@ mod tests {
         }
     }
 
-    /// A correct sequential run: partition 0 then partition 1.
     fn correct(c: &SourceContent) -> Vec<Record> {
-        let mut counts = BTreeMap::new();
-        let mut out = Vec::new();
-        for p in 0..c.partitions {
-            for o in 0..c.records_per_partition {
-                let key = c.key_at(p, o);
-                let n = counts.entry(key).or_insert(0);
-                *n += 1;
-                out.push(Record {
-                    key,
-                    value: *n,
-                    origin: Origin {
-                        partition: p,
-                        offset: o,
-                    },
-                });
-            }
-        }
-        out
+        c.reference_output()
     }
 
     #[test]
