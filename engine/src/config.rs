@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::checkpoint::barrier::{BarrierConfig, CheckpointingMode};
 pub use crate::duration::{format_duration, parse_duration, DurationError};
 use crate::partition::key_groups;
 
@@ -42,6 +43,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "execution.checkpointing.tolerable-failed-checkpoints",
     "execution.checkpointing.num-retained",
     "execution.checkpointing.mode",
+    "execution.checkpointing.unaligned.enabled",
+    "execution.checkpointing.aligned-checkpoint-timeout",
     "heartbeat.interval",
     "heartbeat.timeout",
     "jobmanager.execution.failover-strategy",
@@ -98,6 +101,10 @@ pub enum Sabotage {
     SourceIgnoresRestoredOffsets,
     /// The keyed count starts empty instead of from the restored state.
     CountIgnoresRestoredState,
+    /// Exactly-once barrier handling that never blocks a channel (no alignment).
+    NoBarrierAlignment,
+    /// A restore that drops the persisted in-flight data of unaligned checkpoints.
+    RestoreSkipsInFlightData,
 }
 
 /// The typed, validated engine configuration.
@@ -107,6 +114,12 @@ pub struct EngineConfig {
     pub raw: Configuration,
     /// `execution.checkpointing.interval`; `None` = checkpointing off.
     pub checkpoint_interval: Option<Duration>,
+    /// `execution.checkpointing.mode`.
+    pub checkpointing_mode: CheckpointingMode,
+    /// `execution.checkpointing.unaligned.enabled`.
+    pub unaligned: bool,
+    /// `execution.checkpointing.aligned-checkpoint-timeout` (0 = none).
+    pub aligned_checkpoint_timeout: Duration,
     pub checkpoint_timeout: Duration,
     pub checkpoint_min_pause: Duration,
     pub max_concurrent_checkpoints: u32,
@@ -200,18 +213,38 @@ impl EngineConfig {
                 }
             },
         };
-        if let Some(v) = get(conf, "execution.checkpointing.mode") {
-            if !v.eq_ignore_ascii_case("exactly_once") && !v.eq_ignore_ascii_case("exactly-once") {
-                return Err(ConfigError::new(
-                    "execution.checkpointing.mode",
-                    v,
-                    "only EXACTLY_ONCE is supported so far",
-                ));
-            }
+        let checkpointing_mode = match get(conf, "execution.checkpointing.mode") {
+            None => CheckpointingMode::ExactlyOnce,
+            Some(v) => match v.to_ascii_uppercase().replace('-', "_").as_str() {
+                "EXACTLY_ONCE" => CheckpointingMode::ExactlyOnce,
+                "AT_LEAST_ONCE" => CheckpointingMode::AtLeastOnce,
+                _ => {
+                    return Err(ConfigError::new(
+                        "execution.checkpointing.mode",
+                        v,
+                        "expected EXACTLY_ONCE or AT_LEAST_ONCE",
+                    ))
+                }
+            },
+        };
+        let unaligned = bool_key(conf, "execution.checkpointing.unaligned.enabled", false)?;
+        if unaligned && checkpointing_mode == CheckpointingMode::AtLeastOnce {
+            return Err(ConfigError::new(
+                "execution.checkpointing.unaligned.enabled",
+                "true",
+                "unaligned checkpoints need EXACTLY_ONCE mode",
+            ));
         }
         let cfg = EngineConfig {
             raw: conf.clone(),
             checkpoint_interval,
+            checkpointing_mode,
+            unaligned,
+            aligned_checkpoint_timeout: duration_key(
+                conf,
+                "execution.checkpointing.aligned-checkpoint-timeout",
+                Duration::ZERO,
+            )?,
             checkpoint_timeout: duration_key(conf, "execution.checkpointing.timeout", Duration::from_secs(600))?,
             checkpoint_min_pause: duration_key(conf, "execution.checkpointing.min-pause", Duration::ZERO)?,
             max_concurrent_checkpoints: int_key(conf, "execution.checkpointing.max-concurrent-checkpoints", 1)?,
@@ -289,6 +322,15 @@ impl EngineConfig {
         Ok(())
     }
 
+    /// How tasks handle barriers.
+    pub fn barrier_config(&self) -> BarrierConfig {
+        BarrierConfig {
+            mode: self.checkpointing_mode,
+            unaligned: self.unaligned,
+            aligned_timeout_ms: self.aligned_checkpoint_timeout.as_millis() as i64,
+        }
+    }
+
     /// The effective max parallelism (number of key groups) for a job whose
     /// largest operator parallelism is `parallelism`.
     pub fn effective_max_parallelism(&self, parallelism: u32) -> Result<i32, ConfigError> {
@@ -327,6 +369,26 @@ mod tests {
         assert_eq!(c.checkpoint_timeout, Duration::from_secs(600));
         assert_eq!(c.failover_strategy, FailoverStrategyKind::Region);
         assert_eq!(c.effective_max_parallelism(4), Ok(128));
+    }
+
+    #[test]
+    fn checkpointing_modes() {
+        let c = EngineConfig::from_configuration(&conf(&[
+            ("execution.checkpointing.unaligned.enabled", "true"),
+            ("execution.checkpointing.aligned-checkpoint-timeout", "30ms"),
+        ]))
+        .expect("valid");
+        assert_eq!(c.barrier_config().aligned_timeout_ms, 30);
+        assert!(c.barrier_config().unaligned);
+        let a = EngineConfig::from_configuration(&conf(&[("execution.checkpointing.mode", "AT_LEAST_ONCE")]))
+            .expect("valid");
+        assert_eq!(a.checkpointing_mode, CheckpointingMode::AtLeastOnce);
+        assert!(EngineConfig::from_configuration(&conf(&[
+            ("execution.checkpointing.mode", "at-least-once"),
+            ("execution.checkpointing.unaligned.enabled", "true")
+        ]))
+        .is_err());
+        assert!(EngineConfig::from_configuration(&conf(&[("execution.checkpointing.mode", "sometimes")])).is_err());
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub enum TmToJm {
         id: ExecutionAttemptId,
         checkpoint: CheckpointId,
         handle: StateHandle,
+        /// Flink's `checkpointAlignmentTime` of the task, in ms.
+        alignment_ms: i64,
     },
     DeclineCheckpoint {
         id: ExecutionAttemptId,

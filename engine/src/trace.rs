@@ -55,6 +55,10 @@ pub enum TraceEvent {
         id: u64,
         duration_ms: i64,
         size_bytes: u64,
+        /// Largest `checkpointAlignmentTime` of the tasks.
+        alignment_ms: i64,
+        /// `lastCheckpointPersistedData`: in-flight data persisted.
+        persisted_bytes: u64,
     },
     CheckpointAborted {
         id: u64,

@@ -214,6 +214,7 @@ fn finish(
     } else {
         (Verdict::Pass, None)
     };
+    let checkpoints = recovery::checkpoint_events(&trace);
     let record = RunRecord {
         schema: RECORD_SCHEMA,
         scenario: sc.name.clone(),
@@ -237,7 +238,8 @@ fn finish(
         simulated_ms: out.end_ms,
         wall_ms: 0.0,
         buckets: out.buckets,
-        checkpoints: recovery::checkpoint_events(&trace),
+        checkpoint_metrics: recovery::checkpoint_metrics(&checkpoints),
+        checkpoints,
         restart_events: recovery::restart_events(&trace),
         recovery: recovery::recovery_episodes(&plan, &trace),
     };

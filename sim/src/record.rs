@@ -55,7 +55,40 @@ pub struct CheckpointEvent {
     pub outcome: String,
     pub duration_ms: Option<i64>,
     pub size_bytes: Option<u64>,
+    /// Largest `checkpointAlignmentTime` of the tasks.
+    pub alignment_ms: Option<i64>,
+    /// In-flight data persisted (unaligned checkpoints).
+    pub persisted_bytes: Option<u64>,
     pub reason: Option<String>,
+}
+
+/// Flink's job-level checkpoint metrics, sampled after each checkpoint event
+/// (gauges read −1 until a checkpoint completed, as in Flink).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointMetrics {
+    #[serde(rename = "t_ms")]
+    pub t_ms: u64,
+    pub last_checkpoint_duration: i64,
+    pub last_checkpoint_size: i64,
+    pub number_of_completed_checkpoints: u64,
+    pub number_of_failed_checkpoints: u64,
+    pub checkpoint_alignment_time: i64,
+    pub last_checkpoint_persisted_data: i64,
+}
+
+impl Default for CheckpointMetrics {
+    fn default() -> Self {
+        CheckpointMetrics {
+            t_ms: 0,
+            last_checkpoint_duration: -1,
+            last_checkpoint_size: -1,
+            number_of_completed_checkpoints: 0,
+            number_of_failed_checkpoints: 0,
+            checkpoint_alignment_time: 0,
+            last_checkpoint_persisted_data: -1,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +145,8 @@ pub struct RunRecord {
     pub wall_ms: f64,
     pub buckets: Vec<Bucket>,
     pub checkpoints: Vec<CheckpointEvent>,
+    /// Flink's checkpoint metrics over time (after each checkpoint event).
+    pub checkpoint_metrics: Vec<CheckpointMetrics>,
     pub restart_events: Vec<RestartEvent>,
     pub recovery: Vec<RecoveryEpisode>,
 }
@@ -147,6 +182,7 @@ impl RunRecord {
             wall_ms: 0.0,
             buckets: Vec::new(),
             checkpoints: Vec::new(),
+            checkpoint_metrics: Vec::new(),
             restart_events: Vec::new(),
             recovery: Vec::new(),
         }

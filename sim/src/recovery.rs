@@ -6,7 +6,7 @@ use halab_engine::status::JobStatus;
 use halab_engine::trace::{TraceEntry, TraceEvent};
 
 use crate::faults::FaultPlan;
-use crate::record::{CheckpointEvent, RecoveryEpisode, RestartEvent};
+use crate::record::{CheckpointEvent, CheckpointMetrics, RecoveryEpisode, RestartEvent};
 
 pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
     trace
@@ -16,12 +16,16 @@ pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
                 id,
                 duration_ms,
                 size_bytes,
+                alignment_ms,
+                persisted_bytes,
             } => Some(CheckpointEvent {
                 id: *id,
                 t_ms: e.t_ms,
                 outcome: "completed".into(),
                 duration_ms: Some(*duration_ms),
                 size_bytes: Some(*size_bytes),
+                alignment_ms: Some(*alignment_ms),
+                persisted_bytes: Some(*persisted_bytes),
                 reason: None,
             }),
             TraceEvent::CheckpointAborted { id, reason } => Some(CheckpointEvent {
@@ -30,11 +34,33 @@ pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
                 outcome: "aborted".into(),
                 duration_ms: None,
                 size_bytes: None,
+                alignment_ms: None,
+                persisted_bytes: None,
                 reason: Some(reason.clone()),
             }),
             _ => None,
         })
         .collect()
+}
+
+/// Flink's checkpoint metrics after every checkpoint event, as a time series.
+pub fn checkpoint_metrics(events: &[CheckpointEvent]) -> Vec<CheckpointMetrics> {
+    let mut m = CheckpointMetrics::default();
+    let mut out = Vec::new();
+    for e in events {
+        m.t_ms = e.t_ms;
+        if e.outcome == "completed" {
+            m.number_of_completed_checkpoints += 1;
+            m.last_checkpoint_duration = e.duration_ms.unwrap_or(-1);
+            m.last_checkpoint_size = e.size_bytes.map(|s| s as i64).unwrap_or(-1);
+            m.checkpoint_alignment_time = e.alignment_ms.unwrap_or(0);
+            m.last_checkpoint_persisted_data = e.persisted_bytes.map(|s| s as i64).unwrap_or(-1);
+        } else {
+            m.number_of_failed_checkpoints += 1;
+        }
+        out.push(m.clone());
+    }
+    out
 }
 
 pub fn restart_events(trace: &[TraceEntry]) -> Vec<RestartEvent> {

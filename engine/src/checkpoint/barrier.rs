@@ -1,100 +1,346 @@
-//! Barrier alignment on the task side, as a pure state machine.
+//! Barrier handling on the task side, as a pure state machine.
 //!
-//! This is Flink's `SingleCheckpointBarrierHandler` in aligned exactly-once mode:
-//! a channel that delivered the barrier of the current checkpoint is blocked (its
-//! records wait) until every open channel has delivered it; then the task
-//! snapshots and all channels are unblocked. A newer barrier while a checkpoint
-//! is pending aborts the pending one (CHECKPOINT_DECLINED_SUBSUMED); a barrier of
-//! an older or finished checkpoint is obsolete and ignored.
+//! [`BarrierHandler`] follows Flink's `SingleCheckpointBarrierHandler` for
+//! EXACTLY_ONCE (aligned, unaligned and alternating) and
+//! `CheckpointBarrierTracker` for AT_LEAST_ONCE:
+//! - **aligned**: a channel that delivered the barrier of the current
+//!   checkpoint is blocked (its records wait) until every open channel has
+//!   delivered it; then the task snapshots and all channels are unblocked;
+//! - **unaligned**: the task snapshots at the *first* barrier; records that
+//!   arrive afterwards on channels whose barrier has not come yet are
+//!   in-flight data of the checkpoint ([`BarrierHandler::is_capturing`]); when
+//!   every barrier has arrived the in-flight data is complete;
+//! - **alternating** (unaligned with an aligned-checkpoint timeout): starts
+//!   aligned and switches to unaligned once `now − barrier.timestamp >
+//!   timeout`;
+//! - **at-least-once**: never blocks; snapshots once a checkpoint's barrier
+//!   has arrived on every open channel (records after a barrier may already be
+//!   in the state, so they are replayed on recovery: duplicates).
+//!
+//! A newer barrier while a checkpoint is pending aborts the pending one
+//! (CHECKPOINT_DECLINED_SUBSUMED); an older or finished one is ignored. A
+//! cancellation marker aborts (CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER).
+//! End of a partition closes a channel; with `checkpoints-after-tasks-finish`
+//! (Flink's default) a closed channel counts as aligned.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::CheckpointId;
+use super::failure_manager::CheckpointFailureReason;
+use super::{CheckpointBarrier, CheckpointId};
 
-/// What the task must do after a barrier arrived.
+/// `execution.checkpointing.mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum CheckpointingMode {
+    ExactlyOnce,
+    AtLeastOnce,
+}
+
+/// How a task handles barriers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BarrierConfig {
+    pub mode: CheckpointingMode,
+    /// `execution.checkpointing.unaligned.enabled`.
+    pub unaligned: bool,
+    /// `execution.checkpointing.aligned-checkpoint-timeout` in ms; 0 = none.
+    /// Only with `unaligned`: start aligned, switch after the timeout.
+    pub aligned_timeout_ms: i64,
+}
+
+impl BarrierConfig {
+    pub const ALIGNED: BarrierConfig = BarrierConfig {
+        mode: CheckpointingMode::ExactlyOnce,
+        unaligned: false,
+        aligned_timeout_ms: 0,
+    };
+}
+
+/// What the task must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BarrierOutcome {
-    /// The barrier is obsolete; nothing changes.
-    Ignored,
-    /// The channel is now blocked; keep collecting barriers.
-    Blocked,
-    /// Every channel delivered the barrier: take the snapshot now. All
-    /// channels are unblocked. `subsumed` is a pending checkpoint that was
-    /// aborted because this newer barrier arrived first.
-    Aligned {
-        id: CheckpointId,
-        subsumed: Option<CheckpointId>,
+pub enum BarrierAction {
+    /// Snapshot the operator state for `id` now and forward the barrier. With
+    /// `unaligned`, in-flight data follows until [`BarrierAction::InFlightComplete`];
+    /// otherwise the snapshot is complete at once.
+    Snapshot {
+        barrier: CheckpointBarrier,
+        unaligned: bool,
     },
-    /// A newer checkpoint started and aborted the pending one; the channel is blocked.
-    SubsumedAndBlocked { aborted: CheckpointId },
+    /// Every barrier of unaligned checkpoint `id` arrived: its in-flight data
+    /// is complete; write the snapshot and acknowledge.
+    InFlightComplete { id: CheckpointId },
+    /// Decline checkpoint `id`.
+    Abort {
+        id: CheckpointId,
+        reason: CheckpointFailureReason,
+    },
 }
 
-/// Aligned barrier handling for a task with `num_channels` input channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// No checkpoint in progress.
+    Idle,
+    /// Aligned: collecting barriers, channels that delivered are blocked.
+    Aligning,
+    /// Unaligned: snapshot taken, capturing channels without their barrier.
+    Capturing,
+}
+
+/// Barrier handling for a task with `num_channels` input channels.
 #[derive(Clone, Debug)]
-pub struct BarrierAligner {
+pub struct BarrierHandler {
+    config: BarrierConfig,
     num_channels: usize,
-    current: Option<CheckpointId>,
-    last_done: Option<CheckpointId>,
-    aligned: BTreeSet<usize>,
+    closed: BTreeSet<usize>,
+    current: Option<CheckpointBarrier>,
+    phase: Phase,
+    /// Channels that delivered the current barrier.
+    arrived: BTreeSet<usize>,
+    /// At-least-once: barriers seen per pending checkpoint.
+    tracker: BTreeMap<CheckpointId, BTreeSet<usize>>,
+    last_triggered: Option<CheckpointId>,
+    /// When the current alignment started (the first barrier), for metrics.
+    alignment_start_ms: Option<i64>,
 }
 
-impl BarrierAligner {
-    pub fn new(num_channels: usize) -> Self {
+impl BarrierHandler {
+    pub fn new(num_channels: usize, config: BarrierConfig) -> Self {
         assert!(
             num_channels > 0,
             "invariant: a task with inputs has at least one channel"
         );
-        BarrierAligner {
+        BarrierHandler {
+            config,
             num_channels,
+            closed: BTreeSet::new(),
             current: None,
-            last_done: None,
-            aligned: BTreeSet::new(),
+            phase: Phase::Idle,
+            arrived: BTreeSet::new(),
+            tracker: BTreeMap::new(),
+            last_triggered: None,
+            alignment_start_ms: None,
         }
     }
 
-    /// A checkpoint is pending while alignment is in progress.
-    pub fn is_pending(&self) -> bool {
-        self.current.is_some() && self.current != self.last_done
-    }
-
+    /// Aligned checkpoints block the channels that delivered their barrier.
     pub fn is_blocked(&self, channel: usize) -> bool {
-        self.is_pending() && self.aligned.contains(&channel)
+        self.phase == Phase::Aligning && self.arrived.contains(&channel)
     }
 
-    pub fn current_checkpoint(&self) -> Option<CheckpointId> {
-        self.current
+    /// Unaligned checkpoints capture records of channels whose barrier has
+    /// not arrived yet: the checkpoint they belong to.
+    pub fn is_capturing(&self, channel: usize) -> Option<CheckpointId> {
+        (self.phase == Phase::Capturing && !self.arrived.contains(&channel) && !self.closed.contains(&channel))
+            .then(|| self.current.map(|b| b.id))
+            .flatten()
     }
 
-    /// A barrier with checkpoint `id` arrived on `channel`.
-    pub fn on_barrier(&mut self, channel: usize, id: CheckpointId) -> BarrierOutcome {
-        assert!(channel < self.num_channels, "invariant: channel index in range");
-        let mut subsumed = None;
-        match self.current {
-            Some(cur) if id < cur || (id == cur && !self.is_pending()) => return BarrierOutcome::Ignored,
-            Some(cur) if id > cur => {
-                if self.is_pending() {
-                    subsumed = Some(cur);
-                }
-                self.start(id);
+    /// Whether a barrier may overtake records queued before it: in unaligned
+    /// checkpoints, and in alternating ones once they switched to unaligned.
+    pub fn overtaking_allowed(&self) -> bool {
+        self.config.mode == CheckpointingMode::ExactlyOnce
+            && self.config.unaligned
+            && (self.config.aligned_timeout_ms == 0 || self.phase == Phase::Capturing)
+    }
+
+    /// A checkpoint is pending while barriers are still being collected.
+    pub fn is_pending(&self) -> bool {
+        self.phase != Phase::Idle
+    }
+
+    /// When an aligned checkpoint that may time out should be re-examined.
+    pub fn alignment_deadline_ms(&self) -> Option<i64> {
+        match (self.phase, self.current) {
+            (Phase::Aligning, Some(b)) if self.config.unaligned && self.config.aligned_timeout_ms > 0 => {
+                Some(b.timestamp_ms + self.config.aligned_timeout_ms + 1)
             }
-            None => self.start(id),
+            _ => None,
+        }
+    }
+
+    /// Milliseconds from the first barrier to now, while a checkpoint is pending.
+    pub fn alignment_started_ms(&self) -> Option<i64> {
+        self.alignment_start_ms
+    }
+
+    fn open_channels(&self) -> usize {
+        self.num_channels - self.closed.len()
+    }
+
+    fn all_arrived(&self) -> bool {
+        (0..self.num_channels).all(|c| self.arrived.contains(&c) || self.closed.contains(&c))
+    }
+
+    /// A barrier arrived on `channel` at `now_ms`.
+    pub fn on_barrier(&mut self, channel: usize, barrier: CheckpointBarrier, now_ms: i64) -> Vec<BarrierAction> {
+        assert!(channel < self.num_channels, "invariant: channel index in range");
+        if self.config.mode == CheckpointingMode::AtLeastOnce {
+            return self.track(channel, barrier);
+        }
+        let id = barrier.id;
+        let mut actions = Vec::new();
+        match self.current {
+            Some(cur) if id < cur.id || (id == cur.id && !self.is_pending()) => return actions,
+            Some(cur) if id > cur.id => {
+                if self.is_pending() {
+                    actions.push(BarrierAction::Abort {
+                        id: cur.id,
+                        reason: CheckpointFailureReason::CheckpointDeclinedSubsumed,
+                    });
+                }
+                self.start(barrier, now_ms);
+            }
+            None => self.start(barrier, now_ms),
             Some(_) => {}
         }
-        self.aligned.insert(channel);
-        if self.aligned.len() == self.num_channels {
-            self.last_done = self.current;
-            self.aligned.clear();
-            return BarrierOutcome::Aligned { id, subsumed };
+        let first = self.arrived.is_empty();
+        self.arrived.insert(channel);
+        if self.phase == Phase::Aligning && first && self.config.unaligned && self.config.aligned_timeout_ms == 0 {
+            // Unaligned: snapshot at the first barrier.
+            self.phase = Phase::Capturing;
+            actions.push(BarrierAction::Snapshot {
+                barrier,
+                unaligned: true,
+            });
+        } else if self.phase == Phase::Aligning && self.timed_out(now_ms) {
+            // Alternating: this barrier is late; switch to unaligned.
+            self.phase = Phase::Capturing;
+            actions.push(BarrierAction::Snapshot {
+                barrier: self.current.expect("invariant: pending checkpoint"),
+                unaligned: true,
+            });
         }
-        match subsumed {
-            Some(aborted) => BarrierOutcome::SubsumedAndBlocked { aborted },
-            None => BarrierOutcome::Blocked,
+        actions.extend(self.maybe_finish());
+        actions
+    }
+
+    fn timed_out(&self, now_ms: i64) -> bool {
+        match (self.config.unaligned, self.current) {
+            (true, Some(b)) if self.config.aligned_timeout_ms > 0 => {
+                self.config.aligned_timeout_ms < now_ms - b.timestamp_ms
+            }
+            _ => false,
         }
     }
 
-    fn start(&mut self, id: CheckpointId) {
-        self.current = Some(id);
-        self.aligned.clear();
+    /// Time passes: an alternating checkpoint switches to unaligned once its
+    /// alignment timed out.
+    pub fn on_timer(&mut self, now_ms: i64) -> Vec<BarrierAction> {
+        if self.phase == Phase::Aligning && self.timed_out(now_ms) {
+            self.phase = Phase::Capturing;
+            let mut actions = vec![BarrierAction::Snapshot {
+                barrier: self.current.expect("invariant: pending checkpoint"),
+                unaligned: true,
+            }];
+            actions.extend(self.maybe_finish());
+            return actions;
+        }
+        Vec::new()
+    }
+
+    fn start(&mut self, barrier: CheckpointBarrier, now_ms: i64) {
+        self.current = Some(barrier);
+        self.arrived.clear();
+        self.phase = Phase::Aligning;
+        self.alignment_start_ms = Some(now_ms);
+    }
+
+    fn finish(&mut self) {
+        self.phase = Phase::Idle;
+        self.arrived.clear();
+        self.alignment_start_ms = None;
+    }
+
+    fn maybe_finish(&mut self) -> Vec<BarrierAction> {
+        if !self.all_arrived() {
+            return Vec::new();
+        }
+        let barrier = self.current.expect("invariant: pending checkpoint");
+        let action = match self.phase {
+            Phase::Aligning => BarrierAction::Snapshot {
+                barrier,
+                unaligned: false,
+            },
+            Phase::Capturing => BarrierAction::InFlightComplete { id: barrier.id },
+            Phase::Idle => return Vec::new(),
+        };
+        self.finish();
+        vec![action]
+    }
+
+    /// A CancelCheckpointMarker for `id` arrived.
+    pub fn on_cancellation(&mut self, id: CheckpointId) -> Vec<BarrierAction> {
+        if self.config.mode == CheckpointingMode::AtLeastOnce {
+            self.tracker.retain(|k, _| *k > id);
+            return Vec::new();
+        }
+        let cur = self.current.map(|b| b.id);
+        let newer = cur.is_none_or(|c| id > c);
+        if newer || (Some(id) == cur && self.is_pending()) {
+            let was_pending = self.is_pending() && Some(id) == cur;
+            let aborted = if newer && self.is_pending() { cur } else { None };
+            self.current = Some(CheckpointBarrier { id, timestamp_ms: 0 });
+            self.finish();
+            let reason = CheckpointFailureReason::CheckpointDeclinedOnCancellationBarrier;
+            return match (was_pending, aborted) {
+                (true, _) => vec![BarrierAction::Abort { id, reason }],
+                (false, Some(old)) => vec![BarrierAction::Abort { id: old, reason }],
+                _ => Vec::new(),
+            };
+        }
+        Vec::new()
+    }
+
+    /// The channel reached the end of its partition: it is closed and counts
+    /// as aligned from now on.
+    pub fn on_end_of_partition(&mut self, channel: usize) -> Vec<BarrierAction> {
+        self.closed.insert(channel);
+        if self.config.mode == CheckpointingMode::AtLeastOnce {
+            let ids: Vec<CheckpointId> = self.tracker.keys().copied().collect();
+            return ids.into_iter().flat_map(|id| self.tracker_check(id)).collect();
+        }
+        if self.open_channels() == 0 && !self.is_pending() {
+            return Vec::new();
+        }
+        self.maybe_finish()
+    }
+
+    fn track(&mut self, channel: usize, barrier: CheckpointBarrier) -> Vec<BarrierAction> {
+        if self.last_triggered.is_some_and(|l| barrier.id <= l) {
+            return Vec::new();
+        }
+        self.tracker.entry(barrier.id).or_default().insert(channel);
+        if self.current.is_none_or(|c| c.id < barrier.id) {
+            self.current = Some(barrier);
+        }
+        self.tracker_check(barrier.id)
+    }
+
+    fn tracker_check(&mut self, id: CheckpointId) -> Vec<BarrierAction> {
+        let done = self
+            .tracker
+            .get(&id)
+            .is_some_and(|seen| (0..self.num_channels).all(|c| seen.contains(&c) || self.closed.contains(&c)));
+        if !done {
+            return Vec::new();
+        }
+        // Older checkpoints still collecting are abandoned, as in Flink.
+        let mut actions: Vec<BarrierAction> = self
+            .tracker
+            .range(..id)
+            .map(|(old, _)| BarrierAction::Abort {
+                id: *old,
+                reason: CheckpointFailureReason::CheckpointDeclinedSubsumed,
+            })
+            .collect();
+        self.tracker.retain(|k, _| *k > id);
+        self.last_triggered = Some(id);
+        actions.push(BarrierAction::Snapshot {
+            barrier: CheckpointBarrier {
+                id,
+                timestamp_ms: self.current.map(|b| b.timestamp_ms).unwrap_or(0),
+            },
+            unaligned: false,
+        });
+        actions
     }
 }
 
@@ -102,38 +348,255 @@ impl BarrierAligner {
 mod tests {
     use super::*;
 
+    fn b(id: CheckpointId) -> CheckpointBarrier {
+        CheckpointBarrier { id, timestamp_ms: 0 }
+    }
+
+    fn snap(id: CheckpointId, unaligned: bool) -> BarrierAction {
+        BarrierAction::Snapshot {
+            barrier: b(id),
+            unaligned,
+        }
+    }
+
+    fn aligned(n: usize) -> BarrierHandler {
+        BarrierHandler::new(n, BarrierConfig::ALIGNED)
+    }
+
+    fn unaligned(n: usize, timeout: i64) -> BarrierHandler {
+        BarrierHandler::new(
+            n,
+            BarrierConfig {
+                mode: CheckpointingMode::ExactlyOnce,
+                unaligned: true,
+                aligned_timeout_ms: timeout,
+            },
+        )
+    }
+
+    fn at_least_once(n: usize) -> BarrierHandler {
+        BarrierHandler::new(
+            n,
+            BarrierConfig {
+                mode: CheckpointingMode::AtLeastOnce,
+                unaligned: false,
+                aligned_timeout_ms: 0,
+            },
+        )
+    }
+
     #[test]
-    fn aligns_after_all_channels_and_blocks_meanwhile() {
-        let mut a = BarrierAligner::new(3);
-        assert_eq!(a.on_barrier(1, 1), BarrierOutcome::Blocked);
-        assert!(a.is_blocked(1) && !a.is_blocked(0));
-        assert_eq!(a.on_barrier(0, 1), BarrierOutcome::Blocked);
-        assert_eq!(a.on_barrier(2, 1), BarrierOutcome::Aligned { id: 1, subsumed: None });
-        assert!(!a.is_blocked(0) && !a.is_blocked(1) && !a.is_pending());
+    fn aligned_blocks_until_all_channels_then_snapshots() {
+        let mut h = aligned(3);
+        assert_eq!(h.on_barrier(1, b(1), 0), vec![]);
+        assert!(h.is_blocked(1) && !h.is_blocked(0));
+        assert_eq!(h.on_barrier(0, b(1), 0), vec![]);
+        assert_eq!(h.on_barrier(2, b(1), 5), vec![snap(1, false)]);
+        assert!(!h.is_blocked(0) && !h.is_blocked(1) && !h.is_pending());
+        assert_eq!(h.is_capturing(0), None);
     }
 
     #[test]
     fn single_channel_aligns_at_once() {
-        let mut a = BarrierAligner::new(1);
-        assert_eq!(a.on_barrier(0, 4), BarrierOutcome::Aligned { id: 4, subsumed: None });
+        assert_eq!(aligned(1).on_barrier(0, b(4), 0), vec![snap(4, false)]);
     }
 
     #[test]
     fn obsolete_barriers_are_ignored() {
-        let mut a = BarrierAligner::new(2);
-        a.on_barrier(0, 2);
-        a.on_barrier(1, 2);
-        assert_eq!(a.on_barrier(0, 2), BarrierOutcome::Ignored, "same id after completion");
-        assert_eq!(a.on_barrier(0, 1), BarrierOutcome::Ignored, "older id");
-        assert!(!a.is_blocked(0));
+        let mut h = aligned(2);
+        h.on_barrier(0, b(2), 0);
+        h.on_barrier(1, b(2), 0);
+        assert_eq!(h.on_barrier(0, b(2), 0), vec![], "same id after completion");
+        assert_eq!(h.on_barrier(0, b(1), 0), vec![], "older id");
+        assert!(!h.is_blocked(0));
     }
 
     #[test]
     fn newer_barrier_subsumes_pending() {
-        let mut a = BarrierAligner::new(2);
-        a.on_barrier(0, 1);
-        assert_eq!(a.on_barrier(1, 2), BarrierOutcome::SubsumedAndBlocked { aborted: 1 });
-        assert!(a.is_blocked(1) && !a.is_blocked(0));
-        assert_eq!(a.on_barrier(0, 2), BarrierOutcome::Aligned { id: 2, subsumed: None });
+        let mut h = aligned(2);
+        h.on_barrier(0, b(1), 0);
+        assert_eq!(
+            h.on_barrier(1, b(2), 0),
+            vec![BarrierAction::Abort {
+                id: 1,
+                reason: CheckpointFailureReason::CheckpointDeclinedSubsumed
+            }]
+        );
+        assert!(h.is_blocked(1) && !h.is_blocked(0));
+        assert_eq!(h.on_barrier(0, b(2), 0), vec![snap(2, false)]);
+    }
+
+    #[test]
+    fn unaligned_snapshots_at_first_barrier_and_captures_the_others() {
+        let mut h = unaligned(3, 0);
+        assert_eq!(h.on_barrier(2, b(7), 0), vec![snap(7, true)]);
+        assert!(!h.is_blocked(2), "unaligned never blocks");
+        assert_eq!(h.is_capturing(0), Some(7));
+        assert_eq!(h.is_capturing(2), None, "its barrier arrived");
+        assert_eq!(h.on_barrier(0, b(7), 0), vec![]);
+        assert_eq!(h.is_capturing(0), None);
+        assert_eq!(
+            h.on_barrier(1, b(7), 0),
+            vec![BarrierAction::InFlightComplete { id: 7 }]
+        );
+        assert_eq!(h.is_capturing(1), None);
+        assert!(!h.is_pending());
+    }
+
+    #[test]
+    fn unaligned_single_channel_completes_at_once() {
+        let mut h = unaligned(1, 0);
+        assert_eq!(
+            h.on_barrier(0, b(1), 0),
+            vec![snap(1, true), BarrierAction::InFlightComplete { id: 1 }]
+        );
+    }
+
+    #[test]
+    fn alternating_starts_aligned_and_switches_after_the_timeout() {
+        let mut h = unaligned(2, 100);
+        let barrier = CheckpointBarrier {
+            id: 3,
+            timestamp_ms: 1000,
+        };
+        assert_eq!(h.on_barrier(0, barrier, 1010), vec![]);
+        assert!(h.is_blocked(0), "aligned at first");
+        assert_eq!(h.alignment_deadline_ms(), Some(1101));
+        assert_eq!(h.on_timer(1100), vec![], "not yet: timeout < now - ts is strict");
+        assert_eq!(
+            h.on_timer(1101),
+            vec![BarrierAction::Snapshot {
+                barrier,
+                unaligned: true
+            }]
+        );
+        assert!(!h.is_blocked(0));
+        assert_eq!(h.is_capturing(1), Some(3));
+        assert_eq!(
+            h.on_barrier(1, barrier, 1200),
+            vec![BarrierAction::InFlightComplete { id: 3 }]
+        );
+    }
+
+    #[test]
+    fn alternating_aligns_normally_within_the_timeout() {
+        let mut h = unaligned(2, 100);
+        let barrier = CheckpointBarrier {
+            id: 3,
+            timestamp_ms: 1000,
+        };
+        h.on_barrier(0, barrier, 1010);
+        assert_eq!(
+            h.on_barrier(1, barrier, 1050),
+            vec![BarrierAction::Snapshot {
+                barrier,
+                unaligned: false
+            }]
+        );
+    }
+
+    #[test]
+    fn alternating_late_barrier_switches_on_arrival() {
+        let mut h = unaligned(3, 100);
+        let barrier = CheckpointBarrier {
+            id: 3,
+            timestamp_ms: 1000,
+        };
+        h.on_barrier(0, barrier, 1010);
+        let actions = h.on_barrier(1, barrier, 1500);
+        assert_eq!(
+            actions,
+            vec![BarrierAction::Snapshot {
+                barrier,
+                unaligned: true
+            }]
+        );
+        assert_eq!(h.is_capturing(2), Some(3));
+    }
+
+    #[test]
+    fn at_least_once_never_blocks_and_triggers_when_all_arrived() {
+        let mut h = at_least_once(2);
+        assert_eq!(h.on_barrier(0, b(1), 0), vec![]);
+        assert!(!h.is_blocked(0));
+        assert_eq!(h.on_barrier(0, b(2), 0), vec![]);
+        assert_eq!(h.on_barrier(1, b(2), 0).last(), Some(&snap(2, false)));
+        assert_eq!(h.on_barrier(1, b(1), 0), vec![], "older than the last triggered");
+    }
+
+    #[test]
+    fn at_least_once_abandons_older_checkpoints() {
+        let mut h = at_least_once(2);
+        h.on_barrier(0, b(1), 0);
+        h.on_barrier(0, b(2), 0);
+        let a = h.on_barrier(1, b(2), 0);
+        assert_eq!(
+            a,
+            vec![
+                BarrierAction::Abort {
+                    id: 1,
+                    reason: CheckpointFailureReason::CheckpointDeclinedSubsumed
+                },
+                snap(2, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn cancellation_marker_aborts_the_pending_checkpoint() {
+        let mut h = aligned(2);
+        h.on_barrier(0, b(5), 0);
+        assert_eq!(
+            h.on_cancellation(5),
+            vec![BarrierAction::Abort {
+                id: 5,
+                reason: CheckpointFailureReason::CheckpointDeclinedOnCancellationBarrier
+            }]
+        );
+        assert!(!h.is_blocked(0) && !h.is_pending());
+        assert_eq!(
+            h.on_barrier(1, b(5), 0),
+            vec![],
+            "the cancelled checkpoint's barriers are obsolete"
+        );
+        assert_eq!(h.on_cancellation(4), vec![], "older marker");
+    }
+
+    #[test]
+    fn cancellation_of_a_newer_checkpoint_aborts_the_current_one() {
+        let mut h = aligned(2);
+        h.on_barrier(0, b(5), 0);
+        assert_eq!(
+            h.on_cancellation(6),
+            vec![BarrierAction::Abort {
+                id: 5,
+                reason: CheckpointFailureReason::CheckpointDeclinedOnCancellationBarrier
+            }]
+        );
+        assert_eq!(h.on_barrier(0, b(6), 0), vec![]);
+    }
+
+    #[test]
+    fn end_of_partition_counts_as_aligned() {
+        let mut h = aligned(3);
+        h.on_barrier(0, b(1), 0);
+        h.on_barrier(1, b(1), 0);
+        assert_eq!(h.on_end_of_partition(2), vec![snap(1, false)]);
+        assert_eq!(h.on_barrier(0, b(2), 0), vec![]);
+        assert_eq!(
+            h.on_barrier(1, b(2), 0),
+            vec![snap(2, false)],
+            "the closed channel is aligned"
+        );
+        let mut t = at_least_once(2);
+        t.on_barrier(0, b(1), 0);
+        assert_eq!(t.on_end_of_partition(1), vec![snap(1, false)]);
+        let mut u = unaligned(2, 0);
+        u.on_barrier(0, b(1), 0);
+        assert_eq!(u.is_capturing(1), Some(1));
+        assert_eq!(
+            u.on_end_of_partition(1),
+            vec![BarrierAction::InFlightComplete { id: 1 }]
+        );
     }
 }

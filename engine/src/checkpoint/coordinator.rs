@@ -321,6 +321,7 @@ mod tests {
         StateHandle {
             key: k.into(),
             size_bytes: 1,
+            in_flight_bytes: 0,
         }
     }
 

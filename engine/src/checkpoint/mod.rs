@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::graph::ExecutionVertexId;
+use crate::record::Record;
 use crate::sink::SinkState;
 use crate::state::KeyedStateSnapshot;
 
@@ -28,9 +29,9 @@ pub struct CheckpointBarrier {
     pub timestamp_ms: i64,
 }
 
-/// The state one subtask writes for one checkpoint.
+/// An operator's own state in a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TaskStateSnapshot {
+pub enum OperatorState {
     /// Next offset to read, per source-log partition.
     Source {
         offsets: BTreeMap<u32, u64>,
@@ -39,22 +40,54 @@ pub enum TaskStateSnapshot {
     Sink(SinkState),
 }
 
+/// The state one subtask writes for one checkpoint: its operator state and,
+/// for unaligned checkpoints, the in-flight data (records that crossed the
+/// checkpoint on the wire), which a restore replays first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskStateSnapshot {
+    pub operator: OperatorState,
+    /// Input records that arrived before their channel's barrier but after
+    /// the snapshot (unaligned).
+    pub in_flight_input: Vec<Record>,
+    /// Output records not yet sent when the barrier overtook them (unaligned).
+    pub in_flight_output: Vec<Record>,
+}
+
 impl TaskStateSnapshot {
-    /// Approximate size in bytes, as it would be serialised.
-    pub fn size_bytes(&self) -> u64 {
-        match self {
-            TaskStateSnapshot::Source { offsets } => 12 * offsets.len() as u64,
-            TaskStateSnapshot::Keyed(k) => 16 * k.entries.len() as u64,
-            TaskStateSnapshot::Sink(s) => 12 * (s.pending_commit.len() as u64 + 1),
+    pub fn new(operator: OperatorState) -> Self {
+        TaskStateSnapshot {
+            operator,
+            in_flight_input: Vec::new(),
+            in_flight_output: Vec::new(),
         }
     }
+
+    /// Approximate size in bytes, as it would be serialised.
+    pub fn size_bytes(&self) -> u64 {
+        let op = match &self.operator {
+            OperatorState::Source { offsets } => 12 * offsets.len() as u64,
+            OperatorState::Keyed(k) => 16 * k.entries.len() as u64,
+            OperatorState::Sink(s) => 12 * (s.pending_commit.len() as u64 + 1),
+        };
+        op + self.in_flight_bytes()
+    }
+
+    /// Size of the persisted in-flight data.
+    pub fn in_flight_bytes(&self) -> u64 {
+        RECORD_BYTES * (self.in_flight_input.len() + self.in_flight_output.len()) as u64
+    }
 }
+
+/// Serialised size of one record (key, value, partition, offset).
+pub const RECORD_BYTES: u64 = 28;
 
 /// Where a subtask's snapshot lives in checkpoint storage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateHandle {
     pub key: String,
     pub size_bytes: u64,
+    /// Of which persisted in-flight data (unaligned checkpoints).
+    pub in_flight_bytes: u64,
 }
 
 impl StateHandle {
@@ -79,6 +112,11 @@ impl CompletedCheckpoint {
 
     pub fn state_size(&self) -> u64 {
         self.states.values().map(|h| h.size_bytes).sum()
+    }
+
+    /// Flink's `lastCheckpointPersistedData`: in-flight data persisted.
+    pub fn persisted_in_flight(&self) -> u64 {
+        self.states.values().map(|h| h.in_flight_bytes).sum()
     }
 }
 

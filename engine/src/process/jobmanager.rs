@@ -209,6 +209,8 @@ struct JobMaster {
     waiting_for_slots: bool,
     num_restarts: u32,
     next_heartbeat_ms: i64,
+    /// Largest alignment time reported per pending checkpoint.
+    alignment: BTreeMap<CheckpointId, i64>,
     metadata: mpsc::UnboundedSender<CompletedCheckpoint>,
 }
 
@@ -257,6 +259,7 @@ impl JobMaster {
             deploy_at_ms: Some(now),
             waiting_for_slots: false,
             num_restarts: 0,
+            alignment: BTreeMap::new(),
             next_heartbeat_ms: now + cfg.engine.heartbeat_interval.as_millis() as i64,
             vertices,
             metadata,
@@ -374,10 +377,17 @@ impl JobMaster {
                     self.handle_task_failure(id, reason).await;
                 }
             }
-            TmToJm::AcknowledgeCheckpoint { id, checkpoint, handle } => {
+            TmToJm::AcknowledgeCheckpoint {
+                id,
+                checkpoint,
+                handle,
+                alignment_ms,
+            } => {
                 if !self.is_current(id) {
                     return;
                 }
+                let a = self.alignment.entry(checkpoint).or_insert(0);
+                *a = (*a).max(alignment_ms);
                 let Some(coord) = self.coordinator.as_mut() else { return };
                 if coord.acknowledge(checkpoint, id.vertex, handle) == AckOutcome::AllAcknowledged {
                     let p = &coord.pending()[&checkpoint];
@@ -443,10 +453,14 @@ impl JobMaster {
             return; // aborted meanwhile (failover or subsumed)
         };
         self.failure_manager.handle_checkpoint_success(checkpoint);
+        let alignment_ms = self.alignment.remove(&checkpoint).unwrap_or(0);
+        self.alignment.retain(|k, _| *k > checkpoint);
         self.trace(TraceEvent::CheckpointCompleted {
             id: checkpoint,
             duration_ms: now - done.checkpoint.trigger_ms,
             size_bytes: done.checkpoint.state_size(),
+            alignment_ms,
+            persisted_bytes: done.checkpoint.persisted_in_flight(),
         });
         for s in done.subsumed_pending {
             self.trace(TraceEvent::CheckpointAborted {

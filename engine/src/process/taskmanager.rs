@@ -220,7 +220,9 @@ async fn run_session(
                         }
                         TmToJm::TaskFailed { id, reason }
                     }
-                    TaskEvent::Acknowledge(id, checkpoint, handle) => TmToJm::AcknowledgeCheckpoint { id, checkpoint, handle },
+                    TaskEvent::Acknowledge(id, checkpoint, handle, alignment_ms) => {
+                        TmToJm::AcknowledgeCheckpoint { id, checkpoint, handle, alignment_ms }
+                    }
                     TaskEvent::Decline(id, checkpoint, reason) => TmToJm::DeclineCheckpoint { id, checkpoint, reason },
                 };
                 if jm_tx.send(msg).await.is_err() {

@@ -1,14 +1,16 @@
 //! The keyed running count: per key, the number of records seen so far.
 //!
 //! Emits `(key, count)` for every input record, keeping the record's origin.
-//! With several input channels it aligns barriers (a channel that delivered the
-//! barrier is blocked until all have) and then snapshots its keyed state.
+//! Barriers are handled by [`CheckpointedInput`] (aligned, unaligned,
+//! alternating or at-least-once); a restore replays persisted in-flight data
+//! before reading new input.
 
-use super::{TaskControl, TaskEnv, TaskError};
-use crate::checkpoint::barrier::{BarrierAligner, BarrierOutcome};
-use crate::checkpoint::TaskStateSnapshot;
+use std::collections::BTreeMap;
+
+use super::input::{CheckpointedInput, InputEvent};
+use super::{sleep_until_ms, TaskControl, TaskEnv, TaskError};
+use crate::checkpoint::{CheckpointId, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
-use crate::protocol::DataMsg;
 use crate::record::Record;
 use crate::state::KeyedCountState;
 
@@ -19,19 +21,39 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
     let mut state = if env.sabotage == Sabotage::CountIgnoresRestoredState {
         KeyedCountState::default()
     } else {
-        let snaps = restored.iter().filter_map(|s| match s.as_ref() {
-            TaskStateSnapshot::Keyed(k) => Some(k),
+        let snaps = restored.iter().filter_map(|s| match &s.operator {
+            OperatorState::Keyed(k) => Some(k),
             _ => None,
         });
         KeyedCountState::restore(snaps, partitioner.as_ref(), sub, env.tdd.parallelism)
     };
+    let (replay_in, replay_out) = env.in_flight_to_replay(&restored);
     let mut out = env.connect_outputs().await?;
-    let mut input = env.connect_inputs().await?;
-    let mut aligner = BarrierAligner::new(input.num_channels());
+    let gate = env.connect_inputs().await?;
+    let mut input = CheckpointedInput::new(
+        gate,
+        env.config.barrier_config(),
+        env.sabotage == Sabotage::NoBarrierAlignment,
+    );
     let (snapshots, _writer) = env.spawn_snapshot_writer();
     env.report_running();
 
+    // Persisted in-flight data first: output as it was, input reprocessed.
+    for r in replay_out {
+        out.emit(r).await?;
+    }
+    for r in replay_in {
+        let count = state.increment(r.key);
+        out.emit(Record { value: count, ..r }).await?;
+    }
+    out.flush().await?;
+
+    let mut waiting: BTreeMap<CheckpointId, (TaskStateSnapshot, i64)> = BTreeMap::new();
+    let clock = env.tracer.clone();
+    let tracer = env.tracer.clone();
+    let now = move || tracer.now_ms() as i64;
     loop {
+        let deadline = input.deadline_ms();
         tokio::select! {
             biased;
             c = env.control.recv() => match c {
@@ -41,21 +63,36 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
                 }
                 None => return Ok(()),
             },
-            m = input.next(|c| aligner.is_blocked(c)) => match m? {
-                (ch, DataMsg::Records(batch)) => {
+            _ = sleep_until_ms(&clock, deadline.unwrap_or(0)), if deadline.is_some() => input.on_timer(now()),
+            ev = input.next(&now) => match ev? {
+                InputEvent::Records { channel, batch } => {
                     let n = batch.len();
                     for r in batch {
                         let count = state.increment(r.key);
                         out.emit(Record { value: count, ..r }).await?;
                     }
                     out.flush().await?;
-                    input.processed(ch, n).await?;
+                    input.processed(channel, n).await?;
                 }
-                (ch, DataMsg::Barrier(barrier)) => {
-                    if let BarrierOutcome::Aligned { id, .. } = aligner.on_barrier(ch, barrier.id) {
+                InputEvent::Snapshot { barrier, unaligned, alignment_ms } => {
+                    let mut snap = TaskStateSnapshot::new(OperatorState::Keyed(state.snapshot()));
+                    if unaligned {
+                        snap.in_flight_output = out.broadcast_barrier_unaligned(barrier).await?;
+                        waiting.insert(barrier.id, (snap, alignment_ms));
+                    } else {
                         out.broadcast_barrier(barrier).await?;
-                        let _ = snapshots.send((id, TaskStateSnapshot::Keyed(state.snapshot())));
+                        let _ = snapshots.send((barrier.id, snap, alignment_ms));
                     }
+                }
+                InputEvent::InFlightComplete { id, records } => {
+                    if let Some((mut snap, alignment_ms)) = waiting.remove(&id) {
+                        snap.in_flight_input = records;
+                        let _ = snapshots.send((id, snap, alignment_ms));
+                    }
+                }
+                InputEvent::Abort { id, reason } => {
+                    waiting.remove(&id);
+                    env.decline(id, reason);
                 }
             }
         }

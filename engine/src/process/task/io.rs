@@ -144,6 +144,21 @@ impl OutputGate {
         Ok(())
     }
 
+    /// Unaligned: send the barrier at once on every channel, ahead of records
+    /// still buffered (they follow it). Returns those overtaken records: the
+    /// output in-flight data of the checkpoint.
+    pub async fn broadcast_barrier_unaligned(&mut self, barrier: CheckpointBarrier) -> Result<Vec<Record>, TaskError> {
+        let mut overtaken = Vec::new();
+        for ch in &self.channels {
+            overtaken.extend_from_slice(&ch.buffer);
+            ch.tx
+                .send(DataMsg::Barrier(barrier))
+                .await
+                .map_err(|e| TaskError::Network(format!("sending barrier: {e}")))?;
+        }
+        Ok(overtaken)
+    }
+
     async fn send_buffer(&mut self, idx: usize) -> Result<(), TaskError> {
         while self.channels[idx].credits == 0 {
             match self.credit_rx.next().await {
@@ -224,6 +239,43 @@ impl InputGate {
                 None => return Err(TaskError::Network("all upstream channels closed".into())),
             }
         }
+    }
+
+    /// Move every message that has already arrived into the per-channel
+    /// queues, without waiting.
+    pub fn poll_ready(&mut self) -> Result<(), TaskError> {
+        use futures::FutureExt;
+        while let Some(item) = self.stream.next().now_or_never() {
+            match item {
+                Some((c, Ok(m))) => self.held[c].push_back(m),
+                Some((c, Err(e))) => return Err(TaskError::Network(format!("upstream channel {c} broke: {e}"))),
+                None => return Err(TaskError::Network("all upstream channels closed".into())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Unaligned: take a barrier that has arrived but is queued behind
+    /// records, letting it overtake them. Returns the channel, the barrier and
+    /// the records it overtook (they stay queued, to be processed later).
+    pub fn take_queued_barrier(&mut self) -> Option<(usize, CheckpointBarrier, Vec<Record>)> {
+        for (c, q) in self.held.iter_mut().enumerate() {
+            if let Some(pos) = q.iter().position(|m| matches!(m, DataMsg::Barrier(_))) {
+                let Some(DataMsg::Barrier(b)) = q.remove(pos) else {
+                    unreachable!("invariant: position found a barrier")
+                };
+                let overtaken = q
+                    .iter()
+                    .take(pos)
+                    .flat_map(|m| match m {
+                        DataMsg::Records(r) => r.clone(),
+                        DataMsg::Barrier(_) => Vec::new(),
+                    })
+                    .collect();
+                return Some((c, b, overtaken));
+            }
+        }
+        None
     }
 
     /// A record batch from `channel` was processed: return its credit.

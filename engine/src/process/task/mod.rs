@@ -7,6 +7,7 @@
 //! part), which acknowledges or declines the checkpoint when done.
 
 pub mod count;
+pub mod input;
 pub mod io;
 pub mod sink;
 pub mod source;
@@ -18,12 +19,14 @@ use std::time::Duration;
 use madsim::net::Endpoint;
 use tokio::sync::mpsc;
 
+use crate::checkpoint::failure_manager::CheckpointFailureReason;
 use crate::checkpoint::{CheckpointBarrier, CheckpointId, StateHandle, StoredBlob, TaskStateSnapshot};
 use crate::config::{EngineConfig, Sabotage};
 use crate::graph::OperatorKind;
 use crate::net::{self, ConnRx, ConnTx, RpcClient};
 use crate::partition::{KeyGroupPartitioner, Partitioner};
 use crate::protocol::{ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskDeploymentDescriptor};
+use crate::record::Record;
 use crate::trace::Tracer;
 
 use io::{ConnectedEdge, InputGate, OutputGate};
@@ -51,7 +54,8 @@ pub enum TaskControl {
 pub enum TaskEvent {
     Running(ExecutionAttemptId),
     Failed(ExecutionAttemptId, String),
-    Acknowledge(ExecutionAttemptId, CheckpointId, StateHandle),
+    /// Acknowledged with the state handle and this task's alignment time (ms).
+    Acknowledge(ExecutionAttemptId, CheckpointId, StateHandle, i64),
     Decline(ExecutionAttemptId, CheckpointId, String),
 }
 
@@ -206,24 +210,64 @@ impl TaskEnv {
         InputGate::new(channels, self.config.credits).await
     }
 
-    /// Start the asynchronous snapshot writer.
-    pub fn spawn_snapshot_writer(&self) -> (mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot)>, AbortOnDrop) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(CheckpointId, TaskStateSnapshot)>();
+    /// In-flight data of the restored snapshots, to replay before new input:
+    /// `(input, output)` records. Empty under the test-only variant that
+    /// skips it.
+    pub fn in_flight_to_replay(&self, restored: &[Arc<TaskStateSnapshot>]) -> (Vec<Record>, Vec<Record>) {
+        if self.sabotage == Sabotage::RestoreSkipsInFlightData {
+            return (Vec::new(), Vec::new());
+        }
+        let input = restored
+            .iter()
+            .flat_map(|s| s.in_flight_input.iter().copied())
+            .collect();
+        let output = restored
+            .iter()
+            .flat_map(|s| s.in_flight_output.iter().copied())
+            .collect();
+        (input, output)
+    }
+
+    /// Decline a checkpoint (Flink's `declineCheckpoint`).
+    pub fn decline(&self, checkpoint: CheckpointId, reason: CheckpointFailureReason) {
+        let _ = self
+            .events
+            .send(TaskEvent::Decline(self.tdd.id, checkpoint, reason.name().to_string()));
+    }
+
+    /// Start the asynchronous snapshot writer: it writes `(checkpoint,
+    /// snapshot, alignment ms)` to checkpoint storage and acknowledges, or
+    /// declines when the write fails.
+    pub fn spawn_snapshot_writer(
+        &self,
+    ) -> (
+        mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot, i64)>,
+        AbortOnDrop,
+    ) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(CheckpointId, TaskStateSnapshot, i64)>();
         let mut client = self.storage_client();
         let events = self.events.clone();
         let id = self.tdd.id;
         let handle = madsim::task::spawn(async move {
-            while let Some((checkpoint, snapshot)) = rx.recv().await {
+            while let Some((checkpoint, snapshot, alignment_ms)) = rx.recv().await {
                 let key = StateHandle::key_for(checkpoint, id.vertex);
                 let size_bytes = snapshot.size_bytes();
+                let in_flight_bytes = snapshot.in_flight_bytes();
                 let req = StorageRequest::Put {
                     key: key.clone(),
                     blob: StoredBlob::Task(Arc::new(snapshot)),
                 };
                 let ev = match client.call::<_, StorageResponse>(req).await {
-                    Ok(StorageResponse::Stored) => {
-                        TaskEvent::Acknowledge(id, checkpoint, StateHandle { key, size_bytes })
-                    }
+                    Ok(StorageResponse::Stored) => TaskEvent::Acknowledge(
+                        id,
+                        checkpoint,
+                        StateHandle {
+                            key,
+                            size_bytes,
+                            in_flight_bytes,
+                        },
+                        alignment_ms,
+                    ),
                     Ok(other) => TaskEvent::Decline(id, checkpoint, format!("storage refused: {other:?}")),
                     Err(e) => TaskEvent::Decline(id, checkpoint, e.to_string()),
                 };
@@ -237,6 +281,14 @@ impl TaskEnv {
 
     pub fn report_running(&self) {
         let _ = self.events.send(TaskEvent::Running(self.tdd.id));
+    }
+}
+
+/// Sleep until the simulated time `ms`, as the run's tracer counts it.
+pub async fn sleep_until_ms(clock: &Tracer, ms: i64) {
+    let now = clock.now_ms() as i64;
+    if ms > now {
+        madsim::time::sleep(Duration::from_millis((ms - now) as u64)).await;
     }
 }
 

@@ -1,19 +1,22 @@
 //! The two-phase-commit sink task.
 //!
 //! Records go into the current transaction in the sink store (writes are
-//! pipelined; the store answers at pre-commit). At an aligned barrier the
+//! pipelined; the store answers at pre-commit). At a checkpoint's snapshot the
 //! transaction is pre-committed and recorded in the snapshot; when the
 //! checkpoint completes it is committed. On start, the restored pre-committed
 //! transactions are committed again and the restored open one aborted (see
-//! [`crate::sink`]). Every request carries this attempt's number, and the store
-//! rejects older attempts once a newer one has fenced them.
+//! [`crate::sink`]), then persisted in-flight data is replayed. Every request
+//! carries this attempt's number, and the store rejects older attempts once a
+//! newer one has fenced them.
 
-use super::{TaskControl, TaskEnv, TaskError};
-use crate::checkpoint::barrier::{BarrierAligner, BarrierOutcome};
-use crate::checkpoint::TaskStateSnapshot;
+use std::collections::BTreeMap;
+
+use super::input::{CheckpointedInput, InputEvent};
+use super::{sleep_until_ms, TaskControl, TaskEnv, TaskError};
+use crate::checkpoint::{CheckpointId, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::net::RpcClient;
-use crate::protocol::{DataMsg, SinkRequest, SinkResponse};
+use crate::protocol::{SinkRequest, SinkResponse};
 use crate::record::Record;
 use crate::sink::{TwoPhaseCommitSink, TxnId};
 
@@ -53,10 +56,11 @@ impl Store {
 pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
     let id = env.tdd.id;
     let restored = env.restored_state().await?;
-    let restored_sink = restored.iter().find_map(|s| match s.as_ref() {
-        TaskStateSnapshot::Sink(s) => Some(s.clone()),
+    let restored_sink = restored.iter().find_map(|s| match &s.operator {
+        OperatorState::Sink(s) => Some(s.clone()),
         _ => None,
     });
+    let (replay_in, _) = env.in_flight_to_replay(&restored);
     let (mut tpc, plan) = TwoPhaseCommitSink::initialize(id.vertex.subtask, id.attempt, restored_sink.as_ref());
     let mut store = Store {
         client: RpcClient::new(
@@ -79,14 +83,24 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
         store.call(SinkRequest::Abort { txn, by: id.attempt }).await?;
     }
 
-    let mut input = env.connect_inputs().await?;
-    let mut aligner = BarrierAligner::new(input.num_channels());
+    let gate = env.connect_inputs().await?;
+    let mut input = CheckpointedInput::new(
+        gate,
+        env.config.barrier_config(),
+        env.sabotage == Sabotage::NoBarrierAlignment,
+    );
     let (snapshots, _writer) = env.spawn_snapshot_writer();
     let batch_size = env.config.batch_size;
-    let mut buffer: Vec<Record> = Vec::with_capacity(batch_size);
+    // Persisted in-flight input first.
+    let mut buffer: Vec<Record> = replay_in;
     env.report_running();
 
+    let mut waiting: BTreeMap<CheckpointId, (TaskStateSnapshot, i64)> = BTreeMap::new();
+    let clock = env.tracer.clone();
+    let tracer = env.tracer.clone();
+    let now = move || tracer.now_ms() as i64;
     loop {
+        let deadline = input.deadline_ms();
         tokio::select! {
             biased;
             c = env.control.recv() => match c {
@@ -100,27 +114,41 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
                 }
                 None => return Ok(()),
             },
-            m = input.next(|c| aligner.is_blocked(c)) => match m? {
-                (ch, DataMsg::Records(batch)) => {
+            _ = sleep_until_ms(&clock, deadline.unwrap_or(0)), if deadline.is_some() => input.on_timer(now()),
+            ev = input.next(&now) => match ev? {
+                InputEvent::Records { channel, batch } => {
                     let n = batch.len();
                     buffer.extend(batch);
                     if buffer.len() >= batch_size {
                         let full = std::mem::replace(&mut buffer, Vec::with_capacity(batch_size));
                         store.write(tpc.current(), full).await?;
                     }
-                    input.processed(ch, n).await?;
+                    input.processed(channel, n).await?;
                 }
-                (ch, DataMsg::Barrier(barrier)) => {
-                    if let BarrierOutcome::Aligned { id: checkpoint, .. } = aligner.on_barrier(ch, barrier.id) {
-                        let (pre, state) = tpc.snapshot(checkpoint);
-                        let rest = std::mem::replace(&mut buffer, Vec::with_capacity(batch_size));
-                        store.write(pre, rest).await?;
-                        store.call(SinkRequest::PreCommit { txn: pre, by: id.attempt }).await?;
-                        if env.sabotage == Sabotage::SinkCommitsAtPreCommit {
-                            store.commit(pre).await?;
-                        }
-                        let _ = snapshots.send((checkpoint, TaskStateSnapshot::Sink(state)));
+                InputEvent::Snapshot { barrier, unaligned, alignment_ms } => {
+                    let (pre, state) = tpc.snapshot(barrier.id);
+                    let rest = std::mem::replace(&mut buffer, Vec::with_capacity(batch_size));
+                    store.write(pre, rest).await?;
+                    store.call(SinkRequest::PreCommit { txn: pre, by: id.attempt }).await?;
+                    if env.sabotage == Sabotage::SinkCommitsAtPreCommit {
+                        store.commit(pre).await?;
                     }
+                    let snap = TaskStateSnapshot::new(OperatorState::Sink(state));
+                    if unaligned {
+                        waiting.insert(barrier.id, (snap, alignment_ms));
+                    } else {
+                        let _ = snapshots.send((barrier.id, snap, alignment_ms));
+                    }
+                }
+                InputEvent::InFlightComplete { id: checkpoint, records } => {
+                    if let Some((mut snap, alignment_ms)) = waiting.remove(&checkpoint) {
+                        snap.in_flight_input = records;
+                        let _ = snapshots.send((checkpoint, snap, alignment_ms));
+                    }
+                }
+                InputEvent::Abort { id: checkpoint, reason } => {
+                    waiting.remove(&checkpoint);
+                    env.decline(checkpoint, reason);
                 }
             }
         }

@@ -12,7 +12,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 
 use super::io::OutputGate;
 use super::{TaskControl, TaskEnv, TaskError};
-use crate::checkpoint::{CheckpointBarrier, CheckpointId, TaskStateSnapshot};
+use crate::checkpoint::{CheckpointBarrier, CheckpointId, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::net::RpcClient;
 use crate::protocol::{SourceLogRequest, SourceLogResponse};
@@ -22,8 +22,10 @@ pub async fn run(mut env: TaskEnv, partitions: u32) -> Result<(), TaskError> {
     let sub = env.tdd.id.vertex.subtask;
     let p = env.tdd.parallelism;
     let mut offsets: BTreeMap<u32, u64> = (0..partitions).filter(|q| q % p == sub).map(|q| (q, 0)).collect();
-    for s in env.restored_state().await? {
-        if let TaskStateSnapshot::Source { offsets: restored } = s.as_ref() {
+    let restored = env.restored_state().await?;
+    let (_, replay_out) = env.in_flight_to_replay(&restored);
+    for s in &restored {
+        if let OperatorState::Source { offsets: restored } = &s.operator {
             if env.sabotage != Sabotage::SourceIgnoresRestoredOffsets {
                 for (q, o) in restored {
                     if let Some(cur) = offsets.get_mut(q) {
@@ -41,6 +43,12 @@ pub async fn run(mut env: TaskEnv, partitions: u32) -> Result<(), TaskError> {
         env.config.rpc_timeout,
     );
     env.report_running();
+    // Output that an unaligned barrier overtook goes out first.
+    for r in replay_out {
+        out.emit(r).await?;
+    }
+    out.flush().await?;
+    let unaligned = env.config.barrier_config().unaligned;
 
     let parts: Vec<u32> = offsets.keys().copied().collect();
     let max = env.config.batch_size as u32;
@@ -50,7 +58,7 @@ pub async fn run(mut env: TaskEnv, partitions: u32) -> Result<(), TaskError> {
         // Control first: a trigger is taken between fetches.
         loop {
             match env.control.try_recv() {
-                Ok(c) => handle_control(c, &mut out, &offsets, &snapshots).await?,
+                Ok(c) => handle_control(c, &mut out, &offsets, &snapshots, unaligned).await?,
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => return Ok(()),
             }
@@ -82,7 +90,7 @@ pub async fn run(mut env: TaskEnv, partitions: u32) -> Result<(), TaskError> {
                 tokio::select! {
                     biased;
                     c = env.control.recv() => match c {
-                        Some(c) => handle_control(c, &mut out, &offsets, &snapshots).await?,
+                        Some(c) => handle_control(c, &mut out, &offsets, &snapshots, unaligned).await?,
                         None => return Ok(()),
                     },
                     _ = madsim::time::sleep(env.config.source_poll_interval) => {}
@@ -112,17 +120,20 @@ async fn handle_control(
     c: TaskControl,
     out: &mut OutputGate,
     offsets: &BTreeMap<u32, u64>,
-    snapshots: &tokio::sync::mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot)>,
+    snapshots: &tokio::sync::mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot, i64)>,
+    unaligned: bool,
 ) -> Result<(), TaskError> {
     match c {
         TaskControl::TriggerCheckpoint(barrier @ CheckpointBarrier { id, .. }) => {
-            out.broadcast_barrier(barrier).await?;
-            let _ = snapshots.send((
-                id,
-                TaskStateSnapshot::Source {
-                    offsets: offsets.clone(),
-                },
-            ));
+            let mut snap = TaskStateSnapshot::new(OperatorState::Source {
+                offsets: offsets.clone(),
+            });
+            if unaligned {
+                snap.in_flight_output = out.broadcast_barrier_unaligned(barrier).await?;
+            } else {
+                out.broadcast_barrier(barrier).await?;
+            }
+            let _ = snapshots.send((id, snap, 0));
         }
         TaskControl::NotifyCheckpointComplete(_) => {}
     }
