@@ -110,17 +110,6 @@ impl RpcClient {
         Ok(())
     }
 
-    /// Send a request that gets no answer (pipelined before later requests).
-    pub async fn send_oneway<Req: Any + Send + Sync>(&mut self, req: Req) -> Result<(), RpcError> {
-        self.ensure_connected().await?;
-        let (tx, _) = self.conn.as_ref().expect("invariant: connected above");
-        if let Err(e) = tx.send(req).await {
-            self.conn = None;
-            return Err(RpcError::Io(self.addr, e.to_string()));
-        }
-        Ok(())
-    }
-
     /// Send a request and wait for its answer.
     pub async fn call<Req: Any + Send + Sync, Resp: Any>(&mut self, req: Req) -> Result<Resp, RpcError> {
         self.ensure_connected().await?;

@@ -170,7 +170,7 @@ pub enum SourceLogResponse {
 pub enum SinkRequest {
     /// Register a new attempt of a sink subtask; fences older attempts. Answered.
     Fence { subtask: u32, by: u32 },
-    /// Append records to an open transaction. Not answered: errors surface at pre-commit.
+    /// Append records to an open transaction. Answered (a slow store slows the sink).
     Write { txn: TxnId, by: u32, records: Vec<Record> },
     /// Flush; after Ok, commit must succeed. Answered.
     PreCommit { txn: TxnId, by: u32 },

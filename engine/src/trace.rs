@@ -37,6 +37,10 @@ pub enum TraceEvent {
         attempt: u32,
         reason: String,
     },
+    /// A failure of the whole job (e.g. too many failed checkpoints).
+    GlobalFailure {
+        reason: String,
+    },
     RestartScheduled {
         delay_ms: i64,
         num_restarts: u32,

@@ -9,14 +9,38 @@ use crate::parse::{parse_scenario, ScenarioFileError};
 pub const CATALOGUE: &[(&str, &str)] = &[
     ("steady", include_str!("../catalogue/steady.toml")),
     ("tm-crash", include_str!("../catalogue/tm-crash.toml")),
+    (
+        "at-least-once-crashes",
+        include_str!("../catalogue/at-least-once-crashes.toml"),
+    ),
+    (
+        "backpressure-aligned",
+        include_str!("../catalogue/backpressure-aligned.toml"),
+    ),
+    (
+        "backpressure-alternating",
+        include_str!("../catalogue/backpressure-alternating.toml"),
+    ),
+    (
+        "backpressure-unaligned",
+        include_str!("../catalogue/backpressure-unaligned.toml"),
+    ),
     ("chaos", include_str!("../catalogue/chaos.toml")),
     (
         "checkpoint-storage-outage",
         include_str!("../catalogue/checkpoint-storage-outage.toml"),
     ),
     (
+        "checkpoint-storage-outage-tolerable",
+        include_str!("../catalogue/checkpoint-storage-outage-tolerable.toml"),
+    ),
+    (
         "checkpoint-storage-slow",
         include_str!("../catalogue/checkpoint-storage-slow.toml"),
+    ),
+    (
+        "checkpoint-timeout",
+        include_str!("../catalogue/checkpoint-timeout.toml"),
     ),
     (
         "crash-loop-exponential",

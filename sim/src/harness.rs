@@ -189,24 +189,25 @@ fn finish(
     // Loss is a safety violation only if the job converged to RUNNING; a job
     // that failed or stalled has not lost data, it has not finished.
     let lost_counts = live.converged && status == JobStatus::Running;
-    let safety_ok = eo.unexpected == 0
-        && (!lost_counts || eo.lost == 0)
-        && match sc.expect.semantics {
-            Semantics::ExactlyOnce => eo.duplicated == 0,
-            Semantics::AtLeastOnce => true,
-        };
+    let unsafe_kinds = match sc.expect.semantics {
+        Semantics::ExactlyOnce => eo.duplicated + eo.unexpected + eo.miscounted + eo.out_of_order,
+        Semantics::AtLeastOnce => eo.unexpected,
+    };
+    let safety_ok = unsafe_kinds == 0 && (!lost_counts || eo.lost == 0);
     let (verdict, message) = if !safety_ok {
         (
             Verdict::Violation,
             Some(format!(
-                "output is not {}: lost {}, duplicated {}, unexpected {}",
+                "output is not {}: lost {}, duplicated {}, unexpected {}, miscounted {}, out of order {}",
                 match sc.expect.semantics {
                     Semantics::ExactlyOnce => "exactly-once",
                     Semantics::AtLeastOnce => "at-least-once",
                 },
                 eo.lost,
                 eo.duplicated,
-                eo.unexpected
+                eo.unexpected,
+                eo.miscounted,
+                eo.out_of_order
             )),
         )
     } else if !live.converged {
@@ -227,6 +228,8 @@ fn finish(
         lost: eo.lost,
         duplicated: eo.duplicated,
         unexpected: eo.unexpected,
+        miscounted: eo.miscounted,
+        out_of_order: eo.out_of_order,
         examples: eo.examples,
         records_expected: content.total(),
         records_committed: committed.len() as u64,

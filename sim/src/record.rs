@@ -134,7 +134,11 @@ pub struct RunRecord {
     pub lost: u64,
     pub duplicated: u64,
     pub unexpected: u64,
-    /// A few offending records, for humans.
+    /// First outputs whose count breaks the reference (state not exactly-once).
+    pub miscounted: u64,
+    /// Per key, first outputs committed with a lower count after a higher one.
+    pub out_of_order: u64,
+    /// A few offending records per kind, for humans.
     pub examples: Vec<String>,
     pub records_expected: u64,
     pub records_committed: u64,
@@ -173,6 +177,8 @@ impl RunRecord {
             lost: 0,
             duplicated: 0,
             unexpected: 0,
+            miscounted: 0,
+            out_of_order: 0,
             examples: Vec::new(),
             records_expected,
             records_committed: 0,

@@ -94,7 +94,9 @@ pub fn final_status(trace: &[TraceEntry]) -> JobStatus {
         .unwrap_or(JobStatus::Created)
 }
 
-/// One episode per fault that disturbs the job (every kill).
+/// One episode per disturbing fault: detection is the first failure the
+/// JobManager sees after it (a lost TaskManager, a failed task, or a global
+/// failure such as too many failed checkpoints).
 pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry]) -> Vec<RecoveryEpisode> {
     let first_after = |t: u64, pred: &dyn Fn(&TraceEvent) -> bool| {
         trace.iter().find(|e| e.t_ms >= t && pred(&e.event)).map(|e| e.t_ms)
@@ -105,7 +107,12 @@ pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry]) -> Vec<Recovery
         .map(|f| {
             let fault_ms = f.at.as_millis();
             let detected_ms = first_after(fault_ms, &|e| {
-                matches!(e, TraceEvent::TaskManagerLost { .. } | TraceEvent::TaskFailed { .. })
+                matches!(
+                    e,
+                    TraceEvent::TaskManagerLost { .. }
+                        | TraceEvent::TaskFailed { .. }
+                        | TraceEvent::GlobalFailure { .. }
+                )
             });
             let restarted_ms =
                 detected_ms.and_then(|d| first_after(d, &|e| matches!(e, TraceEvent::TasksDeployed { .. })));

@@ -156,7 +156,8 @@ impl BarrierHandler {
         }
     }
 
-    /// Milliseconds from the first barrier to now, while a checkpoint is pending.
+    /// When the first barrier of the current (or just finished) checkpoint
+    /// arrived.
     pub fn alignment_started_ms(&self) -> Option<i64> {
         self.alignment_start_ms
     }
@@ -244,9 +245,9 @@ impl BarrierHandler {
     }
 
     fn finish(&mut self) {
+        // The alignment start stays readable for the snapshot's metrics.
         self.phase = Phase::Idle;
         self.arrived.clear();
-        self.alignment_start_ms = None;
     }
 
     fn maybe_finish(&mut self) -> Vec<BarrierAction> {
@@ -394,6 +395,7 @@ mod tests {
         assert_eq!(h.on_barrier(2, b(1), 5), vec![snap(1, false)]);
         assert!(!h.is_blocked(0) && !h.is_blocked(1) && !h.is_pending());
         assert_eq!(h.is_capturing(0), None);
+        assert_eq!(h.alignment_started_ms(), Some(0), "the alignment lasted from 0 to 5");
     }
 
     #[test]

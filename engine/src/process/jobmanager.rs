@@ -628,9 +628,7 @@ impl JobMaster {
         if self.status != JobStatus::Running {
             return;
         }
-        self.trace(TraceEvent::Note {
-            text: format!("global failure: {reason}"),
-        });
+        self.trace(TraceEvent::GlobalFailure { reason });
         let all = self.vertices.iter().copied().collect();
         self.handle_failure(all).await;
     }

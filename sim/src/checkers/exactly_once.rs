@@ -1,11 +1,19 @@
-//! Exactly-once: the committed sink contents against the fault-free reference.
+//! Exactly-once: the committed sink contents against the fault-free reference,
+//! with the full taxonomy (in the spirit of Maelstrom's kafka checker):
 //!
-//! Every source record must have exactly one committed output (by origin):
-//! none is **lost**, extra copies are **duplicated**. An output is
-//! **unexpected** when its origin is not a source record, its key is not that
-//! record's key, or its count breaks the reference: per key, the first outputs
-//! of its records must carry the counts `1..=n`, each once (a count state that
-//! was not restored shows up here).
+//! - **lost**: a source record with no committed output;
+//! - **duplicated**: extra committed copies of a source record's output;
+//! - **unexpected**: an output no run could produce — its origin is not a
+//!   source record, or its key is not that record's key;
+//! - **miscounted**: a first output whose count breaks the reference (per
+//!   key, first outputs must carry the counts `1..=n`, each once): the state
+//!   effect was not exactly once (e.g. state not restored, or at-least-once
+//!   replay counted a record twice);
+//! - **out of order**: per key, first outputs committed with a lower count
+//!   after a higher one.
+//!
+//! Exactly-once needs all five at zero; at-least-once needs no loss and no
+//! unexpected output (duplicates and their state effects are allowed).
 
 use std::collections::BTreeMap;
 
@@ -21,87 +29,107 @@ pub struct ExactlyOnceReport {
     pub lost: u64,
     pub duplicated: u64,
     pub unexpected: u64,
+    pub miscounted: u64,
+    pub out_of_order: u64,
+    /// A few examples of each kind, prefixed with the kind.
     pub examples: Vec<String>,
 }
 
 impl ExactlyOnceReport {
-    pub fn passed(&self) -> bool {
-        self.lost == 0 && self.duplicated == 0 && self.unexpected == 0
+    pub fn exactly_once(&self) -> bool {
+        self.lost == 0 && self.duplicated == 0 && self.unexpected == 0 && self.miscounted == 0 && self.out_of_order == 0
+    }
+
+    pub fn at_least_once(&self) -> bool {
+        self.lost == 0 && self.unexpected == 0
+    }
+}
+
+#[derive(Default)]
+struct Examples {
+    by_kind: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl Examples {
+    fn add(&mut self, kind: &'static str, text: impl FnOnce() -> String) {
+        let v = self.by_kind.entry(kind).or_default();
+        if v.len() < MAX_EXAMPLES {
+            v.push(format!("{kind}: {}", text()));
+        }
     }
 }
 
 pub fn check(content: &SourceContent, committed: &[Record]) -> ExactlyOnceReport {
     let mut r = ExactlyOnceReport::default();
-    let (mut lost_ex, mut dup_ex, mut unex_ex) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ex = Examples::default();
     let per = content.records_per_partition;
     let mut copies = vec![0u32; content.total() as usize];
-    // First output per key, by count value: which counts were seen.
-    let mut counts_seen: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    // Per key: counts of first outputs, in commit order.
+    let mut firsts: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     for rec in committed {
         let o = rec.origin;
         if !content.contains(o) {
             r.unexpected += 1;
-            push(
-                &mut unex_ex,
-                format!("unknown origin {}:{} in {rec:?}", o.partition, o.offset),
-            );
+            ex.add("unexpected", || {
+                format!("unknown origin {}:{} in {rec:?}", o.partition, o.offset)
+            });
             continue;
         }
         let i = (u64::from(o.partition) * per + o.offset) as usize;
         copies[i] += 1;
         if copies[i] > 1 {
             r.duplicated += 1;
-            push(
-                &mut dup_ex,
-                format!("record {}:{} committed {} times", o.partition, o.offset, copies[i]),
-            );
+            ex.add("duplicated", || {
+                format!("record {}:{} committed {} times", o.partition, o.offset, copies[i])
+            });
             continue;
         }
         let key = content.key_at(o.partition, o.offset);
         if rec.key != key {
             r.unexpected += 1;
-            push(
-                &mut unex_ex,
+            ex.add("unexpected", || {
                 format!(
                     "record {}:{} has key {} instead of {key}",
                     o.partition, o.offset, rec.key
-                ),
-            );
+                )
+            });
             continue;
         }
-        counts_seen.entry(key).or_default().push(rec.value);
+        firsts.entry(key).or_default().push(rec.value);
     }
     for (i, c) in copies.iter().enumerate() {
         if *c == 0 {
             r.lost += 1;
             let (p, o) = (i as u64 / per, i as u64 % per);
-            push(&mut lost_ex, format!("record {p}:{o} never committed"));
+            ex.add("lost", || format!("record {p}:{o} never committed"));
         }
     }
     let reference = content.reference_counts();
-    for (key, mut values) in counts_seen {
+    for (key, values) in firsts {
         let n = reference.get(&key).copied().unwrap_or(0);
-        values.sort_unstable();
+        for w in values.windows(2) {
+            if w[1] < w[0] {
+                r.out_of_order += 1;
+                ex.add("out of order", || {
+                    format!("key {key}: count {} committed after {}", w[1], w[0])
+                });
+            }
+        }
+        let mut sorted = values;
+        sorted.sort_unstable();
         let mut prev = 0;
-        for v in values {
+        for v in sorted {
             if v == 0 || v > n || v == prev {
-                r.unexpected += 1;
-                push(
-                    &mut unex_ex,
-                    format!("key {key}: count {v} (reference has 1..={n}, each once)"),
-                );
+                r.miscounted += 1;
+                ex.add("miscounted", || {
+                    format!("key {key}: count {v} (reference has 1..={n}, each once)")
+                });
             }
             prev = v;
         }
     }
-    r.examples = lost_ex.into_iter().chain(dup_ex).chain(unex_ex).collect();
+    r.examples = ex.by_kind.into_values().flatten().collect();
     r
-}
-
-fn push(v: &mut Vec<String>, s: String) {
-    if v.len() < MAX_EXAMPLES {
-        v.push(s);
-    }
 }
 
 #[cfg(test)]
@@ -117,43 +145,52 @@ mod tests {
         }
     }
 
-    fn correct(c: &SourceContent) -> Vec<Record> {
-        c.reference_output()
+    #[test]
+    fn correct_output_passes() {
+        let c = content();
+        let out = c.reference_output();
+        let r = check(&c, &out);
+        assert!(r.exactly_once() && r.at_least_once(), "{r:?}");
     }
 
     #[test]
-    fn correct_output_passes_in_any_order() {
+    fn loss_and_duplication_are_caught() {
         let c = content();
-        let mut out = correct(&c);
-        assert!(check(&c, &out).passed());
-        out.reverse();
-        assert!(check(&c, &out).passed());
-    }
-
-    #[test]
-    fn loss_duplication_and_bad_counts_are_caught() {
-        let c = content();
-        let out = correct(&c);
+        let out = c.reference_output();
         let lost = check(&c, &out[1..]);
         assert_eq!((lost.lost, lost.duplicated, lost.unexpected), (1, 0, 0));
+        assert!(!lost.at_least_once());
         let mut dup = out.clone();
         dup.push(out[3]);
         let d = check(&c, &dup);
         assert_eq!((d.lost, d.duplicated), (0, 1));
-        let mut bad = out.clone();
-        bad[7].value += 1000;
-        assert!(check(&c, &bad).unexpected >= 1);
-        let mut wrong_key = out.clone();
-        wrong_key[0].key = (wrong_key[0].key + 1) % 5;
-        assert!(check(&c, &wrong_key).unexpected >= 1);
-        assert!(!d.examples.is_empty());
+        assert!(d.at_least_once() && !d.exactly_once());
+        assert!(d.examples[0].starts_with("duplicated: "), "{:?}", d.examples);
     }
 
     #[test]
-    fn reset_state_replay_is_unexpected() {
+    fn foreign_records_are_unexpected() {
+        let c = content();
+        let mut out = c.reference_output();
+        out[0].key = (out[0].key + 1) % 5;
+        let r = check(&c, &out);
+        assert!(r.unexpected >= 1 && !r.at_least_once());
+        let mut out = c.reference_output();
+        out.push(Record {
+            origin: halab_engine::record::Origin {
+                partition: 9,
+                offset: 0,
+            },
+            ..out[0]
+        });
+        assert_eq!(check(&c, &out).unexpected, 1);
+    }
+
+    #[test]
+    fn wrong_counts_are_miscounted() {
         // State lost after record 40 of partition 0: counts restart at 1.
         let c = content();
-        let mut out = correct(&c);
+        let mut out = c.reference_output();
         let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
         for r in out.iter_mut().skip(40) {
             let n = counts.entry(r.key).or_insert(0);
@@ -161,7 +198,25 @@ mod tests {
             r.value = *n;
         }
         let rep = check(&c, &out);
-        assert_eq!((rep.lost, rep.duplicated), (0, 0));
-        assert!(rep.unexpected > 0);
+        assert_eq!((rep.lost, rep.duplicated, rep.unexpected), (0, 0, 0));
+        assert!(rep.miscounted > 0 && !rep.exactly_once() && rep.at_least_once());
+        let mut bad = c.reference_output();
+        bad[7].value += 1000;
+        assert!(check(&c, &bad).miscounted >= 1);
+    }
+
+    #[test]
+    fn per_key_order_is_checked() {
+        let c = content();
+        let mut out = c.reference_output();
+        // Swap the first two outputs of one key.
+        let key = out[0].key;
+        let j = out.iter().skip(1).position(|r| r.key == key).expect("key repeats") + 1;
+        out.swap(0, j);
+        let r = check(&c, &out);
+        assert_eq!(r.out_of_order, 1, "{r:?}");
+        assert_eq!((r.lost, r.duplicated, r.miscounted), (0, 0, 0));
+        assert!(!r.exactly_once());
+        assert!(r.examples.iter().any(|e| e.starts_with("out of order: ")));
     }
 }

@@ -105,18 +105,20 @@ impl SinkStore {
                     records: Vec::new(),
                     poisoned: false,
                 });
-                match (refusal, t.state) {
-                    (None, TxnState::Open) => t.records.extend(records),
+                Some(match (refusal, t.state) {
+                    (None, TxnState::Open) => {
+                        t.records.extend(records);
+                        SinkResponse::Ok
+                    }
                     (Some(why), _) => {
                         t.poisoned = true;
-                        self.reject(inner, why);
+                        self.reject(inner, why)
                     }
                     (None, s) => {
                         t.poisoned = true;
-                        self.reject(inner, format!("write into {txn} in state {s:?}"));
+                        self.reject(inner, format!("write into {txn} in state {s:?}"))
                     }
-                }
-                None
+                })
             }
             SinkRequest::PreCommit { txn, by } => {
                 if let Some(why) = Self::stale(inner, txn.subtask, by) {

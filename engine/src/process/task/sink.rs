@@ -1,7 +1,7 @@
 //! The two-phase-commit sink task.
 //!
-//! Records go into the current transaction in the sink store (writes are
-//! pipelined; the store answers at pre-commit). At a checkpoint's snapshot the
+//! Records go into the current transaction in the sink store, one batch per
+//! request (a slow store backpressures the pipeline). At a checkpoint's snapshot the
 //! transaction is pre-committed and recorded in the snapshot; when the
 //! checkpoint completes it is committed. On start, the restored pre-committed
 //! transactions are committed again and the restored open one aborted (see
@@ -38,14 +38,12 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
-        self.client
-            .send_oneway(SinkRequest::Write {
-                txn,
-                by: self.by,
-                records,
-            })
-            .await
-            .map_err(|e| TaskError::Service(e.to_string()))
+        self.call(SinkRequest::Write {
+            txn,
+            by: self.by,
+            records,
+        })
+        .await
     }
 
     async fn commit(&mut self, txn: TxnId) -> Result<(), TaskError> {
