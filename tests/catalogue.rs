@@ -17,11 +17,8 @@ fn check(name: &str) {
         assert_eq!(
             r.verdict,
             Verdict::Pass,
-            "{name} seed {seed}: {:?} lost {} duplicated {} unexpected {} {:?}\nreproduce: cargo run --release -- repro {name} --seed {seed} --trace",
+            "{name} seed {seed}: {:?} {:?}\nreproduce: cargo run --release -- repro {name} --seed {seed} --trace",
             r.message,
-            r.lost,
-            r.duplicated,
-            r.unexpected,
             r.examples
         );
     }
@@ -42,6 +39,12 @@ macro_rules! catalogue_tests {
 
 catalogue_tests! {
     steady => "steady",
+    at_least_once_crashes => "at-least-once-crashes",
+    backpressure_aligned => "backpressure-aligned",
+    backpressure_alternating => "backpressure-alternating",
+    backpressure_unaligned => "backpressure-unaligned",
+    checkpoint_storage_outage_tolerable => "checkpoint-storage-outage-tolerable",
+    checkpoint_timeout => "checkpoint-timeout",
     tm_crash => "tm-crash",
     chaos => "chaos",
     checkpoint_storage_outage => "checkpoint-storage-outage",

@@ -72,6 +72,7 @@ pub fn run_seed_with_trace(scenario: &Scenario, seed: u64) -> Result<(RunRecord,
 struct SimOutput {
     tracer: Tracer,
     sink: Arc<SinkStore>,
+    storage: Arc<CheckpointStorage>,
     buckets: Vec<Bucket>,
     completed_at_ms: Option<u64>,
     end_ms: u64,
@@ -158,6 +159,7 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
         SimOutput {
             tracer,
             sink: services.sink_store,
+            storage: services.checkpoint_storage,
             buckets,
             completed_at_ms,
             end_ms,
@@ -186,9 +188,12 @@ fn finish(
         status,
         sc.expect.final_status,
     );
-    // Loss is a safety violation only if the job converged to RUNNING; a job
-    // that failed or stalled has not lost data, it has not finished.
-    let lost_counts = live.converged && status == JobStatus::Running;
+    // Loss is a safety violation if the job converged to RUNNING, or if it
+    // runs and its latest completed checkpoint has consumed all input: then
+    // nothing uncommitted can ever be re-read. A job that failed or stalled
+    // before that has not lost data; it has not finished (liveness).
+    let input_checkpointed = out.storage.latest_consumed() == Some(content.total());
+    let lost_counts = status == JobStatus::Running && (live.converged || input_checkpointed);
     let unsafe_kinds = match sc.expect.semantics {
         Semantics::ExactlyOnce => eo.duplicated + eo.unexpected + eo.miscounted + eo.out_of_order,
         Semantics::AtLeastOnce => eo.unexpected,

@@ -138,13 +138,14 @@ fn ms(v: Option<u64>) -> String {
 }
 
 fn print_summary(summaries: &BTreeMap<String, ScenarioSummary>, elapsed: f64, runs: usize) {
+    let w = summaries.keys().map(|k| k.len()).max().unwrap_or(8).max(8);
     println!(
-        "{:<28} {:>6} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
+        "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
         "scenario", "runs", "passed", "violation", "liveness", "rec p50", "rec p99", "rec max"
     );
     for s in summaries.values() {
         println!(
-            "{:<28} {:>6} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
+            "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
             s.scenario,
             s.runs,
             s.passed,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use halab_engine::checkpoint::StoredBlob;
+use halab_engine::checkpoint::{OperatorState, StoredBlob};
 use halab_engine::protocol::{StorageRequest, StorageResponse};
 
 #[derive(Debug, Default)]
@@ -26,6 +26,28 @@ impl CheckpointStorage {
             }
             StorageRequest::Get { key } => StorageResponse::Found(blobs.get(&key).cloned()),
         })
+    }
+
+    /// Records the sources had consumed in the latest completed checkpoint
+    /// (whose metadata is stored): everything below can never be re-read.
+    pub fn latest_consumed(&self) -> Option<u64> {
+        let blobs = self.blobs.lock().expect("invariant: lock not poisoned");
+        let latest = blobs
+            .values()
+            .filter_map(|b| match b {
+                StoredBlob::Metadata(m) => Some(m.clone()),
+                StoredBlob::Task(_) => None,
+            })
+            .max_by_key(|m| m.id)?;
+        let mut consumed = 0;
+        for h in latest.states.values() {
+            if let Some(StoredBlob::Task(t)) = blobs.get(&h.key) {
+                if let OperatorState::Source { offsets } = &t.operator {
+                    consumed += offsets.values().sum::<u64>();
+                }
+            }
+        }
+        Some(consumed)
     }
 
     pub fn len(&self) -> usize {

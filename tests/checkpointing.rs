@@ -1,0 +1,182 @@
+//! Checkpointing as Flink does it, end to end: barrier modes under
+//! backpressure, at-least-once duplicates, tolerable checkpoint failures,
+//! checkpoint timeouts, Flink's checkpoint metrics, and broken variants that
+//! the checkers must catch.
+
+use halab_engine::config::Sabotage;
+use halab_scenarios::catalogue;
+use halab_sim::scenario::ConfigValue;
+use halab_sim::scenario::Semantics;
+use halab_sim::{run_seed, RunRecord, Scenario, Verdict};
+
+fn scenario(name: &str) -> Scenario {
+    catalogue::load(name).expect("built-in").expect("valid")
+}
+
+fn runs(s: &Scenario, seeds: std::ops::RangeInclusive<u64>) -> Vec<RunRecord> {
+    seeds.map(|seed| run_seed(s, seed).expect("valid")).collect()
+}
+
+fn completed(r: &RunRecord) -> impl Iterator<Item = &halab_sim::record::CheckpointEvent> {
+    r.checkpoints.iter().filter(|c| c.outcome == "completed")
+}
+
+#[test]
+fn aligned_checkpoints_wait_for_alignment_under_backpressure_unaligned_do_not() {
+    let aligned = runs(&scenario("backpressure-aligned"), 1..=4);
+    let unaligned = runs(&scenario("backpressure-unaligned"), 1..=4);
+    for r in aligned.iter().chain(&unaligned) {
+        assert_eq!(
+            r.verdict,
+            Verdict::Pass,
+            "{} seed {}: {:?}",
+            r.scenario,
+            r.seed,
+            r.message
+        );
+    }
+    let max_alignment = |rs: &[RunRecord]| rs.iter().flat_map(completed).filter_map(|c| c.alignment_ms).max();
+    let persisted = |rs: &[RunRecord]| {
+        rs.iter()
+            .flat_map(completed)
+            .filter_map(|c| c.persisted_bytes)
+            .sum::<u64>()
+    };
+    assert!(
+        max_alignment(&aligned) > Some(100),
+        "aligned: {:?}",
+        max_alignment(&aligned)
+    );
+    assert_eq!(persisted(&aligned), 0, "aligned checkpoints persist no in-flight data");
+    assert_eq!(max_alignment(&unaligned), Some(0), "unaligned checkpoints never align");
+    assert!(
+        persisted(&unaligned) > 0,
+        "unaligned checkpoints persist in-flight data"
+    );
+}
+
+#[test]
+fn alternating_checkpoints_switch_after_the_timeout() {
+    let alt = runs(&scenario("backpressure-alternating"), 1..=4);
+    for r in &alt {
+        assert_eq!(r.verdict, Verdict::Pass, "seed {}: {:?}", r.seed, r.message);
+    }
+    let alignments: Vec<i64> = alt.iter().flat_map(completed).filter_map(|c| c.alignment_ms).collect();
+    assert!(
+        alignments.iter().all(|a| *a <= 20 + 10),
+        "alignment is cut at the 20ms timeout: {alignments:?}"
+    );
+    assert!(
+        alt.iter().flat_map(completed).any(|c| c.persisted_bytes > Some(0)),
+        "some switched to unaligned"
+    );
+}
+
+#[test]
+fn at_least_once_shows_duplicates_but_never_loses_and_exactly_once_shows_none() {
+    let alo = scenario("at-least-once-crashes");
+    let records = runs(&alo, 1..=10);
+    assert!(records.iter().all(|r| r.verdict == Verdict::Pass && r.lost == 0));
+    assert!(
+        records.iter().any(|r| r.duplicated > 0),
+        "the barrier tracker lets duplicates through"
+    );
+    let mut eo = alo.clone();
+    eo.config.remove("execution.checkpointing.mode");
+    eo.expect.semantics = Semantics::ExactlyOnce;
+    for r in runs(&eo, 1..=10) {
+        assert_eq!(r.verdict, Verdict::Pass, "seed {}: {:?}", r.seed, r.message);
+        assert_eq!((r.duplicated, r.miscounted), (0, 0));
+    }
+}
+
+#[test]
+fn tolerable_failed_checkpoints_decide_whether_a_storage_outage_fails_the_job() {
+    for r in runs(&scenario("checkpoint-storage-outage-tolerable"), 1..=4) {
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert_eq!(r.restarts, 0, "up to 3 failed checkpoints are tolerated");
+        assert!(r.checkpoints.iter().any(|c| c.outcome == "aborted"));
+        let last = r.checkpoint_metrics.last().expect("metrics");
+        assert!(last.number_of_failed_checkpoints >= 1 && last.number_of_completed_checkpoints >= 5);
+    }
+    let mut strict = scenario("checkpoint-storage-outage-tolerable");
+    strict
+        .config
+        .remove("execution.checkpointing.tolerable-failed-checkpoints");
+    for r in runs(&strict, 1..=4) {
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert!(
+            r.restarts >= 1,
+            "with the default tolerance 0 the first declined checkpoint fails the job"
+        );
+    }
+}
+
+#[test]
+fn expired_checkpoints_fail_the_job_over() {
+    for r in runs(&scenario("checkpoint-timeout"), 1..=4) {
+        assert_eq!(r.verdict, Verdict::Pass, "seed {}: {:?}", r.seed, r.message);
+        assert!(r.restarts >= 1);
+        assert!(r
+            .checkpoints
+            .iter()
+            .any(|c| c.reason.as_deref().is_some_and(|x| x.starts_with("CHECKPOINT_EXPIRED"))));
+    }
+}
+
+#[test]
+fn checkpoint_metrics_use_flinks_names_and_count_up() {
+    let r = run_seed(&scenario("steady"), 1).expect("valid");
+    let m = &r.checkpoint_metrics;
+    assert!(m.len() >= 5);
+    assert!(m
+        .windows(2)
+        .all(|w| w[1].number_of_completed_checkpoints >= w[0].number_of_completed_checkpoints));
+    let json = serde_json::to_value(&m[0]).expect("json");
+    for key in [
+        "lastCheckpointDuration",
+        "lastCheckpointSize",
+        "numberOfCompletedCheckpoints",
+        "numberOfFailedCheckpoints",
+        "checkpointAlignmentTime",
+        "lastCheckpointPersistedData",
+    ] {
+        assert!(json.get(key).is_some(), "missing {key}");
+    }
+}
+
+fn first_violation(s: &Scenario, seeds: std::ops::RangeInclusive<u64>) -> Option<RunRecord> {
+    seeds
+        .map(|seed| run_seed(s, seed).expect("valid"))
+        .find(|r| r.verdict == Verdict::Violation)
+}
+
+#[test]
+fn exactly_once_without_barrier_alignment_is_caught() {
+    let mut s = scenario("backpressure-aligned");
+    s.sabotage = Sabotage::NoBarrierAlignment;
+    let r = first_violation(&s, 1..=16).expect("no alignment must break exactly-once for some seed");
+    assert!(r.duplicated + r.miscounted > 0, "{r:?}");
+}
+
+#[test]
+fn unaligned_restore_that_skips_in_flight_data_is_caught() {
+    let mut s = scenario("backpressure-unaligned");
+    s.sabotage = Sabotage::RestoreSkipsInFlightData;
+    let r = first_violation(&s, 1..=16).expect("dropping in-flight data must lose records for some seed");
+    assert!(r.lost > 0, "{r:?}");
+    // The same seed passes with the correct restore.
+    let good = scenario("backpressure-unaligned");
+    assert_eq!(run_seed(&good, r.seed).expect("valid").verdict, Verdict::Pass);
+}
+
+#[test]
+fn checkpointing_mode_keys_are_validated() {
+    let mut s = scenario("steady");
+    s.config.insert(
+        "execution.checkpointing.mode".into(),
+        ConfigValue::String("AT_MOST_ONCE".into()),
+    );
+    let e = s.validate().expect_err("bad mode");
+    assert!(e.path.contains("execution.checkpointing.mode"), "{e}");
+}
