@@ -63,6 +63,8 @@ catalogue_tests! {
     tm_partition_one_way => "tm-partition-one-way",
     tm_pause_long => "tm-pause-long",
     tm_pause_short => "tm-pause-short",
+    union_backpressure => "union-backpressure",
+    zombie_tm => "zombie-tm",
 }
 
 #[test]

@@ -180,3 +180,38 @@ fn checkpointing_mode_keys_are_validated() {
     let e = s.validate().expect_err("bad mode");
     assert!(e.path.contains("execution.checkpointing.mode"), "{e}");
 }
+
+#[test]
+fn a_zombie_taskmanager_cannot_change_committed_output() {
+    let s = scenario("zombie-tm");
+    let (mut fenced, mut failovers) = (0, 0);
+    for seed in 1..=12 {
+        let (r, trace) = halab_sim::harness::run_seed_with_trace(&s, seed).expect("valid");
+        assert_eq!(r.verdict, Verdict::Pass, "seed {seed}: {:?}", r.message);
+        failovers += r.restarts;
+        fenced += trace.iter().filter(|l| l.contains("is fenced by attempt")).count();
+    }
+    assert!(failovers > 0, "the JobManager failed the zombie's tasks over");
+    assert!(
+        fenced > 0,
+        "some zombie request reached the sink store after the new attempt fenced it"
+    );
+}
+
+#[test]
+fn union_of_two_sources_aligns_across_input_gates() {
+    let s = scenario("union-backpressure");
+    assert_eq!(s.job_graph().input_gate_sizes(2), vec![2, 2]);
+    let records = runs(&s, 1..=4);
+    for r in &records {
+        assert_eq!(r.verdict, Verdict::Pass, "seed {}: {:?}", r.seed, r.message);
+        assert!(r.restarts >= 1);
+    }
+    assert!(records.iter().flat_map(completed).any(|c| c.alignment_ms > Some(0)));
+    let mut broken = s.clone();
+    broken.sabotage = Sabotage::NoBarrierAlignment;
+    assert!(
+        first_violation(&broken, 1..=16).is_some(),
+        "no alignment across gates is caught"
+    );
+}

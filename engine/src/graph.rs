@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 /// What an operator does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OperatorKind {
-    /// Reads the source-log partitions `p` with `p % parallelism == subtask`.
-    Source { partitions: u32 },
+    /// Reads source-log partitions `first_partition..first_partition +
+    /// partitions`; subtask i takes those whose index within the range is
+    /// `i` modulo the parallelism.
+    Source { first_partition: u32, partitions: u32 },
     /// Keyed running count: per key, the number of records seen so far.
     KeyedCount,
     /// Two-phase-commit sink into the sink store.
@@ -135,7 +137,14 @@ impl JobGraph {
     /// → keyBy → two-phase-commit sink, each with its own parallelism.
     pub fn streaming_count(partitions: u32, source_p: u32, count_p: u32, sink_p: u32) -> JobGraph {
         let mut g = JobGraph::new();
-        let src = g.add_vertex("source", OperatorKind::Source { partitions }, source_p);
+        let src = g.add_vertex(
+            "source",
+            OperatorKind::Source {
+                first_partition: 0,
+                partitions,
+            },
+            source_p,
+        );
         let cnt = g.add_vertex("count", OperatorKind::KeyedCount, count_p);
         let snk = g.add_vertex("sink", OperatorKind::TwoPhaseCommitSink, sink_p);
         g.connect(src, cnt, ShipStrategy::Hash);
@@ -154,7 +163,7 @@ impl JobGraph {
             }
             let has_inputs = self.graph.edges_directed(n, Direction::Incoming).next().is_some();
             match v.kind {
-                OperatorKind::Source { partitions } => {
+                OperatorKind::Source { partitions, .. } => {
                     if has_inputs {
                         return Err(GraphError::SourceWithInputs(v.name.clone()));
                     }
@@ -273,6 +282,36 @@ impl JobGraph {
             .collect()
     }
 
+    /// Two sources, each reading half of the partitions, unioned into one
+    /// keyed running count (two input gates, so barriers align across gates)
+    /// → keyBy → 2PC sink.
+    pub fn union_count(partitions: u32, source_p: u32, count_p: u32, sink_p: u32) -> JobGraph {
+        let mut g = JobGraph::new();
+        let half = partitions / 2;
+        let a = g.add_vertex(
+            "source-a",
+            OperatorKind::Source {
+                first_partition: 0,
+                partitions: half,
+            },
+            source_p,
+        );
+        let b = g.add_vertex(
+            "source-b",
+            OperatorKind::Source {
+                first_partition: half,
+                partitions: partitions - half,
+            },
+            source_p,
+        );
+        let cnt = g.add_vertex("count", OperatorKind::KeyedCount, count_p);
+        let snk = g.add_vertex("sink", OperatorKind::TwoPhaseCommitSink, sink_p);
+        g.connect(a, cnt, ShipStrategy::Hash);
+        g.connect(b, cnt, ShipStrategy::Hash);
+        g.connect(cnt, snk, ShipStrategy::Hash);
+        g
+    }
+
     /// Vertices in topological order.
     pub fn topological_order(&self) -> Result<Vec<JobVertexId>, GraphError> {
         petgraph::algo::toposort(&self.graph, None)
@@ -314,6 +353,17 @@ mod tests {
     }
 
     #[test]
+    fn union_count_has_two_input_gates() {
+        let g = JobGraph::union_count(4, 2, 3, 1);
+        g.validate().expect("valid");
+        assert_eq!(g.input_gate_sizes(2), vec![2, 2]);
+        let gates: Vec<u32> = (0..2)
+            .map(|v| g.output_channels(ExecutionVertexId { vertex: v, subtask: 0 })[0].1[0].gate)
+            .collect();
+        assert_eq!(gates, vec![0, 1]);
+    }
+
+    #[test]
     fn invalid_graphs_are_refused() {
         let g = JobGraph::streaming_count(1, 2, 3, 2);
         assert!(matches!(
@@ -321,7 +371,14 @@ mod tests {
             Err(GraphError::SourceParallelismAbovePartitions(..))
         ));
         let mut g = JobGraph::new();
-        let a = g.add_vertex("a", OperatorKind::Source { partitions: 2 }, 2);
+        let a = g.add_vertex(
+            "a",
+            OperatorKind::Source {
+                first_partition: 0,
+                partitions: 2,
+            },
+            2,
+        );
         let b = g.add_vertex("b", OperatorKind::KeyedCount, 3);
         g.connect(a, b, ShipStrategy::Forward);
         assert!(matches!(g.validate(), Err(GraphError::ForwardParallelismMismatch(..))));

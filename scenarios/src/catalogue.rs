@@ -68,6 +68,11 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ),
     ("tm-pause-long", include_str!("../catalogue/tm-pause-long.toml")),
     ("tm-pause-short", include_str!("../catalogue/tm-pause-short.toml")),
+    (
+        "union-backpressure",
+        include_str!("../catalogue/union-backpressure.toml"),
+    ),
+    ("zombie-tm", include_str!("../catalogue/zombie-tm.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {

@@ -89,6 +89,9 @@ pub enum Topology {
     /// source → keyBy → keyed running count → keyBy → 2PC sink.
     #[default]
     Count,
+    /// Two sources (each half of the partitions) unioned into the keyed
+    /// count: a two-input operator whose barriers align across gates.
+    Union,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,7 +190,11 @@ impl Scenario {
 
     pub fn job_graph(&self) -> JobGraph {
         let j = &self.job;
-        JobGraph::streaming_count(
+        let build = match j.topology {
+            Topology::Count => JobGraph::streaming_count,
+            Topology::Union => JobGraph::union_count,
+        };
+        build(
             j.source_partitions,
             j.source_parallelism,
             j.count_parallelism,
@@ -241,11 +248,15 @@ impl Scenario {
                 return Err(err(name, "must be at least 1"));
             }
         }
-        if j.source_parallelism > j.source_partitions {
+        let per_source = match j.topology {
+            Topology::Count => j.source_partitions,
+            Topology::Union => j.source_partitions / 2,
+        };
+        if j.source_parallelism > per_source {
             return Err(err(
                 "job.source-parallelism",
                 format!(
-                    "{} exceeds job.source-partitions = {}",
+                    "{} exceeds the {per_source} partitions each source reads (job.source-partitions = {})",
                     j.source_parallelism, j.source_partitions
                 ),
             ));

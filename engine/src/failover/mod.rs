@@ -123,7 +123,14 @@ mod tests {
     fn region_failover_keeps_independent_pipelines_apart() {
         let mut g = JobGraph::new();
         for name in ["a", "b"] {
-            let s = g.add_vertex(&format!("{name}-source"), OperatorKind::Source { partitions: 2 }, 2);
+            let s = g.add_vertex(
+                &format!("{name}-source"),
+                OperatorKind::Source {
+                    first_partition: 0,
+                    partitions: 2,
+                },
+                2,
+            );
             let c = g.add_vertex(&format!("{name}-count"), OperatorKind::KeyedCount, 2);
             g.connect(s, c, ShipStrategy::Hash);
         }
@@ -141,7 +148,14 @@ mod tests {
     #[test]
     fn forward_edges_make_per_subtask_regions() {
         let mut g = JobGraph::new();
-        let s = g.add_vertex("source", OperatorKind::Source { partitions: 3 }, 3);
+        let s = g.add_vertex(
+            "source",
+            OperatorKind::Source {
+                first_partition: 0,
+                partitions: 3,
+            },
+            3,
+        );
         let c = g.add_vertex("count", OperatorKind::KeyedCount, 3);
         g.connect(s, c, ShipStrategy::Forward);
         let set = RegionFailoverStrategy::new(&g).tasks_needing_restart(ExecutionVertexId { vertex: 1, subtask: 2 });

@@ -96,7 +96,10 @@ pub async fn run(env: TaskEnv) {
     let events = env.events.clone();
     let detect_connection_loss = env.config.detect_connection_loss;
     let result = match env.tdd.kind.clone() {
-        OperatorKind::Source { partitions } => source::run(env, partitions).await,
+        OperatorKind::Source {
+            first_partition,
+            partitions,
+        } => source::run(env, first_partition, partitions).await,
         OperatorKind::KeyedCount => count::run(env).await,
         OperatorKind::TwoPhaseCommitSink => sink::run(env).await,
     };

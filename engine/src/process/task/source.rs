@@ -1,6 +1,7 @@
 //! The source task: reads its source-log partitions by offset and emits records.
 //!
-//! Subtask i of parallelism p reads partitions `{q : q % p == i}` round robin.
+//! Subtask i of parallelism p reads the partitions of its range whose index
+//! within the range is i modulo p, round robin.
 //! On a checkpoint trigger (between two fetches, so the offsets match exactly
 //! the records already emitted) it broadcasts the barrier and snapshots its
 //! offsets. On restore it continues from the restored offsets, so records read
@@ -18,10 +19,13 @@ use crate::net::RpcClient;
 use crate::protocol::{SourceLogRequest, SourceLogResponse};
 use crate::record::{Origin, Record};
 
-pub async fn run(mut env: TaskEnv, partitions: u32) -> Result<(), TaskError> {
+pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Result<(), TaskError> {
     let sub = env.tdd.id.vertex.subtask;
     let p = env.tdd.parallelism;
-    let mut offsets: BTreeMap<u32, u64> = (0..partitions).filter(|q| q % p == sub).map(|q| (q, 0)).collect();
+    let mut offsets: BTreeMap<u32, u64> = (0..partitions)
+        .filter(|q| q % p == sub)
+        .map(|q| (first_partition + q, 0))
+        .collect();
     let restored = env.restored_state().await?;
     let (_, replay_out) = env.in_flight_to_replay(&restored);
     for s in &restored {
