@@ -32,6 +32,7 @@ fn bench_checker(c: &mut Criterion) {
         partitions: 4,
         records_per_partition: 20_000,
         keys: 500,
+        records_per_second: 2000,
     };
     let out = content.reference_output();
     let mut g = c.benchmark_group("checker");

@@ -64,6 +64,7 @@ catalogue_tests! {
     tm_pause_long => "tm-pause-long",
     tm_pause_short => "tm-pause-short",
     union_backpressure => "union-backpressure",
+    window_crash => "window-crash",
     zombie_tm => "zombie-tm",
 }
 

@@ -215,3 +215,32 @@ fn union_of_two_sources_aligns_across_input_gates() {
         "no alignment across gates is caught"
     );
 }
+
+#[test]
+fn tumbling_windows_commit_every_window_exactly_once_through_a_crash() {
+    let s = scenario("window-crash");
+    let size = s.window_size_ms().expect("window topology");
+    for r in runs(&s, 1..=6) {
+        assert_eq!(
+            r.verdict,
+            Verdict::Pass,
+            "seed {}: {:?} {:?}",
+            r.seed,
+            r.message,
+            r.examples
+        );
+        assert!(r.restarts >= 1);
+        let content = halab_sim::reference::SourceContent {
+            seed: r.seed,
+            partitions: s.job.source_partitions,
+            records_per_partition: s.records_per_partition(),
+            keys: s.job.keys,
+            records_per_second: s.job.records_per_second,
+        };
+        assert_eq!(r.records_committed, content.reference_windows(size).len() as u64);
+    }
+    let mut broken = s.clone();
+    broken.sabotage = Sabotage::CountIgnoresRestoredState;
+    let r = first_violation(&broken, 1..=8).expect("window state not restored is caught");
+    assert!(r.miscounted > 0, "{r:?}");
+}

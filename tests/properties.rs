@@ -117,11 +117,9 @@ fn a_failing_plan_shrinks_through_proptest() {
     });
     match result {
         Err(TestError::Fail(_, minimal)) => {
-            assert_eq!(
-                minimal.len(),
-                1,
-                "one disturbance is enough to show the bug: {minimal:?}"
-            );
+            // Usually one disturbance; a crash before the first checkpoint
+            // shows nothing alone, so the shrinker may stop at two.
+            assert!(minimal.len() <= 2, "a minimal plan is small: {minimal:?}");
             let s = broken.with_explicit_plan(&plan(&minimal));
             assert_eq!(run_seed(&s, 1).expect("valid").verdict, Verdict::Violation);
         }

@@ -22,6 +22,8 @@ pub enum OperatorKind {
     Source { first_partition: u32, partitions: u32 },
     /// Keyed running count: per key, the number of records seen so far.
     KeyedCount,
+    /// Tumbling event-time windows counting records per key.
+    TumblingWindowCount { size_ms: u64 },
     /// Two-phase-commit sink into the sink store.
     TwoPhaseCommitSink,
 }
@@ -280,6 +282,24 @@ impl JobGraph {
                 (e.ship, targets)
             })
             .collect()
+    }
+
+    /// source → keyBy → tumbling event-time window count → keyBy → 2PC sink.
+    pub fn windowed_count(partitions: u32, source_p: u32, window_p: u32, sink_p: u32, size_ms: u64) -> JobGraph {
+        let mut g = JobGraph::new();
+        let src = g.add_vertex(
+            "source",
+            OperatorKind::Source {
+                first_partition: 0,
+                partitions,
+            },
+            source_p,
+        );
+        let win = g.add_vertex("window", OperatorKind::TumblingWindowCount { size_ms }, window_p);
+        let snk = g.add_vertex("sink", OperatorKind::TwoPhaseCommitSink, sink_p);
+        g.connect(src, win, ShipStrategy::Hash);
+        g.connect(win, snk, ShipStrategy::Hash);
+        g
     }
 
     /// Two sources, each reading half of the partitions, unioned into one

@@ -32,3 +32,4 @@ pub mod sink;
 pub mod state;
 pub mod status;
 pub mod trace;
+pub mod window;

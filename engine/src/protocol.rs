@@ -138,6 +138,8 @@ pub struct ChannelHello {
 pub enum DataMsg {
     Records(RecordBatch),
     Barrier(CheckpointBarrier),
+    /// No record with an earlier event time will follow on this channel.
+    Watermark(u64),
 }
 
 /// Consumer → producer: permission to send `n` more record batches.
@@ -154,11 +156,15 @@ pub enum SourceLogRequest {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceLogResponse {
-    /// `keys[i]` is the key of the record at `offset + i`.
+    /// `keys[i]` is the key of the record at `offset + i`; record `o`
+    /// arrived at event time `o * 1000 / records_per_second` ms. `end` is set
+    /// once the partition holds all its records and this fetch reached them.
     Records {
         partition: u32,
         offset: u64,
         keys: Vec<u64>,
+        records_per_second: u64,
+        end: bool,
     },
     Error(String),
 }

@@ -13,15 +13,37 @@ pub struct Origin {
     pub offset: u64,
 }
 
-/// One stream record: a key, a value, and its origin.
+/// One stream record: a key, a value, its origin and its event time.
 ///
-/// Sources emit `value = 1`; the keyed running count emits the key's count after
-/// this record.
+/// Sources emit `value = 1`; the keyed running count emits the key's count
+/// after this record; the tumbling window emits a window's count (its origin
+/// is then the window, see [`Origin::window`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Record {
     pub key: u64,
     pub value: u64,
     pub origin: Origin,
+    /// Event time in ms (when the record arrived in the source log).
+    pub timestamp_ms: u64,
+}
+
+/// Origins of window results use this partition number; their offset is
+/// the window's start time.
+pub const WINDOW_PARTITION: u32 = u32::MAX;
+
+impl Origin {
+    /// The origin of the result of the window starting at `start_ms`.
+    pub fn window(start_ms: u64) -> Origin {
+        Origin {
+            partition: WINDOW_PARTITION,
+            offset: start_ms,
+        }
+    }
+
+    /// The window start, if this is a window result's origin.
+    pub fn window_start(&self) -> Option<u64> {
+        (self.partition == WINDOW_PARTITION).then_some(self.offset)
+    }
 }
 
 /// A batch of records, the unit that crosses the network (like a Flink network

@@ -72,6 +72,7 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "union-backpressure",
         include_str!("../catalogue/union-backpressure.toml"),
     ),
+    ("window-crash", include_str!("../catalogue/window-crash.toml")),
     ("zombie-tm", include_str!("../catalogue/zombie-tm.toml")),
 ];
 

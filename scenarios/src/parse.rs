@@ -40,7 +40,10 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioFileEr
             file: file.to_string(),
             line,
             col,
-            message: e.message().trim().to_string(),
+            message: match e.message().trim() {
+                "" => "incomplete TOML (a key without a value or an unclosed bracket?)".to_string(),
+                m => m.to_string(),
+            },
         }
     })?;
     scenario.validate().map_err(|e| semantic_error(text, file, &e))?;
@@ -188,6 +191,13 @@ mod tests {
             e.line,
             text.lines().position(|l| l.starts_with("at = ")).expect("present") + 1
         );
+    }
+
+    #[test]
+    fn a_value_missing_at_the_end_still_gets_a_message() {
+        let e = err("name = \"x\"\nduration = \"1s\"\na=");
+        assert_eq!(e.line, 3);
+        assert!(!e.message.is_empty());
     }
 
     #[test]

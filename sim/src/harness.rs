@@ -14,7 +14,7 @@ use halab_engine::config::EngineConfig;
 use halab_engine::status::JobStatus;
 use halab_engine::trace::{trace_hash, TraceEvent, Tracer};
 
-use crate::checkers::{exactly_once, liveness};
+use crate::checkers::{exactly_once, liveness, windows};
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
 use crate::record::{Bucket, RunRecord, Verdict, RECORD_SCHEMA};
@@ -69,6 +69,15 @@ pub fn run_seed_with_trace(scenario: &Scenario, seed: u64) -> Result<(RunRecord,
     })
 }
 
+/// How many distinct outputs a complete run commits: one per source record,
+/// or one per (key, window) for the window topology.
+fn expected_outputs(sc: &Scenario, content: &SourceContent) -> u64 {
+    match sc.window_size_ms() {
+        Some(size) => content.reference_windows(size).len() as u64,
+        None => content.total(),
+    }
+}
+
 struct SimOutput {
     tracer: Tracer,
     sink: Arc<SinkStore>,
@@ -92,9 +101,11 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
         partitions: sc.job.source_partitions,
         records_per_partition: sc.records_per_partition(),
         keys: sc.job.keys,
+        records_per_second: sc.job.records_per_second,
     };
     let mut rt = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
     rt.set_time_limit(Duration::from_millis(deadline_ms + quiet_ms + 60_000));
+    let expected_outputs = expected_outputs(&sc, &content);
     let sc2 = sc.clone();
     let plan2 = plan.clone();
     let out = rt.block_on(async move {
@@ -145,7 +156,7 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
                 }
             }
             seen = entries.len();
-            if completed_at_ms.is_none() && services.sink_store.distinct_committed() == content.total() {
+            if completed_at_ms.is_none() && services.sink_store.distinct_committed() == expected_outputs {
                 completed_at_ms = Some(now);
             }
             // Settled: everything committed, the faults are over, a quiet
@@ -178,11 +189,14 @@ fn finish(
 ) -> (RunRecord, Vec<String>) {
     let trace = out.tracer.entries();
     let committed = out.sink.committed();
-    let eo = exactly_once::check(&content, &committed);
+    let eo = match sc.window_size_ms() {
+        Some(size) => windows::check(&content, size, &committed),
+        None => exactly_once::check(&content, &committed),
+    };
     let status = recovery::final_status(&trace);
     let live = liveness::check(
         out.sink.distinct_committed(),
-        content.total(),
+        expected_outputs(sc, &content),
         out.completed_at_ms,
         deadline_ms,
         status,
@@ -236,7 +250,7 @@ fn finish(
         miscounted: eo.miscounted,
         out_of_order: eo.out_of_order,
         examples: eo.examples,
-        records_expected: content.total(),
+        records_expected: expected_outputs(sc, &content),
         records_committed: committed.len() as u64,
         restarts: recovery::num_restarts(&trace),
         final_job_status: serde_json::to_value(status)

@@ -25,12 +25,19 @@ pub struct SourceContent {
     pub partitions: u32,
     pub records_per_partition: u64,
     pub keys: u64,
+    /// Arrival rate per partition: record `o` arrives at `o * 1000 / rate` ms.
+    pub records_per_second: u64,
 }
 
 impl SourceContent {
     /// The key of the record at `(partition, offset)`.
     pub fn key_at(&self, partition: u32, offset: u64) -> u64 {
         splitmix64(self.seed ^ splitmix64((u64::from(partition) << 40) ^ offset)) % self.keys
+    }
+
+    /// Event time of the record at `offset` (its arrival in the source log).
+    pub fn timestamp_ms(&self, offset: u64) -> u64 {
+        offset * 1000 / self.records_per_second.max(1)
     }
 
     pub fn contains(&self, o: Origin) -> bool {
@@ -58,10 +65,24 @@ impl SourceContent {
                         partition: p,
                         offset: o,
                     },
+                    timestamp_ms: self.timestamp_ms(o),
                 });
             }
         }
         out
+    }
+
+    /// The reference of the `window` topology: per (key, window start), the
+    /// number of records whose event time falls in the window.
+    pub fn reference_windows(&self, size_ms: u64) -> BTreeMap<(u64, u64), u64> {
+        let mut w = BTreeMap::new();
+        for p in 0..self.partitions {
+            for o in 0..self.records_per_partition {
+                let t = self.timestamp_ms(o);
+                *w.entry((self.key_at(p, o), t - t % size_ms)).or_insert(0) += 1;
+            }
+        }
+        w
     }
 
     /// The reference fold: number of records per key.
@@ -87,6 +108,7 @@ mod tests {
             partitions: 2,
             records_per_partition: 1000,
             keys: 10,
+            records_per_second: 100,
         };
         assert_eq!(c.key_at(1, 5), c.key_at(1, 5));
         let counts = c.reference_counts();

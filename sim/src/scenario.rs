@@ -92,6 +92,9 @@ pub enum Topology {
     /// Two sources (each half of the partitions) unioned into the keyed
     /// count: a two-input operator whose barriers align across gates.
     Union,
+    /// source → keyBy → tumbling event-time window count (`window-size`,
+    /// parallelism `count-parallelism`) → keyBy → 2PC sink.
+    Window,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +109,8 @@ pub struct JobSpec {
     pub records_per_second: u64,
     /// Number of distinct keys.
     pub keys: u64,
+    /// Window size of the `window` topology.
+    pub window_size: HumanDuration,
 }
 
 impl Default for JobSpec {
@@ -118,6 +123,7 @@ impl Default for JobSpec {
             sink_parallelism: 2,
             records_per_second: 1000,
             keys: 100,
+            window_size: HumanDuration::from_millis(1000),
         }
     }
 }
@@ -190,16 +196,17 @@ impl Scenario {
 
     pub fn job_graph(&self) -> JobGraph {
         let j = &self.job;
-        let build = match j.topology {
-            Topology::Count => JobGraph::streaming_count,
-            Topology::Union => JobGraph::union_count,
-        };
-        build(
+        let (parts, src, cnt, snk) = (
             j.source_partitions,
             j.source_parallelism,
             j.count_parallelism,
             j.sink_parallelism,
-        )
+        );
+        match j.topology {
+            Topology::Count => JobGraph::streaming_count(parts, src, cnt, snk),
+            Topology::Union => JobGraph::union_count(parts, src, cnt, snk),
+            Topology::Window => JobGraph::windowed_count(parts, src, cnt, snk, j.window_size.as_millis()),
+        }
     }
 
     /// Records each partition receives over the input phase.
@@ -209,6 +216,11 @@ impl Scenario {
 
     pub fn total_records(&self) -> u64 {
         self.records_per_partition() * u64::from(self.job.source_partitions)
+    }
+
+    /// The window size, if the job is the `window` topology.
+    pub fn window_size_ms(&self) -> Option<u64> {
+        (self.job.topology == Topology::Window).then(|| self.job.window_size.as_millis())
     }
 
     /// Node names of the TaskManagers.
@@ -249,9 +261,12 @@ impl Scenario {
             }
         }
         let per_source = match j.topology {
-            Topology::Count => j.source_partitions,
+            Topology::Count | Topology::Window => j.source_partitions,
             Topology::Union => j.source_partitions / 2,
         };
+        if j.topology == Topology::Window && j.window_size.as_millis() == 0 {
+            return Err(err("job.window-size", "must be positive"));
+        }
         if j.source_parallelism > per_source {
             return Err(err(
                 "job.source-parallelism",

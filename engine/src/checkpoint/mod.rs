@@ -16,6 +16,7 @@ use crate::graph::ExecutionVertexId;
 use crate::record::Record;
 use crate::sink::SinkState;
 use crate::state::KeyedStateSnapshot;
+use crate::window::WindowSnapshot;
 
 pub type CheckpointId = u64;
 
@@ -37,6 +38,7 @@ pub enum OperatorState {
         offsets: BTreeMap<u32, u64>,
     },
     Keyed(KeyedStateSnapshot),
+    Window(WindowSnapshot),
     Sink(SinkState),
 }
 
@@ -67,6 +69,7 @@ impl TaskStateSnapshot {
         let op = match &self.operator {
             OperatorState::Source { offsets } => 12 * offsets.len() as u64,
             OperatorState::Keyed(k) => 16 * k.entries.len() as u64,
+            OperatorState::Window(w) => 24 * w.entries.len() as u64,
             OperatorState::Sink(s) => 12 * (s.pending_commit.len() as u64 + 1),
         };
         op + self.in_flight_bytes()

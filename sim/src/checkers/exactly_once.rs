@@ -142,6 +142,7 @@ mod tests {
             partitions: 2,
             records_per_partition: 50,
             keys: 5,
+            records_per_second: 10,
         }
     }
 

@@ -2,3 +2,4 @@
 
 pub mod exactly_once;
 pub mod liveness;
+pub mod windows;

@@ -42,6 +42,8 @@ struct Inner {
     rejected: u64,
     /// Which source records have at least one committed output.
     seen: Vec<bool>,
+    /// Window results committed, by (key, window start).
+    windows: std::collections::BTreeSet<(u64, u64)>,
     distinct: u64,
 }
 
@@ -161,7 +163,11 @@ impl SinkStore {
                             },
                         );
                         for r in &records {
-                            if self.content.contains(r.origin) {
+                            if let Some(start) = r.origin.window_start() {
+                                if inner.windows.insert((r.key, start)) {
+                                    inner.distinct += 1;
+                                }
+                            } else if self.content.contains(r.origin) {
                                 let i = (u64::from(r.origin.partition) * self.content.records_per_partition
                                     + r.origin.offset) as usize;
                                 if !inner.seen[i] {
@@ -229,7 +235,8 @@ impl SinkStore {
         self.inner.lock().expect("invariant: lock not poisoned").committed.len() as u64
     }
 
-    /// Source records with at least one committed output.
+    /// Distinct outputs committed: source records with at least one
+    /// committed output, plus distinct window results.
     pub fn distinct_committed(&self) -> u64 {
         self.inner.lock().expect("invariant: lock not poisoned").distinct
     }

@@ -51,6 +51,8 @@ impl SourceLog {
             partition,
             offset,
             keys,
+            records_per_second: self.records_per_second,
+            end: end >= self.content.records_per_partition,
         })
     }
 }

@@ -90,6 +90,7 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
                         let _ = snapshots.send((id, snap, alignment_ms));
                     }
                 }
+                InputEvent::Watermark { .. } => {}
                 InputEvent::Abort { id, reason } => {
                     waiting.remove(&id);
                     env.decline(id, reason);

@@ -30,6 +30,8 @@ pub enum InputEvent {
         unaligned: bool,
         alignment_ms: i64,
     },
+    /// A watermark arrived on `channel`.
+    Watermark { channel: usize, watermark: u64 },
     /// The in-flight data of unaligned checkpoint `id` is complete.
     InFlightComplete { id: CheckpointId, records: Vec<Record> },
     /// Decline checkpoint `id`.
@@ -148,6 +150,12 @@ impl CheckpointedInput {
                 DataMsg::Barrier(b) => {
                     let actions = self.handler.on_barrier(c, b, now_ms());
                     self.enqueue(actions, now_ms());
+                }
+                DataMsg::Watermark(w) => {
+                    return Ok(InputEvent::Watermark {
+                        channel: c,
+                        watermark: w,
+                    })
                 }
             }
         }

@@ -144,6 +144,18 @@ impl OutputGate {
         Ok(())
     }
 
+    /// Flush, then send a watermark on every channel.
+    pub async fn broadcast_watermark(&mut self, watermark: u64) -> Result<(), TaskError> {
+        self.flush().await?;
+        for ch in &self.channels {
+            ch.tx
+                .send(DataMsg::Watermark(watermark))
+                .await
+                .map_err(|e| TaskError::Network(format!("sending watermark: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// Unaligned: send the barrier at once on every channel, ahead of records
     /// still buffered (they follow it). Returns those overtaken records: the
     /// output in-flight data of the checkpoint.
@@ -269,7 +281,7 @@ impl InputGate {
                     .take(pos)
                     .flat_map(|m| match m {
                         DataMsg::Records(r) => r.clone(),
-                        DataMsg::Barrier(_) => Vec::new(),
+                        DataMsg::Barrier(_) | DataMsg::Watermark(_) => Vec::new(),
                     })
                     .collect();
                 return Some((c, b, overtaken));
@@ -310,6 +322,7 @@ mod tests {
                 partition: 0,
                 offset: i,
             },
+            timestamp_ms: i,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod input;
 pub mod io;
 pub mod sink;
 pub mod source;
+pub mod window;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -101,6 +102,7 @@ pub async fn run(env: TaskEnv) {
             partitions,
         } => source::run(env, first_partition, partitions).await,
         OperatorKind::KeyedCount => count::run(env).await,
+        OperatorKind::TumblingWindowCount { size_ms } => window::run(env, size_ms).await,
         OperatorKind::TwoPhaseCommitSink => sink::run(env).await,
     };
     match result {

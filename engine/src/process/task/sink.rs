@@ -144,6 +144,7 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
                         let _ = snapshots.send((checkpoint, snap, alignment_ms));
                     }
                 }
+                InputEvent::Watermark { .. } => {}
                 InputEvent::Abort { id: checkpoint, reason } => {
                     waiting.remove(&checkpoint);
                     env.decline(checkpoint, reason);

@@ -6,6 +6,10 @@
 //! the records already emitted) it broadcasts the barrier and snapshots its
 //! offsets. On restore it continues from the restored offsets, so records read
 //! after the checkpoint are read again (and their effects rolled back).
+//!
+//! Records carry their event time (arrival in the source log). After each
+//! fetch the source emits a watermark: the earliest event time any of its
+//! partitions can still produce (a finished partition produces none).
 
 use std::collections::BTreeMap;
 
@@ -55,6 +59,9 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
     let unaligned = env.config.barrier_config().unaligned;
 
     let parts: Vec<u32> = offsets.keys().copied().collect();
+    let mut rates: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut finished: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
+    let mut watermark = 0u64;
     let max = env.config.batch_size as u32;
     let mut next = 0usize;
     let mut idle_rounds = 0usize;
@@ -78,14 +85,20 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
             })
             .await
             .map_err(|e| TaskError::Service(e.to_string()))?;
-        let keys = match resp {
+        let (keys, rate, end) = match resp {
             SourceLogResponse::Records {
                 partition,
                 offset: o,
                 keys,
-            } if partition == q && o == offset => keys,
+                records_per_second,
+                end,
+            } if partition == q && o == offset => (keys, records_per_second.max(1), end),
             other => return Err(TaskError::Service(format!("unexpected source-log answer {other:?}"))),
         };
+        if end {
+            finished.insert(q);
+        }
+        rates.insert(q, rate);
         if keys.is_empty() {
             idle_rounds += 1;
             if idle_rounds >= parts.len() {
@@ -105,18 +118,37 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         idle_rounds = 0;
         let n = keys.len() as u64;
         for (i, key) in keys.into_iter().enumerate() {
+            let o = offset + i as u64;
             out.emit(Record {
                 key,
                 value: 1,
                 origin: Origin {
                     partition: q,
-                    offset: offset + i as u64,
+                    offset: o,
                 },
+                timestamp_ms: o * 1000 / rate,
             })
             .await?;
         }
         *offsets.get_mut(&q).expect("invariant: own partition") += n;
         out.flush().await?;
+        // Watermark: the earliest event time still to come from any partition.
+        let wm = offsets
+            .iter()
+            .map(|(p, o)| {
+                match (finished.contains(p), rates.get(p)) {
+                    (true, _) => u64::MAX,
+                    (false, Some(rate)) => o * 1000 / rate,
+                    // Not fetched yet: its event times are unknown.
+                    (false, None) => 0,
+                }
+            })
+            .min()
+            .unwrap_or(u64::MAX);
+        if wm > watermark {
+            watermark = wm;
+            out.broadcast_watermark(wm).await?;
+        }
     }
 }
 

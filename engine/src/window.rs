@@ -1,0 +1,189 @@
+//! Tumbling event-time windows: per key and window, the number of records.
+//!
+//! A record with event time `t` belongs to the window starting at
+//! `t - t % size`. A window `[start, start + size)` fires once the operator's
+//! watermark (the minimum over its input channels, see [`WatermarkTracker`])
+//! reaches `start + size`: no earlier record can follow. Fired windows leave
+//! the state, so a restore never fires them twice; windows still open are in
+//! the snapshot.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::partition::Partitioner;
+
+/// Open windows of one subtask.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TumblingWindowCounts {
+    size_ms: u64,
+    /// (window start, key) → count.
+    counts: BTreeMap<(u64, u64), u64>,
+}
+
+/// A snapshot of open windows: `(start, key, count)`, sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowSnapshot {
+    pub entries: Vec<(u64, u64, u64)>,
+}
+
+/// A fired window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowResult {
+    pub key: u64,
+    pub start_ms: u64,
+    pub count: u64,
+}
+
+impl TumblingWindowCounts {
+    pub fn new(size_ms: u64) -> Self {
+        assert!(size_ms > 0, "invariant: window size validated");
+        TumblingWindowCounts {
+            size_ms,
+            counts: BTreeMap::new(),
+        }
+    }
+
+    pub fn window_start(&self, timestamp_ms: u64) -> u64 {
+        timestamp_ms - timestamp_ms % self.size_ms
+    }
+
+    pub fn add(&mut self, key: u64, timestamp_ms: u64) {
+        *self.counts.entry((self.window_start(timestamp_ms), key)).or_insert(0) += 1;
+    }
+
+    /// Fire (and forget) every window that ends at or before `watermark`, in
+    /// (start, key) order.
+    pub fn fire(&mut self, watermark: u64) -> Vec<WindowResult> {
+        // Windows with start + size <= watermark, i.e. start <= watermark - size.
+        let Some(last_start) = watermark.checked_sub(self.size_ms) else {
+            return Vec::new();
+        };
+        let rest = self.counts.split_off(&(last_start + 1, 0));
+        let fired = std::mem::replace(&mut self.counts, rest);
+        fired
+            .into_iter()
+            .map(|((start_ms, key), count)| WindowResult { key, start_ms, count })
+            .collect()
+    }
+
+    pub fn open_windows(&self) -> usize {
+        self.counts.len()
+    }
+
+    pub fn snapshot(&self) -> WindowSnapshot {
+        WindowSnapshot {
+            entries: self.counts.iter().map(|((s, k), c)| (*s, *k, *c)).collect(),
+        }
+    }
+
+    /// Restore from snapshots, keeping only keys that `subtask` owns.
+    pub fn restore<'a>(
+        size_ms: u64,
+        snapshots: impl IntoIterator<Item = &'a WindowSnapshot>,
+        partitioner: &dyn Partitioner,
+        subtask: u32,
+        parallelism: u32,
+    ) -> Self {
+        let mut w = TumblingWindowCounts::new(size_ms);
+        for s in snapshots {
+            for &(start, key, count) in &s.entries {
+                if partitioner.owner(key, parallelism) == subtask {
+                    let prev = w.counts.insert((start, key), count);
+                    assert!(prev.is_none(), "invariant: a window is in exactly one snapshot");
+                }
+            }
+        }
+        w
+    }
+}
+
+/// The operator watermark: the minimum of its input channels' watermarks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatermarkTracker {
+    channels: Vec<u64>,
+    current: u64,
+}
+
+impl WatermarkTracker {
+    pub fn new(num_channels: usize) -> Self {
+        WatermarkTracker {
+            channels: vec![0; num_channels],
+            current: 0,
+        }
+    }
+
+    /// A channel's watermark advanced; returns the operator watermark if it
+    /// advanced too.
+    pub fn update(&mut self, channel: usize, watermark: u64) -> Option<u64> {
+        let w = &mut self.channels[channel];
+        *w = (*w).max(watermark);
+        let min = self.channels.iter().copied().min().unwrap_or(0);
+        (min > self.current).then(|| {
+            self.current = min;
+            min
+        })
+    }
+
+    pub fn current(&self) -> u64 {
+        self.current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::partition::KeyGroupPartitioner;
+
+    #[test]
+    fn windows_fire_once_when_the_watermark_passes_their_end() {
+        let mut w = TumblingWindowCounts::new(1000);
+        for (k, t) in [(1, 0), (1, 999), (2, 500), (1, 1000), (1, 2500)] {
+            w.add(k, t);
+        }
+        assert!(w.fire(999).is_empty(), "window [0,1000) still open at 999");
+        let fired = w.fire(1000);
+        assert_eq!(
+            fired,
+            vec![
+                WindowResult {
+                    key: 1,
+                    start_ms: 0,
+                    count: 2
+                },
+                WindowResult {
+                    key: 2,
+                    start_ms: 0,
+                    count: 1
+                }
+            ]
+        );
+        assert!(w.fire(1000).is_empty(), "fired windows are gone");
+        assert_eq!(w.fire(u64::MAX).len(), 2);
+        assert_eq!(w.open_windows(), 0);
+    }
+
+    #[test]
+    fn snapshot_restore_keeps_open_windows_by_owner() {
+        let p = KeyGroupPartitioner::new(128);
+        let mut w = TumblingWindowCounts::new(100);
+        for k in 0..50 {
+            w.add(k, k * 7);
+        }
+        let snap = w.snapshot();
+        let parts: Vec<_> = (0..3)
+            .map(|i| TumblingWindowCounts::restore(100, [&snap], &p, i, 3))
+            .collect();
+        assert_eq!(parts.iter().map(|x| x.open_windows()).sum::<usize>(), w.open_windows());
+    }
+
+    #[test]
+    fn operator_watermark_is_the_minimum_over_channels() {
+        let mut t = WatermarkTracker::new(2);
+        assert_eq!(t.update(0, 500), None);
+        assert_eq!(t.update(1, 300), Some(300));
+        assert_eq!(t.update(1, 200), None, "watermarks never go back");
+        assert_eq!(t.update(1, 800), Some(500));
+        assert_eq!(t.current(), 500);
+    }
+}

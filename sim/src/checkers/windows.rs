@@ -1,0 +1,131 @@
+//! Exactly-once for window results: every (key, window) of the reference
+//! must be committed exactly once, with the reference count. The taxonomy is
+//! the one of [`super::exactly_once`]: lost and duplicated windows,
+//! unexpected results (not a window, or a window the reference does not
+//! have), miscounted windows, and per key windows committed out of order.
+
+use std::collections::BTreeMap;
+
+use halab_engine::record::Record;
+
+use super::exactly_once::ExactlyOnceReport;
+use crate::reference::SourceContent;
+
+const MAX_EXAMPLES: usize = 3;
+
+pub fn check(content: &SourceContent, size_ms: u64, committed: &[Record]) -> ExactlyOnceReport {
+    let reference = content.reference_windows(size_ms);
+    let mut r = ExactlyOnceReport::default();
+    let mut ex: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut add = |kind: &'static str, text: String| {
+        let v = ex.entry(kind).or_default();
+        if v.len() < MAX_EXAMPLES {
+            v.push(format!("{kind}: {text}"));
+        }
+    };
+    let mut seen: BTreeMap<(u64, u64), u32> = BTreeMap::new();
+    let mut last_start: BTreeMap<u64, u64> = BTreeMap::new();
+    for rec in committed {
+        let Some(start) = rec.origin.window_start() else {
+            r.unexpected += 1;
+            add("unexpected", format!("not a window result: {rec:?}"));
+            continue;
+        };
+        let id = (rec.key, start);
+        let Some(&count) = reference.get(&id) else {
+            r.unexpected += 1;
+            add("unexpected", format!("key {} has no window at {start}ms", rec.key));
+            continue;
+        };
+        let n = seen.entry(id).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            r.duplicated += 1;
+            add(
+                "duplicated",
+                format!("window {start}ms of key {} committed {} times", rec.key, n),
+            );
+            continue;
+        }
+        if rec.value != count {
+            r.miscounted += 1;
+            add(
+                "miscounted",
+                format!("window {start}ms of key {}: {} instead of {count}", rec.key, rec.value),
+            );
+        }
+        if let Some(prev) = last_start.insert(rec.key, start) {
+            if start < prev {
+                r.out_of_order += 1;
+                add(
+                    "out of order",
+                    format!("key {}: window {start}ms after {prev}ms", rec.key),
+                );
+            }
+        }
+    }
+    for (key, start) in reference.keys() {
+        if !seen.contains_key(&(*key, *start)) {
+            r.lost += 1;
+            add("lost", format!("window {start}ms of key {key} never committed"));
+        }
+    }
+    r.examples = ex.into_values().flatten().collect();
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halab_engine::record::Origin;
+
+    fn content() -> SourceContent {
+        SourceContent {
+            seed: 2,
+            partitions: 2,
+            records_per_partition: 300,
+            keys: 4,
+            records_per_second: 100,
+        }
+    }
+
+    fn correct(c: &SourceContent, size: u64) -> Vec<Record> {
+        c.reference_windows(size)
+            .into_iter()
+            .map(|((key, start), count)| Record {
+                key,
+                value: count,
+                origin: Origin::window(start),
+                timestamp_ms: start + size - 1,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn correct_windows_pass_and_every_kind_is_caught() {
+        let c = content();
+        let good = correct(&c, 1000);
+        assert_eq!(good.len(), 4 * 3, "4 keys x 3 windows of 1s over 3s");
+        assert!(check(&c, 1000, &good).exactly_once());
+        let lost = check(&c, 1000, &good[1..]);
+        assert_eq!(lost.lost, 1);
+        let mut dup = good.clone();
+        dup.push(good[0]);
+        assert_eq!(check(&c, 1000, &dup).duplicated, 1);
+        let mut mis = good.clone();
+        mis[0].value += 1;
+        assert_eq!(check(&c, 1000, &mis).miscounted, 1);
+        let mut foreign = good.clone();
+        foreign.push(Record {
+            origin: Origin {
+                partition: 0,
+                offset: 1,
+            },
+            ..good[0]
+        });
+        assert_eq!(check(&c, 1000, &foreign).unexpected, 1);
+        let mut rev = good.clone();
+        rev.reverse();
+        assert!(check(&c, 1000, &rev).out_of_order > 0);
+    }
+}
