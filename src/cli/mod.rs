@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod list;
+mod policy;
 mod repro;
 mod run;
 mod scenario_arg;
@@ -91,6 +92,22 @@ pub enum Command {
         #[arg(long, value_name = "HASH")]
         expect_hash: Option<String>,
     },
+    /// Ask a restart strategy what it would do (a JSON-lines script on stdin,
+    /// or a table for --failures).
+    Policy {
+        /// A Flink key, e.g. restart-strategy.type=failure-rate (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// A TOML file with the keys (a scenario file's [config] table works).
+        #[arg(long, value_name = "FILE")]
+        config: Option<std::path::PathBuf>,
+        /// Seed of the jitter (exponential-delay).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Failure times, e.g. 0s,10s,20s,60s: print a table of decisions.
+        #[arg(long)]
+        failures: Option<String>,
+    },
     /// Minimise the fault plan of a failing seed and write it as a scenario file.
     Shrink {
         scenario: String,
@@ -146,5 +163,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             expect_hash,
         } => repro::run(&scenario, seed, trace, expect_hash),
         Command::Shrink { scenario, seed, out } => shrink::run(&scenario, seed, out),
+        Command::Policy {
+            set,
+            config,
+            seed,
+            failures,
+        } => policy::run(policy::Options {
+            set,
+            config,
+            seed,
+            failures,
+        }),
     }
 }
