@@ -105,6 +105,10 @@ pub enum Sabotage {
     NoBarrierAlignment,
     /// A restore that drops the persisted in-flight data of unaligned checkpoints.
     RestoreSkipsInFlightData,
+    /// The JobManager restarts at once, ignoring the strategy's backoff.
+    RestartIgnoresBackoff,
+    /// The JobManager restarts even when the strategy says it cannot.
+    RestartNeverGivesUp,
 }
 
 /// The typed, validated engine configuration.

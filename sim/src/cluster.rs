@@ -38,6 +38,11 @@ pub fn task_manager_ip(i: u32) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, 2, (i + 1) as u8)
 }
 
+/// The seed of the JobManager's restart-strategy jitter for a run's seed.
+pub fn restart_seed(seed: u64) -> u64 {
+    seed ^ 0x7265_7374_6172_7473 // "restarts"
+}
+
 /// The services' shared state and fault switches.
 #[derive(Clone)]
 pub struct Services {
@@ -103,6 +108,7 @@ impl Cluster {
     /// Create and start every node. Must run inside the simulation.
     pub fn start(
         scenario: &Scenario,
+        seed: u64,
         engine: Arc<EngineConfig>,
         tracer: Tracer,
         services: &Services,
@@ -139,6 +145,8 @@ impl Cluster {
             services: addrs,
             tracer: tracer.clone(),
             node: "jm".to_string(),
+            restart_seed: restart_seed(seed),
+            sabotage,
         };
         let id = handle
             .create_node()

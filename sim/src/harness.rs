@@ -14,7 +14,7 @@ use halab_engine::config::EngineConfig;
 use halab_engine::status::JobStatus;
 use halab_engine::trace::{trace_hash, TraceEvent, Tracer};
 
-use crate::checkers::{exactly_once, liveness, windows};
+use crate::checkers::{conformance, exactly_once, liveness, windows};
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
 use crate::record::{Bucket, RunRecord, Verdict, RECORD_SCHEMA};
@@ -118,6 +118,7 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
         };
         let cluster = Arc::new(Cluster::start(
             &sc2,
+            seed,
             Arc::new(engine),
             tracer.clone(),
             &services,
@@ -213,7 +214,16 @@ fn finish(
         Semantics::AtLeastOnce => eo.unexpected,
     };
     let safety_ok = unsafe_kinds == 0 && (!lost_counts || eo.lost == 0);
-    let (verdict, message) = if !safety_ok {
+    let conformance = conformance::check(&sc.configuration(), true, crate::cluster::restart_seed(seed), &trace);
+    let (verdict, message) = if !conformance.passed() {
+        (
+            Verdict::Violation,
+            Some(format!(
+                "restart policy not followed: {}",
+                conformance.mismatches.join("; ")
+            )),
+        )
+    } else if !safety_ok {
         (
             Verdict::Violation,
             Some(format!(
@@ -253,6 +263,7 @@ fn finish(
         records_expected: expected_outputs(sc, &content),
         records_committed: committed.len() as u64,
         restarts: recovery::num_restarts(&trace),
+        failures_handled: conformance.failures,
         final_job_status: serde_json::to_value(status)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))

@@ -143,6 +143,9 @@ pub struct RunRecord {
     pub records_expected: u64,
     pub records_committed: u64,
     pub restarts: u32,
+    /// Failures the JobManager handled (each replayed by the restart-policy
+    /// conformance checker).
+    pub failures_handled: u64,
     pub final_job_status: String,
     pub simulated_ms: u64,
     /// Wall-clock time of the run, measured outside the simulation.
@@ -183,6 +186,7 @@ impl RunRecord {
             records_expected,
             records_committed: 0,
             restarts: 0,
+            failures_handled: 0,
             final_job_status: "UNKNOWN".into(),
             simulated_ms: 0,
             wall_ms: 0.0,

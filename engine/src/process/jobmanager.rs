@@ -24,7 +24,7 @@ use super::task::AbortOnDrop;
 use crate::checkpoint::coordinator::{AckOutcome, CheckpointCoordinator, CoordinatorConfig, TriggerPoll};
 use crate::checkpoint::failure_manager::{CheckpointFailureManager, CheckpointFailureReason};
 use crate::checkpoint::{CheckpointBarrier, CheckpointId, CompletedCheckpoint, StoredBlob};
-use crate::config::EngineConfig;
+use crate::config::{EngineConfig, Sabotage};
 use crate::failover::{create_failover_strategy, FailoverStrategy};
 use crate::graph::{ExecutionVertexId, JobGraph, OperatorKind};
 use crate::net::{self, ConnTx, RpcClient};
@@ -48,6 +48,10 @@ pub struct JobManagerConfig {
     pub services: ServiceAddrs,
     pub tracer: Tracer,
     pub node: String,
+    /// Seed of the restart strategy's jitter, so a checker can replay the
+    /// policy's decisions exactly (derived from the run's seed).
+    pub restart_seed: u64,
+    pub sabotage: Sabotage,
 }
 
 enum JmEvent {
@@ -202,6 +206,7 @@ struct JobMaster {
     coordinator: Option<CheckpointCoordinator>,
     failure_manager: CheckpointFailureManager,
     restart_strategy: Box<dyn RestartBackoffTimeStrategy>,
+    restart_rng: rand::rngs::StdRng,
     failover: Box<dyn FailoverStrategy>,
     /// Subtasks waiting to be (re)deployed, and from when.
     to_deploy: BTreeSet<ExecutionVertexId>,
@@ -254,6 +259,7 @@ impl JobMaster {
             coordinator,
             failure_manager: CheckpointFailureManager::new(cfg.engine.tolerable_failed_checkpoints),
             restart_strategy,
+            restart_rng: rand::SeedableRng::seed_from_u64(cfg.restart_seed),
             failover,
             to_deploy: vertices.iter().copied().collect(),
             deploy_at_ms: Some(now),
@@ -636,8 +642,7 @@ impl JobMaster {
     /// Flink's `ExecutionFailureHandler` + `DefaultScheduler.restartTasksWithDelay`.
     async fn handle_failure(&mut self, to_restart: BTreeSet<ExecutionVertexId>) {
         let now = self.now_ms();
-        let mut rng = madsim::rand::thread_rng();
-        let is_new_attempt = self.restart_strategy.notify_failure(now, &mut rng);
+        let is_new_attempt = self.restart_strategy.notify_failure(now, &mut self.restart_rng);
         let aborted = self
             .coordinator
             .as_mut()
@@ -652,11 +657,15 @@ impl JobMaster {
         if let Some(c) = self.coordinator.as_mut() {
             c.stop_scheduler();
         }
-        if self.restart_strategy.can_restart(now) {
+        let can_restart = self.restart_strategy.can_restart(now) || self.cfg.sabotage == Sabotage::RestartNeverGivesUp;
+        if can_restart {
             if is_new_attempt {
                 self.num_restarts += 1;
             }
-            let delay = self.restart_strategy.backoff_time_ms(now).unwrap_or(0).max(0);
+            let mut delay = self.restart_strategy.backoff_time_ms(now).unwrap_or(0).max(0);
+            if self.cfg.sabotage == Sabotage::RestartIgnoresBackoff {
+                delay = 0;
+            }
             self.set_status(JobStatus::Restarting);
             self.cancel(&to_restart).await;
             self.to_deploy.extend(to_restart);

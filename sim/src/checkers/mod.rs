@@ -1,5 +1,6 @@
 //! Checkers run after the simulation, outside the engine, one per file.
 
+pub mod conformance;
 pub mod exactly_once;
 pub mod liveness;
 pub mod windows;

@@ -1,0 +1,253 @@
+//! Restart-policy conformance: replay the run's failures through a fresh
+//! copy of the configured restart strategy (same configuration, same jitter
+//! seed) and check that the JobManager did exactly what the policy says:
+//! - after each failure it handled, the job FAILED exactly when `canRestart`
+//!   was false, and otherwise scheduled a restart with exactly the policy's
+//!   backoff, counting `numRestarts` only for new attempts;
+//! - every restart waited exactly that backoff: tasks were redeployed at
+//!   `failure + backoff`, or later only while waiting for slots.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use halab_engine::config::Configuration;
+use halab_engine::restart::load_restart_strategy;
+use halab_engine::trace::{TraceEntry, TraceEvent};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConformanceReport {
+    /// Failures the JobManager handled and the checker replayed.
+    pub failures: u64,
+    pub mismatches: Vec<String>,
+}
+
+impl ConformanceReport {
+    pub fn passed(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expected {
+    Restart {
+        at_ms: u64,
+        delay_ms: i64,
+        num_restarts: u32,
+    },
+    Fail {
+        at_ms: u64,
+    },
+}
+
+pub fn check(conf: &Configuration, checkpointing: bool, restart_seed: u64, trace: &[TraceEntry]) -> ConformanceReport {
+    let mut r = ConformanceReport::default();
+    let mut strategy = match load_restart_strategy(conf, checkpointing) {
+        Ok(s) => s,
+        Err(e) => {
+            r.mismatches.push(format!("the restart strategy cannot be built: {e}"));
+            return r;
+        }
+    };
+    let mut rng = StdRng::seed_from_u64(restart_seed);
+    let mut num_restarts = 0u32;
+    let mut expected: Option<Expected> = None;
+    // A scheduled restart: when tasks are due, and whether slots were short.
+    let mut due: Option<(u64, bool)> = None;
+    for e in trace.iter().filter(|e| e.node == "jm") {
+        match &e.event {
+            TraceEvent::TaskFailed { .. } | TraceEvent::GlobalFailure { .. } => {
+                if let Some(x) = expected.take() {
+                    r.mismatches.push(format!(
+                        "{x:?} was not carried out before the next failure at {}ms",
+                        e.t_ms
+                    ));
+                }
+                r.failures += 1;
+                let now = e.t_ms as i64;
+                let is_new = strategy.notify_failure(now, &mut rng);
+                expected = Some(if strategy.can_restart(now) {
+                    if is_new {
+                        num_restarts += 1;
+                    }
+                    Expected::Restart {
+                        at_ms: e.t_ms,
+                        delay_ms: strategy.backoff_time_ms(now).unwrap_or(0).max(0),
+                        num_restarts,
+                    }
+                } else {
+                    Expected::Fail { at_ms: e.t_ms }
+                });
+            }
+            TraceEvent::RestartScheduled {
+                delay_ms,
+                num_restarts: n,
+            } => match expected.take() {
+                Some(Expected::Restart {
+                    at_ms,
+                    delay_ms: d,
+                    num_restarts: want,
+                }) => {
+                    if *delay_ms != d || *n != want {
+                        r.mismatches.push(format!(
+                            "failure at {at_ms}ms: restart after {delay_ms}ms with numRestarts {n}, the policy says {d}ms and {want}"
+                        ));
+                    }
+                    due = Some((e.t_ms + *delay_ms as u64, false));
+                }
+                Some(Expected::Fail { at_ms }) => r.mismatches.push(format!(
+                    "failure at {at_ms}ms: a restart was scheduled but the policy says canRestart = false"
+                )),
+                None => r
+                    .mismatches
+                    .push(format!("restart scheduled at {}ms without a failure", e.t_ms)),
+            },
+            TraceEvent::JobFailed { .. } => match expected.take() {
+                Some(Expected::Fail { .. }) => {}
+                Some(Expected::Restart { at_ms, .. }) => r.mismatches.push(format!(
+                    "failure at {at_ms}ms: the job failed but the policy allows a restart"
+                )),
+                None => r
+                    .mismatches
+                    .push(format!("the job failed at {}ms without a failure", e.t_ms)),
+            },
+            TraceEvent::WaitingForSlots { .. } => {
+                if let Some((t, _)) = due {
+                    due = Some((t, true));
+                }
+            }
+            TraceEvent::TasksDeployed { .. } => {
+                if let Some((t, waited)) = due.take() {
+                    let early = e.t_ms < t;
+                    let late = e.t_ms > t && !waited;
+                    if early || late {
+                        r.mismatches.push(format!(
+                            "restart due at {t}ms happened at {}ms{}",
+                            e.t_ms,
+                            if waited { "" } else { " without waiting for slots" }
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halab_engine::status::JobStatus;
+
+    fn at(t_ms: u64, event: TraceEvent) -> TraceEntry {
+        TraceEntry {
+            t_ms,
+            node: "jm".into(),
+            event,
+        }
+    }
+
+    fn failed(t: u64) -> TraceEntry {
+        at(
+            t,
+            TraceEvent::TaskFailed {
+                task: "v0[0]".into(),
+                attempt: 1,
+                reason: "test".into(),
+            },
+        )
+    }
+
+    fn fixed(attempts: u32) -> Configuration {
+        [
+            ("restart-strategy.type", "fixed-delay".to_string()),
+            ("restart-strategy.fixed-delay.attempts", attempts.to_string()),
+            ("restart-strategy.fixed-delay.delay", "1s".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    fn restart(t: u64, delay_ms: i64, n: u32) -> TraceEntry {
+        at(
+            t,
+            TraceEvent::RestartScheduled {
+                delay_ms,
+                num_restarts: n,
+            },
+        )
+    }
+
+    fn deployed(t: u64) -> TraceEntry {
+        at(
+            t,
+            TraceEvent::TasksDeployed {
+                attempt: 2,
+                tasks: 4,
+                restored_from: None,
+            },
+        )
+    }
+
+    #[test]
+    fn a_conforming_run_passes() {
+        let trace = vec![
+            failed(100),
+            restart(100, 1000, 1),
+            deployed(1100),
+            failed(5000),
+            at(
+                5000,
+                TraceEvent::JobStatusChanged {
+                    from: JobStatus::Running,
+                    to: JobStatus::Failing,
+                },
+            ),
+            at(
+                5000,
+                TraceEvent::JobFailed {
+                    reason: "Recovery is suppressed".into(),
+                },
+            ),
+        ];
+        let r = check(&fixed(1), true, 0, &trace);
+        assert!(r.passed(), "{r:?}");
+        assert_eq!(r.failures, 2);
+    }
+
+    #[test]
+    fn wrong_backoff_early_restart_and_ignored_limit_are_caught() {
+        let wrong_delay = vec![failed(100), restart(100, 0, 1), deployed(100)];
+        assert!(!check(&fixed(3), true, 0, &wrong_delay).passed());
+        let early = vec![failed(100), restart(100, 1000, 1), deployed(600)];
+        assert!(!check(&fixed(3), true, 0, &early).passed());
+        let late = vec![failed(100), restart(100, 1000, 1), deployed(1500)];
+        assert!(
+            !check(&fixed(3), true, 0, &late).passed(),
+            "late without waiting for slots"
+        );
+        let waited = vec![
+            failed(100),
+            restart(100, 1000, 1),
+            at(
+                1100,
+                TraceEvent::WaitingForSlots {
+                    needed: 4,
+                    available: 2,
+                },
+            ),
+            deployed(3000),
+        ];
+        assert!(check(&fixed(3), true, 0, &waited).passed());
+        let never_gives_up = vec![
+            failed(100),
+            restart(100, 1000, 1),
+            deployed(1100),
+            failed(2000),
+            restart(2000, 1000, 2),
+        ];
+        let r = check(&fixed(1), true, 0, &never_gives_up);
+        assert!(!r.passed() && r.mismatches[0].contains("canRestart = false"), "{r:?}");
+    }
+}
