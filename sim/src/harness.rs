@@ -264,6 +264,7 @@ fn finish(
         records_committed: committed.len() as u64,
         restarts: recovery::num_restarts(&trace),
         failures_handled: conformance.failures,
+        job_metrics: recovery::job_metrics(&trace, out.end_ms),
         final_job_status: serde_json::to_value(status)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))

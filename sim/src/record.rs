@@ -118,6 +118,23 @@ impl RecoveryEpisode {
     }
 }
 
+/// Flink's job-scope metrics at the end of the run (`MetricNames`,
+/// `UpTimeGauge`, `DownTimeGauge`, `JobStatusMetrics`), in ms.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobMetrics {
+    pub num_restarts: u32,
+    /// Time in the current RESTARTING stint (0 if not restarting).
+    pub restarting_time: i64,
+    pub restarting_time_total: i64,
+    pub running_time_total: i64,
+    /// `now − timestamp(RUNNING)` while running; −1 once terminal; else 0.
+    pub uptime: i64,
+    /// −1 once terminal; `now − timestamp(FAILING)` if the job failed after it
+    /// last ran; else 0 (ordinary restarts do not count).
+    pub downtime: i64,
+}
+
 /// One run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -147,6 +164,8 @@ pub struct RunRecord {
     /// conformance checker).
     pub failures_handled: u64,
     pub final_job_status: String,
+    /// Flink's job metrics at the end of the run.
+    pub job_metrics: JobMetrics,
     pub simulated_ms: u64,
     /// Wall-clock time of the run, measured outside the simulation.
     pub wall_ms: f64,
@@ -188,6 +207,7 @@ impl RunRecord {
             restarts: 0,
             failures_handled: 0,
             final_job_status: "UNKNOWN".into(),
+            job_metrics: JobMetrics::default(),
             simulated_ms: 0,
             wall_ms: 0.0,
             buckets: Vec::new(),

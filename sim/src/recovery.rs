@@ -6,7 +6,7 @@ use halab_engine::status::JobStatus;
 use halab_engine::trace::{TraceEntry, TraceEvent};
 
 use crate::faults::FaultPlan;
-use crate::record::{CheckpointEvent, CheckpointMetrics, RecoveryEpisode, RestartEvent};
+use crate::record::{CheckpointEvent, CheckpointMetrics, JobMetrics, RecoveryEpisode, RestartEvent};
 
 pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
     trace
@@ -82,6 +82,50 @@ pub fn num_restarts(trace: &[TraceEntry]) -> u32 {
     restart_events(trace).last().map(|r| r.num_restarts).unwrap_or(0)
 }
 
+/// Flink's job metrics at `now_ms`, from the status changes in the trace.
+pub fn job_metrics(trace: &[TraceEntry], now_ms: u64) -> JobMetrics {
+    let now = now_ms as i64;
+    let mut status = JobStatus::Created;
+    let mut since = 0i64;
+    let (mut running_at, mut failing_at) = (None::<i64>, None::<i64>);
+    let (mut restarting_total, mut running_total) = (0i64, 0i64);
+    for e in trace {
+        if let TraceEvent::JobStatusChanged { to, .. } = e.event {
+            let t = e.t_ms as i64;
+            match status {
+                JobStatus::Restarting => restarting_total += t - since,
+                JobStatus::Running => running_total += t - since,
+                _ => {}
+            }
+            match to {
+                JobStatus::Running => running_at = Some(t),
+                JobStatus::Failing => failing_at = Some(t),
+                _ => {}
+            }
+            status = to;
+            since = t;
+        }
+    }
+    let current = now - since;
+    let terminal = status.is_terminal();
+    JobMetrics {
+        num_restarts: num_restarts(trace),
+        restarting_time: if status == JobStatus::Restarting { current } else { 0 },
+        restarting_time_total: restarting_total + if status == JobStatus::Restarting { current } else { 0 },
+        running_time_total: running_total + if status == JobStatus::Running { current } else { 0 },
+        uptime: match (terminal, status, running_at) {
+            (true, _, _) => -1,
+            (false, JobStatus::Running, Some(t)) => now - t,
+            _ => 0,
+        },
+        downtime: match (terminal, failing_at, running_at) {
+            (true, _, _) => -1,
+            (false, Some(f), r) if r.is_none_or(|r| f > r) => now - f,
+            _ => 0,
+        },
+    }
+}
+
 /// The job status at the end of the trace.
 pub fn final_status(trace: &[TraceEntry]) -> JobStatus {
     trace
@@ -127,4 +171,43 @@ pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry]) -> Vec<Recovery
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(t_ms: u64, from: JobStatus, to: JobStatus) -> TraceEntry {
+        TraceEntry {
+            t_ms,
+            node: "jm".into(),
+            event: TraceEvent::JobStatusChanged { from, to },
+        }
+    }
+
+    #[test]
+    fn job_metrics_follow_flinks_definitions() {
+        use JobStatus::*;
+        let trace = vec![
+            change(10, Created, Running),
+            change(1000, Running, Restarting),
+            change(1500, Restarting, Running),
+        ];
+        let m = job_metrics(&trace, 3000);
+        assert_eq!(
+            (m.uptime, m.downtime),
+            (1500, 0),
+            "ordinary restarts leave downtime at 0"
+        );
+        assert_eq!((m.restarting_time, m.restarting_time_total), (0, 500));
+        assert_eq!(m.running_time_total, 990 + 1500);
+        let restarting = job_metrics(&trace[..2], 1200);
+        assert_eq!((restarting.restarting_time, restarting.uptime), (200, 0));
+        let mut failed = trace.clone();
+        failed.push(change(4000, Running, Failing));
+        assert_eq!(job_metrics(&failed, 4500).downtime, 500);
+        failed.push(change(4000, Failing, Failed));
+        let end = job_metrics(&failed, 5000);
+        assert_eq!((end.uptime, end.downtime), (-1, -1));
+    }
 }
