@@ -39,6 +39,11 @@ macro_rules! catalogue_tests {
 
 catalogue_tests! {
     steady => "steady",
+    storm_crash_loop_backoff => "storm-crash-loop-backoff",
+    storm_exponential_delay => "storm-exponential-delay",
+    storm_failure_rate => "storm-failure-rate",
+    storm_fixed_delay => "storm-fixed-delay",
+    storm_supervisor => "storm-supervisor",
     at_least_once_crashes => "at-least-once-crashes",
     backpressure_aligned => "backpressure-aligned",
     backpressure_alternating => "backpressure-alternating",

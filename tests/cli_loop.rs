@@ -60,6 +60,12 @@ fn interrupted_sweep_resumes_with_every_seed_exactly_once() {
         "interrupted part-way: {} done",
         before.len()
     );
+    let again = halab(&["sweep", "steady", "--seeds", "1..150", "--out", out_s]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing results file is not appended to without --resume"
+    );
     let o = halab(&[
         "sweep", "steady", "--seeds", "1..150", "--jobs", "2", "--out", out_s, "--resume",
     ]);

@@ -48,3 +48,21 @@ fn a_jobmanager_that_never_gives_up_is_caught() {
     assert_eq!(r.verdict, Verdict::Violation);
     assert!(r.message.expect("message").contains("canRestart = false"));
 }
+
+#[test]
+fn one_storm_under_five_policies() {
+    let outcome = |name: &str| {
+        let r = run_seed(&scenario(name), 1).expect("valid");
+        assert_eq!(r.verdict, Verdict::Pass, "{name}: {:?}", r.message);
+        (r.final_job_status.clone(), r.restarts, r.failures_handled)
+    };
+    // 3 failures per 10s allowed: the 4th crash (at 11s, within 10s of the
+    // 2nd) fails the job, after 3 restarts.
+    assert_eq!(outcome("storm-failure-rate"), ("FAILED".into(), 3, 4));
+    assert_eq!(outcome("storm-fixed-delay"), ("FAILED".into(), 3, 4));
+    assert_eq!(outcome("storm-supervisor"), ("FAILED".into(), 3, 4));
+    let (status, restarts, _) = outcome("storm-exponential-delay");
+    assert_eq!(status, "RUNNING");
+    assert!(restarts >= 4);
+    assert_eq!(outcome("storm-crash-loop-backoff").0, "RUNNING");
+}

@@ -60,6 +60,20 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "split-brain-groups",
         include_str!("../catalogue/split-brain-groups.toml"),
     ),
+    (
+        "storm-crash-loop-backoff",
+        include_str!("../catalogue/storm-crash-loop-backoff.toml"),
+    ),
+    (
+        "storm-exponential-delay",
+        include_str!("../catalogue/storm-exponential-delay.toml"),
+    ),
+    (
+        "storm-failure-rate",
+        include_str!("../catalogue/storm-failure-rate.toml"),
+    ),
+    ("storm-fixed-delay", include_str!("../catalogue/storm-fixed-delay.toml")),
+    ("storm-supervisor", include_str!("../catalogue/storm-supervisor.toml")),
     ("tm-loss-spare", include_str!("../catalogue/tm-loss-spare.toml")),
     ("tm-partition", include_str!("../catalogue/tm-partition.toml")),
     (

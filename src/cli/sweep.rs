@@ -31,6 +31,14 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         .map(|a| scenario_arg::load(a).map(|s| (a.clone(), s)))
         .collect::<anyhow::Result<_>>()?;
     let scenarios: Vec<Scenario> = loaded.iter().map(|(_, s)| s.clone()).collect();
+    if let (Some(p), false) = (&opts.out, opts.resume) {
+        if std::fs::metadata(p).is_ok_and(|m| m.len() > 0) {
+            anyhow::bail!(
+                "{} already holds results; continue it with --resume, or choose another file",
+                p.display()
+            );
+        }
+    }
     let done = match (&opts.out, opts.resume) {
         (Some(p), true) => completed_in(p).with_context(|| format!("cannot read {}", p.display()))?,
         _ => Default::default(),

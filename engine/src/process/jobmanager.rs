@@ -674,6 +674,10 @@ impl JobMaster {
                 delay_ms: delay,
                 num_restarts: self.num_restarts,
             });
+            if delay == 0 {
+                // No backoff: redeploy now, not at the next timer tick.
+                self.try_deploy().await;
+            }
         } else {
             self.set_status(JobStatus::Failing);
             let all: BTreeSet<_> = self.vertices.iter().copied().collect();
