@@ -135,6 +135,13 @@ impl Tracer {
         madsim::time::Instant::now().duration_since(log.start).as_millis() as u64
     }
 
+    /// The simulated instant `ms` milliseconds after the tracer's origin
+    /// (the clock every process reads through [`Tracer::now_ms`]).
+    pub fn instant_at(&self, ms: u64) -> madsim::time::Instant {
+        let log = self.inner.lock().expect("invariant: trace lock not poisoned");
+        log.start + std::time::Duration::from_millis(ms)
+    }
+
     pub fn record(&self, node: &str, event: TraceEvent) {
         let mut log = self.inner.lock().expect("invariant: trace lock not poisoned");
         let t_ms = madsim::time::Instant::now().duration_since(log.start).as_millis() as u64;

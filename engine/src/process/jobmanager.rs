@@ -14,7 +14,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use madsim::net::Endpoint;
 use madsim::rand::Rng;
@@ -116,9 +115,10 @@ pub async fn run_job_manager(cfg: JobManagerConfig) {
         Ok(jm) => jm,
         Err(e) => return e,
     };
-    let start = madsim::time::Instant::now() - Duration::from_millis(jm.now_ms() as u64);
     loop {
-        let wake = start + Duration::from_millis(jm.next_wakeup_ms().max(0) as u64);
+        // Deadlines are whole milliseconds on the tracer's clock; waking at
+        // exactly that instant makes `now_ms()` read the deadline itself.
+        let wake = jm.cfg.tracer.instant_at(jm.next_wakeup_ms().max(0) as u64);
         tokio::select! {
             biased;
             ev = ev_rx.recv() => match ev {

@@ -291,10 +291,7 @@ impl TaskEnv {
 
 /// Sleep until the simulated time `ms`, as the run's tracer counts it.
 pub async fn sleep_until_ms(clock: &Tracer, ms: i64) {
-    let now = clock.now_ms() as i64;
-    if ms > now {
-        madsim::time::sleep(Duration::from_millis((ms - now) as u64)).await;
-    }
+    madsim::time::sleep_until(clock.instant_at(ms.max(0) as u64)).await;
 }
 
 /// Connect, retrying while the peer is unreachable, up to `limit`.
