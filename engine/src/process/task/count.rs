@@ -5,11 +5,9 @@
 //! alternating or at-least-once); a restore replays persisted in-flight data
 //! before reading new input.
 
-use std::collections::BTreeMap;
-
 use super::input::{CheckpointedInput, InputEvent};
 use super::{sleep_until_ms, TaskControl, TaskEnv, TaskError};
-use crate::checkpoint::{CheckpointId, OperatorState, TaskStateSnapshot};
+use crate::checkpoint::{OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::record::Record;
 use crate::state::KeyedCountState;
@@ -35,7 +33,7 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
         env.config.barrier_config(),
         env.sabotage == Sabotage::NoBarrierAlignment,
     );
-    let (snapshots, _writer) = env.spawn_snapshot_writer();
+    let (mut snapshots, _writer) = env.spawn_snapshot_writer();
     env.report_running();
 
     // Persisted in-flight data first: output as it was, input reprocessed.
@@ -48,7 +46,6 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
     }
     out.flush().await?;
 
-    let mut waiting: BTreeMap<CheckpointId, (TaskStateSnapshot, i64)> = BTreeMap::new();
     let clock = env.tracer.clone();
     let tracer = env.tracer.clone();
     let now = move || tracer.now_ms() as i64;
@@ -74,25 +71,20 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
                     out.flush().await?;
                     input.processed(channel, n).await?;
                 }
-                InputEvent::Snapshot { barrier, unaligned, alignment_ms } => {
+                InputEvent::Snapshot {
+                    barrier,
+                    unaligned,
+                    alignment_ms,
+                } => {
                     let mut snap = TaskStateSnapshot::new(OperatorState::Keyed(state.snapshot()));
-                    if unaligned {
-                        snap.in_flight_output = out.broadcast_barrier_unaligned(barrier).await?;
-                        waiting.insert(barrier.id, (snap, alignment_ms));
-                    } else {
-                        out.broadcast_barrier(barrier).await?;
-                        let _ = snapshots.send((barrier.id, snap, alignment_ms));
-                    }
+                    snap.in_flight_output = out.forward_barrier(barrier, unaligned).await?;
+                    snapshots.taken(barrier.id, snap, unaligned, alignment_ms);
                 }
-                InputEvent::InFlightComplete { id, records } => {
-                    if let Some((mut snap, alignment_ms)) = waiting.remove(&id) {
-                        snap.in_flight_input = records;
-                        let _ = snapshots.send((id, snap, alignment_ms));
-                    }
-                }
+                // Watermarks matter to event-time operators only.
                 InputEvent::Watermark { .. } => {}
+                InputEvent::InFlightComplete { id, records } => snapshots.in_flight_complete(id, records),
                 InputEvent::Abort { id, reason } => {
-                    waiting.remove(&id);
+                    snapshots.aborted(id);
                     env.decline(id, reason);
                 }
             }

@@ -156,6 +156,22 @@ impl OutputGate {
         Ok(())
     }
 
+    /// Forward a checkpoint's barrier: aligned, after all buffered records;
+    /// unaligned, ahead of them. Returns the output in-flight data (records the
+    /// barrier overtook), empty for aligned checkpoints.
+    pub async fn forward_barrier(
+        &mut self,
+        barrier: CheckpointBarrier,
+        unaligned: bool,
+    ) -> Result<Vec<Record>, TaskError> {
+        if unaligned {
+            self.broadcast_barrier_unaligned(barrier).await
+        } else {
+            self.broadcast_barrier(barrier).await?;
+            Ok(Vec::new())
+        }
+    }
+
     /// Unaligned: send the barrier at once on every channel, ahead of records
     /// still buffered (they follow it). Returns those overtaken records: the
     /// output in-flight data of the checkpoint.

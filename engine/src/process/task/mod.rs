@@ -13,6 +13,7 @@ pub mod sink;
 pub mod source;
 pub mod window;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +81,37 @@ pub struct TaskEnv {
     pub sabotage: Sabotage,
     pub tracer: Tracer,
     pub node: String,
+}
+
+/// Snapshots on their way to checkpoint storage: an aligned snapshot goes to
+/// the writer at once; an unaligned one waits until its in-flight data is
+/// complete.
+pub struct Snapshots {
+    writer: mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot, i64)>,
+    waiting: BTreeMap<CheckpointId, (TaskStateSnapshot, i64)>,
+}
+
+impl Snapshots {
+    /// The operator snapshot of checkpoint `id` was taken.
+    pub fn taken(&mut self, id: CheckpointId, snapshot: TaskStateSnapshot, unaligned: bool, alignment_ms: i64) {
+        if unaligned {
+            self.waiting.insert(id, (snapshot, alignment_ms));
+        } else {
+            let _ = self.writer.send((id, snapshot, alignment_ms));
+        }
+    }
+
+    /// The in-flight input of unaligned checkpoint `id` is complete: write it.
+    pub fn in_flight_complete(&mut self, id: CheckpointId, records: Vec<Record>) {
+        if let Some((mut snapshot, alignment_ms)) = self.waiting.remove(&id) {
+            snapshot.in_flight_input = records;
+            let _ = self.writer.send((id, snapshot, alignment_ms));
+        }
+    }
+
+    pub fn aborted(&mut self, id: CheckpointId) {
+        self.waiting.remove(&id);
+    }
 }
 
 /// Aborts the wrapped task when dropped, so helpers die with their task.
@@ -243,12 +275,7 @@ impl TaskEnv {
     /// Start the asynchronous snapshot writer: it writes `(checkpoint,
     /// snapshot, alignment ms)` to checkpoint storage and acknowledges, or
     /// declines when the write fails.
-    pub fn spawn_snapshot_writer(
-        &self,
-    ) -> (
-        mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot, i64)>,
-        AbortOnDrop,
-    ) {
+    pub fn spawn_snapshot_writer(&self) -> (Snapshots, AbortOnDrop) {
         let (tx, mut rx) = mpsc::unbounded_channel::<(CheckpointId, TaskStateSnapshot, i64)>();
         let mut client = self.storage_client();
         let events = self.events.clone();
@@ -281,7 +308,13 @@ impl TaskEnv {
                 }
             }
         });
-        (tx, AbortOnDrop(handle))
+        (
+            Snapshots {
+                writer: tx,
+                waiting: BTreeMap::new(),
+            },
+            AbortOnDrop(handle),
+        )
     }
 
     pub fn report_running(&self) {

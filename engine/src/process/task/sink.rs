@@ -9,11 +9,9 @@
 //! carries this attempt's number, and the store rejects older attempts once a
 //! newer one has fenced them.
 
-use std::collections::BTreeMap;
-
 use super::input::{CheckpointedInput, InputEvent};
 use super::{sleep_until_ms, TaskControl, TaskEnv, TaskError};
-use crate::checkpoint::{CheckpointId, OperatorState, TaskStateSnapshot};
+use crate::checkpoint::{OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::net::RpcClient;
 use crate::protocol::{SinkRequest, SinkResponse};
@@ -87,13 +85,12 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
         env.config.barrier_config(),
         env.sabotage == Sabotage::NoBarrierAlignment,
     );
-    let (snapshots, _writer) = env.spawn_snapshot_writer();
+    let (mut snapshots, _writer) = env.spawn_snapshot_writer();
     let batch_size = env.config.batch_size;
     // Persisted in-flight input first.
     let mut buffer: Vec<Record> = replay_in;
     env.report_running();
 
-    let mut waiting: BTreeMap<CheckpointId, (TaskStateSnapshot, i64)> = BTreeMap::new();
     let clock = env.tracer.clone();
     let tracer = env.tracer.clone();
     let now = move || tracer.now_ms() as i64;
@@ -131,22 +128,13 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
                     if env.sabotage == Sabotage::SinkCommitsAtPreCommit {
                         store.commit(pre).await?;
                     }
-                    let snap = TaskStateSnapshot::new(OperatorState::Sink(state));
-                    if unaligned {
-                        waiting.insert(barrier.id, (snap, alignment_ms));
-                    } else {
-                        let _ = snapshots.send((barrier.id, snap, alignment_ms));
-                    }
+                    snapshots.taken(barrier.id, TaskStateSnapshot::new(OperatorState::Sink(state)), unaligned, alignment_ms);
                 }
-                InputEvent::InFlightComplete { id: checkpoint, records } => {
-                    if let Some((mut snap, alignment_ms)) = waiting.remove(&checkpoint) {
-                        snap.in_flight_input = records;
-                        let _ = snapshots.send((checkpoint, snap, alignment_ms));
-                    }
-                }
+                // Watermarks matter to event-time operators only.
                 InputEvent::Watermark { .. } => {}
+                InputEvent::InFlightComplete { id: checkpoint, records } => snapshots.in_flight_complete(checkpoint, records),
                 InputEvent::Abort { id: checkpoint, reason } => {
-                    waiting.remove(&checkpoint);
+                    snapshots.aborted(checkpoint);
                     env.decline(checkpoint, reason);
                 }
             }

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use tokio::sync::mpsc::error::TryRecvError;
 
 use super::io::OutputGate;
-use super::{TaskControl, TaskEnv, TaskError};
-use crate::checkpoint::{CheckpointBarrier, CheckpointId, OperatorState, TaskStateSnapshot};
+use super::{Snapshots, TaskControl, TaskEnv, TaskError};
+use crate::checkpoint::{CheckpointBarrier, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::net::RpcClient;
 use crate::protocol::{SourceLogRequest, SourceLogResponse};
@@ -44,7 +44,7 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         }
     }
     let mut out = env.connect_outputs().await?;
-    let (snapshots, _writer) = env.spawn_snapshot_writer();
+    let (mut snapshots, _writer) = env.spawn_snapshot_writer();
     let mut log = RpcClient::new(
         env.endpoint.clone(),
         env.tdd.services.source_log,
@@ -69,7 +69,7 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         // Control first: a trigger is taken between fetches.
         loop {
             match env.control.try_recv() {
-                Ok(c) => handle_control(c, &mut out, &offsets, &snapshots, unaligned).await?,
+                Ok(c) => handle_control(c, &mut out, &offsets, &mut snapshots, unaligned).await?,
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => return Ok(()),
             }
@@ -107,7 +107,7 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
                 tokio::select! {
                     biased;
                     c = env.control.recv() => match c {
-                        Some(c) => handle_control(c, &mut out, &offsets, &snapshots, unaligned).await?,
+                        Some(c) => handle_control(c, &mut out, &offsets, &mut snapshots, unaligned).await?,
                         None => return Ok(()),
                     },
                     _ = madsim::time::sleep(env.config.source_poll_interval) => {}
@@ -156,7 +156,7 @@ async fn handle_control(
     c: TaskControl,
     out: &mut OutputGate,
     offsets: &BTreeMap<u32, u64>,
-    snapshots: &tokio::sync::mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot, i64)>,
+    snapshots: &mut Snapshots,
     unaligned: bool,
 ) -> Result<(), TaskError> {
     match c {
@@ -164,12 +164,9 @@ async fn handle_control(
             let mut snap = TaskStateSnapshot::new(OperatorState::Source {
                 offsets: offsets.clone(),
             });
-            if unaligned {
-                snap.in_flight_output = out.broadcast_barrier_unaligned(barrier).await?;
-            } else {
-                out.broadcast_barrier(barrier).await?;
-            }
-            let _ = snapshots.send((id, snap, 0));
+            snap.in_flight_output = out.forward_barrier(barrier, unaligned).await?;
+            // A source has no input: its snapshot is complete at once.
+            snapshots.taken(id, snap, false, 0);
         }
         TaskControl::NotifyCheckpointComplete(_) => {}
     }
