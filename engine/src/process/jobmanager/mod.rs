@@ -10,6 +10,13 @@
 //! the restart waits `getBackoffTime` and then redeploys the tasks chosen by the
 //! failover strategy from the latest completed checkpoint. When `canRestart` is
 //! false the job fails with "Recovery is suppressed by ...".
+//!
+//! This file holds the event loop and the registry; `checkpoints.rs`,
+//! `failures.rs` and `scheduling.rs` add the rest of `JobMaster`.
+
+mod checkpoints;
+mod failures;
+mod scheduling;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -110,7 +117,11 @@ pub async fn run_job_manager(cfg: JobManagerConfig) {
     let _acceptor = AbortOnDrop(madsim::task::spawn(accept_task_managers(ep.clone(), ev_tx.clone())));
     let (meta_tx, meta_rx) = mpsc::unbounded_channel::<CompletedCheckpoint>();
     let storage = RpcClient::new(ep.clone(), cfg.services.checkpoint_storage, cfg.engine.rpc_timeout);
-    let _writer = AbortOnDrop(madsim::task::spawn(write_metadata(storage, meta_rx, ev_tx.clone())));
+    let _writer = AbortOnDrop(madsim::task::spawn(checkpoints::write_metadata(
+        storage,
+        meta_rx,
+        ev_tx.clone(),
+    )));
     let mut jm = match JobMaster::new(cfg, meta_tx) {
         Ok(jm) => jm,
         Err(e) => return e,
@@ -170,28 +181,6 @@ async fn accept_task_managers(ep: Arc<Endpoint>, events: mpsc::UnboundedSender<J
                 }
             }
         });
-    }
-}
-
-async fn write_metadata(
-    mut storage: RpcClient,
-    mut rx: mpsc::UnboundedReceiver<CompletedCheckpoint>,
-    events: mpsc::UnboundedSender<JmEvent>,
-) {
-    while let Some(c) = rx.recv().await {
-        let checkpoint = c.id;
-        let req = StorageRequest::Put {
-            key: CompletedCheckpoint::metadata_key(c.id),
-            blob: StoredBlob::Metadata(Arc::new(c)),
-        };
-        let result = match storage.call::<_, StorageResponse>(req).await {
-            Ok(StorageResponse::Stored) => Ok(()),
-            Ok(other) => Err(format!("{other:?}")),
-            Err(e) => Err(e.to_string()),
-        };
-        if events.send(JmEvent::MetadataPersisted { checkpoint, result }).is_err() {
-            return;
-        }
     }
 }
 
@@ -416,85 +405,6 @@ impl JobMaster {
         }
     }
 
-    /// Abort a pending checkpoint and let the failure manager count it.
-    async fn abort_checkpoint(
-        &mut self,
-        checkpoint: CheckpointId,
-        reason: CheckpointFailureReason,
-        detail: &str,
-        by_task: bool,
-    ) {
-        let Some(coord) = self.coordinator.as_mut() else { return };
-        if coord.abort(checkpoint).is_none() {
-            return;
-        }
-        self.trace(TraceEvent::CheckpointAborted {
-            id: checkpoint,
-            reason: format!("{}: {detail}", reason.name()),
-        });
-        let fail = self
-            .failure_manager
-            .handle_checkpoint_exception(reason, Some(checkpoint), false, false, by_task);
-        if let Some(f) = fail {
-            self.handle_global_failure(f.message()).await;
-        } else {
-            self.poll_checkpoints().await;
-        }
-    }
-
-    async fn on_metadata_persisted(&mut self, checkpoint: CheckpointId, result: Result<(), String>) {
-        if let Err(e) = result {
-            self.abort_checkpoint(
-                checkpoint,
-                CheckpointFailureReason::FinalizeCheckpointFailure,
-                &e,
-                false,
-            )
-            .await;
-            return;
-        }
-        let now = self.now_ms();
-        let Some(coord) = self.coordinator.as_mut() else { return };
-        let Some(done) = coord.complete(checkpoint, now) else {
-            return; // aborted meanwhile (failover or subsumed)
-        };
-        self.failure_manager.handle_checkpoint_success(checkpoint);
-        let alignment_ms = self.alignment.remove(&checkpoint).unwrap_or(0);
-        self.alignment.retain(|k, _| *k > checkpoint);
-        self.trace(TraceEvent::CheckpointCompleted {
-            id: checkpoint,
-            duration_ms: now - done.checkpoint.trigger_ms,
-            size_bytes: done.checkpoint.state_size(),
-            alignment_ms,
-            persisted_bytes: done.checkpoint.persisted_in_flight(),
-        });
-        for s in done.subsumed_pending {
-            self.trace(TraceEvent::CheckpointAborted {
-                id: s,
-                reason: CheckpointFailureReason::CheckpointSubsumed.name().to_string(),
-            });
-        }
-        let targets: Vec<(TmId, ExecutionAttemptId)> = self
-            .executions
-            .iter()
-            .filter(|(_, e)| e.state == ExecutionState::Running)
-            .map(|(v, e)| {
-                (
-                    e.tm,
-                    ExecutionAttemptId {
-                        vertex: *v,
-                        attempt: e.attempt,
-                    },
-                )
-            })
-            .collect();
-        for (tm, id) in targets {
-            self.send_to_tm(tm, JmToTm::NotifyCheckpointComplete { id, checkpoint })
-                .await;
-        }
-        self.poll_checkpoints().await;
-    }
-
     async fn on_timer(&mut self) {
         let now = self.now_ms();
         if now >= self.next_heartbeat_ms {
@@ -536,302 +446,6 @@ impl JobMaster {
                 }
             }
             self.poll_checkpoints().await;
-        }
-    }
-
-    fn all_running(&self) -> bool {
-        self.status == JobStatus::Running
-            && self.executions.len() == self.vertices.len()
-            && self.executions.values().all(|e| e.state == ExecutionState::Running)
-    }
-
-    async fn poll_checkpoints(&mut self) {
-        if self.status != JobStatus::Running {
-            return;
-        }
-        let now = self.now_ms();
-        let all_running = self.all_running();
-        let Some(coord) = self.coordinator.as_mut() else { return };
-        match coord.poll(now, all_running) {
-            TriggerPoll::Idle => {}
-            TriggerPoll::Failed(reason) => {
-                self.trace(TraceEvent::CheckpointTriggerFailed {
-                    reason: reason.name().to_string(),
-                });
-                if let Some(f) = self
-                    .failure_manager
-                    .handle_checkpoint_exception(reason, None, false, false, false)
-                {
-                    self.handle_global_failure(f.message()).await;
-                }
-            }
-            TriggerPoll::Trigger { id, timestamp_ms } => {
-                coord.register_pending(id, timestamp_ms, self.vertices.iter().copied());
-                self.trace(TraceEvent::CheckpointTriggered { id });
-                let barrier = CheckpointBarrier { id, timestamp_ms };
-                let sources: Vec<(TmId, ExecutionAttemptId)> = self
-                    .executions
-                    .iter()
-                    .filter(|(v, _)| matches!(self.cfg.job.vertex(v.vertex).kind, OperatorKind::Source { .. }))
-                    .map(|(v, e)| {
-                        (
-                            e.tm,
-                            ExecutionAttemptId {
-                                vertex: *v,
-                                attempt: e.attempt,
-                            },
-                        )
-                    })
-                    .collect();
-                for (tm, id) in sources {
-                    self.send_to_tm(tm, JmToTm::TriggerCheckpoint { id, barrier }).await;
-                }
-            }
-        }
-    }
-
-    async fn task_manager_lost(&mut self, tm: TmId, reason: &str) {
-        if self.tms.remove(&tm).is_none() {
-            return;
-        }
-        self.trace(TraceEvent::TaskManagerLost {
-            tm,
-            reason: reason.to_string(),
-        });
-        let victim = self
-            .executions
-            .iter()
-            .find(|(_, e)| e.tm == tm && matches!(e.state, ExecutionState::Deploying | ExecutionState::Running))
-            .map(|(v, e)| ExecutionAttemptId {
-                vertex: *v,
-                attempt: e.attempt,
-            });
-        for e in self.executions.values_mut().filter(|e| e.tm == tm) {
-            if matches!(e.state, ExecutionState::Deploying | ExecutionState::Running) {
-                e.state = ExecutionState::Failed;
-            }
-        }
-        if let Some(id) = victim {
-            self.handle_task_failure(id, format!("TaskManager {tm} lost: {reason}"))
-                .await;
-        }
-    }
-
-    async fn handle_task_failure(&mut self, id: ExecutionAttemptId, reason: String) {
-        if self.status != JobStatus::Running {
-            return;
-        }
-        self.trace(TraceEvent::TaskFailed {
-            task: id.vertex.to_string(),
-            attempt: id.attempt,
-            reason: reason.clone(),
-        });
-        let to_restart = self.failover.tasks_needing_restart(id.vertex);
-        self.handle_failure(to_restart).await;
-    }
-
-    async fn handle_global_failure(&mut self, reason: String) {
-        if self.status != JobStatus::Running {
-            return;
-        }
-        self.trace(TraceEvent::GlobalFailure { reason });
-        let all = self.vertices.iter().copied().collect();
-        self.handle_failure(all).await;
-    }
-
-    /// Flink's `ExecutionFailureHandler` + `DefaultScheduler.restartTasksWithDelay`.
-    async fn handle_failure(&mut self, to_restart: BTreeSet<ExecutionVertexId>) {
-        let now = self.now_ms();
-        let is_new_attempt = self.restart_strategy.notify_failure(now, &mut self.restart_rng);
-        let aborted = self
-            .coordinator
-            .as_mut()
-            .map(|c| c.abort_all_pending())
-            .unwrap_or_default();
-        for id in aborted {
-            self.trace(TraceEvent::CheckpointAborted {
-                id,
-                reason: CheckpointFailureReason::JobFailoverRegion.name().to_string(),
-            });
-        }
-        if let Some(c) = self.coordinator.as_mut() {
-            c.stop_scheduler();
-        }
-        let can_restart = self.restart_strategy.can_restart(now) || self.cfg.sabotage == Sabotage::RestartNeverGivesUp;
-        if can_restart {
-            if is_new_attempt {
-                self.num_restarts += 1;
-            }
-            let mut delay = self.restart_strategy.backoff_time_ms(now).unwrap_or(0).max(0);
-            if self.cfg.sabotage == Sabotage::RestartIgnoresBackoff {
-                delay = 0;
-            }
-            self.set_status(JobStatus::Restarting);
-            self.cancel(&to_restart).await;
-            self.to_deploy.extend(to_restart);
-            self.deploy_at_ms = Some(now + delay);
-            self.trace(TraceEvent::RestartScheduled {
-                delay_ms: delay,
-                num_restarts: self.num_restarts,
-            });
-            if delay == 0 {
-                // No backoff: redeploy now, not at the next timer tick.
-                self.try_deploy().await;
-            }
-        } else {
-            self.set_status(JobStatus::Failing);
-            let all: BTreeSet<_> = self.vertices.iter().copied().collect();
-            self.cancel(&all).await;
-            self.to_deploy.clear();
-            self.deploy_at_ms = None;
-            self.set_status(JobStatus::Failed);
-            self.trace(TraceEvent::JobFailed {
-                reason: format!("Recovery is suppressed by {}", self.restart_strategy.describe()),
-            });
-        }
-    }
-
-    async fn cancel(&mut self, set: &BTreeSet<ExecutionVertexId>) {
-        let targets: Vec<(TmId, ExecutionAttemptId)> = set
-            .iter()
-            .filter_map(|v| {
-                self.executions.get(v).map(|e| {
-                    (
-                        e.tm,
-                        ExecutionAttemptId {
-                            vertex: *v,
-                            attempt: e.attempt,
-                        },
-                    )
-                })
-            })
-            .collect();
-        for (tm, id) in targets {
-            self.send_to_tm(tm, JmToTm::CancelTask { id }).await;
-            if let Some(e) = self.executions.get_mut(&id.vertex) {
-                e.state = ExecutionState::Canceled;
-            }
-        }
-    }
-
-    /// Slots in deterministic order, spread over the TaskManagers (slot 0 of
-    /// every TaskManager, then slot 1, ...), like Flink with
-    /// `cluster.evenly-spread-out-slots`. With Flink's default slot sharing one
-    /// slot holds one subtask of every vertex, so slot i runs subtask i.
-    fn slots(&self) -> Vec<TmId> {
-        let max = self.tms.values().map(|t| t.slots).max().unwrap_or(0);
-        (0..max)
-            .flat_map(|s| self.tms.iter().filter(move |(_, t)| s < t.slots).map(|(id, _)| *id))
-            .collect()
-    }
-
-    async fn try_deploy(&mut self) {
-        if self.status.is_terminal() || self.to_deploy.is_empty() || self.deploy_at_ms.is_none_or(|d| self.now_ms() < d)
-        {
-            return;
-        }
-        let slots = self.slots();
-        // Slots used by subtasks that keep running (partial restarts).
-        let needed = self.cfg.job.max_operator_parallelism() as usize;
-        if slots.len() < needed {
-            if !self.waiting_for_slots {
-                self.trace(TraceEvent::WaitingForSlots {
-                    needed: needed as u32,
-                    available: slots.len() as u32,
-                });
-            }
-            self.waiting_for_slots = true;
-            return;
-        }
-        self.waiting_for_slots = false;
-        let attempt = self.next_attempt;
-        self.next_attempt += 1;
-        let batch: Vec<ExecutionVertexId> = std::mem::take(&mut self.to_deploy).into_iter().collect();
-        self.deploy_at_ms = None;
-        for v in &batch {
-            let tm = slots[v.subtask as usize];
-            self.executions.insert(
-                *v,
-                Execution {
-                    attempt,
-                    tm,
-                    state: ExecutionState::Deploying,
-                },
-            );
-        }
-        let latest = self.coordinator.as_ref().and_then(|c| c.latest_completed()).cloned();
-        let mut tdds = Vec::new();
-        for v in &batch {
-            let vertex = self.cfg.job.vertex(v.vertex);
-            let outputs = self
-                .cfg
-                .job
-                .output_channels(*v)
-                .into_iter()
-                .map(|(ship, targets)| OutputDescriptor {
-                    ship,
-                    consumer_parallelism: targets.len() as u32,
-                    channels: targets
-                        .into_iter()
-                        .map(|t| {
-                            let e = self.executions[&t.consumer];
-                            OutputChannelDescriptor {
-                                target: t,
-                                consumer_attempt: e.attempt,
-                                address: self.tms.get(&e.tm).map(|i| i.data_addr).unwrap_or_else(|| {
-                                    // The consumer's TaskManager is gone; the
-                                    // connection attempt fails and the task with it.
-                                    SocketAddr::new(self.cfg.ip, 1)
-                                }),
-                            }
-                        })
-                        .collect(),
-                })
-                .map(|mut o| {
-                    if o.ship == crate::graph::ShipStrategy::Forward {
-                        o.consumer_parallelism = self.cfg.job.vertex(o.channels[0].target.consumer.vertex).parallelism;
-                    }
-                    o
-                })
-                .collect();
-            let restore = latest.as_ref().and_then(|c| {
-                c.states.get(v).map(|h| RestoreSpec {
-                    checkpoint_id: c.id,
-                    handles: vec![h.clone()],
-                })
-            });
-            let tdd = TaskDeploymentDescriptor {
-                id: ExecutionAttemptId { vertex: *v, attempt },
-                name: vertex.name.clone(),
-                kind: vertex.kind.clone(),
-                parallelism: vertex.parallelism,
-                max_parallelism: self.max_parallelism,
-                input_gates: self.cfg.job.input_gate_sizes(v.vertex),
-                outputs,
-                restore,
-                services: self.cfg.services,
-            };
-            tdds.push((self.executions[v].tm, tdd));
-        }
-        self.trace(TraceEvent::TasksDeployed {
-            attempt,
-            tasks: batch.len() as u32,
-            restored_from: latest.as_ref().map(|c| c.id),
-        });
-        self.set_status(JobStatus::Running);
-        for (tm, tdd) in tdds {
-            self.send_to_tm(tm, JmToTm::Deploy(Box::new(tdd))).await;
-        }
-        self.start_checkpoint_scheduler();
-    }
-
-    fn start_checkpoint_scheduler(&mut self) {
-        let now = self.now_ms();
-        if let Some(c) = self.coordinator.as_mut() {
-            let cfg = *c.config();
-            // Flink draws the initial delay uniformly in [minPause, baseInterval].
-            let delay = madsim::rand::thread_rng().gen_range(cfg.min_pause_ms..=cfg.base_interval_ms());
-            c.start_scheduler(now, delay);
         }
     }
 }

@@ -1,0 +1,169 @@
+//! The JobManager's side of checkpointing: triggering through the
+//! coordinator, aborting with the failure manager's counting, persisting a
+//! completed checkpoint's metadata before notifying the tasks.
+
+use super::*;
+
+pub(super) async fn write_metadata(
+    mut storage: RpcClient,
+    mut rx: mpsc::UnboundedReceiver<CompletedCheckpoint>,
+    events: mpsc::UnboundedSender<JmEvent>,
+) {
+    while let Some(c) = rx.recv().await {
+        let checkpoint = c.id;
+        let req = StorageRequest::Put {
+            key: CompletedCheckpoint::metadata_key(c.id),
+            blob: StoredBlob::Metadata(Arc::new(c)),
+        };
+        let result = match storage.call::<_, StorageResponse>(req).await {
+            Ok(StorageResponse::Stored) => Ok(()),
+            Ok(other) => Err(format!("{other:?}")),
+            Err(e) => Err(e.to_string()),
+        };
+        if events.send(JmEvent::MetadataPersisted { checkpoint, result }).is_err() {
+            return;
+        }
+    }
+}
+
+impl JobMaster {
+    /// Abort a pending checkpoint and let the failure manager count it.
+    pub(super) async fn abort_checkpoint(
+        &mut self,
+        checkpoint: CheckpointId,
+        reason: CheckpointFailureReason,
+        detail: &str,
+        by_task: bool,
+    ) {
+        let Some(coord) = self.coordinator.as_mut() else { return };
+        if coord.abort(checkpoint).is_none() {
+            return;
+        }
+        self.trace(TraceEvent::CheckpointAborted {
+            id: checkpoint,
+            reason: format!("{}: {detail}", reason.name()),
+        });
+        let fail = self
+            .failure_manager
+            .handle_checkpoint_exception(reason, Some(checkpoint), false, false, by_task);
+        if let Some(f) = fail {
+            self.handle_global_failure(f.message()).await;
+        } else {
+            self.poll_checkpoints().await;
+        }
+    }
+
+    pub(super) async fn on_metadata_persisted(&mut self, checkpoint: CheckpointId, result: Result<(), String>) {
+        if let Err(e) = result {
+            self.abort_checkpoint(
+                checkpoint,
+                CheckpointFailureReason::FinalizeCheckpointFailure,
+                &e,
+                false,
+            )
+            .await;
+            return;
+        }
+        let now = self.now_ms();
+        let Some(coord) = self.coordinator.as_mut() else { return };
+        let Some(done) = coord.complete(checkpoint, now) else {
+            return; // aborted meanwhile (failover or subsumed)
+        };
+        self.failure_manager.handle_checkpoint_success(checkpoint);
+        let alignment_ms = self.alignment.remove(&checkpoint).unwrap_or(0);
+        self.alignment.retain(|k, _| *k > checkpoint);
+        self.trace(TraceEvent::CheckpointCompleted {
+            id: checkpoint,
+            duration_ms: now - done.checkpoint.trigger_ms,
+            size_bytes: done.checkpoint.state_size(),
+            alignment_ms,
+            persisted_bytes: done.checkpoint.persisted_in_flight(),
+        });
+        for s in done.subsumed_pending {
+            self.trace(TraceEvent::CheckpointAborted {
+                id: s,
+                reason: CheckpointFailureReason::CheckpointSubsumed.name().to_string(),
+            });
+        }
+        let targets: Vec<(TmId, ExecutionAttemptId)> = self
+            .executions
+            .iter()
+            .filter(|(_, e)| e.state == ExecutionState::Running)
+            .map(|(v, e)| {
+                (
+                    e.tm,
+                    ExecutionAttemptId {
+                        vertex: *v,
+                        attempt: e.attempt,
+                    },
+                )
+            })
+            .collect();
+        for (tm, id) in targets {
+            self.send_to_tm(tm, JmToTm::NotifyCheckpointComplete { id, checkpoint })
+                .await;
+        }
+        self.poll_checkpoints().await;
+    }
+
+    pub(super) async fn poll_checkpoints(&mut self) {
+        if self.status != JobStatus::Running {
+            return;
+        }
+        let now = self.now_ms();
+        let all_running = self.all_running();
+        let Some(coord) = self.coordinator.as_mut() else { return };
+        match coord.poll(now, all_running) {
+            TriggerPoll::Idle => {}
+            TriggerPoll::Failed(reason) => {
+                self.trace(TraceEvent::CheckpointTriggerFailed {
+                    reason: reason.name().to_string(),
+                });
+                if let Some(f) = self
+                    .failure_manager
+                    .handle_checkpoint_exception(reason, None, false, false, false)
+                {
+                    self.handle_global_failure(f.message()).await;
+                }
+            }
+            TriggerPoll::Trigger { id, timestamp_ms } => {
+                coord.register_pending(id, timestamp_ms, self.vertices.iter().copied());
+                self.trace(TraceEvent::CheckpointTriggered { id });
+                let barrier = CheckpointBarrier { id, timestamp_ms };
+                let sources: Vec<(TmId, ExecutionAttemptId)> = self
+                    .executions
+                    .iter()
+                    .filter(|(v, _)| matches!(self.cfg.job.vertex(v.vertex).kind, OperatorKind::Source { .. }))
+                    .map(|(v, e)| {
+                        (
+                            e.tm,
+                            ExecutionAttemptId {
+                                vertex: *v,
+                                attempt: e.attempt,
+                            },
+                        )
+                    })
+                    .collect();
+                for (tm, id) in sources {
+                    self.send_to_tm(tm, JmToTm::TriggerCheckpoint { id, barrier }).await;
+                }
+            }
+        }
+    }
+
+    pub(super) fn start_checkpoint_scheduler(&mut self) {
+        let now = self.now_ms();
+        if let Some(c) = self.coordinator.as_mut() {
+            let cfg = *c.config();
+            // Flink draws the initial delay uniformly in [minPause, baseInterval].
+            let delay = madsim::rand::thread_rng().gen_range(cfg.min_pause_ms..=cfg.base_interval_ms());
+            c.start_scheduler(now, delay);
+        }
+    }
+
+    pub(super) fn all_running(&self) -> bool {
+        self.status == JobStatus::Running
+            && self.executions.len() == self.vertices.len()
+            && self.executions.values().all(|e| e.state == ExecutionState::Running)
+    }
+}

@@ -1,0 +1,131 @@
+//! Failure handling: lost TaskManagers, task and global failures through the
+//! restart strategy (Flink's `ExecutionFailureHandler`) and the failover
+//! strategy, cancelling what must restart.
+
+use super::*;
+
+impl JobMaster {
+    pub(super) async fn task_manager_lost(&mut self, tm: TmId, reason: &str) {
+        if self.tms.remove(&tm).is_none() {
+            return;
+        }
+        self.trace(TraceEvent::TaskManagerLost {
+            tm,
+            reason: reason.to_string(),
+        });
+        let victim = self
+            .executions
+            .iter()
+            .find(|(_, e)| e.tm == tm && matches!(e.state, ExecutionState::Deploying | ExecutionState::Running))
+            .map(|(v, e)| ExecutionAttemptId {
+                vertex: *v,
+                attempt: e.attempt,
+            });
+        for e in self.executions.values_mut().filter(|e| e.tm == tm) {
+            if matches!(e.state, ExecutionState::Deploying | ExecutionState::Running) {
+                e.state = ExecutionState::Failed;
+            }
+        }
+        if let Some(id) = victim {
+            self.handle_task_failure(id, format!("TaskManager {tm} lost: {reason}"))
+                .await;
+        }
+    }
+
+    pub(super) async fn handle_task_failure(&mut self, id: ExecutionAttemptId, reason: String) {
+        if self.status != JobStatus::Running {
+            return;
+        }
+        self.trace(TraceEvent::TaskFailed {
+            task: id.vertex.to_string(),
+            attempt: id.attempt,
+            reason: reason.clone(),
+        });
+        let to_restart = self.failover.tasks_needing_restart(id.vertex);
+        self.handle_failure(to_restart).await;
+    }
+
+    pub(super) async fn handle_global_failure(&mut self, reason: String) {
+        if self.status != JobStatus::Running {
+            return;
+        }
+        self.trace(TraceEvent::GlobalFailure { reason });
+        let all = self.vertices.iter().copied().collect();
+        self.handle_failure(all).await;
+    }
+
+    /// Flink's `ExecutionFailureHandler` + `DefaultScheduler.restartTasksWithDelay`.
+    pub(super) async fn handle_failure(&mut self, to_restart: BTreeSet<ExecutionVertexId>) {
+        let now = self.now_ms();
+        let is_new_attempt = self.restart_strategy.notify_failure(now, &mut self.restart_rng);
+        let aborted = self
+            .coordinator
+            .as_mut()
+            .map(|c| c.abort_all_pending())
+            .unwrap_or_default();
+        for id in aborted {
+            self.trace(TraceEvent::CheckpointAborted {
+                id,
+                reason: CheckpointFailureReason::JobFailoverRegion.name().to_string(),
+            });
+        }
+        if let Some(c) = self.coordinator.as_mut() {
+            c.stop_scheduler();
+        }
+        let can_restart = self.restart_strategy.can_restart(now) || self.cfg.sabotage == Sabotage::RestartNeverGivesUp;
+        if can_restart {
+            if is_new_attempt {
+                self.num_restarts += 1;
+            }
+            let mut delay = self.restart_strategy.backoff_time_ms(now).unwrap_or(0).max(0);
+            if self.cfg.sabotage == Sabotage::RestartIgnoresBackoff {
+                delay = 0;
+            }
+            self.set_status(JobStatus::Restarting);
+            self.cancel(&to_restart).await;
+            self.to_deploy.extend(to_restart);
+            self.deploy_at_ms = Some(now + delay);
+            self.trace(TraceEvent::RestartScheduled {
+                delay_ms: delay,
+                num_restarts: self.num_restarts,
+            });
+            if delay == 0 {
+                // No backoff: redeploy now, not at the next timer tick.
+                self.try_deploy().await;
+            }
+        } else {
+            self.set_status(JobStatus::Failing);
+            let all: BTreeSet<_> = self.vertices.iter().copied().collect();
+            self.cancel(&all).await;
+            self.to_deploy.clear();
+            self.deploy_at_ms = None;
+            self.set_status(JobStatus::Failed);
+            self.trace(TraceEvent::JobFailed {
+                reason: format!("Recovery is suppressed by {}", self.restart_strategy.describe()),
+            });
+        }
+    }
+
+    pub(super) async fn cancel(&mut self, set: &BTreeSet<ExecutionVertexId>) {
+        let targets: Vec<(TmId, ExecutionAttemptId)> = set
+            .iter()
+            .filter_map(|v| {
+                self.executions.get(v).map(|e| {
+                    (
+                        e.tm,
+                        ExecutionAttemptId {
+                            vertex: *v,
+                            attempt: e.attempt,
+                        },
+                    )
+                })
+            })
+            .collect();
+        for (tm, id) in targets {
+            self.send_to_tm(tm, JmToTm::CancelTask { id }).await;
+            if let Some(e) = self.executions.get_mut(&id.vertex) {
+                e.state = ExecutionState::Canceled;
+            }
+        }
+    }
+}

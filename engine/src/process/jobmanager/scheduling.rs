@@ -1,0 +1,117 @@
+//! Scheduling: slots spread over the TaskManagers, and deploying subtasks
+//! (with their channels and the state to restore) once a restart is due.
+
+use super::*;
+
+impl JobMaster {
+    /// Slots in deterministic order, spread over the TaskManagers (slot 0 of
+    /// every TaskManager, then slot 1, ...), like Flink with
+    /// `cluster.evenly-spread-out-slots`. With Flink's default slot sharing one
+    /// slot holds one subtask of every vertex, so slot i runs subtask i.
+    pub(super) fn slots(&self) -> Vec<TmId> {
+        let max = self.tms.values().map(|t| t.slots).max().unwrap_or(0);
+        (0..max)
+            .flat_map(|s| self.tms.iter().filter(move |(_, t)| s < t.slots).map(|(id, _)| *id))
+            .collect()
+    }
+
+    pub(super) async fn try_deploy(&mut self) {
+        if self.status.is_terminal() || self.to_deploy.is_empty() || self.deploy_at_ms.is_none_or(|d| self.now_ms() < d)
+        {
+            return;
+        }
+        let slots = self.slots();
+        // Slots used by subtasks that keep running (partial restarts).
+        let needed = self.cfg.job.max_operator_parallelism() as usize;
+        if slots.len() < needed {
+            if !self.waiting_for_slots {
+                self.trace(TraceEvent::WaitingForSlots {
+                    needed: needed as u32,
+                    available: slots.len() as u32,
+                });
+            }
+            self.waiting_for_slots = true;
+            return;
+        }
+        self.waiting_for_slots = false;
+        let attempt = self.next_attempt;
+        self.next_attempt += 1;
+        let batch: Vec<ExecutionVertexId> = std::mem::take(&mut self.to_deploy).into_iter().collect();
+        self.deploy_at_ms = None;
+        for v in &batch {
+            let tm = slots[v.subtask as usize];
+            self.executions.insert(
+                *v,
+                Execution {
+                    attempt,
+                    tm,
+                    state: ExecutionState::Deploying,
+                },
+            );
+        }
+        let latest = self.coordinator.as_ref().and_then(|c| c.latest_completed()).cloned();
+        let mut tdds = Vec::new();
+        for v in &batch {
+            let vertex = self.cfg.job.vertex(v.vertex);
+            let outputs = self
+                .cfg
+                .job
+                .output_channels(*v)
+                .into_iter()
+                .map(|(ship, targets)| OutputDescriptor {
+                    ship,
+                    consumer_parallelism: targets.len() as u32,
+                    channels: targets
+                        .into_iter()
+                        .map(|t| {
+                            let e = self.executions[&t.consumer];
+                            OutputChannelDescriptor {
+                                target: t,
+                                consumer_attempt: e.attempt,
+                                address: self.tms.get(&e.tm).map(|i| i.data_addr).unwrap_or_else(|| {
+                                    // The consumer's TaskManager is gone; the
+                                    // connection attempt fails and the task with it.
+                                    SocketAddr::new(self.cfg.ip, 1)
+                                }),
+                            }
+                        })
+                        .collect(),
+                })
+                .map(|mut o| {
+                    if o.ship == crate::graph::ShipStrategy::Forward {
+                        o.consumer_parallelism = self.cfg.job.vertex(o.channels[0].target.consumer.vertex).parallelism;
+                    }
+                    o
+                })
+                .collect();
+            let restore = latest.as_ref().and_then(|c| {
+                c.states.get(v).map(|h| RestoreSpec {
+                    checkpoint_id: c.id,
+                    handles: vec![h.clone()],
+                })
+            });
+            let tdd = TaskDeploymentDescriptor {
+                id: ExecutionAttemptId { vertex: *v, attempt },
+                name: vertex.name.clone(),
+                kind: vertex.kind.clone(),
+                parallelism: vertex.parallelism,
+                max_parallelism: self.max_parallelism,
+                input_gates: self.cfg.job.input_gate_sizes(v.vertex),
+                outputs,
+                restore,
+                services: self.cfg.services,
+            };
+            tdds.push((self.executions[v].tm, tdd));
+        }
+        self.trace(TraceEvent::TasksDeployed {
+            attempt,
+            tasks: batch.len() as u32,
+            restored_from: latest.as_ref().map(|c| c.id),
+        });
+        self.set_status(JobStatus::Running);
+        for (tm, tdd) in tdds {
+            self.send_to_tm(tm, JmToTm::Deploy(Box::new(tdd))).await;
+        }
+        self.start_checkpoint_scheduler();
+    }
+}

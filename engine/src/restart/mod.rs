@@ -1,0 +1,913 @@
+//! Restart back-off strategies with Flink 1.19+/1.20 semantics, two non-Flink
+//! strategies (Kubernetes `CrashLoopBackOff`, Erlang/OTP supervisor
+//! intensity), and a loader from Flink configuration keys.
+//!
+//! Time is always an argument (`now_ms`, milliseconds on any monotonic
+//! scale) and randomness is handed in as a [`rand::RngCore`], so every
+//! strategy is deterministic under test. All `long` arithmetic that Flink does
+//! is done here with Java semantics (wrapping addition and subtraction,
+//! saturating `double -> long` casts).
+//!
+//! # How the engine uses a strategy (Flink's `ExecutionFailureHandler`)
+//! For every task or global failure: `is_new = notify_failure(now)`; then if
+//! `can_restart(now)`, count a restart when `is_new` and restart after
+//! `backoff_time_ms(now)`; otherwise fail the job with
+//! `"Recovery is suppressed by " + describe()`.
+//!
+//! # Flink strategies
+//! * [`NoRestartBackoffTimeStrategy`]: never restarts; `notify_failure` returns
+//!   `true` (as in 1.20.0), back-off 0.
+//! * [`FixedDelayRestartBackoffTimeStrategy`]: `attempts = N` allows N
+//!   restarts; failure N+1 fails the job. Time has no effect.
+//! * [`FailureRateRestartBackoffTimeStrategy`]: keeps the last `max + 1`
+//!   failure times; with `max + 1` recorded, `can_restart(now)` is
+//!   `now - oldest > interval` (strict, evaluated at call time).
+//! * [`ExponentialDelayRestartBackoffTimeStrategy`]: the 1.19+ algorithm with
+//!   merging of failures that arrive while a restart is scheduled
+//!   (`now <= next`), reset measured from the scheduled restart time, an
+//!   attempts cap, and Flink's jitter/clamp including the documented quirk
+//!   (see the type's docs).
+//!
+//! # halab strategies
+//! * [`CrashLoopBackOff`]: Kubernetes-style exponential back-off that never
+//!   gives up.
+//! * [`SupervisorIntensity`]: Erlang/OTP restart intensity; gives up after more
+//!   than `intensity` restarts within `period`.
+//!
+//! # Layout
+//! This module holds the trait, the error types, the configuration keys and
+//! the loader; each strategy lives in its own private submodule and is
+//! re-exported here, so every item is used as `crate::restart::X`:
+//! `no_restart`, `fixed_delay`, `failure_rate`, `exponential_delay` (also the
+//! `DEFAULT_EXPONENTIAL_*` constants), `crash_loop_backoff` and `supervisor`.
+//!
+//! # Configuration ([`load_restart_strategy`])
+//! `restart-strategy.type` (or the deprecated alias `restart-strategy`, used
+//! only when `restart-strategy.type` is absent) selects the strategy,
+//! case-insensitively:
+//!
+//! | value | strategy | keys (default) |
+//! |---|---|---|
+//! | `none`, `off`, `disable` | no restart | |
+//! | `fixed-delay`, `fixeddelay` | fixed delay | `restart-strategy.fixed-delay.attempts` (1), `restart-strategy.fixed-delay.delay` (1 s) |
+//! | `failure-rate`, `failurerate` | failure rate | `restart-strategy.failure-rate.max-failures-per-interval` (1), `restart-strategy.failure-rate.failure-rate-interval` (1 min), `restart-strategy.failure-rate.delay` (1 s) |
+//! | `exponential-delay`, `exponentialdelay` | exponential delay | `restart-strategy.exponential-delay.initial-backoff` (1 s), `.max-backoff` (1 min), `.backoff-multiplier` (1.5), `.reset-backoff-threshold` (1 h), `.jitter-factor` (0.1), `.attempts-before-reset-backoff` (2147483647) |
+//! | `crash-loop-backoff`, `crashloopbackoff` (halab) | [`CrashLoopBackOff`] | `restart-strategy.crash-loop-backoff.preset` (`classic`; or `v1.33`), then overrides `.initial-backoff`, `.multiplier`, `.max-backoff`, `.reset-after` (defaults from the preset) |
+//! | `supervisor` (halab) | [`SupervisorIntensity`] | `restart-strategy.supervisor.intensity` (1), `.period` (5 s), `.delay` (0 ms) |
+//!
+//! When no type is set: exponential delay with all defaults if checkpointing
+//! is enabled, otherwise no restart. Durations use
+//! [`crate::duration::parse_duration`] (a bare number is milliseconds) and
+//! are truncated to whole milliseconds like Java's `Duration.toMillis`.
+//! Keys of other strategies are ignored. Any bad value gives a
+//! [`RestartConfigError`] naming the key and the value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use crate::duration::{format_duration, parse_duration};
+
+mod crash_loop_backoff;
+mod exponential_delay;
+mod failure_rate;
+mod fixed_delay;
+mod no_restart;
+mod supervisor;
+#[cfg(test)]
+mod test_support;
+
+pub use crash_loop_backoff::CrashLoopBackOff;
+pub use exponential_delay::{
+    ExponentialDelayRestartBackoffTimeStrategy, DEFAULT_EXPONENTIAL_ATTEMPTS_BEFORE_RESET,
+    DEFAULT_EXPONENTIAL_BACKOFF_MULTIPLIER, DEFAULT_EXPONENTIAL_INITIAL_BACKOFF_MS, DEFAULT_EXPONENTIAL_JITTER_FACTOR,
+    DEFAULT_EXPONENTIAL_MAX_BACKOFF_MS, DEFAULT_EXPONENTIAL_RESET_BACKOFF_THRESHOLD_MS,
+};
+pub use failure_rate::FailureRateRestartBackoffTimeStrategy;
+pub use fixed_delay::FixedDelayRestartBackoffTimeStrategy;
+pub use no_restart::NoRestartBackoffTimeStrategy;
+pub use supervisor::SupervisorIntensity;
+
+/// A restart back-off strategy (Flink's `RestartBackoffTimeStrategy`).
+pub trait RestartBackoffTimeStrategy: Send + std::fmt::Debug {
+    /// Flink `notifyFailure`: true when this failure starts a new restart attempt,
+    /// false when it is merged into an attempt already scheduled.
+    fn notify_failure(&mut self, now_ms: i64, rng: &mut dyn rand::RngCore) -> bool;
+    /// Flink `canRestart`.
+    fn can_restart(&self, now_ms: i64) -> bool;
+    /// Flink `getBackoffTime`; Err(RestartError::NoFailureYet) where Flink throws.
+    fn backoff_time_ms(&self, now_ms: i64) -> Result<i64, RestartError>;
+    /// Flink's toString, used in `"Recovery is suppressed by <this>"`.
+    fn describe(&self) -> String;
+}
+
+/// Errors of the strategies themselves.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestartError {
+    /// `backoff_time_ms` was called before any failure (Flink throws
+    /// `IllegalStateException` with this message).
+    #[error("Please call notifyFailure first.")]
+    NoFailureYet,
+    /// A constructor argument is invalid (Flink throws
+    /// `IllegalArgumentException` with `message`).
+    #[error("{message} (got {param} = {value})")]
+    InvalidArgument {
+        /// Name of the offending parameter (Flink's field name).
+        param: &'static str,
+        /// The offending value, as text.
+        value: String,
+        /// Flink's precondition message.
+        message: &'static str,
+        /// Another parameter the check compared against, if any.
+        related: Option<&'static str>,
+    },
+}
+
+fn invalid(param: &'static str, value: impl fmt::Display, message: &'static str) -> RestartError {
+    RestartError::InvalidArgument {
+        param,
+        value: value.to_string(),
+        message,
+        related: None,
+    }
+}
+
+/// Java `Double.toString` for the values used in descriptions (JDK 19+
+/// shortest-representation digits): plain notation for `1e-3 <= |v| < 1e7`
+/// (always with a fractional part, `2.0`), otherwise `d.dddE±n`.
+fn java_double(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".to_owned();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
+    }
+    let a = v.abs();
+    if a == 0.0 || (1e-3..1e7).contains(&a) {
+        // Debug prints the shortest round-trip digits and keeps ".0".
+        return format!("{v:?}");
+    }
+    let s = format!("{v:e}");
+    match s.split_once('e') {
+        Some((mantissa, exp)) if mantissa.contains('.') => format!("{mantissa}E{exp}"),
+        Some((mantissa, exp)) => format!("{mantissa}.0E{exp}"),
+        None => s,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Loader
+// ---------------------------------------------------------------------------
+
+/// `restart-strategy.type`.
+pub const KEY_TYPE: &str = "restart-strategy.type";
+/// Deprecated alias of [`KEY_TYPE`].
+pub const KEY_TYPE_DEPRECATED: &str = "restart-strategy";
+/// Fixed delay: attempts (default 1).
+pub const KEY_FIXED_DELAY_ATTEMPTS: &str = "restart-strategy.fixed-delay.attempts";
+/// Fixed delay: delay (default 1 s).
+pub const KEY_FIXED_DELAY_DELAY: &str = "restart-strategy.fixed-delay.delay";
+/// Failure rate: max failures per interval (default 1).
+pub const KEY_FAILURE_RATE_MAX_FAILURES: &str = "restart-strategy.failure-rate.max-failures-per-interval";
+/// Failure rate: interval (default 1 min).
+pub const KEY_FAILURE_RATE_INTERVAL: &str = "restart-strategy.failure-rate.failure-rate-interval";
+/// Failure rate: delay (default 1 s).
+pub const KEY_FAILURE_RATE_DELAY: &str = "restart-strategy.failure-rate.delay";
+/// Exponential delay: initial back-off (default 1 s).
+pub const KEY_EXPONENTIAL_INITIAL_BACKOFF: &str = "restart-strategy.exponential-delay.initial-backoff";
+/// Exponential delay: maximum back-off (default 1 min).
+pub const KEY_EXPONENTIAL_MAX_BACKOFF: &str = "restart-strategy.exponential-delay.max-backoff";
+/// Exponential delay: multiplier (default 1.5).
+pub const KEY_EXPONENTIAL_MULTIPLIER: &str = "restart-strategy.exponential-delay.backoff-multiplier";
+/// Exponential delay: reset threshold (default 1 h).
+pub const KEY_EXPONENTIAL_RESET_THRESHOLD: &str = "restart-strategy.exponential-delay.reset-backoff-threshold";
+/// Exponential delay: jitter factor (default 0.1).
+pub const KEY_EXPONENTIAL_JITTER: &str = "restart-strategy.exponential-delay.jitter-factor";
+/// Exponential delay: attempts before reset (default `Integer.MAX_VALUE`).
+pub const KEY_EXPONENTIAL_ATTEMPTS: &str = "restart-strategy.exponential-delay.attempts-before-reset-backoff";
+/// halab crash-loop back-off: preset, `classic` (default) or `v1.33`.
+pub const KEY_CRASH_LOOP_PRESET: &str = "restart-strategy.crash-loop-backoff.preset";
+/// halab crash-loop back-off: initial back-off (default from the preset).
+pub const KEY_CRASH_LOOP_INITIAL_BACKOFF: &str = "restart-strategy.crash-loop-backoff.initial-backoff";
+/// halab crash-loop back-off: multiplier (default from the preset).
+pub const KEY_CRASH_LOOP_MULTIPLIER: &str = "restart-strategy.crash-loop-backoff.multiplier";
+/// halab crash-loop back-off: maximum back-off (default from the preset).
+pub const KEY_CRASH_LOOP_MAX_BACKOFF: &str = "restart-strategy.crash-loop-backoff.max-backoff";
+/// halab crash-loop back-off: healthy time before reset (default from the preset).
+pub const KEY_CRASH_LOOP_RESET_AFTER: &str = "restart-strategy.crash-loop-backoff.reset-after";
+/// halab supervisor: intensity (default 1).
+pub const KEY_SUPERVISOR_INTENSITY: &str = "restart-strategy.supervisor.intensity";
+/// halab supervisor: period (default 5 s).
+pub const KEY_SUPERVISOR_PERIOD: &str = "restart-strategy.supervisor.period";
+/// halab supervisor: restart delay (default 0 ms).
+pub const KEY_SUPERVISOR_DELAY: &str = "restart-strategy.supervisor.delay";
+
+/// A configuration error; every variant names the key and the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestartConfigError {
+    /// The strategy name is not recognised.
+    #[error(
+        "unknown restart strategy {value:?} in '{key}' (expected one of none/off/disable, \
+         fixed-delay/fixeddelay, failure-rate/failurerate, exponential-delay/exponentialdelay, \
+         crash-loop-backoff, supervisor)"
+    )]
+    UnknownStrategy {
+        /// The key that held the name.
+        key: String,
+        /// The name given.
+        value: String,
+    },
+    /// A value cannot be parsed or violates a precondition.
+    #[error("invalid value {value:?} for '{key}': {reason}")]
+    InvalidValue {
+        /// The offending key.
+        key: String,
+        /// The offending value (`"... (default)"` when the key was unset).
+        value: String,
+        /// Why it is rejected.
+        reason: String,
+    },
+}
+
+/// One resolved configuration value with where it came from, for errors.
+struct Setting<T> {
+    key: &'static str,
+    value: T,
+    shown: String,
+}
+
+fn invalid_value(key: &str, raw: &str, reason: impl Into<String>) -> RestartConfigError {
+    RestartConfigError::InvalidValue {
+        key: key.to_owned(),
+        value: raw.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn get_setting<T>(
+    conf: &BTreeMap<String, String>,
+    key: &'static str,
+    default: T,
+    show_default: impl FnOnce(&T) -> String,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Setting<T>, RestartConfigError> {
+    match conf.get(key) {
+        Some(raw) => {
+            let value = parse(raw.trim()).map_err(|reason| invalid_value(key, raw, reason))?;
+            Ok(Setting {
+                key,
+                value,
+                shown: raw.clone(),
+            })
+        }
+        None => {
+            let shown = format!("{} (default)", show_default(&default));
+            Ok(Setting {
+                key,
+                value: default,
+                shown,
+            })
+        }
+    }
+}
+
+fn get_i32(
+    conf: &BTreeMap<String, String>,
+    key: &'static str,
+    default: i32,
+) -> Result<Setting<i32>, RestartConfigError> {
+    get_setting(conf, key, default, i32::to_string, |s| {
+        s.parse::<i32>().map_err(|e| format!("not a 32-bit integer ({e})"))
+    })
+}
+
+fn get_u32(
+    conf: &BTreeMap<String, String>,
+    key: &'static str,
+    default: u32,
+) -> Result<Setting<u32>, RestartConfigError> {
+    get_setting(conf, key, default, u32::to_string, |s| {
+        s.parse::<u32>()
+            .map_err(|e| format!("not a non-negative 32-bit integer ({e})"))
+    })
+}
+
+fn get_f64(
+    conf: &BTreeMap<String, String>,
+    key: &'static str,
+    default: f64,
+) -> Result<Setting<f64>, RestartConfigError> {
+    get_setting(
+        conf,
+        key,
+        default,
+        |v| java_double(*v),
+        |s| s.parse::<f64>().map_err(|e| format!("not a number ({e})")),
+    )
+}
+
+fn get_duration_ms(
+    conf: &BTreeMap<String, String>,
+    key: &'static str,
+    default_ms: i64,
+) -> Result<Setting<i64>, RestartConfigError> {
+    get_setting(
+        conf,
+        key,
+        default_ms,
+        |ms| format_duration(Duration::from_millis(ms.unsigned_abs())),
+        |s| {
+            let d = parse_duration(s).map_err(|e| e.to_string())?;
+            i64::try_from(d.as_millis()).map_err(|_| "duration does not fit in a Java long of milliseconds".to_owned())
+        },
+    )
+}
+
+/// Maps a constructor error to the key that holds the offending parameter.
+fn attribute(err: RestartError, params: &[(&'static str, &'static str, &str)]) -> RestartConfigError {
+    match err {
+        RestartError::InvalidArgument {
+            param,
+            value,
+            message,
+            related,
+        } => {
+            let find = |p: &str| params.iter().find(|(name, _, _)| *name == p);
+            let mut reason = message.to_owned();
+            if let Some((_, key, shown)) = related.and_then(find) {
+                reason.push_str(&format!(" ('{key}' is {shown:?})"));
+            }
+            match find(param) {
+                Some((_, key, shown)) => invalid_value(key, shown, reason),
+                None => invalid_value(param, &value, reason),
+            }
+        }
+        RestartError::NoFailureYet => invalid_value(KEY_TYPE, "", err.to_string()),
+    }
+}
+
+fn boxed<T: RestartBackoffTimeStrategy + 'static>(
+    result: Result<T, RestartError>,
+    params: &[(&'static str, &'static str, &str)],
+) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
+    match result {
+        Ok(strategy) => Ok(Box::new(strategy)),
+        Err(err) => Err(attribute(err, params)),
+    }
+}
+
+fn load_exponential(
+    conf: &BTreeMap<String, String>,
+) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
+    let initial = get_duration_ms(
+        conf,
+        KEY_EXPONENTIAL_INITIAL_BACKOFF,
+        DEFAULT_EXPONENTIAL_INITIAL_BACKOFF_MS,
+    )?;
+    let max = get_duration_ms(conf, KEY_EXPONENTIAL_MAX_BACKOFF, DEFAULT_EXPONENTIAL_MAX_BACKOFF_MS)?;
+    let multiplier = get_f64(conf, KEY_EXPONENTIAL_MULTIPLIER, DEFAULT_EXPONENTIAL_BACKOFF_MULTIPLIER)?;
+    let reset = get_duration_ms(
+        conf,
+        KEY_EXPONENTIAL_RESET_THRESHOLD,
+        DEFAULT_EXPONENTIAL_RESET_BACKOFF_THRESHOLD_MS,
+    )?;
+    let jitter = get_f64(conf, KEY_EXPONENTIAL_JITTER, DEFAULT_EXPONENTIAL_JITTER_FACTOR)?;
+    let attempts = get_i32(
+        conf,
+        KEY_EXPONENTIAL_ATTEMPTS,
+        DEFAULT_EXPONENTIAL_ATTEMPTS_BEFORE_RESET,
+    )?;
+    boxed(
+        ExponentialDelayRestartBackoffTimeStrategy::new(
+            initial.value,
+            max.value,
+            multiplier.value,
+            reset.value,
+            jitter.value,
+            attempts.value,
+        ),
+        &[
+            ("initialBackoffMS", initial.key, &initial.shown),
+            ("maxBackoffMS", max.key, &max.shown),
+            ("backoffMultiplier", multiplier.key, &multiplier.shown),
+            ("resetBackoffThresholdMS", reset.key, &reset.shown),
+            ("jitterFactor", jitter.key, &jitter.shown),
+            ("attemptsBeforeResetBackoff", attempts.key, &attempts.shown),
+        ],
+    )
+}
+
+fn load_crash_loop(conf: &BTreeMap<String, String>) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
+    let preset = get_setting(
+        conf,
+        KEY_CRASH_LOOP_PRESET,
+        CrashLoopBackOff::classic(),
+        |_| "classic".to_owned(),
+        |s| match s.to_lowercase().as_str() {
+            "classic" => Ok(CrashLoopBackOff::classic()),
+            "v1.33" => Ok(CrashLoopBackOff::v1_33()),
+            _ => Err("expected 'classic' or 'v1.33'".to_owned()),
+        },
+    )?
+    .value;
+    let initial = get_duration_ms(conf, KEY_CRASH_LOOP_INITIAL_BACKOFF, preset.initial_backoff_ms)?;
+    let factor = get_f64(conf, KEY_CRASH_LOOP_MULTIPLIER, preset.factor)?;
+    let max = get_duration_ms(conf, KEY_CRASH_LOOP_MAX_BACKOFF, preset.max_backoff_ms)?;
+    let reset = get_duration_ms(conf, KEY_CRASH_LOOP_RESET_AFTER, preset.reset_after_ms)?;
+    boxed(
+        CrashLoopBackOff::new(initial.value, factor.value, max.value, reset.value),
+        &[
+            ("initialBackoffMS", initial.key, &initial.shown),
+            ("multiplier", factor.key, &factor.shown),
+            ("maxBackoffMS", max.key, &max.shown),
+            ("resetAfterMS", reset.key, &reset.shown),
+        ],
+    )
+}
+
+/// Builds the restart strategy from Flink configuration keys (see the module
+/// docs for keys, accepted names and defaults).
+pub fn load_restart_strategy(
+    conf: &BTreeMap<String, String>,
+    checkpointing_enabled: bool,
+) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
+    let selected = conf
+        .get(KEY_TYPE)
+        .map(|v| (KEY_TYPE, v))
+        .or_else(|| conf.get(KEY_TYPE_DEPRECATED).map(|v| (KEY_TYPE_DEPRECATED, v)));
+    let Some((type_key, raw_name)) = selected else {
+        return Ok(if checkpointing_enabled {
+            Box::new(ExponentialDelayRestartBackoffTimeStrategy::with_defaults())
+        } else {
+            Box::new(NoRestartBackoffTimeStrategy)
+        });
+    };
+    match raw_name.trim().to_lowercase().as_str() {
+        "none" | "off" | "disable" => Ok(Box::new(NoRestartBackoffTimeStrategy)),
+        "fixed-delay" | "fixeddelay" => {
+            let attempts = get_i32(conf, KEY_FIXED_DELAY_ATTEMPTS, 1)?;
+            let delay = get_duration_ms(conf, KEY_FIXED_DELAY_DELAY, 1_000)?;
+            boxed(
+                FixedDelayRestartBackoffTimeStrategy::new(attempts.value, delay.value),
+                &[
+                    ("maxNumberRestartAttempts", attempts.key, &attempts.shown),
+                    ("backoffTimeMS", delay.key, &delay.shown),
+                ],
+            )
+        }
+        "failure-rate" | "failurerate" => {
+            let max = get_i32(conf, KEY_FAILURE_RATE_MAX_FAILURES, 1)?;
+            let interval = get_duration_ms(conf, KEY_FAILURE_RATE_INTERVAL, 60_000)?;
+            let delay = get_duration_ms(conf, KEY_FAILURE_RATE_DELAY, 1_000)?;
+            boxed(
+                FailureRateRestartBackoffTimeStrategy::new(max.value, interval.value, delay.value),
+                &[
+                    ("maxFailuresPerInterval", max.key, &max.shown),
+                    ("failuresIntervalMS", interval.key, &interval.shown),
+                    ("backoffTimeMS", delay.key, &delay.shown),
+                ],
+            )
+        }
+        "exponential-delay" | "exponentialdelay" => load_exponential(conf),
+        "crash-loop-backoff" | "crashloopbackoff" => load_crash_loop(conf),
+        "supervisor" => {
+            let intensity = get_u32(conf, KEY_SUPERVISOR_INTENSITY, 1)?;
+            let period = get_duration_ms(conf, KEY_SUPERVISOR_PERIOD, 5_000)?;
+            let delay = get_duration_ms(conf, KEY_SUPERVISOR_DELAY, 0)?;
+            boxed(
+                SupervisorIntensity::new(intensity.value, period.value, delay.value),
+                &[
+                    ("periodMS", period.key, &period.shown),
+                    ("delayMS", delay.key, &delay.shown),
+                ],
+            )
+        }
+        _ => Err(RestartConfigError::UnknownStrategy {
+            key: type_key.to_owned(),
+            value: raw_name.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::rng;
+    use super::*;
+
+    #[test]
+    fn constructors_validate_like_flink() {
+        use RestartError::InvalidArgument;
+        let param_of = |e: RestartError| match e {
+            InvalidArgument { param, .. } => param,
+            RestartError::NoFailureYet => "",
+        };
+        assert_eq!(
+            param_of(FixedDelayRestartBackoffTimeStrategy::new(-1, 0).unwrap_err()),
+            "maxNumberRestartAttempts"
+        );
+        assert_eq!(
+            param_of(FixedDelayRestartBackoffTimeStrategy::new(0, -1).unwrap_err()),
+            "backoffTimeMS"
+        );
+        assert!(FixedDelayRestartBackoffTimeStrategy::new(0, 0).is_ok());
+        assert_eq!(
+            param_of(FailureRateRestartBackoffTimeStrategy::new(0, 1, 0).unwrap_err()),
+            "maxFailuresPerInterval"
+        );
+        assert_eq!(
+            param_of(FailureRateRestartBackoffTimeStrategy::new(1, 0, 0).unwrap_err()),
+            "failuresIntervalMS"
+        );
+        assert_eq!(
+            param_of(FailureRateRestartBackoffTimeStrategy::new(1, 1, -1).unwrap_err()),
+            "backoffTimeMS"
+        );
+        let e = |i, m, mu, r, j, a| {
+            param_of(ExponentialDelayRestartBackoffTimeStrategy::new(i, m, mu, r, j, a).unwrap_err())
+        };
+        assert_eq!(e(0, 5, 2.0, 1, 0.0, 1), "initialBackoffMS");
+        assert_eq!(e(1, 0, 2.0, 1, 0.0, 1), "maxBackoffMS");
+        assert_eq!(e(6, 5, 2.0, 1, 0.0, 1), "initialBackoffMS");
+        assert_eq!(e(1, 5, 1.0, 1, 0.0, 1), "backoffMultiplier");
+        assert_eq!(e(1, 5, f64::NAN, 1, 0.0, 1), "backoffMultiplier");
+        assert_eq!(e(1, 5, 2.0, 0, 0.0, 1), "resetBackoffThresholdMS");
+        assert_eq!(e(1, 5, 2.0, 1, -0.1, 1), "jitterFactor");
+        assert_eq!(e(1, 5, 2.0, 1, 1.1, 1), "jitterFactor");
+        assert_eq!(e(1, 5, 2.0, 1, f64::NAN, 1), "jitterFactor");
+        assert_eq!(e(1, 5, 2.0, 1, 0.0, 0), "attemptsBeforeResetBackoff");
+        assert!(ExponentialDelayRestartBackoffTimeStrategy::new(5, 5, 1.000_001, 1, 1.0, 1).is_ok());
+        let msg = ExponentialDelayRestartBackoffTimeStrategy::new(1, 5, 0.5, 1, 0.0, 1)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            msg,
+            "Backoff multiplier must be greater than 1. (got backoffMultiplier = 0.5)"
+        );
+    }
+
+    #[test]
+    fn describe_matches_flink_to_string() {
+        assert_eq!(
+            FixedDelayRestartBackoffTimeStrategy::new(3, 1000).unwrap().describe(),
+            "FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=3, backoffTimeMS=1000)"
+        );
+        assert_eq!(
+            FailureRateRestartBackoffTimeStrategy::new(1, 60_000, 1000)
+                .unwrap()
+                .describe(),
+            "FailureRateRestartBackoffTimeStrategy(FailureRateRestartBackoffTimeStrategy(\
+             failuresIntervalMS=60000,backoffTimeMS=1000,maxFailuresPerInterval=1)"
+        );
+        let mut s = ExponentialDelayRestartBackoffTimeStrategy::with_defaults();
+        assert_eq!(
+            s.describe(),
+            "ExponentialDelayRestartBackoffTimeStrategy(initialBackoffMS=1000, \
+             maxBackoffMS=60000, backoffMultiplier=1.5, resetBackoffThresholdMS=3600000, \
+             jitterFactor=0.1, attemptsBeforeResetBackoff=2147483647, \
+             currentRestartAttempt=0, nextRestartTimestamp=-2147483648)"
+        );
+        s.notify_failure(5, &mut rng());
+        assert!(s.describe().contains("currentRestartAttempt=1, nextRestartTimestamp="));
+    }
+
+    #[test]
+    fn java_double_formatting() {
+        assert_eq!(java_double(1.5), "1.5");
+        assert_eq!(java_double(2.0), "2.0");
+        assert_eq!(java_double(0.1), "0.1");
+        assert_eq!(java_double(0.0), "0.0");
+        assert_eq!(java_double(0.001), "0.001");
+        assert_eq!(java_double(1e7), "1.0E7");
+        assert_eq!(java_double(12_345_678.9), "1.23456789E7");
+        assert_eq!(java_double(0.0001), "1.0E-4");
+        assert_eq!(java_double(f64::NAN), "NaN");
+        assert_eq!(java_double(f64::INFINITY), "Infinity");
+        assert_eq!(java_double(f64::NEG_INFINITY), "-Infinity");
+    }
+
+    // =====================================================================
+    // Loader
+    // =====================================================================
+
+    fn conf(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
+        load_restart_strategy(&conf(pairs), false)
+    }
+
+    fn invalid_key(err: RestartConfigError) -> (String, String) {
+        match err {
+            RestartConfigError::InvalidValue { key, value, .. } => (key, value),
+            RestartConfigError::UnknownStrategy { key, value } => (key, value),
+        }
+    }
+
+    #[test]
+    fn loader_defaults() {
+        let none = load_restart_strategy(&BTreeMap::new(), false).unwrap();
+        assert_eq!(none.describe(), "NoRestartBackoffTimeStrategy");
+        let with_cp = load_restart_strategy(&BTreeMap::new(), true).unwrap();
+        assert_eq!(
+            with_cp.describe(),
+            ExponentialDelayRestartBackoffTimeStrategy::with_defaults().describe()
+        );
+        // Keys of other strategies do not select anything.
+        let s = load_restart_strategy(&conf(&[(KEY_FIXED_DELAY_ATTEMPTS, "5")]), false).unwrap();
+        assert_eq!(s.describe(), "NoRestartBackoffTimeStrategy");
+    }
+
+    #[test]
+    fn loader_accepts_every_spelling_case_insensitively() {
+        let cases = [
+            ("none", "NoRestart"),
+            ("off", "NoRestart"),
+            ("disable", "NoRestart"),
+            ("NONE", "NoRestart"),
+            ("fixed-delay", "FixedDelay"),
+            ("fixeddelay", "FixedDelay"),
+            ("Fixed-Delay", "FixedDelay"),
+            ("failure-rate", "FailureRate"),
+            ("failurerate", "FailureRate"),
+            ("FailureRate", "FailureRate"),
+            ("exponential-delay", "ExponentialDelay"),
+            ("exponentialdelay", "ExponentialDelay"),
+            ("EXPONENTIAL-DELAY", "ExponentialDelay"),
+            ("crash-loop-backoff", "CrashLoopBackOff"),
+            ("CrashLoopBackOff", "CrashLoopBackOff"),
+            ("supervisor", "SupervisorIntensity"),
+            (" Supervisor ", "SupervisorIntensity"),
+        ];
+        for (name, prefix) in cases {
+            for key in [KEY_TYPE, KEY_TYPE_DEPRECATED] {
+                let s = load(&[(key, name)]).unwrap();
+                assert!(s.describe().starts_with(prefix), "{key}={name}: {}", s.describe());
+            }
+        }
+    }
+
+    #[test]
+    fn loader_type_key_wins_over_deprecated_alias() {
+        let s = load(&[(KEY_TYPE, "none"), (KEY_TYPE_DEPRECATED, "fixed-delay")]).unwrap();
+        assert_eq!(s.describe(), "NoRestartBackoffTimeStrategy");
+        // Even with checkpointing, an explicit "none" wins over the default.
+        let s = load_restart_strategy(&conf(&[(KEY_TYPE_DEPRECATED, "off")]), true).unwrap();
+        assert!(!s.can_restart(0));
+    }
+
+    #[test]
+    fn loader_flink_defaults_per_strategy() {
+        assert_eq!(
+            load(&[(KEY_TYPE, "fixed-delay")]).unwrap().describe(),
+            "FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=1, backoffTimeMS=1000)"
+        );
+        assert_eq!(
+            load(&[(KEY_TYPE, "failure-rate")]).unwrap().describe(),
+            "FailureRateRestartBackoffTimeStrategy(FailureRateRestartBackoffTimeStrategy(\
+             failuresIntervalMS=60000,backoffTimeMS=1000,maxFailuresPerInterval=1)"
+        );
+        assert_eq!(
+            load(&[(KEY_TYPE, "exponential-delay")]).unwrap().describe(),
+            ExponentialDelayRestartBackoffTimeStrategy::with_defaults().describe()
+        );
+        assert_eq!(
+            load(&[(KEY_TYPE, "supervisor")]).unwrap().describe(),
+            SupervisorIntensity::otp_default().describe()
+        );
+        assert_eq!(
+            load(&[(KEY_TYPE, "crash-loop-backoff")]).unwrap().describe(),
+            CrashLoopBackOff::classic().describe()
+        );
+    }
+
+    #[test]
+    fn loader_reads_every_key() {
+        let s = load(&[
+            (KEY_TYPE, "fixed-delay"),
+            (KEY_FIXED_DELAY_ATTEMPTS, " 3 "),
+            (KEY_FIXED_DELAY_DELAY, "10 s"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.describe(),
+            "FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=3, backoffTimeMS=10000)"
+        );
+        let s = load(&[
+            (KEY_TYPE, "failure-rate"),
+            (KEY_FAILURE_RATE_MAX_FAILURES, "4"),
+            (KEY_FAILURE_RATE_INTERVAL, "5 min"),
+            (KEY_FAILURE_RATE_DELAY, "250"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.describe(),
+            "FailureRateRestartBackoffTimeStrategy(FailureRateRestartBackoffTimeStrategy(\
+             failuresIntervalMS=300000,backoffTimeMS=250,maxFailuresPerInterval=4)"
+        );
+        let s = load(&[
+            (KEY_TYPE, "exponential-delay"),
+            (KEY_EXPONENTIAL_INITIAL_BACKOFF, "2 s"),
+            (KEY_EXPONENTIAL_MAX_BACKOFF, "5 min"),
+            (KEY_EXPONENTIAL_MULTIPLIER, "2"),
+            (KEY_EXPONENTIAL_RESET_THRESHOLD, "1 d"),
+            (KEY_EXPONENTIAL_JITTER, "0"),
+            (KEY_EXPONENTIAL_ATTEMPTS, "7"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.describe(),
+            "ExponentialDelayRestartBackoffTimeStrategy(initialBackoffMS=2000, \
+             maxBackoffMS=300000, backoffMultiplier=2.0, resetBackoffThresholdMS=86400000, \
+             jitterFactor=0.0, attemptsBeforeResetBackoff=7, currentRestartAttempt=0, \
+             nextRestartTimestamp=-2147483648)"
+        );
+        let s = load(&[
+            (KEY_TYPE, "crash-loop-backoff"),
+            (KEY_CRASH_LOOP_PRESET, "V1.33"),
+            (KEY_CRASH_LOOP_MAX_BACKOFF, "30s"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.describe(),
+            "CrashLoopBackOff(initialBackoffMS=1000, multiplier=2.0, maxBackoffMS=30000, \
+             resetAfterMS=600000, currentBackoffMS=1000, nextRestartTimestamp=none)"
+        );
+        let s = load(&[
+            (KEY_TYPE, "crash-loop-backoff"),
+            (KEY_CRASH_LOOP_INITIAL_BACKOFF, "5s"),
+            (KEY_CRASH_LOOP_MULTIPLIER, "3"),
+            (KEY_CRASH_LOOP_MAX_BACKOFF, "1 min"),
+            (KEY_CRASH_LOOP_RESET_AFTER, "2 min"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.describe(),
+            "CrashLoopBackOff(initialBackoffMS=5000, multiplier=3.0, maxBackoffMS=60000, \
+             resetAfterMS=120000, currentBackoffMS=5000, nextRestartTimestamp=none)"
+        );
+        let s = load(&[
+            (KEY_TYPE, "supervisor"),
+            (KEY_SUPERVISOR_INTENSITY, "10"),
+            (KEY_SUPERVISOR_PERIOD, "1 min"),
+            (KEY_SUPERVISOR_DELAY, "100 ms"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.describe(),
+            "SupervisorIntensity(intensity=10, periodMS=60000, delayMS=100, restartsInPeriod=0)"
+        );
+        assert_eq!(s.backoff_time_ms(0), Ok(100));
+    }
+
+    #[test]
+    fn loaded_strategy_behaves() {
+        let mut r = rng();
+        let mut s = load(&[(KEY_TYPE, "fixed-delay"), (KEY_FIXED_DELAY_ATTEMPTS, "2")]).unwrap();
+        for _ in 0..2 {
+            assert!(s.notify_failure(0, &mut r));
+            assert!(s.can_restart(0));
+        }
+        s.notify_failure(0, &mut r);
+        assert!(!s.can_restart(0));
+        assert!(format!("Recovery is suppressed by {}", s.describe())
+            .ends_with("(maxNumberRestartAttempts=2, backoffTimeMS=1000)"));
+    }
+
+    /// Configuration pairs, expected key, expected value.
+    type ErrorCase<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
+    #[test]
+    fn loader_errors_name_key_and_value() {
+        let cases: &[ErrorCase] = &[
+            (&[(KEY_TYPE, "bogus")], KEY_TYPE, "bogus"),
+            (&[(KEY_TYPE_DEPRECATED, "")], KEY_TYPE_DEPRECATED, ""),
+            (
+                &[(KEY_TYPE, "fixed-delay"), (KEY_FIXED_DELAY_ATTEMPTS, "-1")],
+                KEY_FIXED_DELAY_ATTEMPTS,
+                "-1",
+            ),
+            (
+                &[(KEY_TYPE, "fixed-delay"), (KEY_FIXED_DELAY_ATTEMPTS, "three")],
+                KEY_FIXED_DELAY_ATTEMPTS,
+                "three",
+            ),
+            (
+                &[(KEY_TYPE, "fixed-delay"), (KEY_FIXED_DELAY_ATTEMPTS, "3000000000")],
+                KEY_FIXED_DELAY_ATTEMPTS,
+                "3000000000",
+            ),
+            (
+                &[(KEY_TYPE, "fixed-delay"), (KEY_FIXED_DELAY_DELAY, "10 fortnights")],
+                KEY_FIXED_DELAY_DELAY,
+                "10 fortnights",
+            ),
+            (
+                &[(KEY_TYPE, "failure-rate"), (KEY_FAILURE_RATE_MAX_FAILURES, "0")],
+                KEY_FAILURE_RATE_MAX_FAILURES,
+                "0",
+            ),
+            (
+                &[(KEY_TYPE, "failure-rate"), (KEY_FAILURE_RATE_INTERVAL, "0 s")],
+                KEY_FAILURE_RATE_INTERVAL,
+                "0 s",
+            ),
+            (
+                &[(KEY_TYPE, "failure-rate"), (KEY_FAILURE_RATE_DELAY, "-5")],
+                KEY_FAILURE_RATE_DELAY,
+                "-5",
+            ),
+            (
+                &[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_MULTIPLIER, "1.0")],
+                KEY_EXPONENTIAL_MULTIPLIER,
+                "1.0",
+            ),
+            (
+                &[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_MULTIPLIER, "x")],
+                KEY_EXPONENTIAL_MULTIPLIER,
+                "x",
+            ),
+            (
+                &[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_JITTER, "1.5")],
+                KEY_EXPONENTIAL_JITTER,
+                "1.5",
+            ),
+            (
+                &[
+                    (KEY_TYPE, "exponential-delay"),
+                    (KEY_EXPONENTIAL_INITIAL_BACKOFF, "2 min"),
+                ],
+                KEY_EXPONENTIAL_INITIAL_BACKOFF,
+                "2 min",
+            ),
+            (
+                &[
+                    (KEY_TYPE, "exponential-delay"),
+                    (KEY_EXPONENTIAL_INITIAL_BACKOFF, "500us"),
+                ],
+                KEY_EXPONENTIAL_INITIAL_BACKOFF,
+                "500us",
+            ),
+            (
+                &[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_RESET_THRESHOLD, "0")],
+                KEY_EXPONENTIAL_RESET_THRESHOLD,
+                "0",
+            ),
+            (
+                &[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_ATTEMPTS, "0")],
+                KEY_EXPONENTIAL_ATTEMPTS,
+                "0",
+            ),
+            (
+                &[(KEY_TYPE, "crash-loop-backoff"), (KEY_CRASH_LOOP_PRESET, "v2")],
+                KEY_CRASH_LOOP_PRESET,
+                "v2",
+            ),
+            (
+                &[(KEY_TYPE, "crash-loop-backoff"), (KEY_CRASH_LOOP_MULTIPLIER, "0.5")],
+                KEY_CRASH_LOOP_MULTIPLIER,
+                "0.5",
+            ),
+            (
+                &[(KEY_TYPE, "crash-loop-backoff"), (KEY_CRASH_LOOP_MAX_BACKOFF, "1s")],
+                KEY_CRASH_LOOP_MAX_BACKOFF,
+                "1s",
+            ),
+            (
+                &[(KEY_TYPE, "supervisor"), (KEY_SUPERVISOR_INTENSITY, "-1")],
+                KEY_SUPERVISOR_INTENSITY,
+                "-1",
+            ),
+            (
+                &[(KEY_TYPE, "supervisor"), (KEY_SUPERVISOR_PERIOD, "0ms")],
+                KEY_SUPERVISOR_PERIOD,
+                "0ms",
+            ),
+        ];
+        for (pairs, key, value) in cases {
+            let err = load(pairs).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(key), "{text}");
+            assert!(text.contains(&format!("{value:?}")), "{text}");
+            assert_eq!(invalid_key(err), ((*key).to_owned(), (*value).to_owned()));
+        }
+    }
+
+    #[test]
+    fn loader_cross_field_error_mentions_the_other_key() {
+        let err = load(&[
+            (KEY_TYPE, "exponential-delay"),
+            (KEY_EXPONENTIAL_INITIAL_BACKOFF, "2 min"),
+        ])
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(KEY_EXPONENTIAL_MAX_BACKOFF), "{text}");
+        assert!(text.contains("1min (default)"), "{text}");
+        // A default value in error: initial (default 1 s) above a small max.
+        let err = load(&[(KEY_TYPE, "exponential-delay"), (KEY_EXPONENTIAL_MAX_BACKOFF, "500 ms")]).unwrap_err();
+        assert_eq!(
+            invalid_key(err),
+            (KEY_EXPONENTIAL_INITIAL_BACKOFF.to_owned(), "1s (default)".to_owned())
+        );
+    }
+}
