@@ -78,7 +78,7 @@ fn topology_builder_validates_and_dedupes() {
         t.add_partition(VertexId(9), Blocking),
         Err(TopologyError::UnknownVertex(VertexId(9)))
     );
-    let p = t.add_partition(v[0], Pipelined).unwrap();
+    let p = t.add_partition(v[0], Pipelined).expect("valid test topology");
     assert_eq!(
         t.connect(PartitionId(7), v[1]),
         Err(TopologyError::UnknownPartition(PartitionId(7)))
@@ -87,8 +87,8 @@ fn topology_builder_validates_and_dedupes() {
         t.connect(p, VertexId(5)),
         Err(TopologyError::UnknownVertex(VertexId(5)))
     );
-    t.connect(p, v[1]).unwrap();
-    t.connect(p, v[1]).unwrap();
+    t.connect(p, v[1]).expect("valid test topology");
+    t.connect(p, v[1]).expect("valid test topology");
     assert_eq!(t.consumers(p), &[v[1]]);
     assert_eq!(t.consumed_partitions(v[1]), &[p]);
     assert_eq!(t.produced_partitions(v[0]), &[p]);
@@ -117,7 +117,7 @@ fn test_embarrassingly_parallel_case() {
     let (mut t, v) = topo(6);
     let (a, b) = (&v[0..3], &v[3..6]);
     for i in 0..3 {
-        t.connect_vertices(a[i], b[i], Pipelined).unwrap();
+        t.connect_vertices(a[i], b[i], Pipelined).expect("valid test topology");
     }
     let by = region_by_vertex(&t);
     for i in 0..3 {
@@ -133,7 +133,7 @@ fn test_one_component_via_two_exchanges() {
     for (up, down) in [(a, b), (b, c)] {
         for &u in up {
             for &d in down {
-                t.connect_vertices(u, d, Pipelined).unwrap();
+                t.connect_vertices(u, d, Pipelined).expect("valid test topology");
             }
         }
     }
@@ -145,7 +145,7 @@ fn test_one_component_via_two_exchanges() {
 fn test_one_component_via_cascade_of_joins() {
     let (mut t, v) = topo(7);
     for (p, c) in [(0, 4), (1, 4), (2, 5), (3, 5), (4, 6), (5, 6)] {
-        t.connect_vertices(v[p], v[c], Pipelined).unwrap();
+        t.connect_vertices(v[p], v[c], Pipelined).expect("valid test topology");
     }
     let by = region_by_vertex(&t);
     assert_same_region(&by, &v);
@@ -155,7 +155,7 @@ fn test_one_component_via_cascade_of_joins() {
 fn test_one_component_instance_from_one_source() {
     let (mut t, v) = topo(7);
     for (p, c) in [(0, 1), (0, 2), (1, 3), (1, 4), (2, 5), (2, 6)] {
-        t.connect_vertices(v[p], v[c], Pipelined).unwrap();
+        t.connect_vertices(v[p], v[c], Pipelined).expect("valid test topology");
     }
     let by = region_by_vertex(&t);
     assert_same_region(&by, &v);
@@ -167,11 +167,11 @@ fn test_two_components_via_blocking_exchange() {
     let (a, b, c) = (&v[0..2], &v[2..4], &v[4..6]);
     for &u in a {
         for &d in b {
-            t.connect_vertices(u, d, Pipelined).unwrap();
+            t.connect_vertices(u, d, Pipelined).expect("valid test topology");
         }
     }
-    t.connect_vertices(b[0], c[0], Blocking).unwrap();
-    t.connect_vertices(b[1], c[1], Blocking).unwrap();
+    t.connect_vertices(b[0], c[0], Blocking).expect("valid test topology");
+    t.connect_vertices(b[1], c[1], Blocking).expect("valid test topology");
     let by = region_by_vertex(&t);
     assert_same_region(&by, &[a[0], a[1], b[0], b[1]]);
     assert_distinct_regions(&by, &[a[0], c[0], c[1]]);
@@ -183,12 +183,12 @@ fn test_two_components_via_blocking_exchange2() {
     let (a, b, c) = (&v[0..2], &v[2..4], &v[4..6]);
     for &u in a {
         for &d in b {
-            t.connect_vertices(u, d, Pipelined).unwrap();
+            t.connect_vertices(u, d, Pipelined).expect("valid test topology");
         }
     }
     for &u in b {
         for &d in c {
-            t.connect_vertices(u, d, Blocking).unwrap();
+            t.connect_vertices(u, d, Blocking).expect("valid test topology");
         }
     }
     let by = region_by_vertex(&t);
@@ -207,7 +207,7 @@ fn test_multiple_components_via_cascade_of_joins() {
         (4, 6, Blocking),
         (5, 6, Blocking),
     ] {
-        t.connect_vertices(v[p], v[c], ty).unwrap();
+        t.connect_vertices(v[p], v[c], ty).expect("valid test topology");
     }
     let by = region_by_vertex(&t);
     assert_same_region(&by, &[v[0], v[1], v[4]]);
@@ -218,10 +218,10 @@ fn test_multiple_components_via_cascade_of_joins() {
 #[test]
 fn test_diamond_with_mixed_pipelined_and_blocking_exchanges() {
     let (mut t, v) = topo(4);
-    t.connect_vertices(v[0], v[1], Blocking).unwrap();
-    t.connect_vertices(v[0], v[2], Pipelined).unwrap();
-    t.connect_vertices(v[1], v[3], Pipelined).unwrap();
-    t.connect_vertices(v[2], v[3], Pipelined).unwrap();
+    t.connect_vertices(v[0], v[1], Blocking).expect("valid test topology");
+    t.connect_vertices(v[0], v[2], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[1], v[3], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[2], v[3], Pipelined).expect("valid test topology");
     let by = region_by_vertex(&t);
     assert_same_region(&by, &v);
 }
@@ -229,10 +229,10 @@ fn test_diamond_with_mixed_pipelined_and_blocking_exchanges() {
 #[test]
 fn test_cyclic_dependent_regions_are_merged() {
     let (mut t, v) = topo(4);
-    t.connect_vertices(v[0], v[1], Blocking).unwrap();
-    t.connect_vertices(v[0], v[2], Pipelined).unwrap();
-    t.connect_vertices(v[1], v[3], Blocking).unwrap();
-    t.connect_vertices(v[2], v[3], Pipelined).unwrap();
+    t.connect_vertices(v[0], v[1], Blocking).expect("valid test topology");
+    t.connect_vertices(v[0], v[2], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[1], v[3], Blocking).expect("valid test topology");
+    t.connect_vertices(v[2], v[3], Pipelined).expect("valid test topology");
     let by = region_by_vertex(&t);
     assert_same_region(&by, &v);
     assert_eq!(compute_pipelined_regions(&t), vec![v.clone()]);
@@ -242,7 +242,8 @@ fn test_cyclic_dependent_regions_are_merged() {
 fn test_pipelined_approximate_different_regions() {
     let (mut t, v) = topo(4);
     for (p, c) in [(0, 1), (0, 2), (1, 3), (2, 3)] {
-        t.connect_vertices(v[p], v[c], PipelinedApproximate).unwrap();
+        t.connect_vertices(v[p], v[c], PipelinedApproximate)
+            .expect("valid test topology");
     }
     let by = region_by_vertex(&t);
     assert_distinct_regions(&by, &v);
@@ -264,8 +265,8 @@ fn test_various_result_partition_types_between_vertices() {
         (Pipelined, Pipelined, vec![3]),
     ] {
         let (mut t, v) = topo(3);
-        t.connect_vertices(v[0], v[1], ty1).unwrap();
-        t.connect_vertices(v[1], v[2], ty2).unwrap();
+        t.connect_vertices(v[0], v[1], ty1).expect("valid test topology");
+        t.connect_vertices(v[1], v[2], ty2).expect("valid test topology");
         assert_eq!(region_sizes(&t), expected, "{ty1:?} {ty2:?}");
     }
 }
@@ -273,28 +274,28 @@ fn test_various_result_partition_types_between_vertices() {
 #[test]
 fn test_two_inputs_merges_into_one() {
     let (mut t, v) = topo(4);
-    t.connect_vertices(v[0], v[2], Pipelined).unwrap();
-    t.connect_vertices(v[1], v[2], Blocking).unwrap();
-    t.connect_vertices(v[2], v[3], Pipelined).unwrap();
+    t.connect_vertices(v[0], v[2], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[1], v[2], Blocking).expect("valid test topology");
+    t.connect_vertices(v[2], v[3], Pipelined).expect("valid test topology");
     assert_eq!(region_sizes(&t), vec![1, 3]);
 }
 
 #[test]
 fn test_one_input_splits_into_two() {
     let (mut t, v) = topo(4);
-    t.connect_vertices(v[0], v[1], Pipelined).unwrap();
-    t.connect_vertices(v[1], v[2], Pipelined).unwrap();
-    t.connect_vertices(v[1], v[3], Blocking).unwrap();
+    t.connect_vertices(v[0], v[1], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[1], v[2], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[1], v[3], Blocking).expect("valid test topology");
     assert_eq!(region_sizes(&t), vec![1, 3]);
 }
 
 #[test]
 fn test_diamond_with_mixed_pipelined_and_blocking_edges() {
     let (mut t, v) = topo(4);
-    t.connect_vertices(v[0], v[1], Blocking).unwrap();
-    t.connect_vertices(v[1], v[3], Pipelined).unwrap();
-    t.connect_vertices(v[0], v[2], Pipelined).unwrap();
-    t.connect_vertices(v[2], v[3], Pipelined).unwrap();
+    t.connect_vertices(v[0], v[1], Blocking).expect("valid test topology");
+    t.connect_vertices(v[1], v[3], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[0], v[2], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[2], v[3], Pipelined).expect("valid test topology");
     assert_eq!(region_sizes(&t), vec![4]);
 }
 
@@ -304,7 +305,7 @@ fn test_diamond_with_mixed_pipelined_and_blocking_edges() {
 fn only_pipelined_and_pipelined_bounded_join_regions() {
     for ty in ResultPartitionType::ALL {
         let (mut t, v) = topo(2);
-        t.connect_vertices(v[0], v[1], ty).unwrap();
+        t.connect_vertices(v[0], v[1], ty).expect("valid test topology");
         let expected = if ty.must_be_pipelined_consumed() {
             vec![1 + 1]
         } else {
@@ -317,9 +318,9 @@ fn only_pipelined_and_pipelined_bounded_join_regions() {
 #[test]
 fn shared_partition_with_many_consumers_joins_all() {
     let (mut t, v) = topo(4);
-    let p = t.add_partition(v[0], PipelinedBounded).unwrap();
+    let p = t.add_partition(v[0], PipelinedBounded).expect("valid test topology");
     for c in &v[1..] {
-        t.connect(p, *c).unwrap();
+        t.connect(p, *c).expect("valid test topology");
     }
     assert_eq!(compute_pipelined_regions(&t), vec![v.clone()]);
 }
@@ -328,12 +329,12 @@ fn shared_partition_with_many_consumers_joins_all() {
 fn longer_blocking_cycle_is_merged_but_tail_is_not() {
     // r0={v0,v1} -B-> r1={v2} -B-> r2={v3,v4} -B-> back into r0 via v1; v5 hangs off r2.
     let (mut t, v) = topo(6);
-    t.connect_vertices(v[0], v[1], Pipelined).unwrap();
-    t.connect_vertices(v[0], v[2], Blocking).unwrap();
-    t.connect_vertices(v[2], v[3], Blocking).unwrap();
-    t.connect_vertices(v[3], v[4], Pipelined).unwrap();
-    t.connect_vertices(v[4], v[1], Blocking).unwrap();
-    t.connect_vertices(v[4], v[5], Blocking).unwrap();
+    t.connect_vertices(v[0], v[1], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[0], v[2], Blocking).expect("valid test topology");
+    t.connect_vertices(v[2], v[3], Blocking).expect("valid test topology");
+    t.connect_vertices(v[3], v[4], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[4], v[1], Blocking).expect("valid test topology");
+    t.connect_vertices(v[4], v[5], Blocking).expect("valid test topology");
     assert_eq!(compute_pipelined_regions(&t), vec![v[0..5].to_vec(), vec![v[5]]]);
 }
 
@@ -365,7 +366,7 @@ impl<'a> Check<'a> {
             .tasks_needing_restart(failed, cause, &|p| !self.unavailable.contains(&p), &|v| {
                 self.created.contains(&v)
             })
-            .unwrap()
+            .expect("valid test topology")
     }
 }
 
@@ -373,7 +374,7 @@ impl<'a> Check<'a> {
 fn test_region_failover_for_region_internal_errors() {
     let (mut t, v) = topo(6);
     for (p, c) in [(0, 3), (0, 4), (1, 3), (1, 4), (2, 5)] {
-        t.connect_vertices(v[p], v[c], Blocking).unwrap();
+        t.connect_vertices(v[p], v[c], Blocking).expect("valid test topology");
     }
     let s = RestartPipelinedRegionFailoverStrategy::new(&t);
     let ck = Check::new(&s);
@@ -388,11 +389,11 @@ fn test_region_failover_for_region_internal_errors() {
 #[test]
 fn test_region_failover_for_data_consumption_errors() {
     let (mut t, v) = topo(6);
-    let v1_v4 = t.connect_vertices(v[0], v[3], Blocking).unwrap();
-    let v1_v5 = t.connect_vertices(v[0], v[4], Blocking).unwrap();
-    let v2_v4 = t.connect_vertices(v[1], v[3], Blocking).unwrap();
-    let v2_v5 = t.connect_vertices(v[1], v[4], Blocking).unwrap();
-    let v3_v6 = t.connect_vertices(v[2], v[5], Blocking).unwrap();
+    let v1_v4 = t.connect_vertices(v[0], v[3], Blocking).expect("valid test topology");
+    let v1_v5 = t.connect_vertices(v[0], v[4], Blocking).expect("valid test topology");
+    let v2_v4 = t.connect_vertices(v[1], v[3], Blocking).expect("valid test topology");
+    let v2_v5 = t.connect_vertices(v[1], v[4], Blocking).expect("valid test topology");
+    let v3_v6 = t.connect_vertices(v[2], v[5], Blocking).expect("valid test topology");
     let s = RestartPipelinedRegionFailoverStrategy::new(&t);
     let ck = Check::new(&s);
     assert_eq!(ck.restarts(v[3], Some(v1_v4)), set(&[v[0], v[3], v[4]]));
@@ -407,8 +408,8 @@ fn test_region_failover_for_data_consumption_errors() {
 #[test]
 fn test_region_failover_for_various_result_partition_availability_combinations() {
     let (mut t, v) = topo(3);
-    let rp1 = t.connect_vertices(v[0], v[2], Blocking).unwrap();
-    let rp2 = t.connect_vertices(v[1], v[2], Blocking).unwrap();
+    let rp1 = t.connect_vertices(v[0], v[2], Blocking).expect("valid test topology");
+    let rp2 = t.connect_vertices(v[1], v[2], Blocking).expect("valid test topology");
     let s = RestartPipelinedRegionFailoverStrategy::new(&t);
     let mut ck = Check::new(&s);
 
@@ -440,11 +441,11 @@ fn test_region_failover_for_various_result_partition_availability_combinations()
 #[test]
 fn test_region_failover_for_multiple_vertices_regions() {
     let (mut t, v) = topo(6);
-    t.connect_vertices(v[0], v[1], Pipelined).unwrap();
-    let v2_out = t.connect_vertices(v[1], v[2], Blocking).unwrap();
-    t.connect_vertices(v[2], v[3], Pipelined).unwrap();
-    t.connect_vertices(v[3], v[4], Blocking).unwrap();
-    t.connect_vertices(v[4], v[5], Pipelined).unwrap();
+    t.connect_vertices(v[0], v[1], Pipelined).expect("valid test topology");
+    let v2_out = t.connect_vertices(v[1], v[2], Blocking).expect("valid test topology");
+    t.connect_vertices(v[2], v[3], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[3], v[4], Blocking).expect("valid test topology");
+    t.connect_vertices(v[4], v[5], Pipelined).expect("valid test topology");
     let s = RestartPipelinedRegionFailoverStrategy::new(&t);
     assert_eq!(s.regions(), &[vec![v[0], v[1]], vec![v[2], v[3]], vec![v[4], v[5]]]);
     let ck = Check::new(&s);
@@ -457,7 +458,7 @@ fn test_region_failover_for_multiple_vertices_regions() {
 #[test]
 fn test_region_failover_does_not_restart_created_executions() {
     let (mut t, v) = topo(2);
-    let v1_out = t.connect_vertices(v[0], v[1], Blocking).unwrap();
+    let v1_out = t.connect_vertices(v[0], v[1], Blocking).expect("valid test topology");
     let s = RestartPipelinedRegionFailoverStrategy::new(&t);
     let mut ck = Check::new(&s);
     ck.created = set(&v);
@@ -472,7 +473,8 @@ fn test_region_failover_does_not_restart_created_executions() {
 fn test_region_failover_for_pipelined_approximate() {
     let (mut t, v) = topo(4);
     for (p, c) in [(0, 1), (0, 2), (1, 3), (2, 3)] {
-        t.connect_vertices(v[p], v[c], PipelinedApproximate).unwrap();
+        t.connect_vertices(v[p], v[c], PipelinedApproximate)
+            .expect("valid test topology");
     }
     let s = RestartPipelinedRegionFailoverStrategy::new(&t);
     let ck = Check::new(&s);
@@ -485,11 +487,12 @@ fn test_region_failover_for_pipelined_approximate() {
 #[test]
 fn test_region_failover_for_hybrid_edge() {
     let (mut t, v) = topo(6);
-    t.connect_vertices(v[0], v[4], HybridFull).unwrap();
-    t.connect_vertices(v[1], v[4], Blocking).unwrap();
-    t.connect_vertices(v[2], v[4], HybridSelective).unwrap();
-    t.connect_vertices(v[3], v[4], Pipelined).unwrap();
-    t.connect_vertices(v[4], v[5], HybridFull).unwrap();
+    t.connect_vertices(v[0], v[4], HybridFull).expect("valid test topology");
+    t.connect_vertices(v[1], v[4], Blocking).expect("valid test topology");
+    t.connect_vertices(v[2], v[4], HybridSelective)
+        .expect("valid test topology");
+    t.connect_vertices(v[3], v[4], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[4], v[5], HybridFull).expect("valid test topology");
     let s = RestartPipelinedRegionFailoverStrategy::new(&t);
     assert_eq!(s.failover_region(v[4]), Some(&[v[3], v[4]][..]));
     let ck = Check::new(&s);
@@ -504,7 +507,7 @@ fn streaming_job_restarts_its_whole_connected_component() {
     // Two independent pipelines: a0 -> b0 -> c0 (all-to-all with a1, b1) and x -> y.
     let (mut t, v) = topo(8);
     for (p, c) in [(0, 2), (0, 3), (1, 2), (1, 3), (2, 4), (3, 5), (6, 7)] {
-        t.connect_vertices(v[p], v[c], Pipelined).unwrap();
+        t.connect_vertices(v[p], v[c], Pipelined).expect("valid test topology");
     }
     let s = RestartPipelinedRegionFailoverStrategy::new(&t);
     let ck = Check::new(&s);
@@ -516,8 +519,8 @@ fn streaming_job_restarts_its_whole_connected_component() {
 fn unavailable_pipelined_input_inside_region_is_harmless() {
     // A pipelined partition is never "available", but its producer is in the same region.
     let (mut t, v) = topo(3);
-    t.connect_vertices(v[0], v[1], Pipelined).unwrap();
-    t.connect_vertices(v[1], v[2], Blocking).unwrap();
+    t.connect_vertices(v[0], v[1], Pipelined).expect("valid test topology");
+    t.connect_vertices(v[1], v[2], Blocking).expect("valid test topology");
     let s = RestartPipelinedRegionFailoverStrategy::new(&t);
     let ck = Check::new(&s);
     assert_eq!(ck.restarts(v[0], None), set(&v));
@@ -545,8 +548,8 @@ fn build(n: usize, edges: &[(usize, usize, ResultPartitionType)]) -> Topology {
     for &(p, c, ty) in edges {
         let part = *shared
             .entry((p, ty.name()))
-            .or_insert_with(|| t.add_partition(v[p], ty).unwrap());
-        t.connect(part, v[c]).unwrap();
+            .or_insert_with(|| t.add_partition(v[p], ty).expect("valid test topology"));
+        t.connect(part, v[c]).expect("valid test topology");
     }
     t
 }
@@ -656,8 +659,8 @@ proptest! {
         let failed = VertexId(failed % n);
         let s = RestartPipelinedRegionFailoverStrategy::new(&t);
         let avail = |p: PartitionId| !unavailable_mask.get(p.0).copied().unwrap_or(false);
-        let out = s.tasks_needing_restart(failed, None, &avail, &|_| false).unwrap();
-        let region = s.failover_region(failed).unwrap();
+        let out = s.tasks_needing_restart(failed, None, &avail, &|_| false).expect("valid test topology");
+        let region = s.failover_region(failed).expect("valid test topology");
         for v in region {
             prop_assert!(out.contains(v));
         }
@@ -668,7 +671,7 @@ proptest! {
                 }
             }
             // Regions are restarted whole.
-            for w in s.failover_region(*v).unwrap() {
+            for w in s.failover_region(*v).expect("valid test topology") {
                 prop_assert!(out.contains(w));
             }
         }
@@ -678,13 +681,13 @@ proptest! {
             ty.is_reconsumable() || ty == PipelinedApproximate || ty.must_be_pipelined_consumed()
         });
         if all_reconsumable {
-            let out_all = s.tasks_needing_restart(failed, None, &|_| true, &|_| false).unwrap();
+            let out_all = s.tasks_needing_restart(failed, None, &|_| true, &|_| false).expect("valid test topology");
             let mut expected: BTreeSet<VertexId> = region.iter().copied().collect();
             let mut q: VecDeque<VertexId> = expected.iter().copied().collect();
             while let Some(v) = q.pop_front() {
                 for p in t.produced_partitions(v) {
                     for &c in t.consumers(*p) {
-                        for &w in s.failover_region(c).unwrap() {
+                        for &w in s.failover_region(c).expect("valid test topology") {
                             if expected.insert(w) {
                                 q.push_back(w);
                             }
