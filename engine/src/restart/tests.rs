@@ -57,12 +57,14 @@ fn constructors_validate_like_flink() {
 #[test]
 fn describe_matches_flink_to_string() {
     assert_eq!(
-        FixedDelayRestartBackoffTimeStrategy::new(3, 1000).unwrap().describe(),
+        FixedDelayRestartBackoffTimeStrategy::new(3, 1000)
+            .expect("valid in this test")
+            .describe(),
         "FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=3, backoffTimeMS=1000)"
     );
     assert_eq!(
         FailureRateRestartBackoffTimeStrategy::new(1, 60_000, 1000)
-            .unwrap()
+            .expect("valid in this test")
             .describe(),
         "FailureRateRestartBackoffTimeStrategy(FailureRateRestartBackoffTimeStrategy(\
          failuresIntervalMS=60000,backoffTimeMS=1000,maxFailuresPerInterval=1)"
@@ -115,15 +117,15 @@ fn invalid_key(err: RestartConfigError) -> (String, String) {
 
 #[test]
 fn loader_defaults() {
-    let none = load_restart_strategy(&BTreeMap::new(), false).unwrap();
+    let none = load_restart_strategy(&BTreeMap::new(), false).expect("valid in this test");
     assert_eq!(none.describe(), "NoRestartBackoffTimeStrategy");
-    let with_cp = load_restart_strategy(&BTreeMap::new(), true).unwrap();
+    let with_cp = load_restart_strategy(&BTreeMap::new(), true).expect("valid in this test");
     assert_eq!(
         with_cp.describe(),
         ExponentialDelayRestartBackoffTimeStrategy::with_defaults().describe()
     );
     // Keys of other strategies do not select anything.
-    let s = load_restart_strategy(&conf(&[(KEY_FIXED_DELAY_ATTEMPTS, "5")]), false).unwrap();
+    let s = load_restart_strategy(&conf(&[(KEY_FIXED_DELAY_ATTEMPTS, "5")]), false).expect("valid in this test");
     assert_eq!(s.describe(), "NoRestartBackoffTimeStrategy");
 }
 
@@ -150,7 +152,7 @@ fn loader_accepts_every_spelling_case_insensitively() {
     ];
     for (name, prefix) in cases {
         for key in [KEY_TYPE, KEY_TYPE_DEPRECATED] {
-            let s = load(&[(key, name)]).unwrap();
+            let s = load(&[(key, name)]).expect("valid in this test");
             assert!(s.describe().starts_with(prefix), "{key}={name}: {}", s.describe());
         }
     }
@@ -158,34 +160,44 @@ fn loader_accepts_every_spelling_case_insensitively() {
 
 #[test]
 fn loader_type_key_wins_over_deprecated_alias() {
-    let s = load(&[(KEY_TYPE, "none"), (KEY_TYPE_DEPRECATED, "fixed-delay")]).unwrap();
+    let s = load(&[(KEY_TYPE, "none"), (KEY_TYPE_DEPRECATED, "fixed-delay")]).expect("valid in this test");
     assert_eq!(s.describe(), "NoRestartBackoffTimeStrategy");
     // Even with checkpointing, an explicit "none" wins over the default.
-    let s = load_restart_strategy(&conf(&[(KEY_TYPE_DEPRECATED, "off")]), true).unwrap();
+    let s = load_restart_strategy(&conf(&[(KEY_TYPE_DEPRECATED, "off")]), true).expect("valid in this test");
     assert!(!s.can_restart(0));
 }
 
 #[test]
 fn loader_flink_defaults_per_strategy() {
     assert_eq!(
-        load(&[(KEY_TYPE, "fixed-delay")]).unwrap().describe(),
+        load(&[(KEY_TYPE, "fixed-delay")])
+            .expect("valid in this test")
+            .describe(),
         "FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=1, backoffTimeMS=1000)"
     );
     assert_eq!(
-        load(&[(KEY_TYPE, "failure-rate")]).unwrap().describe(),
+        load(&[(KEY_TYPE, "failure-rate")])
+            .expect("valid in this test")
+            .describe(),
         "FailureRateRestartBackoffTimeStrategy(FailureRateRestartBackoffTimeStrategy(\
          failuresIntervalMS=60000,backoffTimeMS=1000,maxFailuresPerInterval=1)"
     );
     assert_eq!(
-        load(&[(KEY_TYPE, "exponential-delay")]).unwrap().describe(),
+        load(&[(KEY_TYPE, "exponential-delay")])
+            .expect("valid in this test")
+            .describe(),
         ExponentialDelayRestartBackoffTimeStrategy::with_defaults().describe()
     );
     assert_eq!(
-        load(&[(KEY_TYPE, "supervisor")]).unwrap().describe(),
+        load(&[(KEY_TYPE, "supervisor")])
+            .expect("valid in this test")
+            .describe(),
         SupervisorIntensity::otp_default().describe()
     );
     assert_eq!(
-        load(&[(KEY_TYPE, "crash-loop-backoff")]).unwrap().describe(),
+        load(&[(KEY_TYPE, "crash-loop-backoff")])
+            .expect("valid in this test")
+            .describe(),
         CrashLoopBackOff::classic().describe()
     );
 }
@@ -197,7 +209,7 @@ fn loader_reads_every_key() {
         (KEY_FIXED_DELAY_ATTEMPTS, " 3 "),
         (KEY_FIXED_DELAY_DELAY, "10 s"),
     ])
-    .unwrap();
+    .expect("valid in this test");
     assert_eq!(
         s.describe(),
         "FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=3, backoffTimeMS=10000)"
@@ -208,7 +220,7 @@ fn loader_reads_every_key() {
         (KEY_FAILURE_RATE_INTERVAL, "5 min"),
         (KEY_FAILURE_RATE_DELAY, "250"),
     ])
-    .unwrap();
+    .expect("valid in this test");
     assert_eq!(
         s.describe(),
         "FailureRateRestartBackoffTimeStrategy(FailureRateRestartBackoffTimeStrategy(\
@@ -223,7 +235,7 @@ fn loader_reads_every_key() {
         (KEY_EXPONENTIAL_JITTER, "0"),
         (KEY_EXPONENTIAL_ATTEMPTS, "7"),
     ])
-    .unwrap();
+    .expect("valid in this test");
     assert_eq!(
         s.describe(),
         "ExponentialDelayRestartBackoffTimeStrategy(initialBackoffMS=2000, \
@@ -236,7 +248,7 @@ fn loader_reads_every_key() {
         (KEY_CRASH_LOOP_PRESET, "V1.33"),
         (KEY_CRASH_LOOP_MAX_BACKOFF, "30s"),
     ])
-    .unwrap();
+    .expect("valid in this test");
     assert_eq!(
         s.describe(),
         "CrashLoopBackOff(initialBackoffMS=1000, multiplier=2.0, maxBackoffMS=30000, \
@@ -249,7 +261,7 @@ fn loader_reads_every_key() {
         (KEY_CRASH_LOOP_MAX_BACKOFF, "1 min"),
         (KEY_CRASH_LOOP_RESET_AFTER, "2 min"),
     ])
-    .unwrap();
+    .expect("valid in this test");
     assert_eq!(
         s.describe(),
         "CrashLoopBackOff(initialBackoffMS=5000, multiplier=3.0, maxBackoffMS=60000, \
@@ -261,7 +273,7 @@ fn loader_reads_every_key() {
         (KEY_SUPERVISOR_PERIOD, "1 min"),
         (KEY_SUPERVISOR_DELAY, "100 ms"),
     ])
-    .unwrap();
+    .expect("valid in this test");
     assert_eq!(
         s.describe(),
         "SupervisorIntensity(intensity=10, periodMS=60000, delayMS=100, restartsInPeriod=0)"
@@ -272,7 +284,7 @@ fn loader_reads_every_key() {
 #[test]
 fn loaded_strategy_behaves() {
     let mut r = rng();
-    let mut s = load(&[(KEY_TYPE, "fixed-delay"), (KEY_FIXED_DELAY_ATTEMPTS, "2")]).unwrap();
+    let mut s = load(&[(KEY_TYPE, "fixed-delay"), (KEY_FIXED_DELAY_ATTEMPTS, "2")]).expect("valid in this test");
     for _ in 0..2 {
         assert!(s.notify_failure(0, &mut r));
         assert!(s.can_restart(0));
