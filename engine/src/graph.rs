@@ -215,6 +215,45 @@ impl JobGraph {
         self.graph.node_weights().map(|v| v.parallelism).max().unwrap_or(0)
     }
 
+    /// Slot-sharing groups: the weakly connected components of the graph, each
+    /// a sorted list of vertices, ordered by their first vertex. Within a group
+    /// one slot holds one subtask of every vertex (Flink's default slot
+    /// sharing); independent pipelines do not share slots.
+    pub fn slot_sharing_groups(&self) -> Vec<Vec<JobVertexId>> {
+        let mut uf = petgraph::unionfind::UnionFind::<usize>::new(self.graph.node_count());
+        for e in self.graph.edge_references() {
+            uf.union(e.source().index(), e.target().index());
+        }
+        let mut groups: std::collections::BTreeMap<usize, Vec<JobVertexId>> = std::collections::BTreeMap::new();
+        for v in 0..self.graph.node_count() {
+            groups.entry(uf.find(v)).or_default().push(v as JobVertexId);
+        }
+        let mut out: Vec<Vec<JobVertexId>> = groups.into_values().collect();
+        out.sort();
+        out
+    }
+
+    /// Slots the job needs: per slot-sharing group, its largest parallelism.
+    pub fn slots_needed(&self) -> u32 {
+        self.slot_sharing_groups()
+            .iter()
+            .map(|g| g.iter().map(|v| self.vertex(*v).parallelism).max().unwrap_or(0))
+            .sum()
+    }
+
+    /// The slot (index into the job's slots) a subtask runs in: its group's
+    /// first slot plus its subtask index.
+    pub fn slot_index(&self, ev: ExecutionVertexId) -> usize {
+        let mut offset = 0;
+        for g in self.slot_sharing_groups() {
+            if g.contains(&ev.vertex) {
+                return offset + ev.subtask as usize;
+            }
+            offset += g.iter().map(|v| self.vertex(*v).parallelism).max().unwrap_or(0) as usize;
+        }
+        unreachable!("invariant: every vertex is in a slot-sharing group")
+    }
+
     /// Input edges of a vertex in a stable order; the position is the input gate index.
     pub fn inputs(&self, id: JobVertexId) -> Vec<(JobVertexId, JobEdge)> {
         let mut edges: Vec<(EdgeIndex, JobVertexId, JobEdge)> = self
@@ -332,6 +371,28 @@ impl JobGraph {
         g
     }
 
+    /// Two independent pipelines (each: source over half of the partitions →
+    /// keyed count → sink): two pipelined regions, two slot-sharing groups.
+    pub fn two_pipelines(partitions: u32, source_p: u32, count_p: u32, sink_p: u32) -> JobGraph {
+        let mut g = JobGraph::new();
+        let half = partitions / 2;
+        for (name, first, n) in [("a", 0, half), ("b", half, partitions - half)] {
+            let src = g.add_vertex(
+                &format!("source-{name}"),
+                OperatorKind::Source {
+                    first_partition: first,
+                    partitions: n,
+                },
+                source_p,
+            );
+            let cnt = g.add_vertex(&format!("count-{name}"), OperatorKind::KeyedCount, count_p);
+            let snk = g.add_vertex(&format!("sink-{name}"), OperatorKind::TwoPhaseCommitSink, sink_p);
+            g.connect(src, cnt, ShipStrategy::Hash);
+            g.connect(cnt, snk, ShipStrategy::Hash);
+        }
+        g
+    }
+
     /// Vertices in topological order.
     pub fn topological_order(&self) -> Result<Vec<JobVertexId>, GraphError> {
         petgraph::algo::toposort(&self.graph, None)
@@ -370,6 +431,17 @@ mod tests {
         assert_eq!(out[0].1.len(), 3);
         assert!(out[0].1.iter().all(|t| t.channel == 1 && t.gate == 0));
         assert_eq!(g.max_operator_parallelism(), 3);
+        assert_eq!(g.slots_needed(), 3);
+        assert_eq!(g.slot_index(ExecutionVertexId { vertex: 2, subtask: 1 }), 1);
+    }
+
+    #[test]
+    fn independent_pipelines_get_their_own_slots() {
+        let g = JobGraph::two_pipelines(4, 2, 3, 2);
+        g.validate().expect("valid");
+        assert_eq!(g.slot_sharing_groups(), vec![vec![0, 1, 2], vec![3, 4, 5]]);
+        assert_eq!(g.slots_needed(), 6);
+        assert_eq!(g.slot_index(ExecutionVertexId { vertex: 4, subtask: 2 }), 5);
     }
 
     #[test]

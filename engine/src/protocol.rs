@@ -175,7 +175,7 @@ pub enum SourceLogResponse {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SinkRequest {
     /// Register a new attempt of a sink subtask; fences older attempts. Answered.
-    Fence { subtask: u32, by: u32 },
+    Fence { vertex: u32, subtask: u32, by: u32 },
     /// Append records to an open transaction. Answered (a slow store slows the sink).
     Write { txn: TxnId, by: u32, records: Vec<Record> },
     /// Flush; after Ok, commit must succeed. Answered.

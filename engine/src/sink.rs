@@ -20,6 +20,8 @@ use crate::checkpoint::CheckpointId;
 /// token), and a sequence number within that attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TxnId {
+    /// The sink's job vertex and subtask: together, which sink instance.
+    pub vertex: u32,
     pub subtask: u32,
     pub attempt: u32,
     pub seq: u32,
@@ -27,7 +29,7 @@ pub struct TxnId {
 
 impl fmt::Display for TxnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "txn-{}-{}-{}", self.subtask, self.attempt, self.seq)
+        write!(f, "txn-{}-{}-{}-{}", self.vertex, self.subtask, self.attempt, self.seq)
     }
 }
 
@@ -52,6 +54,7 @@ pub struct RecoveryPlan {
 /// The 2PC bookkeeping of one sink subtask attempt.
 #[derive(Clone, Debug)]
 pub struct TwoPhaseCommitSink {
+    vertex: u32,
     subtask: u32,
     attempt: u32,
     next_seq: u32,
@@ -61,7 +64,7 @@ pub struct TwoPhaseCommitSink {
 
 impl TwoPhaseCommitSink {
     /// Start an attempt; returns the sink and what to recover from `restored`.
-    pub fn initialize(subtask: u32, attempt: u32, restored: Option<&SinkState>) -> (Self, RecoveryPlan) {
+    pub fn initialize(vertex: u32, subtask: u32, attempt: u32, restored: Option<&SinkState>) -> (Self, RecoveryPlan) {
         let plan = match restored {
             Some(s) => RecoveryPlan {
                 commit: s.pending_commit.iter().map(|(_, t)| *t).collect(),
@@ -70,12 +73,14 @@ impl TwoPhaseCommitSink {
             None => RecoveryPlan::default(),
         };
         let current = TxnId {
+            vertex,
             subtask,
             attempt,
             seq: 0,
         };
         (
             TwoPhaseCommitSink {
+                vertex,
                 subtask,
                 attempt,
                 next_seq: 1,
@@ -97,6 +102,7 @@ impl TwoPhaseCommitSink {
         let prev = self.pending.insert(id, pre);
         assert!(prev.is_none(), "invariant: one snapshot per checkpoint id");
         self.current = TxnId {
+            vertex: self.vertex,
             subtask: self.subtask,
             attempt: self.attempt,
             seq: self.next_seq,
@@ -127,7 +133,7 @@ mod tests {
 
     #[test]
     fn snapshot_then_complete_commits_in_order_and_covers_lower_ids() {
-        let (mut s, plan) = TwoPhaseCommitSink::initialize(2, 1, None);
+        let (mut s, plan) = TwoPhaseCommitSink::initialize(3, 2, 1, None);
         assert_eq!(plan, RecoveryPlan::default());
         let (t1, _) = s.snapshot(1);
         let (t2, st2) = s.snapshot(2);
@@ -142,9 +148,9 @@ mod tests {
 
     #[test]
     fn restore_recommits_pending_and_aborts_current() {
-        let (mut s, _) = TwoPhaseCommitSink::initialize(0, 1, None);
+        let (mut s, _) = TwoPhaseCommitSink::initialize(3, 0, 1, None);
         let (t1, state) = s.snapshot(7);
-        let (s2, plan) = TwoPhaseCommitSink::initialize(0, 2, Some(&state));
+        let (s2, plan) = TwoPhaseCommitSink::initialize(3, 0, 2, Some(&state));
         assert_eq!(plan.commit, vec![t1]);
         assert_eq!(plan.abort, Some(state.current));
         assert_eq!(s2.current().attempt, 2, "new transactions carry the new attempt");

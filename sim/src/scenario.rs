@@ -92,6 +92,9 @@ pub enum Topology {
     /// Two sources (each half of the partitions) unioned into the keyed
     /// count: a two-input operator whose barriers align across gates.
     Union,
+    /// Two independent pipelines, each a source over half of the partitions
+    /// → keyed count → sink: two pipelined regions for region failover.
+    TwoPipelines,
     /// source → keyBy → tumbling event-time window count (`window-size`,
     /// parallelism `count-parallelism`) → keyBy → 2PC sink.
     Window,
@@ -205,6 +208,7 @@ impl Scenario {
         match j.topology {
             Topology::Count => JobGraph::streaming_count(parts, src, cnt, snk),
             Topology::Union => JobGraph::union_count(parts, src, cnt, snk),
+            Topology::TwoPipelines => JobGraph::two_pipelines(parts, src, cnt, snk),
             Topology::Window => JobGraph::windowed_count(parts, src, cnt, snk, j.window_size.as_millis()),
         }
     }
@@ -262,7 +266,7 @@ impl Scenario {
         }
         let per_source = match j.topology {
             Topology::Count | Topology::Window => j.source_partitions,
-            Topology::Union => j.source_partitions / 2,
+            Topology::Union | Topology::TwoPipelines => j.source_partitions / 2,
         };
         if j.topology == Topology::Window && j.window_size.as_millis() == 0 {
             return Err(err("job.window-size", "must be positive"));
@@ -295,7 +299,7 @@ impl Scenario {
             path: format!("config.\"{}\"", e.key),
             message: format!("`{}`: {}", e.value, e.message),
         })?;
-        let needed = self.job_graph().max_operator_parallelism();
+        let needed = self.job_graph().slots_needed();
         let slots = c.task_managers * c.slots_per_task_manager;
         if slots < needed {
             return Err(err(

@@ -51,8 +51,9 @@ pub fn check(conf: &Configuration, checkpointing: bool, restart_seed: u64, trace
     let mut rng = StdRng::seed_from_u64(restart_seed);
     let mut num_restarts = 0u32;
     let mut expected: Option<Expected> = None;
-    // A scheduled restart: when tasks are due, and whether slots were short.
-    let mut due: Option<(u64, bool)> = None;
+    // Scheduled restarts in due order: when tasks are due, and whether slots
+    // were short meanwhile. Each deployment carries out the earliest.
+    let mut due: std::collections::VecDeque<(u64, bool)> = std::collections::VecDeque::new();
     for e in trace.iter().filter(|e| e.node == "jm") {
         match &e.event {
             TraceEvent::TaskFailed { .. } | TraceEvent::GlobalFailure { .. } => {
@@ -92,7 +93,9 @@ pub fn check(conf: &Configuration, checkpointing: bool, restart_seed: u64, trace
                             "failure at {at_ms}ms: restart after {delay_ms}ms with numRestarts {n}, the policy says {d}ms and {want}"
                         ));
                     }
-                    due = Some((e.t_ms + *delay_ms as u64, false));
+                    let t = e.t_ms + *delay_ms as u64;
+                    let pos = due.iter().position(|(d, _)| *d > t).unwrap_or(due.len());
+                    due.insert(pos, (t, false));
                 }
                 Some(Expected::Fail { at_ms }) => r.mismatches.push(format!(
                     "failure at {at_ms}ms: a restart was scheduled but the policy says canRestart = false"
@@ -111,12 +114,12 @@ pub fn check(conf: &Configuration, checkpointing: bool, restart_seed: u64, trace
                     .push(format!("the job failed at {}ms without a failure", e.t_ms)),
             },
             TraceEvent::WaitingForSlots { .. } => {
-                if let Some((t, _)) = due {
-                    due = Some((t, true));
+                for d in &mut due {
+                    d.1 = true;
                 }
             }
             TraceEvent::TasksDeployed { .. } => {
-                if let Some((t, waited)) = due.take() {
+                if let Some((t, waited)) = due.pop_front() {
                     let early = e.t_ms < t;
                     let late = e.t_ms > t && !waited;
                     if early || late {

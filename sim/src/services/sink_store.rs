@@ -36,7 +36,8 @@ struct Txn {
 
 #[derive(Debug, Default)]
 struct Inner {
-    fences: BTreeMap<u32, u32>,
+    /// Per sink instance (vertex, subtask): the newest attempt seen.
+    fences: BTreeMap<(u32, u32), u32>,
     txns: BTreeMap<TxnId, Txn>,
     committed: Vec<Record>,
     rejected: u64,
@@ -82,8 +83,8 @@ impl SinkStore {
         SinkResponse::Rejected(why)
     }
 
-    fn stale(inner: &Inner, subtask: u32, by: u32) -> Option<String> {
-        let fence = inner.fences.get(&subtask).copied().unwrap_or(0);
+    fn stale(inner: &Inner, vertex: u32, subtask: u32, by: u32) -> Option<String> {
+        let fence = inner.fences.get(&(vertex, subtask)).copied().unwrap_or(0);
         (by < fence).then(|| format!("attempt {by} of sink subtask {subtask} is fenced by attempt {fence}"))
     }
 
@@ -91,15 +92,15 @@ impl SinkStore {
         let mut g = self.inner.lock().expect("invariant: lock not poisoned");
         let inner = &mut *g;
         match req {
-            SinkRequest::Fence { subtask, by } => Some(match Self::stale(inner, subtask, by) {
+            SinkRequest::Fence { vertex, subtask, by } => Some(match Self::stale(inner, vertex, subtask, by) {
                 Some(why) => self.reject(inner, why),
                 None => {
-                    inner.fences.insert(subtask, by);
+                    inner.fences.insert((vertex, subtask), by);
                     SinkResponse::Ok
                 }
             }),
             SinkRequest::Write { txn, by, records } => {
-                let refusal = Self::stale(inner, txn.subtask, by).or_else(|| {
+                let refusal = Self::stale(inner, txn.vertex, txn.subtask, by).or_else(|| {
                     (by != txn.attempt).then(|| format!("attempt {by} writes into {txn} of another attempt"))
                 });
                 let t = inner.txns.entry(txn).or_insert_with(|| Txn {
@@ -123,7 +124,7 @@ impl SinkStore {
                 })
             }
             SinkRequest::PreCommit { txn, by } => {
-                if let Some(why) = Self::stale(inner, txn.subtask, by) {
+                if let Some(why) = Self::stale(inner, txn.vertex, txn.subtask, by) {
                     return Some(self.reject(inner, why));
                 }
                 let t = inner.txns.entry(txn).or_insert_with(|| Txn {
@@ -144,7 +145,7 @@ impl SinkStore {
                 })
             }
             SinkRequest::Commit { txn, by } => {
-                if let Some(why) = Self::stale(inner, txn.subtask, by) {
+                if let Some(why) = Self::stale(inner, txn.vertex, txn.subtask, by) {
                     return Some(self.reject(inner, why));
                 }
                 let Some(t) = inner.txns.get_mut(&txn) else {
@@ -183,7 +184,7 @@ impl SinkStore {
                 })
             }
             SinkRequest::Abort { txn, by } => {
-                if let Some(why) = Self::stale(inner, txn.subtask, by) {
+                if let Some(why) = Self::stale(inner, txn.vertex, txn.subtask, by) {
                     return Some(self.reject(inner, why));
                 }
                 match inner.txns.get_mut(&txn) {

@@ -13,27 +13,39 @@ impl JobMaster {
             tm,
             reason: reason.to_string(),
         });
-        let victim = self
+        // Every live execution on it failed. Each is handled as a task
+        // failure, as in Flink, unless a failover for an earlier one already
+        // cancelled it (same region).
+        let victims: Vec<ExecutionAttemptId> = self
             .executions
             .iter()
-            .find(|(_, e)| e.tm == tm && matches!(e.state, ExecutionState::Deploying | ExecutionState::Running))
+            .filter(|(_, e)| e.tm == tm && matches!(e.state, ExecutionState::Deploying | ExecutionState::Running))
             .map(|(v, e)| ExecutionAttemptId {
                 vertex: *v,
                 attempt: e.attempt,
-            });
-        for e in self.executions.values_mut().filter(|e| e.tm == tm) {
-            if matches!(e.state, ExecutionState::Deploying | ExecutionState::Running) {
+            })
+            .collect();
+        for id in &victims {
+            if let Some(e) = self.executions.get_mut(&id.vertex) {
                 e.state = ExecutionState::Failed;
             }
         }
-        if let Some(id) = victim {
-            self.handle_task_failure(id, format!("TaskManager {tm} lost: {reason}"))
-                .await;
+        for id in victims {
+            if self
+                .executions
+                .get(&id.vertex)
+                .is_some_and(|e| e.state == ExecutionState::Failed)
+            {
+                self.handle_task_failure(id, format!("TaskManager {tm} lost: {reason}"))
+                    .await;
+            }
         }
     }
 
+    /// A live task failed. Handled in any non-terminal status: while one
+    /// region restarts, another can fail too.
     pub(super) async fn handle_task_failure(&mut self, id: ExecutionAttemptId, reason: String) {
-        if self.status != JobStatus::Running {
+        if self.status.is_terminal() || self.status == JobStatus::Created {
             return;
         }
         self.trace(TraceEvent::TaskFailed {
@@ -83,8 +95,13 @@ impl JobMaster {
             }
             self.set_status(JobStatus::Restarting);
             self.cancel(&to_restart).await;
-            self.to_deploy.extend(to_restart);
-            self.deploy_at_ms = Some(now + delay);
+            // Vertices of an earlier batch that restart again go with this one.
+            for (_, batch) in &mut self.pending {
+                batch.retain(|v| !to_restart.contains(v));
+            }
+            self.pending.retain(|(_, b)| !b.is_empty());
+            self.pending.push((now + delay, to_restart));
+            self.pending.sort_by_key(|(due, _)| *due);
             self.trace(TraceEvent::RestartScheduled {
                 delay_ms: delay,
                 num_restarts: self.num_restarts,
@@ -97,8 +114,7 @@ impl JobMaster {
             self.set_status(JobStatus::Failing);
             let all: BTreeSet<_> = self.vertices.iter().copied().collect();
             self.cancel(&all).await;
-            self.to_deploy.clear();
-            self.deploy_at_ms = None;
+            self.pending.clear();
             self.set_status(JobStatus::Failed);
             self.trace(TraceEvent::JobFailed {
                 reason: format!("Recovery is suppressed by {}", self.restart_strategy.describe()),

@@ -198,8 +198,8 @@ struct JobMaster {
     restart_rng: rand::rngs::StdRng,
     failover: Box<dyn FailoverStrategy>,
     /// Subtasks waiting to be (re)deployed, and from when.
-    to_deploy: BTreeSet<ExecutionVertexId>,
-    deploy_at_ms: Option<i64>,
+    /// Restart batches waiting to be deployed, with their due times.
+    pending: Vec<(i64, BTreeSet<ExecutionVertexId>)>,
     waiting_for_slots: bool,
     num_restarts: u32,
     next_heartbeat_ms: i64,
@@ -250,8 +250,7 @@ impl JobMaster {
             restart_strategy,
             restart_rng: rand::SeedableRng::seed_from_u64(cfg.restart_seed),
             failover,
-            to_deploy: vertices.iter().copied().collect(),
-            deploy_at_ms: Some(now),
+            pending: vec![(now, vertices.iter().copied().collect())],
             waiting_for_slots: false,
             num_restarts: 0,
             alignment: BTreeMap::new(),
@@ -272,8 +271,8 @@ impl JobMaster {
 
     fn next_wakeup_ms(&self) -> i64 {
         let mut t = self.next_heartbeat_ms;
-        if let Some(d) = self.deploy_at_ms {
-            if !self.waiting_for_slots {
+        if !self.waiting_for_slots {
+            if let Some(d) = self.pending.iter().map(|(due, _)| *due).min() {
                 t = t.min(d);
             }
         }
@@ -423,7 +422,7 @@ impl JobMaster {
                 let _ = t.tx.send(JmToTm::HeartbeatRequest).await;
             }
         }
-        if self.deploy_at_ms.is_some_and(|d| now >= d) && !self.waiting_for_slots {
+        if self.pending.iter().any(|(d, _)| now >= *d) && !self.waiting_for_slots {
             self.try_deploy().await;
         }
         if self.status == JobStatus::Running {

@@ -15,14 +15,15 @@ impl JobMaster {
             .collect()
     }
 
+    /// Deploy every restart batch that is due, if the slots are there.
     pub(super) async fn try_deploy(&mut self) {
-        if self.status.is_terminal() || self.to_deploy.is_empty() || self.deploy_at_ms.is_none_or(|d| self.now_ms() < d)
-        {
+        let now = self.now_ms();
+        if self.status.is_terminal() || !self.pending.iter().any(|(due, _)| *due <= now) {
             return;
         }
         let slots = self.slots();
         // Slots used by subtasks that keep running (partial restarts).
-        let needed = self.cfg.job.max_operator_parallelism() as usize;
+        let needed = self.cfg.job.slots_needed() as usize;
         if slots.len() < needed {
             if !self.waiting_for_slots {
                 self.trace(TraceEvent::WaitingForSlots {
@@ -34,12 +35,25 @@ impl JobMaster {
             return;
         }
         self.waiting_for_slots = false;
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|(d, _)| *d <= now);
+        self.pending = later;
+        for (_, batch) in due {
+            self.deploy_batch(batch.into_iter().collect(), &slots).await;
+        }
+        if self.pending.is_empty() {
+            self.set_status(JobStatus::Running);
+            self.start_checkpoint_scheduler();
+        }
+    }
+
+    /// Deploy one restart batch (a closed set of regions) as a new attempt.
+    async fn deploy_batch(&mut self, batch: Vec<ExecutionVertexId>, slots: &[TmId]) {
         let attempt = self.next_attempt;
         self.next_attempt += 1;
-        let batch: Vec<ExecutionVertexId> = std::mem::take(&mut self.to_deploy).into_iter().collect();
-        self.deploy_at_ms = None;
         for v in &batch {
-            let tm = slots[v.subtask as usize];
+            let tm = slots[self.cfg.job.slot_index(*v)];
             self.executions.insert(
                 *v,
                 Execution {
@@ -108,10 +122,8 @@ impl JobMaster {
             tasks: batch.len() as u32,
             restored_from: latest.as_ref().map(|c| c.id),
         });
-        self.set_status(JobStatus::Running);
         for (tm, tdd) in tdds {
             self.send_to_tm(tm, JmToTm::Deploy(Box::new(tdd))).await;
         }
-        self.start_checkpoint_scheduler();
     }
 }

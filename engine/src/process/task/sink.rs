@@ -57,7 +57,8 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
         _ => None,
     });
     let (replay_in, _) = env.in_flight_to_replay(&restored);
-    let (mut tpc, plan) = TwoPhaseCommitSink::initialize(id.vertex.subtask, id.attempt, restored_sink.as_ref());
+    let (mut tpc, plan) =
+        TwoPhaseCommitSink::initialize(id.vertex.vertex, id.vertex.subtask, id.attempt, restored_sink.as_ref());
     let mut store = Store {
         client: RpcClient::new(
             env.endpoint.clone(),
@@ -68,6 +69,7 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
     };
     store
         .call(SinkRequest::Fence {
+            vertex: id.vertex.vertex,
             subtask: id.vertex.subtask,
             by: id.attempt,
         })
