@@ -37,7 +37,9 @@ fn bench_checker(c: &mut Criterion) {
     let out = content.reference_output();
     let mut g = c.benchmark_group("checker");
     g.throughput(Throughput::Elements(out.len() as u64));
-    g.bench_function("exactly_once_80k", |b| b.iter(|| exactly_once::check(&content, &out)));
+    g.bench_function("exactly_once_80k", |b| {
+        b.iter(|| exactly_once::check(&content, None, &out))
+    });
     g.finish();
 }
 

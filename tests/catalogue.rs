@@ -58,6 +58,7 @@ catalogue_tests! {
     heartbeat_detection => "heartbeat-detection",
     link_clog => "link-clog",
     lossy_network => "lossy-network",
+    region_failover => "region-failover",
     restart_exhausted => "restart-exhausted",
     service_crash => "service-crash",
     sink_store_outage => "sink-store-outage",

@@ -52,6 +52,7 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ),
     ("link-clog", include_str!("../catalogue/link-clog.toml")),
     ("lossy-network", include_str!("../catalogue/lossy-network.toml")),
+    ("region-failover", include_str!("../catalogue/region-failover.toml")),
     ("restart-exhausted", include_str!("../catalogue/restart-exhausted.toml")),
     ("service-crash", include_str!("../catalogue/service-crash.toml")),
     ("sink-store-outage", include_str!("../catalogue/sink-store-outage.toml")),

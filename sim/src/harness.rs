@@ -192,7 +192,7 @@ fn finish(
     let committed = out.sink.committed();
     let eo = match sc.window_size_ms() {
         Some(size) => windows::check(&content, size, &committed),
-        None => exactly_once::check(&content, &committed),
+        None => exactly_once::check(&content, sc.pipeline_split(), &committed),
     };
     let status = recovery::final_status(&trace);
     let live = liveness::check(

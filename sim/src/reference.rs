@@ -18,6 +18,11 @@ pub fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// Which pipeline reads partition `p` when partitions split at `split`.
+pub fn pipeline_of(p: u32, split: Option<u32>) -> u32 {
+    u32::from(split.is_some_and(|s| p >= s))
+}
+
 /// The source contents of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SourceContent {
@@ -85,12 +90,15 @@ impl SourceContent {
         w
     }
 
-    /// The reference fold: number of records per key.
-    pub fn reference_counts(&self) -> BTreeMap<u64, u64> {
+    /// The reference fold for jobs whose partitions `< split` and `>= split`
+    /// are counted by independent pipelines: records per (pipeline, key).
+    /// Without a split, one pipeline counts everything.
+    pub fn reference_counts_by_pipeline(&self, split: Option<u32>) -> BTreeMap<(u32, u64), u64> {
         let mut counts = BTreeMap::new();
         for p in 0..self.partitions {
+            let pipeline = pipeline_of(p, split);
             for o in 0..self.records_per_partition {
-                *counts.entry(self.key_at(p, o)).or_insert(0) += 1;
+                *counts.entry((pipeline, self.key_at(p, o))).or_insert(0) += 1;
             }
         }
         counts
@@ -111,7 +119,7 @@ mod tests {
             records_per_second: 100,
         };
         assert_eq!(c.key_at(1, 5), c.key_at(1, 5));
-        let counts = c.reference_counts();
+        let counts = c.reference_counts_by_pipeline(None);
         assert_eq!(counts.len(), 10);
         assert_eq!(counts.values().sum::<u64>(), 2000);
         let other = SourceContent { seed: 4, ..c };

@@ -222,6 +222,12 @@ impl Scenario {
         self.records_per_partition() * u64::from(self.job.source_partitions)
     }
 
+    /// Where the two-pipelines job splits its partitions (the second pipeline
+    /// reads from here on); `None` for jobs with one pipeline.
+    pub fn pipeline_split(&self) -> Option<u32> {
+        (self.job.topology == Topology::TwoPipelines).then_some(self.job.source_partitions / 2)
+    }
+
     /// The window size, if the job is the `window` topology.
     pub fn window_size_ms(&self) -> Option<u64> {
         (self.job.topology == Topology::Window).then(|| self.job.window_size.as_millis())

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use halab_engine::record::Record;
 
-use crate::reference::SourceContent;
+use crate::reference::{pipeline_of, SourceContent};
 
 /// At most this many examples are kept per kind.
 const MAX_EXAMPLES: usize = 3;
@@ -59,13 +59,15 @@ impl Examples {
     }
 }
 
-pub fn check(content: &SourceContent, committed: &[Record]) -> ExactlyOnceReport {
+/// Check `committed` against the reference. `split`: partitions from it on
+/// are counted by a second, independent pipeline (the two-pipelines job).
+pub fn check(content: &SourceContent, split: Option<u32>, committed: &[Record]) -> ExactlyOnceReport {
     let mut r = ExactlyOnceReport::default();
     let mut ex = Examples::default();
     let per = content.records_per_partition;
     let mut copies = vec![0u32; content.total() as usize];
-    // Per key: counts of first outputs, in commit order.
-    let mut firsts: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    // Per (pipeline, key): counts of first outputs, in commit order.
+    let mut firsts: BTreeMap<(u32, u64), Vec<u64>> = BTreeMap::new();
     for rec in committed {
         let o = rec.origin;
         if !content.contains(o) {
@@ -95,7 +97,10 @@ pub fn check(content: &SourceContent, committed: &[Record]) -> ExactlyOnceReport
             });
             continue;
         }
-        firsts.entry(key).or_default().push(rec.value);
+        firsts
+            .entry((pipeline_of(o.partition, split), key))
+            .or_default()
+            .push(rec.value);
     }
     for (i, c) in copies.iter().enumerate() {
         if *c == 0 {
@@ -104,9 +109,9 @@ pub fn check(content: &SourceContent, committed: &[Record]) -> ExactlyOnceReport
             ex.add("lost", || format!("record {p}:{o} never committed"));
         }
     }
-    let reference = content.reference_counts();
-    for (key, values) in firsts {
-        let n = reference.get(&key).copied().unwrap_or(0);
+    let reference = content.reference_counts_by_pipeline(split);
+    for ((pipeline, key), values) in firsts {
+        let n = reference.get(&(pipeline, key)).copied().unwrap_or(0);
         for w in values.windows(2) {
             if w[1] < w[0] {
                 r.out_of_order += 1;
@@ -150,7 +155,7 @@ mod tests {
     fn correct_output_passes() {
         let c = content();
         let out = c.reference_output();
-        let r = check(&c, &out);
+        let r = check(&c, None, &out);
         assert!(r.exactly_once() && r.at_least_once(), "{r:?}");
     }
 
@@ -158,12 +163,12 @@ mod tests {
     fn loss_and_duplication_are_caught() {
         let c = content();
         let out = c.reference_output();
-        let lost = check(&c, &out[1..]);
+        let lost = check(&c, None, &out[1..]);
         assert_eq!((lost.lost, lost.duplicated, lost.unexpected), (1, 0, 0));
         assert!(!lost.at_least_once());
         let mut dup = out.clone();
         dup.push(out[3]);
-        let d = check(&c, &dup);
+        let d = check(&c, None, &dup);
         assert_eq!((d.lost, d.duplicated), (0, 1));
         assert!(d.at_least_once() && !d.exactly_once());
         assert!(d.examples[0].starts_with("duplicated: "), "{:?}", d.examples);
@@ -174,7 +179,7 @@ mod tests {
         let c = content();
         let mut out = c.reference_output();
         out[0].key = (out[0].key + 1) % 5;
-        let r = check(&c, &out);
+        let r = check(&c, None, &out);
         assert!(r.unexpected >= 1 && !r.at_least_once());
         let mut out = c.reference_output();
         out.push(Record {
@@ -184,7 +189,7 @@ mod tests {
             },
             ..out[0]
         });
-        assert_eq!(check(&c, &out).unexpected, 1);
+        assert_eq!(check(&c, None, &out).unexpected, 1);
     }
 
     #[test]
@@ -198,12 +203,12 @@ mod tests {
             *n += 1;
             r.value = *n;
         }
-        let rep = check(&c, &out);
+        let rep = check(&c, None, &out);
         assert_eq!((rep.lost, rep.duplicated, rep.unexpected), (0, 0, 0));
         assert!(rep.miscounted > 0 && !rep.exactly_once() && rep.at_least_once());
         let mut bad = c.reference_output();
         bad[7].value += 1000;
-        assert!(check(&c, &bad).miscounted >= 1);
+        assert!(check(&c, None, &bad).miscounted >= 1);
     }
 
     #[test]
@@ -214,7 +219,7 @@ mod tests {
         let key = out[0].key;
         let j = out.iter().skip(1).position(|r| r.key == key).expect("key repeats") + 1;
         out.swap(0, j);
-        let r = check(&c, &out);
+        let r = check(&c, None, &out);
         assert_eq!(r.out_of_order, 1, "{r:?}");
         assert_eq!((r.lost, r.duplicated, r.miscounted), (0, 0, 0));
         assert!(!r.exactly_once());
