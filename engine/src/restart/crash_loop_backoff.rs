@@ -201,4 +201,54 @@ mod tests {
         assert!(CrashLoopBackOff::new(1, 2.0, 10, 0).is_err());
         assert!(CrashLoopBackOff::new(0, 1.0, 0, 1).is_ok());
     }
+
+    /// Reference model of Kubernetes' CrashLoopBackOff: the k-th restart
+    /// since the last reset waits `min(initial * factor^k, max)`; a failure at
+    /// or before the scheduled restart joins it; a failure `reset-after` past
+    /// the scheduled restart starts again from `initial`.
+    struct Model {
+        initial: i64,
+        factor: i64,
+        max: i64,
+        reset: i64,
+        k: u32,
+        next: Option<i64>,
+    }
+
+    impl Model {
+        fn failure(&mut self, t: i64) -> bool {
+            match self.next {
+                Some(n) if t <= n => return false,
+                Some(n) if t - n < self.reset => self.k += 1,
+                _ => self.k = 0,
+            }
+            let backoff = (0..self.k).fold(self.initial, |b, _| (b * self.factor).min(self.max));
+            self.next = Some(t + backoff);
+            true
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn crash_loop_matches_the_reference_model(
+            initial in 1i64..5_000,
+            factor in 2i64..4,
+            cap in 1i64..40,
+            reset in 1i64..100_000,
+            gaps in proptest::collection::vec(0i64..60_000, 1..40),
+        ) {
+            let max = initial * cap;
+            let mut s = CrashLoopBackOff::new(initial, factor as f64, max, reset).expect("valid");
+            let mut m = Model { initial, factor, max, reset, k: 0, next: None };
+            let mut r = rng();
+            let mut t = 0i64;
+            for g in gaps {
+                t += g;
+                proptest::prop_assert_eq!(s.notify_failure(t, &mut r), m.failure(t), "at {}", t);
+                proptest::prop_assert!(s.can_restart(t), "CrashLoopBackOff never gives up");
+                let want = m.next.map(|n| (n - t).max(0)).expect("a failure happened");
+                proptest::prop_assert_eq!(s.backoff_time_ms(t), Ok(want), "at {}", t);
+            }
+        }
+    }
 }

@@ -146,4 +146,32 @@ mod tests {
         assert!(SupervisorIntensity::new(1, 0, 0).is_err());
         assert!(SupervisorIntensity::new(1, 1, -1).is_err());
     }
+
+    proptest::proptest! {
+        /// Against a reference model of OTP's restart intensity: keep the
+        /// restart times within the closed window `[now - period, now]`; more
+        /// than `intensity` of them and the supervisor gives up for good.
+        #[test]
+        fn supervisor_matches_the_reference_model(
+            intensity in 0u32..6,
+            period in 1i64..20_000,
+            delay in 0i64..2_000,
+            gaps in proptest::collection::vec(0i64..10_000, 1..40),
+        ) {
+            let mut s = SupervisorIntensity::new(intensity, period, delay).expect("valid");
+            let mut restarts: Vec<i64> = Vec::new();
+            let mut gave_up = false;
+            let mut r = rng();
+            let mut t = 0i64;
+            for g in gaps {
+                t += g;
+                restarts.push(t);
+                restarts.retain(|x| *x >= t - period);
+                gave_up |= restarts.len() > intensity as usize;
+                proptest::prop_assert!(s.notify_failure(t, &mut r), "every failure is a new restart");
+                proptest::prop_assert_eq!(s.can_restart(t), !gave_up, "at {}", t);
+                proptest::prop_assert_eq!(s.backoff_time_ms(t), Ok(delay));
+            }
+        }
+    }
 }
