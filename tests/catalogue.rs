@@ -54,6 +54,7 @@ catalogue_tests! {
     chaos => "chaos",
     checkpoint_storage_outage => "checkpoint-storage-outage",
     checkpoint_storage_slow => "checkpoint-storage-slow",
+    connection_detection => "connection-detection",
     crash_loop_exponential => "crash-loop-exponential",
     heartbeat_detection => "heartbeat-detection",
     link_clog => "link-clog",

@@ -102,3 +102,26 @@ fn heartbeat_timeout_detects_a_crash_when_connection_loss_detection_is_off() {
     let fe = &f.recovery[0];
     assert!(fe.detected_ms.expect("detected") - fe.fault_ms < 100, "{fe:?}");
 }
+
+#[test]
+fn connection_loss_detection_recovers_faster_than_heartbeats_on_the_same_crashes() {
+    let hb = scenario("heartbeat-detection");
+    let conn = scenario("connection-detection");
+    let (mut slow, mut fast) = (Vec::new(), Vec::new());
+    for seed in 1..=8 {
+        let (a, b) = (run(&hb, seed), run(&conn, seed));
+        assert_pass(&a);
+        assert_pass(&b);
+        assert_eq!(a.fault_plan, b.fault_plan, "identical fault schedules");
+        slow.extend(a.recovery.iter().filter_map(|e| e.recovery_ms()));
+        fast.extend(b.recovery.iter().filter_map(|e| e.recovery_ms()));
+    }
+    assert!(!slow.is_empty() && slow.len() == fast.len());
+    let mean = |v: &[u64]| v.iter().sum::<u64>() / v.len() as u64;
+    assert!(
+        mean(&slow) >= mean(&fast) + 3_000,
+        "heartbeat {} ms vs connection {} ms",
+        mean(&slow),
+        mean(&fast)
+    );
+}

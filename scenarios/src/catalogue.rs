@@ -43,6 +43,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         include_str!("../catalogue/checkpoint-timeout.toml"),
     ),
     (
+        "connection-detection",
+        include_str!("../catalogue/connection-detection.toml"),
+    ),
+    (
         "crash-loop-exponential",
         include_str!("../catalogue/crash-loop-exponential.toml"),
     ),
