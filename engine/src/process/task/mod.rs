@@ -7,6 +7,7 @@
 //! part), which acknowledges or declines the checkpoint when done.
 
 pub mod count;
+pub mod driver;
 pub mod input;
 pub mod io;
 pub mod sink;

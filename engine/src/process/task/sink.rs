@@ -9,9 +9,10 @@
 //! carries this attempt's number, and the store rejects older attempts once a
 //! newer one has fenced them.
 
-use super::input::{CheckpointedInput, InputEvent};
-use super::{sleep_until_ms, TaskControl, TaskEnv, TaskError};
-use crate::checkpoint::{OperatorState, TaskStateSnapshot};
+use super::driver::{run_operator, Operator};
+use super::io::OutputGate;
+use super::{TaskEnv, TaskError};
+use crate::checkpoint::{CheckpointId, OperatorState};
 use crate::config::Sabotage;
 use crate::net::RpcClient;
 use crate::protocol::{SinkRequest, SinkResponse};
@@ -49,7 +50,50 @@ impl Store {
     }
 }
 
-pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
+struct Sink {
+    tpc: TwoPhaseCommitSink,
+    store: Store,
+    buffer: Vec<Record>,
+    batch_size: usize,
+    attempt: u32,
+    commit_at_pre_commit: bool,
+}
+
+impl Operator for Sink {
+    async fn process(&mut self, batch: Vec<Record>, _out: &mut OutputGate) -> Result<(), TaskError> {
+        self.buffer.extend(batch);
+        if self.buffer.len() >= self.batch_size {
+            let full = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.batch_size));
+            self.store.write(self.tpc.current(), full).await?;
+        }
+        Ok(())
+    }
+
+    async fn snapshot(&mut self, checkpoint: CheckpointId) -> Result<OperatorState, TaskError> {
+        let (pre, state) = self.tpc.snapshot(checkpoint);
+        let rest = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.batch_size));
+        self.store.write(pre, rest).await?;
+        self.store
+            .call(SinkRequest::PreCommit {
+                txn: pre,
+                by: self.attempt,
+            })
+            .await?;
+        if self.commit_at_pre_commit {
+            self.store.commit(pre).await?;
+        }
+        Ok(OperatorState::Sink(state))
+    }
+
+    async fn checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError> {
+        for txn in self.tpc.notify_checkpoint_complete(checkpoint) {
+            self.store.commit(txn).await?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
     let id = env.tdd.id;
     let restored = env.restored_state().await?;
     let restored_sink = restored.iter().find_map(|s| match &s.operator {
@@ -57,7 +101,7 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
         _ => None,
     });
     let (replay_in, _) = env.in_flight_to_replay(&restored);
-    let (mut tpc, plan) =
+    let (tpc, plan) =
         TwoPhaseCommitSink::initialize(id.vertex.vertex, id.vertex.subtask, id.attempt, restored_sink.as_ref());
     let mut store = Store {
         client: RpcClient::new(
@@ -81,65 +125,14 @@ pub async fn run(mut env: TaskEnv) -> Result<(), TaskError> {
         store.call(SinkRequest::Abort { txn, by: id.attempt }).await?;
     }
 
-    let gate = env.connect_inputs().await?;
-    let mut input = CheckpointedInput::new(
-        gate,
-        env.config.barrier_config(),
-        env.sabotage == Sabotage::NoBarrierAlignment,
-    );
-    let (mut snapshots, _writer) = env.spawn_snapshot_writer();
-    let batch_size = env.config.batch_size;
-    // Persisted in-flight input first.
-    let mut buffer: Vec<Record> = replay_in;
-    env.report_running();
-
-    let clock = env.tracer.clone();
-    let tracer = env.tracer.clone();
-    let now = move || tracer.now_ms() as i64;
-    loop {
-        let deadline = input.deadline_ms();
-        tokio::select! {
-            biased;
-            c = env.control.recv() => match c {
-                Some(TaskControl::NotifyCheckpointComplete(checkpoint)) => {
-                    for txn in tpc.notify_checkpoint_complete(checkpoint) {
-                        store.commit(txn).await?;
-                    }
-                }
-                Some(TaskControl::TriggerCheckpoint(_)) => {
-                    return Err(TaskError::Network("trigger sent to a non-source task".into()));
-                }
-                None => return Ok(()),
-            },
-            _ = sleep_until_ms(&clock, deadline.unwrap_or(0)), if deadline.is_some() => input.on_timer(now()),
-            ev = input.next(&now) => match ev? {
-                InputEvent::Records { channel, batch } => {
-                    let n = batch.len();
-                    buffer.extend(batch);
-                    if buffer.len() >= batch_size {
-                        let full = std::mem::replace(&mut buffer, Vec::with_capacity(batch_size));
-                        store.write(tpc.current(), full).await?;
-                    }
-                    input.processed(channel, n).await?;
-                }
-                InputEvent::Snapshot { barrier, unaligned, alignment_ms } => {
-                    let (pre, state) = tpc.snapshot(barrier.id);
-                    let rest = std::mem::replace(&mut buffer, Vec::with_capacity(batch_size));
-                    store.write(pre, rest).await?;
-                    store.call(SinkRequest::PreCommit { txn: pre, by: id.attempt }).await?;
-                    if env.sabotage == Sabotage::SinkCommitsAtPreCommit {
-                        store.commit(pre).await?;
-                    }
-                    snapshots.taken(barrier.id, TaskStateSnapshot::new(OperatorState::Sink(state)), unaligned, alignment_ms);
-                }
-                // Watermarks matter to event-time operators only.
-                InputEvent::Watermark { .. } => {}
-                InputEvent::InFlightComplete { id: checkpoint, records } => snapshots.in_flight_complete(checkpoint, records),
-                InputEvent::Abort { id: checkpoint, reason } => {
-                    snapshots.aborted(checkpoint);
-                    env.decline(checkpoint, reason);
-                }
-            }
-        }
-    }
+    let out = env.connect_outputs().await?;
+    let sink = Sink {
+        tpc,
+        store,
+        buffer: Vec::with_capacity(env.config.batch_size),
+        batch_size: env.config.batch_size,
+        attempt: id.attempt,
+        commit_at_pre_commit: env.sabotage == Sabotage::SinkCommitsAtPreCommit,
+    };
+    run_operator(env, sink, out, replay_in, Vec::new()).await
 }

@@ -1,0 +1,111 @@
+//! The event loop every task with inputs shares: control messages from the
+//! TaskManager, alignment timers, and input events (records, watermarks,
+//! barriers) turned into calls on an [`Operator`]. Snapshots go through
+//! [`Snapshots`]: aligned ones at once, unaligned ones with their in-flight
+//! data. A restore first replays persisted in-flight data.
+
+use std::future::Future;
+
+use super::input::{CheckpointedInput, InputEvent};
+use super::io::OutputGate;
+use super::{sleep_until_ms, TaskControl, TaskEnv, TaskError};
+use crate::checkpoint::{CheckpointId, OperatorState, TaskStateSnapshot};
+use crate::config::Sabotage;
+use crate::record::Record;
+use crate::window::WatermarkTracker;
+
+/// What an operator does with its input; the driver does the rest.
+pub trait Operator: Send {
+    /// Process a batch of records (also persisted in-flight records on restore).
+    fn process(
+        &mut self,
+        batch: Vec<Record>,
+        out: &mut OutputGate,
+    ) -> impl Future<Output = Result<(), TaskError>> + Send;
+
+    /// The operator's watermark (the minimum over its channels) advanced.
+    fn on_watermark(
+        &mut self,
+        _watermark: u64,
+        _out: &mut OutputGate,
+    ) -> impl Future<Output = Result<(), TaskError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// The synchronous part of the snapshot for `checkpoint`.
+    fn snapshot(&mut self, checkpoint: CheckpointId) -> impl Future<Output = Result<OperatorState, TaskError>> + Send;
+
+    /// Checkpoint `checkpoint` completed (best effort: it covers lower ids).
+    fn checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> impl Future<Output = Result<(), TaskError>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// Run `op` until the task is cancelled or fails. `out` is already connected;
+/// `replay_in` / `replay_out` are the restored in-flight data.
+pub async fn run_operator<O: Operator>(
+    mut env: TaskEnv,
+    mut op: O,
+    mut out: OutputGate,
+    replay_in: Vec<Record>,
+    replay_out: Vec<Record>,
+) -> Result<(), TaskError> {
+    let gate = env.connect_inputs().await?;
+    let mut watermarks = WatermarkTracker::new(gate.num_channels());
+    let mut input = CheckpointedInput::new(
+        gate,
+        env.config.barrier_config(),
+        env.sabotage == Sabotage::NoBarrierAlignment,
+    );
+    let (mut snapshots, _writer) = env.spawn_snapshot_writer();
+    env.report_running();
+
+    // Persisted in-flight data first: output as it was, input reprocessed.
+    for r in replay_out {
+        out.emit(r).await?;
+    }
+    if !replay_in.is_empty() {
+        op.process(replay_in, &mut out).await?;
+    }
+    out.flush().await?;
+
+    let clock = env.tracer.clone();
+    let tracer = env.tracer.clone();
+    let now = move || tracer.now_ms() as i64;
+    loop {
+        let deadline = input.deadline_ms();
+        tokio::select! {
+            biased;
+            c = env.control.recv() => match c {
+                Some(TaskControl::NotifyCheckpointComplete(checkpoint)) => op.checkpoint_complete(checkpoint).await?,
+                Some(TaskControl::TriggerCheckpoint(_)) => {
+                    return Err(TaskError::Network("trigger sent to a non-source task".into()));
+                }
+                None => return Ok(()),
+            },
+            _ = sleep_until_ms(&clock, deadline.unwrap_or(0)), if deadline.is_some() => input.on_timer(now()),
+            ev = input.next(&now) => match ev? {
+                InputEvent::Records { channel, batch } => {
+                    let n = batch.len();
+                    op.process(batch, &mut out).await?;
+                    input.processed(channel, n).await?;
+                }
+                InputEvent::Watermark { channel, watermark } => {
+                    if let Some(wm) = watermarks.update(channel, watermark) {
+                        op.on_watermark(wm, &mut out).await?;
+                    }
+                }
+                InputEvent::Snapshot { barrier, unaligned, alignment_ms } => {
+                    let mut snap = TaskStateSnapshot::new(op.snapshot(barrier.id).await?);
+                    snap.in_flight_output = out.forward_barrier(barrier, unaligned).await?;
+                    snapshots.taken(barrier.id, snap, unaligned, alignment_ms);
+                }
+                InputEvent::InFlightComplete { id, records } => snapshots.in_flight_complete(id, records),
+                InputEvent::Abort { id, reason } => {
+                    snapshots.aborted(id);
+                    env.decline(id, reason);
+                }
+            }
+        }
+    }
+}
