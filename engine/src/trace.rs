@@ -152,6 +152,12 @@ impl Tracer {
         });
     }
 
+    /// Entries from index `from` on (a caller polling for new events).
+    pub fn entries_from(&self, from: usize) -> Vec<TraceEntry> {
+        let log = self.inner.lock().expect("invariant: trace lock not poisoned");
+        log.entries.get(from..).map(<[TraceEntry]>::to_vec).unwrap_or_default()
+    }
+
     pub fn entries(&self) -> Vec<TraceEntry> {
         self.inner
             .lock()

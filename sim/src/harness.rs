@@ -150,13 +150,13 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
                 committed: committed - last_committed,
             });
             (last_read, last_committed) = (read, committed);
-            let entries = tracer.entries();
-            for e in &entries[seen..] {
+            let new = tracer.entries_from(seen);
+            seen += new.len();
+            for e in &new {
                 if let TraceEvent::JobStatusChanged { to, .. } = e.event {
                     status = to;
                 }
             }
-            seen = entries.len();
             if completed_at_ms.is_none() && services.sink_store.distinct_committed() == expected_outputs {
                 completed_at_ms = Some(now);
             }

@@ -218,8 +218,14 @@ impl RunRecord {
         }
     }
 
+    /// The line that reproduces a run of `scenario_arg` (a catalogue name or
+    /// a file) under `seed`, printing its full trace.
+    pub fn repro_line_for(scenario_arg: &str, seed: u64) -> String {
+        format!("cargo run --release -- repro {scenario_arg} --seed {seed} --trace")
+    }
+
     /// The line that reproduces this run.
     pub fn repro_line(&self, scenario_arg: &str) -> String {
-        format!("cargo run --release -- run {scenario_arg} --seed {}", self.seed)
+        Self::repro_line_for(scenario_arg, self.seed)
     }
 }

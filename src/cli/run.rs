@@ -78,11 +78,6 @@ pub fn summary(r: &RunRecord) -> String {
     s
 }
 
-/// The line that reproduces a run of `arg` under `seed`.
-pub fn repro_line(arg: &str, seed: u64) -> String {
-    format!("cargo run --release -- repro {arg} --seed {seed} --trace")
-}
-
 pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
     let scenario = scenario_arg::load(arg)?;
     let say = |text: &str| match opts.format {
@@ -127,13 +122,13 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
                 println!("  {m}");
             }
             if record.verdict != Verdict::Pass {
-                println!("reproduce: {}", repro_line(arg, seed));
+                println!("reproduce: {}", RunRecord::repro_line_for(arg, seed));
             }
         }
         Format::Json => {
             println!("{}", serde_json::to_string(&record)?);
             if record.verdict != Verdict::Pass {
-                eprintln!("reproduce: {}", repro_line(arg, seed));
+                eprintln!("reproduce: {}", RunRecord::repro_line_for(arg, seed));
             }
         }
     }

@@ -11,7 +11,6 @@ use halab_scenarios::sweep::{completed_in, run_sweep, ScenarioSummary, SeedRange
 use halab_sim::{RunRecord, Scenario, Verdict};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::run::repro_line;
 use super::scenario_arg;
 
 pub struct Options {
@@ -125,7 +124,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
             f.verdict.as_str(),
             f.message.clone().unwrap_or_default()
         );
-        println!("  reproduce: {}", repro_line(&arg_of(&f.scenario), f.seed));
+        println!("  reproduce: {}", f.repro_line(&arg_of(&f.scenario)));
     }
     if let Some(p) = &opts.out {
         println!("records: {}", p.display());

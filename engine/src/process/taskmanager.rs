@@ -89,17 +89,8 @@ struct RunningTask {
 
 /// Run a TaskManager forever (the node's init task).
 pub async fn run_task_manager(cfg: TaskManagerConfig) {
-    let ep = match Endpoint::bind(SocketAddr::new(cfg.ip, TASK_MANAGER_PORT)).await {
-        Ok(ep) => Arc::new(ep),
-        Err(e) => {
-            cfg.tracer.record(
-                &cfg.node,
-                TraceEvent::Note {
-                    text: format!("bind failed: {e}"),
-                },
-            );
-            return;
-        }
+    let Some(ep) = super::bind_endpoint(cfg.ip, TASK_MANAGER_PORT, &cfg.tracer, &cfg.node).await else {
+        return;
     };
     let registry = Arc::new(Mutex::new(ChannelRegistry::default()));
     let _acceptor = AbortOnDrop(madsim::task::spawn(accept_data_connections(

@@ -45,17 +45,22 @@ impl ExactlyOnceReport {
     }
 }
 
+/// A few examples per kind of problem, each prefixed with its kind.
 #[derive(Default)]
-struct Examples {
+pub(crate) struct Examples {
     by_kind: BTreeMap<&'static str, Vec<String>>,
 }
 
 impl Examples {
-    fn add(&mut self, kind: &'static str, text: impl FnOnce() -> String) {
+    pub(crate) fn add(&mut self, kind: &'static str, text: impl FnOnce() -> String) {
         let v = self.by_kind.entry(kind).or_default();
         if v.len() < MAX_EXAMPLES {
             v.push(format!("{kind}: {}", text()));
         }
+    }
+
+    pub(crate) fn into_list(self) -> Vec<String> {
+        self.by_kind.into_values().flatten().collect()
     }
 }
 
@@ -133,7 +138,7 @@ pub fn check(content: &SourceContent, split: Option<u32>, committed: &[Record]) 
             prev = v;
         }
     }
-    r.examples = ex.by_kind.into_values().flatten().collect();
+    r.examples = ex.into_list();
     r
 }
 

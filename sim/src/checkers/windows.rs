@@ -8,69 +8,58 @@ use std::collections::BTreeMap;
 
 use halab_engine::record::Record;
 
-use super::exactly_once::ExactlyOnceReport;
+use super::exactly_once::{ExactlyOnceReport, Examples};
 use crate::reference::SourceContent;
-
-const MAX_EXAMPLES: usize = 3;
 
 pub fn check(content: &SourceContent, size_ms: u64, committed: &[Record]) -> ExactlyOnceReport {
     let reference = content.reference_windows(size_ms);
     let mut r = ExactlyOnceReport::default();
-    let mut ex: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-    let mut add = |kind: &'static str, text: String| {
-        let v = ex.entry(kind).or_default();
-        if v.len() < MAX_EXAMPLES {
-            v.push(format!("{kind}: {text}"));
-        }
-    };
+    let mut ex = Examples::default();
     let mut seen: BTreeMap<(u64, u64), u32> = BTreeMap::new();
     let mut last_start: BTreeMap<u64, u64> = BTreeMap::new();
     for rec in committed {
         let Some(start) = rec.origin.window_start() else {
             r.unexpected += 1;
-            add("unexpected", format!("not a window result: {rec:?}"));
+            ex.add("unexpected", || format!("not a window result: {rec:?}"));
             continue;
         };
         let id = (rec.key, start);
         let Some(&count) = reference.get(&id) else {
             r.unexpected += 1;
-            add("unexpected", format!("key {} has no window at {start}ms", rec.key));
+            ex.add("unexpected", || format!("key {} has no window at {start}ms", rec.key));
             continue;
         };
         let n = seen.entry(id).or_insert(0);
         *n += 1;
         if *n > 1 {
             r.duplicated += 1;
-            add(
-                "duplicated",
-                format!("window {start}ms of key {} committed {} times", rec.key, n),
-            );
+            ex.add("duplicated", || {
+                format!("window {start}ms of key {} committed {} times", rec.key, n)
+            });
             continue;
         }
         if rec.value != count {
             r.miscounted += 1;
-            add(
-                "miscounted",
-                format!("window {start}ms of key {}: {} instead of {count}", rec.key, rec.value),
-            );
+            ex.add("miscounted", || {
+                format!("window {start}ms of key {}: {} instead of {count}", rec.key, rec.value)
+            });
         }
         if let Some(prev) = last_start.insert(rec.key, start) {
             if start < prev {
                 r.out_of_order += 1;
-                add(
-                    "out of order",
-                    format!("key {}: window {start}ms after {prev}ms", rec.key),
-                );
+                ex.add("out of order", || {
+                    format!("key {}: window {start}ms after {prev}ms", rec.key)
+                });
             }
         }
     }
     for (key, start) in reference.keys() {
         if !seen.contains_key(&(*key, *start)) {
             r.lost += 1;
-            add("lost", format!("window {start}ms of key {key} never committed"));
+            ex.add("lost", || format!("window {start}ms of key {key} never committed"));
         }
     }
-    r.examples = ex.into_values().flatten().collect();
+    r.examples = ex.into_list();
     r
 }
 

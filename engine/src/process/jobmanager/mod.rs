@@ -101,17 +101,8 @@ struct Execution {
 
 /// Run the JobManager forever (the node's init task).
 pub async fn run_job_manager(cfg: JobManagerConfig) {
-    let ep = match Endpoint::bind(SocketAddr::new(cfg.ip, JOB_MANAGER_PORT)).await {
-        Ok(ep) => Arc::new(ep),
-        Err(e) => {
-            cfg.tracer.record(
-                &cfg.node,
-                TraceEvent::Note {
-                    text: format!("bind failed: {e}"),
-                },
-            );
-            return;
-        }
+    let Some(ep) = crate::process::bind_endpoint(cfg.ip, JOB_MANAGER_PORT, &cfg.tracer, &cfg.node).await else {
+        return;
     };
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<JmEvent>();
     let _acceptor = AbortOnDrop(madsim::task::spawn(accept_task_managers(ep.clone(), ev_tx.clone())));
