@@ -189,7 +189,7 @@ fn a_zombie_taskmanager_cannot_change_committed_output() {
         let (r, trace) = halab_sim::harness::run_seed_with_trace(&s, seed).expect("valid");
         assert_eq!(r.verdict, Verdict::Pass, "seed {seed}: {:?}", r.message);
         failovers += r.restarts;
-        fenced += trace.iter().filter(|l| l.contains("is fenced by attempt")).count();
+        fenced += trace.iter().filter(|l| l.contains("is fenced by epoch")).count();
     }
     assert!(failovers > 0, "the JobManager failed the zombie's tasks over");
     assert!(

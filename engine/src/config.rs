@@ -109,6 +109,9 @@ pub enum Sabotage {
     RestartIgnoresBackoff,
     /// The JobManager restarts even when the strategy says it cannot.
     RestartNeverGivesUp,
+    /// The sink store ignores fencing tokens: no fence per sink subtask, and
+    /// a write lands in whatever transaction is open under its id.
+    SinkStoreWithoutFencing,
 }
 
 /// The typed, validated engine configuration.

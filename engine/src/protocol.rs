@@ -17,12 +17,44 @@ pub type TmId = u32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ExecutionAttemptId {
     pub vertex: ExecutionVertexId,
+    /// The leader epoch of the JobManager that deployed it (0 without HA).
+    /// A new leader numbers its attempts from 1 again, as Flink's new
+    /// JobMaster builds a fresh execution graph; the epoch keeps them apart.
+    pub epoch: u64,
     pub attempt: u32,
+}
+
+impl ExecutionAttemptId {
+    /// The token this attempt's requests to the services carry.
+    pub fn fencing_token(&self) -> FencingToken {
+        FencingToken {
+            epoch: self.epoch,
+            attempt: self.attempt,
+        }
+    }
 }
 
 impl std::fmt::Display for ExecutionAttemptId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}#{}", self.vertex, self.attempt)
+        if self.epoch == 0 {
+            write!(f, "{}#{}", self.vertex, self.attempt)
+        } else {
+            write!(f, "{}#{}.{}", self.vertex, self.epoch, self.attempt)
+        }
+    }
+}
+
+/// The fencing token of a request: the leader epoch, then the attempt.
+/// Services keep the newest token per writer and reject older ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FencingToken {
+    pub epoch: u64,
+    pub attempt: u32,
+}
+
+impl std::fmt::Display for FencingToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "epoch {} attempt {}", self.epoch, self.attempt)
     }
 }
 
@@ -169,21 +201,32 @@ pub enum SourceLogResponse {
     Error(String),
 }
 
-/// Requests to the transactional sink store. `by` is the attempt of the
-/// sink subtask sending it: the store rejects anything older than the newest
-/// attempt it has seen for that subtask (fencing).
+/// Requests to the transactional sink store. `by` is the fencing token of
+/// the sink subtask attempt sending it: the store rejects anything older than
+/// the newest token it has seen for that subtask (fencing), as Kafka fences a
+/// zombie producer by the epoch of its transactional id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SinkRequest {
     /// Register a new attempt of a sink subtask; fences older attempts. Answered.
-    Fence { vertex: u32, subtask: u32, by: u32 },
-    /// Append records to an open transaction. Answered (a slow store slows the sink).
-    Write { txn: TxnId, by: u32, records: Vec<Record> },
+    Fence {
+        vertex: u32,
+        subtask: u32,
+        by: FencingToken,
+    },
+    /// Append records to a transaction; the first write of a newer attempt
+    /// to a transaction id begins a new transaction under that id (the older
+    /// attempt's open one is aborted). Answered (a slow store slows the sink).
+    Write {
+        txn: TxnId,
+        by: FencingToken,
+        records: Vec<Record>,
+    },
     /// Flush; after Ok, commit must succeed. Answered.
-    PreCommit { txn: TxnId, by: u32 },
+    PreCommit { txn: TxnId, by: FencingToken },
     /// Make the transaction visible; idempotent. Answered.
-    Commit { txn: TxnId, by: u32 },
+    Commit { txn: TxnId, by: FencingToken },
     /// Discard the transaction. Answered.
-    Abort { txn: TxnId, by: u32 },
+    Abort { txn: TxnId, by: FencingToken },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

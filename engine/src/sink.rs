@@ -16,20 +16,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::CheckpointId;
 
-/// A sink transaction: sink subtask, the attempt that opened it (its fencing
-/// token), and a sequence number within that attempt.
+/// A sink transaction id: sink subtask and the checkpoint it belongs to, as
+/// Flink's KafkaSink names transactional ids (`prefix-subtask-checkpoint`).
+/// The same id is used again by a later attempt that restarts from an earlier
+/// checkpoint; the store tells the two apart by the writer's fencing token,
+/// as Kafka does by the producer epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TxnId {
     /// The sink's job vertex and subtask: together, which sink instance.
     pub vertex: u32,
     pub subtask: u32,
-    pub attempt: u32,
-    pub seq: u32,
+    /// The checkpoint whose barrier closes this transaction: records between
+    /// barrier `seq - 1` and barrier `seq` (ids may skip aborted checkpoints).
+    pub seq: u64,
 }
 
 impl fmt::Display for TxnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "txn-{}-{}-{}-{}", self.vertex, self.subtask, self.attempt, self.seq)
+        write!(f, "txn-{}-{}-{}", self.vertex, self.subtask, self.seq)
     }
 }
 
@@ -56,15 +60,15 @@ pub struct RecoveryPlan {
 pub struct TwoPhaseCommitSink {
     vertex: u32,
     subtask: u32,
-    attempt: u32,
-    next_seq: u32,
     current: TxnId,
     pending: BTreeMap<CheckpointId, TxnId>,
 }
 
 impl TwoPhaseCommitSink {
     /// Start an attempt; returns the sink and what to recover from `restored`.
-    pub fn initialize(vertex: u32, subtask: u32, attempt: u32, restored: Option<&SinkState>) -> (Self, RecoveryPlan) {
+    /// The first transaction continues the restored checkpoint's numbering
+    /// (`restored + 1`), or starts at 1.
+    pub fn initialize(vertex: u32, subtask: u32, restored: Option<&SinkState>) -> (Self, RecoveryPlan) {
         let plan = match restored {
             Some(s) => RecoveryPlan {
                 commit: s.pending_commit.iter().map(|(_, t)| *t).collect(),
@@ -75,15 +79,12 @@ impl TwoPhaseCommitSink {
         let current = TxnId {
             vertex,
             subtask,
-            attempt,
-            seq: 0,
+            seq: restored.map_or(1, |s| s.current.seq),
         };
         (
             TwoPhaseCommitSink {
                 vertex,
                 subtask,
-                attempt,
-                next_seq: 1,
                 current,
                 pending: BTreeMap::new(),
             },
@@ -101,13 +102,12 @@ impl TwoPhaseCommitSink {
         let pre = self.current;
         let prev = self.pending.insert(id, pre);
         assert!(prev.is_none(), "invariant: one snapshot per checkpoint id");
+        assert!(id >= pre.seq, "invariant: checkpoint ids increase within an attempt");
         self.current = TxnId {
             vertex: self.vertex,
             subtask: self.subtask,
-            attempt: self.attempt,
-            seq: self.next_seq,
+            seq: id + 1,
         };
-        self.next_seq += 1;
         let state = SinkState {
             pending_commit: self.pending.iter().map(|(c, t)| (*c, *t)).collect(),
             current: self.current,
@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn snapshot_then_complete_commits_in_order_and_covers_lower_ids() {
-        let (mut s, plan) = TwoPhaseCommitSink::initialize(3, 2, 1, None);
+        let (mut s, plan) = TwoPhaseCommitSink::initialize(3, 2, None);
         assert_eq!(plan, RecoveryPlan::default());
         let (t1, _) = s.snapshot(1);
         let (t2, st2) = s.snapshot(2);
@@ -148,11 +148,21 @@ mod tests {
 
     #[test]
     fn restore_recommits_pending_and_aborts_current() {
-        let (mut s, _) = TwoPhaseCommitSink::initialize(3, 0, 1, None);
+        let (mut s, _) = TwoPhaseCommitSink::initialize(3, 0, None);
+        assert_eq!(s.current().seq, 1);
         let (t1, state) = s.snapshot(7);
-        let (s2, plan) = TwoPhaseCommitSink::initialize(3, 0, 2, Some(&state));
+        assert_eq!(t1.seq, 1);
+        assert_eq!(
+            state.current.seq, 8,
+            "the next transaction is named after the next checkpoint"
+        );
+        let (s2, plan) = TwoPhaseCommitSink::initialize(3, 0, Some(&state));
         assert_eq!(plan.commit, vec![t1]);
         assert_eq!(plan.abort, Some(state.current));
-        assert_eq!(s2.current().attempt, 2, "new transactions carry the new attempt");
+        assert_eq!(
+            s2.current(),
+            state.current,
+            "a restored attempt reuses the id of the aborted open transaction, as KafkaSink does"
+        );
     }
 }

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use halab_engine::config::EngineConfig;
+use halab_engine::config::{EngineConfig, Sabotage};
 use halab_engine::status::JobStatus;
 use halab_engine::trace::{trace_hash, TraceEvent, Tracer};
 
@@ -112,7 +112,12 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
         let tracer = Tracer::new();
         let services = Services {
             source_log: SourceLog::new(content, sc2.job.records_per_second),
-            sink_store: SinkStore::new(tracer.clone(), "sink-store", content),
+            sink_store: SinkStore::new(
+                tracer.clone(),
+                "sink-store",
+                content,
+                sc2.sabotage != Sabotage::SinkStoreWithoutFencing,
+            ),
             checkpoint_storage: CheckpointStorage::new(),
             controls: Service::ALL.iter().map(|s| (*s, ServiceControl::new())).collect(),
         };

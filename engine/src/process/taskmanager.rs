@@ -82,7 +82,7 @@ impl ChannelRegistry {
 }
 
 struct RunningTask {
-    attempt: u32,
+    id: ExecutionAttemptId,
     control: mpsc::UnboundedSender<TaskControl>,
     _handle: AbortOnDrop,
 }
@@ -165,7 +165,7 @@ async fn run_session(
                         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
                         let (in_tx, in_rx) = mpsc::unbounded_channel();
                         if let Some(old) = tasks.remove(&id.vertex) {
-                            registry.lock().expect("invariant: lock not poisoned").unregister(ExecutionAttemptId { vertex: id.vertex, attempt: old.attempt });
+                            registry.lock().expect("invariant: lock not poisoned").unregister(old.id);
                         }
                         registry.lock().expect("invariant: lock not poisoned").register(id, in_tx);
                         let env = TaskEnv {
@@ -180,21 +180,21 @@ async fn run_session(
                             node: cfg.node.clone(),
                         };
                         let handle = AbortOnDrop(madsim::task::spawn(task::run(env)));
-                        tasks.insert(id.vertex, RunningTask { attempt: id.attempt, control: ctl_tx, _handle: handle });
+                        tasks.insert(id.vertex, RunningTask { id, control: ctl_tx, _handle: handle });
                     }
                     JmToTm::CancelTask { id } => {
-                        if tasks.get(&id.vertex).is_some_and(|t| t.attempt <= id.attempt) {
+                        if tasks.get(&id.vertex).is_some_and(|t| t.id.fencing_token() <= id.fencing_token()) {
                             tasks.remove(&id.vertex);
                             registry.lock().expect("invariant: lock not poisoned").unregister(id);
                         }
                     }
                     JmToTm::TriggerCheckpoint { id, barrier } => {
-                        if let Some(t) = tasks.get(&id.vertex).filter(|t| t.attempt == id.attempt) {
+                        if let Some(t) = tasks.get(&id.vertex).filter(|t| t.id == id) {
                             let _ = t.control.send(TaskControl::TriggerCheckpoint(barrier));
                         }
                     }
                     JmToTm::NotifyCheckpointComplete { id, checkpoint } => {
-                        if let Some(t) = tasks.get(&id.vertex).filter(|t| t.attempt == id.attempt) {
+                        if let Some(t) = tasks.get(&id.vertex).filter(|t| t.id == id) {
                             let _ = t.control.send(TaskControl::NotifyCheckpointComplete(checkpoint));
                         }
                     }
@@ -205,7 +205,7 @@ async fn run_session(
                 let msg = match ev {
                     TaskEvent::Running(id) => TmToJm::TaskRunning { id },
                     TaskEvent::Failed(id, reason) => {
-                        if tasks.get(&id.vertex).is_some_and(|t| t.attempt == id.attempt) {
+                        if tasks.get(&id.vertex).is_some_and(|t| t.id == id) {
                             tasks.remove(&id.vertex);
                             registry.lock().expect("invariant: lock not poisoned").unregister(id);
                         }

@@ -2,16 +2,27 @@
 //!
 //! Transactions are written, pre-committed, then committed (idempotently) or
 //! aborted. Committed records become visible in commit order; that list is
-//! what the exactly-once checker reads. Fencing: each sink subtask has a fence
-//! (the newest attempt that announced itself); requests from older attempts are
-//! rejected, so a stale task cannot change committed output. Aborting a
-//! transaction that already committed changes nothing (as with XA, whose
-//! committed transactions are forgotten).
+//! what the exactly-once checker reads.
+//!
+//! Transaction ids are reused, as Flink's KafkaSink reuses transactional ids:
+//! an attempt that restarts from checkpoint C writes `txn-…-(C+1)` again. The
+//! store tells the two apart by the writer's fencing token (leader epoch,
+//! attempt), as Kafka does by the producer epoch: the first write of a newer
+//! token to an id begins a new transaction under it and drops what an older
+//! token left open. Each sink subtask also has a fence (the newest token that
+//! announced itself); requests with older tokens are rejected, so a zombie
+//! task cannot write into, pre-commit or commit its successor's transaction.
+//! Aborting a transaction that already committed changes nothing (as with XA,
+//! whose committed transactions are forgotten).
+//!
+//! The test-only variant without fencing ignores tokens altogether, like a
+//! transactional store without producer epochs: a zombie's writes then land
+//! in whatever transaction is open under the id.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use halab_engine::protocol::{SinkRequest, SinkResponse};
+use halab_engine::protocol::{FencingToken, SinkRequest, SinkResponse};
 use halab_engine::record::Record;
 use halab_engine::sink::TxnId;
 use halab_engine::trace::{TraceEvent, Tracer};
@@ -26,18 +37,32 @@ enum TxnState {
     Aborted,
 }
 
+/// The transaction currently under an id.
 #[derive(Debug)]
 struct Txn {
+    /// The token that began it.
+    owner: FencingToken,
     state: TxnState,
     records: Vec<Record>,
     /// A write was refused; the transaction can no longer pre-commit.
     poisoned: bool,
 }
 
+impl Txn {
+    fn new(owner: FencingToken, state: TxnState) -> Txn {
+        Txn {
+            owner,
+            state,
+            records: Vec::new(),
+            poisoned: false,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    /// Per sink instance (vertex, subtask): the newest attempt seen.
-    fences: BTreeMap<(u32, u32), u32>,
+    /// Per sink instance (vertex, subtask): the newest token seen.
+    fences: BTreeMap<(u32, u32), FencingToken>,
     txns: BTreeMap<TxnId, Txn>,
     committed: Vec<Record>,
     rejected: u64,
@@ -55,11 +80,22 @@ pub struct SinkStore {
     content: SourceContent,
     tracer: Tracer,
     node: String,
+    /// Off only in the test-only variant that must be caught.
+    fencing: bool,
+}
+
+/// What a request may do with the transaction under its id.
+enum Access {
+    /// It belongs to the requester (or the requester may take it over).
+    Mine,
+    /// A newer token owns it.
+    Newer(FencingToken),
 }
 
 impl SinkStore {
-    /// `content` sizes the bookkeeping of distinct committed records.
-    pub fn new(tracer: Tracer, node: &str, content: SourceContent) -> Arc<Self> {
+    /// `content` sizes the bookkeeping of distinct committed records;
+    /// `fencing` is false only for the test-only broken variant.
+    pub fn new(tracer: Tracer, node: &str, content: SourceContent, fencing: bool) -> Arc<Self> {
         Arc::new(SinkStore {
             inner: Mutex::new(Inner {
                 seen: vec![false; content.total() as usize],
@@ -68,6 +104,7 @@ impl SinkStore {
             content,
             tracer,
             node: node.to_string(),
+            fencing,
         })
     }
 
@@ -83,77 +120,112 @@ impl SinkStore {
         SinkResponse::Rejected(why)
     }
 
-    fn stale(inner: &Inner, vertex: u32, subtask: u32, by: u32) -> Option<String> {
-        let fence = inner.fences.get(&(vertex, subtask)).copied().unwrap_or(0);
-        (by < fence).then(|| format!("attempt {by} of sink subtask {subtask} is fenced by attempt {fence}"))
+    fn stale(&self, inner: &Inner, vertex: u32, subtask: u32, by: FencingToken) -> Option<String> {
+        let fence = inner.fences.get(&(vertex, subtask)).copied().unwrap_or_default();
+        (self.fencing && by < fence).then(|| format!("{by} of sink subtask {subtask} is fenced by {fence}"))
+    }
+
+    fn access(&self, t: &Txn, by: FencingToken) -> Access {
+        if self.fencing && t.owner > by {
+            Access::Newer(t.owner)
+        } else {
+            Access::Mine
+        }
+    }
+
+    /// Make `txn` an open transaction of `by` if a write or pre-commit by
+    /// `by` begins a new one under this id: the id is new, the transaction
+    /// under it was aborted, or an older token left it (which is dropped).
+    fn begin_if_new(&self, inner: &mut Inner, txn: TxnId, by: FencingToken) {
+        let superseded = match inner.txns.get(&txn) {
+            None => {
+                inner.txns.insert(txn, Txn::new(by, TxnState::Open));
+                return;
+            }
+            Some(t) if t.state == TxnState::Aborted => false,
+            Some(t) if self.fencing && t.owner < by && t.state != TxnState::Committed => true,
+            Some(_) => return,
+        };
+        if superseded {
+            self.tracer.record(
+                &self.node,
+                TraceEvent::Note {
+                    text: format!("{txn} begun again by {by}; the older transaction is dropped"),
+                },
+            );
+        }
+        inner.txns.insert(txn, Txn::new(by, TxnState::Open));
     }
 
     pub fn handle(&self, req: SinkRequest) -> Option<SinkResponse> {
         let mut g = self.inner.lock().expect("invariant: lock not poisoned");
         let inner = &mut *g;
         match req {
-            SinkRequest::Fence { vertex, subtask, by } => Some(match Self::stale(inner, vertex, subtask, by) {
+            SinkRequest::Fence { vertex, subtask, by } => Some(match self.stale(inner, vertex, subtask, by) {
                 Some(why) => self.reject(inner, why),
                 None => {
-                    inner.fences.insert((vertex, subtask), by);
+                    let fence = inner.fences.entry((vertex, subtask)).or_default();
+                    *fence = (*fence).max(by);
                     SinkResponse::Ok
                 }
             }),
             SinkRequest::Write { txn, by, records } => {
-                let refusal = Self::stale(inner, txn.vertex, txn.subtask, by).or_else(|| {
-                    (by != txn.attempt).then(|| format!("attempt {by} writes into {txn} of another attempt"))
-                });
-                let t = inner.txns.entry(txn).or_insert_with(|| Txn {
-                    state: TxnState::Open,
-                    records: Vec::new(),
-                    poisoned: false,
-                });
-                Some(match (refusal, t.state) {
-                    (None, TxnState::Open) => {
+                if let Some(why) = self.stale(inner, txn.vertex, txn.subtask, by) {
+                    return Some(self.reject(inner, why));
+                }
+                self.begin_if_new(inner, txn, by);
+                let t = inner.txns.get_mut(&txn).expect("invariant: begun above");
+                let refusal = match (self.access(t, by), t.state) {
+                    (Access::Newer(owner), _) => Some(format!("{by} writes into {txn} of {owner}")),
+                    (Access::Mine, TxnState::Open) if !t.poisoned => None,
+                    (Access::Mine, s) => Some(format!("write into {txn} in state {s:?} (poisoned: {})", t.poisoned)),
+                };
+                Some(match refusal {
+                    None => {
                         t.records.extend(records);
                         SinkResponse::Ok
                     }
-                    (Some(why), _) => {
-                        t.poisoned = true;
+                    Some(why) => {
+                        if t.owner == by {
+                            t.poisoned = true;
+                        }
                         self.reject(inner, why)
-                    }
-                    (None, s) => {
-                        t.poisoned = true;
-                        self.reject(inner, format!("write into {txn} in state {s:?}"))
                     }
                 })
             }
             SinkRequest::PreCommit { txn, by } => {
-                if let Some(why) = Self::stale(inner, txn.vertex, txn.subtask, by) {
+                if let Some(why) = self.stale(inner, txn.vertex, txn.subtask, by) {
                     return Some(self.reject(inner, why));
                 }
-                let t = inner.txns.entry(txn).or_insert_with(|| Txn {
-                    state: TxnState::Open,
-                    records: Vec::new(),
-                    poisoned: false,
-                });
-                Some(match t.state {
-                    TxnState::Open if !t.poisoned => {
+                self.begin_if_new(inner, txn, by);
+                let t = inner.txns.get_mut(&txn).expect("invariant: begun above");
+                Some(match (self.access(t, by), t.state) {
+                    (Access::Newer(owner), _) => self.reject(inner, format!("{by} pre-commits {txn} of {owner}")),
+                    (Access::Mine, TxnState::Open) if !t.poisoned => {
                         t.state = TxnState::PreCommitted;
                         SinkResponse::Ok
                     }
-                    TxnState::PreCommitted => SinkResponse::Ok,
-                    s => {
+                    (Access::Mine, TxnState::PreCommitted) => SinkResponse::Ok,
+                    (Access::Mine, s) => {
                         let why = format!("pre-commit of {txn} in state {s:?} (poisoned: {})", t.poisoned);
                         self.reject(inner, why)
                     }
                 })
             }
             SinkRequest::Commit { txn, by } => {
-                if let Some(why) = Self::stale(inner, txn.vertex, txn.subtask, by) {
+                if let Some(why) = self.stale(inner, txn.vertex, txn.subtask, by) {
                     return Some(self.reject(inner, why));
                 }
                 let Some(t) = inner.txns.get_mut(&txn) else {
                     return Some(self.reject(inner, format!("commit of unknown {txn}")));
                 };
-                Some(match t.state {
-                    TxnState::Committed => SinkResponse::Ok,
-                    TxnState::PreCommitted => {
+                // A newer attempt may commit what an older one pre-committed
+                // (recovery after restore, like KafkaSink resuming a
+                // transaction by its stored producer id and epoch).
+                Some(match (self.access(t, by), t.state) {
+                    (Access::Newer(owner), _) => self.reject(inner, format!("{by} commits {txn} of {owner}")),
+                    (Access::Mine, TxnState::Committed) => SinkResponse::Ok,
+                    (Access::Mine, TxnState::PreCommitted) => {
                         t.state = TxnState::Committed;
                         let records = std::mem::take(&mut t.records);
                         self.tracer.record(
@@ -180,14 +252,18 @@ impl SinkStore {
                         inner.committed.extend(records);
                         SinkResponse::Ok
                     }
-                    s => self.reject(inner, format!("commit of {txn} in state {s:?}")),
+                    (Access::Mine, s) => self.reject(inner, format!("commit of {txn} in state {s:?}")),
                 })
             }
             SinkRequest::Abort { txn, by } => {
-                if let Some(why) = Self::stale(inner, txn.vertex, txn.subtask, by) {
+                if let Some(why) = self.stale(inner, txn.vertex, txn.subtask, by) {
                     return Some(self.reject(inner, why));
                 }
                 match inner.txns.get_mut(&txn) {
+                    Some(t) if matches!(self.access(t, by), Access::Newer(_)) => {
+                        let why = format!("{by} aborts {txn} of {}", t.owner);
+                        Some(self.reject(inner, why))
+                    }
                     // Like XA, a committed transaction is forgotten: rolling it
                     // back finds nothing to undo, and recovery code treats
                     // that as done (Flink's XA sink ignores XAER_NOTA there).
@@ -202,20 +278,14 @@ impl SinkStore {
                     }
                     Some(t) => {
                         t.state = TxnState::Aborted;
+                        t.owner = t.owner.max(by);
                         t.records.clear();
                         self.tracer
                             .record(&self.node, TraceEvent::TxnAborted { txn: txn.to_string() });
                         Some(SinkResponse::Ok)
                     }
                     None => {
-                        inner.txns.insert(
-                            txn,
-                            Txn {
-                                state: TxnState::Aborted,
-                                records: Vec::new(),
-                                poisoned: false,
-                            },
-                        );
+                        inner.txns.insert(txn, Txn::new(by, TxnState::Aborted));
                         Some(SinkResponse::Ok)
                     }
                 }
@@ -245,5 +315,153 @@ impl SinkStore {
     /// Requests refused (fencing or protocol misuse).
     pub fn rejected(&self) -> u64 {
         self.inner.lock().expect("invariant: lock not poisoned").rejected
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use halab_engine::record::Origin;
+
+    use super::*;
+
+    fn store(fencing: bool) -> Arc<SinkStore> {
+        let content = SourceContent {
+            seed: 1,
+            partitions: 1,
+            records_per_partition: 10,
+            keys: 3,
+            records_per_second: 10,
+        };
+        SinkStore::new(Tracer::new(), "sink-store", content, fencing)
+    }
+
+    fn token(epoch: u64, attempt: u32) -> FencingToken {
+        FencingToken { epoch, attempt }
+    }
+
+    fn record(offset: u64) -> Record {
+        Record {
+            key: 0,
+            value: 1,
+            origin: Origin { partition: 0, offset },
+            timestamp_ms: 0,
+        }
+    }
+
+    const TXN: TxnId = TxnId {
+        vertex: 2,
+        subtask: 0,
+        seq: 6,
+    };
+
+    /// A zombie (attempt 1) and its successor (attempt 2) both use `TXN`;
+    /// the zombie writes again after the successor began.
+    fn zombie_race(s: &SinkStore) -> Vec<SinkResponse> {
+        let (old, new) = (token(0, 1), token(0, 2));
+        let mut out = Vec::new();
+        let mut call = |req| out.push(s.handle(req).expect("answered"));
+        call(SinkRequest::Fence {
+            vertex: 2,
+            subtask: 0,
+            by: old,
+        });
+        call(SinkRequest::Write {
+            txn: TXN,
+            by: old,
+            records: vec![record(0)],
+        });
+        call(SinkRequest::Fence {
+            vertex: 2,
+            subtask: 0,
+            by: new,
+        });
+        call(SinkRequest::Abort { txn: TXN, by: new });
+        call(SinkRequest::Write {
+            txn: TXN,
+            by: new,
+            records: vec![record(1)],
+        });
+        call(SinkRequest::Write {
+            txn: TXN,
+            by: old,
+            records: vec![record(2)],
+        });
+        call(SinkRequest::PreCommit { txn: TXN, by: new });
+        call(SinkRequest::Commit { txn: TXN, by: new });
+        out
+    }
+
+    #[test]
+    fn a_reused_transaction_id_belongs_to_the_newest_token_and_fences_the_zombie() {
+        let s = store(true);
+        let out = zombie_race(&s);
+        assert!(
+            matches!(out[5], SinkResponse::Rejected(ref why) if why.contains("is fenced by")),
+            "{out:?}"
+        );
+        assert_eq!(
+            s.committed(),
+            vec![record(1)],
+            "only the successor's record is committed"
+        );
+        assert_eq!(s.rejected(), 1);
+    }
+
+    #[test]
+    fn without_fencing_the_zombie_write_lands_in_the_successors_transaction() {
+        let s = store(false);
+        let out = zombie_race(&s);
+        assert!(out.iter().all(|r| *r == SinkResponse::Ok), "{out:?}");
+        assert_eq!(s.committed(), vec![record(1), record(2)]);
+    }
+
+    #[test]
+    fn a_newer_epoch_outranks_any_attempt_of_an_older_epoch() {
+        let s = store(true);
+        let fence = |by| {
+            s.handle(SinkRequest::Fence {
+                vertex: 2,
+                subtask: 0,
+                by,
+            })
+            .expect("answered")
+        };
+        assert_eq!(fence(token(1, 9)), SinkResponse::Ok);
+        assert_eq!(
+            fence(token(2, 1)),
+            SinkResponse::Ok,
+            "a new leader numbers attempts from 1 again"
+        );
+        assert!(
+            matches!(fence(token(1, 10)), SinkResponse::Rejected(_)),
+            "the old leader's attempts are stale"
+        );
+    }
+
+    #[test]
+    fn recovery_commits_what_an_older_attempt_pre_committed() {
+        let s = store(true);
+        let (old, new) = (token(0, 1), token(0, 2));
+        s.handle(SinkRequest::Write {
+            txn: TXN,
+            by: old,
+            records: vec![record(3)],
+        });
+        s.handle(SinkRequest::PreCommit { txn: TXN, by: old });
+        s.handle(SinkRequest::Fence {
+            vertex: 2,
+            subtask: 0,
+            by: new,
+        });
+        assert_eq!(
+            s.handle(SinkRequest::Commit { txn: TXN, by: new }),
+            Some(SinkResponse::Ok)
+        );
+        assert_eq!(
+            s.handle(SinkRequest::Commit { txn: TXN, by: new }),
+            Some(SinkResponse::Ok),
+            "idempotent"
+        );
+        assert_eq!(s.committed(), vec![record(3)]);
     }
 }

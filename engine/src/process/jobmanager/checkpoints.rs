@@ -89,15 +89,7 @@ impl JobMaster {
             .executions
             .iter()
             .filter(|(_, e)| e.state == ExecutionState::Running)
-            .map(|(v, e)| {
-                (
-                    e.tm,
-                    ExecutionAttemptId {
-                        vertex: *v,
-                        attempt: e.attempt,
-                    },
-                )
-            })
+            .map(|(v, e)| (e.tm, self.attempt_id(*v, e)))
             .collect();
         for (tm, id) in targets {
             self.send_to_tm(tm, JmToTm::NotifyCheckpointComplete { id, checkpoint })
@@ -134,15 +126,7 @@ impl JobMaster {
                     .executions
                     .iter()
                     .filter(|(v, _)| matches!(self.cfg.job.vertex(v.vertex).kind, OperatorKind::Source { .. }))
-                    .map(|(v, e)| {
-                        (
-                            e.tm,
-                            ExecutionAttemptId {
-                                vertex: *v,
-                                attempt: e.attempt,
-                            },
-                        )
-                    })
+                    .map(|(v, e)| (e.tm, self.attempt_id(*v, e)))
                     .collect();
                 for (tm, id) in sources {
                     self.send_to_tm(tm, JmToTm::TriggerCheckpoint { id, barrier }).await;

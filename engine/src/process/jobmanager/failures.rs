@@ -20,10 +20,7 @@ impl JobMaster {
             .executions
             .iter()
             .filter(|(_, e)| e.tm == tm && matches!(e.state, ExecutionState::Deploying | ExecutionState::Running))
-            .map(|(v, e)| ExecutionAttemptId {
-                vertex: *v,
-                attempt: e.attempt,
-            })
+            .map(|(v, e)| self.attempt_id(*v, e))
             .collect();
         for id in &victims {
             if let Some(e) = self.executions.get_mut(&id.vertex) {
@@ -125,17 +122,7 @@ impl JobMaster {
     pub(super) async fn cancel(&mut self, set: &BTreeSet<ExecutionVertexId>) {
         let targets: Vec<(TmId, ExecutionAttemptId)> = set
             .iter()
-            .filter_map(|v| {
-                self.executions.get(v).map(|e| {
-                    (
-                        e.tm,
-                        ExecutionAttemptId {
-                            vertex: *v,
-                            attempt: e.attempt,
-                        },
-                    )
-                })
-            })
+            .filter_map(|v| self.executions.get(v).map(|e| (e.tm, self.attempt_id(*v, e))))
             .collect();
         for (tm, id) in targets {
             self.send_to_tm(tm, JmToTm::CancelTask { id }).await;

@@ -177,6 +177,8 @@ async fn accept_task_managers(ep: Arc<Endpoint>, events: mpsc::UnboundedSender<J
 
 struct JobMaster {
     cfg: JobManagerConfig,
+    /// The leader epoch this JobMaster acts in (0 without HA).
+    epoch: u64,
     max_parallelism: i32,
     vertices: Vec<ExecutionVertexId>,
     tms: BTreeMap<TmId, TmInfo>,
@@ -231,6 +233,7 @@ impl JobMaster {
         let vertices = cfg.job.execution_vertices();
         let now = cfg.tracer.now_ms() as i64;
         Ok(JobMaster {
+            epoch: 0,
             max_parallelism,
             tms: BTreeMap::new(),
             executions: BTreeMap::new(),
@@ -335,7 +338,15 @@ impl JobMaster {
     }
 
     fn is_current(&self, id: ExecutionAttemptId) -> bool {
-        self.executions.get(&id.vertex).is_some_and(|e| e.attempt == id.attempt)
+        id.epoch == self.epoch && self.executions.get(&id.vertex).is_some_and(|e| e.attempt == id.attempt)
+    }
+
+    fn attempt_id(&self, vertex: ExecutionVertexId, e: &Execution) -> ExecutionAttemptId {
+        ExecutionAttemptId {
+            vertex,
+            epoch: self.epoch,
+            attempt: e.attempt,
+        }
     }
 
     async fn on_tm_message(&mut self, msg: TmToJm) {
@@ -353,7 +364,9 @@ impl JobMaster {
             }
             TmToJm::TaskFailed { id, reason } => {
                 let live = self.executions.get(&id.vertex).is_some_and(|e| {
-                    e.attempt == id.attempt && matches!(e.state, ExecutionState::Deploying | ExecutionState::Running)
+                    id.epoch == self.epoch
+                        && e.attempt == id.attempt
+                        && matches!(e.state, ExecutionState::Deploying | ExecutionState::Running)
                 });
                 if live {
                     if let Some(e) = self.executions.get_mut(&id.vertex) {

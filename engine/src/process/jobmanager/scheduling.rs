@@ -105,7 +105,11 @@ impl JobMaster {
                 })
             });
             let tdd = TaskDeploymentDescriptor {
-                id: ExecutionAttemptId { vertex: *v, attempt },
+                id: ExecutionAttemptId {
+                    vertex: *v,
+                    epoch: self.epoch,
+                    attempt,
+                },
                 name: vertex.name.clone(),
                 kind: vertex.kind.clone(),
                 parallelism: vertex.parallelism,

@@ -193,6 +193,7 @@ impl TaskEnv {
                 tx.send(ChannelHello {
                     consumer: ExecutionAttemptId {
                         vertex: ch.target.consumer,
+                        epoch: self.tdd.id.epoch,
                         attempt: ch.consumer_attempt,
                     },
                     gate: ch.target.gate,

@@ -6,8 +6,8 @@
 //! checkpoint completes it is committed. On start, the restored pre-committed
 //! transactions are committed again and the restored open one aborted (see
 //! [`crate::sink`]), then persisted in-flight data is replayed. Every request
-//! carries this attempt's number, and the store rejects older attempts once a
-//! newer one has fenced them.
+//! carries this attempt's fencing token (leader epoch and attempt), and the
+//! store rejects older tokens once a newer one has fenced them.
 
 use super::driver::{run_operator, Operator};
 use super::io::OutputGate;
@@ -15,13 +15,13 @@ use super::{TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointId, OperatorState};
 use crate::config::Sabotage;
 use crate::net::RpcClient;
-use crate::protocol::{SinkRequest, SinkResponse};
+use crate::protocol::{FencingToken, SinkRequest, SinkResponse};
 use crate::record::Record;
 use crate::sink::{TwoPhaseCommitSink, TxnId};
 
 struct Store {
     client: RpcClient,
-    by: u32,
+    by: FencingToken,
 }
 
 impl Store {
@@ -55,7 +55,6 @@ struct Sink {
     store: Store,
     buffer: Vec<Record>,
     batch_size: usize,
-    attempt: u32,
     commit_at_pre_commit: bool,
 }
 
@@ -76,7 +75,7 @@ impl Operator for Sink {
         self.store
             .call(SinkRequest::PreCommit {
                 txn: pre,
-                by: self.attempt,
+                by: self.store.by,
             })
             .await?;
         if self.commit_at_pre_commit {
@@ -101,28 +100,32 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         _ => None,
     });
     let (replay_in, _) = env.in_flight_to_replay(&restored);
-    let (tpc, plan) =
-        TwoPhaseCommitSink::initialize(id.vertex.vertex, id.vertex.subtask, id.attempt, restored_sink.as_ref());
+    let (tpc, plan) = TwoPhaseCommitSink::initialize(id.vertex.vertex, id.vertex.subtask, restored_sink.as_ref());
     let mut store = Store {
         client: RpcClient::new(
             env.endpoint.clone(),
             env.tdd.services.sink_store,
             env.config.rpc_timeout,
         ),
-        by: id.attempt,
+        by: id.fencing_token(),
     };
     store
         .call(SinkRequest::Fence {
             vertex: id.vertex.vertex,
             subtask: id.vertex.subtask,
-            by: id.attempt,
+            by: id.fencing_token(),
         })
         .await?;
     for txn in plan.commit {
         store.commit(txn).await?;
     }
     if let Some(txn) = plan.abort {
-        store.call(SinkRequest::Abort { txn, by: id.attempt }).await?;
+        store
+            .call(SinkRequest::Abort {
+                txn,
+                by: id.fencing_token(),
+            })
+            .await?;
     }
 
     let out = env.connect_outputs().await?;
@@ -131,7 +134,6 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         store,
         buffer: Vec::with_capacity(env.config.batch_size),
         batch_size: env.config.batch_size,
-        attempt: id.attempt,
         commit_at_pre_commit: env.sabotage == Sabotage::SinkCommitsAtPreCommit,
     };
     run_operator(env, sink, out, replay_in, Vec::new()).await
