@@ -35,13 +35,17 @@ fn region_failover_restarts_only_the_failed_pipeline() {
             vec![6],
             "pipeline a: source, count, sink x 2 subtasks"
         );
-        // Pipeline b's sink is vertex 5: its transactions all belong to the
-        // first attempt (it was never restarted) and it kept committing.
+        // Pipeline b's sink is vertex 5: only its first attempt was ever
+        // deployed, it never aborted a transaction (a restored sink aborts
+        // its open one), and it kept committing.
         let b: Vec<&String> = trace.iter().filter(|l| l.contains("\"txn\":\"txn-5-")).collect();
         assert!(b.len() >= 10, "pipeline b committed throughout");
-        assert!(b
+        assert!(b.iter().all(|l| l.contains("txn_committed")), "{b:?}");
+        let deployed: Vec<&String> = trace.iter().filter(|l| l.contains("\"task\":\"v5[")).collect();
+        assert_eq!(deployed.len(), 2, "{deployed:?}");
+        assert!(deployed
             .iter()
-            .all(|l| l.contains("\"txn\":\"txn-5-0-1-") || l.contains("\"txn\":\"txn-5-1-1-")));
+            .all(|l| l.contains("deployment_accepted") && l.contains("]#1\"")));
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::checkpoint::barrier::{BarrierConfig, CheckpointingMode};
 pub use crate::duration::{format_duration, parse_duration, DurationError};
+use crate::ha::{HighAvailabilityType, LeaseConfig};
 use crate::partition::key_groups;
 
 /// The raw configuration: Flink keys to string values.
@@ -70,6 +71,10 @@ pub const KNOWN_KEYS: &[&str] = &[
     "restart-strategy.supervisor.intensity",
     "restart-strategy.supervisor.period",
     "restart-strategy.supervisor.delay",
+    "high-availability.type",
+    "high-availability.kubernetes.leader-election.lease-duration",
+    "high-availability.kubernetes.leader-election.renew-deadline",
+    "high-availability.kubernetes.leader-election.retry-period",
     "halab.network.batch-size",
     "halab.network.credits",
     "halab.failure-detection.connection-loss",
@@ -112,6 +117,13 @@ pub enum Sabotage {
     /// The sink store ignores fencing tokens: no fence per sink subtask, and
     /// a write lands in whatever transaction is open under its id.
     SinkStoreWithoutFencing,
+    /// A leader keeps acting after its lease is lost (its own clock says so,
+    /// or the service refuses a renewal). Fencing must still stop it.
+    LeaderIgnoresLease,
+    /// An implementation that forgot fencing: the leader ignores its lease,
+    /// and the coordination service, checkpoint storage, TaskManagers and
+    /// sink store all accept stale epochs.
+    NoEpochFencing,
 }
 
 /// The typed, validated engine configuration.
@@ -150,6 +162,10 @@ pub struct EngineConfig {
     pub source_poll_interval: Duration,
     /// Timeout of one request to an external service.
     pub rpc_timeout: Duration,
+    /// `high-availability.type`.
+    pub high_availability: HighAvailabilityType,
+    /// `high-availability.kubernetes.leader-election.*`.
+    pub lease: LeaseConfig,
 }
 
 fn get<'a>(conf: &'a Configuration, key: &str) -> Option<&'a str> {
@@ -234,6 +250,27 @@ impl EngineConfig {
                 }
             },
         };
+        let high_availability = match get(conf, "high-availability.type") {
+            None => HighAvailabilityType::None,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "none" => HighAvailabilityType::None,
+                "kubernetes" => HighAvailabilityType::Kubernetes,
+                "zookeeper" => {
+                    return Err(ConfigError::new(
+                        "high-availability.type",
+                        v,
+                        "ZooKeeper sessions are not modelled; the coordination service models Kubernetes leases (use `kubernetes`)",
+                    ))
+                }
+                _ => {
+                    return Err(ConfigError::new(
+                        "high-availability.type",
+                        v,
+                        "expected `NONE` or `kubernetes`",
+                    ))
+                }
+            },
+        };
         let unaligned = bool_key(conf, "execution.checkpointing.unaligned.enabled", false)?;
         if unaligned && checkpointing_mode == CheckpointingMode::AtLeastOnce {
             return Err(ConfigError::new(
@@ -266,6 +303,24 @@ impl EngineConfig {
             detect_connection_loss: bool_key(conf, "halab.failure-detection.connection-loss", true)?,
             source_poll_interval: duration_key(conf, "halab.source.poll-interval", Duration::from_millis(20))?,
             rpc_timeout: duration_key(conf, "halab.rpc.timeout", Duration::from_secs(10))?,
+            high_availability,
+            lease: LeaseConfig {
+                lease_duration: duration_key(
+                    conf,
+                    "high-availability.kubernetes.leader-election.lease-duration",
+                    LeaseConfig::default().lease_duration,
+                )?,
+                renew_deadline: duration_key(
+                    conf,
+                    "high-availability.kubernetes.leader-election.renew-deadline",
+                    LeaseConfig::default().renew_deadline,
+                )?,
+                retry_period: duration_key(
+                    conf,
+                    "high-availability.kubernetes.leader-election.retry-period",
+                    LeaseConfig::default().retry_period,
+                )?,
+            },
         };
         cfg.validate()?;
         // The restart strategy is validated by building it once.
@@ -289,6 +344,19 @@ impl EngineConfig {
                 &raw("heartbeat.timeout"),
                 "must be larger than heartbeat.interval",
             ));
+        }
+        let lease = |k: &str| format!("high-availability.kubernetes.leader-election.{k}");
+        if self.lease.retry_period.is_zero() {
+            let k = lease("retry-period");
+            return Err(ConfigError::new(&k, &raw(&k), "must be positive"));
+        }
+        if self.lease.renew_deadline > self.lease.lease_duration {
+            let k = lease("renew-deadline");
+            return Err(ConfigError::new(&k, &raw(&k), "must not exceed lease-duration"));
+        }
+        if self.lease.retry_period >= self.lease.renew_deadline {
+            let k = lease("retry-period");
+            return Err(ConfigError::new(&k, &raw(&k), "must be shorter than renew-deadline"));
         }
         if self.max_concurrent_checkpoints == 0 {
             let k = "execution.checkpointing.max-concurrent-checkpoints";

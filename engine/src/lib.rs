@@ -22,6 +22,7 @@ pub mod config;
 pub mod duration;
 pub mod failover;
 pub mod graph;
+pub mod ha;
 pub mod net;
 pub mod partition;
 pub mod process;

@@ -113,6 +113,8 @@ pub enum TmToJm {
         tm: TmId,
         slots: u32,
         data_addr: SocketAddr,
+        /// The epoch of the leader the TaskManager registers with.
+        epoch: u64,
     },
     HeartbeatResponse {
         tm: TmId,
@@ -238,8 +240,15 @@ pub enum SinkResponse {
 /// Requests to checkpoint storage.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StorageRequest {
-    Put { key: String, blob: StoredBlob },
-    Get { key: String },
+    /// Store a blob; `epoch` is the writer's leader epoch (fenced).
+    Put {
+        key: String,
+        blob: StoredBlob,
+        epoch: u64,
+    },
+    Get {
+        key: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

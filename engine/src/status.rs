@@ -14,6 +14,8 @@ pub enum JobStatus {
     Canceling,
     Canceled,
     Finished,
+    /// The JobMaster lost leadership; another leader may resume the job.
+    Suspended,
 }
 
 impl JobStatus {

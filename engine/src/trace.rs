@@ -85,6 +85,27 @@ pub enum TraceEvent {
     Fault {
         description: String,
     },
+    /// The coordination service granted a lease with a new epoch.
+    LeaseGranted {
+        candidate: u32,
+        epoch: u64,
+    },
+    /// A JobManager recovered the job's state and acts as leader of `epoch`.
+    LeadershipGranted {
+        epoch: u64,
+        restored_from: Option<u64>,
+    },
+    /// A JobManager stopped acting as leader of `epoch`.
+    LeadershipRevoked {
+        epoch: u64,
+        reason: String,
+    },
+    /// A TaskManager accepted a deployment from JobManager `jm` of `epoch`.
+    DeploymentAccepted {
+        task: String,
+        jm: u32,
+        epoch: u64,
+    },
     Note {
         text: String,
     },

@@ -2,10 +2,11 @@
 //!
 //! | node                | address       |
 //! |---------------------|---------------|
-//! | `jm`                | 10.0.0.1:6123 |
+//! | `jm` (or `jm-<i>`)  | 10.0.0.<i+1>:6123 |
 //! | `source-log`        | 10.0.1.1:9000 |
 //! | `sink-store`        | 10.0.1.2:9000 |
 //! | `checkpoint-storage`| 10.0.1.3:9000 |
+//! | `coordination`      | 10.0.1.4:9000 (with HA only) |
 //! | `tm-<i>`            | 10.0.2.<i+1>:6121 |
 
 use std::collections::BTreeMap;
@@ -23,16 +24,21 @@ use madsim::task::NodeId;
 use crate::faults::{Fault, Service};
 use crate::scenario::Scenario;
 use crate::services::checkpoint_storage::CheckpointStorage;
+use crate::services::coordination::Coordination;
 use crate::services::sink_store::SinkStore;
 use crate::services::source_log::SourceLog;
 use crate::services::{serve, ServiceControl, SERVICE_PORT};
 use std::sync::Mutex;
 use std::time::Duration;
 
-pub const JOB_MANAGER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 pub const SOURCE_LOG_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 1);
 pub const SINK_STORE_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 2);
 pub const CHECKPOINT_STORAGE_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 3);
+pub const COORDINATION_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 4);
+
+pub fn job_manager_ip(i: u32) -> Ipv4Addr {
+    Ipv4Addr::new(10, 0, 0, (i + 1) as u8)
+}
 
 pub fn task_manager_ip(i: u32) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, 2, (i + 1) as u8)
@@ -49,6 +55,7 @@ pub struct Services {
     pub source_log: Arc<SourceLog>,
     pub sink_store: Arc<SinkStore>,
     pub checkpoint_storage: Arc<CheckpointStorage>,
+    pub coordination: Arc<Coordination>,
     pub controls: BTreeMap<Service, Arc<ServiceControl>>,
 }
 
@@ -138,24 +145,40 @@ impl Cluster {
         );
         nodes.insert(Service::CheckpointStorage.node().to_string(), id);
 
-        let jm_cfg = JobManagerConfig {
-            ip: IpAddr::V4(JOB_MANAGER_IP),
-            job: scenario.job_graph(),
-            engine: engine.clone(),
-            services: addrs,
-            tracer: tracer.clone(),
-            node: "jm".to_string(),
-            restart_seed: restart_seed(seed),
-            sabotage,
-        };
-        let id = handle
-            .create_node()
-            .name("jm")
-            .ip(IpAddr::V4(JOB_MANAGER_IP))
-            .init(move || run_job_manager(jm_cfg.clone()))
-            .build()
-            .id();
-        nodes.insert("jm".to_string(), id);
+        let coordination = scenario.uses_high_availability().then(|| {
+            let state = services.coordination.clone();
+            let id = service_node(&handle, Service::Coordination, COORDINATION_IP, services, move |req| {
+                state.handle(req)
+            });
+            nodes.insert(Service::Coordination.node().to_string(), id);
+            SocketAddr::new(IpAddr::V4(COORDINATION_IP), SERVICE_PORT)
+        });
+        let jm_names = scenario.job_manager_names();
+        let jobmanagers: Vec<SocketAddr> = (0..jm_names.len() as u32)
+            .map(|i| SocketAddr::new(IpAddr::V4(job_manager_ip(i)), JOB_MANAGER_PORT))
+            .collect();
+        for (i, name) in jm_names.iter().enumerate() {
+            let jm_cfg = JobManagerConfig {
+                ip: IpAddr::V4(job_manager_ip(i as u32)),
+                job: scenario.job_graph(),
+                engine: engine.clone(),
+                services: addrs,
+                tracer: tracer.clone(),
+                node: name.clone(),
+                restart_seed: restart_seed(seed),
+                sabotage,
+                index: i as u32,
+                coordination,
+            };
+            let id = handle
+                .create_node()
+                .name(name)
+                .ip(IpAddr::V4(job_manager_ip(i as u32)))
+                .init(move || run_job_manager(jm_cfg.clone()))
+                .build()
+                .id();
+            nodes.insert(name.clone(), id);
+        }
 
         for i in 0..scenario.cluster.task_managers {
             let name = format!("tm-{i}");
@@ -163,7 +186,8 @@ impl Cluster {
                 tm: i,
                 slots: scenario.cluster.slots_per_task_manager,
                 ip: IpAddr::V4(task_manager_ip(i)),
-                jobmanager: SocketAddr::new(IpAddr::V4(JOB_MANAGER_IP), JOB_MANAGER_PORT),
+                jobmanagers: jobmanagers.clone(),
+                coordination,
                 engine: engine.clone(),
                 sabotage,
                 tracer: tracer.clone(),

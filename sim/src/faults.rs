@@ -31,9 +31,13 @@ pub enum Service {
     SourceLog,
     SinkStore,
     CheckpointStorage,
+    /// Leader leases and the job's HA state (present with HA only).
+    Coordination,
 }
 
 impl Service {
+    /// The services every cluster has (the coordination service only runs
+    /// with HA, see [`Service::Coordination`]).
     pub const ALL: [Service; 3] = [Service::SourceLog, Service::SinkStore, Service::CheckpointStorage];
 
     pub fn node(self) -> &'static str {
@@ -41,6 +45,7 @@ impl Service {
             Service::SourceLog => "source-log",
             Service::SinkStore => "sink-store",
             Service::CheckpointStorage => "checkpoint-storage",
+            Service::Coordination => "coordination",
         }
     }
 }

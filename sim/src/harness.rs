@@ -22,6 +22,7 @@ use crate::recovery;
 use crate::reference::SourceContent;
 use crate::scenario::{Scenario, ScenarioError, Semantics};
 use crate::services::checkpoint_storage::CheckpointStorage;
+use crate::services::coordination::Coordination;
 use crate::services::sink_store::SinkStore;
 use crate::services::source_log::SourceLog;
 use crate::services::ServiceControl;
@@ -116,10 +117,18 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
                 tracer.clone(),
                 "sink-store",
                 content,
-                sc2.sabotage != Sabotage::SinkStoreWithoutFencing,
+                !matches!(
+                    sc2.sabotage,
+                    Sabotage::SinkStoreWithoutFencing | Sabotage::NoEpochFencing
+                ),
             ),
-            checkpoint_storage: CheckpointStorage::new(),
-            controls: Service::ALL.iter().map(|s| (*s, ServiceControl::new())).collect(),
+            checkpoint_storage: CheckpointStorage::new(sc2.sabotage != Sabotage::NoEpochFencing),
+            coordination: Coordination::new(tracer.clone(), sc2.sabotage != Sabotage::NoEpochFencing),
+            controls: Service::ALL
+                .iter()
+                .chain([&Service::Coordination])
+                .map(|s| (*s, ServiceControl::new()))
+                .collect(),
         };
         let cluster = Arc::new(Cluster::start(
             &sc2,

@@ -40,6 +40,23 @@ pub enum RandomFaultKind {
     ServiceCutOff,
     /// Kill a service node and restart it (its state is durable).
     ServiceCrash,
+    /// Kill a JobManager, restart it after `down-for` (needs HA).
+    JmCrash,
+    /// Pause a JobManager, resume it after `down-for` (needs HA).
+    JmPause,
+    /// Partition a JobManager from the coordination service only: it keeps
+    /// its TaskManagers but loses its lease (split brain; needs HA).
+    JmPartition,
+}
+
+impl RandomFaultKind {
+    /// Kinds that only make sense with JobManager high availability.
+    pub fn needs_high_availability(self) -> bool {
+        matches!(
+            self,
+            RandomFaultKind::JmCrash | RandomFaultKind::JmPause | RandomFaultKind::JmPartition
+        )
+    }
 }
 
 /// The `[faults.random]` table.
@@ -139,8 +156,9 @@ impl RandomFaults {
         Ok(())
     }
 
-    /// Draw this seed's faults for a cluster with these TaskManagers.
-    pub fn draw(&self, seed: u64, all_task_managers: &[String]) -> Vec<ScheduledFault> {
+    /// Draw this seed's faults for a cluster with these TaskManagers and
+    /// JobManagers.
+    pub fn draw(&self, seed: u64, all_task_managers: &[String], job_managers: &[String]) -> Vec<ScheduledFault> {
         let mut rng = StdRng::seed_from_u64(seed ^ PLAN_SALT);
         let tms: Vec<String> = self.task_managers.clone().unwrap_or_else(|| all_task_managers.to_vec());
         let services: Vec<Service> = self.services.clone().unwrap_or_else(|| Service::ALL.to_vec());
@@ -156,7 +174,7 @@ impl RandomFaults {
         }
         let range = |rng: &mut StdRng, r: &[HumanDuration; 2]| rng.gen_range(r[0].as_millis()..=r[1].as_millis());
         let others = |tm: &str| -> Vec<String> {
-            let mut v: Vec<String> = vec!["jm".into()];
+            let mut v: Vec<String> = job_managers.to_vec();
             v.extend(all_task_managers.iter().filter(|t| *t != tm).cloned());
             v.extend(Service::ALL.iter().map(|s| s.node().to_string()));
             v
@@ -166,6 +184,7 @@ impl RandomFaults {
             let at = range(&mut rng, &self.window);
             let end = at + range(&mut rng, &self.down_for);
             let tm = tms[rng.gen_range(0..tms.len())].clone();
+            let jm = job_managers[rng.gen_range(0..job_managers.len())].clone();
             let service = services[rng.gen_range(0..services.len())];
             let pair: Option<(Fault, Option<Fault>)> = match kind {
                 RandomFaultKind::TmCrash => Some((Fault::Kill { node: tm.clone() }, Some(Fault::Restart { node: tm }))),
@@ -179,7 +198,7 @@ impl RandomFaults {
                     ))
                 }
                 RandomFaultKind::TmPartitionOneWay => {
-                    let groups = [vec![tm], vec!["jm".to_string()]];
+                    let groups = [vec![tm], job_managers.to_vec()];
                     Some((
                         Fault::PartitionOneWay { groups: groups.clone() },
                         Some(Fault::HealOneWay { groups }),
@@ -211,6 +230,15 @@ impl RandomFaults {
                 RandomFaultKind::ServiceCrash => {
                     let node = service.node().to_string();
                     Some((Fault::Kill { node: node.clone() }, Some(Fault::Restart { node })))
+                }
+                RandomFaultKind::JmCrash => Some((Fault::Kill { node: jm.clone() }, Some(Fault::Restart { node: jm }))),
+                RandomFaultKind::JmPause => Some((Fault::Pause { node: jm.clone() }, Some(Fault::Resume { node: jm }))),
+                RandomFaultKind::JmPartition => {
+                    let groups = [vec![jm], vec![Service::Coordination.node().to_string()]];
+                    Some((
+                        Fault::Partition { groups: groups.clone() },
+                        Some(Fault::Heal { groups }),
+                    ))
                 }
             };
             if let Some((disturb, heal)) = pair {
@@ -255,10 +283,10 @@ mod tests {
     #[test]
     fn draw_is_deterministic_and_seed_dependent() {
         let r = spec(vec![RandomFaultKind::TmCrash], 2);
-        let a = r.draw(7, &tms());
-        assert_eq!(a, r.draw(7, &tms()));
+        let a = r.draw(7, &tms(), &["jm".to_string()]);
+        assert_eq!(a, r.draw(7, &tms(), &["jm".to_string()]));
         assert_eq!(a.len(), 4);
-        assert!((1..50).any(|s| r.draw(s, &tms()) != a));
+        assert!((1..50).any(|s| r.draw(s, &tms(), &["jm".to_string()]) != a));
     }
 
     #[test]
@@ -274,7 +302,7 @@ mod tests {
         let mixes: BTreeSet<Vec<&'static str>> = (0..40)
             .map(|s| {
                 let mut verbs: Vec<&'static str> = r
-                    .draw(s, &tms())
+                    .draw(s, &tms(), &["jm".to_string()])
                     .iter()
                     .filter(|f| !f.fault.is_heal())
                     .map(|f| f.fault.verb())
@@ -294,7 +322,7 @@ mod tests {
         r.count = None;
         r.rate = Some(0.5);
         assert_eq!(r.fault_count(), 2);
-        let plan = r.draw(3, &tms());
+        let plan = r.draw(3, &tms(), &["jm".to_string()]);
         assert_eq!(plan.len(), 4);
         let mut p = crate::faults::FaultPlan(plan).normalized();
         p.0.retain(|_| true);

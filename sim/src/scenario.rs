@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use halab_engine::config::{Configuration, EngineConfig, Sabotage};
 use halab_engine::graph::JobGraph;
+use halab_engine::ha::HighAvailabilityType;
 use halab_engine::status::JobStatus;
 use serde::{Deserialize, Serialize};
 
@@ -189,6 +190,8 @@ fn err(path: &str, message: impl Into<String>) -> ScenarioError {
 
 /// Upper bounds that keep one run within memory and time.
 pub const MAX_TASK_MANAGERS: u32 = 64;
+/// The most JobManagers a cluster may have.
+pub const MAX_JOB_MANAGERS: u32 = 5;
 pub const MAX_RECORDS: u64 = 50_000_000;
 
 impl Scenario {
@@ -238,6 +241,30 @@ impl Scenario {
         (0..self.cluster.task_managers).map(|i| format!("tm-{i}")).collect()
     }
 
+    /// JobManager node names: `jm` for one, `jm-0`, `jm-1`, ... for several.
+    pub fn job_manager_names(&self) -> Vec<String> {
+        match self.cluster.job_managers {
+            1 => vec!["jm".to_string()],
+            n => (0..n).map(|i| format!("jm-{i}")).collect(),
+        }
+    }
+
+    /// Whether `high-availability.type` asks for the coordination service.
+    pub fn uses_high_availability(&self) -> bool {
+        self.configuration()
+            .get("high-availability.type")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("kubernetes"))
+    }
+
+    /// The services of this cluster (the coordination service with HA).
+    pub fn services(&self) -> Vec<Service> {
+        let mut v = Service::ALL.to_vec();
+        if self.uses_high_availability() {
+            v.push(Service::Coordination);
+        }
+        v
+    }
+
     /// Check everything that can be checked before running.
     pub fn validate(&self) -> Result<EngineConfig, ScenarioError> {
         if self.name.trim().is_empty() {
@@ -256,8 +283,11 @@ impl Scenario {
         if c.slots_per_task_manager == 0 {
             return Err(err("cluster.slots-per-task-manager", "must be at least 1"));
         }
-        if c.job_managers != 1 {
-            return Err(err("cluster.job-managers", "only 1 JobManager is supported so far"));
+        if c.job_managers == 0 || c.job_managers > MAX_JOB_MANAGERS {
+            return Err(err(
+                "cluster.job-managers",
+                format!("must be within 1..={MAX_JOB_MANAGERS}"),
+            ));
         }
         let j = &self.job;
         for (name, v) in [
@@ -305,6 +335,12 @@ impl Scenario {
             path: format!("config.\"{}\"", e.key),
             message: format!("`{}`: {}", e.value, e.message),
         })?;
+        if c.job_managers > 1 && engine.high_availability == HighAvailabilityType::None {
+            return Err(err(
+                "cluster.job-managers",
+                "more than one JobManager needs config \"high-availability.type\" = \"kubernetes\"",
+            ));
+        }
         let needed = self.job_graph().slots_needed();
         let slots = c.task_managers * c.slots_per_task_manager;
         if slots < needed {
@@ -329,6 +365,25 @@ impl Scenario {
         }
         if let Some(r) = &self.faults.random {
             r.validate(&tms).map_err(|(path, m)| err(&path, m))?;
+            let ha = self.uses_high_availability();
+            if let Some(k) = r.kinds.iter().find(|k| k.needs_high_availability() && !ha) {
+                return Err(err(
+                    "faults.random.kinds",
+                    format!(
+                        "`{}` needs config \"high-availability.type\" = \"kubernetes\"",
+                        serde_json::to_value(k)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+            if r.services.iter().flatten().any(|s| !self.services().contains(s)) {
+                return Err(err(
+                    "faults.random.services",
+                    "the coordination service runs only with high availability",
+                ));
+            }
         }
         if !matches!(self.expect.final_status, JobStatus::Running | JobStatus::Failed) {
             return Err(err("expect.final-status", "must be RUNNING or FAILED"));
@@ -341,9 +396,9 @@ impl Scenario {
 
     /// Every node name a fault may mention.
     pub fn node_names(&self) -> Vec<String> {
-        let mut v = vec!["jm".to_string()];
+        let mut v = self.job_manager_names();
         v.extend(self.task_manager_names());
-        v.extend(Service::ALL.iter().map(|s| s.node().to_string()));
+        v.extend(self.services().iter().map(|s| s.node().to_string()));
         v
     }
 
@@ -355,8 +410,8 @@ impl Scenario {
             }
         }
         match f {
-            Fault::Kill { node } | Fault::Restart { node } if node == "jm" => {
-                Err("killing the JobManager needs high availability, which is not supported yet; use pause".into())
+            Fault::Kill { node } | Fault::Restart { node } if node.starts_with("jm") && !self.uses_high_availability() => {
+                Err("killing the JobManager needs high availability (config \"high-availability.type\" = \"kubernetes\"), or its state is lost; use pause".into())
             }
             Fault::Partition { groups }
             | Fault::Heal { groups }
@@ -381,7 +436,7 @@ impl Scenario {
     pub fn fault_plan(&self, seed: u64) -> FaultPlan {
         let mut all = self.faults.scripted.clone();
         if let Some(r) = &self.faults.random {
-            all.extend(r.draw(seed, &self.task_manager_names()));
+            all.extend(r.draw(seed, &self.task_manager_names(), &self.job_manager_names()));
         }
         FaultPlan(all).normalized()
     }

@@ -289,6 +289,19 @@ impl CheckpointCoordinator {
         })
     }
 
+    /// Seed the store with the completed checkpoints a new leader recovered
+    /// (oldest first), as Flink builds its coordinator from the recovered
+    /// CompletedCheckpointStore.
+    pub fn recover_completed(&mut self, checkpoints: Vec<CompletedCheckpoint>) {
+        self.store = checkpoints.into();
+        while self.store.len() > self.config.num_retained {
+            self.store.pop_front();
+        }
+        if let Some(latest) = self.store.back() {
+            self.next_id = self.next_id.max(latest.id + 1);
+        }
+    }
+
     /// The checkpoint a restore uses: the one added last.
     pub fn latest_completed(&self) -> Option<&CompletedCheckpoint> {
         self.store.back()

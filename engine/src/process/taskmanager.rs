@@ -5,6 +5,13 @@
 //! When the JobManager stops sending heartbeat requests for `heartbeat.timeout`,
 //! or the connection to it breaks, the TaskManager cancels all its tasks and
 //! registers again (Flink's TaskExecutor does the same on JobManager loss).
+//!
+//! With HA the TaskManager finds the leader through the coordination service
+//! (Flink's leader retrieval; a watch, modelled by polling every
+//! [`LEADER_POLL`]) and registers with the leader's epoch. It remembers the
+//! newest epoch it has seen and never follows an older one; when a newer
+//! leader appears it ends the session with the old one, which cancels the old
+//! leader's tasks. Commands of a session are those of its leader's epoch.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,6 +24,8 @@ use tokio::sync::mpsc;
 use super::task::{self, AbortOnDrop, InboundChannel, TaskControl, TaskEnv, TaskEvent};
 use crate::config::{EngineConfig, Sabotage};
 use crate::graph::ExecutionVertexId;
+use crate::ha::{CoordinationRequest, CoordinationResponse, Leader};
+use crate::net::RpcClient;
 use crate::net::{self, ConnRx, ConnTx};
 use crate::protocol::{ChannelHello, ExecutionAttemptId, JmToTm, TmId, TmToJm};
 use crate::trace::{TraceEvent, Tracer};
@@ -30,7 +39,10 @@ pub struct TaskManagerConfig {
     pub tm: TmId,
     pub slots: u32,
     pub ip: std::net::IpAddr,
-    pub jobmanager: SocketAddr,
+    /// The JobManagers' addresses, by index.
+    pub jobmanagers: Vec<SocketAddr>,
+    /// The coordination service, with HA.
+    pub coordination: Option<SocketAddr>,
     pub engine: Arc<EngineConfig>,
     pub sabotage: Sabotage,
     pub tracer: Tracer,
@@ -97,8 +109,34 @@ pub async fn run_task_manager(cfg: TaskManagerConfig) {
         ep.clone(),
         registry.clone(),
     )));
+    let (leader_tx, mut leaders) = tokio::sync::watch::channel::<Option<Leader>>(None);
+    let _watch = cfg.coordination.map(|addr| {
+        let client = RpcClient::new(ep.clone(), addr, cfg.engine.rpc_timeout);
+        AbortOnDrop(madsim::task::spawn(watch_leader(client, leader_tx)))
+    });
+    let fencing = cfg.sabotage != Sabotage::NoEpochFencing;
+    let mut newest_epoch = 0u64;
     loop {
-        let Ok((tx, rx)) = net::connect(&ep, cfg.jobmanager).await else {
+        let session = match cfg.coordination {
+            None => Leader { candidate: 0, epoch: 0 },
+            Some(_) => {
+                let known = *leaders.borrow_and_update();
+                match known {
+                    Some(l) if l.epoch >= newest_epoch || !fencing => l,
+                    _ => {
+                        // No leader, or only an older one than already seen.
+                        let _ = madsim::time::timeout(LEADER_POLL, leaders.changed()).await;
+                        continue;
+                    }
+                }
+            }
+        };
+        newest_epoch = newest_epoch.max(session.epoch);
+        let Some(addr) = cfg.jobmanagers.get(session.candidate as usize).copied() else {
+            madsim::time::sleep(LEADER_POLL).await;
+            continue;
+        };
+        let Ok((tx, rx)) = net::connect(&ep, addr).await else {
             madsim::time::sleep(Duration::from_millis(200)).await;
             continue;
         };
@@ -108,15 +146,36 @@ pub async fn run_task_manager(cfg: TaskManagerConfig) {
                 tm: cfg.tm,
                 slots: cfg.slots,
                 data_addr,
+                epoch: session.epoch,
             })
             .await
             .is_err()
         {
             continue;
         }
-        run_session(&cfg, &ep, &registry, tx, rx).await;
+        run_session(&cfg, &ep, &registry, tx, rx, session, &mut leaders, fencing).await;
         registry.lock().expect("invariant: lock not poisoned").clear();
         madsim::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How often a TaskManager asks the coordination service who leads.
+pub const LEADER_POLL: Duration = Duration::from_millis(250);
+
+/// Poll the coordination service for the leader; publish changes.
+async fn watch_leader(mut client: RpcClient, tx: tokio::sync::watch::Sender<Option<Leader>>) {
+    loop {
+        if let Ok(CoordinationResponse::Leader(l)) = client
+            .call::<_, CoordinationResponse>(CoordinationRequest::GetLeader)
+            .await
+        {
+            tx.send_if_modified(|cur| {
+                let changed = *cur != l;
+                *cur = l;
+                changed
+            });
+        }
+        madsim::time::sleep(LEADER_POLL).await;
     }
 }
 
@@ -134,13 +193,18 @@ async fn accept_data_connections(ep: Arc<Endpoint>, registry: Arc<Mutex<ChannelR
     }
 }
 
-/// One registration with the JobManager; returns when it is lost.
+/// One registration with the JobManager; returns when it is lost, or when
+/// another leader appears (a newer one; any other one without fencing).
+#[allow(clippy::too_many_arguments)]
 async fn run_session(
     cfg: &TaskManagerConfig,
     ep: &Arc<Endpoint>,
     registry: &Arc<Mutex<ChannelRegistry>>,
     jm_tx: ConnTx,
     mut jm_rx: ConnRx,
+    session: Leader,
+    leaders: &mut tokio::sync::watch::Receiver<Option<Leader>>,
+    fencing: bool,
 ) {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<TaskEvent>();
     let mut tasks: BTreeMap<ExecutionVertexId, RunningTask> = BTreeMap::new();
@@ -162,6 +226,7 @@ async fn run_session(
                     }
                     JmToTm::Deploy(tdd) => {
                         let id = tdd.id;
+                        cfg.tracer.record(&cfg.node, TraceEvent::DeploymentAccepted { task: id.to_string(), jm: session.candidate, epoch: session.epoch });
                         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
                         let (in_tx, in_rx) = mpsc::unbounded_channel();
                         if let Some(old) = tasks.remove(&id.vertex) {
@@ -217,6 +282,17 @@ async fn run_session(
                     TaskEvent::Decline(id, checkpoint, reason) => TmToJm::DeclineCheckpoint { id, checkpoint, reason },
                 };
                 if jm_tx.send(msg).await.is_err() {
+                    return;
+                }
+            }
+            changed = leaders.changed(), if cfg.coordination.is_some() => {
+                if changed.is_err() {
+                    continue;
+                }
+                let now = *leaders.borrow_and_update();
+                let newer = now.is_some_and(|l| if fencing { l.epoch > session.epoch } else { l != session });
+                if newer {
+                    cfg.tracer.record(&cfg.node, TraceEvent::Note { text: format!("new leader {now:?}; leaving the session with epoch {}", session.epoch) });
                     return;
                 }
             }

@@ -41,11 +41,38 @@ enum Expected {
 
 pub fn check(conf: &Configuration, checkpointing: bool, restart_seed: u64, trace: &[TraceEntry]) -> ConformanceReport {
     let mut r = ConformanceReport::default();
+    // Each leadership of each JobManager runs a fresh JobMaster with a fresh
+    // strategy (Flink keeps no restart-strategy state across a JobManager
+    // failover), so each is replayed on its own.
+    let nodes: std::collections::BTreeSet<&str> = trace
+        .iter()
+        .filter(|e| e.node == "jm" || e.node.starts_with("jm-"))
+        .map(|e| e.node.as_str())
+        .collect();
+    for node in nodes {
+        let events: Vec<&TraceEntry> = trace.iter().filter(|e| e.node == node).collect();
+        for leadership in events.split(|e| matches!(e.event, TraceEvent::LeadershipGranted { .. })) {
+            if !check_leadership(conf, checkpointing, restart_seed, leadership, &mut r) {
+                return r;
+            }
+        }
+    }
+    r
+}
+
+/// Replay one leadership's failures; false when the strategy cannot be built.
+fn check_leadership(
+    conf: &Configuration,
+    checkpointing: bool,
+    restart_seed: u64,
+    events: &[&TraceEntry],
+    r: &mut ConformanceReport,
+) -> bool {
     let mut strategy = match load_restart_strategy(conf, checkpointing) {
         Ok(s) => s,
         Err(e) => {
             r.mismatches.push(format!("the restart strategy cannot be built: {e}"));
-            return r;
+            return false;
         }
     };
     let mut rng = StdRng::seed_from_u64(restart_seed);
@@ -54,8 +81,10 @@ pub fn check(conf: &Configuration, checkpointing: bool, restart_seed: u64, trace
     // Scheduled restarts in due order: when tasks are due, and whether slots
     // were short meanwhile. Each deployment carries out the earliest.
     let mut due: std::collections::VecDeque<(u64, bool)> = std::collections::VecDeque::new();
-    for e in trace.iter().filter(|e| e.node == "jm") {
+    for e in events {
         match &e.event {
+            // What was scheduled dies with the JobMaster.
+            TraceEvent::LeadershipRevoked { .. } => break,
             TraceEvent::TaskFailed { .. } | TraceEvent::GlobalFailure { .. } => {
                 if let Some(x) = expected.take() {
                     r.mismatches.push(format!(
@@ -134,7 +163,7 @@ pub fn check(conf: &Configuration, checkpointing: bool, restart_seed: u64, trace
             _ => {}
         }
     }
-    r
+    true
 }
 
 #[cfg(test)]

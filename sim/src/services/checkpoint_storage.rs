@@ -1,7 +1,13 @@
 //! Checkpoint storage: a durable blob store keyed by path
 //! (`chk-<id>/<vertex>-<subtask>`, `chk-<id>/_metadata`).
+//!
+//! Writes carry the writer's leader epoch; once a newer epoch has written,
+//! older ones are rejected, so a stale leader cannot store the metadata (the
+//! completed-checkpoint pointer's target) of a checkpoint it completed. The
+//! test-only variant without fencing accepts any epoch.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use halab_engine::checkpoint::{OperatorState, StoredBlob};
@@ -10,17 +16,28 @@ use halab_engine::protocol::{StorageRequest, StorageResponse};
 #[derive(Debug, Default)]
 pub struct CheckpointStorage {
     blobs: Mutex<BTreeMap<String, StoredBlob>>,
+    newest_epoch: AtomicU64,
+    fencing: bool,
 }
 
 impl CheckpointStorage {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
+    pub fn new(fencing: bool) -> Arc<Self> {
+        Arc::new(CheckpointStorage {
+            fencing,
+            ..Self::default()
+        })
     }
 
     pub fn handle(&self, req: StorageRequest) -> Option<StorageResponse> {
         let mut blobs = self.blobs.lock().expect("invariant: lock not poisoned");
         Some(match req {
-            StorageRequest::Put { key, blob } => {
+            StorageRequest::Put { key, blob, epoch } => {
+                let newest = self.newest_epoch.fetch_max(epoch, Ordering::Relaxed).max(epoch);
+                if self.fencing && epoch < newest {
+                    return Some(StorageResponse::Failed(format!(
+                        "write of {key} by stale epoch {epoch} (newest {newest})"
+                    )));
+                }
                 blobs.insert(key, blob);
                 StorageResponse::Stored
             }

@@ -6,6 +6,7 @@
 //! Each connection is served in order, one request at a time.
 
 pub mod checkpoint_storage;
+pub mod coordination;
 pub mod sink_store;
 pub mod source_log;
 

@@ -135,15 +135,20 @@ impl SinkStore {
 
     /// Make `txn` an open transaction of `by` if a write or pre-commit by
     /// `by` begins a new one under this id: the id is new, the transaction
-    /// under it was aborted, or an older token left it (which is dropped).
+    /// under it ended (aborted or committed; Kafka starts a new transaction
+    /// under a transactional id after either), or an older token left it
+    /// open or pre-committed (it is dropped, as Kafka aborts it when a newer
+    /// producer epoch initialises the id).
     fn begin_if_new(&self, inner: &mut Inner, txn: TxnId, by: FencingToken) {
         let superseded = match inner.txns.get(&txn) {
             None => {
                 inner.txns.insert(txn, Txn::new(by, TxnState::Open));
                 return;
             }
-            Some(t) if t.state == TxnState::Aborted => false,
-            Some(t) if self.fencing && t.owner < by && t.state != TxnState::Committed => true,
+            Some(t) if self.fencing && t.owner > by => return,
+            Some(t) if self.fencing && t.owner < by => matches!(t.state, TxnState::Open | TxnState::PreCommitted),
+            Some(t) if matches!(t.state, TxnState::Aborted) => false,
+            Some(t) if matches!(t.state, TxnState::Committed) && (t.owner < by || !self.fencing) => false,
             Some(_) => return,
         };
         if superseded {

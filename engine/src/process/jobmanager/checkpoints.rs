@@ -1,11 +1,18 @@
 //! The JobManager's side of checkpointing: triggering through the
 //! coordinator, aborting with the failure manager's counting, persisting a
 //! completed checkpoint's metadata before notifying the tasks.
+//!
+//! With HA two more writes go to the coordination service, as Flink's
+//! CheckpointIDCounter and CompletedCheckpointStore do: a checkpoint's id is
+//! persisted before its barriers go out (ids are never reused, also across
+//! leaders), and its pointer is added after the metadata is stored and
+//! before the tasks are told it completed.
 
 use super::*;
 
 pub(super) async fn write_metadata(
     mut storage: RpcClient,
+    epoch: u64,
     mut rx: mpsc::UnboundedReceiver<CompletedCheckpoint>,
     events: mpsc::UnboundedSender<JmEvent>,
 ) {
@@ -14,6 +21,7 @@ pub(super) async fn write_metadata(
         let req = StorageRequest::Put {
             key: CompletedCheckpoint::metadata_key(c.id),
             blob: StoredBlob::Metadata(Arc::new(c)),
+            epoch,
         };
         let result = match storage.call::<_, StorageResponse>(req).await {
             Ok(StorageResponse::Stored) => Ok(()),
@@ -64,6 +72,56 @@ impl JobMaster {
             .await;
             return;
         }
+        if let Some(ha) = &self.ha {
+            let _ = ha.send(leadership::HaWrite::AddCompletedCheckpoint(checkpoint));
+            return;
+        }
+        self.finish_completion(checkpoint).await;
+    }
+
+    /// Leader-only writes came back.
+    pub(super) async fn on_ha_written(
+        &mut self,
+        write: leadership::HaWrite,
+        result: Result<(), leadership::HaWriteError>,
+    ) {
+        use leadership::{HaWrite, HaWriteError};
+        if let Err(HaWriteError::Fenced(why)) = &result {
+            if !self.cfg.ignores_lease() {
+                self.revoke(format!("fenced by the coordination service: {why}"));
+                return;
+            }
+        }
+        match (write, result) {
+            (HaWrite::ReserveCheckpointId(id), Ok(())) => {
+                let Some(barrier) = self.awaiting_id.remove(&id) else {
+                    return;
+                };
+                if self.coordinator.as_ref().is_some_and(|c| c.pending().contains_key(&id)) {
+                    self.send_barriers(barrier).await;
+                }
+            }
+            (HaWrite::ReserveCheckpointId(id), Err(e)) => {
+                self.awaiting_id.remove(&id);
+                let detail = format!("persisting the checkpoint id counter: {e}");
+                self.abort_checkpoint(id, CheckpointFailureReason::TriggerCheckpointFailure, &detail, false)
+                    .await;
+            }
+            (HaWrite::AddCompletedCheckpoint(id), Ok(())) => self.finish_completion(id).await,
+            (HaWrite::AddCompletedCheckpoint(id), Err(e)) => {
+                let detail = format!("adding to the completed checkpoint store: {e}");
+                self.abort_checkpoint(id, CheckpointFailureReason::FinalizeCheckpointFailure, &detail, false)
+                    .await;
+            }
+            (HaWrite::JobResult(s), Err(e)) => self.trace(TraceEvent::Note {
+                text: format!("job result {s:?} not stored: {e}"),
+            }),
+            (HaWrite::JobResult(_), Ok(())) => {}
+        }
+    }
+
+    /// The checkpoint is durable: complete it and notify the tasks.
+    async fn finish_completion(&mut self, checkpoint: CheckpointId) {
         let now = self.now_ms();
         let Some(coord) = self.coordinator.as_mut() else { return };
         let Some(done) = coord.complete(checkpoint, now) else {
@@ -122,16 +180,27 @@ impl JobMaster {
                 coord.register_pending(id, timestamp_ms, self.vertices.iter().copied());
                 self.trace(TraceEvent::CheckpointTriggered { id });
                 let barrier = CheckpointBarrier { id, timestamp_ms };
-                let sources: Vec<(TmId, ExecutionAttemptId)> = self
-                    .executions
-                    .iter()
-                    .filter(|(v, _)| matches!(self.cfg.job.vertex(v.vertex).kind, OperatorKind::Source { .. }))
-                    .map(|(v, e)| (e.tm, self.attempt_id(*v, e)))
-                    .collect();
-                for (tm, id) in sources {
-                    self.send_to_tm(tm, JmToTm::TriggerCheckpoint { id, barrier }).await;
+                match &self.ha {
+                    Some(ha) => {
+                        self.awaiting_id.insert(id, barrier);
+                        let _ = ha.send(leadership::HaWrite::ReserveCheckpointId(id));
+                    }
+                    None => self.send_barriers(barrier).await,
                 }
             }
+        }
+    }
+
+    /// Inject a checkpoint's barrier at every source.
+    async fn send_barriers(&mut self, barrier: CheckpointBarrier) {
+        let sources: Vec<(TmId, ExecutionAttemptId)> = self
+            .executions
+            .iter()
+            .filter(|(v, _)| matches!(self.cfg.job.vertex(v.vertex).kind, OperatorKind::Source { .. }))
+            .map(|(v, e)| (e.tm, self.attempt_id(*v, e)))
+            .collect();
+        for (tm, id) in sources {
+            self.send_to_tm(tm, JmToTm::TriggerCheckpoint { id, barrier }).await;
         }
     }
 

@@ -113,6 +113,10 @@ impl JobMaster {
             self.cancel(&all).await;
             self.pending.clear();
             self.set_status(JobStatus::Failed);
+            if let Some(ha) = &self.ha {
+                // The job result store: a later leader must not run it again.
+                let _ = ha.send(leadership::HaWrite::JobResult(JobStatus::Failed));
+            }
             self.trace(TraceEvent::JobFailed {
                 reason: format!("Recovery is suppressed by {}", self.restart_strategy.describe()),
             });

@@ -11,11 +11,19 @@
 //! failover strategy from the latest completed checkpoint. When `canRestart` is
 //! false the job fails with "Recovery is suppressed by ...".
 //!
+//! With `high-availability.type: kubernetes` several JobManagers run; each
+//! campaigns for leadership and only the leader runs a `JobMaster`, in the
+//! leader's epoch (`leadership.rs`). A leader stops acting as soon as its own
+//! clock says its lease may be gone, and every service and TaskManager
+//! rejects requests of an older epoch.
+//!
 //! This file holds the event loop and the registry; `checkpoints.rs`,
-//! `failures.rs` and `scheduling.rs` add the rest of `JobMaster`.
+//! `failures.rs`, `scheduling.rs` and `leadership.rs` add the rest of
+//! `JobMaster`.
 
 mod checkpoints;
 mod failures;
+mod leadership;
 mod scheduling;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,6 +66,18 @@ pub struct JobManagerConfig {
     /// policy's decisions exactly (derived from the run's seed).
     pub restart_seed: u64,
     pub sabotage: Sabotage,
+    /// This JobManager's index among the JobManagers (its candidate id).
+    pub index: u32,
+    /// The coordination service, with HA.
+    pub coordination: Option<SocketAddr>,
+}
+
+impl JobManagerConfig {
+    /// Whether this JobManager keeps acting after its lease is gone
+    /// (test-only broken variants).
+    fn ignores_lease(&self) -> bool {
+        matches!(self.sabotage, Sabotage::LeaderIgnoresLease | Sabotage::NoEpochFencing)
+    }
 }
 
 enum JmEvent {
@@ -65,6 +85,8 @@ enum JmEvent {
         tm: TmId,
         slots: u32,
         data_addr: SocketAddr,
+        /// The leader epoch the TaskManager registers with.
+        epoch: u64,
         tx: ConnTx,
         conn: u64,
     },
@@ -81,6 +103,16 @@ enum JmEvent {
     MetadataPersisted {
         checkpoint: CheckpointId,
         result: Result<(), String>,
+    },
+    LeaseRenewed {
+        sent_ms: i64,
+    },
+    LeaseLost {
+        reason: String,
+    },
+    HaWritten {
+        write: leadership::HaWrite,
+        result: Result<(), leadership::HaWriteError>,
     },
 }
 
@@ -106,28 +138,81 @@ pub async fn run_job_manager(cfg: JobManagerConfig) {
     };
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<JmEvent>();
     let _acceptor = AbortOnDrop(madsim::task::spawn(accept_task_managers(ep.clone(), ev_tx.clone())));
+    if cfg.coordination.is_none() {
+        lead(&cfg, &ep, &ev_tx, &mut ev_rx, leadership::Leadership::without_ha()).await;
+        return;
+    }
+    while let Some(l) = leadership::campaign(&cfg, &ep, &mut ev_rx).await {
+        lead(&cfg, &ep, &ev_tx, &mut ev_rx, l).await;
+    }
+}
+
+/// Run the job as leader until the leadership ends (never without HA).
+async fn lead(
+    cfg: &JobManagerConfig,
+    ep: &Arc<Endpoint>,
+    ev_tx: &mpsc::UnboundedSender<JmEvent>,
+    ev_rx: &mut mpsc::UnboundedReceiver<JmEvent>,
+    l: leadership::Leadership,
+) {
     let (meta_tx, meta_rx) = mpsc::unbounded_channel::<CompletedCheckpoint>();
     let storage = RpcClient::new(ep.clone(), cfg.services.checkpoint_storage, cfg.engine.rpc_timeout);
     let _writer = AbortOnDrop(madsim::task::spawn(checkpoints::write_metadata(
         storage,
+        l.epoch,
         meta_rx,
         ev_tx.clone(),
     )));
-    let mut jm = match JobMaster::new(cfg, meta_tx) {
-        Ok(jm) => jm,
-        Err(e) => return e,
+    let mut background = Vec::new();
+    let mut ha = None;
+    if let (Some(addr), Some(r)) = (cfg.coordination, l.recovered.as_ref()) {
+        let (ha_tx, ha_rx) = mpsc::unbounded_channel();
+        let state = leadership::HaWriterState {
+            epoch: l.epoch,
+            counter_version: r.counter_version,
+            pointers: r.pointers.clone(),
+            pointers_version: r.pointers_version,
+            num_retained: cfg.engine.num_retained,
+        };
+        let coord = RpcClient::new(ep.clone(), addr, cfg.engine.rpc_timeout);
+        background.push(AbortOnDrop(madsim::task::spawn(leadership::write_ha(
+            coord,
+            state,
+            ha_rx,
+            ev_tx.clone(),
+        ))));
+        background.push(AbortOnDrop(madsim::task::spawn(leadership::keep_lease(
+            cfg.clone(),
+            ep.clone(),
+            l.epoch,
+            ev_tx.clone(),
+        ))));
+        ha = Some(ha_tx);
+    }
+    let Ok(mut jm) = JobMaster::new(cfg.clone(), meta_tx, ha, l) else {
+        // A configuration the engine cannot run: the job failed (traced).
+        std::future::pending::<()>().await;
+        return;
     };
-    loop {
+    while jm.revoked.is_none() {
         // Deadlines are whole milliseconds on the tracer's clock; waking at
         // exactly that instant makes `now_ms()` read the deadline itself.
         let wake = jm.cfg.tracer.instant_at(jm.next_wakeup_ms().max(0) as u64);
         tokio::select! {
             biased;
             ev = ev_rx.recv() => match ev {
-                Some(ev) => jm.on_event(ev).await,
+                Some(ev) => {
+                    if jm.still_leader() {
+                        jm.on_event(ev).await;
+                    }
+                }
                 None => return,
             },
-            _ = madsim::time::sleep_until(wake) => jm.on_timer().await,
+            _ = madsim::time::sleep_until(wake) => {
+                if jm.still_leader() {
+                    jm.on_timer().await;
+                }
+            }
         }
     }
 }
@@ -139,7 +224,13 @@ async fn accept_task_managers(ep: Arc<Endpoint>, events: mpsc::UnboundedSender<J
         let conn = next_conn;
         let events = events.clone();
         madsim::task::spawn(async move {
-            let Ok(TmToJm::Register { tm, slots, data_addr }) = rx.recv::<TmToJm>().await else {
+            let Ok(TmToJm::Register {
+                tm,
+                slots,
+                data_addr,
+                epoch,
+            }) = rx.recv::<TmToJm>().await
+            else {
                 return;
             };
             if events
@@ -147,6 +238,7 @@ async fn accept_task_managers(ep: Arc<Endpoint>, events: mpsc::UnboundedSender<J
                     tm,
                     slots,
                     data_addr,
+                    epoch,
                     tx,
                     conn,
                 })
@@ -199,10 +291,26 @@ struct JobMaster {
     /// Largest alignment time reported per pending checkpoint.
     alignment: BTreeMap<CheckpointId, i64>,
     metadata: mpsc::UnboundedSender<CompletedCheckpoint>,
+    /// Leader-only writes to the coordination service (with HA).
+    ha: Option<mpsc::UnboundedSender<leadership::HaWrite>>,
+    /// The lease as this JobManager's own clock sees it (with HA).
+    lease: Option<crate::ha::LeaderLease>,
+    /// Barriers of triggered checkpoints whose id is not yet persisted.
+    awaiting_id: BTreeMap<CheckpointId, CheckpointBarrier>,
+    /// Set when the leadership ended; the event loop then stops.
+    revoked: Option<String>,
 }
 
 impl JobMaster {
-    fn new(cfg: JobManagerConfig, metadata: mpsc::UnboundedSender<CompletedCheckpoint>) -> Result<Self, ()> {
+    fn new(
+        mut cfg: JobManagerConfig,
+        metadata: mpsc::UnboundedSender<CompletedCheckpoint>,
+        ha: Option<mpsc::UnboundedSender<leadership::HaWrite>>,
+        l: leadership::Leadership,
+    ) -> Result<Self, ()> {
+        if let Some(r) = &l.recovered {
+            cfg.job = r.graph.clone();
+        }
         let fail = |cfg: &JobManagerConfig, text: String| {
             cfg.tracer.record(&cfg.node, TraceEvent::JobFailed { reason: text });
         };
@@ -220,31 +328,61 @@ impl JobMaster {
                 return Err(());
             }
         };
+        let next_id = l
+            .recovered
+            .as_ref()
+            .map_or(crate::checkpoint::INITIAL_CHECKPOINT_ID, |r| r.next_checkpoint_id);
         let coordinator = cfg.engine.checkpoint_interval.map(|interval| {
-            CheckpointCoordinator::new(CoordinatorConfig {
-                interval_ms: interval.as_millis() as i64,
-                timeout_ms: cfg.engine.checkpoint_timeout.as_millis() as i64,
-                min_pause_ms: cfg.engine.checkpoint_min_pause.as_millis() as i64,
-                max_concurrent: cfg.engine.max_concurrent_checkpoints as usize,
-                num_retained: cfg.engine.num_retained,
-            })
+            let mut c = CheckpointCoordinator::with_next_id(
+                CoordinatorConfig {
+                    interval_ms: interval.as_millis() as i64,
+                    timeout_ms: cfg.engine.checkpoint_timeout.as_millis() as i64,
+                    min_pause_ms: cfg.engine.checkpoint_min_pause.as_millis() as i64,
+                    max_concurrent: cfg.engine.max_concurrent_checkpoints as usize,
+                    num_retained: cfg.engine.num_retained,
+                },
+                next_id,
+            );
+            if let Some(r) = &l.recovered {
+                c.recover_completed(r.completed.clone());
+            }
+            c
         });
+        let result = l.recovered.as_ref().and_then(|r| r.result);
+        if l.lease.is_some() {
+            cfg.tracer.record(
+                &cfg.node,
+                TraceEvent::LeadershipGranted {
+                    epoch: l.epoch,
+                    restored_from: coordinator.as_ref().and_then(|c| c.latest_completed()).map(|c| c.id),
+                },
+            );
+        }
         let failover = create_failover_strategy(cfg.engine.failover_strategy, &cfg.job);
         let vertices = cfg.job.execution_vertices();
         let now = cfg.tracer.now_ms() as i64;
+        let (status, pending) = match result {
+            // The job result store says it is done: do not run it again.
+            Some(s) => (s, Vec::new()),
+            None => (JobStatus::Created, vec![(now, vertices.iter().copied().collect())]),
+        };
         Ok(JobMaster {
-            epoch: 0,
+            epoch: l.epoch,
+            ha,
+            lease: l.lease,
+            awaiting_id: BTreeMap::new(),
+            revoked: None,
             max_parallelism,
             tms: BTreeMap::new(),
             executions: BTreeMap::new(),
-            status: JobStatus::Created,
+            status,
             next_attempt: 1,
             coordinator,
             failure_manager: CheckpointFailureManager::new(cfg.engine.tolerable_failed_checkpoints),
             restart_strategy,
             restart_rng: rand::SeedableRng::seed_from_u64(cfg.restart_seed),
             failover,
-            pending: vec![(now, vertices.iter().copied().collect())],
+            pending,
             waiting_for_slots: false,
             num_restarts: 0,
             alignment: BTreeMap::new(),
@@ -263,8 +401,44 @@ impl JobMaster {
         self.cfg.tracer.record(&self.cfg.node, event);
     }
 
+    /// Whether this JobManager may still act; ends the leadership when its
+    /// own clock says the lease may be gone.
+    fn still_leader(&mut self) -> bool {
+        if self.revoked.is_some() {
+            return false;
+        }
+        let now = self.now_ms();
+        match self.lease {
+            Some(l) if !l.valid_at(now) && !self.cfg.ignores_lease() => {
+                self.revoke("the lease's renew deadline passed on this JobManager's clock".into());
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// Stop acting as leader: the job is SUSPENDED here (Flink's state for a
+    /// JobMaster that lost leadership); dropping the JobMaster closes the
+    /// TaskManager connections, and the TaskManagers cancel its tasks.
+    fn revoke(&mut self, reason: String) {
+        if self.revoked.is_some() {
+            return;
+        }
+        self.trace(TraceEvent::LeadershipRevoked {
+            epoch: self.epoch,
+            reason: reason.clone(),
+        });
+        if !self.status.is_terminal() {
+            self.set_status(JobStatus::Suspended);
+        }
+        self.revoked = Some(reason);
+    }
+
     fn next_wakeup_ms(&self) -> i64 {
         let mut t = self.next_heartbeat_ms;
+        if let Some(l) = self.lease.filter(|_| !self.cfg.ignores_lease()) {
+            t = t.min(l.acts_until_ms());
+        }
         if !self.waiting_for_slots {
             if let Some(d) = self.pending.iter().map(|(due, _)| *due).min() {
                 t = t.min(d);
@@ -298,9 +472,13 @@ impl JobMaster {
                 tm,
                 slots,
                 data_addr,
+                epoch,
                 tx,
                 conn,
             } => {
+                if epoch != self.epoch {
+                    return; // registered for another leadership: dropped
+                }
                 if self.tms.contains_key(&tm) {
                     self.task_manager_lost(tm, "re-registered").await;
                 }
@@ -334,6 +512,17 @@ impl JobMaster {
                 self.on_tm_message(msg).await;
             }
             JmEvent::MetadataPersisted { checkpoint, result } => self.on_metadata_persisted(checkpoint, result).await,
+            JmEvent::LeaseRenewed { sent_ms } => {
+                if let Some(l) = self.lease.as_mut() {
+                    l.renewed(sent_ms);
+                }
+            }
+            JmEvent::LeaseLost { reason } => {
+                if !self.cfg.ignores_lease() {
+                    self.revoke(reason);
+                }
+            }
+            JmEvent::HaWritten { write, result } => self.on_ha_written(write, result).await,
         }
     }
 

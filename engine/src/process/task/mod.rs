@@ -290,6 +290,7 @@ impl TaskEnv {
                 let req = StorageRequest::Put {
                     key: key.clone(),
                     blob: StoredBlob::Task(Arc::new(snapshot)),
+                    epoch: id.epoch,
                 };
                 let ev = match client.call::<_, StorageResponse>(req).await {
                     Ok(StorageResponse::Stored) => TaskEvent::Acknowledge(

@@ -1,0 +1,288 @@
+//! High availability of the JobManager: campaigning for leadership, recovering
+//! the job's state when elected, keeping the lease, and the writes that only a
+//! leader may make (the checkpoint id counter, the completed-checkpoint
+//! pointers, the job result), each a compare-and-set carrying the epoch.
+//!
+//! Follows Flink's failover sequence (`flink-semantics.md` §4.2): the new
+//! leader reads the job graph, skips a job that has a result, builds its
+//! checkpoint coordinator from the recovered counter and completed
+//! checkpoints, and restores the latest one to all tasks. Pending
+//! checkpoints, the failure manager's count, the restart strategy's state and
+//! `numRestarts` start fresh, because they live in the JobMaster.
+
+use super::*;
+use crate::ha::{keys, CoordValue, CoordinationRequest, CoordinationResponse, LeaderLease};
+
+/// What a leader knows about its leadership.
+pub(super) struct Leadership {
+    pub epoch: u64,
+    /// `None` without HA.
+    pub lease: Option<LeaderLease>,
+    pub recovered: Option<RecoveredJob>,
+}
+
+impl Leadership {
+    pub fn without_ha() -> Leadership {
+        Leadership {
+            epoch: 0,
+            lease: None,
+            recovered: None,
+        }
+    }
+}
+
+/// The job's state as found in the coordination service and checkpoint
+/// storage by a new leader.
+pub(super) struct RecoveredJob {
+    pub graph: JobGraph,
+    pub next_checkpoint_id: CheckpointId,
+    pub counter_version: u64,
+    /// Retained completed checkpoints, oldest first.
+    pub completed: Vec<CompletedCheckpoint>,
+    pub pointers: Vec<CheckpointId>,
+    pub pointers_version: u64,
+    pub result: Option<JobStatus>,
+}
+
+fn coordination_client(ep: &Arc<Endpoint>, cfg: &JobManagerConfig) -> Option<RpcClient> {
+    cfg.coordination
+        .map(|addr| RpcClient::new(ep.clone(), addr, cfg.engine.rpc_timeout))
+}
+
+/// Campaign until elected; meanwhile refuse TaskManagers (their connections
+/// are dropped). Returns `None` when the event channel closed.
+pub(super) async fn campaign(
+    cfg: &JobManagerConfig,
+    ep: &Arc<Endpoint>,
+    events: &mut mpsc::UnboundedReceiver<JmEvent>,
+) -> Option<Leadership> {
+    let mut coord = coordination_client(ep, cfg).expect("invariant: HA has a coordination service");
+    let lease_cfg = cfg.engine.lease;
+    loop {
+        let sent = cfg.tracer.now_ms() as i64;
+        let answer = coord
+            .call::<_, CoordinationResponse>(CoordinationRequest::Campaign {
+                candidate: cfg.index,
+                lease: lease_cfg.lease_duration,
+            })
+            .await;
+        if let Ok(CoordinationResponse::Elected { epoch }) = answer {
+            match recover(cfg, ep, &mut coord, epoch).await {
+                Ok(recovered) => {
+                    return Some(Leadership {
+                        epoch,
+                        lease: Some(LeaderLease::granted(epoch, sent, &lease_cfg)),
+                        recovered: Some(recovered),
+                    })
+                }
+                Err(e) => cfg.tracer.record(
+                    &cfg.node,
+                    TraceEvent::LeadershipRevoked {
+                        epoch,
+                        reason: format!("recovery failed: {e}"),
+                    },
+                ),
+            }
+        }
+        let next = madsim::time::Instant::now() + lease_cfg.retry_period;
+        loop {
+            tokio::select! {
+                biased;
+                ev = events.recv() => match ev {
+                    // A standby takes no TaskManagers: dropping the
+                    // connection tells the TaskManager to look again.
+                    Some(_) => {}
+                    None => return None,
+                },
+                _ = madsim::time::sleep_until(next) => break,
+            }
+        }
+    }
+}
+
+async fn get(coord: &mut RpcClient, key: &str) -> Result<(u64, Option<CoordValue>), String> {
+    match coord
+        .call::<_, CoordinationResponse>(CoordinationRequest::Get { key: key.into() })
+        .await
+    {
+        Ok(CoordinationResponse::Value { version, value }) => Ok((version, value)),
+        Ok(other) => Err(format!("unexpected answer {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Read what survives a JobManager crash; submit the job graph if this is
+/// the first leader.
+async fn recover(
+    cfg: &JobManagerConfig,
+    ep: &Arc<Endpoint>,
+    coord: &mut RpcClient,
+    epoch: u64,
+) -> Result<RecoveredJob, String> {
+    let graph = match get(coord, keys::JOB_GRAPH).await? {
+        (_, Some(CoordValue::JobGraph(g))) => (*g).clone(),
+        (version, _) => {
+            let submit = CoordinationRequest::CompareAndSet {
+                key: keys::JOB_GRAPH.into(),
+                expected: version,
+                value: CoordValue::JobGraph(Arc::new(cfg.job.clone())),
+                epoch,
+            };
+            match coord.call::<_, CoordinationResponse>(submit).await {
+                Ok(CoordinationResponse::Set { .. }) => cfg.job.clone(),
+                other => return Err(format!("submitting the job graph: {other:?}")),
+            }
+        }
+    };
+    let (counter_version, next_checkpoint_id) = match get(coord, keys::CHECKPOINT_ID_COUNTER).await? {
+        (v, Some(CoordValue::Counter(n))) => (v, n),
+        (v, _) => (v, crate::checkpoint::INITIAL_CHECKPOINT_ID),
+    };
+    let (pointers_version, pointers) = match get(coord, keys::COMPLETED_CHECKPOINTS).await? {
+        (v, Some(CoordValue::Checkpoints(ids))) => (v, ids),
+        (v, _) => (v, Vec::new()),
+    };
+    let result = match get(coord, keys::JOB_RESULT).await? {
+        (_, Some(CoordValue::JobResult(s))) => Some(s),
+        _ => None,
+    };
+    let mut storage = RpcClient::new(ep.clone(), cfg.services.checkpoint_storage, cfg.engine.rpc_timeout);
+    let mut completed = Vec::new();
+    for id in &pointers {
+        let key = CompletedCheckpoint::metadata_key(*id);
+        match storage.call::<_, StorageResponse>(StorageRequest::Get { key }).await {
+            Ok(StorageResponse::Found(Some(StoredBlob::Metadata(m)))) => completed.push((*m).clone()),
+            other => return Err(format!("reading checkpoint {id}: {other:?}")),
+        }
+    }
+    Ok(RecoveredJob {
+        graph,
+        next_checkpoint_id,
+        counter_version,
+        completed,
+        pointers,
+        pointers_version,
+        result,
+    })
+}
+
+/// Renew the lease every retry period; report renewals and loss.
+pub(super) async fn keep_lease(
+    cfg: JobManagerConfig,
+    ep: Arc<Endpoint>,
+    epoch: u64,
+    events: mpsc::UnboundedSender<JmEvent>,
+) {
+    let Some(mut coord) = coordination_client(&ep, &cfg) else {
+        return;
+    };
+    let lease = cfg.engine.lease;
+    loop {
+        madsim::time::sleep(lease.retry_period).await;
+        let sent_ms = cfg.tracer.now_ms() as i64;
+        let renew = CoordinationRequest::KeepAlive {
+            candidate: cfg.index,
+            epoch,
+            lease: lease.lease_duration,
+        };
+        let ev = match coord.call::<_, CoordinationResponse>(renew).await {
+            Ok(CoordinationResponse::Renewed) => JmEvent::LeaseRenewed { sent_ms },
+            Ok(CoordinationResponse::LeaseLost { leader }) => JmEvent::LeaseLost {
+                reason: format!("the coordination service refused the renewal (leader now {leader:?})"),
+            },
+            // Unreachable or slow: the own-clock deadline decides.
+            _ => continue,
+        };
+        if events.send(ev).is_err() {
+            return;
+        }
+    }
+}
+
+/// Leader-only writes to the coordination service, in order.
+pub(super) enum HaWrite {
+    /// Persist the counter past `id` before its barriers go out.
+    ReserveCheckpointId(CheckpointId),
+    /// Add a completed checkpoint's pointer, dropping the oldest beyond
+    /// `num-retained` in the same atomic write (so the new one is persisted
+    /// before any old one is removed).
+    AddCompletedCheckpoint(CheckpointId),
+    JobResult(JobStatus),
+}
+
+/// The writer task's versions of the keys it changes.
+pub(super) struct HaWriterState {
+    pub epoch: u64,
+    pub counter_version: u64,
+    pub pointers: Vec<CheckpointId>,
+    pub pointers_version: u64,
+    pub num_retained: usize,
+}
+
+pub(super) async fn write_ha(
+    mut coord: RpcClient,
+    mut state: HaWriterState,
+    mut rx: mpsc::UnboundedReceiver<HaWrite>,
+    events: mpsc::UnboundedSender<JmEvent>,
+) {
+    while let Some(w) = rx.recv().await {
+        let (key, expected, value) = match &w {
+            HaWrite::ReserveCheckpointId(id) => (
+                keys::CHECKPOINT_ID_COUNTER,
+                state.counter_version,
+                CoordValue::Counter(id + 1),
+            ),
+            HaWrite::AddCompletedCheckpoint(id) => {
+                let mut ids = state.pointers.clone();
+                ids.push(*id);
+                let excess = ids.len().saturating_sub(state.num_retained);
+                ids.drain(..excess);
+                (
+                    keys::COMPLETED_CHECKPOINTS,
+                    state.pointers_version,
+                    CoordValue::Checkpoints(ids),
+                )
+            }
+            HaWrite::JobResult(s) => (keys::JOB_RESULT, 0, CoordValue::JobResult(*s)),
+        };
+        let req = CoordinationRequest::CompareAndSet {
+            key: key.into(),
+            expected,
+            value: value.clone(),
+            epoch: state.epoch,
+        };
+        let result = match coord.call::<_, CoordinationResponse>(req).await {
+            Ok(CoordinationResponse::Set { version }) => {
+                match (&w, value) {
+                    (HaWrite::ReserveCheckpointId(_), _) => state.counter_version = version,
+                    (HaWrite::AddCompletedCheckpoint(_), CoordValue::Checkpoints(ids)) => {
+                        state.pointers = ids;
+                        state.pointers_version = version;
+                    }
+                    _ => {}
+                }
+                Ok(())
+            }
+            Ok(CoordinationResponse::Fenced { leader }) => Err(HaWriteError::Fenced(format!("{leader:?}"))),
+            Ok(CoordinationResponse::Conflict { version }) => Err(HaWriteError::Fenced(format!(
+                "{key} changed under us (version {version})"
+            ))),
+            Ok(other) => Err(HaWriteError::Failed(format!("{other:?}"))),
+            Err(e) => Err(HaWriteError::Failed(e.to_string())),
+        };
+        if events.send(JmEvent::HaWritten { write: w, result }).is_err() {
+            return;
+        }
+    }
+}
+
+/// Why a leader-only write failed.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum HaWriteError {
+    /// Another leader exists (or wrote meanwhile): this one must stop.
+    #[error("fenced: {0}")]
+    Fenced(String),
+    /// The service did not answer or refused.
+    #[error("failed: {0}")]
+    Failed(String),
+}

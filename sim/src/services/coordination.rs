@@ -1,0 +1,240 @@
+//! The coordination service: leader leases with epochs, and versioned keys
+//! changed by compare-and-set (see `halab_engine::ha`).
+//!
+//! Leases are measured on the service's own clock from when a request
+//! arrives. A campaign is granted only when no lease is alive, and each
+//! grant gets the next epoch, so epochs strictly increase and at most one
+//! lease is alive at any instant. Compare-and-set requires the version the
+//! writer read and the epoch of the live lease: a leader that lost its lease
+//! can change nothing. Like the other services its state lives outside its
+//! node: killing the node makes it unreachable, not forgetful.
+//!
+//! The test-only variant without fencing renews any lease it is asked to
+//! (handing leadership back to whoever asks last) and ignores epochs on
+//! compare-and-set.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use halab_engine::ha::{CoordValue, CoordinationRequest, CoordinationResponse, Leader};
+use halab_engine::trace::{TraceEvent, Tracer};
+use madsim::time::Instant;
+
+#[derive(Debug)]
+struct Lease {
+    leader: Leader,
+    expires: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    lease: Option<Lease>,
+    last_epoch: u64,
+    values: BTreeMap<String, (u64, CoordValue)>,
+}
+
+/// The coordination service's state.
+#[derive(Debug)]
+pub struct Coordination {
+    inner: Mutex<Inner>,
+    tracer: Tracer,
+    /// Off only in the test-only variant that must be caught.
+    fencing: bool,
+}
+
+impl Coordination {
+    pub fn new(tracer: Tracer, fencing: bool) -> Arc<Self> {
+        Arc::new(Coordination {
+            inner: Mutex::new(Inner::default()),
+            tracer,
+            fencing,
+        })
+    }
+
+    fn live(inner: &mut Inner, now: Instant) -> Option<Leader> {
+        if inner.lease.as_ref().is_some_and(|l| l.expires <= now) {
+            inner.lease = None;
+        }
+        inner.lease.as_ref().map(|l| l.leader)
+    }
+
+    fn trace(&self, event: TraceEvent) {
+        self.tracer.record("coordination", event);
+    }
+
+    pub fn handle(&self, req: CoordinationRequest) -> Option<CoordinationResponse> {
+        let now = Instant::now();
+        let mut g = self.inner.lock().expect("invariant: lock not poisoned");
+        let inner = &mut *g;
+        let leader = Self::live(inner, now);
+        Some(match req {
+            CoordinationRequest::Campaign { candidate, lease } => match leader {
+                Some(l) => CoordinationResponse::NotElected { leader: Some(l) },
+                None => {
+                    inner.last_epoch += 1;
+                    let leader = Leader {
+                        candidate,
+                        epoch: inner.last_epoch,
+                    };
+                    inner.lease = Some(Lease {
+                        leader,
+                        expires: now + lease,
+                    });
+                    self.trace(TraceEvent::LeaseGranted {
+                        candidate,
+                        epoch: leader.epoch,
+                    });
+                    CoordinationResponse::Elected { epoch: leader.epoch }
+                }
+            },
+            CoordinationRequest::KeepAlive {
+                candidate,
+                epoch,
+                lease,
+            } => {
+                let holds = leader.is_some_and(|l| l.epoch == epoch && l.candidate == candidate);
+                if holds || !self.fencing {
+                    inner.lease = Some(Lease {
+                        leader: Leader { candidate, epoch },
+                        expires: now + lease,
+                    });
+                    CoordinationResponse::Renewed
+                } else {
+                    CoordinationResponse::LeaseLost { leader }
+                }
+            }
+            CoordinationRequest::GetLeader => CoordinationResponse::Leader(leader),
+            CoordinationRequest::Get { key } => match inner.values.get(&key) {
+                Some((version, value)) => CoordinationResponse::Value {
+                    version: *version,
+                    value: Some(value.clone()),
+                },
+                None => CoordinationResponse::Value {
+                    version: 0,
+                    value: None,
+                },
+            },
+            CoordinationRequest::CompareAndSet {
+                key,
+                expected,
+                value,
+                epoch,
+            } => {
+                let version = inner.values.get(&key).map_or(0, |(v, _)| *v);
+                if self.fencing && leader.is_none_or(|l| l.epoch != epoch) {
+                    self.trace(TraceEvent::RequestRejected {
+                        service: "coordination".into(),
+                        reason: format!("write of {key} by stale epoch {epoch}"),
+                    });
+                    CoordinationResponse::Fenced { leader }
+                } else if version != expected {
+                    CoordinationResponse::Conflict { version }
+                } else {
+                    inner.values.insert(key, (version + 1, value));
+                    CoordinationResponse::Set { version: version + 1 }
+                }
+            }
+        })
+    }
+
+    /// The retained completed checkpoints (for checkers and tests).
+    pub fn completed_checkpoints(&self) -> Vec<u64> {
+        let g = self.inner.lock().expect("invariant: lock not poisoned");
+        match g.values.get(halab_engine::ha::keys::COMPLETED_CHECKPOINTS) {
+            Some((_, CoordValue::Checkpoints(ids))) => ids.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The newest epoch granted.
+    pub fn last_epoch(&self) -> u64 {
+        self.inner.lock().expect("invariant: lock not poisoned").last_epoch
+    }
+}
+
+/// Lease length for tests of this module.
+#[cfg(test)]
+const LEASE: std::time::Duration = std::time::Duration::from_secs(3);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halab_engine::ha::keys;
+
+    fn run<F: std::future::Future<Output = ()> + 'static>(f: F) {
+        let rt = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
+        rt.block_on(f);
+    }
+
+    fn campaign(c: &Coordination, candidate: u32) -> CoordinationResponse {
+        c.handle(CoordinationRequest::Campaign {
+            candidate,
+            lease: LEASE,
+        })
+        .expect("answered")
+    }
+
+    fn cas(c: &Coordination, expected: u64, epoch: u64) -> CoordinationResponse {
+        c.handle(CoordinationRequest::CompareAndSet {
+            key: keys::CHECKPOINT_ID_COUNTER.into(),
+            expected,
+            value: CoordValue::Counter(7),
+            epoch,
+        })
+        .expect("answered")
+    }
+
+    #[test]
+    fn one_lease_at_a_time_and_epochs_increase() {
+        run(async {
+            let c = Coordination::new(Tracer::new(), true);
+            assert!(matches!(campaign(&c, 0), CoordinationResponse::Elected { epoch: 1 }));
+            assert!(matches!(campaign(&c, 1), CoordinationResponse::NotElected { .. }));
+            madsim::time::sleep(LEASE).await;
+            assert!(matches!(campaign(&c, 1), CoordinationResponse::Elected { epoch: 2 }));
+            let renew = c.handle(CoordinationRequest::KeepAlive {
+                candidate: 0,
+                epoch: 1,
+                lease: LEASE,
+            });
+            assert!(matches!(renew, Some(CoordinationResponse::LeaseLost { .. })));
+        });
+    }
+
+    #[test]
+    fn compare_and_set_needs_the_version_and_the_live_epoch() {
+        run(async {
+            let c = Coordination::new(Tracer::new(), true);
+            campaign(&c, 0);
+            assert!(matches!(cas(&c, 0, 1), CoordinationResponse::Set { version: 1 }));
+            assert!(matches!(cas(&c, 0, 1), CoordinationResponse::Conflict { version: 1 }));
+            assert!(matches!(cas(&c, 1, 2), CoordinationResponse::Fenced { .. }));
+            madsim::time::sleep(LEASE).await;
+            assert!(
+                matches!(cas(&c, 1, 1), CoordinationResponse::Fenced { leader: None }),
+                "an expired lease writes nothing"
+            );
+        });
+    }
+
+    #[test]
+    fn without_fencing_a_stale_leader_takes_the_lease_back() {
+        run(async {
+            let c = Coordination::new(Tracer::new(), false);
+            campaign(&c, 0);
+            madsim::time::sleep(LEASE).await;
+            campaign(&c, 1);
+            let renew = c.handle(CoordinationRequest::KeepAlive {
+                candidate: 0,
+                epoch: 1,
+                lease: LEASE,
+            });
+            assert!(matches!(renew, Some(CoordinationResponse::Renewed)));
+            let now = c.handle(CoordinationRequest::GetLeader);
+            assert!(matches!(
+                now,
+                Some(CoordinationResponse::Leader(Some(Leader { candidate: 0, epoch: 1 })))
+            ));
+        });
+    }
+}
