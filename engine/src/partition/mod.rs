@@ -42,6 +42,9 @@ pub mod maglev;
 pub mod rendezvous;
 pub mod ring;
 
+#[cfg(test)]
+mod properties;
+
 use std::fmt;
 
 pub use bounded_loads::BoundedLoadsPartitioner;
