@@ -114,6 +114,15 @@ impl PartitionerParams {
     /// The parameter keys [`PartitionerParams::set`] accepts.
     pub const KEYS: [&'static str; 4] = ["max-parallelism", "vnodes", "table-size", "epsilon"];
 
+    /// Check every parameter, whichever partitioner uses it: building each
+    /// kind checks its own.
+    pub fn validate(&self) -> Result<(), PartitionError> {
+        for kind in PartitionerKind::ALL {
+            kind.build(self)?;
+        }
+        Ok(())
+    }
+
     /// Set one parameter from text, e.g. `("vnodes", "200")`. The value is
     /// only parsed here; the partitioner checks its range when built.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), PartitionError> {
@@ -205,7 +214,14 @@ mod tests {
         assert!(bad(|p| p.table_size = 65_536, PartitionerKind::Maglev));
         assert!(bad(|p| p.epsilon = 0.0, PartitionerKind::BoundedLoads));
         assert!(bad(|p| p.epsilon = -1.0, PartitionerKind::BoundedLoads));
-        // Parameters a kind does not use do not matter to it.
+        // Parameters a kind does not use do not matter to it...
         assert!(!bad(|p| p.epsilon = -1.0, PartitionerKind::Ring));
+        // ...but `validate` checks them all.
+        assert!(PartitionerParams::default().validate().is_ok());
+        let eps = PartitionerParams {
+            epsilon: -1.0,
+            ..PartitionerParams::default()
+        };
+        assert_eq!(eps.validate(), Err(PartitionError::BadEpsilon(-1.0)));
     }
 }
