@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod list;
+mod partition;
 mod policy;
 mod repro;
 mod run;
@@ -108,6 +109,41 @@ pub enum Command {
         #[arg(long)]
         failures: Option<String>,
     },
+    /// Compare partitioners on a rescale: keys moved, optimum, balance, lookup
+    /// time (no simulation).
+    Partition {
+        /// Number of keys: the keys 0..K, or K sampled keys with --seed.
+        #[arg(long)]
+        keys: u64,
+        /// Owners (subtasks) before the rescale.
+        #[arg(long)]
+        from: u32,
+        /// Owners (subtasks) after the rescale.
+        #[arg(long)]
+        to: u32,
+        /// key-groups, ring, rendezvous, jump, maglev or bounded-loads
+        /// (repeatable or comma-separated; default: all).
+        #[arg(long = "partitioner", value_name = "NAME", value_delimiter = ',')]
+        partitioners: Vec<String>,
+        /// Output format: a table, or exactly one JSON object on stdout.
+        #[arg(long, value_enum, default_value_t = partition::OutputFormat::Table)]
+        format: partition::OutputFormat,
+        /// Key groups (default: Flink's default for --from).
+        #[arg(long, value_name = "P")]
+        max_parallelism: Option<i32>,
+        /// Virtual nodes per owner (ring, bounded-loads; default 160).
+        #[arg(long, value_name = "V")]
+        vnodes: Option<u32>,
+        /// Maglev lookup table size, a prime (default 65537).
+        #[arg(long, value_name = "M")]
+        table_size: Option<u64>,
+        /// Bounded loads: capacity ceil((1+E) * keys / owners) (default 0.25).
+        #[arg(long, value_name = "E", allow_negative_numbers = true)]
+        epsilon: Option<f64>,
+        /// Sample the keys from this seed instead of using 0..K.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Minimise the fault plan of a failing seed and write it as a scenario file.
     Shrink {
         scenario: String,
@@ -163,6 +199,29 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             expect_hash,
         } => repro::run(&scenario, seed, trace, expect_hash),
         Command::Shrink { scenario, seed, out } => shrink::run(&scenario, seed, out),
+        Command::Partition {
+            keys,
+            from,
+            to,
+            partitioners,
+            format,
+            max_parallelism,
+            vnodes,
+            table_size,
+            epsilon,
+            seed,
+        } => partition::run(partition::Options {
+            keys,
+            from,
+            to,
+            partitioners,
+            format,
+            max_parallelism,
+            vnodes,
+            table_size,
+            epsilon,
+            seed,
+        }),
         Command::Policy {
             set,
             config,

@@ -4,67 +4,155 @@
 //! a record always reaches the subtask that holds its key's state.
 //! [`KeyGroupPartitioner`] is Flink's scheme (key → key group → contiguous
 //! key-group range per subtask), built on the exact ports in [`key_groups`].
+//! The others are the classic alternatives, one file each, compared by
+//! [`compare`]:
+//!
+//! | name            | type                        | file                       |
+//! |-----------------|-----------------------------|----------------------------|
+//! | `key-groups`    | [`KeyGroupPartitioner`]     | `key_group_partitioner.rs` |
+//! | `ring`          | [`RingPartitioner`]         | `ring.rs`                  |
+//! | `rendezvous`    | [`RendezvousPartitioner`]   | `rendezvous.rs`            |
+//! | `jump`          | [`JumpPartitioner`]         | `jump.rs`                  |
+//! | `maglev`        | [`MaglevPartitioner`]       | `maglev.rs`                |
+//! | `bounded-loads` | [`BoundedLoadsPartitioner`] | `bounded_loads.rs`         |
+//!
+//! [`PartitionerKind`] selects one by name and builds it from
+//! [`PartitionerParams`].
+//!
+//! Two APIs, one answer: [`Partitioner::owner`] places a single key and is a
+//! pure function of `(key, parallelism)`; [`Partitioner::assign`] places a
+//! whole key set. For every partitioner except bounded loads `assign` is just
+//! `owner` per key. Consistent hashing with bounded loads depends on the keys
+//! placed before (an owner that is full is skipped), so it is only defined
+//! over a key set; comparisons use `assign` for every partitioner so they
+//! treat all of them the same.
+//!
+//! Everything here is deterministic: the hashes are fixed functions
+//! ([`hash`]), nothing reads a clock or a random source.
 
+pub mod bounded_loads;
+mod cache;
+pub mod compare;
+pub mod hash;
+pub mod jump;
+pub mod key_group_partitioner;
 pub mod key_groups;
+pub mod kind;
+pub mod maglev;
+pub mod rendezvous;
+pub mod ring;
+
+#[cfg(test)]
+mod properties;
 
 use std::fmt;
+
+pub use bounded_loads::BoundedLoadsPartitioner;
+pub use jump::JumpPartitioner;
+pub use key_group_partitioner::KeyGroupPartitioner;
+pub use kind::{PartitionerKind, PartitionerParams};
+pub use maglev::MaglevPartitioner;
+pub use rendezvous::RendezvousPartitioner;
+pub use ring::RingPartitioner;
 
 /// Maps keys to owning subtasks.
 pub trait Partitioner: Send + Sync + fmt::Debug {
     /// The subtask in `0..parallelism` that owns `key`.
+    ///
+    /// `parallelism` must satisfy [`Partitioner::check_parallelism`]; callers
+    /// validate it once (at configuration time), not per key.
     fn owner(&self, key: u64, parallelism: u32) -> u32;
+
     /// A short name for reports and the trace.
     fn name(&self) -> &'static str;
-}
 
-/// Flink's key groups: `murmur(hashCode(key)) % maxParallelism`, then the
-/// key group's operator index `kg * p / maxP`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KeyGroupPartitioner {
-    max_parallelism: i32,
-}
-
-impl KeyGroupPartitioner {
-    /// `max_parallelism` must be within 1..=32768 (validated by the config).
-    pub fn new(max_parallelism: i32) -> Self {
-        assert!(
-            (1..=key_groups::UPPER_BOUND_MAX_PARALLELISM).contains(&max_parallelism),
-            "invariant: max parallelism validated by EngineConfig"
-        );
-        KeyGroupPartitioner { max_parallelism }
+    /// The partitioner's parameters as `key=value` pairs separated by spaces,
+    /// for reports (empty when it has none).
+    fn params(&self) -> String {
+        String::new()
     }
 
-    /// The key group of a key (keys are Java `long`s for hashing).
-    pub fn key_group(&self, key: u64) -> i32 {
-        key_groups::compute_key_group_for_key_hash(key_groups::long_hash_code(key as i64), self.max_parallelism)
-            .expect("invariant: max parallelism is valid")
-    }
-}
-
-impl Partitioner for KeyGroupPartitioner {
-    fn owner(&self, key: u64, parallelism: u32) -> u32 {
-        let kg = self.key_group(key);
-        key_groups::compute_operator_index_for_key_group(self.max_parallelism, parallelism as i32, kg)
-            .expect("invariant: parallelism <= max parallelism (validated)") as u32
-    }
-
-    fn name(&self) -> &'static str {
-        "key-groups"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn owners_are_in_range_and_match_key_group_ranges() {
-        let p = KeyGroupPartitioner::new(128);
-        for key in 0..5000u64 {
-            let o = p.owner(key, 5);
-            assert!(o < 5);
-            let range = key_groups::compute_key_group_range_for_operator_index(128, 5, o as i32).expect("valid");
-            assert!(range.contains(p.key_group(key)));
+    /// Whether this partitioner can place keys on `parallelism` owners.
+    /// Every partitioner needs at least one owner; some have an upper bound
+    /// (the maximum parallelism of key groups, Maglev's table size).
+    fn check_parallelism(&self, parallelism: u32) -> Result<(), PartitionError> {
+        if parallelism == 0 {
+            Err(PartitionError::ZeroParallelism)
+        } else {
+            Ok(())
         }
     }
+
+    /// The assignment API: the owner of each key of a key set, in order.
+    ///
+    /// The default places each key with [`Partitioner::owner`]; partitioners
+    /// with a per-parallelism table override it to look the table up once,
+    /// and bounded loads overrides it with its stateful placement.
+    fn assign(&self, keys: &[u64], parallelism: u32) -> Result<Vec<u32>, PartitionError> {
+        self.check_parallelism(parallelism)?;
+        Ok(keys.iter().map(|&k| self.owner(k, parallelism)).collect())
+    }
+}
+
+/// A partitioner that cannot be built or cannot serve a parallelism.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PartitionError {
+    /// A name that is not one of [`PartitionerKind::ALL`].
+    #[error("unknown partitioner `{name}` (known: key-groups, ring, rendezvous, jump, maglev, bounded-loads)")]
+    UnknownPartitioner {
+        /// The name given.
+        name: String,
+    },
+    /// A parameter name that no partitioner takes.
+    #[error("unknown partitioner parameter `{key}` (known: max-parallelism, vnodes, table-size, epsilon)")]
+    UnknownParameter {
+        /// The name given.
+        key: String,
+    },
+    /// A parameter value that does not parse.
+    #[error("partitioner parameter `{key}`: cannot parse `{value}`")]
+    BadParameterValue {
+        /// The parameter.
+        key: String,
+        /// The text given.
+        value: String,
+    },
+    /// A comparison over no keys.
+    #[error("the key set is empty")]
+    NoKeys,
+    /// Zero owners.
+    #[error("parallelism must be at least 1")]
+    ZeroParallelism,
+    /// More owners than the partitioner supports.
+    #[error("{partitioner}: parallelism {parallelism} exceeds the maximum of {max}")]
+    ParallelismTooLarge {
+        /// The partitioner's name.
+        partitioner: &'static str,
+        /// The parallelism asked for.
+        parallelism: u32,
+        /// The largest parallelism it supports.
+        max: u64,
+    },
+    /// Key groups: the maximum parallelism is outside Flink's bounds.
+    #[error("key groups: {0}")]
+    KeyGroup(#[from] key_groups::KeyGroupError),
+    /// Ring and bounded loads: virtual nodes per owner out of range.
+    #[error("vnodes must be in 1..={max}, got {vnodes}")]
+    BadVnodes {
+        /// The value given.
+        vnodes: u32,
+        /// The largest value accepted.
+        max: u32,
+    },
+    /// Maglev: the lookup table size must be a prime in range.
+    #[error("maglev table size must be a prime in 3..={max}, got {size}")]
+    BadTableSize {
+        /// The value given.
+        size: u64,
+        /// The largest value accepted.
+        max: u64,
+    },
+    /// Bounded loads: ε must be finite and positive.
+    #[error("epsilon must be a finite number greater than 0, got {0}")]
+    BadEpsilon(f64),
 }
