@@ -7,8 +7,16 @@ pub mod csv;
 pub mod duration;
 pub mod error;
 pub mod faults;
+pub mod plots;
 pub mod record;
 pub mod stats;
 
 pub use error::{RecordLineError, ReportError};
+pub use plots::checkpoints::{plot_alignment, plot_checkpoints_over_time};
+pub use plots::interval_sweep::{plot_interval_sweep, IntervalGroup, IntervalSweep};
+pub use plots::policies::plot_restart_policies;
+pub use plots::rebalancing::{plot_rebalancing, RebalanceStats};
+pub use plots::recovery::{plot_recovery_breakdown, plot_recovery_cdf};
+pub use plots::throughput::plot_throughput;
+pub use plots::PlotDescription;
 pub use record::{parse_records, RunRecord, Verdict};
