@@ -2,14 +2,20 @@
 //! turns them into a CSV file, plots (SVG and PNG) and one HTML page. It
 //! never runs a simulation and depends on no other halab crate: it reads the
 //! records' JSON form.
+//!
+//! The entry point is [`render_report`]; the plot functions in [`plots`] can
+//! also be called one by one.
 
 pub mod csv;
 pub mod duration;
 pub mod error;
 pub mod faults;
+pub mod html;
 pub mod plots;
 pub mod record;
+pub mod report;
 pub mod stats;
+pub mod summary;
 
 pub use error::{RecordLineError, ReportError};
 pub use plots::checkpoints::{plot_alignment, plot_checkpoints_over_time};
@@ -20,3 +26,4 @@ pub use plots::recovery::{plot_recovery_breakdown, plot_recovery_cdf};
 pub use plots::throughput::plot_throughput;
 pub use plots::PlotDescription;
 pub use record::{parse_records, RunRecord, Verdict};
+pub use report::{render_report, ReportInputs, ReportSummary};
