@@ -438,3 +438,41 @@ impl BarPanel<'_> {
 pub(crate) fn bar_figure_height(rows: usize) -> u32 {
     (150 + 34 * rows as u32).max(360)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legend_text_wraps_at_spaces() {
+        assert_eq!(wrap("short", 30), vec!["short"]);
+        assert_eq!(
+            wrap("backpressure-unaligned (9, 6 unaligned)", 30),
+            vec!["backpressure-unaligned (9, 6", "unaligned)"]
+        );
+        assert_eq!(
+            wrap("averyveryverylongword tail", 5),
+            vec!["averyveryverylongword", "tail"]
+        );
+        assert_eq!(wrap("", 5), vec![""]);
+    }
+
+    #[test]
+    fn axis_numbers_are_short() {
+        assert_eq!(axis_number(&200_000.0), "200k");
+        assert_eq!(axis_number(&2_500_000.0), "2.5M");
+        assert_eq!(axis_number(&1.5), "1.5");
+        assert_eq!(axis_number(&2.0), "2");
+        assert_eq!(axis_number(&-0.0001), "0");
+    }
+
+    #[test]
+    fn categories_run_top_to_bottom() {
+        let cats = ["a".to_string(), "b".to_string(), "c".to_string()];
+        assert_eq!(category_y(3, 0), 2.0);
+        assert_eq!(category_label(&cats, 2.0), "a");
+        assert_eq!(category_label(&cats, 0.0), "c");
+        assert_eq!(category_label(&cats, 0.5), "");
+        assert_eq!(category_label(&cats, 3.0), "");
+    }
+}
