@@ -1,0 +1,209 @@
+//! The HTML page: one self-contained file (inline CSS, no scripts, nothing
+//! fetched from the network) with the per-scenario summary table, the repro
+//! line of every failed run, and the plots.
+//!
+//! Plots are referenced as `<img src="name.svg">` files in the same
+//! directory, by relative URL, so the page works when opened from `file://`
+//! and when the directory is moved or served as is; each figure links its
+//! PNG too. Every text that comes from a record is escaped.
+
+use std::fmt::Write as _;
+
+use crate::plots::PlotDescription;
+use crate::summary::{FailedRun, ScenarioRow};
+
+/// Escape text for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escape a relative file name for an `href`/`src` attribute: percent-encode
+/// what is not safe in a URL path segment, then HTML-escape.
+pub fn url(file_name: &str) -> String {
+    let mut out = String::new();
+    for b in file_name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    escape(&out)
+}
+
+/// A heading and the plots under it.
+#[derive(Clone, Debug, Default)]
+pub struct Section {
+    pub heading: String,
+    pub plots: Vec<PlotDescription>,
+}
+
+/// Everything the page shows.
+#[derive(Clone, Debug, Default)]
+pub struct Page<'a> {
+    pub title: &'a str,
+    pub records: usize,
+    pub rows: &'a [ScenarioRow],
+    pub failed: &'a [FailedRun],
+    pub sections: &'a [Section],
+    /// Data files beside the page (records.jsonl, records.csv).
+    pub data_files: &'a [String],
+}
+
+fn seconds(ms: Option<u64>) -> String {
+    ms.map(|v| format!("{:.2} s", v as f64 / 1000.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222;max-width:1300px}\
+table{border-collapse:collapse;margin:1em 0}\
+th,td{border:1px solid #ccc;padding:4px 10px;text-align:right}\
+th{background:#f2f2f2}td.name,th.name{text-align:left}\
+tr.bad td{background:#fde8e8}\
+code{background:#f6f6f6;padding:2px 4px;user-select:all}\
+figure{margin:1.5em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\
+figcaption{font-size:90%;color:#555}";
+
+/// Render the page.
+pub fn render_html(page: &Page<'_>) -> String {
+    let mut h = String::new();
+    let title = escape(page.title);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
+    );
+    let _ = write!(h, "<p>{} run records over {} scenarios.", page.records, page.rows.len());
+    if !page.data_files.is_empty() {
+        h.push_str(" Data: ");
+        let links: Vec<String> = page
+            .data_files
+            .iter()
+            .map(|f| format!("<a href=\"{}\">{}</a>", url(f), escape(f)))
+            .collect();
+        h.push_str(&links.join(", "));
+        h.push('.');
+    }
+    h.push_str("</p>\n");
+
+    h.push_str(
+        "<h2 id=\"summary\">Summary</h2>\n<table id=\"summary-table\">\n<thead><tr>\
+        <th class=\"name\">scenario</th><th>runs</th><th>passed</th><th>violations</th>\
+        <th>liveness failures</th><th>median restarts</th><th>median recovery</th></tr></thead>\n<tbody>\n",
+    );
+    for r in page.rows {
+        let bad = if r.violations + r.liveness > 0 {
+            " class=\"bad\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            h,
+            "<tr{bad} data-scenario=\"{name}\"><td class=\"name\">{name}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.runs,
+            r.passes,
+            r.violations,
+            r.liveness,
+            r.median_restarts.map(|v| v.to_string()).unwrap_or_else(|| "–".into()),
+            seconds(r.median_recovery_ms),
+            name = escape(&r.scenario),
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+
+    h.push_str("<h2 id=\"failures\">Failed runs</h2>\n");
+    if page.failed.is_empty() {
+        h.push_str("<p>Every run passed.</p>\n");
+    } else {
+        h.push_str(
+            "<table id=\"failed-table\">\n<thead><tr><th class=\"name\">scenario</th><th>seed</th>\
+             <th class=\"name\">verdict</th><th class=\"name\">message</th><th class=\"name\">reproduce</th></tr></thead>\n<tbody>\n",
+        );
+        for f in page.failed {
+            let _ = writeln!(
+                h,
+                "<tr class=\"failed\"><td class=\"name\">{}</td><td>{}</td><td class=\"name\">{}</td>\
+                 <td class=\"name\">{}</td><td class=\"name\"><code class=\"repro\">{}</code></td></tr>",
+                escape(&f.scenario),
+                f.seed,
+                escape(f.verdict.as_str()),
+                escape(f.message.as_deref().unwrap_or("")),
+                escape(&f.repro),
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+
+    for s in page.sections.iter().filter(|s| !s.plots.is_empty()) {
+        let _ = writeln!(h, "<h2>{}</h2>", escape(&s.heading));
+        for p in &s.plots {
+            let [svg, png] = p.file_names();
+            let _ = writeln!(
+                h,
+                "<figure id=\"{id}\">\n<img src=\"{svg_url}\" alt=\"{title}\" width=\"{w}\" height=\"{hh}\">\n\
+                 <figcaption>{title} — <a href=\"{svg_url}\">SVG</a> · <a href=\"{png_url}\">PNG</a></figcaption>\n</figure>",
+                id = escape(&p.name),
+                svg_url = url(&svg),
+                png_url = url(&png),
+                title = escape(&p.title),
+                w = p.size.0,
+                hh = p.size.1,
+            );
+        }
+    }
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_text_and_urls() {
+        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(url("a b&c.svg"), "a%20b%26c.svg");
+    }
+
+    #[test]
+    fn record_text_is_escaped_in_the_page() {
+        let rows = [ScenarioRow {
+            scenario: "<script>".into(),
+            runs: 1,
+            passes: 0,
+            violations: 1,
+            liveness: 0,
+            median_restarts: Some(0),
+            median_recovery_ms: None,
+        }];
+        let failed = [FailedRun {
+            scenario: "<script>".into(),
+            seed: 4,
+            verdict: crate::Verdict::Violation,
+            message: Some("lost 1 & <b>".into()),
+            repro: "cargo run --release -- repro <script> --seed 4 --trace".into(),
+        }];
+        let html = render_html(&Page {
+            title: "t",
+            records: 1,
+            rows: &rows,
+            failed: &failed,
+            ..Default::default()
+        });
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("lost 1 &amp; &lt;b&gt;"));
+        assert!(html.contains("repro &lt;script&gt; --seed 4 --trace"));
+    }
+}

@@ -1,0 +1,257 @@
+//! `render_report`: records in, a directory out — `records.jsonl`,
+//! `records.csv`, every plot as SVG and PNG, and `index.html`.
+//!
+//! What the records alone cannot tell (which scenario file a name came
+//! from, which scenarios form a restart-policy comparison, a checkpoint
+//! interval sweep, partitioner measurements) comes in [`ReportInputs`]; each
+//! part has a default so `ReportInputs::default()` gives a useful report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::csv::to_csv;
+use crate::error::ReportError;
+use crate::html::{render_html, Page, Section};
+use crate::plots::checkpoints::{alignment_cdfs, plot_alignment, plot_checkpoints_over_time};
+use crate::plots::interval_sweep::{plot_interval_sweep, IntervalSweep};
+use crate::plots::policies::plot_restart_policies;
+use crate::plots::rebalancing::{plot_rebalancing, RebalanceStats};
+use crate::plots::recovery::{plot_recovery_breakdown, plot_recovery_cdf};
+use crate::plots::throughput::plot_throughput;
+use crate::plots::{file_stem, PlotDescription};
+use crate::record::{to_jsonl, RunRecord, Verdict};
+use crate::summary::{failed_runs, scenario_rows, FailedRun, ScenarioRow};
+
+/// File names written into the output directory besides the plots.
+pub const RECORDS_JSONL: &str = "records.jsonl";
+pub const RECORDS_CSV: &str = "records.csv";
+pub const INDEX_HTML: &str = "index.html";
+
+/// The most scenarios drawn in one alignment plot when the caller does not
+/// choose them (more lines are unreadable).
+pub const MAX_DEFAULT_ALIGNMENT_SCENARIOS: usize = 10;
+
+/// What the report needs besides the records.
+#[derive(Clone, Debug, Default)]
+pub struct ReportInputs {
+    /// The page title; empty: "halab report".
+    pub title: String,
+    /// Scenario name → the argument that loads it, for repro lines, when
+    /// that is not the name (a scenario file: `tests/fixtures/x.toml`).
+    pub scenario_args: BTreeMap<String, String>,
+    /// Runs `(scenario, seed)` to draw throughput and checkpoints for;
+    /// empty: one per scenario — its first failed seed, else its first seed.
+    pub runs: Vec<(String, u64)>,
+    /// Scenarios compared as restart policies under one storm, in order;
+    /// empty: the scenarios whose names start with `storm-`.
+    pub policy_scenarios: Vec<String>,
+    /// Scenarios whose alignment times are compared, in order; empty: those
+    /// whose names contain `align` (aligned, unaligned) or `alternating`,
+    /// else the first ten with checkpoints.
+    pub alignment_scenarios: Vec<String>,
+    /// A checkpoint interval sweep (records grouped by interval); `None`: no
+    /// sweep plot.
+    pub interval_sweep: Option<IntervalSweep>,
+    /// Rebalancing measurements per partitioner; empty: no plot.
+    pub rebalancing: Vec<RebalanceStats>,
+}
+
+/// What `render_report` wrote.
+#[derive(Clone, Debug)]
+pub struct ReportSummary {
+    pub out_dir: PathBuf,
+    /// `index.html`.
+    pub index: PathBuf,
+    /// Every file written, the page last.
+    pub files: Vec<PathBuf>,
+    pub scenarios: Vec<ScenarioRow>,
+    pub failed: Vec<FailedRun>,
+    pub plots: Vec<PlotDescription>,
+}
+
+fn write(path: PathBuf, text: &str, files: &mut Vec<PathBuf>) -> Result<(), ReportError> {
+    std::fs::write(&path, text).map_err(|e| ReportError::io(&path, e))?;
+    files.push(path);
+    Ok(())
+}
+
+/// Scenario names in order of first appearance in the sorted records.
+fn scenario_names(records: &[RunRecord]) -> Vec<String> {
+    let mut names: Vec<String> = records.iter().map(|r| r.scenario.clone()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The runs to draw one by one.
+fn selected_runs<'a>(records: &'a [RunRecord], extra: &ReportInputs) -> Result<Vec<&'a RunRecord>, ReportError> {
+    if !extra.runs.is_empty() {
+        return extra
+            .runs
+            .iter()
+            .map(|(s, seed)| {
+                records
+                    .iter()
+                    .find(|r| &r.scenario == s && r.seed == *seed)
+                    .ok_or_else(|| ReportError::Input(format!("no record of scenario {s} seed {seed}")))
+            })
+            .collect();
+    }
+    Ok(scenario_names(records)
+        .iter()
+        .filter_map(|s| {
+            let runs = records.iter().filter(|r| &r.scenario == s);
+            let failed = runs
+                .clone()
+                .filter(|r| r.verdict != Verdict::Pass)
+                .min_by_key(|r| r.seed);
+            failed.or_else(|| runs.min_by_key(|r| r.seed))
+        })
+        .collect())
+}
+
+fn policy_scenarios(records: &[RunRecord], extra: &ReportInputs) -> Vec<String> {
+    if !extra.policy_scenarios.is_empty() {
+        return extra.policy_scenarios.clone();
+    }
+    scenario_names(records)
+        .into_iter()
+        .filter(|s| s.starts_with("storm-"))
+        .collect()
+}
+
+fn alignment_scenarios(records: &[RunRecord], extra: &ReportInputs) -> Vec<String> {
+    if !extra.alignment_scenarios.is_empty() {
+        return extra.alignment_scenarios.clone();
+    }
+    let names = scenario_names(records);
+    let chosen: Vec<String> = names
+        .iter()
+        .filter(|s| s.contains("align") || s.contains("alternating"))
+        .cloned()
+        .collect();
+    if !chosen.is_empty() {
+        return chosen;
+    }
+    names.into_iter().take(MAX_DEFAULT_ALIGNMENT_SCENARIOS).collect()
+}
+
+/// Write the report for `records` into `out_dir` (created if missing):
+/// `records.jsonl`, `records.csv`, the plots (`<name>.svg` and `<name>.png`)
+/// and `index.html`, which references everything else by relative path.
+pub fn render_report(
+    records: &[RunRecord],
+    extra: &ReportInputs,
+    out_dir: &Path,
+) -> Result<ReportSummary, ReportError> {
+    std::fs::create_dir_all(out_dir).map_err(|e| ReportError::io(out_dir, e))?;
+    let mut files = Vec::new();
+    write(out_dir.join(RECORDS_JSONL), &to_jsonl(records)?, &mut files)?;
+    write(out_dir.join(RECORDS_CSV), &to_csv(records), &mut files)?;
+
+    let mut sections: Vec<Section> = Vec::new();
+    let mut runs = Section {
+        heading: "Runs: throughput and checkpoints".into(),
+        ..Default::default()
+    };
+    for r in selected_runs(records, extra)? {
+        let seed = r.seed.to_string();
+        runs.plots.push(plot_throughput(
+            r,
+            out_dir,
+            &file_stem(&["throughput", &r.scenario, &seed]),
+        )?);
+        runs.plots.push(plot_checkpoints_over_time(
+            r,
+            out_dir,
+            &file_stem(&["checkpoints", &r.scenario, &seed]),
+        )?);
+    }
+    sections.push(runs);
+
+    let mut recovery = Section {
+        heading: "Recovery latency".into(),
+        ..Default::default()
+    };
+    if records.iter().any(|r| !r.recovery.is_empty()) {
+        recovery
+            .plots
+            .push(plot_recovery_breakdown(records, out_dir, "recovery-breakdown")?);
+        recovery
+            .plots
+            .push(plot_recovery_cdf(records, out_dir, "recovery-cdf")?);
+    }
+    sections.push(recovery);
+
+    let mut policies = Section {
+        heading: "Restart policies".into(),
+        ..Default::default()
+    };
+    let policy = policy_scenarios(records, extra);
+    if records.iter().any(|r| policy.contains(&r.scenario)) {
+        policies
+            .plots
+            .push(plot_restart_policies(records, &policy, out_dir, "restart-policies")?);
+    }
+    sections.push(policies);
+
+    let mut checkpoints = Section {
+        heading: "Checkpoints".into(),
+        ..Default::default()
+    };
+    let aligned = alignment_scenarios(records, extra);
+    if !alignment_cdfs(records, &aligned).is_empty() {
+        checkpoints
+            .plots
+            .push(plot_alignment(records, &aligned, out_dir, "checkpoint-alignment")?);
+    }
+    if let Some(sweep) = &extra.interval_sweep {
+        checkpoints
+            .plots
+            .push(plot_interval_sweep(sweep, out_dir, "checkpoint-interval-sweep")?);
+    }
+    sections.push(checkpoints);
+
+    let mut rebalancing = Section {
+        heading: "Rebalancing".into(),
+        ..Default::default()
+    };
+    if !extra.rebalancing.is_empty() {
+        rebalancing
+            .plots
+            .push(plot_rebalancing(&extra.rebalancing, out_dir, "rebalancing")?);
+    }
+    sections.push(rebalancing);
+
+    let plots: Vec<PlotDescription> = sections.iter().flat_map(|s| s.plots.clone()).collect();
+    for p in &plots {
+        files.push(p.svg.clone());
+        files.push(p.png.clone());
+    }
+    let rows = scenario_rows(records);
+    let failed = failed_runs(records, &extra.scenario_args);
+    let title = if extra.title.is_empty() {
+        "halab report"
+    } else {
+        &extra.title
+    };
+    let data_files = [RECORDS_JSONL.to_string(), RECORDS_CSV.to_string()];
+    let html = render_html(&Page {
+        title,
+        records: records.len(),
+        rows: &rows,
+        failed: &failed,
+        sections: &sections,
+        data_files: &data_files,
+    });
+    let index = out_dir.join(INDEX_HTML);
+    write(index.clone(), &html, &mut files)?;
+    Ok(ReportSummary {
+        out_dir: out_dir.to_path_buf(),
+        index,
+        files,
+        scenarios: rows,
+        failed,
+        plots,
+    })
+}
