@@ -93,6 +93,24 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ),
     ("window-crash", include_str!("../catalogue/window-crash.toml")),
     ("zombie-tm", include_str!("../catalogue/zombie-tm.toml")),
+    ("jm-crash", include_str!("../catalogue/jm-crash.toml")),
+    (
+        "jm-partition-split-brain",
+        include_str!("../catalogue/jm-partition-split-brain.toml"),
+    ),
+    (
+        "jm-partition-from-tms",
+        include_str!("../catalogue/jm-partition-from-tms.toml"),
+    ),
+    (
+        "jm-pause-beyond-lease",
+        include_str!("../catalogue/jm-pause-beyond-lease.toml"),
+    ),
+    (
+        "coordination-outage",
+        include_str!("../catalogue/coordination-outage.toml"),
+    ),
+    ("ha-chaos", include_str!("../catalogue/ha-chaos.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {

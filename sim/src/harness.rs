@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use halab_engine::config::{EngineConfig, Sabotage};
 use halab_engine::status::JobStatus;
-use halab_engine::trace::{trace_hash, TraceEvent, Tracer};
+use halab_engine::trace::{trace_hash, Tracer};
 
-use crate::checkers::{conformance, exactly_once, liveness, windows};
+use crate::checkers::{conformance, exactly_once, leadership, liveness, windows};
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
 use crate::record::{Bucket, RunRecord, Verdict, RECORD_SCHEMA};
@@ -150,7 +150,7 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
         let (mut last_read, mut last_committed) = (0, 0);
         let mut completed_at_ms = None;
         let mut seen = 0usize;
-        let mut status = JobStatus::Created;
+        let mut status = recovery::JobStatusTracker::default();
         let mut ticker = madsim::time::interval(Duration::from_millis(BUCKET_MS));
         ticker.tick().await;
         let end_ms = loop {
@@ -167,10 +167,9 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
             let new = tracer.entries_from(seen);
             seen += new.len();
             for e in &new {
-                if let TraceEvent::JobStatusChanged { to, .. } = e.event {
-                    status = to;
-                }
+                status.observe(e);
             }
+            let status = status.status;
             if completed_at_ms.is_none() && services.sink_store.distinct_committed() == expected_outputs {
                 completed_at_ms = Some(now);
             }
@@ -229,7 +228,13 @@ fn finish(
     };
     let safety_ok = unsafe_kinds == 0 && (!lost_counts || eo.lost == 0);
     let conformance = conformance::check(&sc.configuration(), true, crate::cluster::restart_seed(seed), &trace);
-    let (verdict, message) = if !conformance.passed() {
+    let leaders = leadership::check(&trace);
+    let (verdict, message) = if !leaders.passed() {
+        (
+            Verdict::Violation,
+            Some(format!("split brain: {}", leaders.problems.join("; "))),
+        )
+    } else if !conformance.passed() {
         (
             Verdict::Violation,
             Some(format!(
@@ -278,6 +283,7 @@ fn finish(
         records_committed: committed.len() as u64,
         restarts: recovery::num_restarts(&trace),
         failures_handled: conformance.failures,
+        leaderships: leaders.epochs,
         job_metrics: recovery::job_metrics(&trace, out.end_ms),
         final_job_status: serde_json::to_value(status)
             .ok()

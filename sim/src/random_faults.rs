@@ -76,6 +76,9 @@ pub struct RandomFaults {
     /// TaskManagers that may be hit (default: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_managers: Option<Vec<String>>,
+    /// JobManagers that may be hit by the `jm-*` kinds (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_managers: Option<Vec<String>>,
     /// Services that may be hit (default: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services: Option<Vec<Service>>,
@@ -116,7 +119,7 @@ impl RandomFaults {
     }
 
     /// Check the spec against the cluster's node names.
-    pub fn validate(&self, task_managers: &[String]) -> Result<(), (String, String)> {
+    pub fn validate(&self, task_managers: &[String], job_managers: &[String]) -> Result<(), (String, String)> {
         let e = |path: &str, msg: String| Err((format!("faults.random.{path}"), msg));
         if self.window[0] > self.window[1] {
             return e("window", "start is after end".into());
@@ -150,6 +153,14 @@ impl RandomFaults {
                 return e("task-managers", format!("unknown TaskManager `{bad}`"));
             }
         }
+        if let Some(jms) = &self.job_managers {
+            if jms.is_empty() {
+                return e("job-managers", "must not be empty".into());
+            }
+            if let Some(bad) = jms.iter().find(|j| !job_managers.contains(j)) {
+                return e("job-managers", format!("unknown JobManager `{bad}`"));
+            }
+        }
         if self.services.as_ref().is_some_and(|s| s.is_empty()) {
             return e("services", "must not be empty".into());
         }
@@ -179,12 +190,16 @@ impl RandomFaults {
             v.extend(Service::ALL.iter().map(|s| s.node().to_string()));
             v
         };
+        let jm_targets: Vec<String> = self.job_managers.clone().unwrap_or_else(|| job_managers.to_vec());
+        // Drawn only for the JobManager kinds, so plans without them keep
+        // their random stream.
+        let pick_jm = |rng: &mut StdRng| jm_targets[rng.gen_range(0..jm_targets.len())].clone();
         for _ in 0..self.fault_count() {
             let kind = kinds[rng.gen_range(0..kinds.len())];
             let at = range(&mut rng, &self.window);
             let end = at + range(&mut rng, &self.down_for);
             let tm = tms[rng.gen_range(0..tms.len())].clone();
-            let jm = job_managers[rng.gen_range(0..job_managers.len())].clone();
+
             let service = services[rng.gen_range(0..services.len())];
             let pair: Option<(Fault, Option<Fault>)> = match kind {
                 RandomFaultKind::TmCrash => Some((Fault::Kill { node: tm.clone() }, Some(Fault::Restart { node: tm }))),
@@ -231,10 +246,16 @@ impl RandomFaults {
                     let node = service.node().to_string();
                     Some((Fault::Kill { node: node.clone() }, Some(Fault::Restart { node })))
                 }
-                RandomFaultKind::JmCrash => Some((Fault::Kill { node: jm.clone() }, Some(Fault::Restart { node: jm }))),
-                RandomFaultKind::JmPause => Some((Fault::Pause { node: jm.clone() }, Some(Fault::Resume { node: jm }))),
+                RandomFaultKind::JmCrash => {
+                    let jm = pick_jm(&mut rng);
+                    Some((Fault::Kill { node: jm.clone() }, Some(Fault::Restart { node: jm })))
+                }
+                RandomFaultKind::JmPause => {
+                    let jm = pick_jm(&mut rng);
+                    Some((Fault::Pause { node: jm.clone() }, Some(Fault::Resume { node: jm })))
+                }
                 RandomFaultKind::JmPartition => {
-                    let groups = [vec![jm], vec![Service::Coordination.node().to_string()]];
+                    let groups = [vec![pick_jm(&mut rng)], vec![Service::Coordination.node().to_string()]];
                     Some((
                         Fault::Partition { groups: groups.clone() },
                         Some(Fault::Heal { groups }),
@@ -270,6 +291,7 @@ mod tests {
             window: [HumanDuration::from_millis(1000), HumanDuration::from_millis(5000)],
             down_for: default_down_for(),
             task_managers: None,
+            job_managers: None,
             services: None,
             swarm: true,
             slow_factor: default_slow_factor(),
@@ -336,9 +358,15 @@ mod tests {
     fn validation_names_the_field() {
         let mut r = spec(vec![RandomFaultKind::TmCrash], 1);
         r.rate = Some(1.0);
-        assert_eq!(r.validate(&tms()).unwrap_err().0, "faults.random.rate");
+        assert_eq!(
+            r.validate(&tms(), &["jm".to_string()]).unwrap_err().0,
+            "faults.random.rate"
+        );
         let mut r = spec(vec![RandomFaultKind::TmCrash], 1);
         r.task_managers = Some(vec!["tm-7".into()]);
-        assert_eq!(r.validate(&tms()).unwrap_err().0, "faults.random.task-managers");
+        assert_eq!(
+            r.validate(&tms(), &["jm".to_string()]).unwrap_err().0,
+            "faults.random.task-managers"
+        );
     }
 }

@@ -163,6 +163,9 @@ pub struct RunRecord {
     /// Failures the JobManager handled (each replayed by the restart-policy
     /// conformance checker).
     pub failures_handled: u64,
+    /// Leaderships the coordination service granted (0 without HA).
+    #[serde(default)]
+    pub leaderships: u64,
     pub final_job_status: String,
     /// Flink's job metrics at the end of the run.
     pub job_metrics: JobMetrics,
@@ -206,6 +209,7 @@ impl RunRecord {
             records_committed: 0,
             restarts: 0,
             failures_handled: 0,
+            leaderships: 0,
             final_job_status: "UNKNOWN".into(),
             job_metrics: JobMetrics::default(),
             simulated_ms: 0,

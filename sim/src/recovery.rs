@@ -82,6 +82,45 @@ pub fn num_restarts(trace: &[TraceEntry]) -> u32 {
     restart_events(trace).last().map(|r| r.num_restarts).unwrap_or(0)
 }
 
+/// The job's status as its current leader sees it. With HA several
+/// JobManagers trace status changes; the job's status is the one of the
+/// JobManager that was granted leadership last (a revoked leader's
+/// SUSPENDED, or a zombie's changes, do not count once another leads).
+#[derive(Clone, Debug)]
+pub struct JobStatusTracker {
+    /// The newest leadership: epoch and node.
+    leader: Option<(u64, String)>,
+    pub status: JobStatus,
+}
+
+impl Default for JobStatusTracker {
+    fn default() -> Self {
+        JobStatusTracker {
+            leader: None,
+            status: JobStatus::Created,
+        }
+    }
+}
+
+impl JobStatusTracker {
+    /// Feed one trace entry; returns the new status if it changed the job's.
+    pub fn observe(&mut self, e: &TraceEntry) -> Option<JobStatus> {
+        match e.event {
+            TraceEvent::LeadershipGranted { epoch, .. } => {
+                if self.leader.as_ref().is_none_or(|(newest, _)| epoch > *newest) {
+                    self.leader = Some((epoch, e.node.clone()));
+                }
+                None
+            }
+            TraceEvent::JobStatusChanged { to, .. } if self.leader.as_ref().is_none_or(|(_, l)| *l == e.node) => {
+                self.status = to;
+                Some(to)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Flink's job metrics at `now_ms`, from the status changes in the trace.
 pub fn job_metrics(trace: &[TraceEntry], now_ms: u64) -> JobMetrics {
     let now = now_ms as i64;
@@ -89,8 +128,9 @@ pub fn job_metrics(trace: &[TraceEntry], now_ms: u64) -> JobMetrics {
     let mut since = 0i64;
     let (mut running_at, mut failing_at) = (None::<i64>, None::<i64>);
     let (mut restarting_total, mut running_total) = (0i64, 0i64);
+    let mut tracker = JobStatusTracker::default();
     for e in trace {
-        if let TraceEvent::JobStatusChanged { to, .. } = e.event {
+        if let Some(to) = tracker.observe(e) {
             let t = e.t_ms as i64;
             match status {
                 JobStatus::Restarting => restarting_total += t - since,
@@ -128,19 +168,17 @@ pub fn job_metrics(trace: &[TraceEntry], now_ms: u64) -> JobMetrics {
 
 /// The job status at the end of the trace.
 pub fn final_status(trace: &[TraceEntry]) -> JobStatus {
-    trace
-        .iter()
-        .rev()
-        .find_map(|e| match e.event {
-            TraceEvent::JobStatusChanged { to, .. } => Some(to),
-            _ => None,
-        })
-        .unwrap_or(JobStatus::Created)
+    let mut tracker = JobStatusTracker::default();
+    for e in trace {
+        tracker.observe(e);
+    }
+    tracker.status
 }
 
 /// One episode per disturbing fault: detection is the first failure the
 /// JobManager sees after it (a lost TaskManager, a failed task, or a global
-/// failure such as too many failed checkpoints).
+/// failure such as too many failed checkpoints), or with HA the first change
+/// of leadership (a new lease granted, or a leader giving up its own).
 pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry]) -> Vec<RecoveryEpisode> {
     let first_after = |t: u64, pred: &dyn Fn(&TraceEvent) -> bool| {
         trace.iter().find(|e| e.t_ms >= t && pred(&e.event)).map(|e| e.t_ms)
@@ -156,6 +194,8 @@ pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry]) -> Vec<Recovery
                     TraceEvent::TaskManagerLost { .. }
                         | TraceEvent::TaskFailed { .. }
                         | TraceEvent::GlobalFailure { .. }
+                        | TraceEvent::LeaseGranted { .. }
+                        | TraceEvent::LeadershipRevoked { .. }
                 )
             });
             let restarted_ms =

@@ -364,7 +364,8 @@ impl Scenario {
                 .map_err(|m| err(&format!("faults.scripted[{i}]"), m))?;
         }
         if let Some(r) = &self.faults.random {
-            r.validate(&tms).map_err(|(path, m)| err(&path, m))?;
+            r.validate(&tms, &self.job_manager_names())
+                .map_err(|(path, m)| err(&path, m))?;
             let ha = self.uses_high_availability();
             if let Some(k) = r.kinds.iter().find(|k| k.needs_high_availability() && !ha) {
                 return Err(err(

@@ -2,5 +2,6 @@
 
 pub mod conformance;
 pub mod exactly_once;
+pub mod leadership;
 pub mod liveness;
 pub mod windows;

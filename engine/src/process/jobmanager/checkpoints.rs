@@ -178,7 +178,6 @@ impl JobMaster {
             }
             TriggerPoll::Trigger { id, timestamp_ms } => {
                 coord.register_pending(id, timestamp_ms, self.vertices.iter().copied());
-                self.trace(TraceEvent::CheckpointTriggered { id });
                 let barrier = CheckpointBarrier { id, timestamp_ms };
                 match &self.ha {
                     Some(ha) => {
@@ -193,6 +192,9 @@ impl JobMaster {
 
     /// Inject a checkpoint's barrier at every source.
     async fn send_barriers(&mut self, barrier: CheckpointBarrier) {
+        // Traced when the barriers go out: with HA only after the id is
+        // persisted, so an id the counter refused is never injected.
+        self.trace(TraceEvent::CheckpointTriggered { id: barrier.id });
         let sources: Vec<(TmId, ExecutionAttemptId)> = self
             .executions
             .iter()

@@ -44,6 +44,9 @@ pub(super) struct RecoveredJob {
     pub result: Option<JobStatus>,
 }
 
+/// The start-up delay between the JobManagers' first campaigns.
+const STAGGER: std::time::Duration = std::time::Duration::from_millis(100);
+
 fn coordination_client(ep: &Arc<Endpoint>, cfg: &JobManagerConfig) -> Option<RpcClient> {
     cfg.coordination
         .map(|addr| RpcClient::new(ep.clone(), addr, cfg.engine.rpc_timeout))
@@ -58,6 +61,9 @@ pub(super) async fn campaign(
 ) -> Option<Leadership> {
     let mut coord = coordination_client(ep, cfg).expect("invariant: HA has a coordination service");
     let lease_cfg = cfg.engine.lease;
+    // At start-up JobManager i campaigns i × 100 ms late, so `jm-0` leads
+    // first and scenarios can aim faults at the first leader.
+    madsim::time::sleep(STAGGER * cfg.index).await;
     loop {
         let sent = cfg.tracer.now_ms() as i64;
         let answer = coord
@@ -67,14 +73,24 @@ pub(super) async fn campaign(
             })
             .await;
         if let Ok(CoordinationResponse::Elected { epoch }) = answer {
+            let lease = LeaderLease::granted(epoch, sent, &lease_cfg);
             match recover(cfg, ep, &mut coord, epoch).await {
-                Ok(recovered) => {
+                // Recovery takes time (a pause may even fall into it): lead
+                // only if the lease is still valid on this clock.
+                Ok(recovered) if lease.valid_at(cfg.tracer.now_ms() as i64) || cfg.ignores_lease() => {
                     return Some(Leadership {
                         epoch,
-                        lease: Some(LeaderLease::granted(epoch, sent, &lease_cfg)),
+                        lease: Some(lease),
                         recovered: Some(recovered),
                     })
                 }
+                Ok(_) => cfg.tracer.record(
+                    &cfg.node,
+                    TraceEvent::LeadershipRevoked {
+                        epoch,
+                        reason: "the lease ran out during recovery".into(),
+                    },
+                ),
                 Err(e) => cfg.tracer.record(
                     &cfg.node,
                     TraceEvent::LeadershipRevoked {
