@@ -73,6 +73,12 @@ catalogue_tests! {
     union_backpressure => "union-backpressure",
     window_crash => "window-crash",
     zombie_tm => "zombie-tm",
+    jm_crash => "jm-crash",
+    jm_partition_split_brain => "jm-partition-split-brain",
+    jm_partition_from_tms => "jm-partition-from-tms",
+    jm_pause_beyond_lease => "jm-pause-beyond-lease",
+    coordination_outage => "coordination-outage",
+    ha_chaos => "ha-chaos",
 }
 
 #[test]

@@ -169,3 +169,19 @@ fn shrink_turns_ten_faults_into_at_most_three_that_still_fail() {
     assert_eq!(w["verdict"], "violation");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn shrink_reduces_a_split_brain_to_a_small_plan() {
+    let dir = temp_dir("shrink-ha");
+    let out = dir.join("shrunk.toml");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/no-fencing.toml");
+    let o = halab(&["shrink", fixture, "--seed", "17", "--out", out.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("shrunk 8 faults to"), "{}", stdout(&o));
+    let shrunk = halab(&["run", out.to_str().expect("utf-8"), "--seed", "17", "--format", "json"]);
+    assert_eq!(shrunk.status.code(), Some(1), "the shrunk file fails the same way");
+    let w: serde_json::Value = serde_json::from_str(stdout(&shrunk).trim()).expect("json");
+    assert!(w["fault_plan"].as_array().expect("plan").len() <= 2);
+    assert!(w["message"].as_str().is_some_and(|m| m.contains("split brain")), "{w}");
+    std::fs::remove_dir_all(&dir).ok();
+}

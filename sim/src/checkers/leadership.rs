@@ -6,6 +6,8 @@
 //!   most one JobManager per epoch issued commands others accepted;
 //! - **checkpoint ids never reused**: no id has its barriers injected twice,
 //!   by the same leader or by different ones;
+//! - **no going back**: once a TaskManager accepted a command of epoch e, no
+//!   TaskManager accepts one of an older epoch (two leaders never take turns);
 //! - **leaders stop on their own**: after a JobManager traced the revocation
 //!   of its leadership, no TaskManager accepts a deployment from it in that
 //!   epoch.
@@ -45,6 +47,7 @@ pub fn check(trace: &[TraceEntry]) -> LeadershipReport {
     let mut granted: BTreeMap<u64, u32> = BTreeMap::from([(0, 0)]);
     let mut revoked: BTreeSet<(u32, u64)> = BTreeSet::new();
     let mut injected: BTreeMap<u64, String> = BTreeMap::new();
+    let mut newest_accepted = 0u64;
     for e in trace {
         match &e.event {
             TraceEvent::LeaseGranted { candidate, epoch } => {
@@ -61,8 +64,13 @@ pub fn check(trace: &[TraceEntry]) -> LeadershipReport {
                     revoked.insert((i, *epoch));
                 }
             }
+            TraceEvent::DeploymentAccepted { task, jm, epoch } if *epoch < newest_accepted => r.problems.push(format!(
+                "{} accepted {task} at {}ms from jm {jm} of epoch {epoch}, after commands of epoch {newest_accepted}",
+                e.node, e.t_ms
+            )),
             TraceEvent::DeploymentAccepted { task, jm, epoch } => match granted.get(epoch) {
                 Some(leader) if leader == jm => {
+                    newest_accepted = *epoch;
                     if revoked.contains(&(*jm, *epoch)) {
                         r.problems.push(format!(
                             "{} accepted {task} at {}ms from jm {jm} of epoch {epoch}, after that leadership was revoked",
@@ -170,6 +178,13 @@ mod tests {
             accepted(3100, 0, 1),
         ];
         assert!(!check(&after_revoke).passed(), "acted after its own revocation");
+        let taking_turns = vec![
+            grant(0, 0, 1),
+            grant(4000, 1, 2),
+            accepted(4100, 1, 2),
+            accepted(6000, 0, 1),
+        ];
+        assert!(!check(&taking_turns).passed(), "the old leader came back");
     }
 
     #[test]
