@@ -202,3 +202,16 @@ fn without_fencing_two_leaders_corrupt_the_output() {
         fenced.message
     );
 }
+
+#[test]
+fn fencing_only_at_the_sink_does_not_save_the_output() {
+    // The damage of two leaders is not a stale write: the old leader's
+    // checkpoint reaches the completed-checkpoint store and is restored
+    // later, so offsets go back. Only the coordination service's epoch check
+    // on that store prevents it; the sink store's check alone does not.
+    let mut s = scenario("coordination-outage");
+    s.sabotage = Sabotage::OnlySinkFencing;
+    let r = run_seed(&s, 36).expect("valid");
+    assert_eq!(r.verdict, Verdict::Violation, "{r:?}");
+    assert!(r.duplicated > 0, "{r:?}");
+}

@@ -124,6 +124,30 @@ pub enum Sabotage {
     /// and the coordination service, checkpoint storage, TaskManagers and
     /// sink store all accept stale epochs.
     NoEpochFencing,
+    /// As [`Sabotage::NoEpochFencing`], but the sink store still fences: the
+    /// control that shows what the sink's epoch check alone prevents.
+    OnlySinkFencing,
+}
+
+impl Sabotage {
+    /// The leader keeps acting after its lease is gone.
+    pub fn leader_ignores_lease(self) -> bool {
+        matches!(
+            self,
+            Sabotage::LeaderIgnoresLease | Sabotage::NoEpochFencing | Sabotage::OnlySinkFencing
+        )
+    }
+
+    /// The coordination service, checkpoint storage and TaskManagers check
+    /// epochs.
+    pub fn fences_cluster(self) -> bool {
+        !matches!(self, Sabotage::NoEpochFencing | Sabotage::OnlySinkFencing)
+    }
+
+    /// The sink store checks fencing tokens.
+    pub fn fences_sink(self) -> bool {
+        !matches!(self, Sabotage::NoEpochFencing | Sabotage::SinkStoreWithoutFencing)
+    }
 }
 
 /// The typed, validated engine configuration.

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use halab_engine::config::{EngineConfig, Sabotage};
+use halab_engine::config::EngineConfig;
 use halab_engine::status::JobStatus;
 use halab_engine::trace::{trace_hash, Tracer};
 
@@ -113,17 +113,9 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
         let tracer = Tracer::new();
         let services = Services {
             source_log: SourceLog::new(content, sc2.job.records_per_second),
-            sink_store: SinkStore::new(
-                tracer.clone(),
-                "sink-store",
-                content,
-                !matches!(
-                    sc2.sabotage,
-                    Sabotage::SinkStoreWithoutFencing | Sabotage::NoEpochFencing
-                ),
-            ),
-            checkpoint_storage: CheckpointStorage::new(sc2.sabotage != Sabotage::NoEpochFencing),
-            coordination: Coordination::new(tracer.clone(), sc2.sabotage != Sabotage::NoEpochFencing),
+            sink_store: SinkStore::new(tracer.clone(), "sink-store", content, sc2.sabotage.fences_sink()),
+            checkpoint_storage: CheckpointStorage::new(sc2.sabotage.fences_cluster()),
+            coordination: Coordination::new(tracer.clone(), sc2.sabotage.fences_cluster()),
             controls: Service::ALL
                 .iter()
                 .chain([&Service::Coordination])

@@ -114,7 +114,7 @@ pub async fn run_task_manager(cfg: TaskManagerConfig) {
         let client = RpcClient::new(ep.clone(), addr, cfg.engine.rpc_timeout);
         AbortOnDrop(madsim::task::spawn(watch_leader(client, leader_tx)))
     });
-    let fencing = cfg.sabotage != Sabotage::NoEpochFencing;
+    let fencing = cfg.sabotage.fences_cluster();
     let mut newest_epoch = 0u64;
     loop {
         let session = match cfg.coordination {

@@ -76,7 +76,7 @@ impl JobManagerConfig {
     /// Whether this JobManager keeps acting after its lease is gone
     /// (test-only broken variants).
     fn ignores_lease(&self) -> bool {
-        matches!(self.sabotage, Sabotage::LeaderIgnoresLease | Sabotage::NoEpochFencing)
+        self.sabotage.leader_ignores_lease()
     }
 }
 
