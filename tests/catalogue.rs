@@ -79,6 +79,8 @@ catalogue_tests! {
     jm_pause_beyond_lease => "jm-pause-beyond-lease",
     coordination_outage => "coordination-outage",
     ha_chaos => "ha-chaos",
+    bounded_finish => "bounded-finish",
+    cancel_job => "cancel-job",
 }
 
 #[test]
@@ -107,6 +109,7 @@ fn the_catalogue_has_at_least_15_scenarios_and_covers_every_fault_verb() {
         "slow",
         "cut-off",
         "restore",
+        "cancel-job",
     ]
     .into_iter()
     .collect();

@@ -91,6 +91,8 @@ pub enum GraphError {
 #[derive(Clone, Debug, Default)]
 pub struct JobGraph {
     graph: DiGraph<JobVertex, JobEdge>,
+    /// Bounded sources: the job finishes once all input is committed.
+    pub bounded: bool,
 }
 
 /// Where a channel ends: consumer subtask, its input gate and channel index.

@@ -138,6 +138,10 @@ pub enum TmToJm {
         checkpoint: CheckpointId,
         reason: String,
     },
+    /// The task ended after the final checkpoint of a bounded job.
+    TaskFinished {
+        id: ExecutionAttemptId,
+    },
 }
 
 /// JobManager → TaskManager.
@@ -156,6 +160,10 @@ pub enum JmToTm {
     NotifyCheckpointComplete {
         id: ExecutionAttemptId,
         checkpoint: CheckpointId,
+    },
+    /// End the task: all input is committed (bounded jobs).
+    FinishTask {
+        id: ExecutionAttemptId,
     },
 }
 

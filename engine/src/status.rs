@@ -36,4 +36,5 @@ pub enum ExecutionState {
     Canceling,
     Canceled,
     Failed,
+    Finished,
 }

@@ -111,6 +111,8 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         include_str!("../catalogue/coordination-outage.toml"),
     ),
     ("ha-chaos", include_str!("../catalogue/ha-chaos.toml")),
+    ("bounded-finish", include_str!("../catalogue/bounded-finish.toml")),
+    ("cancel-job", include_str!("../catalogue/cancel-job.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {

@@ -109,6 +109,8 @@ pub struct Cluster {
     /// Directed links clogged by faults, with how many faults clog each, so
     /// overlapping partitions heal correctly.
     clogged: Mutex<BTreeMap<(String, String), u32>>,
+    /// The user's cancel request, seen by every JobManager (the leader acts).
+    cancel: tokio::sync::watch::Sender<bool>,
 }
 
 impl Cluster {
@@ -153,6 +155,7 @@ impl Cluster {
             nodes.insert(Service::Coordination.node().to_string(), id);
             SocketAddr::new(IpAddr::V4(COORDINATION_IP), SERVICE_PORT)
         });
+        let (cancel, cancel_rx) = tokio::sync::watch::channel(false);
         let jm_names = scenario.job_manager_names();
         let jobmanagers: Vec<SocketAddr> = (0..jm_names.len() as u32)
             .map(|i| SocketAddr::new(IpAddr::V4(job_manager_ip(i)), JOB_MANAGER_PORT))
@@ -169,6 +172,7 @@ impl Cluster {
                 sabotage,
                 index: i as u32,
                 coordination,
+                cancel: cancel_rx.clone(),
             };
             let id = handle
                 .create_node()
@@ -207,6 +211,7 @@ impl Cluster {
             tracer,
             controls: services.controls.clone(),
             clogged: Mutex::new(BTreeMap::new()),
+            cancel,
         }
     }
 
@@ -306,6 +311,9 @@ impl Cluster {
                 if let Some(id) = self.node(service.node()) {
                     net.clog_node(id);
                 }
+            }
+            Fault::CancelJob => {
+                let _ = self.cancel.send(true);
             }
             Fault::Restore { service } => {
                 if let Some(c) = self.controls.get(service) {

@@ -115,6 +115,9 @@ pub enum Fault {
     Restore {
         service: Service,
     },
+    /// Not a fault but an operator action on the same schedule: a user
+    /// cancels the job (Flink's `cancel`); it ends CANCELED.
+    CancelJob,
 }
 
 impl Fault {
@@ -135,6 +138,7 @@ impl Fault {
             Fault::Slow { .. } => "slow",
             Fault::CutOff { .. } => "cut-off",
             Fault::Restore { .. } => "restore",
+            Fault::CancelJob => "cancel-job",
         }
     }
 
@@ -180,7 +184,7 @@ impl Fault {
             Fault::Slow { service, .. } | Fault::CutOff { service } | Fault::Restore { service } => {
                 vec![service.node().to_string()]
             }
-            Fault::Network(_) | Fault::RestoreNetwork => Vec::new(),
+            Fault::Network(_) | Fault::RestoreNetwork | Fault::CancelJob => Vec::new(),
         }
     }
 }
@@ -202,7 +206,7 @@ impl fmt::Display for Fault {
             | Fault::HealOneWay { groups } => write!(f, "{v} {} | {}", group(&groups[0]), group(&groups[1])),
             Fault::Clog { link } | Fault::Unclog { link } => write!(f, "{v} {} <-> {}", link[0], link[1]),
             Fault::Network(n) => write!(f, "{v} loss {} latency {}..{}", n.loss, n.latency[0], n.latency[1]),
-            Fault::RestoreNetwork => f.write_str(v),
+            Fault::RestoreNetwork | Fault::CancelJob => f.write_str(v),
             Fault::Slow { service, factor } => write!(f, "{v} {service} x{factor}"),
             Fault::CutOff { service } | Fault::Restore { service } => write!(f, "{v} {service}"),
         }
@@ -261,9 +265,11 @@ pub struct RawScheduledFault {
     pub cut_off: Option<Service>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<Service>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_job: Option<bool>,
 }
 
-const VERBS: &str = "kill, restart, pause, resume, partition, heal, partition-one-way, heal-one-way, clog, unclog, network, restore-network, slow, cut-off, restore";
+const VERBS: &str = "kill, restart, pause, resume, partition, heal, partition-one-way, heal-one-way, clog, unclog, network, restore-network, slow, cut-off, restore, cancel-job";
 
 impl TryFrom<RawScheduledFault> for ScheduledFault {
     type Error = String;
@@ -326,6 +332,11 @@ impl TryFrom<RawScheduledFault> for ScheduledFault {
         if let Some(service) = r.restore {
             verbs.push(Fault::Restore { service });
         }
+        match r.cancel_job {
+            Some(true) => verbs.push(Fault::CancelJob),
+            Some(false) => return Err("cancel-job takes `true`".into()),
+            None => {}
+        }
         match verbs.len() {
             1 => Ok(ScheduledFault {
                 at: r.at,
@@ -364,6 +375,7 @@ impl From<ScheduledFault> for RawScheduledFault {
             }
             Fault::CutOff { service } => r.cut_off = Some(service),
             Fault::Restore { service } => r.restore = Some(service),
+            Fault::CancelJob => r.cancel_job = Some(true),
         }
         r
     }
@@ -488,6 +500,7 @@ mod tests {
             Fault::Restore {
                 service: Service::SinkStore,
             },
+            Fault::CancelJob,
         ];
         for f in faults {
             let s = at(5, f.clone());

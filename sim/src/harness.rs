@@ -92,6 +92,7 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
     let input_end_ms = sc.duration.as_millis();
     let heal_ms = input_end_ms.max(plan.last_fault_ms());
     let deadline_ms = heal_ms + sc.expect.recovery_bound.as_millis();
+    let plan_end_ms = plan.last_fault_ms();
     let quiet_ms = engine
         .checkpoint_interval
         .map(|i| 2 * i.as_millis() as u64)
@@ -169,7 +170,10 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
             // period has passed (late duplicates would show) and the job runs.
             let settled =
                 completed_at_ms.is_some_and(|t| now >= heal_ms.max(t) + quiet_ms) && status == JobStatus::Running;
-            if settled || status.is_terminal() || now > deadline_ms {
+            // A globally terminal job ends the run once the whole plan was
+            // applied (a fault after FINISHED must not make it run again).
+            let over = status.is_terminal() && now >= plan_end_ms;
+            if settled || over || now > deadline_ms {
                 break now;
             }
         };
@@ -213,7 +217,8 @@ fn finish(
     // nothing uncommitted can ever be re-read. A job that failed or stalled
     // before that has not lost data; it has not finished (liveness).
     let input_checkpointed = out.storage.latest_consumed() == Some(content.total());
-    let lost_counts = status == JobStatus::Running && (live.converged || input_checkpointed);
+    let lost_counts =
+        matches!(status, JobStatus::Running | JobStatus::Finished) && (live.converged || input_checkpointed);
     let unsafe_kinds = match sc.expect.semantics {
         Semantics::ExactlyOnce => eo.duplicated + eo.unexpected + eo.miscounted + eo.out_of_order,
         Semantics::AtLeastOnce => eo.unexpected,

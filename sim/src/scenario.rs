@@ -115,6 +115,10 @@ pub struct JobSpec {
     pub keys: u64,
     /// Window size of the `window` topology.
     pub window_size: HumanDuration,
+    /// Bounded sources: once all input is read and committed by a final
+    /// checkpoint, the tasks finish and the job ends FINISHED.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bounded: bool,
 }
 
 impl Default for JobSpec {
@@ -128,6 +132,7 @@ impl Default for JobSpec {
             records_per_second: 1000,
             keys: 100,
             window_size: HumanDuration::from_millis(1000),
+            bounded: false,
         }
     }
 }
@@ -208,12 +213,14 @@ impl Scenario {
             j.count_parallelism,
             j.sink_parallelism,
         );
-        match j.topology {
+        let mut g = match j.topology {
             Topology::Count => JobGraph::streaming_count(parts, src, cnt, snk),
             Topology::Union => JobGraph::union_count(parts, src, cnt, snk),
             Topology::TwoPipelines => JobGraph::two_pipelines(parts, src, cnt, snk),
             Topology::Window => JobGraph::windowed_count(parts, src, cnt, snk, j.window_size.as_millis()),
-        }
+        };
+        g.bounded = j.bounded;
+        g
     }
 
     /// Records each partition receives over the input phase.
@@ -386,8 +393,26 @@ impl Scenario {
                 ));
             }
         }
-        if !matches!(self.expect.final_status, JobStatus::Running | JobStatus::Failed) {
-            return Err(err("expect.final-status", "must be RUNNING or FAILED"));
+        if !matches!(
+            self.expect.final_status,
+            JobStatus::Running | JobStatus::Failed | JobStatus::Finished | JobStatus::Canceled
+        ) {
+            return Err(err(
+                "expect.final-status",
+                "must be RUNNING, FAILED, FINISHED or CANCELED",
+            ));
+        }
+        if self.expect.final_status == JobStatus::Finished && !self.job.bounded {
+            return Err(err(
+                "expect.final-status",
+                "only a bounded job (job.bounded = true) can end FINISHED",
+            ));
+        }
+        if self.job.bounded && self.expect.final_status == JobStatus::Running {
+            return Err(err(
+                "expect.final-status",
+                "a bounded job ends FINISHED (or FAILED or CANCELED), not RUNNING",
+            ));
         }
         if self.expect.recovery_bound.as_millis() == 0 {
             return Err(err("expect.recovery-bound", "must be positive"));

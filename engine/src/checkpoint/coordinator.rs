@@ -335,6 +335,7 @@ mod tests {
             key: k.into(),
             size_bytes: 1,
             in_flight_bytes: 0,
+            end_of_input: false,
         }
     }
 

@@ -53,6 +53,8 @@ pub struct TaskStateSnapshot {
     pub in_flight_input: Vec<Record>,
     /// Output records not yet sent when the barrier overtook them (unaligned).
     pub in_flight_output: Vec<Record>,
+    /// A source of a bounded job that had read all its input.
+    pub end_of_input: bool,
 }
 
 impl TaskStateSnapshot {
@@ -61,6 +63,7 @@ impl TaskStateSnapshot {
             operator,
             in_flight_input: Vec::new(),
             in_flight_output: Vec::new(),
+            end_of_input: false,
         }
     }
 
@@ -91,6 +94,8 @@ pub struct StateHandle {
     pub size_bytes: u64,
     /// Of which persisted in-flight data (unaligned checkpoints).
     pub in_flight_bytes: u64,
+    /// The snapshot is of a source that had read all its input.
+    pub end_of_input: bool,
 }
 
 impl StateHandle {

@@ -263,6 +263,11 @@ async fn run_session(
                             let _ = t.control.send(TaskControl::NotifyCheckpointComplete(checkpoint));
                         }
                     }
+                    JmToTm::FinishTask { id } => {
+                        if let Some(t) = tasks.get(&id.vertex).filter(|t| t.id == id) {
+                            let _ = t.control.send(TaskControl::Finish);
+                        }
+                    }
                 }
             }
             ev = ev_rx.recv() => {
@@ -280,6 +285,9 @@ async fn run_session(
                         TmToJm::AcknowledgeCheckpoint { id, checkpoint, handle, alignment_ms }
                     }
                     TaskEvent::Decline(id, checkpoint, reason) => TmToJm::DeclineCheckpoint { id, checkpoint, reason },
+                    // The task stays parked until the JobManager cancels it
+                    // once the whole job finished.
+                    TaskEvent::Finished(id) => TmToJm::TaskFinished { id },
                 };
                 if jm_tx.send(msg).await.is_err() {
                     return;

@@ -21,8 +21,8 @@ pub fn check(
     final_status: JobStatus,
     expected_status: JobStatus,
 ) -> LivenessReport {
-    if expected_status == JobStatus::Failed {
-        return if final_status == JobStatus::Failed {
+    if matches!(expected_status, JobStatus::Failed | JobStatus::Canceled) {
+        return if final_status == expected_status {
             LivenessReport {
                 converged: true,
                 message: None,
@@ -30,14 +30,17 @@ pub fn check(
         } else {
             LivenessReport {
                 converged: false,
-                message: Some(format!("the job ended {final_status:?}; the scenario expects FAILED")),
+                message: Some(format!(
+                    "the job ended {final_status:?}; the scenario expects {expected_status:?}"
+                )),
             }
         };
     }
-    if final_status != JobStatus::Running {
+    // RUNNING, or FINISHED for a bounded job: all input must be committed.
+    if final_status != expected_status {
         return LivenessReport {
             converged: false,
-            message: Some(format!("the job ended {final_status:?} instead of RUNNING")),
+            message: Some(format!("the job ended {final_status:?} instead of {expected_status:?}")),
         };
     }
     match completed_at_ms {

@@ -149,15 +149,38 @@ impl JobMaster {
             .filter(|(_, e)| e.state == ExecutionState::Running)
             .map(|(v, e)| (e.tm, self.attempt_id(*v, e)))
             .collect();
-        for (tm, id) in targets {
-            self.send_to_tm(tm, JmToTm::NotifyCheckpointComplete { id, checkpoint })
+        for (tm, id) in &targets {
+            self.send_to_tm(*tm, JmToTm::NotifyCheckpointComplete { id: *id, checkpoint })
                 .await;
+        }
+        // A bounded job whose sources had all read everything: this was the
+        // final checkpoint, and its commits cover all input. The tasks finish
+        // after their notification (same connection, same order).
+        let final_checkpoint = self.cfg.job.bounded
+            && !self.finishing
+            && self
+                .vertices
+                .iter()
+                .filter(|v| matches!(self.cfg.job.vertex(v.vertex).kind, OperatorKind::Source { .. }))
+                .all(|v| done.checkpoint.states.get(v).is_some_and(|h| h.end_of_input));
+        if final_checkpoint && targets.len() == self.vertices.len() {
+            self.finishing = true;
+            if let Some(c) = self.coordinator.as_mut() {
+                c.stop_scheduler();
+            }
+            self.trace(TraceEvent::Note {
+                text: format!("checkpoint {checkpoint} covers all input: finishing"),
+            });
+            for (tm, id) in targets {
+                self.send_to_tm(tm, JmToTm::FinishTask { id }).await;
+            }
+            return;
         }
         self.poll_checkpoints().await;
     }
 
     pub(super) async fn poll_checkpoints(&mut self) {
-        if self.status != JobStatus::Running {
+        if self.status != JobStatus::Running || self.finishing {
             return;
         }
         let now = self.now_ms();

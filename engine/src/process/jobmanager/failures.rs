@@ -66,6 +66,9 @@ impl JobMaster {
     /// Flink's `ExecutionFailureHandler` + `DefaultScheduler.restartTasksWithDelay`.
     pub(super) async fn handle_failure(&mut self, to_restart: BTreeSet<ExecutionVertexId>) {
         let now = self.now_ms();
+        // A failure while finishing: the restored tasks finish again after
+        // the next checkpoint that covers all input.
+        self.finishing = false;
         let is_new_attempt = self.restart_strategy.notify_failure(now, &mut self.restart_rng);
         let aborted = self
             .coordinator
@@ -113,10 +116,7 @@ impl JobMaster {
             self.cancel(&all).await;
             self.pending.clear();
             self.set_status(JobStatus::Failed);
-            if let Some(ha) = &self.ha {
-                // The job result store: a later leader must not run it again.
-                let _ = ha.send(leadership::HaWrite::JobResult(JobStatus::Failed));
-            }
+            self.store_job_result(JobStatus::Failed);
             self.trace(TraceEvent::JobFailed {
                 reason: format!("Recovery is suppressed by {}", self.restart_strategy.describe()),
             });

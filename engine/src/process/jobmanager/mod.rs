@@ -66,6 +66,8 @@ pub struct JobManagerConfig {
     /// policy's decisions exactly (derived from the run's seed).
     pub restart_seed: u64,
     pub sabotage: Sabotage,
+    /// Set to true when a user cancels the job (the CLI's `cancel`).
+    pub cancel: tokio::sync::watch::Receiver<bool>,
     /// This JobManager's index among the JobManagers (its candidate id).
     pub index: u32,
     /// The coordination service, with HA.
@@ -194,12 +196,26 @@ async fn lead(
         std::future::pending::<()>().await;
         return;
     };
+    let mut cancel = cfg.cancel.clone();
+    if *cancel.borrow_and_update() {
+        jm.cancel_job().await;
+    }
+    // Closed once nobody can cancel any more (the run's driver is done).
+    let mut cancel_open = true;
     while jm.revoked.is_none() {
         // Deadlines are whole milliseconds on the tracer's clock; waking at
         // exactly that instant makes `now_ms()` read the deadline itself.
         let wake = jm.cfg.tracer.instant_at(jm.next_wakeup_ms().max(0) as u64);
         tokio::select! {
             biased;
+            changed = cancel.changed(), if cancel_open => match changed {
+                Ok(()) => {
+                    if *cancel.borrow_and_update() && jm.still_leader() {
+                        jm.cancel_job().await;
+                    }
+                }
+                Err(_) => cancel_open = false,
+            },
             ev = ev_rx.recv() => match ev {
                 Some(ev) => {
                     if jm.still_leader() {
@@ -299,6 +315,9 @@ struct JobMaster {
     awaiting_id: BTreeMap<CheckpointId, CheckpointBarrier>,
     /// Set when the leadership ended; the event loop then stops.
     revoked: Option<String>,
+    /// A final checkpoint covered all input (bounded job): tasks are
+    /// finishing and no further checkpoint is triggered.
+    finishing: bool,
 }
 
 impl JobMaster {
@@ -363,7 +382,15 @@ impl JobMaster {
         let now = cfg.tracer.now_ms() as i64;
         let (status, pending) = match result {
             // The job result store says it is done: do not run it again.
-            Some(s) => (s, Vec::new()),
+            Some(s) => {
+                cfg.tracer.record(
+                    &cfg.node,
+                    TraceEvent::Note {
+                        text: format!("the job result store says {s:?}: the job is not run again"),
+                    },
+                );
+                (s, Vec::new())
+            }
             None => (JobStatus::Created, vec![(now, vertices.iter().copied().collect())]),
         };
         Ok(JobMaster {
@@ -372,6 +399,7 @@ impl JobMaster {
             lease: l.lease,
             awaiting_id: BTreeMap::new(),
             revoked: None,
+            finishing: false,
             max_parallelism,
             tms: BTreeMap::new(),
             executions: BTreeMap::new(),
@@ -444,7 +472,9 @@ impl JobMaster {
                 t = t.min(d);
             }
         }
-        if self.status == JobStatus::Running {
+        // While finishing no checkpoint is polled, so none of its deadlines
+        // may wake the loop.
+        if self.status == JobStatus::Running && !self.finishing {
             if let Some(d) = self.coordinator.as_ref().and_then(|c| c.next_deadline_ms()) {
                 t = t.min(d);
             }
@@ -594,7 +624,58 @@ impl JobMaster {
                 self.abort_checkpoint(checkpoint, CheckpointFailureReason::CheckpointDeclined, &reason, true)
                     .await;
             }
+            TmToJm::TaskFinished { id } => {
+                if !self.is_current(id) {
+                    return;
+                }
+                if let Some(e) = self.executions.get_mut(&id.vertex) {
+                    e.state = ExecutionState::Finished;
+                }
+                let all = self.executions.len() == self.vertices.len()
+                    && self.executions.values().all(|e| e.state == ExecutionState::Finished);
+                if all && !self.status.is_terminal() {
+                    self.set_status(JobStatus::Finished);
+                    self.store_job_result(JobStatus::Finished);
+                    // Release the parked tasks; a terminal job ignores what
+                    // their ending does to each other.
+                    let all: BTreeSet<_> = self.vertices.iter().copied().collect();
+                    self.cancel(&all).await;
+                }
+            }
         }
+    }
+
+    /// The job reached a globally terminal state: with HA, record it in the
+    /// job result store so no later leader runs it again.
+    fn store_job_result(&self, status: JobStatus) {
+        if let Some(ha) = &self.ha {
+            let _ = ha.send(leadership::HaWrite::JobResult(status));
+        }
+    }
+
+    /// A user cancelled the job (Flink's `cancel`): every task is cancelled,
+    /// pending restarts are dropped, and the job ends CANCELED.
+    async fn cancel_job(&mut self) {
+        if self.status.is_terminal() {
+            return;
+        }
+        self.set_status(JobStatus::Canceling);
+        self.pending.clear();
+        if let Some(c) = self.coordinator.as_mut() {
+            c.stop_scheduler();
+            for id in c.abort_all_pending() {
+                self.trace(TraceEvent::CheckpointAborted {
+                    id,
+                    reason: CheckpointFailureReason::CheckpointCoordinatorShutdown
+                        .name()
+                        .to_string(),
+                });
+            }
+        }
+        let all: BTreeSet<_> = self.vertices.iter().copied().collect();
+        self.cancel(&all).await;
+        self.set_status(JobStatus::Canceled);
+        self.store_job_result(JobStatus::Canceled);
     }
 
     async fn on_timer(&mut self) {

@@ -78,6 +78,7 @@ pub async fn run_operator<O: Operator>(
             biased;
             c = env.control.recv() => match c {
                 Some(TaskControl::NotifyCheckpointComplete(checkpoint)) => op.checkpoint_complete(checkpoint).await?,
+                Some(TaskControl::Finish) => env.finish().await,
                 Some(TaskControl::TriggerCheckpoint(_)) => {
                     return Err(TaskError::Network("trigger sent to a non-source task".into()));
                 }

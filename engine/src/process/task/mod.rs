@@ -50,6 +50,8 @@ pub enum TaskError {
 pub enum TaskControl {
     TriggerCheckpoint(CheckpointBarrier),
     NotifyCheckpointComplete(CheckpointId),
+    /// All input is committed by a final checkpoint: end the task.
+    Finish,
 }
 
 /// Task → TaskManager (forwarded to the JobManager).
@@ -60,6 +62,8 @@ pub enum TaskEvent {
     /// Acknowledged with the state handle and this task's alignment time (ms).
     Acknowledge(ExecutionAttemptId, CheckpointId, StateHandle, i64),
     Decline(ExecutionAttemptId, CheckpointId, String),
+    /// The task ended after a final checkpoint (bounded jobs).
+    Finished(ExecutionAttemptId),
 }
 
 /// An inbound data connection, routed to its consumer by the TaskManager.
@@ -287,6 +291,7 @@ impl TaskEnv {
                 let key = StateHandle::key_for(checkpoint, id.vertex);
                 let size_bytes = snapshot.size_bytes();
                 let in_flight_bytes = snapshot.in_flight_bytes();
+                let end_of_input = snapshot.end_of_input;
                 let req = StorageRequest::Put {
                     key: key.clone(),
                     blob: StoredBlob::Task(Arc::new(snapshot)),
@@ -300,6 +305,7 @@ impl TaskEnv {
                             key,
                             size_bytes,
                             in_flight_bytes,
+                            end_of_input,
                         },
                         alignment_ms,
                     ),
@@ -322,6 +328,14 @@ impl TaskEnv {
 
     pub fn report_running(&self) {
         let _ = self.events.send(TaskEvent::Running(self.tdd.id));
+    }
+
+    /// The final checkpoint committed everything: report FINISHED and stay
+    /// parked, connections open, until the TaskManager drops the task, so
+    /// no peer sees a closed channel before the whole job has finished.
+    pub async fn finish(&self) -> ! {
+        let _ = self.events.send(TaskEvent::Finished(self.tdd.id));
+        std::future::pending().await
     }
 }
 

@@ -69,7 +69,12 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         // Control first: a trigger is taken between fetches.
         loop {
             match env.control.try_recv() {
-                Ok(c) => handle_control(c, &mut out, &offsets, &mut snapshots, unaligned).await?,
+                Ok(c) => {
+                    let all_read = finished.len() == parts.len();
+                    if handle_control(c, &mut out, &offsets, all_read, &mut snapshots, unaligned).await? {
+                        env.finish().await;
+                    }
+                }
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => return Ok(()),
             }
@@ -107,7 +112,12 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
                 tokio::select! {
                     biased;
                     c = env.control.recv() => match c {
-                        Some(c) => handle_control(c, &mut out, &offsets, &mut snapshots, unaligned).await?,
+                        Some(c) => {
+                            let all_read = finished.len() == parts.len();
+                            if handle_control(c, &mut out, &offsets, all_read, &mut snapshots, unaligned).await? {
+                                env.finish().await;
+                            }
+                        }
                         None => return Ok(()),
                     },
                     _ = madsim::time::sleep(env.config.source_poll_interval) => {}
@@ -152,23 +162,29 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
     }
 }
 
+/// Handle one control message; true when the task must finish.
 async fn handle_control(
     c: TaskControl,
     out: &mut OutputGate,
     offsets: &BTreeMap<u32, u64>,
+    all_read: bool,
     snapshots: &mut Snapshots,
     unaligned: bool,
-) -> Result<(), TaskError> {
+) -> Result<bool, TaskError> {
     match c {
         TaskControl::TriggerCheckpoint(barrier @ CheckpointBarrier { id, .. }) => {
             let mut snap = TaskStateSnapshot::new(OperatorState::Source {
                 offsets: offsets.clone(),
             });
+            // Every own partition reported its end and everything fetched
+            // was emitted: this snapshot covers all input.
+            snap.end_of_input = all_read;
             snap.in_flight_output = out.forward_barrier(barrier, unaligned).await?;
             // A source has no input: its snapshot is complete at once.
             snapshots.taken(id, snap, false, 0);
         }
         TaskControl::NotifyCheckpointComplete(_) => {}
+        TaskControl::Finish => return Ok(true),
     }
-    Ok(())
+    Ok(false)
 }
