@@ -14,10 +14,11 @@
 //! Runs go through `halab sweep` (its worker pool, a chunk of seeds per child
 //! process; see [`run_suite`]), which appends each record to
 //! `DIR/records.jsonl` as it finishes, so an interrupted report keeps every
-//! finished run; `--resume` runs only what is missing. Then `render_report` writes the page, and the summary table and
-//! the repro line of every failed run are printed. Exit code as `halab
-//! sweep`: 1 if any violation, else 3 if any liveness failure, else 0; the
-//! report is written first either way. Bad input exits 2.
+//! finished run; `--resume` runs only what is missing. Then `render_report`
+//! writes the page, and the summary table and the repro line of every failed
+//! run are printed. Exit code as `halab sweep`: 1 if any violation, else 3 if
+//! any liveness failure, else 0; the report is written first either way. Bad
+//! input exits 2.
 //!
 //! Two inputs of the page do not come from simulation:
 //! - the interval sweep's MTBF: the length of the base scenario's random
@@ -220,12 +221,13 @@ pub fn variant_name(base: &str, interval_ms: u64) -> String {
     )
 }
 
-/// `(base, interval ms)` of an interval variant's name.
+/// `(base, interval ms)` of an interval variant's name, written as
+/// [`variant_name`] writes it (`2s`, not `2000ms`).
 pub fn parse_variant(name: &str) -> Option<(&str, u64)> {
     let (base, interval) = name.rsplit_once(VARIANT_INFIX)?;
     let d = parse_duration(interval).ok()?;
     let ms = u64::try_from(d.as_millis()).ok()?;
-    (!base.is_empty() && ms > 0 && d.subsec_nanos() % 1_000_000 == 0).then_some((base, ms))
+    (!base.is_empty() && ms > 0 && variant_name(base, ms) == name).then_some((base, ms))
 }
 
 /// `base` with its checkpoint interval set to `interval_ms`, renamed.
@@ -270,7 +272,8 @@ pub fn standard_suite() -> anyhow::Result<Vec<Scenario>> {
     Ok(out)
 }
 
-/// The suite, or the scenarios `filter` names (in the suite's order first).
+/// The suite, or the scenarios `filter` names, in its order: suite entries,
+/// catalogue scenarios, or interval variants of catalogue scenarios.
 fn suite(filter: &[String]) -> anyhow::Result<Vec<Scenario>> {
     let all = standard_suite()?;
     let names: Vec<&str> = filter.iter().map(|n| n.trim()).filter(|n| !n.is_empty()).collect();
@@ -660,6 +663,12 @@ mod tests {
         assert_eq!(parse_variant("tm-crash-checkpoint-interval-"), None);
         assert_eq!(parse_variant("tm-crash-checkpoint-interval-0ms"), None);
         assert_eq!(parse_variant("-checkpoint-interval-1s"), None);
+        assert_eq!(
+            parse_variant("tm-crash-checkpoint-interval-2000ms"),
+            None,
+            "not canonical"
+        );
+        assert_eq!(parse_variant("tm-crash-checkpoint-interval-1500us"), None);
     }
 
     #[test]
