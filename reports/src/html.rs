@@ -1,11 +1,17 @@
-//! The HTML page: one self-contained file (inline CSS, no scripts, nothing
-//! fetched from the network) with the per-scenario summary table, the repro
-//! line of every failed run, and the plots.
+//! The HTML page: one self-contained file (inline CSS, one small inline
+//! script, nothing fetched from the network) with the per-scenario summary
+//! table, the repro line of every failed run, and the plots.
 //!
 //! Plots are referenced as `<img src="name.svg">` files in the same
 //! directory, by relative URL, so the page works when opened from `file://`
 //! and when the directory is moved or served as is; each figure links its
 //! PNG too. Every text that comes from a record is escaped.
+//!
+//! The script ([`IMAGE_CHECK_SCRIPT`]) only reports, after the window's
+//! `load` event, how many plot images actually loaded: it sets
+//! `data-images-loaded="<ok>/<total>"` on `<body>` and `data-loaded="yes"` or
+//! `"no"` on every `<img>`, so a headless browser's `--dump-dom` shows whether
+//! the page is complete (a missing or undecodable file counts as not loaded).
 
 use std::fmt::Write as _;
 
@@ -74,6 +80,21 @@ tr.bad td{background:#fde8e8}\
 code{background:#f6f6f6;padding:2px 4px;user-select:all}\
 figure{margin:1.5em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\
 figcaption{font-size:90%;color:#555}";
+
+/// Counts the images that loaded (complete and with a natural width) once
+/// everything has loaded, and writes the result into the DOM. Plain ES5, no
+/// external input: nothing from a record reaches it.
+pub const IMAGE_CHECK_SCRIPT: &str = "<script>\n\
+window.addEventListener(\"load\", function () {\n\
+  var imgs = document.getElementsByTagName(\"img\"), ok = 0;\n\
+  for (var i = 0; i < imgs.length; i++) {\n\
+    var loaded = imgs[i].complete && imgs[i].naturalWidth > 0;\n\
+    imgs[i].setAttribute(\"data-loaded\", loaded ? \"yes\" : \"no\");\n\
+    if (loaded) { ok++; }\n\
+  }\n\
+  document.body.setAttribute(\"data-images-loaded\", ok + \"/\" + imgs.length);\n\
+});\n\
+</script>\n";
 
 /// Render the page.
 pub fn render_html(page: &Page<'_>) -> String {
@@ -163,6 +184,7 @@ pub fn render_html(page: &Page<'_>) -> String {
             );
         }
     }
+    h.push_str(IMAGE_CHECK_SCRIPT);
     h.push_str("</body>\n</html>\n");
     h
 }
@@ -202,8 +224,31 @@ mod tests {
             failed: &failed,
             ..Default::default()
         });
-        assert!(!html.contains("<script>"));
+        // The only script is the page's own image check.
+        assert_eq!(html.matches("<script>").count(), 1);
+        assert!(html.contains(IMAGE_CHECK_SCRIPT));
+        assert!(html.contains("<td class=\"name\">&lt;script&gt;</td>"));
         assert!(html.contains("lost 1 &amp; &lt;b&gt;"));
         assert!(html.contains("repro &lt;script&gt; --seed 4 --trace"));
+    }
+
+    #[test]
+    fn the_image_check_runs_after_load_and_reports_into_the_body() {
+        let html = render_html(&Page {
+            title: "t",
+            ..Default::default()
+        });
+        let script = html.find("<script>").expect("the image check is on the page");
+        assert!(script < html.find("</body>").expect("body closes"), "inside <body>");
+        for needle in [
+            "addEventListener(\"load\"",
+            "complete && imgs[i].naturalWidth > 0",
+            "setAttribute(\"data-images-loaded\", ok + \"/\" + imgs.length)",
+            "setAttribute(\"data-loaded\"",
+        ] {
+            assert!(IMAGE_CHECK_SCRIPT.contains(needle), "{needle}");
+        }
+        // Nothing in the script closes the element early.
+        assert_eq!(IMAGE_CHECK_SCRIPT.matches("</script>").count(), 1);
     }
 }

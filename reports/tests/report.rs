@@ -99,8 +99,10 @@ fn the_page_summarises_scenarios_references_plots_and_repro_lines() {
 
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<title>Fixture &lt;report&gt;</title>"));
-    // Self-contained: no scripts, nothing absolute.
-    assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+    // Self-contained: no script but the inline image check, nothing absolute.
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(html.contains(halab_reports::html::IMAGE_CHECK_SCRIPT));
+    assert!(!html.contains("http://") && !html.contains("https://"));
     assert!(!html.contains("src=\"/") && !html.contains("file:"));
 
     // One summary row per scenario, with its counts.

@@ -3,6 +3,7 @@
 mod list;
 mod partition;
 mod policy;
+mod report;
 mod repro;
 mod run;
 mod scenario_arg;
@@ -144,6 +145,29 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Run the standard suite (or read run records with --from) and write an
+    /// HTML report with plots, records.jsonl and records.csv.
+    Report {
+        /// Output directory (created if missing).
+        #[arg(long, value_name = "DIR", default_value = report::DEFAULT_OUT)]
+        out: std::path::PathBuf,
+        /// Seeds per scenario: each runs the seeds 1..=N.
+        #[arg(long, value_name = "N", default_value_t = report::DEFAULT_SEEDS,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        seeds: u64,
+        /// Worker threads (default: all cores).
+        #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..))]
+        jobs: Option<u64>,
+        /// Re-render from run records (JSON Lines) without running anything.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["seeds", "jobs", "resume", "scenarios"])]
+        from: Option<std::path::PathBuf>,
+        /// Keep the suite's records already in DIR/records.jsonl; run the rest.
+        #[arg(long)]
+        resume: bool,
+        /// Restrict the suite to these scenarios (comma-separated; for tests).
+        #[arg(long, hide = true, value_delimiter = ',')]
+        scenarios: Vec<String>,
+    },
     /// Minimise the fault plan of a failing seed and write it as a scenario file.
     Shrink {
         scenario: String,
@@ -199,6 +223,21 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             expect_hash,
         } => repro::run(&scenario, seed, trace, expect_hash),
         Command::Shrink { scenario, seed, out } => shrink::run(&scenario, seed, out),
+        Command::Report {
+            out,
+            seeds,
+            jobs,
+            from,
+            resume,
+            scenarios,
+        } => report::run(report::Options {
+            out,
+            seeds,
+            jobs,
+            from,
+            resume,
+            scenarios,
+        }),
         Command::Partition {
             keys,
             from,

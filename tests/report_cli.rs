@@ -1,0 +1,348 @@
+//! `halab report`: the page re-rendered from the reports fixture loads every
+//! plot in a real (headless) browser and has one summary row per scenario; a
+//! small real run writes records, variant scenario files and the interval
+//! sweep, and resumes without re-running; bad input exits 2 with a clear
+//! message.
+//!
+//! The browser check needs Chromium: Debian's `chromium` package (or
+//! `chromium-browser`/`google-chrome` on PATH, or a binary named by the
+//! `HALAB_CHROMIUM` environment variable). Without one the test fails.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/tests/fixtures/records.jsonl");
+
+fn halab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_halab"))
+        .args(args)
+        .output()
+        .expect("halab runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh directory for one test.
+fn tmp(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("report-cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
+/// The browser: `HALAB_CHROMIUM`, else the first of chromium,
+/// chromium-browser, google-chrome on PATH.
+fn find_browser() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("HALAB_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
+}
+
+/// `--dump-dom` of a page after its scripts ran, with a time limit.
+fn dump_dom(browser: &Path, page: &Path, profile: &Path) -> String {
+    let page = page.canonicalize().expect("page exists");
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--no-first-run",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", browser.display()));
+    let out = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let mut out = out;
+        std::io::Read::read_to_string(&mut out, &mut s).map(|_| s)
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if child.try_wait().expect("wait for the browser").is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{} --dump-dom did not finish within 120 s", browser.display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    reader
+        .join()
+        .expect("reader thread")
+        .expect("the browser's output is text")
+}
+
+/// The value of `attr="..."` in the first tag that has it.
+fn attribute<'a>(html: &'a str, attr: &str) -> Option<&'a str> {
+    let start = html.find(&format!("{attr}=\""))? + attr.len() + 2;
+    let len = html[start..].find('"')?;
+    Some(&html[start..start + len])
+}
+
+/// The distinct scenario names of a JSON Lines file.
+fn scenarios_in(jsonl: &str) -> BTreeSet<String> {
+    jsonl
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("record line");
+            v["scenario"].as_str().expect("scenario name").to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn from_records_every_plot_loads_in_a_browser_and_each_scenario_has_one_row() {
+    let Some(browser) = find_browser() else {
+        panic!(
+            "no headless browser found: install Debian's `chromium` package \
+             (sudo apt-get install chromium), or set HALAB_CHROMIUM to a Chromium or Chrome binary"
+        );
+    };
+    let dir = tmp("from");
+    let out = dir.join("out");
+    let o = halab(&["report", "--from", FIXTURE, "--out", path_str(&out)]);
+    // The fixture holds two violations (shrink-me): exit code 1, as `sweep`.
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let index = out.join("index.html");
+    assert!(
+        stdout(&o).contains(&format!("report: {}", index.display())),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("reproduce: cargo run --release -- repro shrink-me --seed 1 --trace"),
+        "{}",
+        stdout(&o)
+    );
+
+    let html = std::fs::read_to_string(&index).expect("index.html");
+    let images = html.matches("<img ").count();
+    assert!(images > 0, "the page shows plots");
+    let dom = dump_dom(&browser, &index, &dir.join("browser-profile"));
+    let loaded = attribute(&dom, "data-images-loaded").unwrap_or_else(|| {
+        panic!(
+            "no data-images-loaded on <body>: the page's image check did not run\n{}",
+            &dom[..dom.len().min(2000)]
+        )
+    });
+    let broken: Vec<&str> = dom
+        .split("<img ")
+        .skip(1)
+        .filter(|t| t.split('>').next().is_some_and(|t| t.contains("data-loaded=\"no\"")))
+        .filter_map(|t| attribute(t, "src"))
+        .collect();
+    assert_eq!(loaded, format!("{images}/{images}"), "images not loaded: {broken:?}");
+
+    // The summary table: exactly one row per scenario of the records.
+    let table_start = dom.find("<table id=\"summary-table\">").expect("summary table");
+    let table = &dom[table_start..];
+    let table = &table[..table.find("</table>").expect("table closes")];
+    let rows: Vec<&str> = table
+        .split("<tr")
+        .skip(1)
+        .filter_map(|t| attribute(t.split('>').next().unwrap_or(""), "data-scenario"))
+        .collect();
+    let fixture = std::fs::read_to_string(FIXTURE).expect("fixture");
+    let expected: Vec<String> = scenarios_in(&fixture).into_iter().collect();
+    assert_eq!(rows, expected, "one row per scenario, in name order");
+    assert_eq!(
+        table.matches("<tr").count(),
+        expected.len() + 1,
+        "header plus one row per scenario"
+    );
+    // Nothing else in the table's body.
+    assert_eq!(table.matches("<td class=\"name\">").count(), expected.len());
+
+    // The check bites: a missing plot and an undecodable one are counted.
+    std::fs::remove_file(out.join("rebalancing.svg")).expect("plot exists");
+    std::fs::write(out.join("recovery-cdf.svg"), "not an image").expect("write");
+    let dom = dump_dom(&browser, &index, &dir.join("browser-profile"));
+    assert_eq!(
+        attribute(&dom, "data-images-loaded"),
+        Some(format!("{}/{images}", images - 2).as_str())
+    );
+}
+
+#[test]
+fn a_small_run_writes_records_variants_and_the_interval_sweep_then_resumes() {
+    let dir = tmp("run");
+    let out = dir.join("out");
+    let args = [
+        "report",
+        "--scenarios",
+        "steady,tm-crash-checkpoint-interval-2s",
+        "--seeds",
+        "1",
+        "--jobs",
+        "2",
+        "--out",
+        path_str(&out),
+    ];
+    let o = halab(&args);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("2 runs to do (0 already done)"), "{text}");
+    assert!(
+        text.contains("checkpoint interval sweep of tm-crash: 2s; MTBF 4.00 s"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("report: {}", out.join("index.html").display())),
+        "{text}"
+    );
+
+    let jsonl = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
+    assert_eq!(jsonl.lines().count(), 2);
+    let names = scenarios_in(&jsonl);
+    assert_eq!(
+        names.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["steady", "tm-crash-checkpoint-interval-2s"]
+    );
+    // The variant is a scenario file its repro line can name.
+    let variant = out.join("scenarios/tm-crash-checkpoint-interval-2s.toml");
+    let toml = std::fs::read_to_string(&variant).expect("variant file");
+    assert!(toml.contains("\"execution.checkpointing.interval\" = \"2s\""), "{toml}");
+    for f in [
+        "index.html",
+        "records.csv",
+        "checkpoint-interval-sweep.svg",
+        "checkpoint-interval-sweep.png",
+        "rebalancing.svg",
+        "throughput-steady-1.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f} written");
+    }
+    // Variants are drawn in the sweep plot, not one by one.
+    assert!(!out.join("throughput-tm-crash-checkpoint-interval-2s-1.svg").exists());
+
+    // Resumed: nothing left to run, the same records.
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let again = halab(&resume);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("0 runs to do (2 already done)"),
+        "{}",
+        stdout(&again)
+    );
+    let after = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
+    assert_eq!(scenarios_in(&after), names);
+    assert_eq!(after.lines().count(), 2);
+
+    // Re-rendered from the records alone: the variant is recognised by name.
+    let out2 = dir.join("again");
+    let from = out.join("records.jsonl");
+    let o = halab(&["report", "--from", path_str(&from), "--out", path_str(&out2)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("checkpoint interval sweep of tm-crash: 2s"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(out2.join("checkpoint-interval-sweep.svg").is_file());
+    assert!(out2.join("scenarios/tm-crash-checkpoint-interval-2s.toml").is_file());
+}
+
+#[test]
+fn bad_input_exits_2_with_a_clear_message() {
+    let dir = tmp("bad");
+    let out = dir.join("out");
+    let check = |args: &[&str], needle: &str| {
+        let o = halab(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: expected `{needle}` in: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    };
+    let missing = dir.join("missing.jsonl");
+    check(
+        &["report", "--from", path_str(&missing), "--out", path_str(&out)],
+        "cannot read",
+    );
+
+    let fixture = std::fs::read_to_string(FIXTURE).expect("fixture");
+    let first = fixture.lines().next().expect("a record");
+    let malformed = dir.join("malformed.jsonl");
+    std::fs::write(&malformed, format!("{first}\n{{\"scenario\": oops}}\n{first}\n")).expect("write");
+    check(
+        &["report", "--from", path_str(&malformed), "--out", path_str(&out)],
+        "malformed.jsonl: line 2:",
+    );
+
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "\n").expect("write");
+    check(
+        &["report", "--from", path_str(&empty), "--out", path_str(&out)],
+        "holds no run records",
+    );
+
+    check(&["report", "--seeds", "0", "--out", path_str(&out)], "--seeds");
+    check(&["report", "--jobs", "0", "--out", path_str(&out)], "--jobs");
+    check(
+        &["report", "--from", FIXTURE, "--seeds", "3", "--out", path_str(&out)],
+        "cannot be used with",
+    );
+    check(
+        &[
+            "report",
+            "--scenarios",
+            "no-such-scenario",
+            "--seeds",
+            "1",
+            "--out",
+            path_str(&out),
+        ],
+        "unknown scenario `no-such-scenario`",
+    );
+
+    // An output directory that cannot be created: its parent is a file.
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").expect("write");
+    let under_file = file.join("out");
+    check(
+        &["report", "--from", FIXTURE, "--out", path_str(&under_file)],
+        "cannot create the output directory",
+    );
+    check(
+        &[
+            "report",
+            "--scenarios",
+            "steady",
+            "--seeds",
+            "1",
+            "--out",
+            path_str(&under_file),
+        ],
+        "cannot create the output directory",
+    );
+    assert!(!out.exists(), "nothing written on bad input");
+}
