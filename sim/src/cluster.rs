@@ -215,6 +215,16 @@ impl Cluster {
         }
     }
 
+    /// Kill every node, dropping all their tasks. Called when a run ends:
+    /// madsim does not free tasks still pending when its runtime is dropped
+    /// (madsim issue #242), and each run's services would leak with them.
+    pub fn shut_down(&self) {
+        let handle = Handle::current();
+        for id in self.nodes.values() {
+            handle.kill(*id);
+        }
+    }
+
     pub fn node(&self, name: &str) -> Option<NodeId> {
         self.nodes.get(name).copied()
     }

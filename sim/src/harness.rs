@@ -177,6 +177,7 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
                 break now;
             }
         };
+        cluster.shut_down();
         SimOutput {
             tracer,
             sink: services.sink_store,
