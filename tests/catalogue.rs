@@ -81,6 +81,13 @@ catalogue_tests! {
     ha_chaos => "ha-chaos",
     bounded_finish => "bounded-finish",
     cancel_job => "cancel-job",
+    rescale_scale_out => "rescale-scale-out",
+    rescale_scale_in_crash => "rescale-scale-in-crash",
+    tm_loss_no_spare => "tm-loss-no-spare",
+    rescale_ring => "rescale-ring",
+    rescale_rendezvous => "rescale-rendezvous",
+    rescale_jump => "rescale-jump",
+    rescale_maglev => "rescale-maglev",
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crate::checkpoint::barrier::{BarrierConfig, CheckpointingMode};
 pub use crate::duration::{format_duration, parse_duration, DurationError};
 use crate::ha::{HighAvailabilityType, LeaseConfig};
 use crate::partition::key_groups;
+use crate::partition::{PartitionerKind, PartitionerParams};
 
 /// The raw configuration: Flink keys to string values.
 pub type Configuration = BTreeMap<String, String>;
@@ -75,6 +76,11 @@ pub const KNOWN_KEYS: &[&str] = &[
     "high-availability.kubernetes.leader-election.lease-duration",
     "high-availability.kubernetes.leader-election.renew-deadline",
     "high-availability.kubernetes.leader-election.retry-period",
+    "scheduler-mode",
+    "jobmanager.adaptive-scheduler.resource-stabilization-timeout",
+    "halab.partitioner",
+    "halab.partitioner.vnodes",
+    "halab.partitioner.table-size",
     "halab.network.batch-size",
     "halab.network.credits",
     "halab.failure-detection.connection-loss",
@@ -127,6 +133,9 @@ pub enum Sabotage {
     /// As [`Sabotage::NoEpochFencing`], but the sink store still fences: the
     /// control that shows what the sink's epoch check alone prevents.
     OnlySinkFencing,
+    /// A keyed restore keeps only the keys its own old subtask held: the
+    /// state of keys that move in a rescale is lost.
+    RescaleDropsMovedState,
 }
 
 impl Sabotage {
@@ -190,6 +199,20 @@ pub struct EngineConfig {
     pub high_availability: HighAvailabilityType,
     /// `high-availability.kubernetes.leader-election.*`.
     pub lease: LeaseConfig,
+    /// `scheduler-mode: reactive` (Flink's reactive mode): keyed operators
+    /// run at the parallelism the available slots allow, up to the job's
+    /// configured parallelism, and the job rescales when TaskManagers come
+    /// and go.
+    pub reactive: bool,
+    /// `jobmanager.adaptive-scheduler.resource-stabilization-timeout`: with
+    /// fewer slots than the job wants, how long the slot count must stay
+    /// unchanged before the job starts with what there is.
+    pub resource_stabilization_timeout: Duration,
+    /// `halab.partitioner`: which partitioner routes keyed exchanges and
+    /// places keyed state (`key-groups`, `ring`, `rendezvous`, `jump`,
+    /// `maglev`), with `halab.partitioner.vnodes` / `.table-size`.
+    pub partitioner: PartitionerKind,
+    pub partitioner_params: PartitionerParams,
 }
 
 fn get<'a>(conf: &'a Configuration, key: &str) -> Option<&'a str> {
@@ -295,7 +318,53 @@ impl EngineConfig {
                 }
             },
         };
+        let reactive = match get(conf, "scheduler-mode") {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("reactive") => true,
+            Some(v) => {
+                return Err(ConfigError::new(
+                    "scheduler-mode",
+                    v,
+                    "expected `reactive` (or leave it unset)",
+                ))
+            }
+        };
+        let partitioner = match get(conf, "halab.partitioner") {
+            None => PartitionerKind::KeyGroups,
+            Some(v) => match v.parse::<PartitionerKind>() {
+                Ok(PartitionerKind::BoundedLoads) => {
+                    return Err(ConfigError::new(
+                        "halab.partitioner",
+                        v,
+                        "bounded-loads places a known key set and cannot route an open stream; compare it with `halab partition`",
+                    ))
+                }
+                Ok(k) => k,
+                Err(e) => return Err(ConfigError::new("halab.partitioner", v, e.to_string())),
+            },
+        };
+        let mut partitioner_params = PartitionerParams::default();
+        for (key, param) in [
+            ("halab.partitioner.vnodes", "vnodes"),
+            ("halab.partitioner.table-size", "table-size"),
+        ] {
+            if let Some(v) = get(conf, key) {
+                partitioner_params
+                    .set(param, v)
+                    .map_err(|e| ConfigError::new(key, v, e.to_string()))?;
+                partitioner
+                    .build(&partitioner_params)
+                    .map_err(|e| ConfigError::new(key, v, e.to_string()))?;
+            }
+        }
         let unaligned = bool_key(conf, "execution.checkpointing.unaligned.enabled", false)?;
+        if reactive && unaligned {
+            return Err(ConfigError::new(
+                "scheduler-mode",
+                "reactive",
+                "rescaling restores keyed state only; persisted in-flight data of unaligned checkpoints is not redistributed, so reactive mode needs aligned checkpoints",
+            ));
+        }
         if unaligned && checkpointing_mode == CheckpointingMode::AtLeastOnce {
             return Err(ConfigError::new(
                 "execution.checkpointing.unaligned.enabled",
@@ -328,6 +397,14 @@ impl EngineConfig {
             source_poll_interval: duration_key(conf, "halab.source.poll-interval", Duration::from_millis(20))?,
             rpc_timeout: duration_key(conf, "halab.rpc.timeout", Duration::from_secs(10))?,
             high_availability,
+            reactive,
+            resource_stabilization_timeout: duration_key(
+                conf,
+                "jobmanager.adaptive-scheduler.resource-stabilization-timeout",
+                Duration::from_secs(10),
+            )?,
+            partitioner,
+            partitioner_params,
             lease: LeaseConfig {
                 lease_duration: duration_key(
                     conf,

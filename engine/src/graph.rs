@@ -192,6 +192,12 @@ impl JobGraph {
         Ok(())
     }
 
+    /// Change a vertex's parallelism (a rescale; the caller redeploys).
+    pub fn set_parallelism(&mut self, id: JobVertexId, parallelism: u32) {
+        assert!(parallelism > 0, "invariant: parallelism is positive");
+        self.graph[NodeIndex::new(id as usize)].parallelism = parallelism;
+    }
+
     pub fn vertex(&self, id: JobVertexId) -> &JobVertex {
         &self.graph[NodeIndex::new(id as usize)]
     }

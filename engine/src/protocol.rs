@@ -89,6 +89,8 @@ pub struct RestoreSpec {
     /// Usually one handle (same parallelism); several when state is
     /// redistributed.
     pub handles: Vec<StateHandle>,
+    /// The subtask index each handle was written by (its keys' old owner).
+    pub subtasks: Vec<u32>,
 }
 
 /// Everything a TaskManager needs to run one subtask attempt.

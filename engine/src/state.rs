@@ -48,6 +48,40 @@ impl KeyedCountState {
         }
     }
 
+    /// Restore from the snapshots of the old subtasks (`(old index,
+    /// snapshot)`), keeping the keys `subtask` owns at `parallelism`, and
+    /// account for what moved. `drop_moved` is the test-only broken variant
+    /// that loses the state of keys whose owner changed.
+    pub fn restore_counted<'a>(
+        snapshots: impl IntoIterator<Item = (u32, &'a KeyedStateSnapshot)>,
+        partitioner: &dyn Partitioner,
+        subtask: u32,
+        parallelism: u32,
+        drop_moved: bool,
+    ) -> (KeyedCountState, RestoreStats) {
+        let mut counts = BTreeMap::new();
+        let mut stats = RestoreStats::default();
+        for (old, s) in snapshots {
+            for &(k, v) in &s.entries {
+                stats.total_keys += 1;
+                stats.total_fingerprint ^= key_fingerprint(k, v);
+                if partitioner.owner(k, parallelism) != subtask {
+                    continue;
+                }
+                let moved = old != subtask;
+                if moved && drop_moved {
+                    continue;
+                }
+                stats.keys += 1;
+                stats.moved_keys += u64::from(moved);
+                stats.fingerprint ^= key_fingerprint(k, v);
+                let prev = counts.insert(k, v);
+                assert!(prev.is_none(), "invariant: a key is in exactly one snapshot");
+            }
+        }
+        (KeyedCountState { counts }, stats)
+    }
+
     /// Restore from snapshots, keeping only keys that `subtask` owns.
     pub fn restore<'a>(
         snapshots: impl IntoIterator<Item = &'a KeyedStateSnapshot>,
@@ -66,6 +100,29 @@ impl KeyedCountState {
         }
         KeyedCountState { counts }
     }
+}
+
+/// What one subtask's restore kept, against everything it was offered.
+/// The kept parts of all subtasks of one restore must add up to the whole:
+/// every key and its count exactly once (checked by the sim's checker).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestoreStats {
+    /// Keys kept, and of those the ones whose old owner was another subtask.
+    pub keys: u64,
+    pub moved_keys: u64,
+    /// Keys in all the snapshots offered.
+    pub total_keys: u64,
+    /// XOR of [`key_fingerprint`] over the kept and over all entries.
+    pub fingerprint: u64,
+    pub total_fingerprint: u64,
+}
+
+/// A 64-bit fingerprint of one `(key, count)` entry (SplitMix64 mix).
+pub fn key_fingerprint(key: u64, count: u64) -> u64 {
+    let mut z = key.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ count.rotate_left(32);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -93,5 +150,29 @@ mod tests {
         for key in 0..200u64 {
             assert_eq!(re[p.owner(key, 3) as usize].get(key), key % 3 + 1);
         }
+    }
+
+    #[test]
+    fn restore_stats_add_up_to_the_whole_unless_moved_state_is_dropped() {
+        let p = KeyGroupPartitioner::new(128);
+        let mut parts: Vec<KeyedCountState> = (0..2).map(|_| KeyedCountState::default()).collect();
+        for key in 0..100u64 {
+            parts[p.owner(key, 2) as usize].increment(key);
+        }
+        let snaps: Vec<_> = parts.iter().map(|s| s.snapshot()).collect();
+        let offered = || snaps.iter().enumerate().map(|(i, s)| (i as u32, s));
+        let stats: Vec<RestoreStats> = (0..3)
+            .map(|i| KeyedCountState::restore_counted(offered(), &p, i, 3, false).1)
+            .collect();
+        assert_eq!(stats.iter().map(|s| s.keys).sum::<u64>(), 100);
+        assert_eq!(stats[0].total_keys, 100);
+        let xor = stats.iter().fold(0, |a, s| a ^ s.fingerprint);
+        assert_eq!(xor, stats[0].total_fingerprint);
+        let moved: u64 = stats.iter().map(|s| s.moved_keys).sum();
+        assert!(moved > 0 && moved < 100, "2 -> 3 moves some keys: {moved}");
+        let dropped: u64 = (0..3)
+            .map(|i| KeyedCountState::restore_counted(offered(), &p, i, 3, true).1.keys)
+            .sum();
+        assert_eq!(dropped, 100 - moved, "the broken variant loses exactly the moved keys");
     }
 }

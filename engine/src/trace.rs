@@ -100,6 +100,35 @@ pub enum TraceEvent {
         epoch: u64,
         reason: String,
     },
+    /// A keyed task restored its state: the keys it kept (and of those, the
+    /// ones that moved from another subtask) out of all keys offered, with
+    /// XOR fingerprints of `(key, count)` entries kept and offered.
+    KeyedStateRestored {
+        task: String,
+        parallelism: u32,
+        keys: u64,
+        moved_keys: u64,
+        total_keys: u64,
+        fingerprint: u64,
+        total_fingerprint: u64,
+        /// Snapshots offered: 1 (its own, same parallelism) or all of the
+        /// old subtasks' (a rescale).
+        offered: u32,
+    },
+    /// Reactive mode changed an operator's parallelism (a rescale).
+    Rescaled {
+        vertex: String,
+        /// The job vertex index (tasks are named `v<id>[subtask]`).
+        id: u32,
+        from: u32,
+        to: u32,
+    },
+    /// A keyed task received a record of a key another subtask owns.
+    OwnershipViolation {
+        task: String,
+        key: u64,
+        owner: u32,
+    },
     /// A TaskManager accepted a deployment from JobManager `jm` of `epoch`.
     DeploymentAccepted {
         task: String,

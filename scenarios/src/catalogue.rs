@@ -113,6 +113,19 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("ha-chaos", include_str!("../catalogue/ha-chaos.toml")),
     ("bounded-finish", include_str!("../catalogue/bounded-finish.toml")),
     ("cancel-job", include_str!("../catalogue/cancel-job.toml")),
+    ("rescale-scale-out", include_str!("../catalogue/rescale-scale-out.toml")),
+    (
+        "rescale-scale-in-crash",
+        include_str!("../catalogue/rescale-scale-in-crash.toml"),
+    ),
+    ("tm-loss-no-spare", include_str!("../catalogue/tm-loss-no-spare.toml")),
+    ("rescale-ring", include_str!("../catalogue/rescale-ring.toml")),
+    (
+        "rescale-rendezvous",
+        include_str!("../catalogue/rescale-rendezvous.toml"),
+    ),
+    ("rescale-jump", include_str!("../catalogue/rescale-jump.toml")),
+    ("rescale-maglev", include_str!("../catalogue/rescale-maglev.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {

@@ -14,7 +14,7 @@ use halab_engine::config::EngineConfig;
 use halab_engine::status::JobStatus;
 use halab_engine::trace::{trace_hash, Tracer};
 
-use crate::checkers::{conformance, exactly_once, leadership, liveness, windows};
+use crate::checkers::{conformance, exactly_once, leadership, liveness, rescaling, windows};
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
 use crate::record::{Bucket, RunRecord, Verdict, RECORD_SCHEMA};
@@ -227,7 +227,13 @@ fn finish(
     let safety_ok = unsafe_kinds == 0 && (!lost_counts || eo.lost == 0);
     let conformance = conformance::check(&sc.configuration(), true, crate::cluster::restart_seed(seed), &trace);
     let leaders = leadership::check(&trace);
-    let (verdict, message) = if !leaders.passed() {
+    let keyed = rescaling::check(&trace);
+    let (verdict, message) = if !keyed.passed() {
+        (
+            Verdict::Violation,
+            Some(format!("keyed state: {}", keyed.problems.join("; "))),
+        )
+    } else if !leaders.passed() {
         (
             Verdict::Violation,
             Some(format!("split brain: {}", leaders.problems.join("; "))),
@@ -282,6 +288,7 @@ fn finish(
         restarts: recovery::num_restarts(&trace),
         failures_handled: conformance.failures,
         leaderships: leaders.epochs,
+        rescales: keyed.rescales,
         job_metrics: recovery::job_metrics(&trace, out.end_ms),
         final_job_status: serde_json::to_value(status)
             .ok()

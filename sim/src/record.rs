@@ -166,6 +166,9 @@ pub struct RunRecord {
     /// Leaderships the coordination service granted (0 without HA).
     #[serde(default)]
     pub leaderships: u64,
+    /// Rescales of keyed operators (reactive mode), with their metrics.
+    #[serde(default)]
+    pub rescales: Vec<crate::checkers::rescaling::RescaleMetrics>,
     pub final_job_status: String,
     /// Flink's job metrics at the end of the run.
     pub job_metrics: JobMetrics,
@@ -210,6 +213,7 @@ impl RunRecord {
             restarts: 0,
             failures_handled: 0,
             leaderships: 0,
+            rescales: Vec::new(),
             final_job_status: "UNKNOWN".into(),
             job_metrics: JobMetrics::default(),
             simulated_ms: 0,

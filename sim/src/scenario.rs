@@ -348,7 +348,19 @@ impl Scenario {
                 "more than one JobManager needs config \"high-availability.type\" = \"kubernetes\"",
             ));
         }
-        let needed = self.job_graph().slots_needed();
+        if engine.reactive && self.job_graph().slot_sharing_groups().len() != 1 {
+            return Err(err(
+                "config.\"scheduler-mode\"",
+                "reactive mode rescales one pipeline; this job has independent pipelines",
+            ));
+        }
+        // Reactive mode starts the keyed operators at what the slots allow;
+        // sources and sinks keep their parallelism.
+        let needed = if engine.reactive {
+            j.source_parallelism.max(j.sink_parallelism)
+        } else {
+            self.job_graph().slots_needed()
+        };
         let slots = c.task_managers * c.slots_per_task_manager;
         if slots < needed {
             return Err(err(

@@ -72,6 +72,19 @@ pub fn summary(r: &RunRecord) -> String {
         };
         s.push_str(&format!("\n  recovery: {line}"));
     }
+    for m in &r.rescales {
+        s.push_str(&format!(
+            "\n  rescale: {} {} -> {} at {:.1}s: moved {:.1}% of keys (optimum {:.1}%), max/mean load {:.2}, migration {} ms",
+            m.vertex,
+            m.from,
+            m.to,
+            m.t_ms as f64 / 1e3,
+            m.moved_key_fraction * 100.0,
+            m.optimal_fraction * 100.0,
+            m.max_over_mean_load,
+            m.migration_ms
+        ));
+    }
     for ex in &r.examples {
         s.push_str(&format!("\n  example: {ex}"));
     }

@@ -4,4 +4,5 @@ pub mod conformance;
 pub mod exactly_once;
 pub mod leadership;
 pub mod liveness;
+pub mod rescaling;
 pub mod windows;

@@ -9,6 +9,7 @@ impl JobMaster {
         if self.tms.remove(&tm).is_none() {
             return;
         }
+        self.slots_changed_ms = self.now_ms();
         self.trace(TraceEvent::TaskManagerLost {
             tm,
             reason: reason.to_string(),

@@ -24,6 +24,7 @@
 mod checkpoints;
 mod failures;
 mod leadership;
+mod rescaling;
 mod scheduling;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,7 +38,7 @@ use tokio::sync::mpsc;
 use super::task::AbortOnDrop;
 use crate::checkpoint::coordinator::{AckOutcome, CheckpointCoordinator, CoordinatorConfig, TriggerPoll};
 use crate::checkpoint::failure_manager::{CheckpointFailureManager, CheckpointFailureReason};
-use crate::checkpoint::{CheckpointBarrier, CheckpointId, CompletedCheckpoint, StoredBlob};
+use crate::checkpoint::{CheckpointBarrier, CheckpointId, CompletedCheckpoint, StateHandle, StoredBlob};
 use crate::config::{EngineConfig, Sabotage};
 use crate::failover::{create_failover_strategy, FailoverStrategy};
 use crate::graph::{ExecutionVertexId, JobGraph, OperatorKind};
@@ -315,6 +316,13 @@ struct JobMaster {
     awaiting_id: BTreeMap<CheckpointId, CheckpointBarrier>,
     /// Set when the leadership ended; the event loop then stops.
     revoked: Option<String>,
+    /// Reactive mode: when the slot count last changed, and until when a
+    /// deployment short of the wanted parallelism waits for more slots.
+    slots_changed_ms: i64,
+    reactive_wait_until: Option<i64>,
+    /// The parallelism each vertex was submitted with: the most reactive
+    /// mode scales a keyed operator to.
+    desired_parallelism: BTreeMap<crate::graph::JobVertexId, u32>,
     /// A final checkpoint covered all input (bounded job): tasks are
     /// finishing and no further checkpoint is triggered.
     finishing: bool,
@@ -399,6 +407,13 @@ impl JobMaster {
             lease: l.lease,
             awaiting_id: BTreeMap::new(),
             revoked: None,
+            slots_changed_ms: now,
+            reactive_wait_until: None,
+            desired_parallelism: cfg
+                .job
+                .vertex_ids()
+                .map(|v| (v, cfg.job.vertex(v).parallelism))
+                .collect(),
             finishing: false,
             max_parallelism,
             tms: BTreeMap::new(),
@@ -467,6 +482,9 @@ impl JobMaster {
         if let Some(l) = self.lease.filter(|_| !self.cfg.ignores_lease()) {
             t = t.min(l.acts_until_ms());
         }
+        if let Some(w) = self.reactive_wait_until {
+            t = t.min(w);
+        }
         if !self.waiting_for_slots {
             if let Some(d) = self.pending.iter().map(|(due, _)| *due).min() {
                 t = t.min(d);
@@ -526,6 +544,10 @@ impl JobMaster {
                 );
                 self.trace(TraceEvent::TaskManagerRegistered { tm, slots });
                 self.waiting_for_slots = false;
+                self.slots_changed_ms = now;
+                if self.cfg.engine.reactive {
+                    self.rescale_up_if_possible().await;
+                }
                 self.try_deploy().await;
             }
             JmEvent::TmDisconnected { tm, conn, error } => {
@@ -680,6 +702,7 @@ impl JobMaster {
 
     async fn on_timer(&mut self) {
         let now = self.now_ms();
+        let mut heartbeat = false;
         if now >= self.next_heartbeat_ms {
             self.next_heartbeat_ms += self.cfg.engine.heartbeat_interval.as_millis() as i64;
             let timeout = self.cfg.engine.heartbeat_timeout.as_millis() as i64;
@@ -692,12 +715,21 @@ impl JobMaster {
             for tm in expired {
                 self.task_manager_lost(tm, "heartbeat timeout").await;
             }
-            for t in self.tms.values() {
-                let _ = t.tx.send(JmToTm::HeartbeatRequest).await;
-            }
+            heartbeat = true;
+        }
+        if self.reactive_wait_until.is_some_and(|w| now >= w) {
+            self.reactive_wait_until = None;
+            self.waiting_for_slots = false;
         }
         if self.pending.iter().any(|(d, _)| now >= *d) && !self.waiting_for_slots {
             self.try_deploy().await;
+        }
+        // Requests go out after a due deployment: sending takes simulated
+        // time, and the restart must happen exactly when it is due.
+        if heartbeat {
+            for t in self.tms.values() {
+                let _ = t.tx.send(JmToTm::HeartbeatRequest).await;
+            }
         }
         if self.status == JobStatus::Running {
             let expired = self.coordinator.as_mut().map(|c| c.expire(now)).unwrap_or_default();

@@ -21,7 +21,25 @@ impl JobMaster {
         if self.status.is_terminal() || !self.pending.iter().any(|(due, _)| *due <= now) {
             return;
         }
-        let slots = self.slots();
+        let mut slots = self.slots();
+        if self.cfg.engine.reactive {
+            // Reactive mode: the keyed operators run at what the slots allow,
+            // once the slot count has been stable for the stabilization
+            // timeout (at once when every wanted slot is there).
+            if !self.reactive_slots_settled(slots.len(), now) {
+                if !self.waiting_for_slots {
+                    let wanted = self.desired_parallelism.values().copied().max().unwrap_or(1);
+                    self.trace(TraceEvent::WaitingForSlots {
+                        needed: wanted,
+                        available: slots.len() as u32,
+                    });
+                }
+                self.waiting_for_slots = true;
+                return;
+            }
+            self.fit_parallelism_to(slots.len()).await;
+            slots = self.slots();
+        }
         // Slots used by subtasks that keep running (partial restarts).
         let needed = self.cfg.job.slots_needed() as usize;
         if slots.len() < needed {
@@ -99,9 +117,24 @@ impl JobMaster {
                 })
                 .collect();
             let restore = latest.as_ref().and_then(|c| {
-                c.states.get(v).map(|h| RestoreSpec {
+                // Same parallelism: the subtask's own state. After a rescale a
+                // keyed subtask reads every old subtask's state and keeps the
+                // keys it owns now (state follows its keys).
+                let old: Vec<(u32, StateHandle)> = c
+                    .states
+                    .iter()
+                    .filter(|(k, _)| k.vertex == v.vertex)
+                    .map(|(k, h)| (k.subtask, h.clone()))
+                    .collect();
+                let chosen: Vec<(u32, StateHandle)> = if old.len() as u32 == vertex.parallelism {
+                    old.into_iter().filter(|(s, _)| *s == v.subtask).collect()
+                } else {
+                    old
+                };
+                (!chosen.is_empty()).then(|| RestoreSpec {
                     checkpoint_id: c.id,
-                    handles: vec![h.clone()],
+                    subtasks: chosen.iter().map(|(s, _)| *s).collect(),
+                    handles: chosen.into_iter().map(|(_, h)| h).collect(),
                 })
             });
             let tdd = TaskDeploymentDescriptor {

@@ -8,14 +8,36 @@ use crate::checkpoint::{CheckpointId, OperatorState};
 use crate::config::Sabotage;
 use crate::record::Record;
 use crate::state::KeyedCountState;
+use std::sync::Arc;
+
+use crate::partition::Partitioner;
+use crate::trace::{TraceEvent, Tracer};
 
 struct KeyedCount {
     state: KeyedCountState,
+    /// Ownership check: every record's key must be owned by this subtask.
+    partitioner: Arc<dyn Partitioner>,
+    subtask: u32,
+    parallelism: u32,
+    tracer: Tracer,
+    node: String,
+    task: String,
 }
 
 impl Operator for KeyedCount {
     async fn process(&mut self, batch: Vec<Record>, out: &mut OutputGate) -> Result<(), TaskError> {
         for r in batch {
+            let owner = self.partitioner.owner(r.key, self.parallelism);
+            if owner != self.subtask {
+                self.tracer.record(
+                    &self.node,
+                    TraceEvent::OwnershipViolation {
+                        task: self.task.clone(),
+                        key: r.key,
+                        owner,
+                    },
+                );
+            }
             let count = self.state.increment(r.key);
             out.emit(Record { value: count, ..r }).await?;
         }
@@ -32,18 +54,47 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
     let state = if env.sabotage == Sabotage::CountIgnoresRestoredState {
         KeyedCountState::default()
     } else {
-        let snaps = restored.iter().filter_map(|s| match &s.operator {
-            OperatorState::Keyed(k) => Some(k),
+        // Each restored snapshot with the subtask that wrote it: on a rescale
+        // every new subtask reads all of them and keeps the keys it owns.
+        let old = env.tdd.restore.as_ref().map(|r| r.subtasks.clone()).unwrap_or_default();
+        let snaps = restored.iter().zip(old).filter_map(|(s, i)| match &s.operator {
+            OperatorState::Keyed(k) => Some((i, k)),
             _ => None,
         });
-        KeyedCountState::restore(
+        let (state, stats) = KeyedCountState::restore_counted(
             snaps,
             env.partitioner().as_ref(),
             env.tdd.id.vertex.subtask,
             env.tdd.parallelism,
-        )
+            env.sabotage == Sabotage::RescaleDropsMovedState,
+        );
+        if env.tdd.restore.is_some() {
+            env.tracer.record(
+                &env.node,
+                TraceEvent::KeyedStateRestored {
+                    task: env.tdd.id.to_string(),
+                    parallelism: env.tdd.parallelism,
+                    keys: stats.keys,
+                    moved_keys: stats.moved_keys,
+                    total_keys: stats.total_keys,
+                    fingerprint: stats.fingerprint,
+                    total_fingerprint: stats.total_fingerprint,
+                    offered: env.tdd.restore.as_ref().map_or(0, |r| r.handles.len() as u32),
+                },
+            );
+        }
+        state
     };
     let (replay_in, replay_out) = env.in_flight_to_replay(&restored);
     let out = env.connect_outputs().await?;
-    run_operator(env, KeyedCount { state }, out, replay_in, replay_out).await
+    let op = KeyedCount {
+        state,
+        partitioner: env.partitioner(),
+        subtask: env.tdd.id.vertex.subtask,
+        parallelism: env.tdd.parallelism,
+        tracer: env.tracer.clone(),
+        node: env.node.clone(),
+        task: env.tdd.id.to_string(),
+    };
+    run_operator(env, op, out, replay_in, replay_out).await
 }

@@ -27,7 +27,7 @@ use crate::checkpoint::{CheckpointBarrier, CheckpointId, StateHandle, StoredBlob
 use crate::config::{EngineConfig, Sabotage};
 use crate::graph::OperatorKind;
 use crate::net::{self, ConnRx, ConnTx, RpcClient};
-use crate::partition::{KeyGroupPartitioner, Partitioner};
+use crate::partition::{KeyGroupPartitioner, Partitioner, PartitionerKind};
 use crate::protocol::{ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskDeploymentDescriptor};
 use crate::record::Record;
 use crate::trace::Tracer;
@@ -155,8 +155,16 @@ pub async fn run(env: TaskEnv) {
 }
 
 impl TaskEnv {
+    /// The job's partitioner (`halab.partitioner`); key groups use the
+    /// job's max parallelism.
     pub fn partitioner(&self) -> Arc<dyn Partitioner> {
-        Arc::new(KeyGroupPartitioner::new(self.tdd.max_parallelism))
+        match self.config.partitioner {
+            PartitionerKind::KeyGroups => Arc::new(KeyGroupPartitioner::new(self.tdd.max_parallelism)),
+            kind => Arc::from(
+                kind.build(&self.config.partitioner_params)
+                    .expect("invariant: partitioner parameters validated by EngineConfig"),
+            ),
+        }
     }
 
     pub fn storage_client(&self) -> RpcClient {

@@ -1,0 +1,256 @@
+//! Keyed-state checker for restores and rescales, and the rescale metrics.
+//!
+//! Every keyed subtask traces what its restore kept out of the state it was
+//! offered (`keyed_state_restored`): keys, keys that moved from another
+//! subtask, and XOR fingerprints of the `(key, count)` entries. For each
+//! restore of a keyed vertex (all its subtasks of one deployment) the kept
+//! parts must add up to the whole: the same number of keys and the same
+//! fingerprint, so no key's state was lost or restored twice. Records must
+//! only reach the subtask that owns their key (`ownership_violation`).
+//!
+//! For each rescale (`rescaled`) the metrics compare the keys moved with the
+//! optimum (|to − from| / max(from, to): 1/(n+1) growing by one, 1/n
+//! shrinking by one), and give the load balance and the migration time.
+
+use std::collections::BTreeMap;
+
+use halab_engine::trace::{TraceEntry, TraceEvent};
+use serde::{Deserialize, Serialize};
+
+/// Bytes of one keyed-state entry (a `(u64 key, u64 count)` pair): every
+/// entry has the same size, so the fraction of bytes moved equals the
+/// fraction of keys moved.
+pub const ENTRY_BYTES: u64 = 16;
+
+/// One rescale of a keyed operator, as the RunRecord stores it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RescaleMetrics {
+    pub t_ms: u64,
+    pub vertex: String,
+    pub from: u32,
+    pub to: u32,
+    /// Keys whose owner changed, over all keys.
+    pub moved_key_fraction: f64,
+    /// The least any scheme must move: |to − from| / max(from, to).
+    pub optimal_fraction: f64,
+    pub state_bytes_moved: u64,
+    pub state_bytes_total: u64,
+    /// Largest subtask's keys over the mean.
+    pub max_over_mean_load: f64,
+    /// From the rescale decision until the last subtask restored its state.
+    pub migration_ms: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RescalingReport {
+    pub problems: Vec<String>,
+    pub rescales: Vec<RescaleMetrics>,
+}
+
+impl RescalingReport {
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Restored {
+    t_ms: u64,
+    subtask: u32,
+    parallelism: u32,
+    keys: u64,
+    moved: u64,
+    total: u64,
+    fingerprint: u64,
+    total_fingerprint: u64,
+    offered: u32,
+}
+
+/// `v3[1]#2` or `v3[1]#4.2` → (vertex 3, subtask 1, attempt "2" / "4.2").
+fn parse_task(task: &str) -> Option<(u32, u32, String)> {
+    let rest = task.strip_prefix('v')?;
+    let (vertex, rest) = rest.split_once('[')?;
+    let (subtask, attempt) = rest.split_once("]#")?;
+    Some((vertex.parse().ok()?, subtask.parse().ok()?, attempt.to_string()))
+}
+
+pub fn check(trace: &[TraceEntry]) -> RescalingReport {
+    let mut r = RescalingReport::default();
+    // Restores by (vertex, attempt), in trace order of their first member.
+    let mut restores: BTreeMap<(u32, String), Vec<Restored>> = BTreeMap::new();
+    let mut order: Vec<(u32, String)> = Vec::new();
+    let mut rescales: Vec<(u64, String, u32, u32, u32)> = Vec::new();
+    for e in trace {
+        match &e.event {
+            TraceEvent::KeyedStateRestored {
+                task,
+                parallelism,
+                keys,
+                moved_keys,
+                total_keys,
+                fingerprint,
+                total_fingerprint,
+                offered,
+            } => {
+                let Some((vertex, subtask, attempt)) = parse_task(task) else {
+                    r.problems.push(format!("unparseable task name {task}"));
+                    continue;
+                };
+                let key = (vertex, attempt);
+                if !restores.contains_key(&key) {
+                    order.push(key.clone());
+                }
+                restores.entry(key).or_default().push(Restored {
+                    t_ms: e.t_ms,
+                    subtask,
+                    parallelism: *parallelism,
+                    keys: *keys,
+                    moved: *moved_keys,
+                    total: *total_keys,
+                    fingerprint: *fingerprint,
+                    total_fingerprint: *total_fingerprint,
+                    offered: *offered,
+                });
+            }
+            TraceEvent::OwnershipViolation { task, key, owner } => r.problems.push(format!(
+                "{task} received key {key} at {}ms, which subtask {owner} owns",
+                e.t_ms
+            )),
+            TraceEvent::Rescaled { vertex, id, from, to } => rescales.push((e.t_ms, vertex.clone(), *id, *from, *to)),
+            _ => {}
+        }
+    }
+    for key in &order {
+        let group = &restores[key];
+        let p = group[0].parallelism;
+        // A deployment in which some subtask died before restoring cannot be
+        // checked as a whole; its successor will be.
+        if group.len() as u32 != p {
+            continue;
+        }
+        let kept: u64 = group.iter().map(|g| g.keys).sum();
+        let fingerprint = group.iter().fold(0, |a, g| a ^ g.fingerprint);
+        // Same parallelism: each subtask was offered its own snapshot, and
+        // the whole is their union. A rescale: each was offered all of them.
+        let (total, total_fingerprint) = if group.iter().all(|g| g.offered <= 1) {
+            (
+                group.iter().map(|g| g.total).sum(),
+                group.iter().fold(0, |a, g| a ^ g.total_fingerprint),
+            )
+        } else {
+            (group[0].total, group[0].total_fingerprint)
+        };
+        if kept != total || fingerprint != total_fingerprint {
+            r.problems.push(format!(
+                "keyed state of v{} lost or duplicated in the restore of attempt {}: {kept} of {total} keys kept{}",
+                key.0,
+                key.1,
+                if kept == total { " (counts differ)" } else { "" }
+            ));
+        }
+    }
+    for (t, name, id, from, to) in rescales {
+        let Some(group) = order
+            .iter()
+            .filter(|k| k.0 == id)
+            .map(|k| &restores[k])
+            .find(|g| g[0].t_ms >= t && g.len() as u32 == to && g[0].parallelism == to)
+        else {
+            continue;
+        };
+        let total = group[0].total.max(1);
+        let moved: u64 = group.iter().map(|g| g.moved).sum();
+        let mean = group.iter().map(|g| g.keys).sum::<u64>() as f64 / f64::from(to);
+        let max = group.iter().map(|g| g.keys).max().unwrap_or(0) as f64;
+        debug_assert!(group.iter().all(|g| g.subtask < to));
+        r.rescales.push(RescaleMetrics {
+            t_ms: t,
+            vertex: name,
+            from,
+            to,
+            moved_key_fraction: moved as f64 / total as f64,
+            optimal_fraction: f64::from(from.abs_diff(to)) / f64::from(from.max(to)),
+            state_bytes_moved: moved * ENTRY_BYTES,
+            state_bytes_total: group[0].total * ENTRY_BYTES,
+            max_over_mean_load: if mean > 0.0 { max / mean } else { 1.0 },
+            migration_ms: group.iter().map(|g| g.t_ms).max().unwrap_or(t) - t,
+        });
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn restored(t_ms: u64, task: &str, p: u32, keys: u64, moved: u64, fp: u64) -> TraceEntry {
+        TraceEntry {
+            t_ms,
+            node: "tm-0".into(),
+            event: TraceEvent::KeyedStateRestored {
+                task: task.into(),
+                parallelism: p,
+                keys,
+                moved_keys: moved,
+                total_keys: 10,
+                fingerprint: fp,
+                total_fingerprint: 0b111,
+                offered: 2,
+            },
+        }
+    }
+
+    fn rescaled(t_ms: u64, from: u32, to: u32) -> TraceEntry {
+        TraceEntry {
+            t_ms,
+            node: "jm".into(),
+            event: TraceEvent::Rescaled {
+                vertex: "count".into(),
+                id: 1,
+                from,
+                to,
+            },
+        }
+    }
+
+    #[test]
+    fn a_complete_restore_passes_and_yields_rescale_metrics() {
+        let trace = vec![
+            rescaled(1000, 2, 3),
+            restored(1050, "v1[0]#2", 3, 3, 0, 0b001),
+            restored(1060, "v1[1]#2", 3, 3, 1, 0b010),
+            restored(1070, "v1[2]#2", 3, 4, 3, 0b100),
+        ];
+        let r = check(&trace);
+        assert!(r.passed(), "{r:?}");
+        let m = &r.rescales[0];
+        assert_eq!((m.from, m.to, m.migration_ms), (2, 3, 70));
+        assert!((m.moved_key_fraction - 0.4).abs() < 1e-9);
+        assert!((m.optimal_fraction - 1.0 / 3.0).abs() < 1e-9);
+        assert!((m.max_over_mean_load - 4.0 / (10.0 / 3.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn lost_or_doubled_keys_and_misrouted_records_are_caught() {
+        let lost = vec![
+            restored(1, "v1[0]#2", 2, 4, 0, 0b011),
+            restored(2, "v1[1]#2", 2, 5, 0, 0b100),
+        ];
+        assert!(!check(&lost).passed());
+        let wrong_counts = vec![
+            restored(1, "v1[0]#2", 2, 5, 0, 0b001),
+            restored(2, "v1[1]#2", 2, 5, 0, 0b100),
+        ];
+        assert!(!check(&wrong_counts).passed(), "same key count, wrong fingerprint");
+        let misrouted = vec![TraceEntry {
+            t_ms: 5,
+            node: "tm-0".into(),
+            event: TraceEvent::OwnershipViolation {
+                task: "v1[0]#1".into(),
+                key: 7,
+                owner: 1,
+            },
+        }];
+        assert!(!check(&misrouted).passed());
+    }
+}
