@@ -51,5 +51,11 @@ fn bench_assign(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_owner, bench_assign);
+// No plots: criterion's plotters backend finds no font here (the workspace
+// builds plotters without font-kit), and the numbers are what matters.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = bench_owner, bench_assign
+}
 criterion_main!(benches);

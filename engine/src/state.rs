@@ -3,17 +3,54 @@
 //! A snapshot lists `(key, count)` pairs sorted by key. Restoring filters the
 //! entries by ownership, so the same snapshot format serves a restore at the
 //! same parallelism and a rescale in which state follows its keys.
+//!
+//! The counts live in a hash map with a fixed hash function (every record
+//! touches it; an ordered map cost several times more per record). Its
+//! iteration order never leaves this file: snapshots sort by key.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
 use crate::partition::Partitioner;
 
+/// A fixed multiplicative hash for `u64` keys (no per-process random
+/// state): deterministic, and cheap for the hot path.
+#[derive(Clone, Copy, Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        // Folded 64x64->128 multiply: both halves of the product mixed, so
+        // the low bits (the bucket) depend on every bit of the key.
+        let m = u128::from(self.0 ^ x) * 0x9e37_79b9_7f4a_7c15_u128;
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Counts = HashMap<u64, u64, BuildHasherDefault<KeyHasher>>;
+
 /// The keyed running-count state of one subtask.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct KeyedCountState {
-    counts: BTreeMap<u64, u64>,
+    counts: Counts,
+}
+
+impl std::fmt::Debug for KeyedCountState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.snapshot().entries).finish()
+    }
 }
 
 /// A keyed-state snapshot: entries sorted by key.
@@ -43,9 +80,9 @@ impl KeyedCountState {
     }
 
     pub fn snapshot(&self) -> KeyedStateSnapshot {
-        KeyedStateSnapshot {
-            entries: self.counts.iter().map(|(k, v)| (*k, *v)).collect(),
-        }
+        let mut entries: Vec<(u64, u64)> = self.counts.iter().map(|(k, v)| (*k, *v)).collect();
+        entries.sort_unstable();
+        KeyedStateSnapshot { entries }
     }
 
     /// Restore from the snapshots of the old subtasks (`(old index,
@@ -59,7 +96,7 @@ impl KeyedCountState {
         parallelism: u32,
         drop_moved: bool,
     ) -> (KeyedCountState, RestoreStats) {
-        let mut counts = BTreeMap::new();
+        let mut counts = Counts::default();
         let mut stats = RestoreStats::default();
         for (old, s) in snapshots {
             for &(k, v) in &s.entries {
@@ -89,7 +126,7 @@ impl KeyedCountState {
         subtask: u32,
         parallelism: u32,
     ) -> KeyedCountState {
-        let mut counts = BTreeMap::new();
+        let mut counts = Counts::default();
         for s in snapshots {
             for &(k, v) in &s.entries {
                 if partitioner.owner(k, parallelism) == subtask {
@@ -129,6 +166,25 @@ pub fn key_fingerprint(key: u64, count: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::partition::KeyGroupPartitioner;
+
+    #[test]
+    fn counts_of_sparse_keys_and_sorted_snapshots() {
+        let mut s = KeyedCountState::default();
+        // Keys sharing their low bits must not collide into one bucket chain.
+        let keys: Vec<u64> = (0..3000u64).rev().map(|i| i << 20).collect();
+        for (i, &k) in keys.iter().enumerate() {
+            for _ in 0..=(i % 3) {
+                s.increment(k);
+            }
+        }
+        assert_eq!(s.len(), 3000);
+        let snap = s.snapshot();
+        assert!(snap.entries.windows(2).all(|w| w[0].0 < w[1].0), "sorted by key");
+        for (i, &k) in keys.iter().enumerate() {
+            assert_eq!(s.get(k), (i % 3) as u64 + 1);
+        }
+        assert_eq!(s.get(7), 0);
+    }
 
     #[test]
     fn snapshot_restore_round_trip_and_rescale() {

@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod bench;
 mod list;
 mod partition;
 mod policy;
@@ -168,6 +169,23 @@ pub enum Command {
         #[arg(long, hide = true, value_delimiter = ',')]
         scenarios: Vec<String>,
     },
+    /// Measure the headline speed figures (pipeline throughput beside a
+    /// sequential fold, chaos simulated/wall time and seeds/s, memory) in
+    /// one table.
+    Bench {
+        /// Output format: a table, or exactly one JSON object on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Check memory flatness over 10,000 chaos seeds instead of 2,000.
+        #[arg(long)]
+        long: bool,
+        /// Repetitions of each pipeline measurement (the median is shown).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        /// Worker threads of the sweep (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Minimise the fault plan of a failing seed and write it as a scenario file.
     Shrink {
         scenario: String,
@@ -222,6 +240,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             trace,
             expect_hash,
         } => repro::run(&scenario, seed, trace, expect_hash),
+        Command::Bench {
+            format,
+            long,
+            reps,
+            jobs,
+        } => bench::run(bench::Options {
+            format,
+            long,
+            reps,
+            jobs,
+        }),
         Command::Shrink { scenario, seed, out } => shrink::run(&scenario, seed, out),
         Command::Report {
             out,

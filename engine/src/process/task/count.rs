@@ -2,7 +2,7 @@
 //! Emits `(key, count)` for every input record, keeping the record's origin.
 
 use super::driver::{run_operator, Operator};
-use super::io::OutputGate;
+use super::io::{OutputGate, OwnerCache};
 use super::{TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointId, OperatorState};
 use crate::config::Sabotage;
@@ -17,6 +17,8 @@ struct KeyedCount {
     state: KeyedCountState,
     /// Ownership check: every record's key must be owned by this subtask.
     partitioner: Arc<dyn Partitioner>,
+    /// Owners looked up so far (at `parallelism`).
+    owners: OwnerCache,
     subtask: u32,
     parallelism: u32,
     tracer: Tracer,
@@ -26,21 +28,34 @@ struct KeyedCount {
 
 impl Operator for KeyedCount {
     async fn process(&mut self, batch: Vec<Record>, out: &mut OutputGate) -> Result<(), TaskError> {
-        for r in batch {
-            let owner = self.partitioner.owner(r.key, self.parallelism);
-            if owner != self.subtask {
-                self.tracer.record(
-                    &self.node,
+        let KeyedCount {
+            state,
+            partitioner,
+            owners,
+            subtask,
+            parallelism,
+            tracer,
+            node,
+            task,
+        } = self;
+        out.emit_all(batch.into_iter().map(|r| {
+            let owner = owners.owner(partitioner.as_ref(), r.key, *parallelism);
+            if owner != *subtask {
+                tracer.record(
+                    node,
                     TraceEvent::OwnershipViolation {
-                        task: self.task.clone(),
+                        task: task.clone(),
                         key: r.key,
                         owner,
                     },
                 );
             }
-            let count = self.state.increment(r.key);
-            out.emit(Record { value: count, ..r }).await?;
-        }
+            Record {
+                value: state.increment(r.key),
+                ..r
+            }
+        }))
+        .await?;
         out.flush().await
     }
 
@@ -90,6 +105,7 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
     let op = KeyedCount {
         state,
         partitioner: env.partitioner(),
+        owners: OwnerCache::default(),
         subtask: env.tdd.id.vertex.subtask,
         parallelism: env.tdd.parallelism,
         tracer: env.tracer.clone(),

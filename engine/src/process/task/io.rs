@@ -41,6 +41,39 @@ struct OutputEdge {
     first: usize,
     len: usize,
     next_rr: usize,
+    /// Hash edges: owners looked up so far (at `parallelism`).
+    owners: OwnerCache,
+}
+
+/// Remembers [`Partitioner::owner`] per key, for one partitioner and one
+/// parallelism: `owner` is a pure function of key and parallelism, so
+/// remembering it changes nothing but the time per record. Keys below
+/// 65,536 are remembered (a `Vec`, at most 256 KiB); larger keys are looked
+/// up every time.
+#[derive(Debug, Default)]
+pub struct OwnerCache {
+    owners: Vec<u32>,
+}
+
+impl OwnerCache {
+    const KEYS: u64 = 1 << 16;
+    const UNKNOWN: u32 = u32::MAX;
+
+    /// `partitioner.owner(key, parallelism)`; the caller passes the same
+    /// partitioner and parallelism on every call.
+    pub fn owner(&mut self, partitioner: &dyn Partitioner, key: u64, parallelism: u32) -> u32 {
+        if key >= Self::KEYS {
+            return partitioner.owner(key, parallelism);
+        }
+        let k = key as usize;
+        if k >= self.owners.len() {
+            self.owners.resize(k + 1, Self::UNKNOWN);
+        }
+        if self.owners[k] == Self::UNKNOWN {
+            self.owners[k] = partitioner.owner(key, parallelism);
+        }
+        self.owners[k]
+    }
 }
 
 /// All output channels of a task.
@@ -88,6 +121,7 @@ impl OutputGate {
                 first,
                 len,
                 next_rr: 0,
+                owners: OwnerCache::default(),
             });
         }
         out
@@ -100,12 +134,35 @@ impl OutputGate {
     /// Route one record to a channel of every output edge; sends a batch
     /// when a channel's buffer is full.
     pub async fn emit(&mut self, record: Record) -> Result<(), TaskError> {
+        if self.push(record) {
+            self.send_full().await?;
+        }
+        Ok(())
+    }
+
+    /// [`OutputGate::emit`] for each record in turn, in one future: the
+    /// per-record work is synchronous and only a full buffer awaits.
+    pub async fn emit_all(&mut self, records: impl IntoIterator<Item = Record> + Send) -> Result<(), TaskError> {
+        for record in records {
+            if self.push(record) {
+                self.send_full().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Append `record` to its channel's buffer on every edge; true if a
+    /// buffer is now full.
+    fn push(&mut self, record: Record) -> bool {
         self.records_out += 1;
-        for e in 0..self.edges.len() {
-            let edge = &mut self.edges[e];
+        let mut full = false;
+        for edge in &mut self.edges {
             let ch = match edge.ship {
                 ShipStrategy::Forward => 0,
-                ShipStrategy::Hash => self.partitioner.owner(record.key, edge.parallelism) as usize,
+                ShipStrategy::Hash => {
+                    edge.owners
+                        .owner(self.partitioner.as_ref(), record.key, edge.parallelism) as usize
+                }
                 ShipStrategy::Rebalance => {
                     let c = edge.next_rr;
                     edge.next_rr = (edge.next_rr + 1) % edge.len;
@@ -113,8 +170,16 @@ impl OutputGate {
                 }
             };
             debug_assert!(ch < edge.len);
-            let idx = edge.first + ch;
-            self.channels[idx].buffer.push(record);
+            let buffer = &mut self.channels[edge.first + ch].buffer;
+            buffer.push(record);
+            full |= buffer.len() >= self.batch_size;
+        }
+        full
+    }
+
+    /// Send every full buffer.
+    async fn send_full(&mut self) -> Result<(), TaskError> {
+        for idx in 0..self.channels.len() {
             if self.channels[idx].buffer.len() >= self.batch_size {
                 self.send_buffer(idx).await?;
             }
@@ -340,6 +405,23 @@ mod tests {
             },
             timestamp_ms: i,
         }
+    }
+
+    /// The remembered owner of a key is the partitioner's, below and above
+    /// the cache's key bound.
+    #[test]
+    fn remembered_owners_match_the_partitioner() {
+        let p = KeyGroupPartitioner::new(128);
+        let mut cache = OwnerCache::default();
+        let keys = (0..2000u64).chain([OwnerCache::KEYS - 1, OwnerCache::KEYS, u64::MAX]);
+        for key in keys.clone().chain(keys) {
+            assert_eq!(cache.owner(&p, key, 5), p.owner(key, 5), "key {key}");
+        }
+        assert_eq!(
+            cache.owners.len() as u64,
+            OwnerCache::KEYS,
+            "only keys below the bound are kept"
+        );
     }
 
     /// A consumer that does not read stalls its producer after `credits`

@@ -127,19 +127,16 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         }
         idle_rounds = 0;
         let n = keys.len() as u64;
-        for (i, key) in keys.into_iter().enumerate() {
-            let o = offset + i as u64;
-            out.emit(Record {
-                key,
-                value: 1,
-                origin: Origin {
-                    partition: q,
-                    offset: o,
-                },
-                timestamp_ms: o * 1000 / rate,
-            })
-            .await?;
-        }
+        out.emit_all(keys.into_iter().zip(offset..).map(|(key, o)| Record {
+            key,
+            value: 1,
+            origin: Origin {
+                partition: q,
+                offset: o,
+            },
+            timestamp_ms: o * 1000 / rate,
+        }))
+        .await?;
         *offsets.get_mut(&q).expect("invariant: own partition") += n;
         out.flush().await?;
         // Watermark: the earliest event time still to come from any partition.
