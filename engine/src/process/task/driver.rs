@@ -1,13 +1,14 @@
 //! The event loop every task with inputs shares: control messages from the
-//! TaskManager, alignment timers, and input events (records, watermarks,
-//! barriers) turned into calls on an [`Operator`]. Snapshots go through
-//! [`Snapshots`]: aligned ones at once, unaligned ones with their in-flight
-//! data. A restore first replays persisted in-flight data.
+//! TaskManager, alignment timers, the output buffer timeout, and input events
+//! (records, watermarks, barriers) turned into calls on an [`Operator`].
+//! Snapshots go through [`Snapshots`]: aligned ones at once, unaligned ones
+//! with their in-flight data. A restore first replays persisted in-flight
+//! data.
 
 use std::future::Future;
 
 use super::input::{CheckpointedInput, InputEvent};
-use super::io::OutputGate;
+use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
 use super::{sleep_until_ms, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointId, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
@@ -17,6 +18,8 @@ use crate::window::WatermarkTracker;
 /// What an operator does with its input; the driver does the rest.
 pub trait Operator: Send {
     /// Process a batch of records (also persisted in-flight records on restore).
+    /// Output need not be flushed: the driver sends partly filled buffers
+    /// after the buffer timeout, and barriers and watermarks flush first.
     fn process(
         &mut self,
         batch: Vec<Record>,
@@ -72,8 +75,15 @@ pub async fn run_operator<O: Operator>(
     let clock = env.tracer.clone();
     let tracer = env.tracer.clone();
     let now = move || tracer.now_ms() as i64;
+    // When buffered output must go out (see `BUFFER_TIMEOUT_MS`).
+    let mut flush_at: Option<i64> = None;
     loop {
         let deadline = input.deadline_ms();
+        if !out.has_buffered() {
+            flush_at = None;
+        } else if flush_at.is_none() {
+            flush_at = Some(now() + BUFFER_TIMEOUT_MS as i64);
+        }
         tokio::select! {
             biased;
             c = env.control.recv() => match c {
@@ -85,6 +95,10 @@ pub async fn run_operator<O: Operator>(
                 None => return Ok(()),
             },
             _ = sleep_until_ms(&clock, deadline.unwrap_or(0)), if deadline.is_some() => input.on_timer(now()),
+            _ = sleep_until_ms(&clock, flush_at.unwrap_or(0)), if flush_at.is_some() => {
+                out.flush().await?;
+                flush_at = None;
+            }
             ev = input.next(&now) => match ev? {
                 InputEvent::Records { channel, batch } => {
                     let n = batch.len();

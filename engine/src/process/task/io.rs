@@ -2,6 +2,10 @@
 //! control) and input gates (merging channels, blocking channels during
 //! barrier alignment).
 //!
+//! An output buffer goes out when it is full, ahead of a barrier or
+//! watermark, or after [`BUFFER_TIMEOUT_MS`] (the caller's timer), as
+//! Flink's buffer timeout: records travel many to a message.
+//!
 //! Flow control follows Flink's credit-based scheme: a consumer grants each
 //! channel `credits` batches up front and one more after processing each
 //! batch, so a slow consumer slows its producer and nothing is dropped.
@@ -22,6 +26,13 @@ use crate::protocol::{Credit, DataMsg};
 use crate::record::Record;
 
 use super::TaskError;
+
+/// Flink's output flushing (`execution.buffer-timeout.interval`, 100 ms by
+/// default): a channel's buffer is sent when it is full, before a barrier or
+/// watermark, and at the latest this long after records went into an empty
+/// output. Sending each operator's output after every input batch instead
+/// made batches of a few records and a message per few records.
+pub const BUFFER_TIMEOUT_MS: u64 = 100;
 
 type Tagged<T> = Pin<Box<dyn Stream<Item = (usize, io::Result<T>)> + Send>>;
 
@@ -129,6 +140,11 @@ impl OutputGate {
 
     pub fn is_empty(&self) -> bool {
         self.channels.is_empty()
+    }
+
+    /// Whether any channel holds records not sent yet.
+    pub fn has_buffered(&self) -> bool {
+        self.channels.iter().any(|c| !c.buffer.is_empty())
     }
 
     /// Route one record to a channel of every output edge; sends a batch

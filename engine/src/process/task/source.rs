@@ -7,21 +7,30 @@
 //! offsets. On restore it continues from the restored offsets, so records read
 //! after the checkpoint are read again (and their effects rolled back).
 //!
-//! Records carry their event time (arrival in the source log). After each
-//! fetch the source emits a watermark: the earliest event time any of its
-//! partitions can still produce (a finished partition produces none).
+//! Records carry their event time (arrival in the source log). After a fetch
+//! the source emits a watermark, at most one every 200 ms as Flink's
+//! periodic watermarks: the earliest event time any of its partitions can
+//! still produce (a finished partition produces none).
+//!
+//! A source that has caught up (no partition had a full batch waiting in a
+//! round) waits `halab.source.poll-interval` before the next round, so that
+//! records travel in batches rather than a few at a time.
 
 use std::collections::BTreeMap;
 
 use tokio::sync::mpsc::error::TryRecvError;
 
-use super::io::OutputGate;
+use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
 use super::{Snapshots, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointBarrier, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::net::RpcClient;
 use crate::protocol::{SourceLogRequest, SourceLogResponse};
 use crate::record::{Origin, Record};
+
+/// Least time between two watermarks of a source (ms): Flink's default
+/// `pipeline.auto-watermark-interval`.
+const WATERMARK_INTERVAL_MS: u64 = 200;
 
 pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Result<(), TaskError> {
     let sub = env.tdd.id.vertex.subtask;
@@ -62,10 +71,52 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
     let mut rates: BTreeMap<u32, u64> = BTreeMap::new();
     let mut finished: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
     let mut watermark = 0u64;
+    let mut last_watermark_at: Option<u64> = None;
     let max = env.config.batch_size as u32;
     let mut next = 0usize;
-    let mut idle_rounds = 0usize;
+    let mut backlog = false;
+    let mut round_done = false;
+    let mut flush_at: Option<u64> = None;
     loop {
+        if round_done {
+            // A round over every partition ended. If none had a full batch
+            // waiting, the source has caught up: wait one poll interval
+            // (waking for control messages) so that the next round fetches
+            // what arrived meanwhile in one batch, instead of polling back to
+            // back for a few records at a time (every message costs
+            // simulated and wall time). A source behind fetches on at once.
+            if !backlog {
+                tokio::select! {
+                    biased;
+                    c = env.control.recv() => match c {
+                        Some(c) => {
+                            let all_read = finished.len() == parts.len();
+                            if handle_control(c, &mut out, &offsets, all_read, &mut snapshots, unaligned).await? {
+                                env.finish().await;
+                            }
+                        }
+                        None => return Ok(()),
+                    },
+                    _ = madsim::time::sleep(env.config.source_poll_interval) => {}
+                }
+            }
+            backlog = false;
+        }
+        // Partly filled output buffers go out after the buffer timeout
+        // (full ones at once, all of them ahead of barriers and watermarks).
+        if !out.has_buffered() {
+            flush_at = None;
+        } else {
+            let now = env.tracer.now_ms();
+            match flush_at {
+                None => flush_at = Some(now + BUFFER_TIMEOUT_MS),
+                Some(t) if now >= t => {
+                    out.flush().await?;
+                    flush_at = None;
+                }
+                Some(_) => {}
+            }
+        }
         // Control first: a trigger is taken between fetches.
         loop {
             match env.control.try_recv() {
@@ -81,6 +132,7 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         }
         let q = parts[next];
         next = (next + 1) % parts.len();
+        round_done = next == 0;
         let offset = offsets[&q];
         let resp: SourceLogResponse = log
             .call(SourceLogRequest::Fetch {
@@ -104,28 +156,10 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
             finished.insert(q);
         }
         rates.insert(q, rate);
+        backlog |= keys.len() as u64 >= u64::from(max);
         if keys.is_empty() {
-            idle_rounds += 1;
-            if idle_rounds >= parts.len() {
-                idle_rounds = 0;
-                // Nothing new anywhere: wait, but wake for control messages.
-                tokio::select! {
-                    biased;
-                    c = env.control.recv() => match c {
-                        Some(c) => {
-                            let all_read = finished.len() == parts.len();
-                            if handle_control(c, &mut out, &offsets, all_read, &mut snapshots, unaligned).await? {
-                                env.finish().await;
-                            }
-                        }
-                        None => return Ok(()),
-                    },
-                    _ = madsim::time::sleep(env.config.source_poll_interval) => {}
-                }
-            }
             continue;
         }
-        idle_rounds = 0;
         let n = keys.len() as u64;
         out.emit_all(keys.into_iter().zip(offset..).map(|(key, o)| Record {
             key,
@@ -138,7 +172,6 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         }))
         .await?;
         *offsets.get_mut(&q).expect("invariant: own partition") += n;
-        out.flush().await?;
         // Watermark: the earliest event time still to come from any partition.
         let wm = offsets
             .iter()
@@ -152,8 +185,15 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
             })
             .min()
             .unwrap_or(u64::MAX);
-        if wm > watermark {
+        // Periodic, as Flink's auto-watermark interval: a watermark goes out
+        // when it advanced and the previous one is WATERMARK_INTERVAL_MS old
+        // (a broadcast is a message per channel); the final one (all
+        // partitions finished) goes out at once.
+        let now = env.tracer.now_ms();
+        let due = wm == u64::MAX || last_watermark_at.is_none_or(|t| now >= t + WATERMARK_INTERVAL_MS);
+        if wm > watermark && due {
             watermark = wm;
+            last_watermark_at = Some(now);
             out.broadcast_watermark(wm).await?;
         }
     }
