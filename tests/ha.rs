@@ -190,11 +190,11 @@ fn without_fencing_two_leaders_corrupt_the_output() {
     // older checkpoint than the one the new leader committed past.
     let mut s = scenario("coordination-outage");
     s.sabotage = Sabotage::NoEpochFencing;
-    let r = run_seed(&s, 36).expect("valid");
+    let r = run_seed(&s, 671).expect("valid");
     assert_eq!(r.verdict, Verdict::Violation, "{r:?}");
     assert!(r.duplicated > 0, "{r:?}");
     s.sabotage = Sabotage::LeaderIgnoresLease;
-    let fenced = run_seed(&s, 36).expect("valid");
+    let fenced = run_seed(&s, 671).expect("valid");
     assert_eq!(
         fenced.verdict,
         Verdict::Pass,
@@ -212,7 +212,7 @@ fn the_sink_stores_epoch_check_is_what_keeps_duplicates_out() {
     // finish; only the full set of fences keeps the cluster whole.
     let mut s = scenario("coordination-outage");
     s.sabotage = Sabotage::OnlySinkFencing;
-    let r = run_seed(&s, 36).expect("valid");
+    let r = run_seed(&s, 671).expect("valid");
     assert_eq!(r.verdict, Verdict::Violation);
     assert!(
         r.message.as_deref().is_some_and(|m| m.starts_with("split brain")),
