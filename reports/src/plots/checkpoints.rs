@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::canvas::{self, DrawResult, Figure, LegendEntry, Swatch};
-use super::recovery::steps;
+use super::recovery::draw_step_cdfs;
 use super::{Markers, PlotDescription, Series};
 use crate::error::ReportError;
 use crate::record::RunRecord;
@@ -220,34 +220,8 @@ impl Figure for Alignment {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let area = canvas::frame(root, AL_TITLE, &self.legend())?;
-        let x_max = self
-            .cdfs
-            .iter()
-            .flat_map(|c| c.points.iter().map(|p| p.0))
-            .fold(0.0, f64::max);
-        let x_end = canvas::upper(x_max);
-        let mut chart = ChartBuilder::on(&area)
-            .margin(10)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..x_end, 0f64..1.05)?;
-        chart
-            .configure_mesh()
-            .x_desc(AL_X)
-            .y_desc(AL_Y)
-            .axis_desc_style(canvas::axis_style())
-            .label_style(canvas::label_style())
-            .x_label_formatter(&canvas::axis_number)
-            .y_label_formatter(&canvas::axis_number)
-            .light_line_style(BLACK.mix(0.05))
-            .draw()?;
-        for (i, c) in self.cdfs.iter().enumerate() {
-            chart.draw_series(LineSeries::new(
-                steps(&c.points, x_end),
-                canvas::series_color(i).stroke_width(2),
-            ))?;
-        }
-        Ok(())
+        let curves: Vec<&[(f64, f64)]> = self.cdfs.iter().map(|c| c.points.as_slice()).collect();
+        draw_step_cdfs(&area, AL_X, AL_Y, &curves)
     }
 }
 

@@ -227,6 +227,40 @@ impl CdfFigure {
     }
 }
 
+/// Draw step CDFs (probability 0..1 against x from 0) on `area`, one colour
+/// per curve in legend order.
+pub(crate) fn draw_step_cdfs<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    x_desc: &str,
+    y_desc: &str,
+    curves: &[&[(f64, f64)]],
+) -> DrawResult {
+    let x_max = curves.iter().flat_map(|c| c.iter().map(|p| p.0)).fold(0.0, f64::max);
+    let x_end = canvas::upper(x_max);
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..x_end, 0f64..1.05)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style(canvas::axis_style())
+        .label_style(canvas::label_style())
+        .x_label_formatter(&canvas::axis_number)
+        .y_label_formatter(&canvas::axis_number)
+        .light_line_style(BLACK.mix(0.05))
+        .draw()?;
+    for (i, c) in curves.iter().enumerate() {
+        chart.draw_series(LineSeries::new(
+            steps(c, x_end),
+            canvas::series_color(i).stroke_width(2),
+        ))?;
+    }
+    Ok(())
+}
+
 /// The vertices of a CDF drawn as a step line from (0, 0).
 pub(crate) fn steps(points: &[(f64, f64)], x_end: f64) -> Vec<(f64, f64)> {
     let mut out = vec![(0.0, 0.0)];
@@ -247,34 +281,8 @@ impl Figure for CdfFigure {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let area = canvas::frame(root, CDF_TITLE, &self.legend())?;
-        let x_max = self
-            .cdfs
-            .iter()
-            .flat_map(|c| c.points.iter().map(|p| p.0))
-            .fold(0.0, f64::max);
-        let x_end = canvas::upper(x_max);
-        let mut chart = ChartBuilder::on(&area)
-            .margin(10)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..x_end, 0f64..1.05)?;
-        chart
-            .configure_mesh()
-            .x_desc(CDF_X)
-            .y_desc(CDF_Y)
-            .axis_desc_style(canvas::axis_style())
-            .label_style(canvas::label_style())
-            .x_label_formatter(&canvas::axis_number)
-            .y_label_formatter(&canvas::axis_number)
-            .light_line_style(BLACK.mix(0.05))
-            .draw()?;
-        for (i, c) in self.cdfs.iter().enumerate() {
-            chart.draw_series(LineSeries::new(
-                steps(&c.points, x_end),
-                canvas::series_color(i).stroke_width(2),
-            ))?;
-        }
-        Ok(())
+        let curves: Vec<&[(f64, f64)]> = self.cdfs.iter().map(|c| c.points.as_slice()).collect();
+        draw_step_cdfs(&area, CDF_X, CDF_Y, &curves)
     }
 }
 
