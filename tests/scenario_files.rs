@@ -36,6 +36,11 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
             "job.keys",
             line_of("keys = 300"),
         ),
+        (
+            GOOD.replace("keys = 300", "keys = 20000000"),
+            "above the limit 10000000",
+            line_of("keys = 300"),
+        ),
         (GOOD.replace("keys = 300", "keyz = 300"), "keyz", line_of("keys = 300")),
         (
             GOOD.replace("source-parallelism = 2", "source-parallelism = 9"),

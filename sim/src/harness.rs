@@ -14,7 +14,10 @@ use halab_engine::config::EngineConfig;
 use halab_engine::status::JobStatus;
 use halab_engine::trace::{trace_hash, Tracer};
 
-use crate::checkers::{conformance, exactly_once, leadership, liveness, rescaling, windows};
+use crate::checkers::exactly_once::ExactlyOnceCheck;
+use crate::checkers::output::OutputCheck;
+use crate::checkers::windows::WindowsCheck;
+use crate::checkers::{conformance, leadership, liveness, rescaling};
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
 use crate::record::{Bucket, RunRecord, Verdict, RECORD_SCHEMA};
@@ -72,6 +75,15 @@ pub fn run_seed_with_trace(scenario: &Scenario, seed: u64) -> Result<(RunRecord,
 
 /// How many distinct outputs a complete run commits: one per source record,
 /// or one per (key, window) for the window topology.
+/// The output check of `sc`'s topology, which the sink store feeds as
+/// transactions commit.
+fn output_check(sc: &Scenario, content: &SourceContent) -> OutputCheck {
+    match sc.window_size_ms() {
+        Some(size) => OutputCheck::Windows(Box::new(WindowsCheck::new(content, size))),
+        None => OutputCheck::Counts(Box::new(ExactlyOnceCheck::new(content, sc.pipeline_split()))),
+    }
+}
+
 fn expected_outputs(sc: &Scenario, content: &SourceContent) -> u64 {
     match sc.window_size_ms() {
         Some(size) => content.reference_windows(size).len() as u64,
@@ -114,7 +126,13 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
         let tracer = Tracer::new();
         let services = Services {
             source_log: SourceLog::new(content, sc2.job.records_per_second),
-            sink_store: SinkStore::new(tracer.clone(), "sink-store", content, sc2.sabotage.fences_sink()),
+            sink_store: SinkStore::new(
+                tracer.clone(),
+                "sink-store",
+                content,
+                sc2.sabotage.fences_sink(),
+                output_check(&sc2, &content),
+            ),
             checkpoint_storage: CheckpointStorage::new(sc2.sabotage.fences_cluster()),
             coordination: Coordination::new(tracer.clone(), sc2.sabotage.fences_cluster()),
             controls: Service::ALL
@@ -199,11 +217,11 @@ fn finish(
     out: SimOutput,
 ) -> (RunRecord, Vec<String>) {
     let trace = out.tracer.entries();
-    let committed = out.sink.committed();
-    let eo = match sc.window_size_ms() {
-        Some(size) => windows::check(&content, size, &committed),
-        None => exactly_once::check(&content, sc.pipeline_split(), &committed),
-    };
+    let eo = out
+        .sink
+        .take_check()
+        .and_then(OutputCheck::finish)
+        .expect("invariant: the run's sink store holds its output check");
     let status = recovery::final_status(&trace);
     let live = liveness::check(
         out.sink.distinct_committed(),
@@ -284,7 +302,7 @@ fn finish(
         out_of_order: eo.out_of_order,
         examples: eo.examples,
         records_expected: expected_outputs(sc, &content),
-        records_committed: committed.len() as u64,
+        records_committed: out.sink.committed_len(),
         restarts: recovery::num_restarts(&trace),
         failures_handled: conformance.failures,
         leaderships: leaders.epochs,

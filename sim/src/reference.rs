@@ -56,12 +56,12 @@ impl SourceContent {
     /// The output of a fault-free sequential run that reads the partitions one
     /// after another: one `(key, count)` record per source record.
     pub fn reference_output(&self) -> Vec<Record> {
-        let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut counts = vec![0u64; self.keys as usize];
         let mut out = Vec::with_capacity(self.total() as usize);
         for p in 0..self.partitions {
             for o in 0..self.records_per_partition {
                 let key = self.key_at(p, o);
-                let n = counts.entry(key).or_insert(0);
+                let n = &mut counts[key as usize];
                 *n += 1;
                 out.push(Record {
                     key,
@@ -94,14 +94,33 @@ impl SourceContent {
     /// are counted by independent pipelines: records per (pipeline, key).
     /// Without a split, one pipeline counts everything.
     pub fn reference_counts_by_pipeline(&self, split: Option<u32>) -> BTreeMap<(u32, u64), u64> {
-        let mut counts = BTreeMap::new();
+        let counts = self.reference_counts(split);
+        (0..=u32::from(split.is_some()))
+            .flat_map(|pipeline| (0..self.keys).map(move |key| (pipeline, key)))
+            .filter_map(|(pipeline, key)| {
+                let n = counts[self.slot(pipeline, key)];
+                (n > 0).then_some(((pipeline, key), n))
+            })
+            .collect()
+    }
+
+    /// [`Self::reference_counts_by_pipeline`] as a flat table indexed by
+    /// [`Self::slot`]: one entry per key, or two with a split.
+    pub fn reference_counts(&self, split: Option<u32>) -> Vec<u64> {
+        let pipelines = if split.is_some() { 2 } else { 1 };
+        let mut counts = vec![0u64; pipelines * self.keys as usize];
         for p in 0..self.partitions {
-            let pipeline = pipeline_of(p, split);
+            let base = self.slot(pipeline_of(p, split), 0);
             for o in 0..self.records_per_partition {
-                *counts.entry((pipeline, self.key_at(p, o))).or_insert(0) += 1;
+                counts[base + self.key_at(p, o) as usize] += 1;
             }
         }
         counts
+    }
+
+    /// The index of `(pipeline, key)` in [`Self::reference_counts`].
+    pub fn slot(&self, pipeline: u32, key: u64) -> usize {
+        pipeline as usize * self.keys as usize + key as usize
     }
 }
 

@@ -198,6 +198,9 @@ pub const MAX_TASK_MANAGERS: u32 = 64;
 /// The most JobManagers a cluster may have.
 pub const MAX_JOB_MANAGERS: u32 = 5;
 pub const MAX_RECORDS: u64 = 50_000_000;
+/// The most distinct keys a job may have: the checkers keep flat tables per
+/// key.
+pub const MAX_KEYS: u64 = 10_000_000;
 
 impl Scenario {
     /// The raw Flink configuration map.
@@ -325,6 +328,9 @@ impl Scenario {
         }
         if j.keys == 0 {
             return Err(err("job.keys", "must be at least 1"));
+        }
+        if j.keys > MAX_KEYS {
+            return Err(err("job.keys", format!("{} is above the limit {MAX_KEYS}", j.keys)));
         }
         if j.records_per_second == 0 {
             return Err(err("job.records-per-second", "must be at least 1"));

@@ -46,7 +46,7 @@ impl ExactlyOnceReport {
 }
 
 /// A few examples per kind of problem, each prefixed with its kind.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Examples {
     by_kind: BTreeMap<&'static str, Vec<String>>,
 }
@@ -64,34 +64,90 @@ impl Examples {
     }
 }
 
-/// Check `committed` against the reference. `split`: partitions from it on
-/// are counted by a second, independent pipeline (the two-pipelines job).
-pub fn check(content: &SourceContent, split: Option<u32>, committed: &[Record]) -> ExactlyOnceReport {
-    let mut r = ExactlyOnceReport::default();
-    let mut ex = Examples::default();
-    let per = content.records_per_partition;
-    let mut copies = vec![0u32; content.total() as usize];
-    // Per (pipeline, key): counts of first outputs, in commit order.
-    let mut firsts: BTreeMap<(u32, u64), Vec<u64>> = BTreeMap::new();
+/// Check `committed` (in commit order) against the reference. `split`:
+/// partitions from it on are counted by a second, independent pipeline (the
+/// two-pipelines job).
+pub fn check<'a>(
+    content: &SourceContent,
+    split: Option<u32>,
+    committed: impl IntoIterator<Item = &'a Record>,
+) -> ExactlyOnceReport {
+    let mut c = ExactlyOnceCheck::new(content, split);
     for rec in committed {
+        c.observe(rec);
+    }
+    c.finish()
+}
+
+/// [`check`] fed one committed record at a time, so that a run need not keep
+/// its output: the sink store observes each record as it commits.
+///
+/// One pass over the source (the reference fold, at construction) and O(1)
+/// work per record, with flat tables indexed by source record and by
+/// (pipeline, key): no per-record allocation, no sort.
+#[derive(Debug)]
+pub struct ExactlyOnceCheck {
+    content: SourceContent,
+    split: Option<u32>,
+    /// Per (pipeline, key) slot ([`SourceContent::slot`]): its records.
+    reference: Vec<u64>,
+    /// Per slot: the first bit of its counts in `seen` (count `v` of slot
+    /// `s` is bit `first[s] + v - 1`).
+    first: Vec<u64>,
+    /// One bit per reference count: committed as a first output already.
+    seen: Vec<u64>,
+    /// Per slot: the count of the last first output committed.
+    last: Vec<u64>,
+    /// Per source record: committed outputs.
+    copies: Vec<u32>,
+    report: ExactlyOnceReport,
+    examples: Examples,
+}
+
+impl ExactlyOnceCheck {
+    pub fn new(content: &SourceContent, split: Option<u32>) -> Self {
+        let reference = content.reference_counts(split);
+        let mut first = Vec::with_capacity(reference.len());
+        let mut sum = 0u64;
+        for n in &reference {
+            first.push(sum);
+            sum += n;
+        }
+        ExactlyOnceCheck {
+            content: *content,
+            split,
+            seen: vec![0; sum.div_ceil(64) as usize],
+            last: vec![0; reference.len()],
+            copies: vec![0; content.total() as usize],
+            reference,
+            first,
+            report: ExactlyOnceReport::default(),
+            examples: Examples::default(),
+        }
+    }
+
+    /// Account for the next committed record.
+    pub fn observe(&mut self, rec: &Record) {
+        let (r, ex) = (&mut self.report, &mut self.examples);
         let o = rec.origin;
-        if !content.contains(o) {
+        if !self.content.contains(o) {
             r.unexpected += 1;
             ex.add("unexpected", || {
                 format!("unknown origin {}:{} in {rec:?}", o.partition, o.offset)
             });
-            continue;
+            return;
         }
-        let i = (u64::from(o.partition) * per + o.offset) as usize;
-        copies[i] += 1;
-        if copies[i] > 1 {
+        let i = (u64::from(o.partition) * self.content.records_per_partition + o.offset) as usize;
+        let copies = &mut self.copies[i];
+        *copies += 1;
+        if *copies > 1 {
             r.duplicated += 1;
             ex.add("duplicated", || {
-                format!("record {}:{} committed {} times", o.partition, o.offset, copies[i])
+                format!("record {}:{} committed {} times", o.partition, o.offset, copies)
             });
-            continue;
+            return;
         }
-        let key = content.key_at(o.partition, o.offset);
+        let key = self.content.key_at(o.partition, o.offset);
         if rec.key != key {
             r.unexpected += 1;
             ex.add("unexpected", || {
@@ -100,46 +156,46 @@ pub fn check(content: &SourceContent, split: Option<u32>, committed: &[Record]) 
                     o.partition, o.offset, rec.key
                 )
             });
-            continue;
+            return;
         }
-        firsts
-            .entry((pipeline_of(o.partition, split), key))
-            .or_default()
-            .push(rec.value);
-    }
-    for (i, c) in copies.iter().enumerate() {
-        if *c == 0 {
-            r.lost += 1;
-            let (p, o) = (i as u64 / per, i as u64 % per);
-            ex.add("lost", || format!("record {p}:{o} never committed"));
+        let s = self.content.slot(pipeline_of(o.partition, self.split), key);
+        let v = rec.value;
+        let last = std::mem::replace(&mut self.last[s], v);
+        if v < last {
+            r.out_of_order += 1;
+            ex.add("out of order", || {
+                format!("key {key}: count {v} committed after {last}")
+            });
+        }
+        let n = self.reference[s];
+        let fresh = v != 0 && v <= n && {
+            let bit = self.first[s] + v - 1;
+            let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
+            let fresh = self.seen[word] & mask == 0;
+            self.seen[word] |= mask;
+            fresh
+        };
+        if !fresh {
+            r.miscounted += 1;
+            ex.add("miscounted", || {
+                format!("key {key}: count {v} (reference has 1..={n}, each once)")
+            });
         }
     }
-    let reference = content.reference_counts_by_pipeline(split);
-    for ((pipeline, key), values) in firsts {
-        let n = reference.get(&(pipeline, key)).copied().unwrap_or(0);
-        for w in values.windows(2) {
-            if w[1] < w[0] {
-                r.out_of_order += 1;
-                ex.add("out of order", || {
-                    format!("key {key}: count {} committed after {}", w[1], w[0])
-                });
+
+    /// The report; source records never committed count as lost.
+    pub fn finish(mut self) -> ExactlyOnceReport {
+        let per = self.content.records_per_partition;
+        for (i, c) in self.copies.iter().enumerate() {
+            if *c == 0 {
+                self.report.lost += 1;
+                let (p, o) = (i as u64 / per, i as u64 % per);
+                self.examples.add("lost", || format!("record {p}:{o} never committed"));
             }
         }
-        let mut sorted = values;
-        sorted.sort_unstable();
-        let mut prev = 0;
-        for v in sorted {
-            if v == 0 || v > n || v == prev {
-                r.miscounted += 1;
-                ex.add("miscounted", || {
-                    format!("key {key}: count {v} (reference has 1..={n}, each once)")
-                });
-            }
-            prev = v;
-        }
+        self.report.examples = self.examples.into_list();
+        self.report
     }
-    r.examples = ex.into_list();
-    r
 }
 
 #[cfg(test)]

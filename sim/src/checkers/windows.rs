@@ -11,32 +11,66 @@ use halab_engine::record::Record;
 use super::exactly_once::{ExactlyOnceReport, Examples};
 use crate::reference::SourceContent;
 
-pub fn check(content: &SourceContent, size_ms: u64, committed: &[Record]) -> ExactlyOnceReport {
-    let reference = content.reference_windows(size_ms);
-    let mut r = ExactlyOnceReport::default();
-    let mut ex = Examples::default();
-    let mut seen: BTreeMap<(u64, u64), u32> = BTreeMap::new();
-    let mut last_start: BTreeMap<u64, u64> = BTreeMap::new();
+/// Check the committed window results (in commit order) against the
+/// reference of windows of `size_ms`.
+pub fn check<'a>(
+    content: &SourceContent,
+    size_ms: u64,
+    committed: impl IntoIterator<Item = &'a Record>,
+) -> ExactlyOnceReport {
+    let mut c = WindowsCheck::new(content, size_ms);
     for rec in committed {
+        c.observe(rec);
+    }
+    c.finish()
+}
+
+/// [`check`] fed one committed record at a time.
+#[derive(Debug)]
+pub struct WindowsCheck {
+    /// Per (key, window start): the reference count.
+    reference: BTreeMap<(u64, u64), u64>,
+    /// Per (key, window start): results committed.
+    seen: BTreeMap<(u64, u64), u32>,
+    /// Per key: the start of the last window committed.
+    last_start: BTreeMap<u64, u64>,
+    report: ExactlyOnceReport,
+    examples: Examples,
+}
+
+impl WindowsCheck {
+    pub fn new(content: &SourceContent, size_ms: u64) -> Self {
+        WindowsCheck {
+            reference: content.reference_windows(size_ms),
+            seen: BTreeMap::new(),
+            last_start: BTreeMap::new(),
+            report: ExactlyOnceReport::default(),
+            examples: Examples::default(),
+        }
+    }
+
+    /// Account for the next committed record.
+    pub fn observe(&mut self, rec: &Record) {
+        let (r, ex) = (&mut self.report, &mut self.examples);
         let Some(start) = rec.origin.window_start() else {
             r.unexpected += 1;
             ex.add("unexpected", || format!("not a window result: {rec:?}"));
-            continue;
+            return;
         };
         let id = (rec.key, start);
-        let Some(&count) = reference.get(&id) else {
+        let Some(&count) = self.reference.get(&id) else {
             r.unexpected += 1;
             ex.add("unexpected", || format!("key {} has no window at {start}ms", rec.key));
-            continue;
+            return;
         };
-        let n = seen.entry(id).or_insert(0);
+        let n = self.seen.entry(id).or_insert(0);
         *n += 1;
         if *n > 1 {
             r.duplicated += 1;
             ex.add("duplicated", || {
                 format!("window {start}ms of key {} committed {} times", rec.key, n)
             });
-            continue;
+            return;
         }
         if rec.value != count {
             r.miscounted += 1;
@@ -44,7 +78,7 @@ pub fn check(content: &SourceContent, size_ms: u64, committed: &[Record]) -> Exa
                 format!("window {start}ms of key {}: {} instead of {count}", rec.key, rec.value)
             });
         }
-        if let Some(prev) = last_start.insert(rec.key, start) {
+        if let Some(prev) = self.last_start.insert(rec.key, start) {
             if start < prev {
                 r.out_of_order += 1;
                 ex.add("out of order", || {
@@ -53,14 +87,19 @@ pub fn check(content: &SourceContent, size_ms: u64, committed: &[Record]) -> Exa
             }
         }
     }
-    for (key, start) in reference.keys() {
-        if !seen.contains_key(&(*key, *start)) {
-            r.lost += 1;
-            ex.add("lost", || format!("window {start}ms of key {key} never committed"));
+
+    /// The report; reference windows never committed count as lost.
+    pub fn finish(mut self) -> ExactlyOnceReport {
+        for (key, start) in self.reference.keys() {
+            if !self.seen.contains_key(&(*key, *start)) {
+                self.report.lost += 1;
+                self.examples
+                    .add("lost", || format!("window {start}ms of key {key} never committed"));
+            }
         }
+        self.report.examples = self.examples.into_list();
+        self.report
     }
-    r.examples = ex.into_list();
-    r
 }
 
 #[cfg(test)]

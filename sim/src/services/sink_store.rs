@@ -27,6 +27,7 @@ use halab_engine::record::Record;
 use halab_engine::sink::TxnId;
 use halab_engine::trace::{TraceEvent, Tracer};
 
+use crate::checkers::output::OutputCheck;
 use crate::reference::SourceContent;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +44,8 @@ struct Txn {
     /// The token that began it.
     owner: FencingToken,
     state: TxnState,
-    records: Vec<Record>,
+    /// Written records, one chunk per write (kept as sent, not copied).
+    records: Vec<Vec<Record>>,
     /// A write was refused; the transaction can no longer pre-commit.
     poisoned: bool,
 }
@@ -59,12 +61,15 @@ impl Txn {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     /// Per sink instance (vertex, subtask): the newest token seen.
     fences: BTreeMap<(u32, u32), FencingToken>,
     txns: BTreeMap<TxnId, Txn>,
-    committed: Vec<Record>,
+    /// Fed every committed record, in commit order; taken at the end of the
+    /// run.
+    check: Option<OutputCheck>,
+    committed_len: u64,
     rejected: u64,
     /// Which source records have at least one committed output.
     seen: Vec<bool>,
@@ -95,11 +100,17 @@ enum Access {
 impl SinkStore {
     /// `content` sizes the bookkeeping of distinct committed records;
     /// `fencing` is false only for the test-only broken variant.
-    pub fn new(tracer: Tracer, node: &str, content: SourceContent, fencing: bool) -> Arc<Self> {
+    pub fn new(tracer: Tracer, node: &str, content: SourceContent, fencing: bool, check: OutputCheck) -> Arc<Self> {
         Arc::new(SinkStore {
             inner: Mutex::new(Inner {
+                fences: BTreeMap::new(),
+                txns: BTreeMap::new(),
+                check: Some(check),
+                committed_len: 0,
+                rejected: 0,
                 seen: vec![false; content.total() as usize],
-                ..Inner::default()
+                windows: std::collections::BTreeSet::new(),
+                distinct: 0,
             }),
             content,
             tracer,
@@ -187,7 +198,9 @@ impl SinkStore {
                 };
                 Some(match refusal {
                     None => {
-                        t.records.extend(records);
+                        if !records.is_empty() {
+                            t.records.push(records);
+                        }
                         SinkResponse::Ok
                     }
                     Some(why) => {
@@ -232,15 +245,19 @@ impl SinkStore {
                     (Access::Mine, TxnState::Committed) => SinkResponse::Ok,
                     (Access::Mine, TxnState::PreCommitted) => {
                         t.state = TxnState::Committed;
-                        let records = std::mem::take(&mut t.records);
+                        let chunks = std::mem::take(&mut t.records);
+                        let len: u64 = chunks.iter().map(|c| c.len() as u64).sum();
                         self.tracer.record(
                             &self.node,
                             TraceEvent::TxnCommitted {
                                 txn: txn.to_string(),
-                                records: records.len() as u64,
+                                records: len,
                             },
                         );
-                        for r in &records {
+                        for r in chunks.iter().flatten() {
+                            if let Some(c) = inner.check.as_mut() {
+                                c.observe(r);
+                            }
                             if let Some(start) = r.origin.window_start() {
                                 if inner.windows.insert((r.key, start)) {
                                     inner.distinct += 1;
@@ -254,7 +271,7 @@ impl SinkStore {
                                 }
                             }
                         }
-                        inner.committed.extend(records);
+                        inner.committed_len += len;
                         SinkResponse::Ok
                     }
                     (Access::Mine, s) => self.reject(inner, format!("commit of {txn} in state {s:?}")),
@@ -298,17 +315,14 @@ impl SinkStore {
         }
     }
 
-    /// Committed records, in commit order.
-    pub fn committed(&self) -> Vec<Record> {
-        self.inner
-            .lock()
-            .expect("invariant: lock not poisoned")
-            .committed
-            .clone()
+    /// Takes the output check out of the store (at the end of a run); `None`
+    /// if it was taken before.
+    pub fn take_check(&self) -> Option<OutputCheck> {
+        self.inner.lock().expect("invariant: lock not poisoned").check.take()
     }
 
     pub fn committed_len(&self) -> u64 {
-        self.inner.lock().expect("invariant: lock not poisoned").committed.len() as u64
+        self.inner.lock().expect("invariant: lock not poisoned").committed_len
     }
 
     /// Distinct outputs committed: source records with at least one
@@ -337,7 +351,21 @@ mod tests {
             keys: 3,
             records_per_second: 10,
         };
-        SinkStore::new(Tracer::new(), "sink-store", content, fencing)
+        SinkStore::new(
+            Tracer::new(),
+            "sink-store",
+            content,
+            fencing,
+            OutputCheck::Keep(Vec::new()),
+        )
+    }
+
+    /// The records `s` committed, in commit order.
+    fn committed(s: &SinkStore) -> Vec<Record> {
+        match s.take_check() {
+            Some(OutputCheck::Keep(v)) => v,
+            other => panic!("the test store keeps its output, not {other:?}"),
+        }
     }
 
     fn token(epoch: u64, attempt: u32) -> FencingToken {
@@ -405,7 +433,7 @@ mod tests {
             "{out:?}"
         );
         assert_eq!(
-            s.committed(),
+            committed(&s),
             vec![record(1)],
             "only the successor's record is committed"
         );
@@ -417,7 +445,7 @@ mod tests {
         let s = store(false);
         let out = zombie_race(&s);
         assert!(out.iter().all(|r| *r == SinkResponse::Ok), "{out:?}");
-        assert_eq!(s.committed(), vec![record(1), record(2)]);
+        assert_eq!(committed(&s), vec![record(1), record(2)]);
     }
 
     #[test]
@@ -467,6 +495,6 @@ mod tests {
             Some(SinkResponse::Ok),
             "idempotent"
         );
-        assert_eq!(s.committed(), vec![record(3)]);
+        assert_eq!(committed(&s), vec![record(3)]);
     }
 }

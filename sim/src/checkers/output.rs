@@ -1,0 +1,38 @@
+//! The output check a run's sink store feeds as transactions commit: the
+//! exactly-once check of the job's topology, or (for tests and tools that
+//! need the output itself) a plain copy of every committed record.
+
+use halab_engine::record::Record;
+
+use super::exactly_once::{ExactlyOnceCheck, ExactlyOnceReport};
+use super::windows::WindowsCheck;
+
+#[derive(Debug)]
+pub enum OutputCheck {
+    /// Keyed counts: [`super::exactly_once`].
+    Counts(Box<ExactlyOnceCheck>),
+    /// Window results: [`super::windows`].
+    Windows(Box<WindowsCheck>),
+    /// Keep every committed record, in commit order; checks nothing.
+    Keep(Vec<Record>),
+}
+
+impl OutputCheck {
+    /// Account for the next committed record.
+    pub fn observe(&mut self, rec: &Record) {
+        match self {
+            OutputCheck::Counts(c) => c.observe(rec),
+            OutputCheck::Windows(c) => c.observe(rec),
+            OutputCheck::Keep(v) => v.push(*rec),
+        }
+    }
+
+    /// The report of a checking variant; `None` for [`OutputCheck::Keep`].
+    pub fn finish(self) -> Option<ExactlyOnceReport> {
+        match self {
+            OutputCheck::Counts(c) => Some(c.finish()),
+            OutputCheck::Windows(c) => Some(c.finish()),
+            OutputCheck::Keep(_) => None,
+        }
+    }
+}
