@@ -8,6 +8,7 @@ mod cli;
 use clap::Parser;
 
 fn main() {
+    restore_sigpipe();
     let args = cli::Cli::parse();
     let code = match cli::dispatch(args) {
         Ok(code) => code,
@@ -18,3 +19,17 @@ fn main() {
     };
     std::process::exit(code);
 }
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`halab list | head`)
+/// would panic. Restore the default: the process ends quietly, as `cat` does.
+#[cfg(unix)]
+fn restore_sigpipe() {
+    // SAFETY: called first thing in `main`, before any thread starts; setting
+    // a signal's disposition to its default has no other precondition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}

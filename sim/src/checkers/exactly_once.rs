@@ -15,7 +15,7 @@
 //! Exactly-once needs all five at zero; at-least-once needs no loss and no
 //! unexpected output (duplicates and their state effects are allowed).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use halab_engine::record::Record;
 
@@ -89,41 +89,72 @@ pub fn check<'a>(
 pub struct ExactlyOnceCheck {
     content: SourceContent,
     split: Option<u32>,
-    /// Per (pipeline, key) slot ([`SourceContent::slot`]): its records.
-    reference: Vec<u64>,
-    /// Per slot: the first bit of its counts in `seen` (count `v` of slot
-    /// `s` is bit `first[s] + v - 1`).
-    first: Vec<u64>,
-    /// One bit per reference count: committed as a first output already.
+    /// Per (pipeline, key) slot, indexed by [`SourceContent::slot`].
+    slots: Vec<Slot>,
+    /// One bit per reference count of the slots no longer [`Slot::prefix`]:
+    /// committed as a first output already.
     seen: Vec<u64>,
-    /// Per slot: the count of the last first output committed.
-    last: Vec<u64>,
-    /// Per source record: committed outputs.
-    copies: Vec<u32>,
+    /// One bit per source record: an output of it was committed.
+    committed: Vec<u64>,
+    /// Per source record committed more than once: its committed outputs
+    /// (only for the examples; rare, so a map beside a compact bit set).
+    copies: HashMap<usize, u32>,
     report: ExactlyOnceReport,
     examples: Examples,
 }
 
+/// What the check knows of one (pipeline, key).
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    /// Its records in the reference: first outputs carry the counts `1..=n`.
+    n: u64,
+    /// The first bit of its counts in `seen`: count `v` is bit
+    /// `first + v - 1`.
+    first: u64,
+    /// The count of the last first output committed (0 before the first).
+    last: u64,
+    /// So far the counts committed are exactly `1..=last`, in order: the
+    /// common case, checked without touching `seen`. The first count that
+    /// breaks it writes `1..=last` into `seen`, which serves from then on.
+    prefix: bool,
+}
+
 impl ExactlyOnceCheck {
     pub fn new(content: &SourceContent, split: Option<u32>) -> Self {
-        let reference = content.reference_counts(split);
-        let mut first = Vec::with_capacity(reference.len());
         let mut sum = 0u64;
-        for n in &reference {
-            first.push(sum);
-            sum += n;
-        }
+        let slots = content
+            .reference_counts(split)
+            .into_iter()
+            .map(|n| {
+                let first = sum;
+                sum += n;
+                Slot {
+                    n,
+                    first,
+                    last: 0,
+                    prefix: true,
+                }
+            })
+            .collect();
         ExactlyOnceCheck {
             content: *content,
             split,
+            slots,
             seen: vec![0; sum.div_ceil(64) as usize],
-            last: vec![0; reference.len()],
-            copies: vec![0; content.total() as usize],
-            reference,
-            first,
+            committed: vec![0; content.total().div_ceil(64) as usize],
+            copies: HashMap::new(),
             report: ExactlyOnceReport::default(),
             examples: Examples::default(),
         }
+    }
+
+    /// Marks count `v` of `slot` as committed in `seen`; true if it was not.
+    fn mark(seen: &mut [u64], slot: &Slot, v: u64) -> bool {
+        let bit = slot.first + v - 1;
+        let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
+        let fresh = seen[word] & mask == 0;
+        seen[word] |= mask;
+        fresh
     }
 
     /// Account for the next committed record.
@@ -138,15 +169,17 @@ impl ExactlyOnceCheck {
             return;
         }
         let i = (u64::from(o.partition) * self.content.records_per_partition + o.offset) as usize;
-        let copies = &mut self.copies[i];
-        *copies += 1;
-        if *copies > 1 {
+        let (word, mask) = (i / 64, 1u64 << (i % 64));
+        if self.committed[word] & mask != 0 {
+            let copies = self.copies.entry(i).or_insert(1);
+            *copies += 1;
             r.duplicated += 1;
             ex.add("duplicated", || {
                 format!("record {}:{} committed {} times", o.partition, o.offset, copies)
             });
             return;
         }
+        self.committed[word] |= mask;
         let key = self.content.key_at(o.partition, o.offset);
         if rec.key != key {
             r.unexpected += 1;
@@ -158,23 +191,27 @@ impl ExactlyOnceCheck {
             });
             return;
         }
-        let s = self.content.slot(pipeline_of(o.partition, self.split), key);
+        let slot = &mut self.slots[self.content.slot(pipeline_of(o.partition, self.split), key)];
         let v = rec.value;
-        let last = std::mem::replace(&mut self.last[s], v);
+        let (last, n) = (slot.last, slot.n);
         if v < last {
             r.out_of_order += 1;
             ex.add("out of order", || {
                 format!("key {key}: count {v} committed after {last}")
             });
         }
-        let n = self.reference[s];
-        let fresh = v != 0 && v <= n && {
-            let bit = self.first[s] + v - 1;
-            let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
-            let fresh = self.seen[word] & mask == 0;
-            self.seen[word] |= mask;
-            fresh
+        let fresh = if slot.prefix && v == last + 1 && v <= n {
+            true
+        } else {
+            if slot.prefix {
+                slot.prefix = false;
+                for c in 1..=last {
+                    Self::mark(&mut self.seen, slot, c);
+                }
+            }
+            v != 0 && v <= n && Self::mark(&mut self.seen, slot, v)
         };
+        slot.last = v;
         if !fresh {
             r.miscounted += 1;
             ex.add("miscounted", || {
@@ -186,10 +223,11 @@ impl ExactlyOnceCheck {
     /// The report; source records never committed count as lost.
     pub fn finish(mut self) -> ExactlyOnceReport {
         let per = self.content.records_per_partition;
-        for (i, c) in self.copies.iter().enumerate() {
-            if *c == 0 {
+        for i in 0..self.content.total() {
+            let (word, mask) = ((i / 64) as usize, 1u64 << (i % 64));
+            if self.committed[word] & mask == 0 {
                 self.report.lost += 1;
-                let (p, o) = (i as u64 / per, i as u64 % per);
+                let (p, o) = (i / per, i % per);
                 self.examples.add("lost", || format!("record {p}:{o} never committed"));
             }
         }
@@ -285,5 +323,35 @@ mod tests {
         assert_eq!((r.lost, r.duplicated, r.miscounted), (0, 0, 0));
         assert!(!r.exactly_once());
         assert!(r.examples.iter().any(|e| e.starts_with("out of order: ")));
+    }
+
+    /// Rewrites the counts of the first outputs of one key, in commit order.
+    fn with_counts(counts: &[u64]) -> ExactlyOnceReport {
+        let c = content();
+        let mut out = c.reference_output();
+        let key = out[0].key;
+        let of_key: Vec<usize> = (0..out.len()).filter(|&i| out[i].key == key).collect();
+        assert!(of_key.len() >= counts.len(), "key {key} has {} records", of_key.len());
+        for (i, v) in of_key.iter().zip(counts) {
+            out[*i].value = *v;
+        }
+        check(&c, None, &out)
+    }
+
+    #[test]
+    fn counts_leaving_their_prefix_are_still_told_apart() {
+        // 1, 2, 4, 3: the right counts in the wrong order.
+        let r = with_counts(&[1, 2, 4, 3]);
+        assert_eq!((r.out_of_order, r.miscounted), (1, 0), "{r:?}");
+        // 1, 2, 3, 2: count 2 twice (and 4 never).
+        let r = with_counts(&[1, 2, 3, 2]);
+        assert_eq!((r.out_of_order, r.miscounted), (1, 1), "{r:?}");
+        // 1, 3, 3: a gap, then a repeat of a count seen after it.
+        let r = with_counts(&[1, 3, 3]);
+        assert_eq!((r.out_of_order, r.miscounted), (0, 1), "{r:?}");
+        // 0 and a count above the key's records are never right.
+        let r = with_counts(&[0, 1, 1000]);
+        assert_eq!(r.miscounted, 2, "{r:?}");
+        assert!(with_counts(&[1, 2, 3]).exactly_once());
     }
 }
