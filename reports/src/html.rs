@@ -2,10 +2,10 @@
 //! script, nothing fetched from the network) with the per-scenario summary
 //! table, the repro line of every failed run, and the plots.
 //!
-//! Plots are referenced as `<img src="name.svg">` files in the same
-//! directory, by relative URL, so the page works when opened from `file://`
-//! and when the directory is moved or served as is; each figure links its
-//! PNG too. Every text that comes from a record is escaped.
+//! Every plot is embedded as an `<img>` whose source is the SVG itself, as a
+//! base64 `data:` URL, so the page alone shows everything, wherever it is
+//! copied; each figure also links its SVG and PNG files beside the page, by
+//! relative URL. Every text that comes from a record is escaped.
 //!
 //! The script ([`IMAGE_CHECK_SCRIPT`]) only reports, after the window's
 //! `load` event, how many plot images actually loaded: it sets
@@ -13,7 +13,10 @@
 //! `"no"` on every `<img>`, so a headless browser's `--dump-dom` shows whether
 //! the page is complete (a missing or undecodable file counts as not loaded).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+use base64::Engine as _;
 
 use crate::plots::PlotDescription;
 use crate::summary::{FailedRun, ScenarioRow};
@@ -56,7 +59,7 @@ pub struct Section {
 }
 
 /// Everything the page shows.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Page<'a> {
     pub title: &'a str,
     pub records: usize,
@@ -65,6 +68,26 @@ pub struct Page<'a> {
     pub sections: &'a [Section],
     /// Data files beside the page (records.jsonl, records.csv).
     pub data_files: &'a [String],
+    /// The SVG text of each plot, by plot name, embedded in the page. A plot
+    /// missing here is shown from its file beside the page instead.
+    pub svg: &'a BTreeMap<String, String>,
+}
+
+/// No plots embedded: [`Page::default`]'s `svg`.
+static NO_SVG: BTreeMap<String, String> = BTreeMap::new();
+
+impl Default for Page<'_> {
+    fn default() -> Self {
+        Page {
+            title: "",
+            records: 0,
+            rows: &[],
+            failed: &[],
+            sections: &[],
+            data_files: &[],
+            svg: &NO_SVG,
+        }
+    }
 }
 
 fn seconds(ms: Option<u64>) -> String {
@@ -171,9 +194,13 @@ pub fn render_html(page: &Page<'_>) -> String {
         let _ = writeln!(h, "<h2>{}</h2>", escape(&s.heading));
         for p in &s.plots {
             let [svg, png] = p.file_names();
+            let src = match page.svg.get(&p.name) {
+                Some(text) => data_url(text),
+                None => url(&svg),
+            };
             let _ = writeln!(
                 h,
-                "<figure id=\"{id}\">\n<img src=\"{svg_url}\" alt=\"{title}\" width=\"{w}\" height=\"{hh}\">\n\
+                "<figure id=\"{id}\">\n<img src=\"{src}\" alt=\"{title}\" width=\"{w}\" height=\"{hh}\">\n\
                  <figcaption>{title} — <a href=\"{svg_url}\">SVG</a> · <a href=\"{png_url}\">PNG</a></figcaption>\n</figure>",
                 id = escape(&p.name),
                 svg_url = url(&svg),
@@ -187,6 +214,15 @@ pub fn render_html(page: &Page<'_>) -> String {
     h.push_str(IMAGE_CHECK_SCRIPT);
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// An SVG document as a `data:` URL (base64, so no character of it needs
+/// escaping in an attribute).
+pub fn data_url(svg: &str) -> String {
+    format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    )
 }
 
 #[cfg(test)]
@@ -250,5 +286,52 @@ mod tests {
         }
         // Nothing in the script closes the element early.
         assert_eq!(IMAGE_CHECK_SCRIPT.matches("</script>").count(), 1);
+    }
+
+    #[test]
+    fn plots_are_embedded_as_svg_data_urls_and_link_their_files() {
+        use base64::Engine as _;
+
+        let plot = |name: &str| crate::plots::PlotDescription {
+            name: name.into(),
+            title: format!("Plot {name}"),
+            svg: format!("{name}.svg").into(),
+            png: format!("{name}.png").into(),
+            size: (640, 480),
+            x_label: String::new(),
+            y_label: String::new(),
+            legend: Vec::new(),
+            series: Vec::new(),
+            intervals: Vec::new(),
+            markers: Vec::new(),
+            bars: Vec::new(),
+        };
+        let sections = [Section {
+            heading: "h".into(),
+            plots: vec![plot("a"), plot("b c")],
+        }];
+        let svg_a = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"480\"></svg>";
+        let svg = BTreeMap::from([("a".to_string(), svg_a.to_string())]);
+        let html = render_html(&Page {
+            sections: &sections,
+            svg: &svg,
+            ..Default::default()
+        });
+        let src = attribute_after(&html, "<figure id=\"a\">", "src");
+        let payload = src.strip_prefix("data:image/svg+xml;base64,").expect("a data URL");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(payload)
+            .expect("base64");
+        assert_eq!(String::from_utf8(decoded).expect("utf-8"), svg_a);
+        assert!(html.contains("<a href=\"a.svg\">SVG</a> · <a href=\"a.png\">PNG</a>"));
+        // Without its text, a plot is shown from the file beside the page.
+        assert_eq!(attribute_after(&html, "<figure id=\"b c\">", "src"), "b%20c.svg");
+    }
+
+    /// The value of the first `attr` after `marker` in `html`.
+    fn attribute_after<'a>(html: &'a str, marker: &str, attr: &str) -> &'a str {
+        let rest = &html[html.find(marker).expect("marker")..];
+        let rest = &rest[rest.find(&format!("{attr}=\"")).expect("attribute") + attr.len() + 2..];
+        &rest[..rest.find('"').expect("closing quote")]
     }
 }

@@ -138,7 +138,8 @@ fn alignment_scenarios(records: &[RunRecord], extra: &ReportInputs) -> Vec<Strin
 
 /// Write the report for `records` into `out_dir` (created if missing):
 /// `records.jsonl`, `records.csv`, the plots (`<name>.svg` and `<name>.png`)
-/// and `index.html`, which references everything else by relative path.
+/// and `index.html`, which embeds the SVG plots and links every other file
+/// by relative path.
 pub fn render_report(
     records: &[RunRecord],
     extra: &ReportInputs,
@@ -236,6 +237,11 @@ pub fn render_report(
         &extra.title
     };
     let data_files = [RECORDS_JSONL.to_string(), RECORDS_CSV.to_string()];
+    let mut svg = BTreeMap::new();
+    for p in &plots {
+        let text = std::fs::read_to_string(&p.svg).map_err(|e| ReportError::io(&p.svg, e))?;
+        svg.insert(p.name.clone(), text);
+    }
     let html = render_html(&Page {
         title,
         records: records.len(),
@@ -243,6 +249,7 @@ pub fn render_report(
         failed: &failed,
         sections: &sections,
         data_files: &data_files,
+        svg: &svg,
     });
     let index = out_dir.join(INDEX_HTML);
     write(index.clone(), &html, &mut files)?;

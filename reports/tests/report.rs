@@ -121,12 +121,16 @@ fn the_page_summarises_scenarios_references_plots_and_repro_lines() {
     ));
     assert!(html.contains("<tr data-scenario=\"tm-crash\"><td class=\"name\">tm-crash</td><td>3</td><td>3</td><td>0</td><td>0</td><td>1</td>"));
 
-    // Every plot is on the page as a relative SVG that exists, with its PNG.
+    // Every plot is embedded in the page as its SVG file's text, and links
+    // that file and its PNG beside the page.
     for p in &summary.plots {
         let [svg, png] = p.file_names();
-        assert!(html.contains(&format!("<img src=\"{svg}\"")), "{svg} on the page");
+        let text = std::fs::read_to_string(dir.join(&svg)).expect("svg beside the page");
+        let src = halab_reports::html::data_url(&text);
+        assert!(html.contains(&format!("<img src=\"{src}\"")), "{svg} embedded");
+        assert!(html.contains(&format!("href=\"{svg}\"")), "{svg} linked");
         assert!(html.contains(&format!("href=\"{png}\"")), "{png} linked");
-        assert!(dir.join(&svg).is_file() && dir.join(&png).is_file());
+        assert!(dir.join(&png).is_file());
     }
     for data in [RECORDS_JSONL, RECORDS_CSV] {
         assert!(html.contains(&format!("href=\"{data}\"")));
