@@ -80,6 +80,17 @@ fn bad_flags_exit_2() {
     assert_eq!(halab(&["run", "steady", "--seed", "seven"]).status.code(), Some(2));
     assert_eq!(halab(&["run", "steady", "--format", "yaml"]).status.code(), Some(2));
     assert_eq!(halab(&["frobnicate"]).status.code(), Some(2));
+    for args in [
+        &["sweep", "steady", "--jobs", "0"][..],
+        &["bench", "--reps", "0"],
+        &["bench", "--jobs", "0"],
+        &["bench", "--sweep-seeds", "5"],
+        &["bench", "--long", "--sweep-seeds", "100"],
+    ] {
+        let o = halab(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("error:"), "{args:?}: {}", stderr(&o));
+    }
 }
 
 #[test]

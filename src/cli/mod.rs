@@ -67,7 +67,7 @@ pub enum Command {
         #[arg(long, default_value = "1..100")]
         seeds: SeedRange,
         /// Worker threads (default: all cores).
-        #[arg(long)]
+        #[arg(long, value_name = "J", value_parser = positive_usize)]
         jobs: Option<usize>,
         /// Take every n-th seed starting at position i (i/n), for spreading a
         /// sweep over machines.
@@ -177,13 +177,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Check memory flatness over 10,000 chaos seeds instead of 2,000.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "sweep_seeds")]
         long: bool,
+        /// Chaos seeds of the sweep (seeds per second, memory flatness).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
+        sweep_seeds: Option<u64>,
         /// Repetitions of each pipeline measurement (the median is shown).
-        #[arg(long, default_value_t = 5)]
-        reps: usize,
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        reps: u64,
         /// Worker threads of the sweep (default: all cores).
-        #[arg(long)]
+        #[arg(long, value_name = "J", value_parser = positive_usize)]
         jobs: Option<usize>,
     },
     /// Minimise the fault plan of a failing seed and write it as a scenario file.
@@ -243,12 +246,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Bench {
             format,
             long,
+            sweep_seeds,
             reps,
             jobs,
         } => bench::run(bench::Options {
             format,
-            long,
-            reps,
+            sweep_seeds: sweep_seeds.unwrap_or(if long { 10_000 } else { 2_000 }),
+            reps: reps as usize,
             jobs,
         }),
         Command::Shrink { scenario, seed, out } => shrink::run(&scenario, seed, out),
@@ -301,5 +305,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             seed,
             failures,
         }),
+    }
+}
+
+/// A count of at least 1 (`--jobs`).
+fn positive_usize(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
 }
