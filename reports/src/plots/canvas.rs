@@ -15,7 +15,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use plotters::chart::DualCoordChartContext;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -119,6 +121,77 @@ pub(crate) const SERIES_COLORS: [RGBColor; 10] = [
 
 pub(crate) fn series_color(i: usize) -> RGBColor {
     SERIES_COLORS[i % SERIES_COLORS.len()]
+}
+
+/// Linear x and y axes of `f64`.
+pub(crate) type Xy = Cartesian2d<RangedCoordf64, RangedCoordf64>;
+
+/// A chart of `y` against `x` in `area`, both linear, its mesh drawn with
+/// the axis descriptions: the frame of every line plot here.
+pub(crate) fn xy_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    x: Range<f64>,
+    y: Range<f64>,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<ChartContext<'a, DB, Xy>, DrawError> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)?;
+    draw_mesh(&mut chart, x_desc, y_desc)?;
+    Ok(chart)
+}
+
+/// The grid, axes, labels and descriptions of a linear chart.
+fn draw_mesh<DB: DrawingBackend>(chart: &mut ChartContext<'_, DB, Xy>, x_desc: &str, y_desc: &str) -> DrawResult {
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style(axis_style())
+        .label_style(label_style())
+        .x_label_formatter(&axis_number)
+        .y_label_formatter(&axis_number)
+        .light_line_style(BLACK.mix(0.05))
+        .draw()?;
+    Ok(())
+}
+
+/// One line swatch per label, in series colour order.
+pub(crate) fn line_legend(labels: impl IntoIterator<Item = String>) -> Vec<LegendEntry> {
+    labels
+        .into_iter()
+        .enumerate()
+        .map(|(i, label)| LegendEntry::new(label, Swatch::Line(series_color(i))))
+        .collect()
+}
+
+/// A chart with `y` on the left axis and `y2` on the right, against the same
+/// `x`, both meshes drawn with their descriptions.
+pub(crate) fn dual_axis_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    x: Range<f64>,
+    y: Range<f64>,
+    y2: Range<f64>,
+    (x_desc, y_desc, y2_desc): (&str, &str, &str),
+) -> Result<DualCoordChartContext<'a, DB, Xy, Xy>, DrawError> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .right_y_label_area_size(70)
+        .build_cartesian_2d(x.clone(), y)?
+        .set_secondary_coord(x, y2);
+    draw_mesh(&mut chart, x_desc, y_desc)?;
+    chart
+        .configure_secondary_axes()
+        .y_desc(y2_desc)
+        .axis_desc_style(axis_style())
+        .label_style(label_style())
+        .y_label_formatter(&axis_number)
+        .draw()?;
+    Ok(chart)
 }
 
 /// The shading colour of a fault kind (the disturbing verb).

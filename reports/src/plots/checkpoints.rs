@@ -81,30 +81,7 @@ impl Figure for OverTime {
         let x_end = self.end_s.max(0.1);
         let y_end = canvas::upper(self.duration.iter().map(|p| p.1).fold(0.0, f64::max));
         let y2_end = canvas::upper(self.size_kib.iter().map(|p| p.1).fold(0.0, f64::max));
-        let mut chart = ChartBuilder::on(&area)
-            .margin(10)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .right_y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_end, 0f64..y_end)?
-            .set_secondary_coord(0f64..x_end, 0f64..y2_end);
-        chart
-            .configure_mesh()
-            .x_desc(OT_X)
-            .y_desc(OT_Y)
-            .axis_desc_style(canvas::axis_style())
-            .label_style(canvas::label_style())
-            .x_label_formatter(&canvas::axis_number)
-            .y_label_formatter(&canvas::axis_number)
-            .light_line_style(BLACK.mix(0.05))
-            .draw()?;
-        chart
-            .configure_secondary_axes()
-            .y_desc(OT_Y2)
-            .axis_desc_style(canvas::axis_style())
-            .label_style(canvas::label_style())
-            .y_label_formatter(&canvas::axis_number)
-            .draw()?;
+        let mut chart = canvas::dual_axis_chart(&area, 0f64..x_end, 0f64..y_end, 0f64..y2_end, (OT_X, OT_Y, OT_Y2))?;
         let (blue, orange, red) = (
             canvas::series_color(0),
             canvas::series_color(1),
@@ -200,16 +177,11 @@ const AL_Y: &str = "fraction of completed checkpoints";
 
 impl Alignment {
     fn legend(&self) -> Vec<LegendEntry> {
-        self.cdfs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                LegendEntry::new(
-                    format!("{} ({}, {} unaligned)", c.scenario, c.checkpoints, c.unaligned),
-                    Swatch::Line(canvas::series_color(i)),
-                )
-            })
-            .collect()
+        canvas::line_legend(
+            self.cdfs
+                .iter()
+                .map(|c| format!("{} ({}, {} unaligned)", c.scenario, c.checkpoints, c.unaligned)),
+        )
     }
 }
 

@@ -192,30 +192,13 @@ impl Figure for SweepFigure {
         let y_max = overhead.iter().map(|p| p.1).fold(0.0, f64::max);
         let pad = ((y_max - y_min) * 0.1).max(1.0);
         let y2_end = canvas::upper(recovery.iter().map(|p| p.1).fold(0.0, f64::max));
-        let mut chart = ChartBuilder::on(&area)
-            .margin(10)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .right_y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_end, (y_min - pad)..(y_max + pad))?
-            .set_secondary_coord(0f64..x_end, 0f64..y2_end);
-        chart
-            .configure_mesh()
-            .x_desc(X_LABEL)
-            .y_desc(Y_LABEL)
-            .axis_desc_style(canvas::axis_style())
-            .label_style(canvas::label_style())
-            .x_label_formatter(&canvas::axis_number)
-            .y_label_formatter(&canvas::axis_number)
-            .light_line_style(BLACK.mix(0.05))
-            .draw()?;
-        chart
-            .configure_secondary_axes()
-            .y_desc(Y2_LABEL)
-            .axis_desc_style(canvas::axis_style())
-            .label_style(canvas::label_style())
-            .y_label_formatter(&canvas::axis_number)
-            .draw()?;
+        let mut chart = canvas::dual_axis_chart(
+            &area,
+            0f64..x_end,
+            (y_min - pad)..(y_max + pad),
+            0f64..y2_end,
+            (X_LABEL, Y_LABEL, Y2_LABEL),
+        )?;
         let blue = canvas::series_color(0);
         let red = canvas::series_color(3);
         chart.draw_series(LineSeries::new(overhead.iter().copied(), blue.stroke_width(2)))?;

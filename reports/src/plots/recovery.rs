@@ -214,16 +214,7 @@ const CDF_Y: &str = "fraction of fault episodes";
 
 impl CdfFigure {
     fn legend(&self) -> Vec<LegendEntry> {
-        self.cdfs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                LegendEntry::new(
-                    format!("{} ({})", c.scenario, c.episodes),
-                    Swatch::Line(canvas::series_color(i)),
-                )
-            })
-            .collect()
+        canvas::line_legend(self.cdfs.iter().map(|c| format!("{} ({})", c.scenario, c.episodes)))
     }
 }
 
@@ -237,21 +228,7 @@ pub(crate) fn draw_step_cdfs<DB: DrawingBackend>(
 ) -> DrawResult {
     let x_max = curves.iter().flat_map(|c| c.iter().map(|p| p.0)).fold(0.0, f64::max);
     let x_end = canvas::upper(x_max);
-    let mut chart = ChartBuilder::on(area)
-        .margin(10)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..x_end, 0f64..1.05)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .axis_desc_style(canvas::axis_style())
-        .label_style(canvas::label_style())
-        .x_label_formatter(&canvas::axis_number)
-        .y_label_formatter(&canvas::axis_number)
-        .light_line_style(BLACK.mix(0.05))
-        .draw()?;
+    let mut chart = canvas::xy_chart(area, 0f64..x_end, 0f64..1.05, (x_desc, y_desc))?;
     for (i, c) in curves.iter().enumerate() {
         chart.draw_series(LineSeries::new(
             steps(c, x_end),

@@ -123,21 +123,7 @@ impl Figure for ThroughputData {
         let top = canvas::upper(y_max) * 1.08;
         let mark_y = top * 0.96;
         let x_end = self.end_s.max(0.1);
-        let mut chart = ChartBuilder::on(&area)
-            .margin(10)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_end, 0f64..top)?;
-        chart
-            .configure_mesh()
-            .x_desc(X_LABEL)
-            .y_desc(Y_LABEL)
-            .axis_desc_style(canvas::axis_style())
-            .label_style(canvas::label_style())
-            .x_label_formatter(&canvas::axis_number)
-            .y_label_formatter(&canvas::axis_number)
-            .light_line_style(BLACK.mix(0.05))
-            .draw()?;
+        let mut chart = canvas::xy_chart(&area, 0f64..x_end, 0f64..top, (X_LABEL, Y_LABEL))?;
         for kind in self.kinds() {
             let color = fault_color(&kind);
             chart.draw_series(self.intervals.iter().filter(|i| i.kind == kind).map(|i| {
