@@ -47,7 +47,7 @@ pub struct Options {
 
 /// One line of the table.
 struct Figure {
-    key: &'static str,
+    key: String,
     label: String,
     value: f64,
     unit: &'static str,
@@ -92,88 +92,71 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         let wall_ms = median(p.wall_ms.clone());
         let without_checker = records / ((wall_ms - checker_ms).max(f64::MIN_POSITIVE) / 1000.0);
         let ratio = p.records_per_s / fold_rps;
-        figures.push(Figure {
-            key: if key == "steady" {
-                "pipeline_steady"
-            } else {
-                "pipeline_saturated"
-            },
-            label: format!("pipeline {} (records/wall-s)", s.name),
-            value: p.records_per_s,
-            unit: "records/s",
-            shown: si(p.records_per_s),
-            target: ">= 5M".into(),
-            met: Some(p.records_per_s >= 5e6),
-        });
-        figures.push(Figure {
-            key: if key == "steady" {
-                "checker_ms_steady"
-            } else {
-                "checker_ms_saturated"
-            },
-            label: "  of a run: exactly-once checker (ms)".into(),
-            value: checker_ms,
-            unit: "ms",
-            shown: format!("{checker_ms:.1} of {wall_ms:.1}"),
-            target: "-".into(),
-            met: None,
-        });
-        figures.push(Figure {
-            key: if key == "steady" {
-                "pipeline_without_checker_steady"
-            } else {
-                "pipeline_without_checker_saturated"
-            },
-            label: "  pipeline without the checker (records/wall-s)".into(),
-            value: without_checker,
-            unit: "records/s",
-            shown: si(without_checker),
-            target: "-".into(),
-            met: None,
-        });
-        figures.push(Figure {
-            key: if key == "steady" {
-                "fold_steady"
-            } else {
-                "fold_saturated"
-            },
-            label: "  sequential fold, same input (records/s)".into(),
-            value: fold_rps,
-            unit: "records/s",
-            shown: si(fold_rps),
-            target: "-".into(),
-            met: None,
-        });
-        figures.push(Figure {
-            key: if key == "steady" {
-                "pipeline_over_fold_steady"
-            } else {
-                "pipeline_over_fold_saturated"
-            },
-            label: "  pipeline / fold".into(),
-            value: ratio,
-            unit: "ratio",
-            shown: format!("{ratio:.4} ({:.0}x slower)", 1.0 / ratio),
-            target: "within 5x".into(),
-            met: Some(ratio >= 0.2),
-        });
-        // What bounds the ratio: the run checks its output against a
-        // reference it must fold first, so the check alone costs more than a
-        // fold (the pipeline's own work comes on top).
         let check_ratio = (records / (checker_ms.max(f64::MIN_POSITIVE) / 1000.0)) / fold_rps;
-        figures.push(Figure {
-            key: if key == "steady" {
-                "check_over_fold_steady"
-            } else {
-                "check_over_fold_saturated"
-            },
-            label: "  exactly-once check alone / fold".into(),
-            value: check_ratio,
-            unit: "ratio",
-            shown: format!("{check_ratio:.4} ({:.1}x slower)", 1.0 / check_ratio),
+        let figure = |name: &str, label: String, value: f64, unit: &'static str, shown: String| Figure {
+            key: format!("{name}_{key}"),
+            label,
+            value,
+            unit,
+            shown,
             target: "-".into(),
             met: None,
-        });
+        };
+        figures.extend([
+            Figure {
+                target: ">= 5M".into(),
+                met: Some(p.records_per_s >= 5e6),
+                ..figure(
+                    "pipeline",
+                    format!("pipeline {} (records/wall-s)", s.name),
+                    p.records_per_s,
+                    "records/s",
+                    si(p.records_per_s),
+                )
+            },
+            figure(
+                "checker_ms",
+                "  of a run: exactly-once checker (ms)".into(),
+                checker_ms,
+                "ms",
+                format!("{checker_ms:.1} of {wall_ms:.1}"),
+            ),
+            figure(
+                "pipeline_without_checker",
+                "  pipeline without the checker (records/wall-s)".into(),
+                without_checker,
+                "records/s",
+                si(without_checker),
+            ),
+            figure(
+                "fold",
+                "  sequential fold, same input (records/s)".into(),
+                fold_rps,
+                "records/s",
+                si(fold_rps),
+            ),
+            Figure {
+                target: "within 5x".into(),
+                met: Some(ratio >= 0.2),
+                ..figure(
+                    "pipeline_over_fold",
+                    "  pipeline / fold".into(),
+                    ratio,
+                    "ratio",
+                    format!("{ratio:.4} ({:.0}x slower)", 1.0 / ratio),
+                )
+            },
+            // What bounds the ratio: the run checks its output against a
+            // reference it must fold first, so the check alone costs more
+            // than a fold (the pipeline's own work comes on top).
+            figure(
+                "check_over_fold",
+                "  exactly-once check alone / fold".into(),
+                check_ratio,
+                "ratio",
+                format!("{check_ratio:.4} ({:.1}x slower)", 1.0 / check_ratio),
+            ),
+        ]);
         details.insert(
             format!("pipeline_{key}"),
             json!({
@@ -194,7 +177,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     let (sim_ms, wall_ms, per_seed) = chaos_ratio(&chaos, &mut problems);
     let ratio = sim_ms as f64 / wall_ms;
     figures.push(Figure {
-        key: "chaos_sim_over_wall",
+        key: "chaos_sim_over_wall".into(),
         label: format!("chaos simulated/wall time (seeds 1..{RATIO_SEEDS})"),
         value: ratio,
         unit: "x",
@@ -220,7 +203,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     }
     let seeds_per_s = long_seeds as f64 / sweep.wall_s;
     figures.push(Figure {
-        key: "chaos_seeds_per_s",
+        key: "chaos_seeds_per_s".into(),
         label: format!("chaos seeds/s on {jobs} threads"),
         value: seeds_per_s,
         unit: "seeds/s",
@@ -230,7 +213,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     });
     let peak = proc_status_kib("VmHWM:");
     figures.push(Figure {
-        key: "peak_rss_mib",
+        key: "peak_rss_mib".into(),
         label: "peak memory (VmHWM)".into(),
         value: peak.map(mib).unwrap_or(f64::NAN),
         unit: "MiB",
@@ -244,7 +227,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         (Some(w), Some(a)) => {
             let growth = (a as f64 - w as f64) / w as f64;
             Figure {
-                key: "rss_growth",
+                key: "rss_growth".into(),
                 label: format!("memory over {long_seeds} chaos seeds"),
                 value: growth,
                 unit: "fraction",
@@ -260,7 +243,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
             }
         }
         _ => Figure {
-            key: "rss_growth",
+            key: "rss_growth".into(),
             label: format!("memory over {long_seeds} chaos seeds"),
             value: f64::NAN,
             unit: "fraction",
