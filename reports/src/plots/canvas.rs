@@ -123,6 +123,31 @@ pub(crate) fn series_color(i: usize) -> RGBColor {
     SERIES_COLORS[i % SERIES_COLORS.len()]
 }
 
+/// The dash pattern (dash, gap in pixels) of series `i`: solid for the first
+/// round of colours, then dashed, then dotted, so that up to thirty series
+/// of one plot still look different from each other.
+pub(crate) fn series_dash(i: usize) -> Option<(u32, u32)> {
+    match (i / SERIES_COLORS.len()) % 3 {
+        0 => None,
+        1 => Some((9, 5)),
+        _ => Some((2, 4)),
+    }
+}
+
+/// Draw `points` as a line in the style of series `i` (colour and dash).
+pub(crate) fn draw_series_line<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Xy>,
+    i: usize,
+    points: Vec<(f64, f64)>,
+) -> DrawResult {
+    let style = series_color(i).stroke_width(2);
+    match series_dash(i) {
+        None => chart.draw_series(LineSeries::new(points, style))?,
+        Some((dash, gap)) => chart.draw_series(DashedLineSeries::new(points, dash, gap, style))?,
+    };
+    Ok(())
+}
+
 /// Linear x and y axes of `f64`.
 pub(crate) type Xy = Cartesian2d<RangedCoordf64, RangedCoordf64>;
 
@@ -158,12 +183,12 @@ fn draw_mesh<DB: DrawingBackend>(chart: &mut ChartContext<'_, DB, Xy>, x_desc: &
     Ok(())
 }
 
-/// One line swatch per label, in series colour order.
+/// One line swatch per label, in series order (colour and dash).
 pub(crate) fn line_legend(labels: impl IntoIterator<Item = String>) -> Vec<LegendEntry> {
     labels
         .into_iter()
         .enumerate()
-        .map(|(i, label)| LegendEntry::new(label, Swatch::Line(series_color(i))))
+        .map(|(i, label)| LegendEntry::new(label, Swatch::Series(i)))
         .collect()
 }
 
@@ -213,6 +238,8 @@ pub(crate) fn fault_color(kind: &str) -> RGBColor {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Swatch {
     Line(RGBColor),
+    /// The line of series `i` ([`series_color`], [`series_dash`]).
+    Series(usize),
     /// A vertical rule (restart markers, reference lines).
     Rule(RGBColor),
     /// A filled box; the second value is the opacity.
@@ -279,6 +306,16 @@ pub(crate) fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ent
         let (sx, sw) = (x0 + 4, 24);
         match e.swatch {
             Swatch::Line(c) => area.draw(&PathElement::new(vec![(sx, y), (sx + sw, y)], c.stroke_width(3)))?,
+            Swatch::Series(i) => {
+                let style = series_color(i).stroke_width(3);
+                let (dash, gap) = series_dash(i).map_or((sw, 0), |(d, g)| (d as i32, g as i32));
+                let mut x = sx;
+                while x < sx + sw {
+                    let end = (x + dash).min(sx + sw);
+                    area.draw(&PathElement::new(vec![(x, y), (end, y)], style))?;
+                    x = end + gap;
+                }
+            }
             Swatch::Rule(c) => area.draw(&PathElement::new(
                 vec![(sx + sw / 2, y - 7), (sx + sw / 2, y + 7)],
                 c.stroke_width(2),
@@ -514,6 +551,19 @@ pub(crate) fn bar_figure_height(rows: usize) -> u32 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn thirty_series_have_thirty_styles() {
+        let styles: std::collections::BTreeSet<_> = (0..30)
+            .map(|i| {
+                let RGBColor(r, g, b) = series_color(i);
+                (r, g, b, series_dash(i))
+            })
+            .collect();
+        assert_eq!(styles.len(), 30);
+        assert_eq!(series_dash(0), None, "the first round is solid");
+    }
+
     use super::*;
 
     #[test]

@@ -230,10 +230,7 @@ pub(crate) fn draw_step_cdfs<DB: DrawingBackend>(
     let x_end = canvas::upper(x_max);
     let mut chart = canvas::xy_chart(area, 0f64..x_end, 0f64..1.05, (x_desc, y_desc))?;
     for (i, c) in curves.iter().enumerate() {
-        chart.draw_series(LineSeries::new(
-            steps(c, x_end),
-            canvas::series_color(i).stroke_width(2),
-        ))?;
+        canvas::draw_series_line(&mut chart, i, steps(c, x_end))?;
     }
     Ok(())
 }
