@@ -5,7 +5,7 @@
 //! Quoting follows RFC 4180: a field holding a comma, a quote or a line break
 //! is quoted, quotes doubled. Missing values (e.g. no recovery) are empty.
 
-use crate::record::RunRecord;
+use crate::record::{plan_text, RunRecord};
 use crate::stats::{mean, median_u64};
 
 /// The header, in column order.
@@ -93,7 +93,6 @@ pub fn csv_row(r: &RunRecord) -> Vec<String> {
         .collect();
     let recoveries: Vec<u64> = r.recovery.iter().filter_map(|e| e.recovery_ms()).collect();
     let detections: Vec<u64> = r.recovery.iter().filter_map(|e| e.detection_ms()).collect();
-    let plan: Vec<String> = r.fault_plan.iter().map(|f| format!("{}ms {f}", f.at_ms)).collect();
     let m = &r.job_metrics;
     vec![
         r.schema.to_string(),
@@ -123,7 +122,7 @@ pub fn csv_row(r: &RunRecord) -> Vec<String> {
         r.simulated_ms.to_string(),
         float(Some(r.wall_ms)),
         r.fault_plan.len().to_string(),
-        plan.join("; "),
+        plan_text(&r.fault_plan),
         completed.len().to_string(),
         (r.checkpoints.len() - completed.len()).to_string(),
         float(mean(&durations)),

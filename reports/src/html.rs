@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
+use crate::comparison::ComparisonGroup;
 use crate::plots::PlotDescription;
 use crate::summary::{FailedRun, ScenarioRow};
 
@@ -71,6 +72,8 @@ pub struct Page<'a> {
     /// The SVG text of each plot, by plot name, embedded in the page. A plot
     /// missing here is shown from its file beside the page instead.
     pub svg: &'a BTreeMap<String, String>,
+    /// Strategies side by side on identical fault schedules.
+    pub comparisons: &'a [ComparisonGroup],
 }
 
 /// No plots embedded: [`Page::default`]'s `svg`.
@@ -86,6 +89,7 @@ impl Default for Page<'_> {
             sections: &[],
             data_files: &[],
             svg: &NO_SVG,
+            comparisons: &[],
         }
     }
 }
@@ -102,7 +106,8 @@ th{background:#f2f2f2}td.name,th.name{text-align:left}\
 tr.bad td{background:#fde8e8}\
 code{background:#f6f6f6;padding:2px 4px;user-select:all}\
 figure{margin:1.5em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\
-figcaption{font-size:90%;color:#555}";
+figcaption{font-size:90%;color:#555}\
+table.comparison caption{text-align:left;font-size:90%;color:#555;padding:4px 0}";
 
 /// Counts the images that loaded (complete and with a natural width) once
 /// everything has loaded, and writes the result into the DOM. Plain ES5, no
@@ -167,6 +172,8 @@ pub fn render_html(page: &Page<'_>) -> String {
     }
     h.push_str("</tbody>\n</table>\n");
 
+    render_comparisons(&mut h, page.comparisons);
+
     h.push_str("<h2 id=\"failures\">Failed runs</h2>\n");
     if page.failed.is_empty() {
         h.push_str("<p>Every run passed.</p>\n");
@@ -214,6 +221,68 @@ pub fn render_html(page: &Page<'_>) -> String {
     h.push_str(IMAGE_CHECK_SCRIPT);
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// The side-by-side tables: one per group of scenarios that ran identical
+/// fault schedules; the lowest recovery times and downtime of a group in
+/// bold.
+fn render_comparisons(h: &mut String, groups: &[ComparisonGroup]) {
+    if groups.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h2 id=\"comparisons\">Strategies side by side</h2>\n<p>Each table compares scenarios that ran the \
+         same seeds with the same fault plan under every seed: only the strategy differs. Recovery is fault \
+         &rarr; first commit after it; downtime is the total time the job was not running. The lowest recovery \
+         times and downtime of each table are in bold.</p>\n",
+    );
+    for g in groups {
+        let best = |f: fn(&crate::comparison::ComparisonRow) -> Option<u64>| g.rows.iter().filter_map(f).min();
+        let best_p50 = best(|r| r.median_recovery_ms);
+        let best_p90 = best(|r| r.p90_recovery_ms);
+        let best_down = best(|r| r.median_downtime_ms);
+        let names: Vec<String> = g.rows.iter().map(|r| escape(&r.scenario)).collect();
+        let _ = writeln!(
+            h,
+            "<table class=\"comparison\" data-scenarios=\"{}\">\n<caption>{} scenarios &times; {} seeds; \
+             seed {}: <code>{}</code></caption>\n<thead><tr><th class=\"name\">scenario</th><th>runs</th>\
+             <th>passed</th><th>recovered</th><th>median recovery</th><th>p90 recovery</th>\
+             <th>median restarts</th><th>gave up</th><th>median downtime</th><th>median checkpoint</th></tr></thead>\n<tbody>",
+            names.join(" "),
+            g.rows.len(),
+            g.seeds.len(),
+            g.seeds.first().copied().unwrap_or_default(),
+            escape(&g.example_plan),
+        );
+        for r in &g.rows {
+            let mark = |v: Option<u64>, best: Option<u64>, text: String| {
+                if v.is_some() && v == best && g.rows.len() > 1 {
+                    format!("<strong>{text}</strong>")
+                } else {
+                    text
+                }
+            };
+            let _ = writeln!(
+                h,
+                "<tr data-compared=\"{name}\"><td class=\"name\">{name}</td><td>{}</td><td>{}</td><td>{}/{}</td>\
+                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                r.runs,
+                r.passes,
+                r.recovered,
+                r.episodes,
+                mark(r.median_recovery_ms, best_p50, seconds(r.median_recovery_ms)),
+                mark(r.p90_recovery_ms, best_p90, seconds(r.p90_recovery_ms)),
+                r.median_restarts.map(|v| v.to_string()).unwrap_or_else(|| "–".into()),
+                r.gave_up,
+                mark(r.median_downtime_ms, best_down, seconds(r.median_downtime_ms)),
+                r.median_checkpoint_ms
+                    .map(|v| format!("{v} ms"))
+                    .unwrap_or_else(|| "–".into()),
+                name = escape(&r.scenario),
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
 }
 
 /// An SVG document as a `data:` URL (base64, so no character of it needs

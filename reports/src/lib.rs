@@ -6,6 +6,7 @@
 //! The entry point is [`render_report`]; the plot functions in [`plots`] can
 //! also be called one by one.
 
+pub mod comparison;
 pub mod csv;
 pub mod duration;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod stats;
 pub mod summary;
 
+pub use comparison::{comparison_groups, ComparisonGroup, ComparisonRow};
 pub use error::{RecordLineError, ReportError};
 pub use plots::checkpoints::{plot_alignment, plot_checkpoints_over_time};
 pub use plots::interval_sweep::{plot_interval_sweep, IntervalGroup, IntervalSweep};

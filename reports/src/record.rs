@@ -152,6 +152,14 @@ impl FaultEntry {
     }
 }
 
+/// A fault plan as one line: `6966ms kill tm-2; 9106ms restart tm-2`.
+pub fn plan_text(plan: &[FaultEntry]) -> String {
+    plan.iter()
+        .map(|f| format!("{}ms {f}", f.at_ms))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl fmt::Display for FaultEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let target = self.target_text();

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::comparison::{comparison_groups, ComparisonGroup};
 use crate::csv::to_csv;
 use crate::error::ReportError;
 use crate::html::{render_html, Page, Section};
@@ -67,6 +68,8 @@ pub struct ReportSummary {
     pub scenarios: Vec<ScenarioRow>,
     pub failed: Vec<FailedRun>,
     pub plots: Vec<PlotDescription>,
+    /// Strategies side by side on identical fault schedules.
+    pub comparisons: Vec<ComparisonGroup>,
 }
 
 fn write(path: PathBuf, text: &str, files: &mut Vec<PathBuf>) -> Result<(), ReportError> {
@@ -237,6 +240,7 @@ pub fn render_report(
         &extra.title
     };
     let data_files = [RECORDS_JSONL.to_string(), RECORDS_CSV.to_string()];
+    let comparisons = comparison_groups(records);
     let mut svg = BTreeMap::new();
     for p in &plots {
         let text = std::fs::read_to_string(&p.svg).map_err(|e| ReportError::io(&p.svg, e))?;
@@ -250,6 +254,7 @@ pub fn render_report(
         sections: &sections,
         data_files: &data_files,
         svg: &svg,
+        comparisons: &comparisons,
     });
     let index = out_dir.join(INDEX_HTML);
     write(index.clone(), &html, &mut files)?;
@@ -260,5 +265,6 @@ pub fn render_report(
         scenarios: rows,
         failed,
         plots,
+        comparisons,
     })
 }

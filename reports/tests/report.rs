@@ -136,6 +136,42 @@ fn the_page_summarises_scenarios_references_plots_and_repro_lines() {
         assert!(html.contains(&format!("href=\"{data}\"")));
     }
 
+    // Strategies side by side: the scenarios that ran identical fault plans
+    // under every seed, one table each, before the failed runs.
+    let groups: Vec<Vec<&str>> = summary
+        .comparisons
+        .iter()
+        .map(|g| g.rows.iter().map(|r| r.scenario.as_str()).collect())
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            vec!["backpressure-aligned", "backpressure-unaligned"],
+            vec![
+                "storm-crash-loop-backoff",
+                "storm-exponential-delay",
+                "storm-failure-rate",
+                "storm-fixed-delay",
+                "storm-supervisor"
+            ],
+        ]
+    );
+    assert_eq!(summary.comparisons[1].seeds, [1, 2]);
+    let section = &html[html.find("<h2 id=\"comparisons\">").expect("comparison section")
+        ..html.find("<h2 id=\"failures\">").expect("failures section")];
+    assert_eq!(section.matches("<table class=\"comparison\"").count(), 2);
+    for g in &summary.comparisons {
+        for r in &g.rows {
+            assert_eq!(
+                section
+                    .matches(&format!("<tr data-compared=\"{}\">", r.scenario))
+                    .count(),
+                1
+            );
+        }
+    }
+    assert!(section.contains("5 scenarios &times; 2 seeds"), "{section}");
+
     // Every failed run has its repro line; a scenario from a file by its path.
     let failed: Vec<_> = records.iter().filter(|r| r.verdict != Verdict::Pass).collect();
     assert_eq!(failed.len(), 2);

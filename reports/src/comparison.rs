@@ -1,0 +1,189 @@
+//! Side-by-side comparison of strategies on identical fault schedules.
+//!
+//! Scenarios that ran the same seeds and, under every seed, the same fault
+//! plan form a group: the same failure storm under each restart policy, the
+//! same crash under each checkpoint interval, the same backpressure under
+//! each barrier mode, the same kill under each failure detector. Only the
+//! strategy differs between the rows of a group, so its table compares
+//! strategies and nothing else. Scenarios without faults form no group, and
+//! a scenario whose plans match no other scenario's stands alone (no table).
+//!
+//! Medians and 90th percentiles are nearest-rank, as everywhere in the
+//! report.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::record::{plan_text, RunRecord, Verdict};
+use crate::stats::{median_u64, percentile};
+
+/// One strategy (scenario) of a group, over all its runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ComparisonRow {
+    pub scenario: String,
+    pub runs: usize,
+    pub passes: usize,
+    /// Median and 90th percentile of fault → first commit over the
+    /// recovered episodes (ms).
+    pub median_recovery_ms: Option<u64>,
+    pub p90_recovery_ms: Option<u64>,
+    /// Fault episodes and how many of them recovered.
+    pub episodes: usize,
+    pub recovered: usize,
+    pub median_restarts: Option<u64>,
+    /// Runs in which the restart strategy gave up (the job ended FAILED).
+    pub gave_up: usize,
+    /// Median of [`RunRecord::total_downtime_ms`].
+    pub median_downtime_ms: Option<u64>,
+    /// Median duration of the completed checkpoints of all runs (ms).
+    pub median_checkpoint_ms: Option<u64>,
+}
+
+/// Scenarios that ran on identical fault schedules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ComparisonGroup {
+    /// One row per scenario, by name.
+    pub rows: Vec<ComparisonRow>,
+    /// The seeds every scenario of the group ran.
+    pub seeds: Vec<u64>,
+    /// The shared fault plan of the first seed ([`plan_text`]).
+    pub example_plan: String,
+}
+
+/// The groups of `records`, ordered by their first scenario's name.
+pub fn comparison_groups(records: &[RunRecord]) -> Vec<ComparisonGroup> {
+    // Per scenario: seed → fault plan (as text, which is how plans compare).
+    let mut plans: BTreeMap<&str, BTreeMap<u64, String>> = BTreeMap::new();
+    for r in records {
+        plans
+            .entry(&r.scenario)
+            .or_default()
+            .insert(r.seed, plan_text(&r.fault_plan));
+    }
+    let mut by_schedule: BTreeMap<&BTreeMap<u64, String>, Vec<&str>> = BTreeMap::new();
+    for (scenario, schedule) in &plans {
+        if schedule.values().any(|p| !p.is_empty()) {
+            by_schedule.entry(schedule).or_default().push(scenario);
+        }
+    }
+    let mut groups: Vec<ComparisonGroup> = by_schedule
+        .into_iter()
+        .filter(|(_, scenarios)| scenarios.len() > 1)
+        .map(|(schedule, scenarios)| ComparisonGroup {
+            rows: scenarios.iter().map(|s| row(s, records)).collect(),
+            seeds: schedule.keys().copied().collect(),
+            example_plan: schedule.values().next().cloned().unwrap_or_default(),
+        })
+        .collect();
+    groups.sort_by(|a, b| a.rows[0].scenario.cmp(&b.rows[0].scenario));
+    groups
+}
+
+fn row(scenario: &str, records: &[RunRecord]) -> ComparisonRow {
+    let runs: Vec<&RunRecord> = records.iter().filter(|r| r.scenario == scenario).collect();
+    let episodes = runs.iter().map(|r| r.recovery.len()).sum();
+    let recovery: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| r.recovery.iter().filter_map(|e| e.recovery_ms()))
+        .map(|ms| ms as f64)
+        .collect();
+    let restarts: Vec<u64> = runs.iter().map(|r| u64::from(r.restarts)).collect();
+    let downtime: Vec<u64> = runs.iter().map(|r| r.total_downtime_ms()).collect();
+    let checkpoints: Vec<u64> = runs
+        .iter()
+        .flat_map(|r| r.checkpoints.iter().filter(|c| c.completed()))
+        .filter_map(|c| c.duration_ms)
+        .map(|d| d.max(0) as u64)
+        .collect();
+    ComparisonRow {
+        scenario: scenario.to_string(),
+        runs: runs.len(),
+        passes: runs.iter().filter(|r| r.verdict == Verdict::Pass).count(),
+        median_recovery_ms: percentile(&recovery, 50.0).map(|v| v as u64),
+        p90_recovery_ms: percentile(&recovery, 90.0).map(|v| v as u64),
+        episodes,
+        recovered: recovery.len(),
+        median_restarts: median_u64(&restarts),
+        gave_up: runs.iter().filter(|r| r.gave_up()).count(),
+        median_downtime_ms: median_u64(&downtime),
+        median_checkpoint_ms: median_u64(&checkpoints),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::record::{CheckpointEvent, FaultEntry, RecoveryEpisode};
+
+    fn run(scenario: &str, seed: u64, kill_at: Option<u64>) -> RunRecord {
+        let mut r = RunRecord::empty(scenario, seed);
+        if let Some(at) = kill_at {
+            r.fault_plan = vec![FaultEntry::new(at, "kill", json!("tm-1"))];
+            r.recovery = vec![RecoveryEpisode {
+                fault: "kill tm-1".into(),
+                fault_ms: at,
+                detected_ms: Some(at + 100),
+                restarted_ms: Some(at + 1_000),
+                first_commit_ms: Some(at + seed * 1_000),
+            }];
+        }
+        r
+    }
+
+    #[test]
+    fn scenarios_with_the_same_plan_under_every_seed_form_one_group() {
+        let mut records = Vec::new();
+        for seed in 1..=3 {
+            // Two strategies on the same schedule, one on another, one
+            // without faults, and one that differs under seed 3 only.
+            records.push(run("policy-a", seed, Some(1_000 * seed)));
+            records.push(run("policy-b", seed, Some(1_000 * seed)));
+            records.push(run("other", seed, Some(500)));
+            records.push(run("steady", seed, None));
+            records.push(run("almost", seed, Some(if seed == 3 { 7 } else { 1_000 * seed })));
+        }
+        records[1].restarts = 4;
+        records[1].checkpoints = vec![CheckpointEvent {
+            id: 1,
+            t_ms: 10,
+            outcome: "completed".into(),
+            duration_ms: Some(250),
+            size_bytes: None,
+            alignment_ms: None,
+            persisted_bytes: None,
+            reason: None,
+        }];
+        let groups = comparison_groups(&records);
+        assert_eq!(groups.len(), 1, "{groups:?}");
+        let g = &groups[0];
+        let names: Vec<&str> = g.rows.iter().map(|r| r.scenario.as_str()).collect();
+        assert_eq!(names, ["policy-a", "policy-b"]);
+        assert_eq!(g.seeds, [1, 2, 3]);
+        assert_eq!(g.example_plan, "1000ms kill tm-1");
+        let a = &g.rows[0];
+        assert_eq!((a.runs, a.episodes, a.recovered), (3, 3, 3));
+        // Recoveries of 1, 2 and 3 s: median 2 s, 90th percentile 3 s.
+        assert_eq!((a.median_recovery_ms, a.p90_recovery_ms), (Some(2_000), Some(3_000)));
+        assert_eq!(a.median_checkpoint_ms, None);
+        let b = &g.rows[1];
+        assert_eq!(b.median_restarts, Some(0));
+        assert_eq!(b.median_checkpoint_ms, Some(250));
+    }
+
+    #[test]
+    fn a_job_that_gives_up_is_counted_and_its_downtime_runs_to_the_end() {
+        let mut records = vec![run("a", 1, Some(1_000)), run("b", 1, Some(1_000))];
+        records[1].final_job_status = "FAILED".into();
+        records[1].recovery[0].restarted_ms = None;
+        records[1].recovery[0].first_commit_ms = None;
+        records[1].simulated_ms = 10_000;
+        let g = &comparison_groups(&records)[0];
+        assert_eq!((g.rows[1].gave_up, g.rows[1].recovered, g.rows[1].episodes), (1, 0, 1));
+        assert_eq!(g.rows[1].median_recovery_ms, None);
+        assert_eq!(g.rows[1].median_downtime_ms, Some(10_000 - 1_100));
+        assert_eq!(g.rows[0].gave_up, 0);
+    }
+}
