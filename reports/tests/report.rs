@@ -79,17 +79,17 @@ fn the_report_directory_holds_data_plots_and_page() {
         .expect("policies plot");
     let mut storms: Vec<&str> = policies.bars.iter().map(|b| b.category.as_str()).collect();
     storms.dedup();
-    assert_eq!(
-        storms,
-        vec![
-            "storm-crash-loop-backoff",
-            "storm-exponential-delay",
-            "storm-failure-rate",
-            "storm-fixed-delay",
-            "storm-supervisor"
-        ]
-    );
+    assert_eq!(storms, STORMS);
 }
+
+/// The fixture's restart-policy scenarios (one storm, five policies).
+const STORMS: [&str; 5] = [
+    "storm-crash-loop-backoff",
+    "storm-exponential-delay",
+    "storm-failure-rate",
+    "storm-fixed-delay",
+    "storm-supervisor",
+];
 
 #[test]
 fn the_page_summarises_scenarios_references_plots_and_repro_lines() {
@@ -145,16 +145,7 @@ fn the_page_summarises_scenarios_references_plots_and_repro_lines() {
         .collect();
     assert_eq!(
         groups,
-        vec![
-            vec!["backpressure-aligned", "backpressure-unaligned"],
-            vec![
-                "storm-crash-loop-backoff",
-                "storm-exponential-delay",
-                "storm-failure-rate",
-                "storm-fixed-delay",
-                "storm-supervisor"
-            ],
-        ]
+        vec![vec!["backpressure-aligned", "backpressure-unaligned"], STORMS.to_vec()]
     );
     assert_eq!(summary.comparisons[1].seeds, [1, 2]);
     let section = &html[html.find("<h2 id=\"comparisons\">").expect("comparison section")
