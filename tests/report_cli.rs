@@ -144,6 +144,18 @@ fn from_records_every_plot_loads_in_a_browser_and_each_scenario_has_one_row() {
         stdout(&o)
     );
 
+    // The strategies side by side: the fixture's five restart policies ran
+    // one storm, its two barrier modes one backpressure.
+    assert_eq!(
+        stdout(&o)
+            .matches("side by side (the same fault plan under each of")
+            .count(),
+        2,
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("  storm-supervisor "), "{}", stdout(&o));
+
     let html = std::fs::read_to_string(&index).expect("index.html");
     let images = html.matches("<img ").count();
     assert!(images > 0, "the page shows plots");

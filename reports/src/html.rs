@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use crate::comparison::ComparisonGroup;
+use crate::comparison::{ComparisonGroup, ComparisonRow};
 use crate::plots::PlotDescription;
 use crate::summary::{FailedRun, ScenarioRow};
 
@@ -233,14 +233,22 @@ fn render_comparisons(h: &mut String, groups: &[ComparisonGroup]) {
     h.push_str(
         "<h2 id=\"comparisons\">Strategies side by side</h2>\n<p>Each table compares scenarios that ran the \
          same seeds with the same fault plan under every seed: only the strategy differs. Recovery is fault \
-         &rarr; first commit after it; downtime is the total time the job was not running. The lowest recovery \
-         times and downtime of each table are in bold.</p>\n",
+         &rarr; first commit after it; downtime is the total time the job was not running, and for a strategy that \
+         gave up in some runs (&ge;) only a lower bound: such a job stays down after the run ends. The lowest \
+         recovery times and downtime of each table are in bold.</p>\n",
     );
     for g in groups {
-        let best = |f: fn(&crate::comparison::ComparisonRow) -> Option<u64>| g.rows.iter().filter_map(f).min();
+        let best = |f: fn(&ComparisonRow) -> Option<u64>| g.rows.iter().filter_map(f).min();
         let best_p50 = best(|r| r.median_recovery_ms);
         let best_p90 = best(|r| r.p90_recovery_ms);
-        let best_down = best(|r| r.median_downtime_ms);
+        // A job that gave up stays down: its downtime, counted to the end of
+        // the run, is only a lower bound and never the best.
+        let best_down = g
+            .rows
+            .iter()
+            .filter(|r| r.gave_up == 0)
+            .filter_map(|r| r.median_downtime_ms)
+            .min();
         let names: Vec<String> = g.rows.iter().map(|r| escape(&r.scenario)).collect();
         let _ = writeln!(
             h,
@@ -274,7 +282,7 @@ fn render_comparisons(h: &mut String, groups: &[ComparisonGroup]) {
                 mark(r.p90_recovery_ms, best_p90, seconds(r.p90_recovery_ms)),
                 r.median_restarts.map(|v| v.to_string()).unwrap_or_else(|| "–".into()),
                 r.gave_up,
-                mark(r.median_downtime_ms, best_down, seconds(r.median_downtime_ms)),
+                mark(r.median_downtime_ms, best_down, downtime(r)),
                 r.median_checkpoint_ms
                     .map(|v| format!("{v} ms"))
                     .unwrap_or_else(|| "–".into()),
@@ -282,6 +290,17 @@ fn render_comparisons(h: &mut String, groups: &[ComparisonGroup]) {
             );
         }
         h.push_str("</tbody>\n</table>\n");
+    }
+}
+
+/// The median downtime of a comparison row; `≥` when some of its runs gave
+/// up, whose downtime ends only with the run.
+fn downtime(r: &ComparisonRow) -> String {
+    let text = seconds(r.median_downtime_ms);
+    if r.gave_up > 0 && r.median_downtime_ms.is_some() {
+        format!("&ge; {text}")
+    } else {
+        text
     }
 }
 
@@ -395,6 +414,52 @@ mod tests {
         assert!(html.contains("<a href=\"a.svg\">SVG</a> · <a href=\"a.png\">PNG</a>"));
         // Without its text, a plot is shown from the file beside the page.
         assert_eq!(attribute_after(&html, "<figure id=\"b c\">", "src"), "b%20c.svg");
+    }
+
+    #[test]
+    fn comparison_tables_bold_the_best_and_never_a_give_up_for_downtime() {
+        let row = |name: &str, recovery: u64, downtime: u64, gave_up: usize| ComparisonRow {
+            scenario: name.into(),
+            runs: 2,
+            passes: 2,
+            median_recovery_ms: Some(recovery),
+            p90_recovery_ms: Some(recovery + 500),
+            episodes: 2,
+            recovered: 2,
+            median_restarts: Some(1),
+            gave_up,
+            median_downtime_ms: Some(downtime),
+            median_checkpoint_ms: Some(80),
+        };
+        let groups = [ComparisonGroup {
+            rows: vec![row("patient", 4_000, 9_000, 0), row("quitter", 1_000, 2_000, 2)],
+            seeds: vec![1, 2],
+            example_plan: "2000ms kill tm-0".into(),
+        }];
+        let html = render_html(&Page {
+            comparisons: &groups,
+            ..Default::default()
+        });
+        let line = |name: &str| {
+            html.lines()
+                .find(|l| l.starts_with(&format!("<tr data-compared=\"{name}\">")))
+                .unwrap_or_else(|| panic!("{name} row in {html}"))
+                .to_string()
+        };
+        // The quitter recovers fastest, but its downtime is a lower bound.
+        assert!(
+            line("quitter").contains("<td><strong>1.00 s</strong></td>"),
+            "{}",
+            line("quitter")
+        );
+        assert!(line("quitter").contains("<td>&ge; 2.00 s</td>"), "{}", line("quitter"));
+        assert!(
+            line("patient").contains("<td><strong>9.00 s</strong></td>"),
+            "{}",
+            line("patient")
+        );
+        assert!(line("patient").contains("<td>4.00 s</td>"), "{}", line("patient"));
+        assert!(html.contains("2 scenarios &times; 2 seeds; seed 1: <code>2000ms kill tm-0</code>"));
     }
 
     /// The value of the first `attr` after `marker` in `html`.

@@ -458,8 +458,10 @@ impl RunRecord {
     }
 
     /// When the job gave up: the failure that was not followed by a restart
-    /// (the detection of the last recovery episode that has no redeploy), or
-    /// the end of the run if no episode shows it. `None` if it never gave up.
+    /// (the detection of the first recovery episode that has neither a
+    /// redeploy nor a commit after it; faults that strike the FAILED job
+    /// later make such episodes too), or the end of the run if no episode
+    /// shows it. `None` if it never gave up.
     pub fn give_up_ms(&self) -> Option<u64> {
         if !self.gave_up() {
             return None;
@@ -467,9 +469,9 @@ impl RunRecord {
         let from_episode = self
             .recovery
             .iter()
-            .filter(|e| e.restarted_ms.is_none())
+            .filter(|e| e.restarted_ms.is_none() && e.first_commit_ms.is_none())
             .filter_map(|e| e.detected_ms)
-            .max();
+            .min();
         Some(from_episode.unwrap_or_else(|| self.end_ms()))
     }
 
@@ -606,6 +608,18 @@ mod tests {
         assert_eq!(r.give_up_ms(), Some(11_000));
         assert_eq!(r.time_to_give_up_ms(), Some(9000));
         assert_eq!(r.total_downtime_ms(), 3000 + 1);
+        // Faults that strike the FAILED job later leave episodes without a
+        // redeploy too; the job gave up at the first of them.
+        r.simulated_ms = 17_501;
+        r.recovery.push(RecoveryEpisode {
+            fault: "kill tm-2".into(),
+            fault_ms: 17_000,
+            detected_ms: Some(17_000),
+            ..Default::default()
+        });
+        assert_eq!(r.give_up_ms(), Some(11_000));
+        assert_eq!(r.time_to_give_up_ms(), Some(9000));
+        assert_eq!(r.total_downtime_ms(), 3000 + 6501);
         r.final_job_status = "RUNNING".into();
         assert_eq!(r.time_to_give_up_ms(), None);
         assert_eq!(r.total_downtime_ms(), 3000);

@@ -83,7 +83,7 @@ pub enum Command {
         #[arg(long)]
         check_determinism: bool,
     },
-    /// Re-run one seed and print its full trace.
+    /// Re-run one seed: its summary, or with --trace its full trace.
     Repro {
         scenario: String,
         #[arg(long)]
