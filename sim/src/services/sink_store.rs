@@ -1,8 +1,9 @@
 //! The transactional sink store.
 //!
 //! Transactions are written, pre-committed, then committed (idempotently) or
-//! aborted. Committed records become visible in commit order; that list is
-//! what the exactly-once checker reads.
+//! aborted. Committed records become visible in commit order: the store
+//! hands each to the run's output check ([`OutputCheck`]) as its transaction
+//! commits, and keeps only their count.
 //!
 //! Transaction ids are reused, as Flink's KafkaSink reuses transactional ids:
 //! an attempt that restarts from checkpoint C writes `txn-…-(C+1)` again. The
