@@ -6,7 +6,7 @@
 //!   store, checkpoint storage), durable across their own crashes;
 //! - [`harness`]: [`run_seed`], the one way every caller runs a simulation;
 //! - [`checkers`]: exactly-once and liveness, each in its own file, against
-//!   the sequential [`reference`];
+//!   the sequential [`reference`](mod@reference);
 //! - [`record`]: the [`RunRecord`] a run produces; [`recovery`] derives
 //!   recovery episodes from the trace.
 
