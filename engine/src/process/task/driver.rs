@@ -1,7 +1,7 @@
 //! The event loop every task with inputs shares: control messages from the
 //! TaskManager, alignment timers, the output buffer timeout, and input events
 //! (records, watermarks, barriers) turned into calls on an [`Operator`].
-//! Snapshots go through [`Snapshots`]: aligned ones at once, unaligned ones
+//! Snapshots go through [`Snapshots`](super::Snapshots): aligned ones at once, unaligned ones
 //! with their in-flight data. A restore first replays persisted in-flight
 //! data.
 
