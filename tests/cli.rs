@@ -132,16 +132,23 @@ fn list_shows_the_catalogue() {
 #[cfg(unix)]
 fn output_into_a_closed_pipe_ends_quietly() {
     use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
     use std::os::unix::process::ExitStatusExt;
     use std::process::Stdio;
+    // A pipe whose reading end is closed before halab starts (as in
+    // `halab list | true`): its first write must end it by SIGPIPE, quietly.
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors `pipe` writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
+    // SAFETY: both descriptors were just opened and are owned here alone.
+    let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read_end);
     let mut child = Command::new(env!("CARGO_BIN_EXE_halab"))
         .arg("list")
-        .stdout(Stdio::piped())
+        .stdout(Stdio::from(write_end))
         .stderr(Stdio::piped())
         .spawn()
         .expect("halab starts");
-    // Close the reading end before halab prints anything (`halab list | head -0`).
-    drop(child.stdout.take());
     let mut err = String::new();
     child
         .stderr

@@ -37,8 +37,8 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
             line_of("keys = 300"),
         ),
         (
-            GOOD.replace("keys = 300", "keys = 20000000"),
-            "above the limit 10000000",
+            GOOD.replace("keys = 300", "keys = 1000001"),
+            "above the limit 1000000",
             line_of("keys = 300"),
         ),
         (GOOD.replace("keys = 300", "keyz = 300"), "keyz", line_of("keys = 300")),

@@ -457,21 +457,35 @@ impl RunRecord {
         self.final_job_status == "FAILED"
     }
 
-    /// When the job gave up: the failure that was not followed by a restart
-    /// (the detection of the first recovery episode that has neither a
-    /// redeploy nor a commit after it; faults that strike the FAILED job
-    /// later make such episodes too), or the end of the run if no episode
-    /// shows it. `None` if it never gave up.
+    /// When the job gave up: the first failure detected after the last
+    /// restart the JobManager scheduled, among the episodes that were not
+    /// redeployed, or the end of the run if no episode shows it. `None` if it
+    /// never gave up.
+    ///
+    /// Not simply the first episode without a redeploy: a failure during the
+    /// backoff of a scheduled restart has none either, while the job gave up
+    /// only at the next failure. Nor the last: faults that strike the FAILED
+    /// job later make episodes without a redeploy too.
     pub fn give_up_ms(&self) -> Option<u64> {
         if !self.gave_up() {
             return None;
         }
-        let from_episode = self
-            .recovery
-            .iter()
-            .filter(|e| e.restarted_ms.is_none() && e.first_commit_ms.is_none())
-            .filter_map(|e| e.detected_ms)
-            .min();
+        let last_restart = self.restart_events.last().map(|r| r.t_ms);
+        let unrestarted = || {
+            self.recovery
+                .iter()
+                .filter(|e| e.restarted_ms.is_none())
+                .filter_map(|e| e.detected_ms)
+        };
+        let from_episode = match last_restart {
+            None => unrestarted().min(),
+            // A failure at the very instant of the last restart's decision
+            // counts only if nothing came later.
+            Some(t) => unrestarted()
+                .filter(|d| *d > t)
+                .min()
+                .or_else(|| unrestarted().filter(|d| *d >= t).max()),
+        };
         Some(from_episode.unwrap_or_else(|| self.end_ms()))
     }
 
@@ -620,6 +634,18 @@ mod tests {
         assert_eq!(r.give_up_ms(), Some(11_000));
         assert_eq!(r.time_to_give_up_ms(), Some(9000));
         assert_eq!(r.total_downtime_ms(), 3000 + 6501);
+        // A failure during the backoff of the last restart, which the
+        // strategy then gave up at: the job gave up at the second failure.
+        r.restart_events = vec![RestartEvent {
+            t_ms: 11_000,
+            delay_ms: 3000,
+            num_restarts: 2,
+        }];
+        assert_eq!(
+            r.give_up_ms(),
+            Some(17_000),
+            "not the failure whose restart was scheduled"
+        );
         r.final_job_status = "RUNNING".into();
         assert_eq!(r.time_to_give_up_ms(), None);
         assert_eq!(r.total_downtime_ms(), 3000);

@@ -73,8 +73,6 @@ pub fn run_seed_with_trace(scenario: &Scenario, seed: u64) -> Result<(RunRecord,
     })
 }
 
-/// How many distinct outputs a complete run commits: one per source record,
-/// or one per (key, window) for the window topology.
 /// The output check of `sc`'s topology, which the sink store feeds as
 /// transactions commit.
 fn output_check(sc: &Scenario, content: &SourceContent) -> OutputCheck {
@@ -84,6 +82,8 @@ fn output_check(sc: &Scenario, content: &SourceContent) -> OutputCheck {
     }
 }
 
+/// How many distinct outputs a complete run commits: one per source record,
+/// or one per (key, window) for the window topology.
 fn expected_outputs(sc: &Scenario, content: &SourceContent) -> u64 {
     match sc.window_size_ms() {
         Some(size) => content.reference_windows(size).len() as u64,

@@ -198,9 +198,10 @@ pub const MAX_TASK_MANAGERS: u32 = 64;
 /// The most JobManagers a cluster may have.
 pub const MAX_JOB_MANAGERS: u32 = 5;
 pub const MAX_RECORDS: u64 = 50_000_000;
-/// The most distinct keys a job may have: the checkers keep flat tables per
-/// key.
-pub const MAX_KEYS: u64 = 10_000_000;
+/// The most distinct keys a job may have: the exactly-once check keeps a
+/// 32-byte slot per key and pipeline, so a run holds at most 64 MB of them
+/// whatever its records.
+pub const MAX_KEYS: u64 = 1_000_000;
 
 impl Scenario {
     /// The raw Flink configuration map.

@@ -354,4 +354,10 @@ mod tests {
         assert_eq!(r.miscounted, 2, "{r:?}");
         assert!(with_counts(&[1, 2, 3]).exactly_once());
     }
+
+    #[test]
+    fn a_slot_takes_32_bytes() {
+        // `scenario::MAX_KEYS` is sized by it.
+        assert_eq!(std::mem::size_of::<Slot>(), 32);
+    }
 }
