@@ -129,7 +129,6 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
             sink_store: SinkStore::new(
                 tracer.clone(),
                 "sink-store",
-                content,
                 sc2.sabotage.fences_sink(),
                 output_check(&sc2, &content),
             ),
@@ -217,6 +216,7 @@ fn finish(
     out: SimOutput,
 ) -> (RunRecord, Vec<String>) {
     let trace = out.tracer.entries();
+    let distinct = out.sink.distinct_committed();
     let eo = out
         .sink
         .take_check()
@@ -224,7 +224,7 @@ fn finish(
         .expect("invariant: the run's sink store holds its output check");
     let status = recovery::final_status(&trace);
     let live = liveness::check(
-        out.sink.distinct_committed(),
+        distinct,
         expected_outputs(sc, &content),
         out.completed_at_ms,
         deadline_ms,

@@ -96,6 +96,8 @@ pub struct ExactlyOnceCheck {
     seen: Vec<u64>,
     /// One bit per source record: an output of it was committed.
     committed: Vec<u64>,
+    /// How many bits of `committed` are set.
+    distinct: u64,
     /// Per source record committed more than once: its committed outputs
     /// (only for the examples; rare, so a map beside a compact bit set).
     copies: HashMap<usize, u32>,
@@ -142,6 +144,7 @@ impl ExactlyOnceCheck {
             slots,
             seen: vec![0; sum.div_ceil(64) as usize],
             committed: vec![0; content.total().div_ceil(64) as usize],
+            distinct: 0,
             copies: HashMap::new(),
             report: ExactlyOnceReport::default(),
             examples: Examples::default(),
@@ -155,6 +158,11 @@ impl ExactlyOnceCheck {
         let fresh = seen[word] & mask == 0;
         seen[word] |= mask;
         fresh
+    }
+
+    /// Source records with at least one committed output so far.
+    pub fn distinct(&self) -> u64 {
+        self.distinct
     }
 
     /// Account for the next committed record.
@@ -180,6 +188,7 @@ impl ExactlyOnceCheck {
             return;
         }
         self.committed[word] |= mask;
+        self.distinct += 1;
         let key = self.content.key_at(o.partition, o.offset);
         if rec.key != key {
             r.unexpected += 1;
@@ -353,6 +362,22 @@ mod tests {
         let r = with_counts(&[0, 1, 1000]);
         assert_eq!(r.miscounted, 2, "{r:?}");
         assert!(with_counts(&[1, 2, 3]).exactly_once());
+    }
+
+    #[test]
+    fn distinct_counts_each_source_record_once() {
+        let c = content();
+        let out = c.reference_output();
+        let mut check = ExactlyOnceCheck::new(&c, None);
+        for r in &out[..10] {
+            check.observe(r);
+        }
+        check.observe(&out[3]);
+        assert_eq!(check.distinct(), 10, "a duplicate adds nothing");
+        for r in &out[10..] {
+            check.observe(r);
+        }
+        assert_eq!(check.distinct(), c.total());
     }
 
     #[test]

@@ -27,6 +27,17 @@ impl OutputCheck {
         }
     }
 
+    /// Distinct expected outputs committed so far: source records with an
+    /// output (keyed counts) or reference windows (window results). What a
+    /// kept output holds is not known to be expected: 0.
+    pub fn distinct(&self) -> u64 {
+        match self {
+            OutputCheck::Counts(c) => c.distinct(),
+            OutputCheck::Windows(c) => c.distinct(),
+            OutputCheck::Keep(_) => 0,
+        }
+    }
+
     /// The report of a checking variant; `None` for [`OutputCheck::Keep`].
     pub fn finish(self) -> Option<ExactlyOnceReport> {
         match self {

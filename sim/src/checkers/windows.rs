@@ -49,6 +49,11 @@ impl WindowsCheck {
         }
     }
 
+    /// Reference windows committed so far (each once however often).
+    pub fn distinct(&self) -> u64 {
+        self.seen.len() as u64
+    }
+
     /// Account for the next committed record.
     pub fn observe(&mut self, rec: &Record) {
         let (r, ex) = (&mut self.report, &mut self.examples);

@@ -29,7 +29,6 @@ use halab_engine::sink::TxnId;
 use halab_engine::trace::{TraceEvent, Tracer};
 
 use crate::checkers::output::OutputCheck;
-use crate::reference::SourceContent;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TxnState {
@@ -72,18 +71,12 @@ struct Inner {
     check: Option<OutputCheck>,
     committed_len: u64,
     rejected: u64,
-    /// Which source records have at least one committed output.
-    seen: Vec<bool>,
-    /// Window results committed, by (key, window start).
-    windows: std::collections::BTreeSet<(u64, u64)>,
-    distinct: u64,
 }
 
 /// The sink store's state (shared with the harness and the checkers).
 #[derive(Debug)]
 pub struct SinkStore {
     inner: Mutex<Inner>,
-    content: SourceContent,
     tracer: Tracer,
     node: String,
     /// Off only in the test-only variant that must be caught.
@@ -99,9 +92,9 @@ enum Access {
 }
 
 impl SinkStore {
-    /// `content` sizes the bookkeeping of distinct committed records;
-    /// `fencing` is false only for the test-only broken variant.
-    pub fn new(tracer: Tracer, node: &str, content: SourceContent, fencing: bool, check: OutputCheck) -> Arc<Self> {
+    /// `fencing` is false only for the test-only broken variant; `check` is
+    /// fed every committed record.
+    pub fn new(tracer: Tracer, node: &str, fencing: bool, check: OutputCheck) -> Arc<Self> {
         Arc::new(SinkStore {
             inner: Mutex::new(Inner {
                 fences: BTreeMap::new(),
@@ -109,11 +102,7 @@ impl SinkStore {
                 check: Some(check),
                 committed_len: 0,
                 rejected: 0,
-                seen: vec![false; content.total() as usize],
-                windows: std::collections::BTreeSet::new(),
-                distinct: 0,
             }),
-            content,
             tracer,
             node: node.to_string(),
             fencing,
@@ -255,21 +244,9 @@ impl SinkStore {
                                 records: len,
                             },
                         );
-                        for r in chunks.iter().flatten() {
-                            if let Some(c) = inner.check.as_mut() {
+                        if let Some(c) = inner.check.as_mut() {
+                            for r in chunks.iter().flatten() {
                                 c.observe(r);
-                            }
-                            if let Some(start) = r.origin.window_start() {
-                                if inner.windows.insert((r.key, start)) {
-                                    inner.distinct += 1;
-                                }
-                            } else if self.content.contains(r.origin) {
-                                let i = (u64::from(r.origin.partition) * self.content.records_per_partition
-                                    + r.origin.offset) as usize;
-                                if !inner.seen[i] {
-                                    inner.seen[i] = true;
-                                    inner.distinct += 1;
-                                }
                             }
                         }
                         inner.committed_len += len;
@@ -326,10 +303,11 @@ impl SinkStore {
         self.inner.lock().expect("invariant: lock not poisoned").committed_len
     }
 
-    /// Distinct outputs committed: source records with at least one
-    /// committed output, plus distinct window results.
+    /// Distinct expected outputs committed, as the output check counts them
+    /// ([`OutputCheck::distinct`]); 0 once the check was taken.
     pub fn distinct_committed(&self) -> u64 {
-        self.inner.lock().expect("invariant: lock not poisoned").distinct
+        let g = self.inner.lock().expect("invariant: lock not poisoned");
+        g.check.as_ref().map_or(0, OutputCheck::distinct)
     }
 
     /// Requests refused (fencing or protocol misuse).
@@ -345,20 +323,7 @@ mod tests {
     use super::*;
 
     fn store(fencing: bool) -> Arc<SinkStore> {
-        let content = SourceContent {
-            seed: 1,
-            partitions: 1,
-            records_per_partition: 10,
-            keys: 3,
-            records_per_second: 10,
-        };
-        SinkStore::new(
-            Tracer::new(),
-            "sink-store",
-            content,
-            fencing,
-            OutputCheck::Keep(Vec::new()),
-        )
+        SinkStore::new(Tracer::new(), "sink-store", fencing, OutputCheck::Keep(Vec::new()))
     }
 
     /// The records `s` committed, in commit order.
