@@ -79,6 +79,7 @@ catalogue_tests! {
     jm_pause_beyond_lease => "jm-pause-beyond-lease",
     coordination_outage => "coordination-outage",
     ha_chaos => "ha-chaos",
+    ha_storm => "ha-storm",
     bounded_finish => "bounded-finish",
     cancel_job => "cancel-job",
     rescale_scale_out => "rescale-scale-out",

@@ -160,3 +160,38 @@ fn output_into_a_closed_pipe_ends_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
 }
+
+#[test]
+fn sweep_all_runs_every_catalogue_scenario() {
+    let dir = std::env::temp_dir().join(format!("halab-sweep-all-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let out = dir.join("all.jsonl");
+    let o = halab(&[
+        "sweep",
+        "--all",
+        "--seeds",
+        "1..1",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let names: std::collections::BTreeSet<String> = std::fs::read_to_string(&out)
+        .expect("records")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a record per line");
+            v["scenario"].as_str().expect("scenario").to_string()
+        })
+        .collect();
+    let catalogue: std::collections::BTreeSet<String> = halab_scenarios::catalogue::names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(names, catalogue, "one run of every catalogue scenario");
+    assert!(names.contains("ha-storm"));
+    std::fs::remove_dir_all(&dir).ok();
+    let both = halab(&["sweep", "--all", "chaos"]);
+    assert_eq!(both.status.code(), Some(2), "--all with names is a usage error");
+    let neither = halab(&["sweep"]);
+    assert_eq!(neither.status.code(), Some(2), "a sweep needs scenarios or --all");
+}

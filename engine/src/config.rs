@@ -136,6 +136,11 @@ pub enum Sabotage {
     /// A keyed restore keeps only the keys its own old subtask held: the
     /// state of keys that move in a rescale is lost.
     RescaleDropsMovedState,
+    /// A failover also aborts a checkpoint that is being finalised (its
+    /// pointer write in flight) and restarts without waiting for the
+    /// outcome, so the restore can disagree with the completed checkpoint
+    /// store.
+    FailoverAbortsFinalizingCheckpoint,
 }
 
 impl Sabotage {

@@ -49,6 +49,12 @@ pub enum TraceEvent {
         needed: u32,
         available: u32,
     },
+    /// A due restart waits until checkpoint `id`, fully acknowledged, is
+    /// either in the completed checkpoint store or known not to be: the
+    /// restore must use what the store will hold.
+    WaitingForCheckpoint {
+        id: u64,
+    },
     JobFailed {
         reason: String,
     },

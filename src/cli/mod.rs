@@ -61,8 +61,11 @@ pub enum Command {
     /// Run scenarios over a range of seeds on all cores.
     Sweep {
         /// Built-in scenario names or scenario files.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "all")]
         scenarios: Vec<String>,
+        /// Sweep every built-in scenario (the whole catalogue).
+        #[arg(long, conflicts_with = "scenarios")]
+        all: bool,
         /// Inclusive seed range, e.g. 1..1000.
         #[arg(long, default_value = "1..100")]
         seeds: SeedRange,
@@ -222,6 +225,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         ),
         Command::Sweep {
             scenarios,
+            all,
             seeds,
             jobs,
             shard,
@@ -229,7 +233,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             resume,
             check_determinism,
         } => sweep::run(sweep::Options {
-            scenarios,
+            scenarios: if all {
+                halab_scenarios::catalogue::names()
+                    .into_iter()
+                    .map(String::from)
+                    .collect()
+            } else {
+                scenarios
+            },
             seeds,
             jobs,
             shard,

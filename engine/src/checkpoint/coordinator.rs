@@ -46,6 +46,14 @@ pub struct PendingCheckpoint {
     pub trigger_ms: i64,
     pub not_yet_acknowledged: BTreeSet<ExecutionVertexId>,
     pub acknowledged: BTreeMap<ExecutionVertexId, StateHandle>,
+    /// Every task acknowledged and the JobManager is persisting the
+    /// checkpoint (metadata, then its pointer in the completed checkpoint
+    /// store). Past this point a failover, a shutdown or the timeout no
+    /// longer aborts it: the pointer write may take effect, and a restore
+    /// chosen meanwhile would disagree with the store (Flink finalises
+    /// under the coordinator lock, which failover and expiry also take).
+    /// Only the outcome of the finalisation completes or aborts it.
+    pub finalizing: bool,
 }
 
 /// The outcome of asking the coordinator whether to trigger now.
@@ -136,6 +144,7 @@ impl CheckpointCoordinator {
         let expiry = self
             .pending
             .values()
+            .filter(|p| !p.finalizing)
             .map(|p| p.trigger_ms + self.config.timeout_ms)
             .min();
         match (self.next_trigger_ms, expiry) {
@@ -192,6 +201,7 @@ impl CheckpointCoordinator {
             trigger_ms,
             not_yet_acknowledged: tasks.into_iter().collect(),
             acknowledged: BTreeMap::new(),
+            finalizing: false,
         };
         assert!(
             !p.not_yet_acknowledged.is_empty(),
@@ -220,12 +230,22 @@ impl CheckpointCoordinator {
         if !p.not_yet_acknowledged.remove(&task) {
             return AckOutcome::Unknown;
         }
+        assert!(
+            !p.finalizing,
+            "invariant: a finalizing checkpoint has every acknowledgement"
+        );
         p.acknowledged.insert(task, handle);
         if p.not_yet_acknowledged.is_empty() {
+            p.finalizing = true;
             AckOutcome::AllAcknowledged
         } else {
             AckOutcome::Success
         }
+    }
+
+    /// The checkpoint being finalised, if any (a restore must wait for it).
+    pub fn finalizing(&self) -> Option<CheckpointId> {
+        self.pending.values().find(|p| p.finalizing).map(|p| p.id)
     }
 
     /// Abort one pending checkpoint (declined, failed to finalise, ...).
@@ -233,13 +253,14 @@ impl CheckpointCoordinator {
         self.pending.remove(&id)
     }
 
-    /// Abort every pending checkpoint whose timeout passed (CHECKPOINT_EXPIRED).
+    /// Abort every pending checkpoint whose timeout passed (CHECKPOINT_EXPIRED),
+    /// except one being finalised.
     pub fn expire(&mut self, now_ms: i64) -> Vec<CheckpointId> {
         let timeout = self.config.timeout_ms;
         let expired: Vec<CheckpointId> = self
             .pending
             .values()
-            .filter(|p| now_ms >= p.trigger_ms + timeout)
+            .filter(|p| !p.finalizing && now_ms >= p.trigger_ms + timeout)
             .map(|p| p.id)
             .collect();
         for id in &expired {
@@ -248,10 +269,11 @@ impl CheckpointCoordinator {
         expired
     }
 
-    /// Abort all pending checkpoints (failover: JOB_FAILOVER_REGION).
+    /// Abort all pending checkpoints but one being finalised (failover:
+    /// JOB_FAILOVER_REGION; shutdown).
     pub fn abort_all_pending(&mut self) -> Vec<CheckpointId> {
-        let ids = self.pending.keys().copied().collect();
-        self.pending.clear();
+        let ids: Vec<CheckpointId> = self.pending.values().filter(|p| !p.finalizing).map(|p| p.id).collect();
+        self.pending.retain(|_, p| p.finalizing);
         self.queued_periodic = false;
         ids
     }
@@ -261,7 +283,7 @@ impl CheckpointCoordinator {
     pub fn complete(&mut self, id: CheckpointId, now_ms: i64) -> Option<Completion> {
         let p = self.pending.remove(&id)?;
         assert!(
-            p.not_yet_acknowledged.is_empty(),
+            p.not_yet_acknowledged.is_empty() && p.finalizing,
             "invariant: only fully acknowledged checkpoints complete"
         );
         let checkpoint = CompletedCheckpoint {
@@ -447,7 +469,49 @@ mod tests {
         let mut c = CheckpointCoordinator::new(cfg());
         c.start_scheduler(0, 0);
         trigger(&mut c, 0);
+        assert_eq!(c.finalizing(), None);
         assert_eq!(c.abort_all_pending(), vec![1]);
         assert_eq!(c.next_checkpoint_id(), 2);
+    }
+
+    #[test]
+    fn a_finalizing_checkpoint_survives_failover_and_expiry_until_its_outcome() {
+        let mut c = CheckpointCoordinator::new(CoordinatorConfig {
+            max_concurrent: 2,
+            ..cfg()
+        });
+        c.start_scheduler(0, 0);
+        trigger(&mut c, 0);
+        trigger(&mut c, 1000);
+        c.acknowledge(1, t(0), h("a"));
+        assert_eq!(c.acknowledge(1, t(1), h("b")), AckOutcome::AllAcknowledged);
+        assert_eq!(c.finalizing(), Some(1));
+        c.stop_scheduler();
+        assert_eq!(
+            c.next_deadline_ms(),
+            Some(6000),
+            "checkpoint 1 (due at 5000) cannot expire; 2 can"
+        );
+        assert_eq!(c.expire(5000), Vec::<CheckpointId>::new(), "finalizing: not expired");
+        assert_eq!(c.abort_all_pending(), vec![2], "the failover aborts only checkpoint 2");
+        assert_eq!(c.pending().keys().copied().collect::<Vec<_>>(), vec![1]);
+        assert_eq!(c.acknowledge(1, t(0), h("a")), AckOutcome::Duplicate);
+        let done = c.complete(1, 5100).expect("its pointer landed: it completes");
+        assert_eq!(done.checkpoint.id, 1);
+        assert_eq!(c.finalizing(), None);
+        assert_eq!(c.latest_completed().map(|c| c.id), Some(1));
+    }
+
+    #[test]
+    fn a_checkpoint_that_failed_to_finalize_is_aborted_by_its_outcome() {
+        let mut c = CheckpointCoordinator::new(cfg());
+        c.start_scheduler(0, 0);
+        trigger(&mut c, 0);
+        c.acknowledge(1, t(0), h("a"));
+        c.acknowledge(1, t(1), h("b"));
+        assert!(c.abort(1).is_some());
+        assert_eq!(c.finalizing(), None);
+        assert_eq!(c.complete(1, 900), None);
+        assert_eq!(c.latest_completed(), None);
     }
 }

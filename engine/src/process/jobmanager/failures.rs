@@ -71,10 +71,18 @@ impl JobMaster {
         // the next checkpoint that covers all input.
         self.finishing = false;
         let is_new_attempt = self.restart_strategy.notify_failure(now, &mut self.restart_rng);
+        let sabotaged = self.cfg.sabotage == Sabotage::FailoverAbortsFinalizingCheckpoint;
         let aborted = self
             .coordinator
             .as_mut()
-            .map(|c| c.abort_all_pending())
+            .map(|c| {
+                let mut ids = c.abort_all_pending();
+                if let Some(id) = c.finalizing().filter(|_| sabotaged) {
+                    c.abort(id);
+                    ids.push(id);
+                }
+                ids
+            })
             .unwrap_or_default();
         for id in aborted {
             self.trace(TraceEvent::CheckpointAborted {

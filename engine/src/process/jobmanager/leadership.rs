@@ -284,10 +284,62 @@ pub(super) async fn write_ha(
                 "{key} changed under us (version {version})"
             ))),
             Ok(other) => Err(HaWriteError::Failed(format!("{other:?}"))),
-            Err(e) => Err(HaWriteError::Failed(e.to_string())),
+            Err(e) => match &w {
+                HaWrite::AddCompletedCheckpoint(id) => settle_pointer_write(&mut coord, &mut state, *id).await,
+                _ => Err(HaWriteError::Failed(e.to_string())),
+            },
         };
         if events.send(JmEvent::HaWritten { write: w, result }).is_err() {
             return;
+        }
+    }
+}
+
+/// How long the writer waits before asking again while it settles a write.
+const SETTLE_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A pointer write whose answer never came may still take effect (the
+/// request can be in the network). Settle it before reporting: read the
+/// pointers, and if the checkpoint is not there, write them back unchanged
+/// with compare-and-set, which makes the lost request fail should it still
+/// arrive. Gives up only when fenced; the leader's own lease deadline ends
+/// the attempt otherwise (the writer dies with the JobMaster).
+async fn settle_pointer_write(
+    coord: &mut RpcClient,
+    state: &mut HaWriterState,
+    id: CheckpointId,
+) -> Result<(), HaWriteError> {
+    loop {
+        madsim::time::sleep(SETTLE_RETRY).await;
+        let Ok((version, value)) = get(coord, keys::COMPLETED_CHECKPOINTS).await else {
+            continue;
+        };
+        let ids = match value {
+            Some(CoordValue::Checkpoints(ids)) => ids,
+            _ => Vec::new(),
+        };
+        if ids.contains(&id) {
+            state.pointers = ids;
+            state.pointers_version = version;
+            return Ok(());
+        }
+        let fence = CoordinationRequest::CompareAndSet {
+            key: keys::COMPLETED_CHECKPOINTS.into(),
+            expected: version,
+            value: CoordValue::Checkpoints(ids.clone()),
+            epoch: state.epoch,
+        };
+        match coord.call::<_, CoordinationResponse>(fence).await {
+            Ok(CoordinationResponse::Set { version }) => {
+                state.pointers = ids;
+                state.pointers_version = version;
+                return Err(HaWriteError::Failed(format!(
+                    "checkpoint {id}'s pointer was not added (settled after no answer)"
+                )));
+            }
+            Ok(CoordinationResponse::Fenced { leader }) => return Err(HaWriteError::Fenced(format!("{leader:?}"))),
+            // The lost write landed meanwhile, or no answer: look again.
+            _ => continue,
         }
     }
 }

@@ -303,6 +303,8 @@ struct JobMaster {
     /// Restart batches waiting to be deployed, with their due times.
     pending: Vec<(i64, BTreeSet<ExecutionVertexId>)>,
     waiting_for_slots: bool,
+    /// Due restarts wait for this checkpoint's finalisation to settle.
+    waiting_for_checkpoint: Option<CheckpointId>,
     num_restarts: u32,
     next_heartbeat_ms: i64,
     /// Largest alignment time reported per pending checkpoint.
@@ -427,6 +429,7 @@ impl JobMaster {
             failover,
             pending,
             waiting_for_slots: false,
+            waiting_for_checkpoint: None,
             num_restarts: 0,
             alignment: BTreeMap::new(),
             next_heartbeat_ms: now + cfg.engine.heartbeat_interval.as_millis() as i64,
@@ -485,7 +488,7 @@ impl JobMaster {
         if let Some(w) = self.reactive_wait_until {
             t = t.min(w);
         }
-        if !self.waiting_for_slots {
+        if !self.waiting_for_slots && self.waiting_for_checkpoint.is_none() {
             if let Some(d) = self.pending.iter().map(|(due, _)| *due).min() {
                 t = t.min(d);
             }
@@ -563,7 +566,10 @@ impl JobMaster {
                 }
                 self.on_tm_message(msg).await;
             }
-            JmEvent::MetadataPersisted { checkpoint, result } => self.on_metadata_persisted(checkpoint, result).await,
+            JmEvent::MetadataPersisted { checkpoint, result } => {
+                self.on_metadata_persisted(checkpoint, result).await;
+                self.deploy_after_finalization().await;
+            }
             JmEvent::LeaseRenewed { sent_ms } => {
                 if let Some(l) = self.lease.as_mut() {
                     l.renewed(sent_ms);
@@ -574,7 +580,10 @@ impl JobMaster {
                     self.revoke(reason);
                 }
             }
-            JmEvent::HaWritten { write, result } => self.on_ha_written(write, result).await,
+            JmEvent::HaWritten { write, result } => {
+                self.on_ha_written(write, result).await;
+                self.deploy_after_finalization().await;
+            }
         }
     }
 
@@ -721,7 +730,10 @@ impl JobMaster {
             self.reactive_wait_until = None;
             self.waiting_for_slots = false;
         }
-        if self.pending.iter().any(|(d, _)| now >= *d) && !self.waiting_for_slots {
+        if self.pending.iter().any(|(d, _)| now >= *d)
+            && !self.waiting_for_slots
+            && self.waiting_for_checkpoint.is_none()
+        {
             self.try_deploy().await;
         }
         // Requests go out after a due deployment: sending takes simulated

@@ -21,6 +21,18 @@ impl JobMaster {
         if self.status.is_terminal() || !self.pending.iter().any(|(due, _)| *due <= now) {
             return;
         }
+        // A fully acknowledged checkpoint whose pointer write is in flight
+        // may yet land in the completed checkpoint store: restoring an
+        // older one now would abort its transactions while a later restore
+        // (or the next leader) commits them.
+        if let Some(id) = self.coordinator.as_ref().and_then(|c| c.finalizing()) {
+            if self.waiting_for_checkpoint != Some(id) {
+                self.trace(TraceEvent::WaitingForCheckpoint { id });
+            }
+            self.waiting_for_checkpoint = Some(id);
+            return;
+        }
+        self.waiting_for_checkpoint = None;
         let mut slots = self.slots();
         if self.cfg.engine.reactive {
             // Reactive mode: the keyed operators run at what the slots allow,
@@ -66,6 +78,16 @@ impl JobMaster {
         }
     }
 
+    /// A finalisation the due restarts waited for has settled: deploy now.
+    pub(super) async fn deploy_after_finalization(&mut self) {
+        let settled =
+            self.waiting_for_checkpoint.is_some() && self.coordinator.as_ref().and_then(|c| c.finalizing()).is_none();
+        if settled {
+            self.waiting_for_checkpoint = None;
+            self.try_deploy().await;
+        }
+    }
+
     /// Deploy one restart batch (a closed set of regions) as a new attempt.
     async fn deploy_batch(&mut self, batch: Vec<ExecutionVertexId>, slots: &[TmId]) {
         let attempt = self.next_attempt;
@@ -81,6 +103,10 @@ impl JobMaster {
                 },
             );
         }
+        assert!(
+            self.coordinator.as_ref().and_then(|c| c.finalizing()).is_none(),
+            "invariant: a restore never races a checkpoint's finalisation"
+        );
         let latest = self.coordinator.as_ref().and_then(|c| c.latest_completed()).cloned();
         let mut tdds = Vec::new();
         for v in &batch {
