@@ -5,6 +5,8 @@
 //! validated view. Unknown keys are rejected so a typo never passes silently.
 //! Keys Flink does not have are prefixed `halab.`.
 
+use crate::resources::{ResourceModel, StateBackendKind};
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -86,6 +88,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "halab.failure-detection.connection-loss",
     "halab.source.poll-interval",
     "halab.rpc.timeout",
+    "state.backend.type",
 ];
 
 /// Which tasks a failure restarts (`jobmanager.execution.failover-strategy`).
@@ -167,6 +170,12 @@ impl Sabotage {
 /// The typed, validated engine configuration.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
+    /// `state.backend.type`: what the synchronous snapshot phase costs.
+    pub state_backend: StateBackendKind,
+    /// What work costs in simulated time, from the scenario's
+    /// `[resources]` and `[job]` cost keys; `None` when the scenario sets
+    /// none of them: then work is free, as before the model existed.
+    pub resources: Option<ResourceModel>,
     /// The raw map, kept for the restart-strategy loader and the run banner.
     pub raw: Configuration,
     /// `execution.checkpointing.interval`; `None` = checkpointing off.
@@ -377,8 +386,16 @@ impl EngineConfig {
                 "unaligned checkpoints need EXACTLY_ONCE mode",
             ));
         }
+        let state_backend = match get(conf, "state.backend.type").map(|v| v.trim().to_ascii_lowercase()) {
+            None => StateBackendKind::HashMap,
+            Some(v) if v == "hashmap" => StateBackendKind::HashMap,
+            Some(v) if v == "rocksdb" => StateBackendKind::RocksDb,
+            Some(v) => return Err(ConfigError::new("state.backend.type", &v, "must be hashmap or rocksdb")),
+        };
         let cfg = EngineConfig {
             raw: conf.clone(),
+            state_backend,
+            resources: None,
             checkpoint_interval,
             checkpointing_mode,
             unaligned,

@@ -28,6 +28,7 @@ pub mod partition;
 pub mod process;
 pub mod protocol;
 pub mod record;
+pub mod resources;
 pub mod restart;
 pub mod sink;
 pub mod state;

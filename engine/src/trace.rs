@@ -135,6 +135,14 @@ pub enum TraceEvent {
         key: u64,
         owner: u32,
     },
+    /// A task downloaded the state it restores (`bytes` over the
+    /// TaskManager's checkpoint-storage bandwidth, plus latency) and is
+    /// about to run: the end of the restore phase.
+    StateRestored {
+        task: String,
+        bytes: u64,
+        download_ms: u64,
+    },
     /// A TaskManager accepted a deployment from JobManager `jm` of `epoch`.
     DeploymentAccepted {
         task: String,
@@ -189,6 +197,19 @@ impl Tracer {
     pub fn now_ms(&self) -> u64 {
         let log = self.inner.lock().expect("invariant: trace lock not poisoned");
         madsim::time::Instant::now().duration_since(log.start).as_millis() as u64
+    }
+
+    /// Simulated nanoseconds since the tracer was created (the resource
+    /// model's clock).
+    pub fn now_ns(&self) -> u64 {
+        let log = self.inner.lock().expect("invariant: trace lock not poisoned");
+        madsim::time::Instant::now().duration_since(log.start).as_nanos() as u64
+    }
+
+    /// The simulated instant `ns` nanoseconds after the tracer's origin.
+    pub fn instant_at_ns(&self, ns: u64) -> madsim::time::Instant {
+        let log = self.inner.lock().expect("invariant: trace lock not poisoned");
+        log.start + std::time::Duration::from_nanos(ns)
     }
 
     /// The simulated instant `ms` milliseconds after the tracer's origin

@@ -128,6 +128,7 @@ mod tests {
                 detected_ms: Some(at + 100),
                 restarted_ms: Some(at + 1_000),
                 first_commit_ms: Some(at + seed * 1_000),
+                ..Default::default()
             }];
         }
         r

@@ -217,6 +217,9 @@ pub struct Bucket {
     pub t_ms: u64,
     pub read: u64,
     pub committed: u64,
+    /// Consumer lag at the bucket's end (records); 0 in older records.
+    #[serde(default)]
+    pub lag: u64,
 }
 
 /// One checkpoint that completed or was aborted.
@@ -289,6 +292,10 @@ pub struct RecoveryEpisode {
     pub fault_ms: u64,
     pub detected_ms: Option<u64>,
     pub restarted_ms: Option<u64>,
+    /// The redeployed tasks had downloaded their state.
+    pub restored_ms: Option<u64>,
+    /// The consumer lag was back to its level before the fault.
+    pub caught_up_ms: Option<u64>,
     pub first_commit_ms: Option<u64>,
 }
 
@@ -605,6 +612,7 @@ mod tests {
                 detected_ms: Some(2100),
                 restarted_ms: Some(3000),
                 first_commit_ms: Some(3754),
+                ..Default::default()
             },
             RecoveryEpisode {
                 fault: "kill tm-1".into(),

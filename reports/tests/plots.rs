@@ -101,6 +101,7 @@ fn throughput_of_a_built_run_shades_unpaired_faults_to_the_end() {
             t_ms: i * 100,
             read: 20,
             committed: if i % 10 == 0 { 100 } else { 0 },
+            lag: 0,
         })
         .collect();
     r.fault_plan = vec![
@@ -283,6 +284,7 @@ fn sweep_run(interval_ms: u64, committed: u64, recovery_ms: u64) -> RunRecord {
             t_ms: i * 100,
             read: 1,
             committed: 1,
+            lag: 0,
         })
         .collect();
     r.recovery = vec![RecoveryEpisode {
@@ -290,6 +292,8 @@ fn sweep_run(interval_ms: u64, committed: u64, recovery_ms: u64) -> RunRecord {
         fault_ms: 1000,
         detected_ms: Some(1100),
         restarted_ms: Some(1200),
+        restored_ms: Some(1250),
+        caught_up_ms: Some(1300),
         first_commit_ms: Some(1000 + recovery_ms),
     }];
     r

@@ -172,6 +172,7 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
                 t_ms: now - BUCKET_MS,
                 read: read - last_read,
                 committed: committed - last_committed,
+                lag: services.source_log.lag(),
             });
             (last_read, last_committed) = (read, committed);
             let new = tracer.entries_from(seen);
@@ -286,6 +287,7 @@ fn finish(
         (Verdict::Pass, None)
     };
     let checkpoints = recovery::checkpoint_events(&trace);
+    let recovery = recovery::recovery_episodes(&plan, &trace, &out.buckets);
     let record = RunRecord {
         schema: RECORD_SCHEMA,
         scenario: sc.name.clone(),
@@ -318,7 +320,7 @@ fn finish(
         checkpoint_metrics: recovery::checkpoint_metrics(&checkpoints),
         checkpoints,
         restart_events: recovery::restart_events(&trace),
-        recovery: recovery::recovery_episodes(&plan, &trace),
+        recovery,
     };
     (record, trace.iter().map(|e| e.to_string()).collect())
 }

@@ -1,9 +1,11 @@
-//! Humane durations in scenario files and records: `"500ms"`, `"10s"`.
+//! Humane durations, sizes and rates in scenario files and records:
+//! `"500ms"`, `"10s"`, `"64KB"`, `"200MB/s"`.
 
 use std::fmt;
 use std::time::Duration;
 
 use halab_engine::duration::{format_duration, parse_duration};
+use halab_engine::resources::units::{Bandwidth, ByteSize};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A duration written as text (`"1s"`, `"250ms"`); a bare integer is milliseconds.
@@ -50,6 +52,79 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 u64::try_from(v)
                     .map(HumanDuration::from_millis)
                     .map_err(|_| E::custom("a duration cannot be negative"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A byte size as written: `"64KB"`, `"10GB"`; a bare integer is bytes
+/// (for keys whose name says bytes, such as `record-bytes = 100`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HumanBytes(pub u64);
+
+impl fmt::Display for HumanBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        ByteSize(self.0).fmt(f)
+    }
+}
+
+impl Serialize for HumanBytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanBytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = HumanBytes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size such as \"64KB\" or \"10GB\", or a number of bytes")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HumanBytes, E> {
+                ByteSize::parse(v).map(|b| HumanBytes(b.0)).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<HumanBytes, E> {
+                Ok(HumanBytes(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<HumanBytes, E> {
+                u64::try_from(v)
+                    .map(HumanBytes)
+                    .map_err(|_| E::custom("a size cannot be negative"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A transfer rate as written: `"200MB/s"`, `"10Gbit/s"` (a unit is required).
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct HumanRate(pub Bandwidth);
+
+impl fmt::Display for HumanRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for HumanRate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanRate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = HumanRate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a rate with its unit, such as \"200MB/s\" or \"10Gbit/s\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HumanRate, E> {
+                Bandwidth::parse(v).map(HumanRate).map_err(E::custom)
             }
         }
         d.deserialize_any(V)

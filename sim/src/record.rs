@@ -45,6 +45,9 @@ pub struct Bucket {
     pub t_ms: u64,
     pub read: u64,
     pub committed: u64,
+    /// Consumer lag at the bucket's end: records arrived and not yet read.
+    #[serde(default)]
+    pub lag: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +110,12 @@ pub struct RecoveryEpisode {
     pub detected_ms: Option<u64>,
     /// Tasks were redeployed.
     pub restarted_ms: Option<u64>,
+    /// The redeployed tasks had downloaded their state (the last of them).
+    #[serde(default)]
+    pub restored_ms: Option<u64>,
+    /// The consumer lag was back to its level before the fault.
+    #[serde(default)]
+    pub caught_up_ms: Option<u64>,
     /// First sink commit after the redeploy.
     pub first_commit_ms: Option<u64>,
 }

@@ -6,7 +6,7 @@ use halab_engine::status::JobStatus;
 use halab_engine::trace::{TraceEntry, TraceEvent};
 
 use crate::faults::FaultPlan;
-use crate::record::{CheckpointEvent, CheckpointMetrics, JobMetrics, RecoveryEpisode, RestartEvent};
+use crate::record::{Bucket, CheckpointEvent, CheckpointMetrics, JobMetrics, RecoveryEpisode, RestartEvent};
 
 pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
     trace
@@ -179,7 +179,12 @@ pub fn final_status(trace: &[TraceEntry]) -> JobStatus {
 /// JobManager sees after it (a lost TaskManager, a failed task, or a global
 /// failure such as too many failed checkpoints), or with HA the first change
 /// of leadership (a new lease granted, or a leader giving up its own).
-pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry]) -> Vec<RecoveryEpisode> {
+///
+/// The phases after the redeploy: restored is when the last redeployed task
+/// that restores state finished downloading it; caught up is the end of the
+/// first 100 ms bucket, from then on, whose consumer lag is back at most to
+/// the largest lag of the second before the fault.
+pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry], buckets: &[Bucket]) -> Vec<RecoveryEpisode> {
     let first_after = |t: u64, pred: &dyn Fn(&TraceEvent) -> bool| {
         trace.iter().find(|e| e.t_ms >= t && pred(&e.event)).map(|e| e.t_ms)
     };
@@ -202,15 +207,53 @@ pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry]) -> Vec<Recovery
                 detected_ms.and_then(|d| first_after(d, &|e| matches!(e, TraceEvent::TasksDeployed { .. })));
             let first_commit_ms =
                 restarted_ms.and_then(|r| first_after(r, &|e| matches!(e, TraceEvent::TxnCommitted { .. })));
+            let restored_ms = restarted_ms.and_then(|r| restored_at(trace, r));
+            let caught_up_ms = restored_ms
+                .or(restarted_ms)
+                .and_then(|from| caught_up_at(buckets, fault_ms, from));
             RecoveryEpisode {
                 fault: f.fault.to_string(),
                 fault_ms,
                 detected_ms,
                 restarted_ms,
+                restored_ms,
+                caught_up_ms,
                 first_commit_ms,
             }
         })
         .collect()
+}
+
+/// When the tasks a deployment at `deployed_ms` restored had all
+/// downloaded their state: the n-th `state_restored` from then on, for a
+/// deployment of n tasks that restores a checkpoint.
+fn restored_at(trace: &[TraceEntry], deployed_ms: u64) -> Option<u64> {
+    let tasks = trace.iter().find_map(|e| match e.event {
+        TraceEvent::TasksDeployed {
+            tasks,
+            restored_from: Some(_),
+            ..
+        } if e.t_ms == deployed_ms => Some(tasks as usize),
+        _ => None,
+    })?;
+    trace
+        .iter()
+        .filter(|e| e.t_ms >= deployed_ms && matches!(e.event, TraceEvent::StateRestored { .. }))
+        .nth(tasks.checked_sub(1)?)
+        .map(|e| e.t_ms)
+}
+
+/// The end of the first bucket at or after `from_ms` whose lag is back to
+/// the largest lag of the second before the fault.
+fn caught_up_at(buckets: &[Bucket], fault_ms: u64, from_ms: u64) -> Option<u64> {
+    let end = |b: &Bucket| b.t_ms + crate::harness::BUCKET_MS;
+    let level = buckets
+        .iter()
+        .filter(|b| end(b) <= fault_ms && end(b) + 1000 > fault_ms)
+        .map(|b| b.lag)
+        .max()
+        .unwrap_or(0);
+    buckets.iter().find(|b| end(b) >= from_ms && b.lag <= level).map(end)
 }
 
 #[cfg(test)]

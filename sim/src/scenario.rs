@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use halab_engine::config::{Configuration, EngineConfig, Sabotage};
 use halab_engine::graph::JobGraph;
 use halab_engine::ha::HighAvailabilityType;
+use halab_engine::resources::{OperatorCosts, ResourceModel};
 use halab_engine::status::JobStatus;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{Fault, FaultPlan, ScheduledFault, Service};
-use crate::human::HumanDuration;
+use crate::human::{HumanBytes, HumanDuration, HumanRate};
 use crate::random_faults::RandomFaults;
 
 /// A complete run description.
@@ -31,6 +32,9 @@ pub struct Scenario {
     pub cluster: ClusterSpec,
     #[serde(default)]
     pub job: JobSpec,
+    /// What work costs: cores, bandwidths, latencies (docs/cost-model.md).
+    #[serde(default, skip_serializing_if = "ResourcesSpec::is_default")]
+    pub resources: ResourcesSpec,
     /// Flink configuration keys → values (`"1s"`, `3`, `true`).
     #[serde(default)]
     pub config: BTreeMap<String, ConfigValue>,
@@ -119,6 +123,48 @@ pub struct JobSpec {
     /// checkpoint, the tasks finish and the job ends FINISHED.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub bounded: bool,
+    /// Bytes of one record (virtual).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_bytes: Option<HumanBytes>,
+    /// Bytes of keyed state per key (virtual).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_bytes_per_key: Option<HumanBytes>,
+    /// CPU time per record of every operator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_record: Option<HumanDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_cost_per_record: Option<HumanDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count_cost_per_record: Option<HumanDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_cost_per_record: Option<HumanDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sink_cost_per_record: Option<HumanDuration>,
+    /// How many real records one simulated record stands for, in every cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_weight: Option<u64>,
+}
+
+/// The `[resources]` table; every key optional (defaults in docs/cost-model.md).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ResourcesSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_manager_cores: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_bandwidth: Option<HumanRate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_storage_bandwidth: Option<HumanRate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_storage_latency: Option<HumanDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_disk_bandwidth: Option<HumanRate>,
+}
+
+impl ResourcesSpec {
+    fn is_default(&self) -> bool {
+        *self == ResourcesSpec::default()
+    }
 }
 
 impl Default for JobSpec {
@@ -133,6 +179,14 @@ impl Default for JobSpec {
             keys: 100,
             window_size: HumanDuration::from_millis(1000),
             bounded: false,
+            record_bytes: None,
+            state_bytes_per_key: None,
+            cost_per_record: None,
+            source_cost_per_record: None,
+            count_cost_per_record: None,
+            window_cost_per_record: None,
+            sink_cost_per_record: None,
+            record_weight: None,
         }
     }
 }
@@ -276,6 +330,60 @@ impl Scenario {
         v
     }
 
+    /// Whether the scenario sets any resource key (`[resources]`, or a
+    /// `[job]` cost key): only then does work cost simulated time.
+    pub fn sets_resources(&self) -> bool {
+        let j = &self.job;
+        !self.resources.is_default()
+            || j.record_bytes.is_some()
+            || j.state_bytes_per_key.is_some()
+            || j.cost_per_record.is_some()
+            || j.source_cost_per_record.is_some()
+            || j.count_cost_per_record.is_some()
+            || j.window_cost_per_record.is_some()
+            || j.sink_cost_per_record.is_some()
+            || j.record_weight.is_some()
+    }
+
+    /// The resource model: the scenario's `[resources]` and `[job]` cost
+    /// keys over the defaults; `None` when it sets none of them (work is
+    /// free, as before the model existed).
+    pub fn resource_model(&self) -> Result<Option<ResourceModel>, ScenarioError> {
+        if !self.sets_resources() {
+            return Ok(None);
+        }
+        let (r, j) = (&self.resources, &self.job);
+        let d = ResourceModel::default();
+        if r.task_manager_cores == Some(0) {
+            return Err(err("resources.task-manager-cores", "must be at least 1"));
+        }
+        if j.record_weight == Some(0) {
+            return Err(err("job.record-weight", "must be at least 1"));
+        }
+        let base = j.cost_per_record.map_or(d.costs.source_ns, |c| c.0.as_nanos() as u64);
+        let op = |o: Option<HumanDuration>| o.map_or(base, |c| c.0.as_nanos() as u64);
+        Ok(Some(ResourceModel {
+            task_manager_cores: r.task_manager_cores,
+            network_bandwidth: r.network_bandwidth.map_or(d.network_bandwidth, |b| b.0),
+            checkpoint_storage_bandwidth: r
+                .checkpoint_storage_bandwidth
+                .map_or(d.checkpoint_storage_bandwidth, |b| b.0),
+            checkpoint_storage_latency_ns: r
+                .checkpoint_storage_latency
+                .map_or(d.checkpoint_storage_latency_ns, |l| l.0.as_nanos() as u64),
+            local_disk_bandwidth: r.local_disk_bandwidth.map_or(d.local_disk_bandwidth, |b| b.0),
+            record_bytes: j.record_bytes.map_or(d.record_bytes, |b| b.0),
+            state_bytes_per_key: j.state_bytes_per_key.map_or(d.state_bytes_per_key, |b| b.0),
+            costs: OperatorCosts {
+                source_ns: op(j.source_cost_per_record),
+                count_ns: op(j.count_cost_per_record),
+                window_ns: op(j.window_cost_per_record),
+                sink_ns: op(j.sink_cost_per_record),
+            },
+            record_weight: j.record_weight.unwrap_or(d.record_weight),
+        }))
+    }
+
     /// Check everything that can be checked before running.
     pub fn validate(&self) -> Result<EngineConfig, ScenarioError> {
         if self.name.trim().is_empty() {
@@ -345,10 +453,11 @@ impl Scenario {
                 ),
             ));
         }
-        let engine = EngineConfig::from_configuration(&self.configuration()).map_err(|e| ScenarioError {
+        let mut engine = EngineConfig::from_configuration(&self.configuration()).map_err(|e| ScenarioError {
             path: format!("config.\"{}\"", e.key),
             message: format!("`{}`: {}", e.value, e.message),
         })?;
+        engine.resources = self.resource_model()?;
         if c.job_managers > 1 && engine.high_availability == HighAvailabilityType::None {
             return Err(err(
                 "cluster.job-managers",

@@ -1,6 +1,7 @@
 //! `halab run`: one scenario, one seed. The banner comes first, the verdict
 //! last; a failure ends with a line that reproduces it.
 
+use halab_engine::resources::ResourceModel;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -40,8 +41,34 @@ pub fn banner(s: &Scenario, seed: u64) -> String {
         let cfg: Vec<String> = s.config.iter().map(|(k, v)| format!("{k}={v}")).collect();
         b.push_str(&format!("  config: {}\n", cfg.join(" ")));
     }
+    if let Ok(Some(m)) = s.resource_model() {
+        b.push_str(&format!(
+            "  resources: {}\n",
+            describe_resources(&m, s.cluster.slots_per_task_manager)
+        ));
+    }
     b.push_str(&format!("  fault plan ({} faults):\n{plan}", plan.len()));
     b
+}
+
+/// The resource model as it runs (defaults included).
+fn describe_resources(m: &ResourceModel, slots: u32) -> String {
+    let us = |ns: u64| format!("{}us", ns as f64 / 1000.0);
+    format!(
+        "{} cores per TaskManager, network {}, checkpoint storage {} + {}ms per request, local disk {}; records {}B x{} weight, state {}B per key; CPU per record: source {} count {} window {} sink {}",
+        m.cores(slots),
+        m.network_bandwidth,
+        m.checkpoint_storage_bandwidth,
+        m.checkpoint_storage_latency_ns as f64 / 1e6,
+        m.local_disk_bandwidth,
+        m.record_bytes,
+        m.record_weight,
+        m.state_bytes_per_key,
+        us(m.costs.source_ns),
+        us(m.costs.count_ns),
+        us(m.costs.window_ns),
+        us(m.costs.sink_ns),
+    )
 }
 
 pub fn summary(r: &RunRecord) -> String {

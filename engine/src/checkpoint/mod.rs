@@ -7,6 +7,7 @@ pub mod barrier;
 pub mod coordinator;
 pub mod failure_manager;
 
+use crate::resources::ResourceModel;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -67,25 +68,41 @@ impl TaskStateSnapshot {
         }
     }
 
-    /// Approximate size in bytes, as it would be serialised.
-    pub fn size_bytes(&self) -> u64 {
-        let op = match &self.operator {
-            OperatorState::Source { offsets } => 12 * offsets.len() as u64,
-            OperatorState::Keyed(k) => 16 * k.entries.len() as u64,
-            OperatorState::Window(w) => 24 * w.entries.len() as u64,
-            OperatorState::Sink(s) => 12 * (s.pending_commit.len() as u64 + 1),
+    /// Size in bytes. Under the resource model keyed and window state
+    /// count `state-bytes-per-key` per entry (virtual: never allocated) and
+    /// records `record-bytes` × weight; without it, their serialised sizes
+    /// (16, 24 and 28 bytes). Source offsets and sink transactions count as
+    /// serialised either way.
+    pub fn size_bytes(&self, model: Option<&ResourceModel>) -> u64 {
+        self.operator_bytes(model).saturating_add(self.in_flight_bytes(model))
+    }
+
+    /// The operator state's part of [`size_bytes`](Self::size_bytes).
+    pub fn operator_bytes(&self, model: Option<&ResourceModel>) -> u64 {
+        let per_entry = |serialised: u64, entries: usize| match model {
+            Some(m) => m.state_bytes(entries as u64),
+            None => serialised * entries as u64,
         };
-        op + self.in_flight_bytes()
+        match &self.operator {
+            OperatorState::Source { offsets } => 12 * offsets.len() as u64,
+            OperatorState::Keyed(k) => per_entry(16, k.entries.len()),
+            OperatorState::Window(w) => per_entry(24, w.entries.len()),
+            OperatorState::Sink(s) => 12 * (s.pending_commit.len() as u64 + 1),
+        }
     }
 
     /// Size of the persisted in-flight data.
-    pub fn in_flight_bytes(&self) -> u64 {
-        RECORD_BYTES * (self.in_flight_input.len() + self.in_flight_output.len()) as u64
+    pub fn in_flight_bytes(&self, model: Option<&ResourceModel>) -> u64 {
+        let records = (self.in_flight_input.len() + self.in_flight_output.len()) as u64;
+        match model {
+            Some(m) => m.records_bytes(records),
+            None => SERIALISED_RECORD_BYTES * records,
+        }
     }
 }
 
 /// Serialised size of one record (key, value, partition, offset).
-pub const RECORD_BYTES: u64 = 28;
+pub const SERIALISED_RECORD_BYTES: u64 = 28;
 
 /// Where a subtask's snapshot lives in checkpoint storage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

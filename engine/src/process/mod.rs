@@ -3,6 +3,7 @@
 //! the pure core with events.
 
 pub mod jobmanager;
+pub mod resources;
 pub mod task;
 pub mod taskmanager;
 

@@ -21,6 +21,7 @@ use std::time::Duration;
 use madsim::net::Endpoint;
 use tokio::sync::mpsc;
 
+use super::resources::TaskManagerResources;
 use super::task::{self, AbortOnDrop, InboundChannel, TaskControl, TaskEnv, TaskEvent};
 use crate::config::{EngineConfig, Sabotage};
 use crate::graph::ExecutionVertexId;
@@ -115,6 +116,9 @@ pub async fn run_task_manager(cfg: TaskManagerConfig) {
         AbortOnDrop(madsim::task::spawn(watch_leader(client, leader_tx)))
     });
     let fencing = cfg.sabotage.fences_cluster();
+    // One set of cores and links per process: a restarted TaskManager
+    // starts idle.
+    let resources = TaskManagerResources::new(cfg.engine.resources, cfg.slots, cfg.tracer.clone());
     let mut newest_epoch = 0u64;
     loop {
         let session = match cfg.coordination {
@@ -153,6 +157,10 @@ pub async fn run_task_manager(cfg: TaskManagerConfig) {
         {
             continue;
         }
+        let session = Session {
+            leader: session,
+            resources: &resources,
+        };
         run_session(&cfg, &ep, &registry, tx, rx, session, &mut leaders, fencing).await;
         registry.lock().expect("invariant: lock not poisoned").clear();
         madsim::time::sleep(Duration::from_millis(100)).await;
@@ -193,6 +201,12 @@ async fn accept_data_connections(ep: Arc<Endpoint>, registry: Arc<Mutex<ChannelR
     }
 }
 
+/// What one registration with a leader works with.
+struct Session<'a> {
+    leader: Leader,
+    resources: &'a Arc<TaskManagerResources>,
+}
+
 /// One registration with the JobManager; returns when it is lost, or when
 /// another leader appears (a newer one; any other one without fencing).
 #[allow(clippy::too_many_arguments)]
@@ -202,10 +216,14 @@ async fn run_session(
     registry: &Arc<Mutex<ChannelRegistry>>,
     jm_tx: ConnTx,
     mut jm_rx: ConnRx,
-    session: Leader,
+    session: Session<'_>,
     leaders: &mut tokio::sync::watch::Receiver<Option<Leader>>,
     fencing: bool,
 ) {
+    let Session {
+        leader: session,
+        resources,
+    } = session;
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<TaskEvent>();
     let mut tasks: BTreeMap<ExecutionVertexId, RunningTask> = BTreeMap::new();
     let timeout = cfg.engine.heartbeat_timeout;
@@ -243,6 +261,7 @@ async fn run_session(
                             sabotage: cfg.sabotage,
                             tracer: cfg.tracer.clone(),
                             node: cfg.node.clone(),
+                            resources: resources.clone(),
                         };
                         let handle = AbortOnDrop(madsim::task::spawn(task::run(env)));
                         tasks.insert(id.vertex, RunningTask { id, control: ctl_tx, _handle: handle });

@@ -274,6 +274,7 @@ mod tests {
                 t_ms: i * 100,
                 read: 1,
                 committed: 1,
+                lag: 0,
             })
             .collect();
         r.checkpoints = vec![CheckpointEvent {

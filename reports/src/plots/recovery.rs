@@ -301,6 +301,7 @@ mod tests {
             detected_ms: phases.map(|p| at + p.0),
             restarted_ms: phases.map(|p| at + p.0 + p.1),
             first_commit_ms: phases.map(|p| at + p.0 + p.1 + p.2),
+            ..Default::default()
         }
     }
 

@@ -113,9 +113,10 @@ fn check_leadership(
     // were short meanwhile. Each deployment carries out the earliest.
     let mut due: std::collections::VecDeque<(u64, bool)> = std::collections::VecDeque::new();
     for e in events {
+        // What a revoked leader had scheduled dies with its JobMaster: it
+        // traces no deployment after its revocation (the split-brain
+        // checker requires that), so nothing here waits for one.
         match &e.event {
-            // What was scheduled dies with the JobMaster.
-            TraceEvent::LeadershipRevoked { .. } => break,
             TraceEvent::TaskFailed { .. } | TraceEvent::GlobalFailure { .. } => {
                 if let Some(x) = expected.take() {
                     r.mismatches.push(format!(
@@ -153,9 +154,11 @@ fn check_leadership(
                             "failure at {at_ms}ms: restart after {delay_ms}ms with numRestarts {n}, the policy says {d}ms and {want}"
                         ));
                     }
-                    let t = e.t_ms + *delay_ms as u64;
-                    let pos = due.iter().position(|(d, _)| *d > t).unwrap_or(due.len());
-                    due.insert(pos, (t, false));
+                    // Due times never decrease under the built-in
+                    // strategies (a failure during a pending backoff does
+                    // not shorten it), and the JobMaster deploys batches in
+                    // due order, so each deployment carries out the oldest.
+                    due.push_back((e.t_ms + *delay_ms as u64, false));
                 }
                 Some(Expected::Fail { at_ms }) => r.mismatches.push(format!(
                     "failure at {at_ms}ms: a restart was scheduled but the policy says canRestart = false"
@@ -321,6 +324,16 @@ mod tests {
         let r = check(&fixed(1), true, 0, &never_gives_up);
         assert!(!r.passed() && r.mismatches[0].contains("canRestart = false"), "{r:?}");
     }
+
+    #[test]
+    fn a_job_that_fails_must_have_been_refused_a_restart() {
+        let failed_early = vec![failed(100), at(100, TraceEvent::JobFailed { reason: "test".into() })];
+        let r = check(&fixed(3), true, 0, &failed_early);
+        assert!(r.mismatches.iter().any(|m| m.contains("allows a restart")), "{r:?}");
+        let from_nowhere = vec![at(100, TraceEvent::JobFailed { reason: "test".into() })];
+        let r = check(&fixed(3), true, 0, &from_nowhere);
+        assert!(r.mismatches.iter().any(|m| m.contains("without a failure")), "{r:?}");
+    }
 }
 
 #[cfg(test)]
@@ -417,6 +430,17 @@ mod leadership_tests {
         just_after.push(fault(2500, "resume jm-0"));
         just_after.push(deployed("jm-0", 2501));
         assert!(check(&fixed(), true, 0, &just_after).passed());
+        let mut within_slack = failure("jm-0", 100);
+        within_slack.push(fault(900, "pause jm-0"));
+        within_slack.push(fault(2500, "resume jm-0"));
+        within_slack.push(deployed("jm-0", 2500 + BUSY_LOOP_SLACK_MS));
+        assert!(check(&fixed(), true, 0, &within_slack).passed());
+        // A pause that began after the restart fell due excuses nothing.
+        let mut paused_later = failure("jm-0", 100);
+        paused_later.push(fault(1500, "pause jm-0"));
+        paused_later.push(fault(2500, "resume jm-0"));
+        paused_later.push(deployed("jm-0", 2500));
+        assert!(!check(&fixed(), true, 0, &paused_later).passed());
         // ... but a restart long after the resume is late all the same.
         let mut dawdled = failure("jm-0", 100);
         dawdled.push(fault(900, "pause jm-0"));

@@ -220,6 +220,20 @@ mod tests {
     }
 
     #[test]
+    fn many_commands_of_one_epoch_are_fine() {
+        let trace = vec![
+            grant(0, 0, 1),
+            accepted(10, 0, 1),
+            accepted(20, 0, 1),
+            grant(4000, 1, 2),
+            accepted(4100, 1, 2),
+            accepted(4200, 1, 2),
+        ];
+        let r = check(&trace);
+        assert!(r.passed(), "{r:?}");
+    }
+
+    #[test]
     fn what_a_taskmanager_could_not_know_is_not_split_brain() {
         // ha-chaos seed 6380: a paused TaskManager finds the old leader's
         // deployments in its inbox after that leader gave up and before it

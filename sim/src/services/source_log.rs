@@ -15,16 +15,19 @@ pub struct SourceLog {
     pub records_per_second: u64,
     start: madsim::time::Instant,
     records_read: Mutex<u64>,
+    /// Per partition, where the latest fetch ended (a restore moves it back).
+    positions: Mutex<Vec<u64>>,
 }
 
 impl SourceLog {
     /// Create inside the simulation: arrival time zero is now.
     pub fn new(content: SourceContent, records_per_second: u64) -> Arc<Self> {
         Arc::new(SourceLog {
-            content,
             records_per_second,
             start: madsim::time::Instant::now(),
             records_read: Mutex::new(0),
+            positions: Mutex::new(vec![0; content.partitions as usize]),
+            content,
         })
     }
 
@@ -39,6 +42,14 @@ impl SourceLog {
         *self.records_read.lock().expect("invariant: lock not poisoned")
     }
 
+    /// Consumer lag: records that have arrived and that no source has read
+    /// yet, over all partitions (a restore moves the read position back).
+    pub fn lag(&self) -> u64 {
+        let available = self.available();
+        let positions = self.positions.lock().expect("invariant: lock not poisoned");
+        positions.iter().map(|p| available.saturating_sub(*p)).sum()
+    }
+
     pub fn handle(&self, req: SourceLogRequest) -> Option<SourceLogResponse> {
         let SourceLogRequest::Fetch { partition, offset, max } = req;
         if partition >= self.content.partitions {
@@ -47,6 +58,7 @@ impl SourceLog {
         let end = self.available().min(offset.saturating_add(u64::from(max)));
         let keys: Vec<u64> = (offset..end).map(|o| self.content.key_at(partition, o)).collect();
         *self.records_read.lock().expect("invariant: lock not poisoned") += keys.len() as u64;
+        self.positions.lock().expect("invariant: lock not poisoned")[partition as usize] = end.max(offset);
         Some(SourceLogResponse::Records {
             partition,
             offset,

@@ -7,6 +7,7 @@ use super::{TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointId, OperatorState};
 use crate::config::Sabotage;
 use crate::record::Record;
+use crate::resources::CostedOperator;
 use crate::state::KeyedCountState;
 use std::sync::Arc;
 
@@ -103,7 +104,16 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         state
     };
     let (replay_in, replay_out) = env.in_flight_to_replay(&restored);
+    // After a rescale a subtask downloads only the keys it now owns (from
+    // several old subtasks), plus the in-flight data it replays.
+    let bytes = env.resources.model().map_or(0, |m| {
+        m.state_bytes(state.len() as u64)
+            .saturating_add(m.records_bytes((replay_in.len() + replay_out.len()) as u64))
+    });
+    // Output channels first (Flink sets up partitions before restoring),
+    // so consumers do not time out while the state downloads.
     let out = env.connect_outputs().await?;
+    env.download_restored_state(bytes).await;
     let op = KeyedCount {
         state,
         partitioner: env.partitioner(),
@@ -114,5 +124,5 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         node: env.node.clone(),
         task: env.tdd.id.to_string(),
     };
-    run_operator(env, op, out, replay_in, replay_out).await
+    run_operator(env, (op, CostedOperator::Count), out, replay_in, replay_out).await
 }

@@ -13,6 +13,8 @@ use super::{sleep_until_ms, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointId, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::record::Record;
+use crate::resources::cpu::CpuDebt;
+use crate::resources::{CostedOperator, StateBackendKind};
 use crate::window::WatermarkTracker;
 
 /// What an operator does with its input; the driver does the rest.
@@ -48,11 +50,13 @@ pub trait Operator: Send {
 /// `replay_in` / `replay_out` are the restored in-flight data.
 pub async fn run_operator<O: Operator>(
     mut env: TaskEnv,
-    mut op: O,
+    (mut op, cost): (O, CostedOperator),
     mut out: OutputGate,
     replay_in: Vec<Record>,
     replay_out: Vec<Record>,
 ) -> Result<(), TaskError> {
+    let resources = env.resources.clone();
+    let mut cpu = CpuDebt::default();
     let gate = env.connect_inputs().await?;
     let mut watermarks = WatermarkTracker::new(gate.num_channels());
     let mut input = CheckpointedInput::new(
@@ -68,7 +72,9 @@ pub async fn run_operator<O: Operator>(
         out.emit(r).await?;
     }
     if !replay_in.is_empty() {
+        let n = replay_in.len() as u64;
         op.process(replay_in, &mut out).await?;
+        resources.process_records(&mut cpu, cost, n).await;
     }
     out.flush().await?;
 
@@ -103,6 +109,9 @@ pub async fn run_operator<O: Operator>(
                 InputEvent::Records { channel, batch } => {
                     let n = batch.len();
                     op.process(batch, &mut out).await?;
+                    // The work costs CPU time before the credits go back,
+                    // so a busy task backpressures its producers.
+                    resources.process_records(&mut cpu, cost, n as u64).await;
                     input.processed(channel, n).await?;
                 }
                 InputEvent::Watermark { channel, watermark } => {
@@ -112,6 +121,12 @@ pub async fn run_operator<O: Operator>(
                 }
                 InputEvent::Snapshot { barrier, unaligned, alignment_ms } => {
                     let mut snap = TaskStateSnapshot::new(op.snapshot(barrier.id).await?);
+                    // The synchronous phase: RocksDB flushes its memtable to
+                    // local disk while the task waits; the heap backend
+                    // copies on write and pays nothing here.
+                    if env.config.state_backend == StateBackendKind::RocksDb {
+                        resources.write_local(snap.operator_bytes(resources.model())).await;
+                    }
                     snap.in_flight_output = out.forward_barrier(barrier, unaligned).await?;
                     snapshots.taken(barrier.id, snap, unaligned, alignment_ms);
                 }

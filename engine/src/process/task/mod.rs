@@ -28,6 +28,7 @@ use crate::config::{EngineConfig, Sabotage};
 use crate::graph::OperatorKind;
 use crate::net::{self, ConnRx, ConnTx, RpcClient};
 use crate::partition::{KeyGroupPartitioner, Partitioner, PartitionerKind};
+use crate::process::resources::TaskManagerResources;
 use crate::protocol::{ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskDeploymentDescriptor};
 use crate::record::Record;
 use crate::trace::Tracer;
@@ -86,6 +87,8 @@ pub struct TaskEnv {
     pub sabotage: Sabotage,
     pub tracer: Tracer,
     pub node: String,
+    /// The TaskManager's cores and transfer links, shared with its other tasks.
+    pub resources: Arc<TaskManagerResources>,
 }
 
 /// Snapshots on their way to checkpoint storage: an aligned snapshot goes to
@@ -195,6 +198,29 @@ impl TaskEnv {
         Ok(out)
     }
 
+    /// Bytes of the restored snapshots, as a task that keeps all of them
+    /// downloads them.
+    pub fn restored_bytes(&self, restored: &[Arc<TaskStateSnapshot>]) -> u64 {
+        restored.iter().map(|s| s.size_bytes(self.resources.model())).sum()
+    }
+
+    /// The restore phase: download `bytes` of restored state before the
+    /// task runs (nothing without a restore), and trace its end.
+    pub async fn download_restored_state(&self, bytes: u64) {
+        if self.tdd.restore.is_none() {
+            return;
+        }
+        let download_ms = self.resources.download(bytes).await;
+        self.tracer.record(
+            &self.node,
+            crate::trace::TraceEvent::StateRestored {
+                task: self.tdd.id.to_string(),
+                bytes,
+                download_ms,
+            },
+        );
+    }
+
     /// Connect every output channel to its consumer's TaskManager.
     pub async fn connect_outputs(&self) -> Result<OutputGate, TaskError> {
         let mut edges = Vec::new();
@@ -294,11 +320,16 @@ impl TaskEnv {
         let mut client = self.storage_client();
         let events = self.events.clone();
         let id = self.tdd.id;
+        let resources = self.resources.clone();
         let handle = madsim::task::spawn(async move {
             while let Some((checkpoint, snapshot, alignment_ms)) = rx.recv().await {
                 let key = StateHandle::key_for(checkpoint, id.vertex);
-                let size_bytes = snapshot.size_bytes();
-                let in_flight_bytes = snapshot.in_flight_bytes();
+                let size_bytes = snapshot.size_bytes(resources.model());
+                let in_flight_bytes = snapshot.in_flight_bytes(resources.model());
+                // The asynchronous phase: the bytes go up at the
+                // TaskManager's checkpoint-storage bandwidth, beside
+                // processing, before the metadata write acknowledges them.
+                resources.upload(size_bytes).await;
                 let end_of_input = snapshot.end_of_input;
                 let req = StorageRequest::Put {
                     key: key.clone(),

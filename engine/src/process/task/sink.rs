@@ -17,6 +17,7 @@ use crate::config::Sabotage;
 use crate::net::RpcClient;
 use crate::protocol::{FencingToken, SinkRequest, SinkResponse};
 use crate::record::Record;
+use crate::resources::CostedOperator;
 use crate::sink::{TwoPhaseCommitSink, TxnId};
 
 struct Store {
@@ -100,6 +101,7 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         _ => None,
     });
     let (replay_in, _) = env.in_flight_to_replay(&restored);
+    env.download_restored_state(env.restored_bytes(&restored)).await;
     let (tpc, plan) = TwoPhaseCommitSink::initialize(id.vertex.vertex, id.vertex.subtask, restored_sink.as_ref());
     let mut store = Store {
         client: RpcClient::new(
@@ -136,5 +138,5 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         batch_size: env.config.batch_size,
         commit_at_pre_commit: env.sabotage == Sabotage::SinkCommitsAtPreCommit,
     };
-    run_operator(env, sink, out, replay_in, Vec::new()).await
+    run_operator(env, (sink, CostedOperator::Sink), out, replay_in, Vec::new()).await
 }

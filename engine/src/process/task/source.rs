@@ -27,6 +27,8 @@ use crate::config::Sabotage;
 use crate::net::RpcClient;
 use crate::protocol::{SourceLogRequest, SourceLogResponse};
 use crate::record::{Origin, Record};
+use crate::resources::cpu::CpuDebt;
+use crate::resources::CostedOperator;
 
 /// Least time between two watermarks of a source (ms): Flink's default
 /// `pipeline.auto-watermark-interval`.
@@ -52,7 +54,10 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
             }
         }
     }
+    // Output channels first, as Flink sets up partitions before restoring:
+    // consumers can connect while the state downloads.
     let mut out = env.connect_outputs().await?;
+    env.download_restored_state(env.restored_bytes(&restored)).await;
     let (mut snapshots, _writer) = env.spawn_snapshot_writer();
     let mut log = RpcClient::new(
         env.endpoint.clone(),
@@ -66,6 +71,8 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
     }
     out.flush().await?;
     let unaligned = env.config.barrier_config().unaligned;
+    let resources = env.resources.clone();
+    let mut cpu = CpuDebt::default();
 
     let parts: Vec<u32> = offsets.keys().copied().collect();
     let mut rates: BTreeMap<u32, u64> = BTreeMap::new();
@@ -172,6 +179,7 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         }))
         .await?;
         *offsets.get_mut(&q).expect("invariant: own partition") += n;
+        resources.process_records(&mut cpu, CostedOperator::Source, n).await;
         // Watermark: the earliest event time still to come from any partition.
         let wm = offsets
             .iter()

@@ -8,6 +8,7 @@ use super::{TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointId, OperatorState};
 use crate::config::Sabotage;
 use crate::record::{Origin, Record};
+use crate::resources::CostedOperator;
 use crate::window::TumblingWindowCounts;
 
 struct WindowCount {
@@ -59,6 +60,18 @@ pub async fn run(env: TaskEnv, size_ms: u64) -> Result<(), TaskError> {
         )
     };
     let (replay_in, replay_out) = env.in_flight_to_replay(&restored);
+    let bytes = env.resources.model().map_or(0, |m| {
+        m.state_bytes(windows.open_windows() as u64)
+            .saturating_add(m.records_bytes((replay_in.len() + replay_out.len()) as u64))
+    });
     let out = env.connect_outputs().await?;
-    run_operator(env, WindowCount { windows, size_ms }, out, replay_in, replay_out).await
+    env.download_restored_state(bytes).await;
+    run_operator(
+        env,
+        (WindowCount { windows, size_ms }, CostedOperator::Window),
+        out,
+        replay_in,
+        replay_out,
+    )
+    .await
 }

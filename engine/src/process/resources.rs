@@ -1,0 +1,97 @@
+//! A TaskManager's resources at run time: its cores and its transfer links
+//! (to checkpoint storage, each direction, and to its local disk), shared by
+//! the tasks it runs. The pure model is in [`crate::resources`]; this file
+//! holds it behind locks and turns its answers into sleeps on the run's
+//! clock. A restarted TaskManager process starts with idle resources.
+//!
+//! Without a model (a scenario that sets no resource key) every charge is
+//! free and nothing sleeps, so such runs keep the timing they had before
+//! the model existed.
+
+use std::sync::{Arc, Mutex};
+
+use crate::resources::cpu::{CorePool, CpuDebt};
+use crate::resources::link::Link;
+use crate::resources::{CostedOperator, ResourceModel};
+use crate::trace::Tracer;
+
+pub struct TaskManagerResources {
+    clock: Tracer,
+    metered: Option<Metered>,
+}
+
+/// The model and the shared state it charges.
+struct Metered {
+    model: ResourceModel,
+    cores: Mutex<CorePool>,
+    storage_up: Mutex<Link>,
+    storage_down: Mutex<Link>,
+    local_disk: Mutex<Link>,
+}
+
+impl TaskManagerResources {
+    pub fn new(model: Option<ResourceModel>, slots: u32, clock: Tracer) -> Arc<TaskManagerResources> {
+        let metered = model.map(|model| {
+            let storage = || Link::new(model.checkpoint_storage_bandwidth, model.checkpoint_storage_latency_ns);
+            Metered {
+                cores: Mutex::new(CorePool::new(model.cores(slots))),
+                storage_up: Mutex::new(storage()),
+                storage_down: Mutex::new(storage()),
+                local_disk: Mutex::new(Link::new(model.local_disk_bandwidth, 0)),
+                model,
+            }
+        });
+        Arc::new(TaskManagerResources { clock, metered })
+    }
+
+    /// The model, if work costs time in this run.
+    pub fn model(&self) -> Option<&ResourceModel> {
+        self.metered.as_ref().map(|m| &m.model)
+    }
+
+    async fn sleep_until_ns(&self, ns: u64) {
+        madsim::time::sleep_until(self.clock.instant_at_ns(ns)).await;
+    }
+
+    /// Charge `records` records of `op` to the task's debt and, once it
+    /// reaches a quantum, wait for a core to do that work.
+    pub async fn process_records(&self, debt: &mut CpuDebt, op: CostedOperator, records: u64) {
+        let Some(m) = &self.metered else { return };
+        debt.charge(m.model.cpu_ns(op, records));
+        if let Some(work) = debt.due() {
+            let at = debt.requested_at(self.clock.now_ns());
+            let done = m.cores.lock().expect("invariant: lock not poisoned").run(at, work);
+            assert!(done >= at + work, "invariant: work takes its time");
+            debt.paid_until(done);
+            self.sleep_until_ns(done).await;
+        }
+    }
+
+    /// Move `bytes` over `link`; returns the milliseconds it took.
+    async fn transfer(&self, link: impl Fn(&Metered) -> &Mutex<Link>, bytes: u64) -> u64 {
+        let Some(m) = &self.metered else { return 0 };
+        let start = self.clock.now_ns();
+        let done = link(m)
+            .lock()
+            .expect("invariant: lock not poisoned")
+            .transfer(start, bytes);
+        self.sleep_until_ns(done).await;
+        (done - start) / 1_000_000
+    }
+
+    /// Upload `bytes` to checkpoint storage (a snapshot's asynchronous phase).
+    pub async fn upload(&self, bytes: u64) {
+        self.transfer(|m| &m.storage_up, bytes).await;
+    }
+
+    /// Download `bytes` from checkpoint storage; returns the milliseconds it took.
+    pub async fn download(&self, bytes: u64) -> u64 {
+        self.transfer(|m| &m.storage_down, bytes).await
+    }
+
+    /// Write `bytes` to the local disk (RocksDB's flush in the synchronous
+    /// snapshot phase).
+    pub async fn write_local(&self, bytes: u64) {
+        self.transfer(|m| &m.local_disk, bytes).await;
+    }
+}

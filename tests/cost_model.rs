@@ -1,0 +1,179 @@
+//! The resource model against theory (docs/cost-model.md): what a run
+//! measures end to end in simulated time, compared with the analytic form
+//! of each modelled cost.
+//! - Restore: the phase from a task's deployment to its state being
+//!   downloaded takes state bytes / bandwidth + latency (within 5%, over
+//!   three state sizes spanning 100×).
+//! - Catch-up: after a restore, the consumer lag falls back to its level
+//!   before the fault after backlog / (capacity − input rate), where the
+//!   capacity is cores / CPU cost per record (within 10%, three settings).
+
+use halab_scenarios::parse_scenario;
+use halab_sim::harness::run_seed_with_trace;
+use halab_sim::{RunRecord, Scenario, Verdict};
+use serde_json::Value;
+
+fn scenario(text: &str) -> Scenario {
+    parse_scenario(text, "cost_model.rs").expect("valid scenario")
+}
+
+/// Trace lines as (t_ms, node, event JSON).
+fn events(trace: &[String]) -> Vec<(u64, String, Value)> {
+    trace
+        .iter()
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            let t: f64 = words.next().expect("time").trim_end_matches('s').parse().expect("t");
+            let node = words.next().expect("node").to_string();
+            let v: Value = serde_json::from_str(&l[l.find('{').expect("json")..]).expect("json");
+            ((t * 1000.0).round() as u64, node, v)
+        })
+        .collect()
+}
+
+/// One pipeline (source → count → sink, one subtask each, all in one slot)
+/// on two single-slot TaskManagers; `tm-0` is killed at `kill_at` and the
+/// job restarts on `tm-1`.
+fn one_pipeline(resources: &str, job: &str, kill_at: &str, duration: &str, restart_delay: &str) -> Scenario {
+    scenario(&format!(
+        r#"
+name = "cost-model"
+duration = "{duration}"
+
+[cluster]
+task-managers = 2
+slots-per-task-manager = 1
+
+[resources]
+{resources}
+
+[job]
+source-partitions = 1
+source-parallelism = 1
+count-parallelism = 1
+sink-parallelism = 1
+{job}
+
+[config]
+"execution.checkpointing.interval" = "1s"
+"restart-strategy.type" = "fixed-delay"
+"restart-strategy.fixed-delay.delay" = "{restart_delay}"
+
+[[faults.scripted]]
+at = "{kill_at}"
+kill = "tm-0"
+
+[expect]
+recovery-bound = "300s"
+"#
+    ))
+}
+
+#[test]
+fn the_restore_phase_takes_state_bytes_over_bandwidth_plus_latency() {
+    const BANDWIDTH: f64 = 100e6; // bytes/s
+    const LATENCY_MS: f64 = 20.0;
+    let mut phases = Vec::new();
+    // 1,000 keys at 50 KB, 500 KB and 5 MB: about 50 MB to 5 GB, 100×.
+    for (per_key, bytes_per_key, kill_at) in [("50KB", 50e3, "4s"), ("500KB", 500e3, "12s"), ("5MB", 5e6, "70s")] {
+        let s = one_pipeline(
+            "checkpoint-storage-bandwidth = \"100MB/s\"\ncheckpoint-storage-latency = \"20ms\"",
+            &format!("records-per-second = 20000\nkeys = 1000\nstate-bytes-per-key = \"{per_key}\""),
+            kill_at,
+            "75s",
+            "1s",
+        );
+        let (r, trace) = run_seed_with_trace(&s, 1).expect("valid");
+        assert_eq!(r.verdict, Verdict::Pass, "{per_key}: {:?}", r.message);
+        let ev = events(&trace);
+        let count = "v1[0]#2";
+        let deployed = ev
+            .iter()
+            .find(|(_, _, v)| v["event"] == "deployment_accepted" && v["task"] == count)
+            .expect("the count is redeployed")
+            .0;
+        let keys = ev
+            .iter()
+            .find(|(_, _, v)| v["event"] == "keyed_state_restored" && v["task"] == count)
+            .and_then(|(_, _, v)| v["keys"].as_u64())
+            .expect("the count restores keyed state");
+        let (restored, bytes) = ev
+            .iter()
+            .find(|(_, _, v)| v["event"] == "state_restored" && v["task"] == count)
+            .map(|(t, _, v)| (*t, v["bytes"].as_u64().expect("bytes")))
+            .expect("the restore phase ends");
+        assert_eq!(
+            bytes as f64,
+            keys as f64 * bytes_per_key,
+            "state bytes are keys × bytes per key"
+        );
+        let measured = (restored - deployed) as f64;
+        let theory = bytes as f64 / BANDWIDTH * 1000.0 + LATENCY_MS;
+        let error = (measured - theory).abs() / theory;
+        assert!(
+            error <= 0.05,
+            "{per_key}: restore took {measured}ms, theory {theory:.0}ms ({:.1}% off)",
+            error * 100.0
+        );
+        phases.push((bytes, measured));
+        let episode = &r.recovery[0];
+        assert!(
+            episode.restarted_ms <= Some(deployed) && episode.restored_ms >= Some(restored),
+            "the record's phases bracket the restore: {episode:?}"
+        );
+    }
+    let (small, large) = (phases[0], phases[2]);
+    assert!(large.0 >= 90 * small.0, "the sizes span about 100×: {phases:?}");
+}
+
+/// The consumer lag (records) at the end of the first bucket at or after
+/// `t_ms`, with that end.
+fn lag_after(r: &RunRecord, t_ms: u64) -> (u64, u64) {
+    r.buckets
+        .iter()
+        .map(|b| (b.t_ms + 100, b.lag))
+        .find(|(end, _)| *end >= t_ms)
+        .expect("a bucket after the restore")
+}
+
+#[test]
+fn catch_up_takes_backlog_over_spare_capacity() {
+    const INPUT_RATE: f64 = 5000.0; // records/s
+                                    // One core; only the count costs CPU: capacity = 1 s / cost.
+    for (cost, cost_s) in [("100us", 100e-6), ("125us", 125e-6), ("150us", 150e-6)] {
+        let s = one_pipeline(
+            "task-manager-cores = 1",
+            &format!(
+                "records-per-second = 5000\nkeys = 100\nsource-cost-per-record = \"0ns\"\nsink-cost-per-record = \"0ns\"\ncount-cost-per-record = \"{cost}\""
+            ),
+            "5s",
+            "30s",
+            "3s",
+        );
+        let (r, _) = run_seed_with_trace(&s, 1).expect("valid");
+        assert_eq!(r.verdict, Verdict::Pass, "{cost}: {:?}", r.message);
+        let e = &r.recovery[0];
+        let level = r
+            .buckets
+            .iter()
+            .filter(|b| b.t_ms + 100 <= e.fault_ms && b.t_ms + 100 + 1000 > e.fault_ms)
+            .map(|b| b.lag)
+            .max()
+            .expect("buckets before the fault");
+        let (from_ms, backlog) = lag_after(&r, e.restored_ms.expect("restored"));
+        let caught_up = e.caught_up_ms.expect("caught up");
+        let capacity = 1.0 / cost_s;
+        let theory_ms = (backlog - level) as f64 / (capacity - INPUT_RATE) * 1000.0;
+        let measured_ms = (caught_up - from_ms) as f64;
+        let error = (measured_ms - theory_ms).abs() / theory_ms;
+        assert!(
+            theory_ms > 2000.0,
+            "{cost}: a catch-up of several seconds, so 100 ms buckets resolve it ({theory_ms:.0}ms)"
+        );
+        assert!(
+            error <= 0.10,
+            "{cost}: caught up in {measured_ms}ms, theory {theory_ms:.0}ms (backlog {backlog}, level {level}, {:.1}% off)",
+            error * 100.0
+        );
+    }
+}
