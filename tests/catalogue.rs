@@ -80,6 +80,7 @@ catalogue_tests! {
     coordination_outage => "coordination-outage",
     ha_chaos => "ha-chaos",
     ha_storm => "ha-storm",
+    large_state => "large-state",
     bounded_finish => "bounded-finish",
     cancel_job => "cancel-job",
     rescale_scale_out => "rescale-scale-out",

@@ -177,3 +177,47 @@ fn catch_up_takes_backlog_over_spare_capacity() {
         );
     }
 }
+
+#[test]
+fn throughput_is_bounded_by_cpu_and_by_the_network() {
+    // Saturated input (20,000 records/s offered) through one pipeline on
+    // one TaskManager. The bound is the smaller of the CPU capacity
+    // (cores / cost per record) and the NIC's (bandwidth / bytes sent per
+    // record: the source's and the count's output, 2 × record-bytes).
+    for (resources, job, bound) in [
+        (
+            "task-manager-cores = 1",
+            "source-cost-per-record = \"0ns\"\nsink-cost-per-record = \"0ns\"\ncount-cost-per-record = \"100us\"",
+            10_000.0,
+        ),
+        (
+            "task-manager-cores = 2",
+            "cost-per-record = \"100us\"",
+            // source, count and sink at 100 us each on 2 cores: 2 / 300 us.
+            2.0 / 300e-6,
+        ),
+        (
+            "network-bandwidth = \"8Mbit/s\"",
+            "cost-per-record = \"0ns\"\nrecord-bytes = 100",
+            // 1 MB/s over 200 bytes per record.
+            5_000.0,
+        ),
+    ] {
+        let s = one_pipeline(
+            resources,
+            &format!("records-per-second = 20000\nkeys = 100\n{job}"),
+            "14s",
+            "12s",
+            "1s",
+        );
+        let (r, _) = run_seed_with_trace(&s, 1).expect("valid");
+        let window: Vec<_> = r.buckets.iter().filter(|b| (2000..12000).contains(&b.t_ms)).collect();
+        let rate = window.iter().map(|b| b.read).sum::<u64>() as f64 / (window.len() as f64 / 10.0);
+        let error = (rate - bound).abs() / bound;
+        assert!(
+            error <= 0.05,
+            "{resources} / {job}: {rate:.0} records/s, bound {bound:.0} ({:.1}% off)",
+            error * 100.0
+        );
+    }
+}

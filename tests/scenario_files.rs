@@ -118,6 +118,37 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
         (GOOD.replace("[expect]", "[expect\n"), "", line_of("[expect]")),
         (String::new(), "name", 1),
         ("\u{0}\u{1}binary".to_string(), "", 1),
+        // The resource model's keys.
+        (
+            format!("{GOOD}\n[resources]\ntask-manager-cores = 0\n"),
+            "task-manager-cores",
+            GOOD.lines().count() + 3,
+        ),
+        (
+            format!("{GOOD}\n[resources]\nnetwork-bandwidth = \"10\"\n"),
+            "not a rate",
+            GOOD.lines().count() + 3,
+        ),
+        (
+            format!("{GOOD}\n[resources]\ncheckpoint-storage-bandwidth = \"-5MB/s\"\n"),
+            "negative",
+            GOOD.lines().count() + 3,
+        ),
+        (
+            format!("{GOOD}\n[resources]\nlocal-disk-bandwidth = 100\n"),
+            "unit",
+            GOOD.lines().count() + 3,
+        ),
+        (
+            GOOD.replace("keys = 300", "keys = 300\nrecord-weight = 0"),
+            "record-weight",
+            line_of("keys = 300") + 1,
+        ),
+        (
+            GOOD.replace("keys = 300", "keys = 300\nstate-bytes-per-key = \"12 parsecs\""),
+            "parsecs",
+            line_of("keys = 300") + 1,
+        ),
     ]
 }
 

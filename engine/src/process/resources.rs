@@ -24,6 +24,9 @@ pub struct TaskManagerResources {
 struct Metered {
     model: ResourceModel,
     cores: Mutex<CorePool>,
+    /// The NIC's outgoing direction, as one server whose work is each
+    /// batch's bytes over the bandwidth (FIFO, like a [`Link`]).
+    nic_out: Mutex<CorePool>,
     storage_up: Mutex<Link>,
     storage_down: Mutex<Link>,
     local_disk: Mutex<Link>,
@@ -35,6 +38,7 @@ impl TaskManagerResources {
             let storage = || Link::new(model.checkpoint_storage_bandwidth, model.checkpoint_storage_latency_ns);
             Metered {
                 cores: Mutex::new(CorePool::new(model.cores(slots))),
+                nic_out: Mutex::new(CorePool::new(1)),
                 storage_up: Mutex::new(storage()),
                 storage_down: Mutex::new(storage()),
                 local_disk: Mutex::new(Link::new(model.local_disk_bandwidth, 0)),
@@ -62,6 +66,21 @@ impl TaskManagerResources {
             let at = debt.requested_at(self.clock.now_ns());
             let done = m.cores.lock().expect("invariant: lock not poisoned").run(at, work);
             assert!(done >= at + work, "invariant: work takes its time");
+            debt.paid_until(done);
+            self.sleep_until_ns(done).await;
+        }
+    }
+
+    /// Charge the bytes of `records` sent records to the task's network
+    /// debt and, once it reaches a quantum, wait for the TaskManager's NIC
+    /// to send them (shared with its other tasks). Network latency is the
+    /// simulator's own.
+    pub async fn send_records(&self, debt: &mut CpuDebt, records: u64) {
+        let Some(m) = &self.metered else { return };
+        debt.charge(m.model.network_bandwidth.transfer_ns(m.model.records_bytes(records)));
+        if let Some(work) = debt.due() {
+            let at = debt.requested_at(self.clock.now_ns());
+            let done = m.nic_out.lock().expect("invariant: lock not poisoned").run(at, work);
             debt.paid_until(done);
             self.sleep_until_ns(done).await;
         }

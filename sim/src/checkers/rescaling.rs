@@ -112,6 +112,17 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
                     offered: *offered,
                 });
             }
+            // The restore ends once the state is downloaded (under the
+            // resource model, its bytes over the bandwidth): the migration
+            // time follows the bytes that move.
+            TraceEvent::StateRestored { task, .. } => {
+                if let Some((vertex, subtask, attempt)) = parse_task(task) {
+                    let restored = restores.get_mut(&(vertex, attempt)).into_iter().flatten();
+                    for g in restored.filter(|g| g.subtask == subtask) {
+                        g.t_ms = g.t_ms.max(e.t_ms);
+                    }
+                }
+            }
             TraceEvent::OwnershipViolation { task, key, owner } => r.problems.push(format!(
                 "{task} received key {key} at {}ms, which subtask {owner} owns",
                 e.t_ms
@@ -226,6 +237,18 @@ mod tests {
         let m = &r.rescales[0];
         assert_eq!((m.from, m.to, m.migration_ms), (2, 3, 70));
         assert!((m.moved_key_fraction - 0.4).abs() < 1e-9);
+        // Under the resource model the restore ends when the download does.
+        let mut downloaded = trace.clone();
+        downloaded.push(TraceEntry {
+            t_ms: 1400,
+            node: "tm-1".into(),
+            event: TraceEvent::StateRestored {
+                task: "v1[1]#2".into(),
+                bytes: 64_000,
+                download_ms: 340,
+            },
+        });
+        assert_eq!(check(&downloaded).rescales[0].migration_ms, 400);
         assert!((m.optimal_fraction - 1.0 / 3.0).abs() < 1e-9);
         assert!((m.max_over_mean_load - 4.0 / (10.0 / 3.0)).abs() < 1e-9);
     }

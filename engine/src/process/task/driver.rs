@@ -57,6 +57,7 @@ pub async fn run_operator<O: Operator>(
 ) -> Result<(), TaskError> {
     let resources = env.resources.clone();
     let mut cpu = CpuDebt::default();
+    let mut nic = CpuDebt::default();
     let gate = env.connect_inputs().await?;
     let mut watermarks = WatermarkTracker::new(gate.num_channels());
     let mut input = CheckpointedInput::new(
@@ -112,6 +113,9 @@ pub async fn run_operator<O: Operator>(
                     // The work costs CPU time before the credits go back,
                     // so a busy task backpressures its producers.
                     resources.process_records(&mut cpu, cost, n as u64).await;
+                    if cost != CostedOperator::Sink {
+                        resources.send_records(&mut nic, n as u64).await;
+                    }
                     input.processed(channel, n).await?;
                 }
                 InputEvent::Watermark { channel, watermark } => {

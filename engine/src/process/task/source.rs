@@ -73,6 +73,7 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
     let unaligned = env.config.barrier_config().unaligned;
     let resources = env.resources.clone();
     let mut cpu = CpuDebt::default();
+    let mut nic = CpuDebt::default();
 
     let parts: Vec<u32> = offsets.keys().copied().collect();
     let mut rates: BTreeMap<u32, u64> = BTreeMap::new();
@@ -180,6 +181,7 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         .await?;
         *offsets.get_mut(&q).expect("invariant: own partition") += n;
         resources.process_records(&mut cpu, CostedOperator::Source, n).await;
+        resources.send_records(&mut nic, n).await;
         // Watermark: the earliest event time still to come from any partition.
         let wm = offsets
             .iter()
