@@ -221,3 +221,71 @@ fn throughput_is_bounded_by_cpu_and_by_the_network() {
         );
     }
 }
+
+#[test]
+fn end_to_end_latency_follows_the_checkpoint_interval() {
+    // With a two-phase-commit sink a record is committed by the first
+    // checkpoint whose barrier passes it: it waits for the next barrier
+    // (half an interval at the median) and then for the checkpoint to
+    // complete and its transactions to commit (the commit path D, measured
+    // here as trigger to commit). So p50 ≈ interval / 2 + D.
+    for interval_ms in [500u64, 1000, 2000] {
+        let s = scenario(&format!(
+            r#"
+name = "latency"
+duration = "20s"
+[job]
+source-partitions = 2
+source-parallelism = 2
+count-parallelism = 2
+sink-parallelism = 2
+records-per-second = 1000
+keys = 100
+[config]
+"execution.checkpointing.interval" = "{interval_ms}ms"
+"#
+        ));
+        let (r, trace) = run_seed_with_trace(&s, 1).expect("valid");
+        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.message);
+        let ev = events(&trace);
+        let mut paths: Vec<u64> = ev
+            .iter()
+            .filter(|(_, _, v)| v["event"] == "checkpoint_triggered")
+            .filter_map(|(t, _, v)| {
+                let suffix = format!("-{}", v["id"]);
+                ev.iter()
+                    .find(|(_, _, c)| {
+                        c["event"] == "txn_committed" && c["txn"].as_str().is_some_and(|n| n.ends_with(&suffix))
+                    })
+                    .map(|(c, _, _)| c - t)
+            })
+            .collect();
+        paths.sort_unstable();
+        let commit_path = paths[paths.len() / 2];
+        let theory = interval_ms as f64 / 2.0 + commit_path as f64;
+        let p50 = r.latency.p50_ms as f64;
+        let error = (p50 - theory).abs() / theory;
+        assert!(
+            error <= 0.10,
+            "interval {interval_ms}ms: p50 {p50}ms, theory {theory}ms (commit path {commit_path}ms, {:.1}% off)",
+            error * 100.0
+        );
+        assert!(r.latency.p99_ms >= r.latency.p50_ms && r.latency.max_ms >= r.latency.p99_ms);
+        assert_eq!(r.latency.records, r.records_committed);
+        for b in &r.buckets {
+            if b.committed == 0 {
+                assert_eq!((b.latency_mean_ms, b.latency_max_ms), (0, 0), "{b:?}");
+            } else {
+                assert!(b.latency_mean_ms > 0 && b.latency_max_ms >= b.latency_mean_ms, "{b:?}");
+                assert!(b.latency_max_ms <= r.latency.max_ms, "{b:?}");
+            }
+        }
+        let worst = r.buckets.iter().map(|b| b.latency_max_ms).max();
+        assert_eq!(worst, Some(r.latency.max_ms), "the series holds the run's maximum");
+        assert!(
+            r.latency.p99_ms as f64 <= interval_ms as f64 + 2.0 * commit_path as f64 + 100.0,
+            "no record waits much longer than one interval and a commit path: {:?}",
+            r.latency
+        );
+    }
+}

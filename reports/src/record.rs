@@ -220,6 +220,11 @@ pub struct Bucket {
     /// Consumer lag at the bucket's end (records); 0 in older records.
     #[serde(default)]
     pub lag: u64,
+    /// Mean and max end-to-end latency (ms) of the bucket's commits.
+    #[serde(default)]
+    pub latency_mean_ms: u64,
+    #[serde(default)]
+    pub latency_max_ms: u64,
 }
 
 /// One checkpoint that completed or was aborted.

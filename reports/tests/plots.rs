@@ -102,6 +102,8 @@ fn throughput_of_a_built_run_shades_unpaired_faults_to_the_end() {
             read: 20,
             committed: if i % 10 == 0 { 100 } else { 0 },
             lag: 0,
+            latency_mean_ms: 0,
+            latency_max_ms: 0,
         })
         .collect();
     r.fault_plan = vec![
@@ -285,6 +287,8 @@ fn sweep_run(interval_ms: u64, committed: u64, recovery_ms: u64) -> RunRecord {
             read: 1,
             committed: 1,
             lag: 0,
+            latency_mean_ms: 0,
+            latency_max_ms: 0,
         })
         .collect();
     r.recovery = vec![RecoveryEpisode {

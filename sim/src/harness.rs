@@ -168,11 +168,14 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
             let now = start.elapsed().as_millis() as u64;
             let read = services.source_log.records_read();
             let committed = services.sink_store.committed_len();
+            let (latency_mean_ms, latency_max_ms) = services.sink_store.take_latency_window();
             buckets.push(Bucket {
                 t_ms: now - BUCKET_MS,
                 read: read - last_read,
                 committed: committed - last_committed,
                 lag: services.source_log.lag(),
+                latency_mean_ms,
+                latency_max_ms,
             });
             (last_read, last_committed) = (read, committed);
             let new = tracer.entries_from(seen);
@@ -321,6 +324,7 @@ fn finish(
         checkpoints,
         restart_events: recovery::restart_events(&trace),
         recovery,
+        latency: out.sink.latency(),
     };
     (record, trace.iter().map(|e| e.to_string()).collect())
 }

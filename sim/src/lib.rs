@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod faults;
 pub mod harness;
 pub mod human;
+pub mod latency;
 pub mod random_faults;
 pub mod record;
 pub mod recovery;

@@ -48,6 +48,12 @@ pub struct Bucket {
     /// Consumer lag at the bucket's end: records arrived and not yet read.
     #[serde(default)]
     pub lag: u64,
+    /// Mean and max end-to-end latency (ms) of the records committed in
+    /// the bucket (0 without commits).
+    #[serde(default)]
+    pub latency_mean_ms: u64,
+    #[serde(default)]
+    pub latency_max_ms: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +196,10 @@ pub struct RunRecord {
     pub checkpoint_metrics: Vec<CheckpointMetrics>,
     pub restart_events: Vec<RestartEvent>,
     pub recovery: Vec<RecoveryEpisode>,
+    /// End-to-end latency of the committed records, from arrival in the
+    /// source log to the commit: `{records, p50_ms, p99_ms, max_ms}`.
+    #[serde(default)]
+    pub latency: crate::latency::LatencySummary,
 }
 
 impl RunRecord {
@@ -232,6 +242,7 @@ impl RunRecord {
             checkpoint_metrics: Vec::new(),
             restart_events: Vec::new(),
             recovery: Vec::new(),
+            latency: crate::latency::LatencySummary::default(),
         }
     }
 

@@ -74,7 +74,7 @@ fn describe_resources(m: &ResourceModel, slots: u32) -> String {
 pub fn summary(r: &RunRecord) -> String {
     let completed = r.checkpoints.iter().filter(|c| c.outcome == "completed").count();
     let mut s = format!(
-        "  committed {} of {} records; lost {}, duplicated {}, unexpected {}\n  checkpoints completed {completed}; restarts {}; final job status {}\n  simulated {:.1}s in {:.0}ms wall; trace {} events, hash {}",
+        "  committed {} of {} records; lost {}, duplicated {}, unexpected {}\n  checkpoints completed {completed}; restarts {}; final job status {}\n  end-to-end latency p50 {} ms, p99 {} ms, max {} ms\n  simulated {:.1}s in {:.0}ms wall; trace {} events, hash {}",
         r.records_committed,
         r.records_expected,
         r.lost,
@@ -82,6 +82,9 @@ pub fn summary(r: &RunRecord) -> String {
         r.unexpected,
         r.restarts,
         r.final_job_status,
+        r.latency.p50_ms,
+        r.latency.p99_ms,
+        r.latency.max_ms,
         r.simulated_ms as f64 / 1e3,
         r.wall_ms,
         r.trace_events,

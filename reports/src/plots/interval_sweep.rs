@@ -275,6 +275,8 @@ mod tests {
                 read: 1,
                 committed: 1,
                 lag: 0,
+                latency_mean_ms: 0,
+                latency_max_ms: 0,
             })
             .collect();
         r.checkpoints = vec![CheckpointEvent {

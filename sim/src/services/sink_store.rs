@@ -20,6 +20,7 @@
 //! transactional store without producer epochs: a zombie's writes then land
 //! in whatever transaction is open under the id.
 
+use crate::latency::{LatencyHistogram, LatencySummary};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -71,6 +72,8 @@ struct Inner {
     check: Option<OutputCheck>,
     committed_len: u64,
     rejected: u64,
+    /// End-to-end latency of every committed record.
+    latency: LatencyHistogram,
 }
 
 /// The sink store's state (shared with the harness and the checkers).
@@ -102,6 +105,7 @@ impl SinkStore {
                 check: Some(check),
                 committed_len: 0,
                 rejected: 0,
+                latency: LatencyHistogram::default(),
             }),
             tracer,
             node: node.to_string(),
@@ -249,6 +253,10 @@ impl SinkStore {
                                 c.observe(r);
                             }
                         }
+                        let now = self.tracer.now_ms();
+                        for r in chunks.iter().flatten() {
+                            inner.latency.record(now.saturating_sub(r.timestamp_ms));
+                        }
                         inner.committed_len += len;
                         SinkResponse::Ok
                     }
@@ -308,6 +316,25 @@ impl SinkStore {
     pub fn distinct_committed(&self) -> u64 {
         let g = self.inner.lock().expect("invariant: lock not poisoned");
         g.check.as_ref().map_or(0, OutputCheck::distinct)
+    }
+
+    /// Mean and max end-to-end latency (ms) of the records committed since
+    /// the last call.
+    pub fn take_latency_window(&self) -> (u64, u64) {
+        self.inner
+            .lock()
+            .expect("invariant: lock not poisoned")
+            .latency
+            .take_window()
+    }
+
+    /// End-to-end latency over the run so far.
+    pub fn latency(&self) -> LatencySummary {
+        self.inner
+            .lock()
+            .expect("invariant: lock not poisoned")
+            .latency
+            .summary()
     }
 
     /// Requests refused (fencing or protocol misuse).
