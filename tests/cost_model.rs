@@ -8,27 +8,14 @@
 //!   before the fault after backlog / (capacity − input rate), where the
 //!   capacity is cores / CPU cost per record (within 10%, three settings).
 
+mod common;
+use common::*;
 use halab_scenarios::parse_scenario;
 use halab_sim::harness::run_seed_with_trace;
 use halab_sim::{RunRecord, Scenario, Verdict};
-use serde_json::Value;
 
 fn scenario(text: &str) -> Scenario {
     parse_scenario(text, "cost_model.rs").expect("valid scenario")
-}
-
-/// Trace lines as (t_ms, node, event JSON).
-fn events(trace: &[String]) -> Vec<(u64, String, Value)> {
-    trace
-        .iter()
-        .map(|l| {
-            let mut words = l.split_whitespace();
-            let t: f64 = words.next().expect("time").trim_end_matches('s').parse().expect("t");
-            let node = words.next().expect("node").to_string();
-            let v: Value = serde_json::from_str(&l[l.find('{').expect("json")..]).expect("json");
-            ((t * 1000.0).round() as u64, node, v)
-        })
-        .collect()
 }
 
 /// One pipeline (source → count → sink, one subtask each, all in one slot)

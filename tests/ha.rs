@@ -2,37 +2,15 @@
 //! beyond the lease, coordination outages, and the fencing that stops a
 //! leader which does not stop itself.
 
+mod common;
+use common::*;
 use halab_engine::config::Sabotage;
 use halab_scenarios::catalogue;
 use halab_sim::harness::run_seed_with_trace;
 use halab_sim::{run_seed, Scenario, Verdict};
-use serde_json::Value;
 
 fn scenario(name: &str) -> Scenario {
     catalogue::load(name).expect("built-in").expect("valid")
-}
-
-/// Trace lines as (t_ms, node, event JSON).
-fn events(trace: &[String]) -> Vec<(u64, String, Value)> {
-    trace
-        .iter()
-        .map(|l| {
-            let t: f64 = l
-                .split_whitespace()
-                .next()
-                .expect("time")
-                .trim_end_matches('s')
-                .parse()
-                .expect("t");
-            let node = l.split_whitespace().nth(1).expect("node").to_string();
-            let v: Value = serde_json::from_str(&l[l.find('{').expect("json")..]).expect("json");
-            ((t * 1000.0).round() as u64, node, v)
-        })
-        .collect()
-}
-
-fn of<'a>(ev: &'a [(u64, String, Value)], kind: &str) -> Vec<&'a (u64, String, Value)> {
-    ev.iter().filter(|(_, _, v)| v["event"] == kind).collect()
 }
 
 #[test]

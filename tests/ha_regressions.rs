@@ -4,6 +4,8 @@
 //! explicit; the seed still drives the simulator's latencies). See
 //! docs/ha.md for the rules these pin.
 
+mod common;
+use common::*;
 use halab_engine::config::Sabotage;
 use halab_scenarios::parse_scenario;
 use halab_sim::harness::run_seed_with_trace;
@@ -14,24 +16,6 @@ fn fixture(name: &str) -> Scenario {
     let path = format!("{}/tests/fixtures/{name}.toml", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("fixture exists");
     parse_scenario(&text, &path).expect("fixture is valid")
-}
-
-/// Trace lines as (t_ms, node, event JSON).
-fn events(trace: &[String]) -> Vec<(u64, String, Value)> {
-    trace
-        .iter()
-        .map(|l| {
-            let mut words = l.split_whitespace();
-            let t: f64 = words.next().expect("time").trim_end_matches('s').parse().expect("t");
-            let node = words.next().expect("node").to_string();
-            let v: Value = serde_json::from_str(&l[l.find('{').expect("json")..]).expect("json");
-            ((t * 1000.0).round() as u64, node, v)
-        })
-        .collect()
-}
-
-fn of<'a>(ev: &'a [(u64, String, Value)], kind: &str) -> Vec<&'a (u64, String, Value)> {
-    ev.iter().filter(|(_, _, v)| v["event"] == kind).collect()
 }
 
 fn fault_at(ev: &[(u64, String, Value)], description: &str) -> u64 {
