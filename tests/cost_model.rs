@@ -276,3 +276,99 @@ keys = 100
         );
     }
 }
+
+#[test]
+fn incremental_checkpoints_upload_the_changed_keys_and_restore_everything() {
+    // One count subtask with 100,000 keys at 1 KB each, 2,000 records/s,
+    // checkpoints every second: between two barriers about n = 2,000
+    // records touch K·(1 − e^(−n/K)) distinct keys (the changed fraction).
+    let run = |incremental: bool| {
+        let s = scenario(&format!(
+            r#"
+name = "incremental"
+duration = "20s"
+[cluster]
+task-managers = 2
+slots-per-task-manager = 1
+[resources]
+checkpoint-storage-bandwidth = "100MB/s"
+[job]
+source-partitions = 1
+source-parallelism = 1
+count-parallelism = 1
+sink-parallelism = 1
+records-per-second = 2000
+keys = 100000
+state-bytes-per-key = "1KB"
+[config]
+"execution.checkpointing.interval" = "1s"
+"state.backend.type" = "rocksdb"
+"execution.checkpointing.incremental" = {incremental}
+"restart-strategy.type" = "fixed-delay"
+"restart-strategy.fixed-delay.delay" = "1s"
+[[faults.scripted]]
+at = "15s"
+kill = "tm-0"
+[expect]
+recovery-bound = "60s"
+"#
+        ));
+        let (r, trace) = run_seed_with_trace(&s, 1).expect("valid");
+        assert_eq!(r.verdict, Verdict::Pass, "incremental {incremental}: {:?}", r.message);
+        (r, events(&trace))
+    };
+    let (full, full_ev) = run(false);
+    let (inc, inc_ev) = run(true);
+    let completed = |r: &RunRecord| -> Vec<(u64, u64)> {
+        r.checkpoints
+            .iter()
+            .filter(|c| c.outcome == "completed" && (5000..14000).contains(&c.t_ms))
+            .map(|c| (c.size_bytes.expect("size"), c.uploaded_bytes.expect("uploaded")))
+            .collect()
+    };
+    for (size, uploaded) in completed(&full) {
+        assert_eq!(size, uploaded, "a full checkpoint uploads everything");
+    }
+    let (keys, rate, per_key) = (100_000.0f64, 2000.0f64, 1000.0f64);
+    let expected_changed = keys * (1.0 - (-rate / keys).exp()) * per_key;
+    let inc_checkpoints = completed(&inc);
+    assert!(inc_checkpoints.len() >= 5);
+    for (size, uploaded) in &inc_checkpoints {
+        assert!(uploaded < size, "incremental uploads less: {uploaded} of {size}");
+        let error = (*uploaded as f64 - expected_changed).abs() / expected_changed;
+        assert!(
+            error <= 0.15,
+            "uploaded {uploaded} bytes, the changed keys are {expected_changed:.0} ({:.1}% off)",
+            error * 100.0
+        );
+    }
+    let last = |r: &RunRecord| r.checkpoint_metrics.last().cloned().expect("metrics");
+    let m = last(&inc);
+    assert!(
+        m.last_checkpoint_size < m.last_checkpoint_full_size,
+        "Flink's checkpointed size against its full size: {m:?}"
+    );
+    let f = last(&full);
+    assert_eq!(f.last_checkpoint_size, f.last_checkpoint_full_size);
+    // The restore downloads the whole state either way.
+    let restored = |ev: &[(u64, String, serde_json::Value)]| {
+        ev.iter()
+            .find(|(_, _, v)| v["event"] == "state_restored" && v["task"] == "v1[0]#2")
+            .map(|(_, _, v)| {
+                (
+                    v["bytes"].as_u64().expect("bytes"),
+                    v["download_ms"].as_u64().expect("ms"),
+                )
+            })
+            .expect("the count restores")
+    };
+    let (full_bytes, full_ms) = restored(&full_ev);
+    let (inc_bytes, inc_ms) = restored(&inc_ev);
+    assert!(inc_bytes > 0 && full_bytes > 0);
+    let ratio = inc_ms as f64 / full_ms as f64;
+    let bytes_ratio = inc_bytes as f64 / full_bytes as f64;
+    assert!(
+        (ratio - bytes_ratio).abs() <= 0.05,
+        "restore time follows the (full) bytes either way: {inc_ms} ms for {inc_bytes} against {full_ms} ms for {full_bytes}"
+    );
+}

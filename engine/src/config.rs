@@ -89,6 +89,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "halab.source.poll-interval",
     "halab.rpc.timeout",
     "state.backend.type",
+    "execution.checkpointing.incremental",
+    "state.backend.incremental",
 ];
 
 /// Which tasks a failure restarts (`jobmanager.execution.failover-strategy`).
@@ -172,6 +174,11 @@ impl Sabotage {
 pub struct EngineConfig {
     /// `state.backend.type`: what the synchronous snapshot phase costs.
     pub state_backend: StateBackendKind,
+    /// `execution.checkpointing.incremental` (Flink 1.20's deprecated
+    /// spelling `state.backend.incremental` too; the new key wins). Only
+    /// RocksDB checkpoints incrementally, as in Flink: the heap backend
+    /// ignores it.
+    pub incremental: bool,
     /// What work costs in simulated time, from the scenario's
     /// `[resources]` and `[job]` cost keys; `None` when the scenario sets
     /// none of them: then work is free, as before the model existed.
@@ -392,9 +399,14 @@ impl EngineConfig {
             Some(v) if v == "rocksdb" => StateBackendKind::RocksDb,
             Some(v) => return Err(ConfigError::new("state.backend.type", &v, "must be hashmap or rocksdb")),
         };
+        let incremental = match get(conf, "execution.checkpointing.incremental") {
+            Some(_) => bool_key(conf, "execution.checkpointing.incremental", false)?,
+            None => bool_key(conf, "state.backend.incremental", false)?,
+        };
         let cfg = EngineConfig {
             raw: conf.clone(),
             state_backend,
+            incremental,
             resources: None,
             checkpoint_interval,
             checkpointing_mode,

@@ -65,6 +65,10 @@ pub enum TraceEvent {
         id: u64,
         duration_ms: i64,
         size_bytes: u64,
+        /// Bytes uploaded for it: `size_bytes`, or less when incremental
+        /// (Flink's checkpointed size against its full size).
+        #[serde(default)]
+        uploaded_bytes: u64,
         /// Largest `checkpointAlignmentTime` of the tasks.
         alignment_ms: i64,
         /// `lastCheckpointPersistedData`: in-flight data persisted.

@@ -64,11 +64,18 @@ pub struct CheckpointEvent {
     pub outcome: String,
     pub duration_ms: Option<i64>,
     pub size_bytes: Option<u64>,
+    /// Bytes uploaded for it: the size, or less when incremental.
+    #[serde(default)]
+    pub uploaded_bytes: Option<u64>,
     /// Largest `checkpointAlignmentTime` of the tasks.
     pub alignment_ms: Option<i64>,
     /// In-flight data persisted (unaligned checkpoints).
     pub persisted_bytes: Option<u64>,
     pub reason: Option<String>,
+}
+
+fn minus_one() -> i64 {
+    -1
 }
 
 /// Flink's job-level checkpoint metrics, sampled after each checkpoint event
@@ -80,6 +87,8 @@ pub struct CheckpointMetrics {
     pub t_ms: u64,
     pub last_checkpoint_duration: i64,
     pub last_checkpoint_size: i64,
+    #[serde(default = "minus_one")]
+    pub last_checkpoint_full_size: i64,
     pub number_of_completed_checkpoints: u64,
     pub number_of_failed_checkpoints: u64,
     pub checkpoint_alignment_time: i64,
@@ -92,6 +101,7 @@ impl Default for CheckpointMetrics {
             t_ms: 0,
             last_checkpoint_duration: -1,
             last_checkpoint_size: -1,
+            last_checkpoint_full_size: -1,
             number_of_completed_checkpoints: 0,
             number_of_failed_checkpoints: 0,
             checkpoint_alignment_time: 0,

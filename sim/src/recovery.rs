@@ -16,6 +16,7 @@ pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
                 id,
                 duration_ms,
                 size_bytes,
+                uploaded_bytes,
                 alignment_ms,
                 persisted_bytes,
             } => Some(CheckpointEvent {
@@ -24,6 +25,7 @@ pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
                 outcome: "completed".into(),
                 duration_ms: Some(*duration_ms),
                 size_bytes: Some(*size_bytes),
+                uploaded_bytes: Some(*uploaded_bytes),
                 alignment_ms: Some(*alignment_ms),
                 persisted_bytes: Some(*persisted_bytes),
                 reason: None,
@@ -34,6 +36,7 @@ pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
                 outcome: "aborted".into(),
                 duration_ms: None,
                 size_bytes: None,
+                uploaded_bytes: None,
                 alignment_ms: None,
                 persisted_bytes: None,
                 reason: Some(reason.clone()),
@@ -52,7 +55,10 @@ pub fn checkpoint_metrics(events: &[CheckpointEvent]) -> Vec<CheckpointMetrics> 
         if e.outcome == "completed" {
             m.number_of_completed_checkpoints += 1;
             m.last_checkpoint_duration = e.duration_ms.unwrap_or(-1);
-            m.last_checkpoint_size = e.size_bytes.map(|s| s as i64).unwrap_or(-1);
+            // Flink: lastCheckpointSize is the checkpointed (uploaded)
+            // size, lastCheckpointFullSize the whole state's.
+            m.last_checkpoint_size = e.uploaded_bytes.map(|s| s as i64).unwrap_or(-1);
+            m.last_checkpoint_full_size = e.size_bytes.map(|s| s as i64).unwrap_or(-1);
             m.checkpoint_alignment_time = e.alignment_ms.unwrap_or(0);
             m.last_checkpoint_persisted_data = e.persisted_bytes.map(|s| s as i64).unwrap_or(-1);
         } else {

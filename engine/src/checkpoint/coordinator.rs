@@ -356,6 +356,7 @@ mod tests {
         StateHandle {
             key: k.into(),
             size_bytes: 1,
+            uploaded_bytes: 1,
             in_flight_bytes: 0,
             end_of_input: false,
         }

@@ -56,6 +56,10 @@ pub struct TaskStateSnapshot {
     pub in_flight_output: Vec<Record>,
     /// A source of a bounded job that had read all its input.
     pub end_of_input: bool,
+    /// Keyed entries changed since the task's previous snapshot, where the
+    /// operator tracks them: an incremental checkpoint uploads only these.
+    #[serde(default)]
+    pub changed_entries: Option<u64>,
 }
 
 impl TaskStateSnapshot {
@@ -65,6 +69,19 @@ impl TaskStateSnapshot {
             in_flight_input: Vec::new(),
             in_flight_output: Vec::new(),
             end_of_input: false,
+            changed_entries: None,
+        }
+    }
+
+    /// Bytes an upload of this snapshot moves: all of it, or with an
+    /// incremental checkpoint (RocksDB) only the changed entries' bytes
+    /// besides the rest of the snapshot. Restores still download all of it.
+    pub fn uploaded_bytes(&self, model: &ResourceModel, incremental: bool) -> u64 {
+        match (incremental, self.changed_entries, &self.operator) {
+            (true, Some(changed), OperatorState::Keyed(_)) => model
+                .state_bytes(changed)
+                .saturating_add(self.in_flight_bytes(Some(model))),
+            _ => self.size_bytes(Some(model)),
         }
     }
 
@@ -109,6 +126,10 @@ pub const SERIALISED_RECORD_BYTES: u64 = 28;
 pub struct StateHandle {
     pub key: String,
     pub size_bytes: u64,
+    /// Bytes this checkpoint uploaded for it (less than `size_bytes` when
+    /// incremental).
+    #[serde(default)]
+    pub uploaded_bytes: u64,
     /// Of which persisted in-flight data (unaligned checkpoints).
     pub in_flight_bytes: u64,
     /// The snapshot is of a source that had read all its input.
@@ -137,6 +158,11 @@ impl CompletedCheckpoint {
 
     pub fn state_size(&self) -> u64 {
         self.states.values().map(|h| h.size_bytes).sum()
+    }
+
+    /// Bytes uploaded for this checkpoint (Flink's checkpointed size).
+    pub fn uploaded_size(&self) -> u64 {
+        self.states.values().map(|h| h.uploaded_bytes).sum()
     }
 
     /// Flink's `lastCheckpointPersistedData`: in-flight data persisted.

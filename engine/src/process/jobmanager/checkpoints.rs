@@ -134,6 +134,7 @@ impl JobMaster {
             id: checkpoint,
             duration_ms: now - done.checkpoint.trigger_ms,
             size_bytes: done.checkpoint.state_size(),
+            uploaded_bytes: done.checkpoint.uploaded_size(),
             alignment_ms,
             persisted_bytes: done.checkpoint.persisted_in_flight(),
         });

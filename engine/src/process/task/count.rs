@@ -25,6 +25,26 @@ struct KeyedCount {
     tracer: Tracer,
     node: String,
     task: String,
+    /// The entries of the previous snapshot (or of the restore), sorted by
+    /// key, and how many entries the last snapshot changed against them.
+    previous: Vec<(u64, u64)>,
+    changed: Option<u64>,
+}
+
+/// Entries of `now` that are new or differ from `before` (both sorted by key).
+fn changed_entries(before: &[(u64, u64)], now: &[(u64, u64)]) -> u64 {
+    let mut old = before.iter().peekable();
+    let mut changed = 0;
+    for (k, v) in now {
+        while old.peek().is_some_and(|(ok, _)| ok < k) {
+            old.next();
+        }
+        match old.peek() {
+            Some((ok, ov)) if ok == k && ov == v => {}
+            _ => changed += 1,
+        }
+    }
+    changed
 }
 
 impl Operator for KeyedCount {
@@ -38,6 +58,7 @@ impl Operator for KeyedCount {
             tracer,
             node,
             task,
+            ..
         } = self;
         out.emit_all(batch.into_iter().map(|r| {
             let owner = owners.owner(partitioner.as_ref(), r.key, *parallelism);
@@ -63,7 +84,14 @@ impl Operator for KeyedCount {
     }
 
     async fn snapshot(&mut self, _checkpoint: CheckpointId) -> Result<OperatorState, TaskError> {
-        Ok(OperatorState::Keyed(self.state.snapshot()))
+        let snapshot = self.state.snapshot();
+        self.changed = Some(changed_entries(&self.previous, &snapshot.entries));
+        self.previous.clone_from(&snapshot.entries);
+        Ok(OperatorState::Keyed(snapshot))
+    }
+
+    fn changed_since_last_snapshot(&self) -> Option<u64> {
+        self.changed
     }
 }
 
@@ -115,6 +143,8 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
     let out = env.connect_outputs().await?;
     env.download_restored_state(bytes).await;
     let op = KeyedCount {
+        previous: state.snapshot().entries,
+        changed: None,
         state,
         partitioner: env.partitioner(),
         owners: OwnerCache::default(),
@@ -125,4 +155,17 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         task: env.tdd.id.to_string(),
     };
     run_operator(env, (op, CostedOperator::Count), out, replay_in, replay_out).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changed_entries;
+
+    #[test]
+    fn changed_entries_are_new_keys_and_new_counts() {
+        assert_eq!(changed_entries(&[], &[(1, 1), (2, 1)]), 2);
+        assert_eq!(changed_entries(&[(1, 1), (2, 1)], &[(1, 1), (2, 1)]), 0);
+        assert_eq!(changed_entries(&[(1, 1), (2, 1)], &[(1, 2), (2, 1), (3, 1)]), 2);
+        assert_eq!(changed_entries(&[(1, 1), (5, 1)], &[(2, 1), (5, 1), (9, 4)]), 2);
+    }
 }

@@ -40,6 +40,13 @@ pub trait Operator: Send {
     /// The synchronous part of the snapshot for `checkpoint`.
     fn snapshot(&mut self, checkpoint: CheckpointId) -> impl Future<Output = Result<OperatorState, TaskError>> + Send;
 
+    /// Keyed entries changed since the previous snapshot, for operators
+    /// that track them (incremental checkpoints upload only those, and
+    /// RocksDB's synchronous phase flushes only those).
+    fn changed_since_last_snapshot(&self) -> Option<u64> {
+        None
+    }
+
     /// Checkpoint `checkpoint` completed (best effort: it covers lower ids).
     fn checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> impl Future<Output = Result<(), TaskError>> + Send {
         async { Ok(()) }
@@ -125,11 +132,16 @@ pub async fn run_operator<O: Operator>(
                 }
                 InputEvent::Snapshot { barrier, unaligned, alignment_ms } => {
                     let mut snap = TaskStateSnapshot::new(op.snapshot(barrier.id).await?);
-                    // The synchronous phase: RocksDB flushes its memtable to
-                    // local disk while the task waits; the heap backend
-                    // copies on write and pays nothing here.
-                    if env.config.state_backend == StateBackendKind::RocksDb {
-                        resources.write_local(snap.operator_bytes(resources.model())).await;
+                    snap.changed_entries = op.changed_since_last_snapshot();
+                    // The synchronous phase: RocksDB flushes its memtable
+                    // (what changed since the last flush) to local disk while
+                    // the task waits; the heap backend copies on write and
+                    // pays nothing here.
+                    if let (StateBackendKind::RocksDb, Some(m)) = (env.config.state_backend, resources.model()) {
+                        let flushed = snap
+                            .changed_entries
+                            .map_or_else(|| snap.operator_bytes(Some(m)), |c| m.state_bytes(c));
+                        resources.write_local(flushed).await;
                     }
                     snap.in_flight_output = out.forward_barrier(barrier, unaligned).await?;
                     snapshots.taken(barrier.id, snap, unaligned, alignment_ms);

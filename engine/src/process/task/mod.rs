@@ -31,6 +31,7 @@ use crate::partition::{KeyGroupPartitioner, Partitioner, PartitionerKind};
 use crate::process::resources::TaskManagerResources;
 use crate::protocol::{ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskDeploymentDescriptor};
 use crate::record::Record;
+use crate::resources::StateBackendKind;
 use crate::trace::Tracer;
 
 use io::{ConnectedEdge, InputGate, OutputGate};
@@ -321,15 +322,19 @@ impl TaskEnv {
         let events = self.events.clone();
         let id = self.tdd.id;
         let resources = self.resources.clone();
+        let incremental = self.config.incremental && self.config.state_backend == StateBackendKind::RocksDb;
         let handle = madsim::task::spawn(async move {
             while let Some((checkpoint, snapshot, alignment_ms)) = rx.recv().await {
                 let key = StateHandle::key_for(checkpoint, id.vertex);
                 let size_bytes = snapshot.size_bytes(resources.model());
                 let in_flight_bytes = snapshot.in_flight_bytes(resources.model());
+                let uploaded_bytes = resources
+                    .model()
+                    .map_or(size_bytes, |m| snapshot.uploaded_bytes(m, incremental));
                 // The asynchronous phase: the bytes go up at the
                 // TaskManager's checkpoint-storage bandwidth, beside
                 // processing, before the metadata write acknowledges them.
-                resources.upload(size_bytes).await;
+                resources.upload(uploaded_bytes).await;
                 let end_of_input = snapshot.end_of_input;
                 let req = StorageRequest::Put {
                     key: key.clone(),
@@ -343,6 +348,7 @@ impl TaskEnv {
                         StateHandle {
                             key,
                             size_bytes,
+                            uploaded_bytes,
                             in_flight_bytes,
                             end_of_input,
                         },
