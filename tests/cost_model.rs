@@ -372,3 +372,80 @@ recovery-bound = "60s"
         "restore time follows the (full) bytes either way: {inc_ms} ms for {inc_bytes} against {full_ms} ms for {full_bytes}"
     );
 }
+
+#[test]
+fn local_recovery_saves_the_download_on_a_task_failure_but_not_on_a_lost_taskmanager() {
+    // 10,000 keys at 10 KB: 100 MB of count state. Remote: 100 MB/s plus
+    // 20 ms; local disk: 1 GB/s.
+    let run = |local: bool, fault: &str, task_managers: u32| {
+        let s = scenario(&format!(
+            r#"
+name = "local-recovery"
+duration = "20s"
+[cluster]
+task-managers = {task_managers}
+slots-per-task-manager = 1
+[resources]
+checkpoint-storage-bandwidth = "100MB/s"
+checkpoint-storage-latency = "20ms"
+local-disk-bandwidth = "1GB/s"
+[job]
+source-partitions = 1
+source-parallelism = 1
+count-parallelism = 1
+sink-parallelism = 1
+records-per-second = 20000
+keys = 10000
+state-bytes-per-key = "10KB"
+[config]
+"execution.checkpointing.interval" = "2s"
+"state.backend.local-recovery" = {local}
+"halab.rpc.timeout" = "1s"
+"restart-strategy.type" = "fixed-delay"
+"restart-strategy.fixed-delay.delay" = "1s"
+"restart-strategy.fixed-delay.attempts" = 10
+{fault}
+[expect]
+recovery-bound = "60s"
+"#
+        ));
+        let (r, trace) = run_seed_with_trace(&s, 1).expect("valid");
+        assert_eq!(r.verdict, Verdict::Pass, "local {local}: {:?}", r.message);
+        events(&trace)
+            .into_iter()
+            .find(|(_, _, v)| {
+                v["event"] == "state_restored" && v["task"].as_str().is_some_and(|t| t.starts_with("v1[0]#"))
+            })
+            .map(|(_, _, v)| {
+                (
+                    v["bytes"].as_u64().expect("bytes"),
+                    v["download_ms"].as_u64().expect("ms"),
+                    v["local"].as_bool().expect("local"),
+                )
+            })
+            .expect("the count restored")
+    };
+    // A task failure (the sink loses the sink store) restarts the tasks on
+    // the same TaskManager process, which holds local copies.
+    let sink_outage = "[[faults.scripted]]\nat = \"9s\"\ncut-off = \"sink-store\"\n[[faults.scripted]]\nat = \"11s\"\nrestore = \"sink-store\"";
+    let (bytes, remote_ms, remote_from_local) = run(false, sink_outage, 1);
+    let (local_bytes, local_ms, from_local) = run(true, sink_outage, 1);
+    assert!(!remote_from_local && from_local);
+    assert_eq!(bytes, local_bytes, "the same checkpoint is restored");
+    let theory_saving = bytes as f64 / 100e6 * 1000.0 + 20.0 - bytes as f64 / 1e9 * 1000.0;
+    let saving = remote_ms as f64 - local_ms as f64;
+    assert!(
+        (saving - theory_saving).abs() <= 0.05 * theory_saving,
+        "local recovery saved {saving} ms of {remote_ms} ms; theory {theory_saving:.0} ms ({bytes} bytes)"
+    );
+    // A lost TaskManager takes its copies along: the new one downloads.
+    let kill = "[[faults.scripted]]\nat = \"9s\"\nkill = \"tm-0\"";
+    let (lost_bytes, lost_remote_ms, _) = run(false, kill, 2);
+    let (lost_local_bytes, lost_local_ms, lost_from_local) = run(true, kill, 2);
+    assert!(!lost_from_local, "no copy on the other TaskManager");
+    assert_eq!(lost_bytes, lost_local_bytes);
+    assert_eq!(
+        lost_remote_ms, lost_local_ms,
+        "a TaskManager loss takes as long as before"
+    );
+}

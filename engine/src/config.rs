@@ -91,6 +91,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "state.backend.type",
     "execution.checkpointing.incremental",
     "state.backend.incremental",
+    "execution.checkpointing.local-backup.enabled",
+    "execution.state-recovery.from-local",
+    "state.backend.local-recovery",
 ];
 
 /// Which tasks a failure restarts (`jobmanager.execution.failover-strategy`).
@@ -179,6 +182,13 @@ pub struct EngineConfig {
     /// RocksDB checkpoints incrementally, as in Flink: the heap backend
     /// ignores it.
     pub incremental: bool,
+    /// Task-local recovery: `execution.checkpointing.local-backup.enabled`
+    /// writes a secondary copy of each snapshot to the TaskManager's local
+    /// disk, `execution.state-recovery.from-local` restores from it when
+    /// the task comes back to the same TaskManager process. Flink 1.20's
+    /// deprecated `state.backend.local-recovery` sets both; the new keys win.
+    pub local_backup: bool,
+    pub recover_from_local: bool,
     /// What work costs in simulated time, from the scenario's
     /// `[resources]` and `[job]` cost keys; `None` when the scenario sets
     /// none of them: then work is free, as before the model existed.
@@ -403,10 +413,15 @@ impl EngineConfig {
             Some(_) => bool_key(conf, "execution.checkpointing.incremental", false)?,
             None => bool_key(conf, "state.backend.incremental", false)?,
         };
+        let legacy_local = bool_key(conf, "state.backend.local-recovery", false)?;
+        let local_backup = bool_key(conf, "execution.checkpointing.local-backup.enabled", legacy_local)?;
+        let recover_from_local = bool_key(conf, "execution.state-recovery.from-local", legacy_local)?;
         let cfg = EngineConfig {
             raw: conf.clone(),
             state_backend,
             incremental,
+            local_backup,
+            recover_from_local,
             resources: None,
             checkpoint_interval,
             checkpointing_mode,

@@ -146,6 +146,9 @@ pub enum TraceEvent {
         task: String,
         bytes: u64,
         download_ms: u64,
+        /// Read from a task-local copy on the TaskManager's disk.
+        #[serde(default)]
+        local: bool,
     },
     /// A TaskManager accepted a deployment from JobManager `jm` of `epoch`.
     DeploymentAccepted {

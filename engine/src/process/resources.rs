@@ -30,6 +30,10 @@ struct Metered {
     storage_up: Mutex<Link>,
     storage_down: Mutex<Link>,
     local_disk: Mutex<Link>,
+    /// Task-local state copies on this process's disk, by state handle key
+    /// (`chk-<id>/<vertex>-<subtask>`), with their bytes. A killed
+    /// TaskManager's process takes them along.
+    local_copies: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl TaskManagerResources {
@@ -42,6 +46,7 @@ impl TaskManagerResources {
                 storage_up: Mutex::new(storage()),
                 storage_down: Mutex::new(storage()),
                 local_disk: Mutex::new(Link::new(model.local_disk_bandwidth, 0)),
+                local_copies: Mutex::new(std::collections::BTreeMap::new()),
                 model,
             }
         });
@@ -106,6 +111,34 @@ impl TaskManagerResources {
     /// Download `bytes` from checkpoint storage; returns the milliseconds it took.
     pub async fn download(&self, bytes: u64) -> u64 {
         self.transfer(|m| &m.storage_down, bytes).await
+    }
+
+    /// Write a task-local copy of a snapshot (`key`, `bytes`) to the local
+    /// disk; keeps it for a restore on this process.
+    pub async fn write_local_copy(&self, key: String, bytes: u64) {
+        self.transfer(|m| &m.local_disk, bytes).await;
+        if let Some(m) = &self.metered {
+            m.local_copies
+                .lock()
+                .expect("invariant: lock not poisoned")
+                .insert(key, bytes);
+        }
+    }
+
+    /// Whether this process holds a task-local copy of the state `key`.
+    pub fn has_local_copy(&self, key: &str) -> bool {
+        self.metered.as_ref().is_some_and(|m| {
+            m.local_copies
+                .lock()
+                .expect("invariant: lock not poisoned")
+                .contains_key(key)
+        })
+    }
+
+    /// Read `bytes` of a task-local copy from the local disk; returns the
+    /// milliseconds it took.
+    pub async fn read_local(&self, bytes: u64) -> u64 {
+        self.transfer(|m| &m.local_disk, bytes).await
     }
 
     /// Write `bytes` to the local disk (RocksDB's flush in the synchronous

@@ -246,6 +246,7 @@ mod tests {
                 task: "v1[1]#2".into(),
                 bytes: 64_000,
                 download_ms: 340,
+                local: false,
             },
         });
         assert_eq!(check(&downloaded).rescales[0].migration_ms, 400);

@@ -206,18 +206,27 @@ impl TaskEnv {
     }
 
     /// The restore phase: download `bytes` of restored state before the
-    /// task runs (nothing without a restore), and trace its end.
+    /// task runs (nothing without a restore), and trace its end. With
+    /// task-local recovery, a task restoring its own snapshot on a
+    /// TaskManager process that holds a local copy of it reads that copy
+    /// from the local disk instead (not after a rescale, as in Flink).
     pub async fn download_restored_state(&self, bytes: u64) {
-        if self.tdd.restore.is_none() {
-            return;
-        }
-        let download_ms = self.resources.download(bytes).await;
+        let Some(spec) = &self.tdd.restore else { return };
+        let local = self.config.recover_from_local
+            && spec.handles.len() == 1
+            && spec.handles.iter().all(|h| self.resources.has_local_copy(&h.key));
+        let download_ms = if local {
+            self.resources.read_local(bytes).await
+        } else {
+            self.resources.download(bytes).await
+        };
         self.tracer.record(
             &self.node,
             crate::trace::TraceEvent::StateRestored {
                 task: self.tdd.id.to_string(),
                 bytes,
                 download_ms,
+                local,
             },
         );
     }
@@ -323,6 +332,7 @@ impl TaskEnv {
         let id = self.tdd.id;
         let resources = self.resources.clone();
         let incremental = self.config.incremental && self.config.state_backend == StateBackendKind::RocksDb;
+        let local_backup = self.config.local_backup;
         let handle = madsim::task::spawn(async move {
             while let Some((checkpoint, snapshot, alignment_ms)) = rx.recv().await {
                 let key = StateHandle::key_for(checkpoint, id.vertex);
@@ -333,8 +343,17 @@ impl TaskEnv {
                     .map_or(size_bytes, |m| snapshot.uploaded_bytes(m, incremental));
                 // The asynchronous phase: the bytes go up at the
                 // TaskManager's checkpoint-storage bandwidth, beside
-                // processing, before the metadata write acknowledges them.
-                resources.upload(uploaded_bytes).await;
+                // processing, before the metadata write acknowledges them;
+                // with local backup a secondary copy goes to the local disk
+                // at the same time.
+                if local_backup {
+                    futures::join!(
+                        resources.upload(uploaded_bytes),
+                        resources.write_local_copy(key.clone(), size_bytes)
+                    );
+                } else {
+                    resources.upload(uploaded_bytes).await;
+                }
                 let end_of_input = snapshot.end_of_input;
                 let req = StorageRequest::Put {
                     key: key.clone(),
