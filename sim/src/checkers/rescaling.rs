@@ -64,6 +64,9 @@ struct Restored {
     fingerprint: u64,
     total_fingerprint: u64,
     offered: u32,
+    /// Bytes per key as the restore downloaded them (`state_restored`),
+    /// under the resource model; `ENTRY_BYTES` otherwise.
+    bytes_per_key: u64,
 }
 
 /// `v3[1]#2` or `v3[1]#4.2` → (vertex 3, subtask 1, attempt "2" / "4.2").
@@ -110,16 +113,20 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
                     fingerprint: *fingerprint,
                     total_fingerprint: *total_fingerprint,
                     offered: *offered,
+                    bytes_per_key: ENTRY_BYTES,
                 });
             }
             // The restore ends once the state is downloaded (under the
             // resource model, its bytes over the bandwidth): the migration
             // time follows the bytes that move.
-            TraceEvent::StateRestored { task, .. } => {
+            TraceEvent::StateRestored { task, bytes, .. } => {
                 if let Some((vertex, subtask, attempt)) = parse_task(task) {
                     let restored = restores.get_mut(&(vertex, attempt)).into_iter().flatten();
                     for g in restored.filter(|g| g.subtask == subtask) {
                         g.t_ms = g.t_ms.max(e.t_ms);
+                        if *bytes > 0 && g.keys > 0 {
+                            g.bytes_per_key = bytes / g.keys;
+                        }
                     }
                 }
             }
@@ -181,8 +188,8 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
             to,
             moved_key_fraction: moved as f64 / total as f64,
             optimal_fraction: f64::from(from.abs_diff(to)) / f64::from(from.max(to)),
-            state_bytes_moved: moved * ENTRY_BYTES,
-            state_bytes_total: group[0].total * ENTRY_BYTES,
+            state_bytes_moved: group.iter().map(|g| g.moved * g.bytes_per_key).sum(),
+            state_bytes_total: group[0].total * group[0].bytes_per_key,
             max_over_mean_load: if mean > 0.0 { max / mean } else { 1.0 },
             migration_ms: group.iter().map(|g| g.t_ms).max().unwrap_or(t) - t,
         });
@@ -249,7 +256,11 @@ mod tests {
                 local: false,
             },
         });
-        assert_eq!(check(&downloaded).rescales[0].migration_ms, 400);
+        let m = &check(&downloaded).rescales[0];
+        assert_eq!(m.migration_ms, 400);
+        // v1[1] kept 3 keys in 64,000 bytes: its moved key counts 21,333
+        // bytes; the others 16 per entry as serialised.
+        assert_eq!(m.state_bytes_moved, 21_333 + 3 * ENTRY_BYTES);
         assert!((m.optimal_fraction - 1.0 / 3.0).abs() < 1e-9);
         assert!((m.max_over_mean_load - 4.0 / (10.0 / 3.0)).abs() < 1e-9);
     }
