@@ -449,3 +449,76 @@ recovery-bound = "60s"
         "a TaskManager loss takes as long as before"
     );
 }
+
+#[test]
+fn an_aggregate_cap_makes_taskmanagers_share_checkpoint_storage() {
+    // Two count subtasks on two TaskManagers restore at once after tm-0 is
+    // lost (to tm-1 and the spare tm-2). Each holds about 50 MB; at
+    // 100 MB/s per TaskManager each download takes 0.5 s. Capped at
+    // 100 MB/s in total, the two share it: the last ends after 1 s.
+    let run = |cap: &str| {
+        let s = scenario(&format!(
+            r#"
+name = "aggregate"
+duration = "12s"
+[cluster]
+task-managers = 3
+slots-per-task-manager = 1
+[resources]
+checkpoint-storage-bandwidth = "100MB/s"
+checkpoint-storage-latency = "0ms"
+{cap}
+[job]
+source-partitions = 2
+source-parallelism = 1
+count-parallelism = 2
+sink-parallelism = 1
+records-per-second = 10000
+keys = 1000
+state-bytes-per-key = "100KB"
+[config]
+"execution.checkpointing.interval" = "2s"
+"restart-strategy.type" = "fixed-delay"
+"restart-strategy.fixed-delay.delay" = "1s"
+[[faults.scripted]]
+at = "8s"
+kill = "tm-0"
+[expect]
+recovery-bound = "60s"
+"#
+        ));
+        let (r, trace) = run_seed_with_trace(&s, 1).expect("valid");
+        assert_eq!(r.verdict, Verdict::Pass, "{cap}: {:?}", r.message);
+        let ev = events(&trace);
+        let downloads: Vec<(u64, u64)> = ev
+            .iter()
+            .filter(|(_, _, v)| {
+                v["event"] == "state_restored" && v["task"].as_str().is_some_and(|t| t.starts_with("v1["))
+            })
+            .map(|(_, _, v)| {
+                (
+                    v["bytes"].as_u64().expect("bytes"),
+                    v["download_ms"].as_u64().expect("ms"),
+                )
+            })
+            .collect();
+        assert_eq!(downloads.len(), 2, "{cap}: both count subtasks restore: {downloads:?}");
+        downloads
+    };
+    let free = run("");
+    for (bytes, ms) in &free {
+        let theory = *bytes as f64 / 100e6 * 1000.0;
+        assert!(
+            (*ms as f64 - theory).abs() <= 0.05 * theory,
+            "uncapped: {ms} ms for {bytes} bytes"
+        );
+    }
+    let capped = run("checkpoint-storage-aggregate-bandwidth = \"100MB/s\"");
+    let total: u64 = capped.iter().map(|(b, _)| b).sum();
+    let last = capped.iter().map(|(_, ms)| *ms).max().expect("two");
+    let theory = total as f64 / 100e6 * 1000.0;
+    assert!(
+        (last as f64 - theory).abs() <= 0.05 * theory,
+        "capped: the last download ended after {last} ms; together {total} bytes over 100 MB/s is {theory:.0} ms"
+    );
+}

@@ -9,6 +9,7 @@
 //! | `coordination`      | 10.0.1.4:9000 (with HA only) |
 //! | `tm-<i>`            | 10.0.2.<i+1>:6121 |
 
+use halab_engine::resources::link::Link;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -184,6 +185,12 @@ impl Cluster {
             nodes.insert(name.clone(), id);
         }
 
+        // Checkpoint storage's total throughput, one link all TaskManagers
+        // share (and keep across their restarts).
+        let storage_aggregate = engine
+            .resources
+            .and_then(|m| m.checkpoint_storage_aggregate_bandwidth)
+            .map(|bw| Arc::new(std::sync::Mutex::new(Link::new(bw, 0))));
         for i in 0..scenario.cluster.task_managers {
             let name = format!("tm-{i}");
             let tm_cfg = TaskManagerConfig {
@@ -196,6 +203,7 @@ impl Cluster {
                 sabotage,
                 tracer: tracer.clone(),
                 node: name.clone(),
+                storage_aggregate: storage_aggregate.clone(),
             };
             let id = handle
                 .create_node()

@@ -157,6 +157,9 @@ pub struct ResourcesSpec {
     pub checkpoint_storage_bandwidth: Option<HumanRate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint_storage_latency: Option<HumanDuration>,
+    /// The store's total throughput over all TaskManagers (no cap by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_storage_aggregate_bandwidth: Option<HumanRate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_disk_bandwidth: Option<HumanRate>,
 }
@@ -371,6 +374,7 @@ impl Scenario {
             checkpoint_storage_latency_ns: r
                 .checkpoint_storage_latency
                 .map_or(d.checkpoint_storage_latency_ns, |l| l.0.as_nanos() as u64),
+            checkpoint_storage_aggregate_bandwidth: r.checkpoint_storage_aggregate_bandwidth.map(|b| b.0),
             local_disk_bandwidth: r.local_disk_bandwidth.map_or(d.local_disk_bandwidth, |b| b.0),
             record_bytes: j.record_bytes.map_or(d.record_bytes, |b| b.0),
             state_bytes_per_key: j.state_bytes_per_key.map_or(d.state_bytes_per_key, |b| b.0),

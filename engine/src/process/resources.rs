@@ -15,6 +15,14 @@ use crate::resources::link::Link;
 use crate::resources::{CostedOperator, ResourceModel};
 use crate::trace::Tracer;
 
+/// Whether a transfer goes to checkpoint storage (through its aggregate
+/// link) or stays on the TaskManager's disk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Storage {
+    Remote,
+    Local,
+}
+
 pub struct TaskManagerResources {
     clock: Tracer,
     metered: Option<Metered>,
@@ -34,10 +42,18 @@ struct Metered {
     /// (`chk-<id>/<vertex>-<subtask>`), with their bytes. A killed
     /// TaskManager's process takes them along.
     local_copies: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Checkpoint storage's total throughput, shared with every other
+    /// TaskManager (both directions).
+    storage_aggregate: Option<Arc<Mutex<Link>>>,
 }
 
 impl TaskManagerResources {
-    pub fn new(model: Option<ResourceModel>, slots: u32, clock: Tracer) -> Arc<TaskManagerResources> {
+    pub fn new(
+        model: Option<ResourceModel>,
+        slots: u32,
+        clock: Tracer,
+        storage_aggregate: Option<Arc<Mutex<Link>>>,
+    ) -> Arc<TaskManagerResources> {
         let metered = model.map(|model| {
             let storage = || Link::new(model.checkpoint_storage_bandwidth, model.checkpoint_storage_latency_ns);
             Metered {
@@ -47,6 +63,7 @@ impl TaskManagerResources {
                 storage_down: Mutex::new(storage()),
                 local_disk: Mutex::new(Link::new(model.local_disk_bandwidth, 0)),
                 local_copies: Mutex::new(std::collections::BTreeMap::new()),
+                storage_aggregate,
                 model,
             }
         });
@@ -91,32 +108,41 @@ impl TaskManagerResources {
         }
     }
 
-    /// Move `bytes` over `link`; returns the milliseconds it took.
-    async fn transfer(&self, link: impl Fn(&Metered) -> &Mutex<Link>, bytes: u64) -> u64 {
+    /// Move `bytes` over `link` (and, to or from checkpoint storage,
+    /// through its aggregate link too: the transfer ends when both are
+    /// done); returns the milliseconds it took.
+    async fn transfer(&self, link: impl Fn(&Metered) -> &Mutex<Link>, bytes: u64, storage: Storage) -> u64 {
         let Some(m) = &self.metered else { return 0 };
         let start = self.clock.now_ns();
-        let done = link(m)
+        let mut done = link(m)
             .lock()
             .expect("invariant: lock not poisoned")
             .transfer(start, bytes);
+        if let (Storage::Remote, Some(aggregate)) = (storage, &m.storage_aggregate) {
+            let shared = aggregate
+                .lock()
+                .expect("invariant: lock not poisoned")
+                .transfer(start, bytes);
+            done = done.max(shared);
+        }
         self.sleep_until_ns(done).await;
         (done - start) / 1_000_000
     }
 
     /// Upload `bytes` to checkpoint storage (a snapshot's asynchronous phase).
     pub async fn upload(&self, bytes: u64) {
-        self.transfer(|m| &m.storage_up, bytes).await;
+        self.transfer(|m| &m.storage_up, bytes, Storage::Remote).await;
     }
 
     /// Download `bytes` from checkpoint storage; returns the milliseconds it took.
     pub async fn download(&self, bytes: u64) -> u64 {
-        self.transfer(|m| &m.storage_down, bytes).await
+        self.transfer(|m| &m.storage_down, bytes, Storage::Remote).await
     }
 
     /// Write a task-local copy of a snapshot (`key`, `bytes`) to the local
     /// disk; keeps it for a restore on this process.
     pub async fn write_local_copy(&self, key: String, bytes: u64) {
-        self.transfer(|m| &m.local_disk, bytes).await;
+        self.transfer(|m| &m.local_disk, bytes, Storage::Local).await;
         if let Some(m) = &self.metered {
             m.local_copies
                 .lock()
@@ -138,12 +164,12 @@ impl TaskManagerResources {
     /// Read `bytes` of a task-local copy from the local disk; returns the
     /// milliseconds it took.
     pub async fn read_local(&self, bytes: u64) -> u64 {
-        self.transfer(|m| &m.local_disk, bytes).await
+        self.transfer(|m| &m.local_disk, bytes, Storage::Local).await
     }
 
     /// Write `bytes` to the local disk (RocksDB's flush in the synchronous
     /// snapshot phase).
     pub async fn write_local(&self, bytes: u64) {
-        self.transfer(|m| &m.local_disk, bytes).await;
+        self.transfer(|m| &m.local_disk, bytes, Storage::Local).await;
     }
 }

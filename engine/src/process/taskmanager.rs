@@ -48,6 +48,9 @@ pub struct TaskManagerConfig {
     pub sabotage: Sabotage,
     pub tracer: Tracer,
     pub node: String,
+    /// Checkpoint storage's aggregate link, shared by every TaskManager
+    /// (under the resource model, with a cap).
+    pub storage_aggregate: Option<Arc<Mutex<crate::resources::link::Link>>>,
 }
 
 /// Inbound data connections, routed to tasks by consumer attempt. A
@@ -118,7 +121,12 @@ pub async fn run_task_manager(cfg: TaskManagerConfig) {
     let fencing = cfg.sabotage.fences_cluster();
     // One set of cores and links per process: a restarted TaskManager
     // starts idle.
-    let resources = TaskManagerResources::new(cfg.engine.resources, cfg.slots, cfg.tracer.clone());
+    let resources = TaskManagerResources::new(
+        cfg.engine.resources,
+        cfg.slots,
+        cfg.tracer.clone(),
+        cfg.storage_aggregate.clone(),
+    );
     let mut newest_epoch = 0u64;
     loop {
         let session = match cfg.coordination {

@@ -78,6 +78,9 @@ pub struct ResourceModel {
     pub checkpoint_storage_bandwidth: Bandwidth,
     /// Per request to checkpoint storage.
     pub checkpoint_storage_latency_ns: u64,
+    /// The store's total throughput, shared by every TaskManager's uploads
+    /// and downloads; `None`: no cap beyond each TaskManager's own.
+    pub checkpoint_storage_aggregate_bandwidth: Option<Bandwidth>,
     pub local_disk_bandwidth: Bandwidth,
     /// Bytes of one record on the wire and in persisted in-flight data.
     pub record_bytes: u64,
@@ -104,6 +107,7 @@ impl Default for ResourceModel {
             network_bandwidth: Bandwidth::bytes_per_sec(DEFAULT_NETWORK_BANDWIDTH_BYTES_PER_SEC),
             checkpoint_storage_bandwidth: Bandwidth::bytes_per_sec(DEFAULT_CHECKPOINT_STORAGE_BYTES_PER_SEC),
             checkpoint_storage_latency_ns: DEFAULT_CHECKPOINT_STORAGE_LATENCY_NS,
+            checkpoint_storage_aggregate_bandwidth: None,
             local_disk_bandwidth: Bandwidth::bytes_per_sec(DEFAULT_LOCAL_DISK_BYTES_PER_SEC),
             record_bytes: DEFAULT_RECORD_BYTES,
             state_bytes_per_key: DEFAULT_STATE_BYTES_PER_KEY,
