@@ -328,10 +328,6 @@ impl CheckpointCoordinator {
     pub fn latest_completed(&self) -> Option<&CompletedCheckpoint> {
         self.store.back()
     }
-
-    pub fn completed(&self) -> impl Iterator<Item = &CompletedCheckpoint> {
-        self.store.iter()
-    }
 }
 
 #[cfg(test)]
@@ -501,6 +497,37 @@ mod tests {
         assert_eq!(done.checkpoint.id, 1);
         assert_eq!(c.finalizing(), None);
         assert_eq!(c.latest_completed().map(|c| c.id), Some(1));
+    }
+
+    #[test]
+    fn a_new_leader_recovers_the_retained_checkpoints_and_continues_the_ids() {
+        let done = |id| CompletedCheckpoint {
+            id,
+            trigger_ms: 0,
+            completion_ms: 0,
+            states: BTreeMap::new(),
+        };
+        let mut c = CheckpointCoordinator::with_next_id(
+            CoordinatorConfig {
+                num_retained: 2,
+                ..cfg()
+            },
+            5,
+        );
+        c.recover_completed(vec![done(3), done(6), done(7)]);
+        assert_eq!(c.latest_completed().map(|c| c.id), Some(7), "the newest is restored");
+        assert_eq!(
+            c.store.iter().map(|c| c.id).collect::<Vec<_>>(),
+            vec![6, 7],
+            "num-retained"
+        );
+        assert_eq!(c.next_checkpoint_id(), 8, "past the newest recovered checkpoint");
+        let mut ahead = CheckpointCoordinator::with_next_id(cfg(), 10);
+        ahead.recover_completed(vec![done(7)]);
+        assert_eq!(ahead.next_checkpoint_id(), 10, "the persisted counter is ahead: kept");
+        let mut empty = CheckpointCoordinator::with_next_id(cfg(), 4);
+        empty.recover_completed(Vec::new());
+        assert_eq!((empty.latest_completed(), empty.next_checkpoint_id()), (None, 4));
     }
 
     #[test]
