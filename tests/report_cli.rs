@@ -6,7 +6,11 @@
 //!
 //! The browser check needs Chromium: Debian's `chromium` package (or
 //! `chromium-browser`/`google-chrome` on PATH, or a binary named by the
-//! `HALAB_CHROMIUM` environment variable). Without one the test fails.
+//! `HALAB_CHROMIUM` environment variable). When none is there, the test
+//! installs Debian's package itself where it can (as root, or with
+//! passwordless sudo, through apt-get), so the README's plain `cargo test`
+//! works on a fresh machine; where it cannot, it fails and says how to
+//! install one. It is never skipped.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -119,14 +123,68 @@ fn scenarios_in(jsonl: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Install Debian's `chromium` package through apt-get, as root or with
+/// passwordless sudo; the transcript of what was tried otherwise.
+fn install_chromium() -> Result<(), String> {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let sudo = !root
+        && Command::new("sudo")
+            .args(["-n", "true"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !root && !sudo {
+        return Err("not root, and no passwordless sudo".into());
+    }
+    let apt = |args: &[&str]| -> Result<(), String> {
+        let mut cmd = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.args(["-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+            c
+        };
+        let o = cmd
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .map_err(|e| format!("apt-get: {e}"))?;
+        if o.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "apt-get {args:?} failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ))
+        }
+    };
+    apt(&["update", "-q"])?;
+    apt(&["install", "-y", "-q", "--no-install-recommends", "chromium"])
+}
+
+/// The browser, installed first if need be (once per test binary).
+fn browser() -> PathBuf {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _once = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(b) = find_browser() {
+        return b;
+    }
+    eprintln!("no headless browser found: installing Debian's chromium package for this test");
+    let why = install_chromium().err();
+    find_browser().unwrap_or_else(|| {
+        panic!(
+            "no headless browser found, and installing one failed ({}): install Debian's `chromium` package \
+             (sudo apt-get install chromium), or set HALAB_CHROMIUM to a Chromium or Chrome binary",
+            why.unwrap_or_else(|| "apt-get installed no chromium on PATH".into())
+        )
+    })
+}
+
 #[test]
 fn from_records_every_plot_loads_in_a_browser_and_each_scenario_has_one_row() {
-    let Some(browser) = find_browser() else {
-        panic!(
-            "no headless browser found: install Debian's `chromium` package \
-             (sudo apt-get install chromium), or set HALAB_CHROMIUM to a Chromium or Chrome binary"
-        );
-    };
+    let browser = browser();
     let dir = tmp("from");
     let out = dir.join("out");
     let o = halab(&["report", "--from", FIXTURE, "--out", path_str(&out)]);
