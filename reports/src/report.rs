@@ -15,6 +15,7 @@ use crate::error::ReportError;
 use crate::html::{render_html, Page, Section};
 use crate::plots::checkpoints::{alignment_cdfs, plot_alignment, plot_checkpoints_over_time};
 use crate::plots::interval_sweep::{plot_interval_sweep, IntervalSweep};
+use crate::plots::latency::plot_latency;
 use crate::plots::policies::plot_restart_policies;
 use crate::plots::rebalancing::{plot_rebalancing, RebalanceStats};
 use crate::plots::recovery::{plot_recovery_breakdown, plot_recovery_cdf};
@@ -170,6 +171,8 @@ pub fn render_report(
             out_dir,
             &file_stem(&["checkpoints", &r.scenario, &seed]),
         )?);
+        runs.plots
+            .push(plot_latency(r, out_dir, &file_stem(&["latency", &r.scenario, &seed]))?);
     }
     sections.push(runs);
 

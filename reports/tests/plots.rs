@@ -10,8 +10,9 @@ use halab_reports::plots::{interval_sweep, policies, rebalancing, recovery, thro
 use halab_reports::record::{Bucket, CheckpointEvent, FaultEntry, RecoveryEpisode, RestartEvent};
 use halab_reports::stats::median_u64;
 use halab_reports::{
-    plot_alignment, plot_checkpoints_over_time, plot_interval_sweep, plot_rebalancing, plot_recovery_breakdown,
-    plot_recovery_cdf, plot_restart_policies, plot_throughput, IntervalGroup, IntervalSweep, RebalanceStats, RunRecord,
+    plot_alignment, plot_checkpoints_over_time, plot_interval_sweep, plot_latency, plot_rebalancing,
+    plot_recovery_breakdown, plot_recovery_cdf, plot_restart_policies, plot_throughput, IntervalGroup, IntervalSweep,
+    RebalanceStats, RunRecord,
 };
 use serde_json::json;
 
@@ -425,4 +426,37 @@ fn rebalancing_per_partitioner() {
         .any(|b| b.category == "hash-ring" && b.series == rebalancing::IMBALANCE && b.value == Some(1.75)));
     assert!(svg.contains("key-groups") && svg.contains("hash-ring"));
     assert!(svg.contains("keys moved (%)") && svg.contains("load imbalance (max/mean)"));
+}
+
+#[test]
+fn latency_over_time_has_a_point_per_committing_bucket_and_the_faults_shaded() {
+    let mut r = RunRecord::empty("latency", 4);
+    r.simulated_ms = 3000;
+    r.buckets = (0..30)
+        .map(|i| Bucket {
+            t_ms: i * 100,
+            read: 10,
+            committed: if i % 5 == 4 { 50 } else { 0 },
+            lag: 0,
+            latency_mean_ms: if i % 5 == 4 { 300 + i } else { 0 },
+            latency_max_ms: if i % 5 == 4 { 600 + i } else { 0 },
+        })
+        .collect();
+    r.fault_plan = vec![
+        FaultEntry::new(1000, "kill", json!("tm-1")),
+        FaultEntry::new(1800, "restart", json!("tm-1")),
+    ];
+    let p = plot_latency(&r, &out_dir("latency-built"), "lat").expect("plot");
+    let svg = check_files(&p);
+    let mean: Vec<(f64, f64)> = (0..30u64)
+        .filter(|i| i % 5 == 4)
+        .map(|i| (i as f64 / 10.0, (300 + i) as f64))
+        .collect();
+    assert_eq!(p.series[0].name, halab_reports::plots::latency::MEAN);
+    assert_eq!(p.series[0].points, mean, "one point per bucket that committed");
+    assert_eq!(p.series[1].points.len(), 6);
+    assert_eq!(p.series[1].points[0], (0.4, 604.0));
+    assert_eq!(intervals(&p), vec![("kill", 1000, 1800)]);
+    assert!(svg.contains("End-to-end latency: latency seed 4"), "title in the SVG");
+    assert!(svg.contains("fault: kill"), "fault kind in the legend");
 }

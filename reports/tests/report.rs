@@ -57,7 +57,7 @@ fn the_report_directory_holds_data_plots_and_page() {
     let names: Vec<&str> = summary.plots.iter().map(|p| p.name.as_str()).collect();
     let scenarios = summary.scenarios.len();
     assert_eq!(scenarios, 10);
-    assert_eq!(summary.plots.len(), 2 * scenarios + 5, "{names:?}");
+    assert_eq!(summary.plots.len(), 3 * scenarios + 5, "{names:?}");
     for expected in [
         "throughput-tm-crash-1",
         "checkpoints-shrink-me-1",

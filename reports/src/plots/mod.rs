@@ -22,6 +22,7 @@
 pub(crate) mod canvas;
 pub mod checkpoints;
 pub mod interval_sweep;
+pub mod latency;
 pub mod policies;
 pub mod rebalancing;
 pub mod recovery;
