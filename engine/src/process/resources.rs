@@ -83,14 +83,7 @@ impl TaskManagerResources {
     /// reaches a quantum, wait for a core to do that work.
     pub async fn process_records(&self, debt: &mut CpuDebt, op: CostedOperator, records: u64) {
         let Some(m) = &self.metered else { return };
-        debt.charge(m.model.cpu_ns(op, records));
-        if let Some(work) = debt.due() {
-            let at = debt.requested_at(self.clock.now_ns());
-            let done = m.cores.lock().expect("invariant: lock not poisoned").run(at, work);
-            assert!(done >= at + work, "invariant: work takes its time");
-            debt.paid_until(done);
-            self.sleep_until_ns(done).await;
-        }
+        self.pay(&m.cores, debt, m.model.cpu_ns(op, records)).await;
     }
 
     /// Charge the bytes of `records` sent records to the task's network
@@ -99,10 +92,18 @@ impl TaskManagerResources {
     /// simulator's own.
     pub async fn send_records(&self, debt: &mut CpuDebt, records: u64) {
         let Some(m) = &self.metered else { return };
-        debt.charge(m.model.network_bandwidth.transfer_ns(m.model.records_bytes(records)));
+        let ns = m.model.network_bandwidth.transfer_ns(m.model.records_bytes(records));
+        self.pay(&m.nic_out, debt, ns).await;
+    }
+
+    /// Add `work_ns` to `debt`; once it reaches a quantum, run that slice
+    /// on `pool` and sleep until it is done.
+    async fn pay(&self, pool: &Mutex<CorePool>, debt: &mut CpuDebt, work_ns: u64) {
+        debt.charge(work_ns);
         if let Some(work) = debt.due() {
             let at = debt.requested_at(self.clock.now_ns());
-            let done = m.nic_out.lock().expect("invariant: lock not poisoned").run(at, work);
+            let done = pool.lock().expect("invariant: lock not poisoned").run(at, work);
+            assert!(done >= at + work, "invariant: work takes its time");
             debt.paid_until(done);
             self.sleep_until_ns(done).await;
         }

@@ -23,6 +23,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::ReportError;
+use crate::faults::FaultInterval;
 
 /// A drawing failure, as text (plotters' errors are generic over backends).
 #[derive(Debug)]
@@ -150,6 +151,44 @@ pub(crate) fn draw_series_line<DB: DrawingBackend>(
 
 /// Linear x and y axes of `f64`.
 pub(crate) type Xy = Cartesian2d<RangedCoordf64, RangedCoordf64>;
+
+/// The fault kinds of `intervals`, in order of first appearance (one legend
+/// entry and one colour each).
+pub(crate) fn fault_kinds(intervals: &[FaultInterval]) -> Vec<String> {
+    let mut kinds: Vec<String> = Vec::new();
+    for i in intervals {
+        if !kinds.contains(&i.kind) {
+            kinds.push(i.kind.clone());
+        }
+    }
+    kinds
+}
+
+/// A legend entry per fault kind of `intervals`.
+pub(crate) fn fault_legend(intervals: &[FaultInterval]) -> Vec<LegendEntry> {
+    fault_kinds(intervals)
+        .into_iter()
+        .map(|k| LegendEntry::new(format!("fault: {k}"), Swatch::Fill(fault_color(&k), 0.3)))
+        .collect()
+}
+
+/// Shade each fault interval (ms) from 0 to `top`, coloured by its kind.
+pub(crate) fn shade_faults<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Xy>,
+    intervals: &[FaultInterval],
+    top: f64,
+) -> DrawResult {
+    for kind in fault_kinds(intervals) {
+        let color = fault_color(&kind);
+        chart.draw_series(intervals.iter().filter(|i| i.kind == kind).map(|i| {
+            Rectangle::new(
+                [(i.start_ms as f64 / 1000.0, 0.0), (i.end_ms as f64 / 1000.0, top)],
+                color.mix(0.18).filled(),
+            )
+        }))?;
+    }
+    Ok(())
+}
 
 /// A chart of `y` against `x` in `area`, both linear, its mesh drawn with
 /// the axis descriptions: the frame of every line plot here.

@@ -10,7 +10,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::canvas::{self, fault_color, DrawResult, Figure, LegendEntry, Swatch};
+use super::canvas::{self, DrawResult, Figure, LegendEntry, Swatch};
 use super::{PlotDescription, Series};
 use crate::error::ReportError;
 use crate::faults::{run_fault_intervals, FaultInterval};
@@ -49,26 +49,12 @@ pub fn latency_data(record: &RunRecord) -> LatencyData {
 }
 
 impl LatencyData {
-    fn kinds(&self) -> Vec<String> {
-        let mut kinds: Vec<String> = Vec::new();
-        for i in &self.intervals {
-            if !kinds.contains(&i.kind) {
-                kinds.push(i.kind.clone());
-            }
-        }
-        kinds
-    }
-
     fn legend(&self) -> Vec<LegendEntry> {
         let mut l = vec![
             LegendEntry::new(MEAN, Swatch::Line(canvas::series_color(0))),
             LegendEntry::new(MAX, Swatch::Line(canvas::series_color(3))),
         ];
-        l.extend(
-            self.kinds()
-                .into_iter()
-                .map(|k| LegendEntry::new(format!("fault: {k}"), Swatch::Fill(fault_color(&k), 0.3))),
-        );
+        l.extend(canvas::fault_legend(&self.intervals));
         l
     }
 }
@@ -83,15 +69,7 @@ impl Figure for LatencyData {
         let y_max = self.max.iter().chain(&self.mean).map(|p| p.1).fold(0.0, f64::max);
         let top = canvas::upper(y_max);
         let mut chart = canvas::xy_chart(&area, 0f64..self.end_s.max(0.1), 0f64..top, (X_LABEL, Y_LABEL))?;
-        for kind in self.kinds() {
-            let color = fault_color(&kind);
-            chart.draw_series(self.intervals.iter().filter(|i| i.kind == kind).map(|i| {
-                Rectangle::new(
-                    [(i.start_ms as f64 / 1000.0, 0.0), (i.end_ms as f64 / 1000.0, top)],
-                    color.mix(0.18).filled(),
-                )
-            }))?;
-        }
+        canvas::shade_faults(&mut chart, &self.intervals, top)?;
         for (points, color) in [
             (&self.mean, canvas::series_color(0)),
             (&self.max, canvas::series_color(3)),

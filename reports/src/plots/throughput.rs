@@ -9,7 +9,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::canvas::{self, fault_color, DrawResult, Figure, LegendEntry, Swatch};
+use super::canvas::{self, DrawResult, Figure, LegendEntry, Swatch};
 use super::{Markers, PlotDescription, Series};
 use crate::error::ReportError;
 use crate::faults::{run_fault_intervals, FaultInterval};
@@ -70,28 +70,12 @@ pub fn throughput_data(record: &RunRecord) -> ThroughputData {
 }
 
 impl ThroughputData {
-    /// Fault kinds in order of first appearance (one legend entry each).
-    fn kinds(&self) -> Vec<String> {
-        let mut kinds: Vec<String> = Vec::new();
-        for i in &self.intervals {
-            if !kinds.contains(&i.kind) {
-                kinds.push(i.kind.clone());
-            }
-        }
-        kinds
-    }
-
     fn legend(&self) -> Vec<LegendEntry> {
         let mut l = vec![
             LegendEntry::new(READ, Swatch::Line(canvas::series_color(0))),
             LegendEntry::new(COMMITTED, Swatch::Line(canvas::series_color(2))),
         ];
-        for k in self.kinds() {
-            l.push(LegendEntry::new(
-                format!("fault: {k}"),
-                Swatch::Fill(fault_color(&k), 0.3),
-            ));
-        }
+        l.extend(canvas::fault_legend(&self.intervals));
         if !self.restarts.is_empty() {
             l.push(LegendEntry::new(RESTART, Swatch::Rule(BLACK)));
         }
@@ -124,15 +108,7 @@ impl Figure for ThroughputData {
         let mark_y = top * 0.96;
         let x_end = self.end_s.max(0.1);
         let mut chart = canvas::xy_chart(&area, 0f64..x_end, 0f64..top, (X_LABEL, Y_LABEL))?;
-        for kind in self.kinds() {
-            let color = fault_color(&kind);
-            chart.draw_series(self.intervals.iter().filter(|i| i.kind == kind).map(|i| {
-                Rectangle::new(
-                    [(i.start_ms as f64 / 1000.0, 0.0), (i.end_ms as f64 / 1000.0, top)],
-                    color.mix(0.18).filled(),
-                )
-            }))?;
-        }
+        canvas::shade_faults(&mut chart, &self.intervals, top)?;
         chart.draw_series(LineSeries::new(
             self.read.iter().copied(),
             canvas::series_color(0).stroke_width(2),

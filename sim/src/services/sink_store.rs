@@ -248,14 +248,13 @@ impl SinkStore {
                                 records: len,
                             },
                         );
-                        if let Some(c) = inner.check.as_mut() {
-                            for r in chunks.iter().flatten() {
+                        let now = self.tracer.now_ms();
+                        let Inner { check, latency, .. } = &mut *inner;
+                        for r in chunks.iter().flatten() {
+                            if let Some(c) = check.as_mut() {
                                 c.observe(r);
                             }
-                        }
-                        let now = self.tracer.now_ms();
-                        for r in chunks.iter().flatten() {
-                            inner.latency.record(now.saturating_sub(r.timestamp_ms));
+                            latency.record(now.saturating_sub(r.timestamp_ms));
                         }
                         inner.committed_len += len;
                         SinkResponse::Ok

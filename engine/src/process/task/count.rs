@@ -7,7 +7,7 @@ use super::{TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointId, OperatorState};
 use crate::config::Sabotage;
 use crate::record::Record;
-use crate::resources::CostedOperator;
+use crate::resources::{CostedOperator, StateBackendKind};
 use crate::state::KeyedCountState;
 use std::sync::Arc;
 
@@ -27,7 +27,9 @@ struct KeyedCount {
     task: String,
     /// The entries of the previous snapshot (or of the restore), sorted by
     /// key, and how many entries the last snapshot changed against them.
-    previous: Vec<(u64, u64)>,
+    /// Tracked only where they are used: RocksDB under the resource model
+    /// (its flush, and incremental uploads).
+    previous: Option<Vec<(u64, u64)>>,
     changed: Option<u64>,
 }
 
@@ -85,8 +87,10 @@ impl Operator for KeyedCount {
 
     async fn snapshot(&mut self, _checkpoint: CheckpointId) -> Result<OperatorState, TaskError> {
         let snapshot = self.state.snapshot();
-        self.changed = Some(changed_entries(&self.previous, &snapshot.entries));
-        self.previous.clone_from(&snapshot.entries);
+        if let Some(previous) = self.previous.as_mut() {
+            self.changed = Some(changed_entries(previous, &snapshot.entries));
+            previous.clone_from(&snapshot.entries);
+        }
         Ok(OperatorState::Keyed(snapshot))
     }
 
@@ -142,8 +146,9 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
     // so consumers do not time out while the state downloads.
     let out = env.connect_outputs().await?;
     env.download_restored_state(bytes).await;
+    let tracks_changes = env.config.state_backend == StateBackendKind::RocksDb && env.resources.model().is_some();
     let op = KeyedCount {
-        previous: state.snapshot().entries,
+        previous: tracks_changes.then(|| state.snapshot().entries),
         changed: None,
         state,
         partitioner: env.partitioner(),
