@@ -81,6 +81,7 @@ catalogue_tests! {
     ha_chaos => "ha-chaos",
     ha_storm => "ha-storm",
     large_state => "large-state",
+    interval_tradeoff => "interval-tradeoff",
     bounded_finish => "bounded-finish",
     cancel_job => "cancel-job",
     rescale_scale_out => "rescale-scale-out",

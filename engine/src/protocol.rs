@@ -132,8 +132,7 @@ pub enum TmToJm {
         id: ExecutionAttemptId,
         checkpoint: CheckpointId,
         handle: StateHandle,
-        /// Flink's `checkpointAlignmentTime` of the task, in ms.
-        alignment_ms: i64,
+        metrics: TaskCheckpointMetrics,
     },
     DeclineCheckpoint {
         id: ExecutionAttemptId,
@@ -266,4 +265,25 @@ pub enum StorageResponse {
     Stored,
     Found(Option<StoredBlob>),
     Failed(String),
+}
+
+/// What a task measured while it took its part of a checkpoint (Flink's
+/// `CheckpointMetrics`, sent with the acknowledgement).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskCheckpointMetrics {
+    /// `checkpointAlignmentTime`: from the first barrier to the snapshot (ms).
+    pub alignment_ms: i64,
+    /// `syncDuration`: how long the snapshot's synchronous phase held the
+    /// task (ms); RocksDB's flush under the resource model, else 0.
+    pub sync_ms: i64,
+}
+
+impl TaskCheckpointMetrics {
+    /// The largest of each figure, over two tasks (the checkpoint's summary).
+    pub fn max(self, other: TaskCheckpointMetrics) -> TaskCheckpointMetrics {
+        TaskCheckpointMetrics {
+            alignment_ms: self.alignment_ms.max(other.alignment_ms),
+            sync_ms: self.sync_ms.max(other.sync_ms),
+        }
+    }
 }

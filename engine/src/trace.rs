@@ -71,6 +71,9 @@ pub enum TraceEvent {
         uploaded_bytes: u64,
         /// Largest `checkpointAlignmentTime` of the tasks.
         alignment_ms: i64,
+        /// Largest synchronous phase of the tasks (Flink's `sync_duration`).
+        #[serde(default)]
+        sync_ms: i64,
         /// `lastCheckpointPersistedData`: in-flight data persisted.
         persisted_bytes: u64,
     },

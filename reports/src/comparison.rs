@@ -154,6 +154,7 @@ mod tests {
             duration_ms: Some(250),
             size_bytes: None,
             alignment_ms: None,
+            sync_ms: None,
             persisted_bytes: None,
             reason: None,
         }];

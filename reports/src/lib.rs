@@ -12,6 +12,7 @@ pub mod duration;
 pub mod error;
 pub mod faults;
 pub mod html;
+pub mod optimum;
 pub mod plots;
 pub mod record;
 pub mod report;

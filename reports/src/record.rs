@@ -239,6 +239,8 @@ pub struct CheckpointEvent {
     pub size_bytes: Option<u64>,
     /// Largest `checkpointAlignmentTime` of the tasks.
     pub alignment_ms: Option<i64>,
+    /// Largest synchronous phase of the tasks (ms).
+    pub sync_ms: Option<i64>,
     /// In-flight data persisted (unaligned checkpoints).
     pub persisted_bytes: Option<u64>,
     pub reason: Option<String>,

@@ -292,6 +292,12 @@ fn sweep_run(interval_ms: u64, committed: u64, recovery_ms: u64) -> RunRecord {
             latency_max_ms: 0,
         })
         .collect();
+    r.checkpoints = vec![CheckpointEvent {
+        outcome: "completed".into(),
+        duration_ms: Some(400),
+        sync_ms: Some(100),
+        ..Default::default()
+    }];
     r.recovery = vec![RecoveryEpisode {
         fault: "kill tm-0".into(),
         fault_ms: 1000,
@@ -305,42 +311,59 @@ fn sweep_run(interval_ms: u64, committed: u64, recovery_ms: u64) -> RunRecord {
 }
 
 #[test]
-fn interval_sweep_marks_the_young_daly_optimum() {
+fn interval_sweep_draws_the_measured_young_and_daly_optima() {
+    // Throughput 1000·(1 − C/T − T/2M) with C = 100 ms and M = 20 s over
+    // 10 s of commits: maximal at √(2·C·M) = 2 s.
+    let group = |interval_ms: u64, committed: u64, recovery_ms: u64| IntervalGroup {
+        interval_ms,
+        records: vec![sweep_run(interval_ms, committed, recovery_ms)],
+    };
     let sweep = IntervalSweep {
         groups: vec![
-            IntervalGroup {
-                interval_ms: 500,
-                records: vec![sweep_run(500, 7000, 900), sweep_run(500, 9000, 1100)],
-            },
-            IntervalGroup {
-                interval_ms: 5000,
-                records: vec![sweep_run(5000, 10_000, 4000)],
-            },
-            IntervalGroup {
-                interval_ms: 2000,
-                records: vec![sweep_run(2000, 9500, 2000)],
-            },
+            group(8000, 7875, 4000),
+            group(500, 7875, 1000),
+            group(1000, 8750, 1000),
+            group(2000, 9000, 2000),
+            group(4000, 8750, 3000),
         ],
         mtbf_ms: 20_000.0,
-        checkpoint_cost_ms: Some(100.0),
+        checkpoint_cost_ms: None,
     };
     let p = plot_interval_sweep(&sweep, &out_dir("sweep"), "sweep").expect("plot");
     let svg = check_files(&p);
-    let overhead = &p.series(interval_sweep::OVERHEAD).expect("overhead").points;
-    let recovery = &p.series(interval_sweep::RECOVERY).expect("recovery").points;
-    assert_eq!(overhead.len(), 3);
-    // 800/s, 950/s against 1000/s at the largest interval.
-    let expect = [(0.5, 20.0), (2.0, 5.0), (5.0, 0.0)];
-    for (got, want) in overhead.iter().zip(expect) {
+    let throughput = &p.series(interval_sweep::THROUGHPUT).expect("throughput").points;
+    let expect = [(0.5, 787.5), (1.0, 875.0), (2.0, 900.0), (4.0, 875.0), (8.0, 787.5)];
+    assert_eq!(throughput.len(), expect.len());
+    for (got, want) in throughput.iter().zip(expect) {
         assert!(
             (got.0 - want.0).abs() < 1e-9 && (got.1 - want.1).abs() < 1e-9,
             "{got:?} vs {want:?}"
         );
     }
-    assert_eq!(recovery, &vec![(0.5, 1.0), (2.0, 2.0), (5.0, 4.0)]);
-    // √(2 · 100 ms · 20 s) = 2 s.
-    assert_eq!(p.markers(interval_sweep::OPTIMUM).expect("optimum").at, vec![2000.0]);
-    assert!(svg.contains("2.00 s"));
+    let fitted = &p.series(interval_sweep::FITTED).expect("fit").points;
+    assert_eq!((fitted[0].0, fitted[fitted.len() - 1].0), (0.5, 8.0));
+    let peak = fitted.iter().map(|p| p.1).fold(0.0, f64::max);
+    assert!(
+        (peak - 900.0).abs() < 0.5,
+        "the fitted curve peaks at the model's maximum: {peak}"
+    );
+    let recovery = &p.series(interval_sweep::RECOVERY).expect("recovery").points;
+    assert_eq!(
+        recovery,
+        &vec![(0.5, 1.0), (1.0, 1.0), (2.0, 2.0), (4.0, 3.0), (8.0, 4.0)]
+    );
+    let at = |name: &str| p.markers(name).expect(name).at[0];
+    assert!((at(interval_sweep::MEASURED) - 2000.0).abs() < 1e-6);
+    // C is the synchronous phase (100 ms), not the checkpoint's duration.
+    assert!((at(interval_sweep::YOUNG) - 2000.0).abs() < 1e-9);
+    let daly = 2000.0 * (1.0 + 0.0025f64.sqrt() / 3.0 + 0.0025 / 9.0) - 100.0;
+    assert!((at(interval_sweep::DALY) - daly).abs() < 1e-9);
+    assert!(svg.contains("Young&apos;s optimum 2.00 s"), "the legend is drawn");
+    assert!(
+        p.legend.iter().any(|l| l.contains("C = 100 ms, M = 20.0 s")),
+        "{:?}",
+        p.legend
+    );
     assert!(plot_interval_sweep(
         &IntervalSweep {
             groups: Vec::new(),

@@ -113,6 +113,7 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("ha-chaos", include_str!("../catalogue/ha-chaos.toml")),
     ("ha-storm", include_str!("../catalogue/ha-storm.toml")),
     ("large-state", include_str!("../catalogue/large-state.toml")),
+    ("interval-tradeoff", include_str!("../catalogue/interval-tradeoff.toml")),
     ("bounded-finish", include_str!("../catalogue/bounded-finish.toml")),
     ("cancel-job", include_str!("../catalogue/cancel-job.toml")),
     ("rescale-scale-out", include_str!("../catalogue/rescale-scale-out.toml")),

@@ -69,6 +69,10 @@ pub struct CheckpointEvent {
     pub uploaded_bytes: Option<u64>,
     /// Largest `checkpointAlignmentTime` of the tasks.
     pub alignment_ms: Option<i64>,
+    /// Largest synchronous phase of the tasks (Flink's `sync_duration`):
+    /// how long the snapshot held a task from processing.
+    #[serde(default)]
+    pub sync_ms: Option<i64>,
     /// In-flight data persisted (unaligned checkpoints).
     pub persisted_bytes: Option<u64>,
     pub reason: Option<String>,

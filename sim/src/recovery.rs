@@ -18,6 +18,7 @@ pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
                 size_bytes,
                 uploaded_bytes,
                 alignment_ms,
+                sync_ms,
                 persisted_bytes,
             } => Some(CheckpointEvent {
                 id: *id,
@@ -27,6 +28,7 @@ pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
                 size_bytes: Some(*size_bytes),
                 uploaded_bytes: Some(*uploaded_bytes),
                 alignment_ms: Some(*alignment_ms),
+                sync_ms: Some(*sync_ms),
                 persisted_bytes: Some(*persisted_bytes),
                 reason: None,
             }),
@@ -38,6 +40,7 @@ pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
                 size_bytes: None,
                 uploaded_bytes: None,
                 alignment_ms: None,
+                sync_ms: None,
                 persisted_bytes: None,
                 reason: Some(reason.clone()),
             }),

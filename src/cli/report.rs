@@ -7,7 +7,7 @@
 //! The sweep clones [`INTERVAL_SWEEP_BASE`] once per interval of
 //! [`INTERVAL_SWEEP_MS`], sets `execution.checkpointing.interval`, and names
 //! each variant `<base>-checkpoint-interval-<interval>` (e.g.
-//! `tm-crash-checkpoint-interval-200ms`); the variants are written as
+//! `interval-tradeoff-checkpoint-interval-250ms`); the variants are written as
 //! scenario files to `DIR/scenarios/` so their repro lines work. With
 //! `--from`, variants are recognised by that name.
 //!
@@ -89,11 +89,14 @@ pub const SUITE: &[&str] = &[
     "ha-chaos",
 ];
 
-/// The scenario the checkpoint interval sweep varies.
-pub const INTERVAL_SWEEP_BASE: &str = "tm-crash";
+/// The scenario the checkpoint interval sweep varies: a bounded job whose
+/// checkpoints cost 100 ms under crashes every 10 s, so throughput has a
+/// maximum near Young's √(2·C·M) = 1.41 s.
+pub const INTERVAL_SWEEP_BASE: &str = "interval-tradeoff";
 
-/// The checkpoint intervals of the sweep (ms).
-pub const INTERVAL_SWEEP_MS: [u64; 5] = [200, 500, 1000, 2000, 5000];
+/// The checkpoint intervals of the sweep (ms), about 1/6 to 6 times the
+/// optimum.
+pub const INTERVAL_SWEEP_MS: [u64; 7] = [250, 500, 1000, 1500, 2500, 4000, 8000];
 
 /// Keys placed by each partitioner for the rebalancing plot.
 pub const REBALANCE_KEYS: u64 = 100_000;
@@ -161,6 +164,16 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
             } else {
                 "unknown (no fault window or no disturbing faults)".into()
             }
+        );
+        let s = |ms: Option<f64>| ms.map_or_else(|| "-".to_string(), |v| format!("{:.2} s", v / 1000.0));
+        println!(
+            "  best interval: measured {} (fit), Young {}, Daly {}; checkpoint cost C {}",
+            s(sweep.measured_optimum_ms()),
+            s(sweep.young_ms()),
+            s(sweep.daly_ms()),
+            sweep
+                .checkpoint_cost_ms()
+                .map_or_else(|| "-".to_string(), |c| format!("{c:.0} ms")),
         );
     }
     let inputs = ReportInputs {
@@ -705,7 +718,7 @@ mod tests {
         assert_eq!(suite.len(), SUITE.len() + INTERVAL_SWEEP_MS.len());
         let v = suite
             .iter()
-            .find(|s| s.name == "tm-crash-checkpoint-interval-500ms")
+            .find(|s| s.name == "interval-tradeoff-checkpoint-interval-500ms")
             .expect("variant");
         assert_eq!(
             v.config.get(CHECKPOINT_INTERVAL_KEY),

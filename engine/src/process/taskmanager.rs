@@ -308,8 +308,8 @@ async fn run_session(
                         }
                         TmToJm::TaskFailed { id, reason }
                     }
-                    TaskEvent::Acknowledge(id, checkpoint, handle, alignment_ms) => {
-                        TmToJm::AcknowledgeCheckpoint { id, checkpoint, handle, alignment_ms }
+                    TaskEvent::Acknowledge(id, checkpoint, handle, metrics) => {
+                        TmToJm::AcknowledgeCheckpoint { id, checkpoint, handle, metrics }
                     }
                     TaskEvent::Decline(id, checkpoint, reason) => TmToJm::DeclineCheckpoint { id, checkpoint, reason },
                     // The task stays parked until the JobManager cancels it

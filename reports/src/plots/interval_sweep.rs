@@ -1,17 +1,19 @@
-//! Checkpoint interval sweep: how the checkpoint interval trades throughput
-//! against recovery time, with the Young/Daly optimum.
+//! Checkpoint interval sweep: how the checkpoint interval trades the cost of
+//! checkpoints against the work lost to failures, against Young's and
+//! Daly's optimum (see [`crate::optimum`]).
 //!
 //! The caller groups records by interval (`IntervalGroup`), since the records
 //! do not carry their configuration. Per group:
 //! - throughput = records committed per simulated second, counted up to the
-//!   end of the last bucket that committed anything (so a run's idle tail
-//!   after all input was committed does not dilute it), averaged over runs;
-//! - overhead = how much lower that is than at the largest interval, in %;
+//!   end of the last bucket that committed anything (for a bounded job: its
+//!   records over its makespan), averaged over runs;
 //! - recovery = mean fault → first commit over all recovered episodes.
 //!
-//! The Young/Daly optimum interval is √(2·C·MTBF), with C the mean duration
-//! of a completed checkpoint over all groups (unless the caller gives C) and
-//! MTBF given by the caller.
+//! The measured optimum is the maximum of the first-order model fitted to
+//! the throughput points. Young's optimum is √(2·C·M), Daly's its
+//! higher-order form, with C the mean synchronous phase of the completed
+//! checkpoints (the time a checkpoint holds a task from processing; unless
+//! the caller gives C) and M the mean time between failures the caller gives.
 
 use std::path::Path;
 
@@ -21,12 +23,16 @@ use plotters::prelude::*;
 use super::canvas::{self, DrawResult, Figure, LegendEntry, Swatch};
 use super::{Markers, PlotDescription, Series};
 use crate::error::ReportError;
+use crate::optimum::{self, ThroughputFit};
 use crate::record::RunRecord;
 use crate::stats::mean;
 
-pub const OVERHEAD: &str = "throughput overhead";
+pub const THROUGHPUT: &str = "committed throughput";
+pub const FITTED: &str = "first-order fit";
 pub const RECOVERY: &str = "mean recovery time";
-pub const OPTIMUM: &str = "Young/Daly optimum";
+pub const MEASURED: &str = "measured optimum";
+pub const YOUNG: &str = "Young's optimum";
+pub const DALY: &str = "Daly's optimum";
 
 /// The runs made with one checkpoint interval.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,8 +47,8 @@ pub struct IntervalSweep {
     pub groups: Vec<IntervalGroup>,
     /// Mean time between failures of the storm the runs went through (ms).
     pub mtbf_ms: f64,
-    /// Checkpoint cost C (ms); `None`: the mean duration of the completed
-    /// checkpoints of all groups.
+    /// Checkpoint cost C (ms); `None`: the mean synchronous phase of the
+    /// completed checkpoints of all groups.
     pub checkpoint_cost_ms: Option<f64>,
 }
 
@@ -53,8 +59,6 @@ pub struct IntervalPoint {
     pub runs: usize,
     /// Mean records committed per simulated second.
     pub throughput_per_s: Option<f64>,
-    /// `(1 − throughput / throughput at the largest interval) · 100`.
-    pub overhead_pct: Option<f64>,
     pub mean_recovery_ms: Option<f64>,
 }
 
@@ -76,15 +80,10 @@ impl IntervalSweep {
     pub fn points(&self) -> Vec<IntervalPoint> {
         let mut groups: Vec<&IntervalGroup> = self.groups.iter().collect();
         groups.sort_by_key(|g| g.interval_ms);
-        let throughput = |g: &IntervalGroup| {
-            let v: Vec<f64> = g.records.iter().filter_map(committed_per_s).collect();
-            mean(&v)
-        };
-        let reference = groups.last().and_then(|g| throughput(g)).filter(|t| *t > 0.0);
         groups
             .iter()
             .map(|g| {
-                let tp = throughput(g);
+                let tp: Vec<f64> = g.records.iter().filter_map(committed_per_s).collect();
                 let rec: Vec<f64> = g
                     .records
                     .iter()
@@ -94,15 +93,15 @@ impl IntervalSweep {
                 IntervalPoint {
                     interval_ms: g.interval_ms,
                     runs: g.records.len(),
-                    throughput_per_s: tp,
-                    overhead_pct: tp.zip(reference).map(|(t, r)| (1.0 - t / r) * 100.0),
+                    throughput_per_s: mean(&tp),
                     mean_recovery_ms: mean(&rec),
                 }
             })
             .collect()
     }
 
-    /// The checkpoint cost C in ms (given, or measured).
+    /// The checkpoint cost C in ms: given, or the mean synchronous phase of
+    /// the completed checkpoints (`None` when no checkpoint held a task).
     pub fn checkpoint_cost_ms(&self) -> Option<f64> {
         self.checkpoint_cost_ms.or_else(|| {
             let d: Vec<f64> = self
@@ -111,37 +110,76 @@ impl IntervalSweep {
                 .flat_map(|g| &g.records)
                 .flat_map(|r| &r.checkpoints)
                 .filter(|c| c.completed())
-                .filter_map(|c| c.duration_ms)
+                .filter_map(|c| c.sync_ms)
                 .map(|d| d as f64)
                 .collect();
-            mean(&d)
+            mean(&d).filter(|c| *c > 0.0)
         })
     }
 
-    /// √(2·C·MTBF) in ms.
-    pub fn young_daly_ms(&self) -> Option<f64> {
+    /// Young's √(2·C·M) in ms.
+    pub fn young_ms(&self) -> Option<f64> {
         let c = self.checkpoint_cost_ms()?;
-        (c >= 0.0 && self.mtbf_ms > 0.0).then(|| (2.0 * c * self.mtbf_ms).sqrt())
+        (c >= 0.0 && self.mtbf_ms > 0.0).then(|| optimum::young(c, self.mtbf_ms))
+    }
+
+    /// Daly's higher-order optimum in ms.
+    pub fn daly_ms(&self) -> Option<f64> {
+        let c = self.checkpoint_cost_ms()?;
+        (c >= 0.0 && self.mtbf_ms > 0.0).then(|| optimum::daly(c, self.mtbf_ms))
+    }
+
+    /// The first-order model fitted to the throughput points (interval in ms,
+    /// records per second).
+    pub fn fit(&self) -> Option<ThroughputFit> {
+        let points: Vec<(f64, f64)> = self
+            .points()
+            .iter()
+            .filter_map(|p| p.throughput_per_s.map(|t| (p.interval_ms as f64, t)))
+            .collect();
+        optimum::fit(&points)
+    }
+
+    /// The interval of the fitted maximum throughput, in ms.
+    pub fn measured_optimum_ms(&self) -> Option<f64> {
+        self.fit()?.optimum()
     }
 }
 
 struct SweepFigure {
     points: Vec<IntervalPoint>,
+    fit: Option<ThroughputFit>,
     cost_ms: Option<f64>,
     mtbf_ms: f64,
-    optimum_ms: Option<f64>,
+    measured_ms: Option<f64>,
+    young_ms: Option<f64>,
+    daly_ms: Option<f64>,
 }
 
 const TITLE: &str = "Checkpoint interval sweep";
 const X_LABEL: &str = "checkpoint interval (s)";
-const Y_LABEL: &str = "throughput overhead vs largest interval (%)";
+const Y_LABEL: &str = "committed records per second";
 const Y2_LABEL: &str = "mean recovery time (s)";
+/// Points of the drawn fit curve.
+const FIT_STEPS: usize = 60;
 
 impl SweepFigure {
-    fn overhead(&self) -> Vec<(f64, f64)> {
+    fn throughput(&self) -> Vec<(f64, f64)> {
         self.points
             .iter()
-            .filter_map(|p| p.overhead_pct.map(|o| (p.interval_ms as f64 / 1000.0, o)))
+            .filter_map(|p| p.throughput_per_s.map(|t| (p.interval_ms as f64 / 1000.0, t)))
+            .collect()
+    }
+
+    /// The fitted curve over the measured intervals.
+    fn fitted(&self) -> Vec<(f64, f64)> {
+        let (Some(f), Some(lo), Some(hi)) = (self.fit, self.points.first(), self.points.last()) else {
+            return Vec::new();
+        };
+        let (lo, hi) = (lo.interval_ms as f64, hi.interval_ms as f64);
+        (0..=FIT_STEPS)
+            .map(|i| lo * (hi / lo).powf(i as f64 / FIT_STEPS as f64))
+            .map(|t| (t / 1000.0, f.at(t)))
             .collect()
     }
 
@@ -152,20 +190,43 @@ impl SweepFigure {
             .collect()
     }
 
+    /// The vertical rules: (name, interval ms, colour index).
+    fn rules(&self) -> Vec<(&'static str, f64, usize)> {
+        [
+            (MEASURED, self.measured_ms, 0),
+            (YOUNG, self.young_ms, 2),
+            (DALY, self.daly_ms, 4),
+        ]
+        .into_iter()
+        .filter_map(|(n, v, c)| v.map(|v| (n, v, c)))
+        .collect()
+    }
+
     fn legend(&self) -> Vec<LegendEntry> {
         let mut l = vec![
-            LegendEntry::new(format!("{OVERHEAD} (%, left)"), Swatch::Line(canvas::series_color(0))),
+            LegendEntry::new(
+                format!("{THROUGHPUT} (records/s, left)"),
+                Swatch::Line(canvas::series_color(0)),
+            ),
+            LegendEntry::new(
+                format!("{FITTED} a + b/T + c·T"),
+                Swatch::Series(canvas::SERIES_COLORS.len() + 1),
+            ),
             LegendEntry::new(format!("{RECOVERY} (s, right)"), Swatch::Line(canvas::series_color(3))),
         ];
-        if let Some(o) = self.optimum_ms {
-            l.push(LegendEntry::new(
-                format!(
-                    "{OPTIMUM} √(2·C·MTBF) = {:.2} s (C = {:.0} ms, MTBF = {:.1} s)",
-                    o / 1000.0,
+        for (name, at, color) in self.rules() {
+            let how = match name {
+                MEASURED => "maximum of the fit".to_string(),
+                YOUNG => format!(
+                    "√(2·C·M), C = {:.0} ms, M = {:.1} s",
                     self.cost_ms.unwrap_or(0.0),
                     self.mtbf_ms / 1000.0
                 ),
-                Swatch::Rule(canvas::series_color(2)),
+                _ => "higher order".to_string(),
+            };
+            l.push(LegendEntry::new(
+                format!("{name} {:.2} s ({how})", at / 1000.0),
+                Swatch::Rule(canvas::series_color(color)),
             ));
         }
         l
@@ -179,45 +240,57 @@ impl Figure for SweepFigure {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let area = canvas::frame(root, TITLE, &self.legend())?;
-        let overhead = self.overhead();
+        let throughput = self.throughput();
+        let fitted = self.fitted();
         let recovery = self.recovery();
+        let rules = self.rules();
         let x_max = self
             .points
             .iter()
-            .map(|p| p.interval_ms as f64 / 1000.0)
-            .chain(self.optimum_ms.map(|o| o / 1000.0))
-            .fold(0.0, f64::max);
+            .map(|p| p.interval_ms as f64)
+            .chain(rules.iter().map(|r| r.1))
+            .fold(0.0, f64::max)
+            / 1000.0;
         let x_end = canvas::upper(x_max);
-        let y_min = overhead.iter().map(|p| p.1).fold(0.0, f64::min);
-        let y_max = overhead.iter().map(|p| p.1).fold(0.0, f64::max);
+        let ys = || throughput.iter().chain(&fitted).map(|p| p.1);
+        let y_min = ys().fold(f64::INFINITY, f64::min);
+        let y_max = ys().fold(0.0, f64::max);
+        let y_min = if y_min.is_finite() { y_min } else { 0.0 };
         let pad = ((y_max - y_min) * 0.1).max(1.0);
         let y2_end = canvas::upper(recovery.iter().map(|p| p.1).fold(0.0, f64::max));
         let mut chart = canvas::dual_axis_chart(
             &area,
             0f64..x_end,
-            (y_min - pad)..(y_max + pad),
+            (y_min - pad).max(0.0)..(y_max + pad),
             0f64..y2_end,
             (X_LABEL, Y_LABEL, Y2_LABEL),
         )?;
         let blue = canvas::series_color(0);
         let red = canvas::series_color(3);
-        chart.draw_series(LineSeries::new(overhead.iter().copied(), blue.stroke_width(2)))?;
-        chart.draw_series(overhead.iter().map(|p| Circle::new(*p, 4, blue.filled())))?;
+        chart.draw_series(LineSeries::new(throughput.iter().copied(), blue.stroke_width(2)))?;
+        chart.draw_series(throughput.iter().map(|p| Circle::new(*p, 4, blue.filled())))?;
+        chart.draw_series(DashedLineSeries::new(
+            fitted.iter().copied(),
+            9,
+            5,
+            canvas::series_color(1).stroke_width(2),
+        ))?;
         chart.draw_secondary_series(LineSeries::new(recovery.iter().copied(), red.stroke_width(2)))?;
         chart.draw_secondary_series(recovery.iter().map(|p| TriangleMarker::new(*p, 5, red.filled())))?;
-        if let Some(o) = self.optimum_ms {
-            let x = o / 1000.0;
+        for (_, at, color) in rules {
+            let x = at / 1000.0;
             chart.draw_secondary_series(std::iter::once(PathElement::new(
                 vec![(x, 0.0), (x, y2_end)],
-                canvas::series_color(2).stroke_width(2),
+                canvas::series_color(color).stroke_width(2),
             )))?;
         }
         Ok(())
     }
 }
 
-/// Draw the sweep: overhead (left axis) and mean recovery time (right axis)
-/// against the interval, and the Young/Daly optimum as a vertical line.
+/// Draw the sweep: committed throughput and its fit (left axis) and mean
+/// recovery time (right axis) against the interval, with the measured,
+/// Young's and Daly's optima as vertical lines.
 pub fn plot_interval_sweep(sweep: &IntervalSweep, dir: &Path, stem: &str) -> Result<PlotDescription, ReportError> {
     if sweep.groups.is_empty() {
         return Err(ReportError::Input(
@@ -226,9 +299,12 @@ pub fn plot_interval_sweep(sweep: &IntervalSweep, dir: &Path, stem: &str) -> Res
     }
     let fig = SweepFigure {
         points: sweep.points(),
+        fit: sweep.fit(),
         cost_ms: sweep.checkpoint_cost_ms(),
         mtbf_ms: sweep.mtbf_ms,
-        optimum_ms: sweep.young_daly_ms(),
+        measured_ms: sweep.measured_optimum_ms(),
+        young_ms: sweep.young_ms(),
+        daly_ms: sweep.daly_ms(),
     };
     let (svg, png) = canvas::render(&fig, dir, stem)?;
     let legend: Vec<String> = fig.legend().into_iter().map(|e| e.label).collect();
@@ -243,8 +319,12 @@ pub fn plot_interval_sweep(sweep: &IntervalSweep, dir: &Path, stem: &str) -> Res
         legend,
         series: vec![
             Series {
-                name: OVERHEAD.into(),
-                points: fig.overhead(),
+                name: THROUGHPUT.into(),
+                points: fig.throughput(),
+            },
+            Series {
+                name: FITTED.into(),
+                points: fig.fitted(),
             },
             Series {
                 name: RECOVERY.into(),
@@ -252,10 +332,14 @@ pub fn plot_interval_sweep(sweep: &IntervalSweep, dir: &Path, stem: &str) -> Res
             },
         ],
         intervals: Vec::new(),
-        markers: vec![Markers {
-            name: OPTIMUM.into(),
-            at: fig.optimum_ms.into_iter().collect(),
-        }],
+        markers: fig
+            .rules()
+            .into_iter()
+            .map(|(name, at, _)| Markers {
+                name: name.into(),
+                at: vec![at],
+            })
+            .collect(),
         bars: Vec::new(),
     })
 }
@@ -265,7 +349,7 @@ mod tests {
     use super::*;
     use crate::record::{Bucket, CheckpointEvent};
 
-    fn run(committed: u64, end_bucket_ms: u64, cp_ms: i64) -> RunRecord {
+    fn run(committed: u64, end_bucket_ms: u64, sync_ms: i64) -> RunRecord {
         let mut r = RunRecord::empty("sweep", 1);
         r.records_committed = committed;
         r.simulated_ms = end_bucket_ms + 5000;
@@ -279,16 +363,24 @@ mod tests {
                 latency_max_ms: 0,
             })
             .collect();
-        r.checkpoints = vec![CheckpointEvent {
-            outcome: "completed".into(),
-            duration_ms: Some(cp_ms),
-            ..Default::default()
-        }];
+        r.checkpoints = vec![
+            CheckpointEvent {
+                outcome: "completed".into(),
+                duration_ms: Some(5 * sync_ms),
+                sync_ms: Some(sync_ms),
+                ..Default::default()
+            },
+            CheckpointEvent {
+                outcome: "aborted".into(),
+                sync_ms: Some(10 * sync_ms),
+                ..Default::default()
+            },
+        ];
         r
     }
 
     #[test]
-    fn overhead_is_relative_to_the_largest_interval() {
+    fn points_and_the_cost_come_from_the_records() {
         let sweep = IntervalSweep {
             groups: vec![
                 IntervalGroup {
@@ -297,19 +389,43 @@ mod tests {
                 },
                 IntervalGroup {
                     interval_ms: 1000,
-                    records: vec![run(8000, 9900, 300)],
+                    records: vec![run(8000, 9900, 300), run(6000, 9900, 300)],
                 },
             ],
             mtbf_ms: 50_000.0,
             checkpoint_cost_ms: None,
         };
         let p = sweep.points();
-        assert_eq!(p[0].interval_ms, 1000);
-        // 10 s of committing buckets: 800/s against 1000/s.
-        assert_eq!(p[0].throughput_per_s, Some(800.0));
-        assert!((p[0].overhead_pct.expect("overhead") - 20.0).abs() < 1e-9);
-        assert_eq!(p[1].overhead_pct, Some(0.0));
-        assert_eq!(sweep.checkpoint_cost_ms(), Some(200.0));
-        assert_eq!(sweep.young_daly_ms(), Some((2.0f64 * 200.0 * 50_000.0).sqrt()));
+        assert_eq!((p[0].interval_ms, p[0].runs), (1000, 2));
+        // 10 s of committing buckets: 800/s and 600/s.
+        assert_eq!(p[0].throughput_per_s, Some(700.0));
+        assert_eq!(p[1].throughput_per_s, Some(1000.0));
+        // C: the completed checkpoints' synchronous phases (100, 300, 300).
+        assert_eq!(sweep.checkpoint_cost_ms(), Some(700.0 / 3.0));
+        let c = 700.0 / 3.0;
+        assert_eq!(sweep.young_ms(), Some((2.0f64 * c * 50_000.0).sqrt()));
+        assert_eq!(sweep.daly_ms(), Some(optimum::daly(c, 50_000.0)));
+        assert_eq!(sweep.fit(), None, "two intervals fit nothing");
+        let given = IntervalSweep {
+            checkpoint_cost_ms: Some(200.0),
+            ..sweep.clone()
+        };
+        assert_eq!(given.young_ms(), Some(optimum::young(200.0, 50_000.0)));
+        let no_failures = IntervalSweep { mtbf_ms: 0.0, ..sweep };
+        assert_eq!((no_failures.young_ms(), no_failures.daly_ms()), (None, None));
+    }
+
+    #[test]
+    fn no_synchronous_phase_means_no_cost() {
+        let sweep = IntervalSweep {
+            groups: vec![IntervalGroup {
+                interval_ms: 1000,
+                records: vec![run(8000, 9900, 0)],
+            }],
+            mtbf_ms: 50_000.0,
+            checkpoint_cost_ms: None,
+        };
+        assert_eq!(sweep.checkpoint_cost_ms(), None);
+        assert_eq!(sweep.young_ms(), None);
     }
 }

@@ -128,14 +128,15 @@ impl JobMaster {
             return; // aborted meanwhile (failover or subsumed)
         };
         self.failure_manager.handle_checkpoint_success(checkpoint);
-        let alignment_ms = self.alignment.remove(&checkpoint).unwrap_or(0);
-        self.alignment.retain(|k, _| *k > checkpoint);
+        let metrics = self.task_metrics.remove(&checkpoint).unwrap_or_default();
+        self.task_metrics.retain(|k, _| *k > checkpoint);
         self.trace(TraceEvent::CheckpointCompleted {
             id: checkpoint,
             duration_ms: now - done.checkpoint.trigger_ms,
             size_bytes: done.checkpoint.state_size(),
             uploaded_bytes: done.checkpoint.uploaded_size(),
-            alignment_ms,
+            alignment_ms: metrics.alignment_ms,
+            sync_ms: metrics.sync_ms,
             persisted_bytes: done.checkpoint.persisted_in_flight(),
         });
         for s in done.subsumed_pending {

@@ -45,7 +45,7 @@ use crate::graph::{ExecutionVertexId, JobGraph, OperatorKind};
 use crate::net::{self, ConnTx, RpcClient};
 use crate::protocol::{
     ExecutionAttemptId, JmToTm, OutputChannelDescriptor, OutputDescriptor, RestoreSpec, ServiceAddrs, StorageRequest,
-    StorageResponse, TaskDeploymentDescriptor, TmId, TmToJm,
+    StorageResponse, TaskCheckpointMetrics, TaskDeploymentDescriptor, TmId, TmToJm,
 };
 use crate::restart::{load_restart_strategy, RestartBackoffTimeStrategy};
 use crate::status::{ExecutionState, JobStatus};
@@ -307,8 +307,9 @@ struct JobMaster {
     waiting_for_checkpoint: Option<CheckpointId>,
     num_restarts: u32,
     next_heartbeat_ms: i64,
-    /// Largest alignment time reported per pending checkpoint.
-    alignment: BTreeMap<CheckpointId, i64>,
+    /// Largest alignment and synchronous-phase times reported per pending
+    /// checkpoint.
+    task_metrics: BTreeMap<CheckpointId, TaskCheckpointMetrics>,
     metadata: mpsc::UnboundedSender<CompletedCheckpoint>,
     /// Leader-only writes to the coordination service (with HA).
     ha: Option<mpsc::UnboundedSender<leadership::HaWrite>>,
@@ -431,7 +432,7 @@ impl JobMaster {
             waiting_for_slots: false,
             waiting_for_checkpoint: None,
             num_restarts: 0,
-            alignment: BTreeMap::new(),
+            task_metrics: BTreeMap::new(),
             next_heartbeat_ms: now + cfg.engine.heartbeat_interval.as_millis() as i64,
             vertices,
             metadata,
@@ -629,13 +630,13 @@ impl JobMaster {
                 id,
                 checkpoint,
                 handle,
-                alignment_ms,
+                metrics,
             } => {
                 if !self.is_current(id) {
                     return;
                 }
-                let a = self.alignment.entry(checkpoint).or_insert(0);
-                *a = (*a).max(alignment_ms);
+                let m = self.task_metrics.entry(checkpoint).or_default();
+                *m = m.max(metrics);
                 let Some(coord) = self.coordinator.as_mut() else { return };
                 if coord.acknowledge(checkpoint, id.vertex, handle) == AckOutcome::AllAcknowledged {
                     let p = &coord.pending()[&checkpoint];

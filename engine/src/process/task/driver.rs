@@ -12,6 +12,7 @@ use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
 use super::{sleep_until_ms, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointId, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
+use crate::protocol::TaskCheckpointMetrics;
 use crate::record::Record;
 use crate::resources::cpu::CpuDebt;
 use crate::resources::{CostedOperator, StateBackendKind};
@@ -137,14 +138,17 @@ pub async fn run_operator<O: Operator>(
                     // (what changed since the last flush) to local disk while
                     // the task waits; the heap backend copies on write and
                     // pays nothing here.
+                    let sync_start = now();
                     if let (StateBackendKind::RocksDb, Some(m)) = (env.config.state_backend, resources.model()) {
                         let flushed = snap
                             .changed_entries
                             .map_or_else(|| snap.operator_bytes(Some(m)), |c| m.state_bytes(c));
                         resources.write_local(flushed).await;
                     }
+                    let sync_ms = now() - sync_start;
                     snap.in_flight_output = out.forward_barrier(barrier, unaligned).await?;
-                    snapshots.taken(barrier.id, snap, unaligned, alignment_ms);
+                    let metrics = TaskCheckpointMetrics { alignment_ms, sync_ms };
+                    snapshots.taken(barrier.id, snap, unaligned, metrics);
                 }
                 InputEvent::InFlightComplete { id, records } => snapshots.in_flight_complete(id, records),
                 InputEvent::Abort { id, reason } => {

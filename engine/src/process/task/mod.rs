@@ -29,7 +29,9 @@ use crate::graph::OperatorKind;
 use crate::net::{self, ConnRx, ConnTx, RpcClient};
 use crate::partition::{KeyGroupPartitioner, Partitioner, PartitionerKind};
 use crate::process::resources::TaskManagerResources;
-use crate::protocol::{ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskDeploymentDescriptor};
+use crate::protocol::{
+    ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskCheckpointMetrics, TaskDeploymentDescriptor,
+};
 use crate::record::Record;
 use crate::resources::StateBackendKind;
 use crate::trace::Tracer;
@@ -62,7 +64,7 @@ pub enum TaskEvent {
     Running(ExecutionAttemptId),
     Failed(ExecutionAttemptId, String),
     /// Acknowledged with the state handle and this task's alignment time (ms).
-    Acknowledge(ExecutionAttemptId, CheckpointId, StateHandle, i64),
+    Acknowledge(ExecutionAttemptId, CheckpointId, StateHandle, TaskCheckpointMetrics),
     Decline(ExecutionAttemptId, CheckpointId, String),
     /// The task ended after a final checkpoint (bounded jobs).
     Finished(ExecutionAttemptId),
@@ -96,25 +98,32 @@ pub struct TaskEnv {
 /// the writer at once; an unaligned one waits until its in-flight data is
 /// complete.
 pub struct Snapshots {
-    writer: mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot, i64)>,
-    waiting: BTreeMap<CheckpointId, (TaskStateSnapshot, i64)>,
+    writer: mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot, TaskCheckpointMetrics)>,
+    waiting: BTreeMap<CheckpointId, (TaskStateSnapshot, TaskCheckpointMetrics)>,
 }
 
 impl Snapshots {
     /// The operator snapshot of checkpoint `id` was taken.
-    pub fn taken(&mut self, id: CheckpointId, snapshot: TaskStateSnapshot, unaligned: bool, alignment_ms: i64) {
+    pub fn taken(
+        &mut self,
+        id: CheckpointId,
+        snapshot: TaskStateSnapshot,
+        unaligned: bool,
+        metrics: TaskCheckpointMetrics,
+    ) {
+        assert!(metrics.alignment_ms >= 0 && metrics.sync_ms >= 0, "{metrics:?}");
         if unaligned {
-            self.waiting.insert(id, (snapshot, alignment_ms));
+            self.waiting.insert(id, (snapshot, metrics));
         } else {
-            let _ = self.writer.send((id, snapshot, alignment_ms));
+            let _ = self.writer.send((id, snapshot, metrics));
         }
     }
 
     /// The in-flight input of unaligned checkpoint `id` is complete: write it.
     pub fn in_flight_complete(&mut self, id: CheckpointId, records: Vec<Record>) {
-        if let Some((mut snapshot, alignment_ms)) = self.waiting.remove(&id) {
+        if let Some((mut snapshot, metrics)) = self.waiting.remove(&id) {
             snapshot.in_flight_input = records;
-            let _ = self.writer.send((id, snapshot, alignment_ms));
+            let _ = self.writer.send((id, snapshot, metrics));
         }
     }
 
@@ -326,7 +335,7 @@ impl TaskEnv {
     /// snapshot, alignment ms)` to checkpoint storage and acknowledges, or
     /// declines when the write fails.
     pub fn spawn_snapshot_writer(&self) -> (Snapshots, AbortOnDrop) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(CheckpointId, TaskStateSnapshot, i64)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<(CheckpointId, TaskStateSnapshot, TaskCheckpointMetrics)>();
         let mut client = self.storage_client();
         let events = self.events.clone();
         let id = self.tdd.id;
@@ -334,7 +343,7 @@ impl TaskEnv {
         let incremental = self.config.incremental && self.config.state_backend == StateBackendKind::RocksDb;
         let local_backup = self.config.local_backup;
         let handle = madsim::task::spawn(async move {
-            while let Some((checkpoint, snapshot, alignment_ms)) = rx.recv().await {
+            while let Some((checkpoint, snapshot, metrics)) = rx.recv().await {
                 let key = StateHandle::key_for(checkpoint, id.vertex);
                 let size_bytes = snapshot.size_bytes(resources.model());
                 let in_flight_bytes = snapshot.in_flight_bytes(resources.model());
@@ -371,7 +380,7 @@ impl TaskEnv {
                             in_flight_bytes,
                             end_of_input,
                         },
-                        alignment_ms,
+                        metrics,
                     ),
                     Ok(other) => TaskEvent::Decline(id, checkpoint, format!("storage refused: {other:?}")),
                     Err(e) => TaskEvent::Decline(id, checkpoint, e.to_string()),

@@ -25,7 +25,7 @@ use super::{Snapshots, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointBarrier, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::net::RpcClient;
-use crate::protocol::{SourceLogRequest, SourceLogResponse};
+use crate::protocol::{SourceLogRequest, SourceLogResponse, TaskCheckpointMetrics};
 use crate::record::{Origin, Record};
 use crate::resources::cpu::CpuDebt;
 use crate::resources::CostedOperator;
@@ -228,7 +228,7 @@ async fn handle_control(
             snap.end_of_input = all_read;
             snap.in_flight_output = out.forward_barrier(barrier, unaligned).await?;
             // A source has no input: its snapshot is complete at once.
-            snapshots.taken(id, snap, false, 0);
+            snapshots.taken(id, snap, false, TaskCheckpointMetrics::default());
         }
         TaskControl::NotifyCheckpointComplete(_) => {}
         TaskControl::Finish => return Ok(true),
