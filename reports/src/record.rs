@@ -322,9 +322,19 @@ impl RecoveryEpisode {
         Some(self.restarted_ms?.saturating_sub(self.detected_ms?))
     }
 
-    /// Redeploy to the first commit (restore and catch-up).
-    pub fn restore_ms(&self) -> Option<u64> {
-        Some(self.first_commit_ms?.saturating_sub(self.restarted_ms?))
+    /// Redeploy to the state downloaded: the restore phase (0 when the
+    /// redeploy restored no checkpoint, as the record then has no
+    /// `restored_ms`).
+    pub fn download_ms(&self) -> Option<u64> {
+        let restarted = self.restarted_ms?;
+        Some(self.restored_ms.unwrap_or(restarted).saturating_sub(restarted))
+    }
+
+    /// State downloaded to caught up: the source lag back to its level before
+    /// the fault.
+    pub fn catch_up_ms(&self) -> Option<u64> {
+        let from = self.restored_ms.or(self.restarted_ms)?;
+        Some(self.caught_up_ms?.saturating_sub(from))
     }
 
     /// Fault to the first commit after the redeploy.
@@ -631,9 +641,24 @@ mod tests {
         let e = &r.recovery[0];
         assert_eq!(e.kind(), "kill");
         assert_eq!(
-            (e.detection_ms(), e.restart_delay_ms(), e.restore_ms(), e.recovery_ms()),
-            (Some(100), Some(900), Some(754), Some(1754))
+            (e.detection_ms(), e.restart_delay_ms(), e.recovery_ms()),
+            (Some(100), Some(900), Some(1754))
         );
+        // No restore and no catch-up recorded: nothing to download, and the
+        // catch-up is unknown.
+        assert_eq!((e.download_ms(), e.catch_up_ms()), (Some(0), None));
+        let phased = RecoveryEpisode {
+            restored_ms: Some(3400),
+            caught_up_ms: Some(4100),
+            ..e.clone()
+        };
+        assert_eq!((phased.download_ms(), phased.catch_up_ms()), (Some(400), Some(700)));
+        let unrestored = RecoveryEpisode {
+            caught_up_ms: Some(3500),
+            ..e.clone()
+        };
+        assert_eq!(unrestored.catch_up_ms(), Some(500), "caught up from the redeploy");
+        assert_eq!(r.recovery[1].download_ms(), None, "never redeployed");
         assert_eq!(r.give_up_ms(), Some(11_000));
         assert_eq!(r.time_to_give_up_ms(), Some(9000));
         assert_eq!(r.total_downtime_ms(), 3000 + 1);

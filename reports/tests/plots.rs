@@ -70,23 +70,27 @@ fn throughput_of_a_real_run_with_several_fault_kinds() {
 }
 
 #[test]
-fn a_storm_that_outlives_the_run_is_cut_at_the_end() {
+fn a_storm_after_the_job_gave_up_is_shaded_to_its_end() {
     let records = fixture();
     let r = run(&records, "storm-fixed-delay", 1);
     let p = plot_throughput(r, &out_dir("throughput-storm"), "tp").expect("plot");
     check_files(&p);
-    // The job gave up at 11 s and the run ended at 11.001 s: the kill at 11 s
-    // is shaded to the end, the kills planned at 14 s and 17 s never happened.
+    // The job gave up at 11 s; the run goes on to the end of the plan
+    // (17.501 s), so the kills at 14 s and 17 s are shaded too, each healed
+    // by its restart, but only the first three were restarted.
     assert_eq!(
         intervals(&p),
         vec![
             ("kill", 2000, 2500),
             ("kill", 5000, 5500),
             ("kill", 8000, 8500),
-            ("kill", 11_000, 11_001),
+            ("kill", 11_000, 11_500),
+            ("kill", 14_000, 14_500),
+            ("kill", 17_000, 17_500),
         ]
     );
-    assert!(!p.intervals[3].healed);
+    assert!(p.intervals.iter().all(|i| i.healed));
+    assert_eq!(r.simulated_ms, 17_501);
     assert_eq!(
         p.markers(throughput::RESTART).expect("restarts").at,
         vec![2000.0, 5000.0, 8000.0]
@@ -195,7 +199,7 @@ fn recovery_breakdown_stacks_phase_medians_per_scenario_and_kind() {
     assert!(categories.contains(&"tm-crash · kill (3/3)"));
     assert!(categories.contains(&"shrink-me · clog (0/1)"));
     assert!(categories.contains(&"storm-fixed-delay · kill (6/12)"));
-    assert_eq!(p.bars.len(), categories.len() * 3);
+    assert_eq!(p.bars.len(), categories.len() * 4);
     let bar = |cat: &str, series: &str| {
         p.bars
             .iter()
@@ -209,12 +213,17 @@ fn recovery_breakdown_stacks_phase_medians_per_scenario_and_kind() {
     let delay = phase_median(&records, "tm-crash", "kill", |e| {
         e.restarted_ms.unwrap_or(0) - e.detected_ms.unwrap_or(0)
     });
-    let restore = phase_median(&records, "tm-crash", "kill", |e| {
-        e.first_commit_ms.unwrap_or(0) - e.restarted_ms.unwrap_or(0)
+    let download = phase_median(&records, "tm-crash", "kill", |e| {
+        e.restored_ms.expect("restored") - e.restarted_ms.unwrap_or(0)
+    });
+    let catch_up = phase_median(&records, "tm-crash", "kill", |e| {
+        e.caught_up_ms.expect("caught up") - e.restored_ms.expect("restored")
     });
     assert_eq!(bar(cat, recovery::DETECTION), Some(det));
     assert_eq!(bar(cat, recovery::RESTART_DELAY), Some(delay));
-    assert_eq!(bar(cat, recovery::RESTORE), Some(restore));
+    assert_eq!(bar(cat, recovery::DOWNLOAD), Some(download));
+    assert_eq!(bar(cat, recovery::CATCH_UP), Some(catch_up));
+    assert!(catch_up > 0.0, "the job had a backlog to catch up on");
     // A clog that never led to a restart has no bars.
     assert_eq!(bar("shrink-me · clog (0/1)", recovery::DETECTION), None);
 }
@@ -268,8 +277,9 @@ fn restart_policies_show_give_up_downtime_and_restarts() {
     // Fixed delay gives up at the fourth kill (11 s), 9 s after the first.
     assert_eq!(bar("storm-fixed-delay", policies::GIVE_UP), Some(9000.0));
     assert_eq!(bar("storm-fixed-delay", policies::RESTARTS), Some(3.0));
-    // Its downtime: 3 s restarting plus the 1 ms from giving up to the end.
-    assert_eq!(bar("storm-fixed-delay", policies::DOWNTIME), Some(3001.0));
+    // Its downtime: 3 s restarting plus the 6.501 s from giving up at 11 s
+    // to the end of the run at 17.501 s.
+    assert_eq!(bar("storm-fixed-delay", policies::DOWNTIME), Some(9501.0));
     // CrashLoopBackOff never gives up: no bar, "never" written instead.
     assert_eq!(bar("storm-crash-loop-backoff", policies::GIVE_UP), None);
     assert_eq!(bar("storm-crash-loop-backoff", policies::RESTARTS), Some(4.0));

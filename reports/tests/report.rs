@@ -196,7 +196,16 @@ fn csv_and_jsonl_hold_every_record() {
     let col = |name: &str| CSV_COLUMNS.iter().position(|c| *c == name).expect("column");
     let fields: Vec<&str> = tm.split(',').collect();
     assert_eq!(fields[col("fault_plan")], "6966ms kill tm-2; 9106ms restart tm-2");
-    assert_eq!(fields[col("recovery_median_ms")], "2946");
+    assert_eq!(fields[col("recovery_median_ms")], "2459");
+    let tm_run = records
+        .iter()
+        .find(|r| r.scenario == "tm-crash" && r.seed == 1)
+        .expect("run");
+    assert_eq!(
+        tm_run.recovery[0].recovery_ms(),
+        Some(2459),
+        "one episode: its recovery is the median"
+    );
     assert_eq!(fields[col("time_to_give_up_ms")], "");
 
     let back = parse_records(&std::fs::read_to_string(dir.join(RECORDS_JSONL)).expect("jsonl")).expect("parses");

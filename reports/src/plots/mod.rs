@@ -9,11 +9,12 @@
 //! - [`throughput`]: records read and committed per second of one run, with
 //!   fault intervals shaded by kind, restart and checkpoint markers.
 //! - [`recovery`]: recovery latency per scenario and fault kind broken into
-//!   detection, restart delay and restore + catch-up; CDF of recovery time.
+//!   detection, restart delay, state download and catch-up; CDF of recovery time.
 //! - [`policies`]: restart policies under one failure storm (time to give
 //!   up, downtime, restarts).
-//! - [`interval_sweep`]: throughput overhead and recovery time against the
-//!   checkpoint interval, with the Young/Daly optimum.
+//! - [`interval_sweep`]: committed throughput, its first-order fit and
+//!   recovery time against the checkpoint interval, with the measured,
+//!   Young's and Daly's optima.
 //! - [`checkpoints`]: checkpoint duration and size over one run; alignment
 //!   time distributions per scenario.
 //! - [`rebalancing`]: keys moved against the optimum and load imbalance per

@@ -1,11 +1,13 @@
 //! Recovery latency across seeds, per strategy (scenario) and fault kind.
 //!
-//! Each recovery episode of a record splits into three phases:
+//! Each recovery episode of a record splits into four phases:
 //! detection (fault → the JobManager saw a failure), restart delay
-//! (detection → redeploy: the restart strategy's backoff and scheduling) and
-//! restore + catch-up (redeploy → first commit). The breakdown plot stacks
-//! the median of each phase over the episodes that went through all three
-//! (so the stack is a sum of medians, not the median of sums); the CDF plot
+//! (detection → redeploy: the restart strategy's backoff and scheduling),
+//! state download (redeploy → every restoring task had its state; 0 when no
+//! checkpoint was restored) and catch-up (→ the source lag back to its level
+//! before the fault). The breakdown plot stacks the median of each phase
+//! over the episodes that went through all four, i.e. caught up (so the
+//! stack is a sum of medians, not the median of sums); the CDF plot
 //! shows total recovery time (fault → first commit) per scenario, over all
 //! episodes, so episodes that never recovered keep the curve below 1.
 
@@ -23,8 +25,9 @@ use crate::stats::{cdf, median};
 
 pub const DETECTION: &str = "detection";
 pub const RESTART_DELAY: &str = "restart delay";
-pub const RESTORE: &str = "restore + catch-up";
-const PHASES: [&str; 3] = [DETECTION, RESTART_DELAY, RESTORE];
+pub const DOWNLOAD: &str = "state download";
+pub const CATCH_UP: &str = "catch-up";
+const PHASES: [&str; 4] = [DETECTION, RESTART_DELAY, DOWNLOAD, CATCH_UP];
 
 /// The recovery of one (scenario, fault kind) over all its runs.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,12 +35,13 @@ pub struct RecoveryRow {
     pub scenario: String,
     pub kind: String,
     pub episodes: usize,
-    /// Episodes that reached a first commit after a redeploy.
+    /// Episodes that caught up after a redeploy.
     pub recovered: usize,
-    /// Medians of the phases, in ms, over fully recovered episodes.
+    /// Medians of the phases, in ms, over the episodes that caught up.
     pub detection_ms: Option<f64>,
     pub restart_delay_ms: Option<f64>,
-    pub restore_ms: Option<f64>,
+    pub download_ms: Option<f64>,
+    pub catch_up_ms: Option<f64>,
 }
 
 impl RecoveryRow {
@@ -49,8 +53,13 @@ impl RecoveryRow {
         )
     }
 
-    fn phases(&self) -> [Option<f64>; 3] {
-        [self.detection_ms, self.restart_delay_ms, self.restore_ms]
+    fn phases(&self) -> [Option<f64>; 4] {
+        [
+            self.detection_ms,
+            self.restart_delay_ms,
+            self.download_ms,
+            self.catch_up_ms,
+        ]
     }
 }
 
@@ -59,15 +68,16 @@ pub fn recovery_rows(records: &[RunRecord]) -> Vec<RecoveryRow> {
     #[derive(Default)]
     struct Acc {
         episodes: usize,
-        phases: [Vec<f64>; 3],
+        phases: [Vec<f64>; 4],
     }
     let mut groups: BTreeMap<(String, String), Acc> = BTreeMap::new();
     for r in records {
         for e in &r.recovery {
             let acc = groups.entry((r.scenario.clone(), e.kind().to_string())).or_default();
             acc.episodes += 1;
-            if let (Some(d), Some(s), Some(c)) = (e.detection_ms(), e.restart_delay_ms(), e.restore_ms()) {
-                for (v, x) in acc.phases.iter_mut().zip([d, s, c]) {
+            let phases = (e.detection_ms(), e.restart_delay_ms(), e.download_ms(), e.catch_up_ms());
+            if let (Some(d), Some(s), Some(w), Some(c)) = phases {
+                for (v, x) in acc.phases.iter_mut().zip([d, s, w, c]) {
                     v.push(x as f64);
                 }
             }
@@ -82,7 +92,8 @@ pub fn recovery_rows(records: &[RunRecord]) -> Vec<RecoveryRow> {
             recovered: acc.phases[0].len(),
             detection_ms: median(&acc.phases[0]),
             restart_delay_ms: median(&acc.phases[1]),
-            restore_ms: median(&acc.phases[2]),
+            download_ms: median(&acc.phases[2]),
+            catch_up_ms: median(&acc.phases[3]),
         })
         .collect()
 }
@@ -138,7 +149,7 @@ impl Figure for Breakdown {
     }
 }
 
-/// Stacked bars of the median detection, restart delay and restore +
+/// Stacked bars of the median detection, restart delay, state download and
 /// catch-up per (scenario, fault kind), over all `records`.
 pub fn plot_recovery_breakdown(records: &[RunRecord], dir: &Path, stem: &str) -> Result<PlotDescription, ReportError> {
     let fig = Breakdown {
@@ -294,14 +305,19 @@ mod tests {
     use super::*;
     use crate::record::RecoveryEpisode;
 
+    /// An episode with phases (detection, restart delay, restore to first
+    /// commit); the download takes a third of the last, the catch-up twice
+    /// that.
     fn episode(fault: &str, at: u64, phases: Option<(u64, u64, u64)>) -> RecoveryEpisode {
+        let restarted = phases.map(|p| at + p.0 + p.1);
         RecoveryEpisode {
             fault: fault.into(),
             fault_ms: at,
             detected_ms: phases.map(|p| at + p.0),
-            restarted_ms: phases.map(|p| at + p.0 + p.1),
+            restarted_ms: restarted,
+            restored_ms: restarted.zip(phases).map(|(r, p)| r + p.2 / 3),
+            caught_up_ms: restarted.zip(phases).map(|(r, p)| r + p.2),
             first_commit_ms: phases.map(|p| at + p.0 + p.1 + p.2),
-            ..Default::default()
         }
     }
 
@@ -325,7 +341,20 @@ mod tests {
             ("kill", 4, 3)
         );
         assert_eq!(rows[0].detection_ms, Some(200.0));
-        assert_eq!(rows[0].restore_ms, Some(600.0));
+        assert_eq!(rows[0].restart_delay_ms, Some(1000.0));
+        assert_eq!(rows[0].download_ms, Some(200.0));
+        assert_eq!(rows[0].catch_up_ms, Some(400.0));
+        // A redeploy that never caught up is not counted as recovered.
+        let mut c = RunRecord::empty("t", 1);
+        c.recovery = vec![RecoveryEpisode {
+            caught_up_ms: None,
+            ..episode("kill tm-1", 1000, Some((100, 100, 300)))
+        }];
+        let stuck = recovery_rows(&[c]);
+        assert_eq!(
+            (stuck[0].episodes, stuck[0].recovered, stuck[0].detection_ms),
+            (1, 0, None)
+        );
         assert_eq!(rows[1].label(), "s · pause (1/1)");
     }
 
