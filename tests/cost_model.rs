@@ -522,3 +522,45 @@ recovery-bound = "60s"
         "capped: the last download ended after {last} ms; together {total} bytes over 100 MB/s is {theory:.0} ms"
     );
 }
+
+#[test]
+fn local_recovery_redeploys_each_task_where_its_copy_is() {
+    // Flink schedules by previous allocation when tasks recover from local
+    // state. In `restore-local` the first deployment may take both slots of
+    // the TaskManager that registered first; the spread order of a restart
+    // would then move a count subtask to the other one, away from its copy.
+    let s = halab_scenarios::catalogue::load("restore-local")
+        .expect("built-in")
+        .expect("valid");
+    let mut packed = 0;
+    for seed in 1..=8 {
+        let (r, trace) = run_seed_with_trace(&s, seed).expect("valid");
+        assert_eq!(r.verdict, Verdict::Pass, "seed {seed}: {:?}", r.message);
+        let ev = events(&trace);
+        let node_of = |task: &str| {
+            ev.iter()
+                .find(|(_, _, v)| v["event"] == "deployment_accepted" && v["task"] == task)
+                .map(|(_, n, _)| n.clone())
+        };
+        let (Some(first0), Some(first1)) = (node_of("v1[0]#1"), node_of("v1[1]#1")) else {
+            panic!("seed {seed}: the counts were deployed");
+        };
+        packed += usize::from(first0 == first1);
+        for sub in 0..2 {
+            let Some(again) = node_of(&format!("v1[{sub}]#2")) else {
+                continue;
+            };
+            assert_eq!(
+                Some(again),
+                node_of(&format!("v1[{sub}]#1")),
+                "seed {seed}: v1[{sub}] goes back to its TaskManager"
+            );
+            let restored = ev
+                .iter()
+                .find(|(_, _, v)| v["event"] == "state_restored" && v["task"] == format!("v1[{sub}]#2"))
+                .expect("restored");
+            assert_eq!(restored.2["local"], true, "seed {seed}: v1[{sub}] reads its local copy");
+        }
+    }
+    assert!(packed > 0, "some seed packs both counts on one TaskManager");
+}

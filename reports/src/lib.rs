@@ -27,6 +27,7 @@ pub use plots::latency::plot_latency;
 pub use plots::policies::plot_restart_policies;
 pub use plots::rebalancing::{plot_rebalancing, RebalanceStats};
 pub use plots::recovery::{plot_recovery_breakdown, plot_recovery_cdf};
+pub use plots::state_size::{plot_state_size, StateSizeLine};
 pub use plots::throughput::plot_throughput;
 pub use plots::PlotDescription;
 pub use record::{parse_records, RunRecord, Verdict};

@@ -19,6 +19,7 @@ use crate::plots::latency::plot_latency;
 use crate::plots::policies::plot_restart_policies;
 use crate::plots::rebalancing::{plot_rebalancing, RebalanceStats};
 use crate::plots::recovery::{plot_recovery_breakdown, plot_recovery_cdf};
+use crate::plots::state_size::{plot_state_size, StateSizeLine};
 use crate::plots::throughput::plot_throughput;
 use crate::plots::{file_stem, PlotDescription};
 use crate::record::{to_jsonl, RunRecord, Verdict};
@@ -54,6 +55,8 @@ pub struct ReportInputs {
     /// A checkpoint interval sweep (records grouped by interval); `None`: no
     /// sweep plot.
     pub interval_sweep: Option<IntervalSweep>,
+    /// Recovery strategies run at several state sizes; empty: no plot.
+    pub state_size_sweep: Vec<StateSizeLine>,
     /// Rebalancing measurements per partitioner; empty: no plot.
     pub rebalancing: Vec<RebalanceStats>,
 }
@@ -187,6 +190,13 @@ pub fn render_report(
         recovery
             .plots
             .push(plot_recovery_cdf(records, out_dir, "recovery-cdf")?);
+    }
+    if !extra.state_size_sweep.is_empty() {
+        recovery.plots.push(plot_state_size(
+            &extra.state_size_sweep,
+            out_dir,
+            "recovery-state-size",
+        )?);
     }
     sections.push(recovery);
 

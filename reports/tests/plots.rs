@@ -6,7 +6,7 @@
 mod common;
 
 use common::{check_files, fixture, out_dir, run};
-use halab_reports::plots::{interval_sweep, policies, rebalancing, recovery, throughput};
+use halab_reports::plots::{interval_sweep, policies, rebalancing, recovery, state_size, throughput};
 use halab_reports::record::{Bucket, CheckpointEvent, FaultEntry, RecoveryEpisode, RestartEvent};
 use halab_reports::stats::median_u64;
 use halab_reports::{
@@ -492,4 +492,71 @@ fn latency_over_time_has_a_point_per_committing_bucket_and_the_faults_shaded() {
     assert_eq!(intervals(&p), vec![("kill", 1000, 1800)]);
     assert!(svg.contains("End-to-end latency: latency seed 4"), "title in the SVG");
     assert!(svg.contains("fault: kill"), "fault kind in the legend");
+}
+
+/// A run whose one episode downloads for `download_ms` and catches up
+/// `catch_up_ms` later, after a checkpoint of `state_bytes`.
+fn state_run(state_bytes: u64, download_ms: u64, catch_up_ms: u64) -> RunRecord {
+    let mut r = RunRecord::empty("state", 1);
+    r.checkpoints = vec![
+        CheckpointEvent {
+            outcome: "completed".into(),
+            size_bytes: Some(state_bytes / 2),
+            ..Default::default()
+        },
+        CheckpointEvent {
+            outcome: "completed".into(),
+            size_bytes: Some(state_bytes),
+            ..Default::default()
+        },
+        CheckpointEvent {
+            outcome: "aborted".into(),
+            size_bytes: Some(10 * state_bytes),
+            ..Default::default()
+        },
+    ];
+    r.recovery = vec![RecoveryEpisode {
+        fault: "cut-off sink-store".into(),
+        fault_ms: 10_000,
+        detected_ms: Some(10_500),
+        restarted_ms: Some(12_500),
+        restored_ms: Some(12_500 + download_ms),
+        caught_up_ms: Some(12_500 + download_ms + catch_up_ms),
+        first_commit_ms: Some(20_000),
+    }];
+    r
+}
+
+#[test]
+fn state_size_plot_draws_recovery_and_download_per_strategy() {
+    let line = |strategy: &str, runs: Vec<Vec<RunRecord>>| state_size::StateSizeLine {
+        strategy: strategy.into(),
+        groups: runs,
+    };
+    let lines = vec![
+        line(
+            "remote",
+            vec![
+                // Medians over three runs: 1 GB, 5 s download, 1 s catch-up.
+                vec![
+                    state_run(1_000_000_000, 5000, 1000),
+                    state_run(1_000_000_000, 5200, 900),
+                    state_run(900_000_000, 4000, 1100),
+                ],
+                vec![state_run(100_000_000, 500, 300)],
+            ],
+        ),
+        line("local", vec![vec![state_run(100_000_000, 100, 300)], Vec::new()]),
+    ];
+    let p = state_size::plot_state_size(&lines, &out_dir("state-size"), "state").expect("plot");
+    let svg = check_files(&p);
+    let series = |name: &str| p.series(name).expect(name).points.clone();
+    // Sorted by size, in MB and seconds; recovery is fault → caught up.
+    assert_eq!(series("remote · recovery"), vec![(100.0, 3.3), (1000.0, 8.5)]);
+    assert_eq!(series("remote · state download"), vec![(100.0, 0.5), (1000.0, 5.0)]);
+    assert_eq!(series("local · recovery"), vec![(100.0, 2.9)]);
+    assert_eq!(series("local · state download"), vec![(100.0, 0.1)]);
+    assert!(svg.contains("local · state download"));
+    let empty = vec![line("none", vec![vec![RunRecord::empty("x", 1)]])];
+    assert!(state_size::plot_state_size(&empty, &out_dir("state-empty"), "x").is_err());
 }

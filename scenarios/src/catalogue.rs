@@ -114,6 +114,12 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("ha-storm", include_str!("../catalogue/ha-storm.toml")),
     ("large-state", include_str!("../catalogue/large-state.toml")),
     ("interval-tradeoff", include_str!("../catalogue/interval-tradeoff.toml")),
+    ("restore-remote", include_str!("../catalogue/restore-remote.toml")),
+    ("restore-local", include_str!("../catalogue/restore-local.toml")),
+    (
+        "restore-incremental",
+        include_str!("../catalogue/restore-incremental.toml"),
+    ),
     ("bounded-finish", include_str!("../catalogue/bounded-finish.toml")),
     ("cancel-job", include_str!("../catalogue/cancel-job.toml")),
     ("rescale-scale-out", include_str!("../catalogue/rescale-scale-out.toml")),

@@ -10,6 +10,7 @@ mod run;
 mod scenario_arg;
 mod shrink;
 mod sweep;
+mod variants;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use halab_scenarios::sweep::{SeedRange, Shard};

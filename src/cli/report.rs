@@ -2,14 +2,18 @@
 //! report (plots as SVG and PNG, `records.jsonl`, `records.csv`), or re-render
 //! a report from existing run records with `--from` (no simulation).
 //!
-//! The standard suite is [`SUITE`] plus a checkpoint interval sweep: every
-//! scenario runs the seeds `1..=N` (`--seeds`, default [`DEFAULT_SEEDS`]).
-//! The sweep clones [`INTERVAL_SWEEP_BASE`] once per interval of
-//! [`INTERVAL_SWEEP_MS`], sets `execution.checkpointing.interval`, and names
-//! each variant `<base>-checkpoint-interval-<interval>` (e.g.
-//! `interval-tradeoff-checkpoint-interval-250ms`); the variants are written as
-//! scenario files to `DIR/scenarios/` so their repro lines work. With
-//! `--from`, variants are recognised by that name.
+//! The standard suite is [`SUITE`] plus two sweeps of variants (see
+//! [`super::variants`]); every scenario runs the seeds `1..=N` (`--seeds`,
+//! default [`DEFAULT_SEEDS`]):
+//! - the checkpoint interval sweep: [`INTERVAL_SWEEP_BASE`] once per
+//!   interval of [`INTERVAL_SWEEP_MS`]
+//!   (`interval-tradeoff-checkpoint-interval-250ms`, ...);
+//! - the state-size sweep: each of [`STATE_SWEEP_BASES`] once per state size
+//!   of [`STATE_SWEEP_BYTES_PER_KEY`] (`restore-local-state-per-key-10KB`,
+//!   ...).
+//!
+//! The variants are written as scenario files to `DIR/scenarios/` so their
+//! repro lines work. With `--from`, variants are recognised by their names.
 //!
 //! Runs go through `halab sweep` (its worker pool, a chunk of seeds per child
 //! process; see [`run_suite`]), which appends each record to
@@ -37,19 +41,20 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use halab_engine::duration::{format_duration, parse_duration};
+use halab_engine::duration::format_duration;
 use halab_engine::partition::compare::{compare, key_range};
 use halab_engine::partition::key_groups::compute_default_max_parallelism;
 use halab_engine::partition::{PartitionerKind, PartitionerParams};
 use halab_reports::report::RECORDS_JSONL;
 use halab_reports::{
     parse_records, render_report, IntervalGroup, IntervalSweep, RebalanceStats, ReportInputs, ReportSummary,
+    StateSizeLine,
 };
-use halab_scenarios::catalogue;
 use halab_scenarios::sweep::completed_in;
-use halab_sim::scenario::ConfigValue;
 use halab_sim::{Scenario, Verdict};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use super::variants::{apply, load_catalogue, load_variant, parse_variant, Variation};
 
 type Record = halab_reports::RunRecord;
 
@@ -89,6 +94,14 @@ pub const SUITE: &[&str] = &[
     "ha-chaos",
 ];
 
+/// The scenarios the state-size sweep varies: one job, recovered by
+/// downloading its state, from local copies, or from incremental
+/// checkpoints.
+pub const STATE_SWEEP_BASES: [&str; 3] = ["restore-remote", "restore-local", "restore-incremental"];
+
+/// State per key of the state-size sweep (bytes), with 100,000 keys.
+pub const STATE_SWEEP_BYTES_PER_KEY: [u64; 3] = [1_000, 10_000, 100_000];
+
 /// The scenario the checkpoint interval sweep varies: a bounded job whose
 /// checkpoints cost 100 ms under crashes every 10 s, so throughput has a
 /// maximum near Young's √(2·C·M) = 1.41 s.
@@ -107,8 +120,6 @@ pub const RESCALES: [(u32, u32); 2] = [(10, 11), (10, 9)];
 /// Runs per child process of the sweep (bounds its memory, see `run_suite`).
 const CHUNK_RUNS: usize = 300;
 
-const CHECKPOINT_INTERVAL_KEY: &str = "execution.checkpointing.interval";
-const VARIANT_INFIX: &str = "-checkpoint-interval-";
 /// Where the interval variants are written, inside the output directory.
 const SCENARIO_DIR: &str = "scenarios";
 
@@ -181,6 +192,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         scenario_args,
         runs: plotted_runs(&records),
         interval_sweep: interval_sweep.map(|(_, s)| s),
+        state_size_sweep: state_size_sweep(&records),
         rebalancing: rebalancing_stats()?,
         ..Default::default()
     };
@@ -226,61 +238,26 @@ fn read_records(file: &Path) -> anyhow::Result<Vec<Record>> {
     Ok(records)
 }
 
-/// The name of the variant of `base` with checkpoint interval `interval_ms`.
-pub fn variant_name(base: &str, interval_ms: u64) -> String {
-    format!(
-        "{base}{VARIANT_INFIX}{}",
-        format_duration(Duration::from_millis(interval_ms))
-    )
+fn load_builtin(name: &str) -> anyhow::Result<Scenario> {
+    load_catalogue(name).ok_or_else(|| anyhow!("invariant: {name} is in the catalogue"))?
 }
 
-/// `(base, interval ms)` of an interval variant's name, written as
-/// [`variant_name`] writes it (`2s`, not `2000ms`).
-pub fn parse_variant(name: &str) -> Option<(&str, u64)> {
-    let (base, interval) = name.rsplit_once(VARIANT_INFIX)?;
-    let d = parse_duration(interval).ok()?;
-    let ms = u64::try_from(d.as_millis()).ok()?;
-    (!base.is_empty() && ms > 0 && variant_name(base, ms) == name).then_some((base, ms))
-}
-
-/// `base` with its checkpoint interval set to `interval_ms`, renamed.
-fn interval_variant(base: &Scenario, interval_ms: u64) -> anyhow::Result<Scenario> {
-    let mut s = base.clone();
-    let interval = format_duration(Duration::from_millis(interval_ms));
-    s.name = variant_name(&base.name, interval_ms);
-    s.description = format!(
-        "{} (variant of {} with checkpoint interval {interval}, built by halab report)",
-        base.description, base.name
-    );
-    s.config
-        .insert(CHECKPOINT_INTERVAL_KEY.to_string(), ConfigValue::String(interval));
-    s.validate().map_err(|e| anyhow!("interval variant {}: {e}", s.name))?;
-    Ok(s)
-}
-
-fn load_catalogue(name: &str) -> Option<anyhow::Result<Scenario>> {
-    catalogue::load(name).map(|r| r.map_err(|e| anyhow!("{e}")))
-}
-
-/// The variant named `name`, if it names one of a catalogue scenario.
-fn load_variant(name: &str) -> Option<anyhow::Result<Scenario>> {
-    let (base, ms) = parse_variant(name)?;
-    let base = load_catalogue(base)?;
-    Some(base.and_then(|b| interval_variant(&b, ms)))
-}
-
-/// The whole standard suite: [`SUITE`], then the interval variants.
+/// The whole standard suite: [`SUITE`], then the interval variants, then the
+/// state-size variants.
 pub fn standard_suite() -> anyhow::Result<Vec<Scenario>> {
     let mut out = Vec::new();
     for name in SUITE {
-        let s =
-            load_catalogue(name).ok_or_else(|| anyhow!("invariant: suite scenario {name} is in the catalogue"))??;
-        out.push(s);
+        out.push(load_builtin(name)?);
     }
-    let base = load_catalogue(INTERVAL_SWEEP_BASE)
-        .ok_or_else(|| anyhow!("invariant: {INTERVAL_SWEEP_BASE} is in the catalogue"))??;
+    let base = load_builtin(INTERVAL_SWEEP_BASE)?;
     for ms in INTERVAL_SWEEP_MS {
-        out.push(interval_variant(&base, ms)?);
+        out.push(apply(&base, Variation::CheckpointInterval(ms))?);
+    }
+    for name in STATE_SWEEP_BASES {
+        let base = load_builtin(name)?;
+        for bytes in STATE_SWEEP_BYTES_PER_KEY {
+            out.push(apply(&base, Variation::StatePerKey(bytes))?);
+        }
     }
     Ok(out)
 }
@@ -312,7 +289,7 @@ fn suite(filter: &[String]) -> anyhow::Result<Vec<Scenario>> {
     Ok(out)
 }
 
-/// Write every interval variant among `names` to `DIR/scenarios/<name>.toml`
+/// Write every variant among `names` to `DIR/scenarios/<name>.toml`
 /// and return scenario name → that path, for the repro lines.
 fn write_variant_files<'a>(
     out: &Path,
@@ -561,7 +538,7 @@ fn fault_window_ms(base: &str) -> Option<u64> {
 fn interval_sweep(records: &[Record]) -> Option<(String, IntervalSweep)> {
     let mut bases: BTreeMap<&str, BTreeMap<u64, Vec<Record>>> = BTreeMap::new();
     for r in records {
-        if let Some((base, ms)) = parse_variant(&r.scenario) {
+        if let Some((base, Variation::CheckpointInterval(ms))) = parse_variant(&r.scenario) {
             bases.entry(base).or_default().entry(ms).or_default().push(r.clone());
         }
     }
@@ -591,6 +568,24 @@ fn interval_sweep(records: &[Record]) -> Option<(String, IntervalSweep)> {
         checkpoint_cost_ms: None,
     };
     Some((base.to_string(), sweep))
+}
+
+/// The state-size sweep in `records`: per base with state-size variants,
+/// its records by state per key.
+fn state_size_sweep(records: &[Record]) -> Vec<StateSizeLine> {
+    let mut bases: BTreeMap<&str, BTreeMap<u64, Vec<Record>>> = BTreeMap::new();
+    for r in records {
+        if let Some((base, Variation::StatePerKey(bytes))) = parse_variant(&r.scenario) {
+            bases.entry(base).or_default().entry(bytes).or_default().push(r.clone());
+        }
+    }
+    bases
+        .into_iter()
+        .map(|(base, groups)| StateSizeLine {
+            strategy: base.to_string(),
+            groups: groups.into_values().collect(),
+        })
+        .collect()
 }
 
 /// Keys moved and balance per partitioner for each rescale of [`RESCALES`]
@@ -694,36 +689,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn variant_names_round_trip() {
-        assert_eq!(variant_name("tm-crash", 200), "tm-crash-checkpoint-interval-200ms");
-        assert_eq!(variant_name("tm-crash", 2000), "tm-crash-checkpoint-interval-2s");
-        for ms in INTERVAL_SWEEP_MS {
-            assert_eq!(parse_variant(&variant_name("tm-crash", ms)), Some(("tm-crash", ms)));
-        }
-        assert_eq!(parse_variant("tm-crash"), None);
-        assert_eq!(parse_variant("tm-crash-checkpoint-interval-"), None);
-        assert_eq!(parse_variant("tm-crash-checkpoint-interval-0ms"), None);
-        assert_eq!(parse_variant("-checkpoint-interval-1s"), None);
-        assert_eq!(
-            parse_variant("tm-crash-checkpoint-interval-2000ms"),
-            None,
-            "not canonical"
-        );
-        assert_eq!(parse_variant("tm-crash-checkpoint-interval-1500us"), None);
-    }
-
-    #[test]
     fn the_suite_loads_and_its_variants_set_the_interval() {
         let suite = standard_suite().expect("the suite is valid");
-        assert_eq!(suite.len(), SUITE.len() + INTERVAL_SWEEP_MS.len());
-        let v = suite
-            .iter()
-            .find(|s| s.name == "interval-tradeoff-checkpoint-interval-500ms")
-            .expect("variant");
         assert_eq!(
-            v.config.get(CHECKPOINT_INTERVAL_KEY),
-            Some(&ConfigValue::String("500ms".into()))
+            suite.len(),
+            SUITE.len() + INTERVAL_SWEEP_MS.len() + STATE_SWEEP_BASES.len() * STATE_SWEEP_BYTES_PER_KEY.len()
         );
+        let names: Vec<&str> = suite.iter().map(|s| s.name.as_str()).collect();
+        for name in [
+            "interval-tradeoff-checkpoint-interval-500ms",
+            "restore-local-state-per-key-100KB",
+        ] {
+            let v = suite.iter().find(|s| s.name == name).expect("variant");
+            assert_eq!(load_variant(name).expect("a variant").expect("valid"), *v);
+        }
+        let unique: BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), names.len(), "names are unique");
         assert!(fault_window_ms(INTERVAL_SWEEP_BASE).is_some_and(|w| w > 0));
     }
 }

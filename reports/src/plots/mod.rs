@@ -10,6 +10,8 @@
 //!   fault intervals shaded by kind, restart and checkpoint markers.
 //! - [`recovery`]: recovery latency per scenario and fault kind broken into
 //!   detection, restart delay, state download and catch-up; CDF of recovery time.
+//! - [`state_size`]: recovery and state download time against state size
+//!   per recovery strategy.
 //! - [`policies`]: restart policies under one failure storm (time to give
 //!   up, downtime, restarts).
 //! - [`interval_sweep`]: committed throughput, its first-order fit and
@@ -27,6 +29,7 @@ pub mod latency;
 pub mod policies;
 pub mod rebalancing;
 pub mod recovery;
+pub mod state_size;
 pub mod throughput;
 
 use std::path::PathBuf;

@@ -15,6 +15,35 @@ impl JobMaster {
             .collect()
     }
 
+    /// Flink's `PreviousAllocationSlotSelectionStrategy`, which it uses when
+    /// tasks recover from local state: each slot goes back to the
+    /// TaskManager its subtasks last ran on, if that TaskManager is still
+    /// registered with a slot to spare; the other slots are filled in
+    /// [`Self::slots`]' order.
+    fn sticky_slots(&self, spread: Vec<TmId>) -> Vec<TmId> {
+        let mut previous: BTreeMap<usize, TmId> = BTreeMap::new();
+        for (v, e) in &self.executions {
+            previous.entry(self.cfg.job.slot_index(*v)).or_insert(e.tm);
+        }
+        let mut free: BTreeMap<TmId, u32> = self.tms.iter().map(|(id, t)| (*id, t.slots)).collect();
+        let mut take = |tm: TmId| match free.get_mut(&tm) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        };
+        let mut chosen: Vec<Option<TmId>> = (0..spread.len())
+            .map(|i| previous.get(&i).copied().filter(|tm| take(*tm)))
+            .collect();
+        for slot in chosen.iter_mut().filter(|s| s.is_none()) {
+            *slot = spread.iter().copied().find(|tm| take(*tm));
+        }
+        let out: Vec<TmId> = chosen.into_iter().flatten().collect();
+        assert_eq!(out.len(), spread.len(), "invariant: every slot is placed once");
+        out
+    }
+
     /// Deploy every restart batch that is due, if the slots are there.
     pub(super) async fn try_deploy(&mut self) {
         let now = self.now_ms();
@@ -65,6 +94,9 @@ impl JobMaster {
             return;
         }
         self.waiting_for_slots = false;
+        if self.cfg.engine.recover_from_local {
+            slots = self.sticky_slots(slots);
+        }
         let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
             .into_iter()
             .partition(|(d, _)| *d <= now);
