@@ -24,6 +24,7 @@ pub use error::{RecordLineError, ReportError};
 pub use plots::checkpoints::{plot_alignment, plot_checkpoints_over_time};
 pub use plots::interval_sweep::{plot_interval_sweep, IntervalGroup, IntervalSweep};
 pub use plots::latency::plot_latency;
+pub use plots::migration::plot_migration;
 pub use plots::policies::plot_restart_policies;
 pub use plots::rebalancing::{plot_rebalancing, RebalanceStats};
 pub use plots::recovery::{plot_recovery_breakdown, plot_recovery_cdf};

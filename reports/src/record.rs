@@ -413,6 +413,25 @@ pub struct RunRecord {
     pub restart_events: Vec<RestartEvent>,
     #[serde(default)]
     pub recovery: Vec<RecoveryEpisode>,
+    #[serde(default)]
+    pub rescales: Vec<RescaleMetrics>,
+}
+
+/// One rescale of a keyed vertex: what moved and how long it took.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RescaleMetrics {
+    pub t_ms: u64,
+    pub vertex: String,
+    pub from: u32,
+    pub to: u32,
+    pub moved_key_fraction: f64,
+    pub optimal_fraction: f64,
+    pub state_bytes_moved: u64,
+    pub state_bytes_total: u64,
+    pub max_over_mean_load: f64,
+    /// From the rescale decision until the last subtask restored its state.
+    pub migration_ms: u64,
 }
 
 impl RunRecord {
@@ -446,6 +465,7 @@ impl RunRecord {
             checkpoint_metrics: Vec::new(),
             restart_events: Vec::new(),
             recovery: Vec::new(),
+            rescales: Vec::new(),
         }
     }
 

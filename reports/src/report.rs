@@ -16,6 +16,7 @@ use crate::html::{render_html, Page, Section};
 use crate::plots::checkpoints::{alignment_cdfs, plot_alignment, plot_checkpoints_over_time};
 use crate::plots::interval_sweep::{plot_interval_sweep, IntervalSweep};
 use crate::plots::latency::plot_latency;
+use crate::plots::migration::{migration_rows, plot_migration};
 use crate::plots::policies::plot_restart_policies;
 use crate::plots::rebalancing::{plot_rebalancing, RebalanceStats};
 use crate::plots::recovery::{plot_recovery_breakdown, plot_recovery_cdf};
@@ -237,6 +238,11 @@ pub fn render_report(
         rebalancing
             .plots
             .push(plot_rebalancing(&extra.rebalancing, out_dir, "rebalancing")?);
+    }
+    if !migration_rows(records).is_empty() {
+        rebalancing
+            .plots
+            .push(plot_migration(records, out_dir, "rescale-migration")?);
     }
     sections.push(rebalancing);
 

@@ -6,11 +6,11 @@
 mod common;
 
 use common::{check_files, fixture, out_dir, run};
-use halab_reports::plots::{interval_sweep, policies, rebalancing, recovery, state_size, throughput};
-use halab_reports::record::{Bucket, CheckpointEvent, FaultEntry, RecoveryEpisode, RestartEvent};
+use halab_reports::plots::{interval_sweep, migration, policies, rebalancing, recovery, state_size, throughput};
+use halab_reports::record::{self, Bucket, CheckpointEvent, FaultEntry, RecoveryEpisode, RestartEvent};
 use halab_reports::stats::median_u64;
 use halab_reports::{
-    plot_alignment, plot_checkpoints_over_time, plot_interval_sweep, plot_latency, plot_rebalancing,
+    plot_alignment, plot_checkpoints_over_time, plot_interval_sweep, plot_latency, plot_migration, plot_rebalancing,
     plot_recovery_breakdown, plot_recovery_cdf, plot_restart_policies, plot_throughput, IntervalGroup, IntervalSweep,
     RebalanceStats, RunRecord,
 };
@@ -559,4 +559,42 @@ fn state_size_plot_draws_recovery_and_download_per_strategy() {
     assert!(svg.contains("local · state download"));
     let empty = vec![line("none", vec![vec![RunRecord::empty("x", 1)]])];
     assert!(state_size::plot_state_size(&empty, &out_dir("state-empty"), "x").is_err());
+}
+
+#[test]
+fn migration_plot_has_one_bar_pair_per_scenario_and_rescale() {
+    let rescale = |from: u32, to: u32, moved: u64, ms: u64| record::RescaleMetrics {
+        from,
+        to,
+        state_bytes_moved: moved,
+        state_bytes_total: 1_000_000_000,
+        migration_ms: ms,
+        ..Default::default()
+    };
+    let mut runs = Vec::new();
+    for (seed, ms) in [(1, 900), (2, 1100), (3, 1000)] {
+        let mut r = RunRecord::empty("rescale-ring", seed);
+        r.rescales = vec![rescale(4, 5, 200_000_000, ms + 500), rescale(5, 6, 300_000_000, ms)];
+        runs.push(r);
+    }
+    let mut unmetered = RunRecord::empty("rescale-plain", 1);
+    unmetered.rescales = vec![record::RescaleMetrics {
+        state_bytes_total: 0,
+        ..rescale(4, 5, 0, 10)
+    }];
+    runs.push(unmetered);
+    let p = plot_migration(&runs, &out_dir("migration"), "migration").expect("plot");
+    let svg = check_files(&p);
+    let bar = |cat: &str, series: &str| {
+        p.bars
+            .iter()
+            .find(|b| b.category == cat && b.series == series)
+            .and_then(|b| b.value)
+    };
+    assert_eq!(p.bars.len(), 4, "two rescales of one scenario; no state, no bars");
+    assert_eq!(bar("rescale-ring 4→5 (3)", migration::MIGRATION), Some(1500.0));
+    assert_eq!(bar("rescale-ring 5→6 (3)", migration::MIGRATION), Some(1000.0));
+    assert_eq!(bar("rescale-ring 5→6 (3)", migration::MOVED), Some(300_000_000.0));
+    assert!(svg.contains("rescale-ring 4→5 (3)"));
+    assert!(plot_migration(&runs[3..], &out_dir("migration-none"), "x").is_err());
 }

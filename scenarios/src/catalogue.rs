@@ -115,6 +115,18 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("large-state", include_str!("../catalogue/large-state.toml")),
     ("interval-tradeoff", include_str!("../catalogue/interval-tradeoff.toml")),
     ("restore-remote", include_str!("../catalogue/restore-remote.toml")),
+    (
+        "cpu-backpressure-aligned",
+        include_str!("../catalogue/cpu-backpressure-aligned.toml"),
+    ),
+    (
+        "cpu-backpressure-unaligned",
+        include_str!("../catalogue/cpu-backpressure-unaligned.toml"),
+    ),
+    (
+        "cpu-backpressure-alternating",
+        include_str!("../catalogue/cpu-backpressure-alternating.toml"),
+    ),
     ("restore-local", include_str!("../catalogue/restore-local.toml")),
     (
         "restore-incremental",

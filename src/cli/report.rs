@@ -82,6 +82,10 @@ pub const SUITE: &[&str] = &[
     "backpressure-aligned",
     "backpressure-unaligned",
     "backpressure-alternating",
+    // the same under backpressure from CPU (the counts are too slow)
+    "cpu-backpressure-aligned",
+    "cpu-backpressure-unaligned",
+    "cpu-backpressure-alternating",
     // failure detection
     "heartbeat-detection",
     "connection-detection",
@@ -92,6 +96,12 @@ pub const SUITE: &[&str] = &[
     "jm-partition-split-brain",
     "coordination-outage",
     "ha-chaos",
+    // one scale-out of 1 GB of keyed state under each partitioner
+    "rescale-scale-out",
+    "rescale-ring",
+    "rescale-rendezvous",
+    "rescale-jump",
+    "rescale-maglev",
 ];
 
 /// The scenarios the state-size sweep varies: one job, recovered by

@@ -21,11 +21,14 @@
 //!   time distributions per scenario.
 //! - [`rebalancing`]: keys moved against the optimum and load imbalance per
 //!   partitioner.
+//! - [`migration`]: migration time and state moved per rescale scenario
+//!   (partitioner).
 
 pub(crate) mod canvas;
 pub mod checkpoints;
 pub mod interval_sweep;
 pub mod latency;
+pub mod migration;
 pub mod policies;
 pub mod rebalancing;
 pub mod recovery;

@@ -31,7 +31,11 @@ pub struct RescaleMetrics {
     pub to: u32,
     /// Keys whose owner changed, over all keys.
     pub moved_key_fraction: f64,
-    /// The least any scheme must move: |to − from| / max(from, to).
+    /// The least any scheme must move from the layout of the restored
+    /// state: |to − p| / max(p, to), with p the number of subtask snapshots
+    /// restored (`from`, unless the rescale restored a checkpoint taken at
+    /// another parallelism, as when a migration had no time to checkpoint
+    /// before the next rescale).
     pub optimal_fraction: f64,
     pub state_bytes_moved: u64,
     pub state_bytes_total: u64,
@@ -67,6 +71,8 @@ struct Restored {
     /// Bytes per key as the restore downloaded them (`state_restored`),
     /// under the resource model; `ENTRY_BYTES` otherwise.
     bytes_per_key: u64,
+    /// The subtask's `state_restored` was seen: its download finished.
+    downloaded: bool,
 }
 
 /// `v3[1]#2` or `v3[1]#4.2` → (vertex 3, subtask 1, attempt "2" / "4.2").
@@ -114,6 +120,7 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
                     total_fingerprint: *total_fingerprint,
                     offered: *offered,
                     bytes_per_key: ENTRY_BYTES,
+                    downloaded: false,
                 });
             }
             // The restore ends once the state is downloaded (under the
@@ -124,6 +131,7 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
                     let restored = restores.get_mut(&(vertex, attempt)).into_iter().flatten();
                     for g in restored.filter(|g| g.subtask == subtask) {
                         g.t_ms = g.t_ms.max(e.t_ms);
+                        g.downloaded = true;
                         if *bytes > 0 && g.keys > 0 {
                             g.bytes_per_key = bytes / g.keys;
                         }
@@ -176,6 +184,12 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
         else {
             continue;
         };
+        // A migration cut short by the next deployment of the vertex (its
+        // downloads never finished) has no duration to report.
+        let superseded = order.iter().any(|k| k.0 == id && restores[k][0].t_ms > group[0].t_ms);
+        if superseded && !group.iter().all(|g| g.downloaded) {
+            continue;
+        }
         let total = group[0].total.max(1);
         let moved: u64 = group.iter().map(|g| g.moved).sum();
         let mean = group.iter().map(|g| g.keys).sum::<u64>() as f64 / f64::from(to);
@@ -187,7 +201,10 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
             from,
             to,
             moved_key_fraction: moved as f64 / total as f64,
-            optimal_fraction: f64::from(from.abs_diff(to)) / f64::from(from.max(to)),
+            optimal_fraction: {
+                let state_from = if group[0].offered > 1 { group[0].offered } else { from };
+                f64::from(state_from.abs_diff(to)) / f64::from(state_from.max(to))
+            },
             state_bytes_moved: group.iter().map(|g| g.moved * g.bytes_per_key).sum(),
             state_bytes_total: group[0].total * group[0].bytes_per_key,
             max_over_mean_load: if mean > 0.0 { max / mean } else { 1.0 },
@@ -261,6 +278,20 @@ mod tests {
         // v1[1] kept 3 keys in 64,000 bytes: its moved key counts 21,333
         // bytes; the others 16 per entry as serialised.
         assert_eq!(m.state_bytes_moved, 21_333 + 3 * ENTRY_BYTES);
+        // A next rescale before every download finished cuts this one short:
+        // only the next one is measured.
+        let mut cut = downloaded.clone();
+        cut.extend([
+            rescaled(2000, 3, 2),
+            restored(2050, "v1[0]#3", 2, 5, 2, 0b011),
+            restored(2060, "v1[1]#3", 2, 5, 3, 0b100),
+        ]);
+        let r = check(&cut);
+        assert_eq!(r.rescales.len(), 1, "{r:?}");
+        assert_eq!((r.rescales[0].from, r.rescales[0].to), (3, 2));
+        // Its state was offered by 2 snapshots: the checkpoint predates the
+        // rescale to 3, so nothing need move.
+        assert_eq!(r.rescales[0].optimal_fraction, 0.0);
         assert!((m.optimal_fraction - 1.0 / 3.0).abs() < 1e-9);
         assert!((m.max_over_mean_load - 4.0 / (10.0 / 3.0)).abs() < 1e-9);
     }
