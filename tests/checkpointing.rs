@@ -75,7 +75,9 @@ fn alternating_checkpoints_switch_after_the_timeout() {
 #[test]
 fn at_least_once_shows_duplicates_but_never_loses_and_exactly_once_shows_none() {
     let alo = scenario("at-least-once-crashes");
-    let records = runs(&alo, 1..=10);
+    // Under the resource model about one seed in sixteen shows duplicates
+    // (seeds 11, 12 and 16 here).
+    let records = runs(&alo, 1..=20);
     assert!(records.iter().all(|r| r.verdict == Verdict::Pass && r.lost == 0));
     assert!(
         records.iter().any(|r| r.duplicated > 0),

@@ -140,6 +140,16 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
             GOOD.lines().count() + 3,
         ),
         (
+            format!("{GOOD}\n[resources]\nenabled = false\ntask-manager-cores = 2\n"),
+            "resource keys are set",
+            GOOD.lines().count() + 3,
+        ),
+        (
+            format!("{GOOD}\n[resources]\nenabled = \"no\"\n"),
+            "bool",
+            GOOD.lines().count() + 3,
+        ),
+        (
             GOOD.replace("keys = 300", "keys = 300\nrecord-weight = 0"),
             "record-weight",
             line_of("keys = 300") + 1,

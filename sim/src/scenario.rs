@@ -149,6 +149,11 @@ pub struct JobSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ResourcesSpec {
+    /// `false`: work costs no simulated time (the simulator before the
+    /// resource model; for plans whose timing was recorded without it).
+    /// Default: on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_manager_cores: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -333,11 +338,15 @@ impl Scenario {
         v
     }
 
-    /// Whether the scenario sets any resource key (`[resources]`, or a
-    /// `[job]` cost key): only then does work cost simulated time.
+    /// Whether the scenario sets any resource key (`[resources]` other than
+    /// `enabled`, or a `[job]` cost key).
     pub fn sets_resources(&self) -> bool {
         let j = &self.job;
-        !self.resources.is_default()
+        let r = ResourcesSpec {
+            enabled: None,
+            ..self.resources.clone()
+        };
+        !r.is_default()
             || j.record_bytes.is_some()
             || j.state_bytes_per_key.is_some()
             || j.cost_per_record.is_some()
@@ -349,10 +358,17 @@ impl Scenario {
     }
 
     /// The resource model: the scenario's `[resources]` and `[job]` cost
-    /// keys over the defaults; `None` when it sets none of them (work is
-    /// free, as before the model existed).
+    /// keys over the defaults; `None` with `[resources] enabled = false`
+    /// (work is free, as before the model existed), which sets no other
+    /// resource key.
     pub fn resource_model(&self) -> Result<Option<ResourceModel>, ScenarioError> {
-        if !self.sets_resources() {
+        if self.resources.enabled == Some(false) {
+            if self.sets_resources() {
+                return Err(err(
+                    "resources.enabled",
+                    "is false, but resource keys are set ([resources], or a [job] cost, size or weight key)",
+                ));
+            }
             return Ok(None);
         }
         let (r, j) = (&self.resources, &self.job);

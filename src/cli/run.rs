@@ -41,11 +41,13 @@ pub fn banner(s: &Scenario, seed: u64) -> String {
         let cfg: Vec<String> = s.config.iter().map(|(k, v)| format!("{k}={v}")).collect();
         b.push_str(&format!("  config: {}\n", cfg.join(" ")));
     }
-    if let Ok(Some(m)) = s.resource_model() {
-        b.push_str(&format!(
+    match s.resource_model() {
+        Ok(Some(m)) => b.push_str(&format!(
             "  resources: {}\n",
             describe_resources(&m, s.cluster.slots_per_task_manager)
-        ));
+        )),
+        Ok(None) => b.push_str("  resources: off (work costs no simulated time)\n"),
+        Err(_) => {}
     }
     b.push_str(&format!("  fault plan ({} faults):\n{plan}", plan.len()));
     b

@@ -167,7 +167,7 @@ mod tests {
         );
         let s = apply(&base, Variation::StatePerKey(1_000_000)).expect("valid");
         assert_eq!(s.job.state_bytes_per_key, Some(HumanBytes(1_000_000)));
-        assert!(s.sets_resources(), "a state size turns the resource model on");
+        assert!(s.sets_resources(), "a state size is a resource key");
         assert!(s.description.contains("state per key 1MB"), "{}", s.description);
         let loaded = load_variant("tm-crash-state-per-key-1MB")
             .expect("a variant")

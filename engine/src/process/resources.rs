@@ -4,7 +4,7 @@
 //! holds it behind locks and turns its answers into sleeps on the run's
 //! clock. A restarted TaskManager process starts with idle resources.
 //!
-//! Without a model (a scenario that sets no resource key) every charge is
+//! Without a model (a scenario with `[resources] enabled = false`) every charge is
 //! free and nothing sleeps, so such runs keep the timing they had before
 //! the model existed.
 
