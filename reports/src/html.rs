@@ -56,6 +56,8 @@ pub fn url(file_name: &str) -> String {
 #[derive(Clone, Debug, Default)]
 pub struct Section {
     pub heading: String,
+    /// Paragraphs shown under the heading, before the plots.
+    pub notes: Vec<String>,
     pub plots: Vec<PlotDescription>,
 }
 
@@ -199,6 +201,9 @@ pub fn render_html(page: &Page<'_>) -> String {
 
     for s in page.sections.iter().filter(|s| !s.plots.is_empty()) {
         let _ = writeln!(h, "<h2>{}</h2>", escape(&s.heading));
+        for n in &s.notes {
+            let _ = writeln!(h, "<p>{}</p>", escape(n));
+        }
         for p in &s.plots {
             let [svg, png] = p.file_names();
             let src = match page.svg.get(&p.name) {
@@ -396,6 +401,7 @@ mod tests {
         };
         let sections = [Section {
             heading: "h".into(),
+            notes: vec!["C < 2·M & more".into()],
             plots: vec![plot("a"), plot("b c")],
         }];
         let svg_a = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"480\"></svg>";
@@ -412,6 +418,10 @@ mod tests {
             .expect("base64");
         assert_eq!(String::from_utf8(decoded).expect("utf-8"), svg_a);
         assert!(html.contains("<a href=\"a.svg\">SVG</a> · <a href=\"a.png\">PNG</a>"));
+        assert!(
+            html.contains("<h2>h</h2>\n<p>C &lt; 2·M &amp; more</p>"),
+            "notes are escaped"
+        );
         // Without its text, a plot is shown from the file beside the page.
         assert_eq!(attribute_after(&html, "<figure id=\"b c\">", "src"), "b%20c.svg");
     }

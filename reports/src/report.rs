@@ -144,6 +144,28 @@ fn alignment_scenarios(records: &[RunRecord], extra: &ReportInputs) -> Vec<Strin
     names.into_iter().take(MAX_DEFAULT_ALIGNMENT_SCENARIOS).collect()
 }
 
+/// What the interval sweep measured against Young's and Daly's optimum.
+pub fn interval_note(sweep: &IntervalSweep) -> String {
+    let s = |ms: Option<f64>| ms.map_or_else(|| "none".to_string(), |v| format!("{:.2} s", v / 1000.0));
+    let off = match (sweep.measured_optimum_ms(), sweep.young_ms()) {
+        (Some(m), Some(y)) if y > 0.0 => format!(" ({:+.0}% from Young's)", (m / y - 1.0) * 100.0),
+        _ => String::new(),
+    };
+    format!(
+        "Best checkpoint interval: measured {}{off} as the maximum of the first-order fit a + b/T + c·T to \
+         the committed throughput; Young's √(2·C·M) = {}, Daly's {}, with C = {} (the mean synchronous \
+         phase of the completed checkpoints) and M = {:.1} s (the mean time between the plan's faults). \
+         tests/checkpoint_interval.rs holds the measured optimum within 25% of Young's for three (C, M) pairs.",
+        s(sweep.measured_optimum_ms()),
+        s(sweep.young_ms()),
+        s(sweep.daly_ms()),
+        sweep
+            .checkpoint_cost_ms()
+            .map_or_else(|| "unknown".to_string(), |c| format!("{c:.0} ms")),
+        sweep.mtbf_ms / 1000.0
+    )
+}
+
 /// Write the report for `records` into `out_dir` (created if missing):
 /// `records.jsonl`, `records.csv`, the plots (`<name>.svg` and `<name>.png`)
 /// and `index.html`, which embeds the SVG plots and links every other file
@@ -223,12 +245,19 @@ pub fn render_report(
             .plots
             .push(plot_alignment(records, &aligned, out_dir, "checkpoint-alignment")?);
     }
+    sections.push(checkpoints);
+
+    let mut theory = Section {
+        heading: "Model against theory".into(),
+        ..Default::default()
+    };
     if let Some(sweep) = &extra.interval_sweep {
-        checkpoints
+        theory.notes.push(interval_note(sweep));
+        theory
             .plots
             .push(plot_interval_sweep(sweep, out_dir, "checkpoint-interval-sweep")?);
     }
-    sections.push(checkpoints);
+    sections.push(theory);
 
     let mut rebalancing = Section {
         heading: "Rebalancing".into(),

@@ -222,3 +222,33 @@ fn chosen_runs_must_exist() {
     let err = render_report(&records, &extra, &out_dir("report-missing")).expect_err("no such run");
     assert!(err.to_string().contains("tm-crash seed 99"));
 }
+
+#[test]
+fn the_model_against_theory_section_states_the_optima() {
+    let records = fixture();
+    let group = |interval_ms: u64| halab_reports::IntervalGroup {
+        interval_ms,
+        records: records.iter().filter(|r| r.scenario == "tm-crash").cloned().collect(),
+    };
+    let sweep = halab_reports::IntervalSweep {
+        groups: vec![group(500), group(1000), group(2000)],
+        mtbf_ms: 20_000.0,
+        checkpoint_cost_ms: Some(100.0),
+    };
+    let note = halab_reports::report::interval_note(&sweep);
+    assert!(note.contains("Young's √(2·C·M) = 2.00 s"), "{note}");
+    assert!(note.contains("C = 100 ms") && note.contains("M = 20.0 s"), "{note}");
+    let extra = ReportInputs {
+        interval_sweep: Some(sweep),
+        ..inputs()
+    };
+    let dir = out_dir("report-theory");
+    render_report(&records, &extra, &dir).expect("report");
+    let html = std::fs::read_to_string(dir.join(INDEX_HTML)).expect("page");
+    let section = &html[html.find("<h2>Model against theory</h2>").expect("the section")..];
+    assert!(
+        section.contains("Young&#39;s") || section.contains("Young's"),
+        "the note is shown"
+    );
+    assert!(section.contains("<figure id=\"checkpoint-interval-sweep\">"));
+}
