@@ -66,10 +66,14 @@ pub fn fit(points: &[(f64, f64)]) -> Option<ThroughputFit> {
     if distinct.len() < 3 {
         return None;
     }
-    // Normal equations (XᵀX)β = Xᵀy with rows (1, 1/T, T).
+    // Normal equations (XᵀX)β = Xᵀy with rows (1, 1/x, x), in x = T/T0
+    // with T0 the intervals' geometric mean, so the columns are of one
+    // order of magnitude whatever the unit of T.
+    let t0 = (distinct.iter().map(|t| t.ln()).sum::<f64>() / distinct.len() as f64).exp();
     let mut m = [[0.0f64; 4]; 3];
     for &(t, y) in points.iter().filter(|p| p.0 > 0.0) {
-        let row = [1.0, 1.0 / t, t];
+        let x = t / t0;
+        let row = [1.0, 1.0 / x, x];
         for i in 0..3 {
             for j in 0..3 {
                 m[i][j] += row[i] * row[j];
@@ -78,17 +82,26 @@ pub fn fit(points: &[(f64, f64)]) -> Option<ThroughputFit> {
         }
     }
     let [a, b, c] = solve(m)?;
-    Some(ThroughputFit { a, b, c })
+    Some(ThroughputFit {
+        a,
+        b: b * t0,
+        c: c / t0,
+    })
 }
+
+/// A pivot this small against the matrix's largest entry means the system
+/// is singular (fewer independent points than unknowns), up to rounding.
+const SINGULAR: f64 = 1e-9;
 
 /// Gauss-Jordan elimination with partial pivoting of a 3×3 system given as
 /// its augmented matrix.
 fn solve(mut m: [[f64; 4]; 3]) -> Option<[f64; 3]> {
+    let scale = m.iter().flat_map(|r| &r[..3]).fold(0.0f64, |a, v| a.max(v.abs()));
     for col in 0..3 {
         let pivot = (col..3).max_by(|x, y| m[*x][col].abs().total_cmp(&m[*y][col].abs()))?;
         m.swap(col, pivot);
         let p = m[col][col];
-        if p.abs() < 1e-300 {
+        if p.is_nan() || p.abs() <= SINGULAR * scale {
             return None;
         }
         for v in m[col].iter_mut() {
@@ -121,6 +134,9 @@ mod tests {
         assert!((daly(100.0, 10_000.0) - expected).abs() < 1e-3);
         assert!(daly(100.0, 10_000.0) < young(100.0, 10_000.0));
         assert_eq!(daly(300.0, 100.0), 100.0, "C ≥ 2M: checkpoint every M");
+        let r: f64 = 150.0 / 200.0;
+        let below = young(150.0, 100.0) * (1.0 + r.sqrt() / 3.0 + r / 9.0) - 150.0;
+        assert!((daly(150.0, 100.0) - below).abs() < 1e-9, "C < 2M: the formula");
         assert_eq!(young(0.0, 5.0), 0.0);
     }
 
@@ -157,5 +173,16 @@ mod tests {
             c: -1.0,
         };
         assert_eq!(only_c.optimum(), None);
+        let flat = |b: f64, c: f64| ThroughputFit { a: 1.0, b, c };
+        assert_eq!(flat(0.0, -1.0).optimum(), None);
+        assert_eq!(flat(-1.0, 0.0).optimum(), None);
+        // Exactly three intervals suffice; a zero interval is left out.
+        let model = flat(-4.0, -1.0);
+        let three: Vec<(f64, f64)> = [1.0, 2.0, 4.0].iter().map(|t| (*t, model.at(*t))).collect();
+        let f = fit(&three).expect("three intervals fit");
+        assert!((f.optimum().expect("maximum") - 2.0).abs() < 1e-9);
+        let mut with_zero = three.clone();
+        with_zero.push((0.0, 99.0));
+        assert_eq!(fit(&with_zero), Some(f));
     }
 }
