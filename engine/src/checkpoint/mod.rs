@@ -57,9 +57,13 @@ pub struct TaskStateSnapshot {
     /// A source of a bounded job that had read all its input.
     pub end_of_input: bool,
     /// Keyed entries changed since the task's previous snapshot, where the
-    /// operator tracks them: an incremental checkpoint uploads only these.
+    /// operator tracks them: RocksDB's synchronous phase flushes these.
     #[serde(default)]
     pub changed_entries: Option<u64>,
+    /// Keyed entries changed since the last completed checkpoint, where the
+    /// operator tracks them: an incremental checkpoint uploads only these.
+    #[serde(default)]
+    pub unconfirmed_entries: Option<u64>,
 }
 
 impl TaskStateSnapshot {
@@ -70,6 +74,7 @@ impl TaskStateSnapshot {
             in_flight_output: Vec::new(),
             end_of_input: false,
             changed_entries: None,
+            unconfirmed_entries: None,
         }
     }
 
@@ -77,7 +82,7 @@ impl TaskStateSnapshot {
     /// incremental checkpoint (RocksDB) only the changed entries' bytes
     /// besides the rest of the snapshot. Restores still download all of it.
     pub fn uploaded_bytes(&self, model: &ResourceModel, incremental: bool) -> u64 {
-        match (incremental, self.changed_entries, &self.operator) {
+        match (incremental, self.unconfirmed_entries, &self.operator) {
             (true, Some(changed), OperatorState::Keyed(_)) => model
                 .state_bytes(changed)
                 .saturating_add(self.in_flight_bytes(Some(model))),

@@ -1,6 +1,7 @@
 //! The keyed running count: per key, the number of records seen so far.
 //! Emits `(key, count)` for every input record, keeping the record's origin.
 
+use super::changes::{ChangeTracker, Changes};
 use super::driver::{run_operator, Operator};
 use super::io::{OutputGate, OwnerCache};
 use super::{TaskEnv, TaskError};
@@ -25,28 +26,11 @@ struct KeyedCount {
     tracer: Tracer,
     node: String,
     task: String,
-    /// The entries of the previous snapshot (or of the restore), sorted by
-    /// key, and how many entries the last snapshot changed against them.
-    /// Tracked only where they are used: RocksDB under the resource model
-    /// (its flush, and incremental uploads).
-    previous: Option<Vec<(u64, u64)>>,
-    changed: Option<u64>,
-}
-
-/// Entries of `now` that are new or differ from `before` (both sorted by key).
-fn changed_entries(before: &[(u64, u64)], now: &[(u64, u64)]) -> u64 {
-    let mut old = before.iter().peekable();
-    let mut changed = 0;
-    for (k, v) in now {
-        while old.peek().is_some_and(|(ok, _)| ok < k) {
-            old.next();
-        }
-        match old.peek() {
-            Some((ok, ov)) if ok == k && ov == v => {}
-            _ => changed += 1,
-        }
-    }
-    changed
+    /// What changed, tracked only where it is used: RocksDB under the
+    /// resource model (its flush, and incremental uploads); and the
+    /// changes of the last snapshot.
+    changes: Option<ChangeTracker>,
+    last_changes: Option<Changes>,
 }
 
 impl Operator for KeyedCount {
@@ -85,17 +69,23 @@ impl Operator for KeyedCount {
         Ok(())
     }
 
-    async fn snapshot(&mut self, _checkpoint: CheckpointId) -> Result<OperatorState, TaskError> {
+    async fn snapshot(&mut self, checkpoint: CheckpointId) -> Result<OperatorState, TaskError> {
         let snapshot = self.state.snapshot();
-        if let Some(previous) = self.previous.as_mut() {
-            self.changed = Some(changed_entries(previous, &snapshot.entries));
-            previous.clone_from(&snapshot.entries);
+        if let Some(changes) = self.changes.as_mut() {
+            self.last_changes = Some(changes.snapshot(checkpoint, &snapshot.entries));
         }
         Ok(OperatorState::Keyed(snapshot))
     }
 
-    fn changed_since_last_snapshot(&self) -> Option<u64> {
-        self.changed
+    fn changes_in_last_snapshot(&self) -> Option<Changes> {
+        self.last_changes
+    }
+
+    async fn checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError> {
+        if let Some(changes) = self.changes.as_mut() {
+            changes.completed(checkpoint);
+        }
+        Ok(())
     }
 }
 
@@ -148,8 +138,8 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
     env.download_restored_state(bytes).await;
     let tracks_changes = env.config.state_backend == StateBackendKind::RocksDb && env.resources.model().is_some();
     let op = KeyedCount {
-        previous: tracks_changes.then(|| state.snapshot().entries),
-        changed: None,
+        changes: tracks_changes.then(|| ChangeTracker::new(state.snapshot().entries)),
+        last_changes: None,
         state,
         partitioner: env.partitioner(),
         owners: OwnerCache::default(),
@@ -160,17 +150,4 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         task: env.tdd.id.to_string(),
     };
     run_operator(env, (op, CostedOperator::Count), out, replay_in, replay_out).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::changed_entries;
-
-    #[test]
-    fn changed_entries_are_new_keys_and_new_counts() {
-        assert_eq!(changed_entries(&[], &[(1, 1), (2, 1)]), 2);
-        assert_eq!(changed_entries(&[(1, 1), (2, 1)], &[(1, 1), (2, 1)]), 0);
-        assert_eq!(changed_entries(&[(1, 1), (2, 1)], &[(1, 2), (2, 1), (3, 1)]), 2);
-        assert_eq!(changed_entries(&[(1, 1), (5, 1)], &[(2, 1), (5, 1), (9, 4)]), 2);
-    }
 }

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 
+use super::changes::Changes;
 use super::input::{CheckpointedInput, InputEvent};
 use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
 use super::{sleep_until_ms, TaskControl, TaskEnv, TaskError};
@@ -41,10 +42,11 @@ pub trait Operator: Send {
     /// The synchronous part of the snapshot for `checkpoint`.
     fn snapshot(&mut self, checkpoint: CheckpointId) -> impl Future<Output = Result<OperatorState, TaskError>> + Send;
 
-    /// Keyed entries changed since the previous snapshot, for operators
-    /// that track them (incremental checkpoints upload only those, and
-    /// RocksDB's synchronous phase flushes only those).
-    fn changed_since_last_snapshot(&self) -> Option<u64> {
+    /// What the last snapshot changed, for operators that track it
+    /// (RocksDB's synchronous phase flushes the changes since the previous
+    /// snapshot; an incremental checkpoint uploads those since the last
+    /// completed one).
+    fn changes_in_last_snapshot(&self) -> Option<Changes> {
         None
     }
 
@@ -133,7 +135,9 @@ pub async fn run_operator<O: Operator>(
                 }
                 InputEvent::Snapshot { barrier, unaligned, alignment_ms } => {
                     let mut snap = TaskStateSnapshot::new(op.snapshot(barrier.id).await?);
-                    snap.changed_entries = op.changed_since_last_snapshot();
+                    let changes = op.changes_in_last_snapshot();
+                    snap.changed_entries = changes.map(|c| c.since_previous_snapshot);
+                    snap.unconfirmed_entries = changes.map(|c| c.since_last_completed);
                     // The synchronous phase: RocksDB flushes its memtable
                     // (what changed since the last flush) to local disk while
                     // the task waits; the heap backend copies on write and

@@ -6,6 +6,7 @@
 //! checkpoint storage by a separate writer task (Flink's asynchronous snapshot
 //! part), which acknowledges or declines the checkpoint when done.
 
+pub mod changes;
 pub mod count;
 pub mod driver;
 pub mod input;
