@@ -71,7 +71,7 @@ pub fn comparison_groups(records: &[RunRecord]) -> Vec<ComparisonGroup> {
         .into_iter()
         .filter(|(_, scenarios)| scenarios.len() > 1)
         .map(|(schedule, scenarios)| ComparisonGroup {
-            rows: scenarios.iter().map(|s| row(s, records)).collect(),
+            rows: scenarios.iter().map(|s| comparison_row(s, records)).collect(),
             seeds: schedule.keys().copied().collect(),
             example_plan: schedule.values().next().cloned().unwrap_or_default(),
         })
@@ -80,7 +80,8 @@ pub fn comparison_groups(records: &[RunRecord]) -> Vec<ComparisonGroup> {
     groups
 }
 
-fn row(scenario: &str, records: &[RunRecord]) -> ComparisonRow {
+/// The row of `scenario` over its runs in `records`.
+pub fn comparison_row(scenario: &str, records: &[RunRecord]) -> ComparisonRow {
     let runs: Vec<&RunRecord> = records.iter().filter(|r| r.scenario == scenario).collect();
     let episodes = runs.iter().map(|r| r.recovery.len()).sum();
     let recovery: Vec<f64> = runs

@@ -415,6 +415,19 @@ pub struct RunRecord {
     pub recovery: Vec<RecoveryEpisode>,
     #[serde(default)]
     pub rescales: Vec<RescaleMetrics>,
+    #[serde(default)]
+    pub latency: LatencySummary,
+}
+
+/// End-to-end latency (source log arrival to commit) over a run's
+/// committed records.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LatencySummary {
+    pub records: u64,
+    pub p50_ms: u64,
+    pub p99_ms: u64,
+    pub max_ms: u64,
 }
 
 /// One rescale of a keyed vertex: what moved and how long it took.
@@ -466,6 +479,7 @@ impl RunRecord {
             restart_events: Vec::new(),
             recovery: Vec::new(),
             rescales: Vec::new(),
+            latency: LatencySummary::default(),
         }
     }
 

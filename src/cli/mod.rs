@@ -1,7 +1,9 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod bench;
+mod compare;
 mod list;
+mod overrides;
 mod partition;
 mod policy;
 mod report;
@@ -58,6 +60,33 @@ pub enum Command {
         /// Write the run's fault plan out as an explicit scenario file.
         #[arg(long, value_name = "FILE")]
         write_plan: Option<std::path::PathBuf>,
+        /// Override one key of the scenario (repeatable): a Flink key,
+        /// job.<key>, resources.<key>, cluster.<key>, expect.<key> or duration.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Run every combination of the varied keys on the same seeds (the same
+    /// fault plans) and compare them side by side.
+    Compare {
+        /// A built-in scenario name or a path to a scenario file (.toml).
+        scenario: String,
+        /// A key and its values, e.g.
+        /// restart-strategy.type=fixed-delay,exponential-delay (repeatable:
+        /// the product of all).
+        #[arg(long, value_name = "KEY=V1,V2,...", required = true)]
+        vary: Vec<String>,
+        /// Override one key of the scenario for every variant (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Inclusive seed range, e.g. 1..100.
+        #[arg(long, default_value = "1..100")]
+        seeds: SeedRange,
+        /// Worker threads (default: all cores).
+        #[arg(long, value_name = "J", value_parser = positive_usize)]
+        jobs: Option<usize>,
+        /// Write the records, the variants' scenario files and an HTML report.
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
     },
     /// Run scenarios over a range of seeds on all cores.
     Sweep {
@@ -86,6 +115,9 @@ pub enum Command {
         /// Run every seed twice and fail on any trace-hash difference.
         #[arg(long)]
         check_determinism: bool,
+        /// Override one key of every scenario (repeatable; see `run --set`).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Re-run one seed: its summary, or with --trace its full trace.
     Repro {
@@ -214,6 +246,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             trace,
             check_determinism,
             write_plan,
+            set,
         } => run::run(
             &scenario,
             seed,
@@ -222,8 +255,24 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 trace,
                 check_determinism,
                 write_plan,
+                set,
             },
         ),
+        Command::Compare {
+            scenario,
+            vary,
+            set,
+            seeds,
+            jobs,
+            out,
+        } => compare::run(compare::Options {
+            scenario,
+            vary,
+            set,
+            seeds,
+            jobs,
+            out,
+        }),
         Command::Sweep {
             scenarios,
             all,
@@ -233,6 +282,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             out,
             resume,
             check_determinism,
+            set,
         } => sweep::run(sweep::Options {
             scenarios: if all {
                 halab_scenarios::catalogue::names()
@@ -248,6 +298,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             out,
             resume,
             check_determinism,
+            set,
         }),
         Command::Repro {
             scenario,

@@ -11,6 +11,8 @@ use halab_sim::{RunRecord, Scenario, Verdict};
 use super::{scenario_arg, Format};
 
 pub struct Options {
+    /// `--set KEY=V` overrides, in order.
+    pub set: Vec<String>,
     pub format: Format,
     pub trace: bool,
     pub check_determinism: bool,
@@ -124,7 +126,7 @@ pub fn summary(r: &RunRecord) -> String {
 }
 
 pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
-    let scenario = scenario_arg::load(arg)?;
+    let scenario = super::overrides::apply_sets(scenario_arg::load(arg)?, &opts.set)?;
     let say = |text: &str| match opts.format {
         Format::Text => println!("{text}"),
         Format::Json => eprintln!("{text}"),

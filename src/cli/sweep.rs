@@ -21,13 +21,19 @@ pub struct Options {
     pub out: Option<PathBuf>,
     pub resume: bool,
     pub check_determinism: bool,
+    /// `--set KEY=V` overrides of every scenario, in order.
+    pub set: Vec<String>,
 }
 
 pub fn run(opts: Options) -> anyhow::Result<i32> {
     let loaded: Vec<(String, Scenario)> = opts
         .scenarios
         .iter()
-        .map(|a| scenario_arg::load(a).map(|s| (a.clone(), s)))
+        .map(|a| {
+            scenario_arg::load(a)
+                .and_then(|s| super::overrides::apply_sets(s, &opts.set))
+                .map(|s| (a.clone(), s))
+        })
         .collect::<anyhow::Result<_>>()?;
     let scenarios: Vec<Scenario> = loaded.iter().map(|(_, s)| s.clone()).collect();
     if let (Some(p), false) = (&opts.out, opts.resume) {

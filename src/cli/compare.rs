@@ -1,0 +1,304 @@
+//! `halab compare <scenario> --vary KEY=V1,V2,... [--vary ...] --seeds A..B`:
+//! every combination of the varied keys, run on the same seeds (so under
+//! the same fault plans wherever the varied keys leave the plan alone), and
+//! one side-by-side table with the best value of each column marked `*`.
+//!
+//! A variant is named for what varies: `<base>--<key>=<value>` per varied
+//! key (`tm-crash--restart-strategy.type=fixed-delay`). Keys are read as
+//! `--set` reads them (see [`super::overrides`]). With `--out DIR` the runs'
+//! records, the variants as scenario files and an HTML report of the
+//! comparison are written there. Exit code as `halab sweep`.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context};
+use halab_reports::plots::interval_sweep::committed_per_s;
+use halab_reports::stats::median;
+use halab_reports::{comparison::comparison_row, render_report, ReportInputs};
+use halab_scenarios::sweep::{run_sweep, SeedRange};
+use halab_sim::{Scenario, Verdict};
+
+use super::{overrides, scenario_arg};
+
+pub struct Options {
+    pub scenario: String,
+    pub vary: Vec<String>,
+    pub set: Vec<String>,
+    pub seeds: SeedRange,
+    pub jobs: Option<usize>,
+    pub out: Option<PathBuf>,
+}
+
+type Record = halab_reports::RunRecord;
+
+/// A varied key and its values, as given.
+struct Axis {
+    key: String,
+    values: Vec<String>,
+}
+
+fn axes(vary: &[String]) -> anyhow::Result<Vec<Axis>> {
+    if vary.is_empty() {
+        bail!("give at least one --vary KEY=V1,V2,...");
+    }
+    let mut seen = BTreeSet::new();
+    vary.iter()
+        .map(|arg| {
+            let (key, list) = overrides::split(arg, "--vary")?;
+            if !seen.insert(key.clone()) {
+                bail!("--vary {key} is given twice; list its values in one --vary");
+            }
+            let values: Vec<String> = list.split(',').map(|v| v.trim().to_string()).collect();
+            if values.iter().any(String::is_empty) {
+                bail!("--vary {arg}: an empty value");
+            }
+            let unique: BTreeSet<&String> = values.iter().collect();
+            if unique.len() != values.len() {
+                bail!("--vary {arg}: a value is listed twice");
+            }
+            Ok(Axis { key, values })
+        })
+        .collect()
+}
+
+/// Every combination of the axes' values applied to `base`, named for it.
+fn variants(base: &Scenario, axes: &[Axis]) -> anyhow::Result<Vec<(Scenario, Vec<String>)>> {
+    let mut out = vec![(base.clone(), Vec::new())];
+    for axis in axes {
+        let mut next = Vec::new();
+        for (s, sets) in &out {
+            for value in &axis.values {
+                let mut v = overrides::apply(s, &axis.key, value, "--vary")?;
+                v.name = format!("{}--{}={}", s.name, axis.key, value);
+                let mut sets = sets.clone();
+                sets.push(format!("{}={}", axis.key, value));
+                next.push((v, sets));
+            }
+        }
+        out = next;
+    }
+    Ok(out)
+}
+
+pub fn run(opts: Options) -> anyhow::Result<i32> {
+    let base = overrides::apply_sets(scenario_arg::load(&opts.scenario)?, &opts.set)?;
+    let axes = axes(&opts.vary)?;
+    let variants = variants(&base, &axes)?;
+    let seeds = opts.seeds.seeds(None);
+    let work: Vec<(usize, u64)> = (0..variants.len())
+        .flat_map(|i| seeds.iter().map(move |s| (i, *s)))
+        .collect();
+    let jobs = opts
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "halab compare: {} variants x {} seeds of {} ({} runs, {jobs} jobs)",
+        variants.len(),
+        seeds.len(),
+        base.name,
+        work.len()
+    );
+    let scenarios: Vec<Scenario> = variants.iter().map(|(s, _)| s.clone()).collect();
+    let mut records: Vec<Record> = Vec::with_capacity(work.len());
+    let mut failure: Option<anyhow::Error> = None;
+    run_sweep(&scenarios, &work, jobs, false, |r| {
+        let parsed = serde_json::to_string(&r)
+            .map_err(|e| anyhow!("{e}"))
+            .and_then(|j| serde_json::from_str::<Record>(&j).map_err(|e| anyhow!("{e}")));
+        match parsed {
+            Ok(rec) => records.push(rec),
+            Err(e) => failure = Some(e.context("invariant: a run record reads back")),
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    records.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
+    print_table(&variants, &records);
+    print_failures(&opts, &variants, &records);
+    if let Some(dir) = &opts.out {
+        write_out(dir, &opts, &variants, &records)?;
+    }
+    let any = |v: halab_reports::Verdict| records.iter().any(|r| r.verdict == v);
+    Ok(if any(halab_reports::Verdict::Violation) {
+        Verdict::Violation.exit_code()
+    } else if any(halab_reports::Verdict::Liveness) {
+        Verdict::Liveness.exit_code()
+    } else {
+        0
+    })
+}
+
+/// One variant's figures, in the table's column order (ms, counts, rate).
+struct Row {
+    name: String,
+    runs: usize,
+    passes: usize,
+    values: [Option<f64>; 8],
+}
+
+/// (header, lower is better, shown as seconds).
+const COLUMNS: [(&str, Better, Unit); 8] = [
+    ("recovery", Better::Lower, Unit::Seconds),
+    ("p90", Better::Lower, Unit::Seconds),
+    ("downtime", Better::Lower, Unit::Seconds),
+    ("restarts", Better::Lower, Unit::Count),
+    ("gave up", Better::Lower, Unit::Count),
+    ("checkpoint", Better::Lower, Unit::Seconds),
+    ("latency", Better::Lower, Unit::Seconds),
+    ("records/s", Better::Higher, Unit::Count),
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Better {
+    Lower,
+    Higher,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    Seconds,
+    Count,
+}
+
+fn row(name: &str, records: &[Record]) -> Row {
+    let c = comparison_row(name, records);
+    let runs: Vec<&Record> = records.iter().filter(|r| r.scenario == name).collect();
+    let latency: Vec<f64> = runs
+        .iter()
+        .filter(|r| r.latency.records > 0)
+        .map(|r| r.latency.p50_ms as f64)
+        .collect();
+    let throughput: Vec<f64> = runs.iter().filter_map(|r| committed_per_s(r)).collect();
+    let f = |v: Option<u64>| v.map(|x| x as f64);
+    Row {
+        name: name.to_string(),
+        runs: c.runs,
+        passes: c.passes,
+        values: [
+            f(c.median_recovery_ms),
+            f(c.p90_recovery_ms),
+            f(c.median_downtime_ms),
+            f(c.median_restarts),
+            Some(c.gave_up as f64),
+            f(c.median_checkpoint_ms),
+            median(&latency),
+            median(&throughput),
+        ],
+    }
+}
+
+fn cell(v: Option<f64>, unit: Unit, best: bool) -> String {
+    let text = match (v, unit) {
+        (None, _) => "-".to_string(),
+        (Some(ms), Unit::Seconds) => format!("{:.2}s", ms / 1000.0),
+        (Some(x), Unit::Count) if x.fract() == 0.0 => format!("{x:.0}"),
+        (Some(x), Unit::Count) => format!("{x:.1}"),
+    };
+    if best {
+        format!("*{text}")
+    } else {
+        text
+    }
+}
+
+fn print_table(variants: &[(Scenario, Vec<String>)], records: &[Record]) {
+    let rows: Vec<Row> = variants.iter().map(|(s, _)| row(&s.name, records)).collect();
+    let best: Vec<Option<f64>> = (0..COLUMNS.len())
+        .map(|i| {
+            let vals = rows.iter().filter_map(|r| r.values[i]);
+            match COLUMNS[i].1 {
+                Better::Lower => vals.reduce(f64::min),
+                Better::Higher => vals.reduce(f64::max),
+            }
+        })
+        .collect();
+    let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(8).max(8);
+    let mut header = format!("{:<w$} {:>6}", "variant", "passed");
+    for (h, _, _) in COLUMNS {
+        header.push_str(&format!(" {h:>10}"));
+    }
+    println!("{header}");
+    for r in &rows {
+        let mut line = format!("{:<w$} {:>6}", r.name, format!("{}/{}", r.passes, r.runs));
+        for (i, (_, _, unit)) in COLUMNS.iter().enumerate() {
+            let is_best = rows.len() > 1 && r.values[i].is_some() && r.values[i] == best[i];
+            line.push_str(&format!(" {:>10}", cell(r.values[i], *unit, is_best)));
+        }
+        println!("{line}");
+    }
+    println!(
+        "(medians over runs; recovery is fault → first commit, p90 its 90th percentile; latency is the runs' \
+         median end-to-end p50; * marks the best of a column)"
+    );
+    let plans: BTreeSet<Vec<(u64, String)>> = variants
+        .iter()
+        .map(|(s, _)| {
+            records
+                .iter()
+                .filter(|r| r.scenario == s.name)
+                .map(|r| (r.seed, halab_reports::record::plan_text(&r.fault_plan)))
+                .collect()
+        })
+        .collect();
+    if plans.len() > 1 {
+        println!("note: the variants ran different fault plans (a varied key changes the plan)");
+    }
+}
+
+/// The command that re-runs one variant under one seed.
+fn repro(opts: &Options, sets: &[String], seed: u64) -> String {
+    let mut line = format!("cargo run --release -- run {}", opts.scenario);
+    for s in opts.set.iter().chain(sets) {
+        line.push_str(&format!(" --set {s}"));
+    }
+    line.push_str(&format!(" --seed {seed}"));
+    line
+}
+
+fn print_failures(opts: &Options, variants: &[(Scenario, Vec<String>)], records: &[Record]) {
+    for r in records.iter().filter(|r| r.verdict != halab_reports::Verdict::Pass) {
+        let sets = variants
+            .iter()
+            .find(|(s, _)| s.name == r.scenario)
+            .map_or(&[][..], |(_, sets)| sets.as_slice());
+        println!(
+            "{} seed {} {}: {}",
+            r.scenario,
+            r.seed,
+            r.verdict.as_str(),
+            r.message.clone().unwrap_or_default()
+        );
+        println!("  reproduce: {}", repro(opts, sets, r.seed));
+    }
+}
+
+fn write_out(
+    dir: &std::path::Path,
+    opts: &Options,
+    variants: &[(Scenario, Vec<String>)],
+    records: &[Record],
+) -> anyhow::Result<()> {
+    let scenario_dir = dir.join("scenarios");
+    std::fs::create_dir_all(&scenario_dir).with_context(|| format!("cannot create {}", scenario_dir.display()))?;
+    let mut args = std::collections::BTreeMap::new();
+    for (s, _) in variants {
+        let path = scenario_dir.join(format!("{}.toml", s.name));
+        let text = s
+            .to_toml()
+            .map_err(|e| anyhow!("cannot write scenario {}: {e}", s.name))?;
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        args.insert(s.name.clone(), path.display().to_string());
+    }
+    let inputs = ReportInputs {
+        title: format!("halab compare {} ({})", opts.scenario, opts.vary.join(" ")),
+        scenario_args: args,
+        ..Default::default()
+    };
+    let summary = render_report(records, &inputs, dir)
+        .map_err(|e| anyhow!("{e}"))
+        .context("cannot write the comparison report")?;
+    println!("report: {}", summary.index.display());
+    Ok(())
+}
