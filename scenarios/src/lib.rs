@@ -5,9 +5,11 @@
 //! fault plan. A bad file gets an error naming `file:line:col`, never a panic.
 
 pub mod catalogue;
+pub mod overrides;
 pub mod parse;
 pub mod runner;
 pub mod shrink;
 pub mod sweep;
+pub mod testing;
 
 pub use parse::{parse_scenario, ScenarioFileError};

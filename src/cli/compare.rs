@@ -5,7 +5,7 @@
 //!
 //! A variant is named for what varies: `<base>--<key>=<value>` per varied
 //! key (`tm-crash--restart-strategy.type=fixed-delay`). Keys are read as
-//! `--set` reads them (see [`super::overrides`]). With `--out DIR` the runs'
+//! `--set` reads them (see `halab_scenarios::overrides`). With `--out DIR` the runs'
 //! records, the variants as scenario files and an HTML report of the
 //! comparison are written there. Exit code as `halab sweep`.
 
@@ -19,7 +19,9 @@ use halab_reports::{comparison::comparison_row, render_report, ReportInputs};
 use halab_scenarios::sweep::{run_sweep, SeedRange};
 use halab_sim::{Scenario, Verdict};
 
-use super::{overrides, scenario_arg};
+use halab_scenarios::overrides;
+
+use super::scenario_arg;
 
 pub struct Options {
     pub scenario: String,
@@ -45,7 +47,7 @@ fn axes(vary: &[String]) -> anyhow::Result<Vec<Axis>> {
     let mut seen = BTreeSet::new();
     vary.iter()
         .map(|arg| {
-            let (key, list) = overrides::split(arg, "--vary")?;
+            let (key, list) = overrides::split(arg, "--vary").map_err(anyhow::Error::msg)?;
             if !seen.insert(key.clone()) {
                 bail!("--vary {key} is given twice; list its values in one --vary");
             }
@@ -69,7 +71,7 @@ fn variants(base: &Scenario, axes: &[Axis]) -> anyhow::Result<Vec<(Scenario, Vec
         let mut next = Vec::new();
         for (s, sets) in &out {
             for value in &axis.values {
-                let mut v = overrides::apply(s, &axis.key, value, "--vary")?;
+                let mut v = overrides::apply(s, &axis.key, value, "--vary").map_err(anyhow::Error::msg)?;
                 v.name = format!("{}--{}={}", s.name, axis.key, value);
                 let mut sets = sets.clone();
                 sets.push(format!("{}={}", axis.key, value));
@@ -82,7 +84,7 @@ fn variants(base: &Scenario, axes: &[Axis]) -> anyhow::Result<Vec<(Scenario, Vec
 }
 
 pub fn run(opts: Options) -> anyhow::Result<i32> {
-    let base = overrides::apply_sets(scenario_arg::load(&opts.scenario)?, &opts.set)?;
+    let base = overrides::apply_sets(scenario_arg::load(&opts.scenario)?, &opts.set).map_err(anyhow::Error::msg)?;
     let axes = axes(&opts.vary)?;
     let variants = variants(&base, &axes)?;
     let seeds = opts.seeds.seeds(None);

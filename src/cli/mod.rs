@@ -3,7 +3,6 @@
 mod bench;
 mod compare;
 mod list;
-mod overrides;
 mod partition;
 mod policy;
 mod report;

@@ -126,7 +126,8 @@ pub fn summary(r: &RunRecord) -> String {
 }
 
 pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
-    let scenario = super::overrides::apply_sets(scenario_arg::load(arg)?, &opts.set)?;
+    let scenario =
+        halab_scenarios::overrides::apply_sets(scenario_arg::load(arg)?, &opts.set).map_err(anyhow::Error::msg)?;
     let say = |text: &str| match opts.format {
         Format::Text => println!("{text}"),
         Format::Json => eprintln!("{text}"),

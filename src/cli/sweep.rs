@@ -31,7 +31,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         .iter()
         .map(|a| {
             scenario_arg::load(a)
-                .and_then(|s| super::overrides::apply_sets(s, &opts.set))
+                .and_then(|s| halab_scenarios::overrides::apply_sets(s, &opts.set).map_err(anyhow::Error::msg))
                 .map(|s| (a.clone(), s))
         })
         .collect::<anyhow::Result<_>>()?;

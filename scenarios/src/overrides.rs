@@ -1,5 +1,5 @@
-//! `--set KEY=V` and `--vary KEY=V1,V2,...`: one key of any scenario
-//! overridden from the command line.
+//! One key of any scenario overridden by name and value: the CLI's
+//! `--set KEY=V` and `--vary KEY=V1,V2,...`, and [`set_key`] for tests.
 //!
 //! A key names where it lives:
 //! - `job.<key>`, `resources.<key>`, `cluster.<key>`, `expect.<key>`: that
@@ -14,21 +14,22 @@
 //! a scenario file is: a bad key or value is refused with a message naming
 //! the override.
 
-use anyhow::{anyhow, bail};
-use halab_scenarios::parse_scenario;
 use halab_sim::Scenario;
+
+use crate::parse::parse_scenario;
 
 const TABLES: [&str; 4] = ["job", "resources", "cluster", "expect"];
 const TOP_LEVEL: [&str; 2] = ["duration", "description"];
 
-/// `KEY=V` split at its first `=`; both sides non-empty.
-pub fn split(arg: &str, flag: &str) -> anyhow::Result<(String, String)> {
+/// `KEY=V` split at its first `=`; both sides non-empty. Errors name
+/// `flag` and the argument.
+pub fn split(arg: &str, flag: &str) -> Result<(String, String), String> {
     let Some((key, value)) = arg.split_once('=') else {
-        bail!("{flag} {arg}: expected KEY=VALUE");
+        return Err(format!("{flag} {arg}: expected KEY=VALUE"));
     };
     let (key, value) = (key.trim(), value.trim());
     if key.is_empty() || value.is_empty() {
-        bail!("{flag} {arg}: expected KEY=VALUE, both non-empty");
+        return Err(format!("{flag} {arg}: expected KEY=VALUE, both non-empty"));
     }
     Ok((key.to_string(), value.to_string()))
 }
@@ -41,12 +42,18 @@ fn value_of(text: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(text.to_string()))
 }
 
-/// `scenario` with `key` set to `value`, checked as a scenario file is.
-pub fn apply(scenario: &Scenario, key: &str, value: &str, flag: &str) -> anyhow::Result<Scenario> {
+/// `scenario` with `key` set to `value`, checked as a scenario file is
+/// (the name is kept: naming a variant is the caller's).
+pub fn set_key(scenario: &Scenario, key: &str, value: &str) -> Result<Scenario, String> {
+    apply(scenario, key, value, "set")
+}
+
+/// [`set_key`], with errors naming `flag` (`--set`, `--vary`).
+pub fn apply(scenario: &Scenario, key: &str, value: &str, flag: &str) -> Result<Scenario, String> {
     let text = scenario
         .to_toml()
-        .map_err(|e| anyhow!("invariant: a scenario serialises: {e}"))?;
-    let mut doc: toml::Table = toml::from_str(&text).map_err(|e| anyhow!("invariant: a scenario re-reads: {e}"))?;
+        .map_err(|e| format!("invariant: a scenario serialises: {e}"))?;
+    let mut doc: toml::Table = toml::from_str(&text).map_err(|e| format!("invariant: a scenario re-reads: {e}"))?;
     let v = value_of(value);
     let (table, name) = match key.split_once('.') {
         Some((t, rest)) if TABLES.contains(&t) => (Some(t), rest),
@@ -59,7 +66,7 @@ pub fn apply(scenario: &Scenario, key: &str, value: &str, flag: &str) -> anyhow:
                 .entry(t.to_string())
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             let toml::Value::Table(tab) = entry else {
-                bail!("invariant: [{t}] is a table");
+                return Err(format!("invariant: [{t}] is a table"));
             };
             tab.insert(name.to_string(), v);
         }
@@ -67,14 +74,14 @@ pub fn apply(scenario: &Scenario, key: &str, value: &str, flag: &str) -> anyhow:
             doc.insert(name.to_string(), v);
         }
     }
-    let text = toml::to_string(&doc).map_err(|e| anyhow!("invariant: a table serialises: {e}"))?;
-    let out = parse_scenario(&text, &format!("{flag} {key}={value}")).map_err(|e| anyhow!("{e}"))?;
-    out.validate().map_err(|e| anyhow!("{flag} {key}={value}: {e}"))?;
+    let text = toml::to_string(&doc).map_err(|e| format!("invariant: a table serialises: {e}"))?;
+    let out = parse_scenario(&text, &format!("{flag} {key}={value}")).map_err(|e| e.to_string())?;
+    out.validate().map_err(|e| format!("{flag} {key}={value}: {e}"))?;
     Ok(out)
 }
 
 /// `scenario` with every `--set KEY=V` of `sets` applied, in order.
-pub fn apply_sets(mut scenario: Scenario, sets: &[String]) -> anyhow::Result<Scenario> {
+pub fn apply_sets(mut scenario: Scenario, sets: &[String]) -> Result<Scenario, String> {
     for arg in sets {
         let (key, value) = split(arg, "--set")?;
         scenario = apply(&scenario, &key, &value, "--set")?;
@@ -89,9 +96,7 @@ mod tests {
     use halab_sim::scenario::ConfigValue;
 
     fn tm_crash() -> Scenario {
-        halab_scenarios::catalogue::load("tm-crash")
-            .expect("built-in")
-            .expect("valid")
+        crate::catalogue::load("tm-crash").expect("built-in").expect("valid")
     }
 
     #[test]
