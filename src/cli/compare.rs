@@ -30,6 +30,8 @@ pub struct Options {
     pub seeds: SeedRange,
     pub jobs: Option<usize>,
     pub out: Option<PathBuf>,
+    /// Record files to compare instead of running.
+    pub from: Vec<PathBuf>,
 }
 
 type Record = halab_reports::RunRecord;
@@ -84,6 +86,9 @@ fn variants(base: &Scenario, axes: &[Axis]) -> anyhow::Result<Vec<(Scenario, Vec
 }
 
 pub fn run(opts: Options) -> anyhow::Result<i32> {
+    if !opts.from.is_empty() {
+        return from_files(&opts);
+    }
     let base = overrides::apply_sets(scenario_arg::load(&opts.scenario)?, &opts.set).map_err(anyhow::Error::msg)?;
     let axes = axes(&opts.vary)?;
     let variants = variants(&base, &axes)?;
@@ -117,19 +122,61 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         return Err(e);
     }
     records.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
-    print_table(&variants, &records);
+    let names: Vec<String> = variants.iter().map(|(s, _)| s.name.clone()).collect();
+    print_table(&names, &records);
     print_failures(&opts, &variants, &records);
     if let Some(dir) = &opts.out {
         write_out(dir, &opts, &variants, &records)?;
     }
+    Ok(exit_code(&records))
+}
+
+/// The table of the records in `opts.from` (merged), one row per scenario.
+fn from_files(opts: &Options) -> anyhow::Result<i32> {
+    let mut records = super::report::merge_records(&opts.from)?;
+    records.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
+    let names: BTreeSet<String> = records.iter().map(|r| r.scenario.clone()).collect();
+    let names: Vec<String> = names.into_iter().collect();
+    println!(
+        "halab compare {}: {} scenarios, {} records from {} file(s)",
+        opts.scenario,
+        names.len(),
+        records.len(),
+        opts.from.len()
+    );
+    print_table(&names, &records);
+    for r in records.iter().filter(|r| r.verdict != halab_reports::Verdict::Pass) {
+        println!(
+            "{} seed {} {}: {}",
+            r.scenario,
+            r.seed,
+            r.verdict.as_str(),
+            r.message.clone().unwrap_or_default()
+        );
+    }
+    if let Some(dir) = &opts.out {
+        let inputs = ReportInputs {
+            title: format!("halab compare {} (from records)", opts.scenario),
+            ..Default::default()
+        };
+        let summary = render_report(&records, &inputs, dir)
+            .map_err(|e| anyhow!("{e}"))
+            .context("cannot write the comparison report")?;
+        println!("report: {}", summary.index.display());
+    }
+    Ok(exit_code(&records))
+}
+
+/// 1 if any violation, else 3 if any liveness failure, else 0 (as `sweep`).
+fn exit_code(records: &[Record]) -> i32 {
     let any = |v: halab_reports::Verdict| records.iter().any(|r| r.verdict == v);
-    Ok(if any(halab_reports::Verdict::Violation) {
+    if any(halab_reports::Verdict::Violation) {
         Verdict::Violation.exit_code()
     } else if any(halab_reports::Verdict::Liveness) {
         Verdict::Liveness.exit_code()
     } else {
         0
-    })
+    }
 }
 
 /// One variant's figures, in the table's column order (ms, counts, rate).
@@ -205,8 +252,8 @@ fn cell(v: Option<f64>, unit: Unit, best: bool) -> String {
     }
 }
 
-fn print_table(variants: &[(Scenario, Vec<String>)], records: &[Record]) {
-    let rows: Vec<Row> = variants.iter().map(|(s, _)| row(&s.name, records)).collect();
+fn print_table(names: &[String], records: &[Record]) {
+    let rows: Vec<Row> = names.iter().map(|n| row(n, records)).collect();
     let best: Vec<Option<f64>> = (0..COLUMNS.len())
         .map(|i| {
             let vals = rows.iter().filter_map(|r| r.values[i]);
@@ -234,12 +281,12 @@ fn print_table(variants: &[(Scenario, Vec<String>)], records: &[Record]) {
         "(medians over runs; recovery is fault → first commit, p90 its 90th percentile; latency is the runs' \
          median end-to-end p50; * marks the best of a column)"
     );
-    let plans: BTreeSet<Vec<(u64, String)>> = variants
+    let plans: BTreeSet<Vec<(u64, String)>> = names
         .iter()
-        .map(|(s, _)| {
+        .map(|n| {
             records
                 .iter()
-                .filter(|r| r.scenario == s.name)
+                .filter(|r| &r.scenario == n)
                 .map(|r| (r.seed, halab_reports::record::plan_text(&r.fault_plan)))
                 .collect()
         })

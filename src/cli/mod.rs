@@ -72,7 +72,7 @@ pub enum Command {
         /// A key and its values, e.g.
         /// restart-strategy.type=fixed-delay,exponential-delay (repeatable:
         /// the product of all).
-        #[arg(long, value_name = "KEY=V1,V2,...", required = true)]
+        #[arg(long, value_name = "KEY=V1,V2,...", required_unless_present = "from")]
         vary: Vec<String>,
         /// Override one key of the scenario for every variant (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -86,6 +86,11 @@ pub enum Command {
         /// Write the records, the variants' scenario files and an HTML report.
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
+        /// Compare the records of these files (merged shards of earlier
+        /// compares or sweeps) instead of running; the scenario argument
+        /// then only titles the table.
+        #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["vary", "set", "seeds", "jobs"])]
+        from: Vec<std::path::PathBuf>,
     },
     /// Run scenarios over a range of seeds on all cores.
     Sweep {
@@ -194,9 +199,10 @@ pub enum Command {
         /// Worker threads (default: all cores).
         #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..))]
         jobs: Option<u64>,
-        /// Re-render from run records (JSON Lines) without running anything.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["seeds", "jobs", "resume", "scenarios"])]
-        from: Option<std::path::PathBuf>,
+        /// Re-render from run records (JSON Lines) without running anything;
+        /// several files (the shards of a sweep) are merged.
+        #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["seeds", "jobs", "resume", "scenarios"])]
+        from: Vec<std::path::PathBuf>,
         /// Keep the suite's records already in DIR/records.jsonl; run the rest.
         #[arg(long)]
         resume: bool,
@@ -264,6 +270,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             seeds,
             jobs,
             out,
+            from,
         } => compare::run(compare::Options {
             scenario,
             vary,
@@ -271,6 +278,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             seeds,
             jobs,
             out,
+            from,
         }),
         Command::Sweep {
             scenarios,

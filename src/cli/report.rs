@@ -137,7 +137,8 @@ pub struct Options {
     pub out: PathBuf,
     pub seeds: u64,
     pub jobs: Option<u64>,
-    pub from: Option<PathBuf>,
+    /// Record files to merge and render instead of running (empty: run).
+    pub from: Vec<PathBuf>,
     pub resume: bool,
     /// Restrict the suite to these scenarios (suite entries, catalogue
     /// names or interval variants); empty: the whole suite.
@@ -152,19 +153,20 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     if opts.jobs == Some(0) {
         bail!("--jobs must be at least 1");
     }
-    let (mut records, title) = match &opts.from {
-        Some(file) => {
-            let records = read_records(file)?;
-            create_out_dir(&opts.out)?;
-            (records, format!("halab report: {}", file.display()))
-        }
-        None => {
+    let (mut records, title) = match opts.from.as_slice() {
+        [] => {
             let suite = suite(&opts.scenarios)?;
             create_out_dir(&opts.out)?;
             let args = write_variant_files(&opts.out, suite.iter().map(|s| s.name.as_str()))?;
             let records = run_suite(&opts, &suite, &args)?;
             let title = format!("halab report: {} scenarios, seeds 1..={}", suite.len(), opts.seeds);
             (records, title)
+        }
+        files => {
+            let records = merge_records(files)?;
+            create_out_dir(&opts.out)?;
+            let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            (records, format!("halab report: {}", names.join(", ")))
         }
     };
     records.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
@@ -236,6 +238,28 @@ fn exit_code(records: &[Record]) -> i32 {
 
 fn create_out_dir(out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create the output directory {}", out.display()))
+}
+
+/// The records of several files (the shards of one sweep), merged. A
+/// (scenario, seed) found twice is refused, naming both places: shards
+/// cover disjoint seeds, so a repeat is a merge mistake.
+pub fn merge_records(files: &[PathBuf]) -> anyhow::Result<Vec<Record>> {
+    let mut seen: BTreeMap<(String, u64), String> = BTreeMap::new();
+    let mut out = Vec::new();
+    for file in files {
+        for r in read_records(file)? {
+            let here = file.display().to_string();
+            if let Some(first) = seen.insert((r.scenario.clone(), r.seed), here.clone()) {
+                bail!(
+                    "{} seed {} is in {first} and again in {here}: shards must not overlap",
+                    r.scenario,
+                    r.seed
+                );
+            }
+            out.push(r);
+        }
+    }
+    Ok(out)
 }
 
 /// Run records from a JSON Lines file; errors name the file and line.
