@@ -173,3 +173,52 @@ fn bad_overrides_exit_2_naming_the_problem() {
         assert!(stderr(&o).contains(mention), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn a_failing_variant_prints_a_repro_line_that_fails_the_same_way() {
+    let o = halab(&[
+        "compare",
+        "tests/fixtures/shrink-me.toml",
+        "--vary",
+        "job.keys=300,301",
+        "--seeds",
+        "1..2",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "a sabotaged engine: {}", stdout(&o));
+    let text = stdout(&o);
+    let line = "cargo run --release -- run tests/fixtures/shrink-me.toml --set job.keys=301 --seed 2";
+    assert!(text.contains(&format!("reproduce: {line}")), "{text}");
+    let again = halab(&[
+        "run",
+        "tests/fixtures/shrink-me.toml",
+        "--set",
+        "job.keys=301",
+        "--seed",
+        "2",
+    ]);
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+    // The comparison of its records alone gives the same table.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("compare-failing");
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = halab(&[
+        "compare",
+        "tests/fixtures/shrink-me.toml",
+        "--vary",
+        "job.keys=300,301",
+        "--seeds",
+        "1..2",
+        "--out",
+        dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let records = dir.join("records.jsonl");
+    let from = halab(&["compare", "shrink-me", "--from", records.to_str().expect("utf-8")]);
+    assert_eq!(from.status.code(), Some(1), "{}", stderr(&from));
+    let table = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.starts_with("shrink-me--"))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(table(&stdout(&from)), table(&text));
+}

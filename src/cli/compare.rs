@@ -17,7 +17,7 @@ use halab_reports::plots::interval_sweep::committed_per_s;
 use halab_reports::stats::median;
 use halab_reports::{comparison::comparison_row, render_report, ReportInputs};
 use halab_scenarios::sweep::{run_sweep, SeedRange};
-use halab_sim::{Scenario, Verdict};
+use halab_sim::Scenario;
 
 use halab_scenarios::overrides;
 
@@ -124,11 +124,17 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     records.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
     let names: Vec<String> = variants.iter().map(|(s, _)| s.name.clone()).collect();
     print_table(&names, &records);
-    print_failures(&opts, &variants, &records);
+    print_failures(&records, |r| {
+        let sets = variants
+            .iter()
+            .find(|(s, _)| s.name == r.scenario)
+            .map_or(&[][..], |(_, sets)| sets.as_slice());
+        Some(repro(&opts, sets, r.seed))
+    });
     if let Some(dir) = &opts.out {
         write_out(dir, &opts, &variants, &records)?;
     }
-    Ok(exit_code(&records))
+    Ok(super::report::exit_code(&records))
 }
 
 /// The table of the records in `opts.from` (merged), one row per scenario.
@@ -145,15 +151,7 @@ fn from_files(opts: &Options) -> anyhow::Result<i32> {
         opts.from.len()
     );
     print_table(&names, &records);
-    for r in records.iter().filter(|r| r.verdict != halab_reports::Verdict::Pass) {
-        println!(
-            "{} seed {} {}: {}",
-            r.scenario,
-            r.seed,
-            r.verdict.as_str(),
-            r.message.clone().unwrap_or_default()
-        );
-    }
+    print_failures(&records, |_| None);
     if let Some(dir) = &opts.out {
         let inputs = ReportInputs {
             title: format!("halab compare {} (from records)", opts.scenario),
@@ -164,19 +162,7 @@ fn from_files(opts: &Options) -> anyhow::Result<i32> {
             .context("cannot write the comparison report")?;
         println!("report: {}", summary.index.display());
     }
-    Ok(exit_code(&records))
-}
-
-/// 1 if any violation, else 3 if any liveness failure, else 0 (as `sweep`).
-fn exit_code(records: &[Record]) -> i32 {
-    let any = |v: halab_reports::Verdict| records.iter().any(|r| r.verdict == v);
-    if any(halab_reports::Verdict::Violation) {
-        Verdict::Violation.exit_code()
-    } else if any(halab_reports::Verdict::Liveness) {
-        Verdict::Liveness.exit_code()
-    } else {
-        0
-    }
+    Ok(super::report::exit_code(&records))
 }
 
 /// One variant's figures, in the table's column order (ms, counts, rate).
@@ -306,12 +292,10 @@ fn repro(opts: &Options, sets: &[String], seed: u64) -> String {
     line
 }
 
-fn print_failures(opts: &Options, variants: &[(Scenario, Vec<String>)], records: &[Record]) {
+/// Every failed run with its message, and its repro line where `repro`
+/// knows one.
+fn print_failures(records: &[Record], repro: impl Fn(&Record) -> Option<String>) {
     for r in records.iter().filter(|r| r.verdict != halab_reports::Verdict::Pass) {
-        let sets = variants
-            .iter()
-            .find(|(s, _)| s.name == r.scenario)
-            .map_or(&[][..], |(_, sets)| sets.as_slice());
         println!(
             "{} seed {} {}: {}",
             r.scenario,
@@ -319,7 +303,9 @@ fn print_failures(opts: &Options, variants: &[(Scenario, Vec<String>)], records:
             r.verdict.as_str(),
             r.message.clone().unwrap_or_default()
         );
-        println!("  reproduce: {}", repro(opts, sets, r.seed));
+        if let Some(line) = repro(r) {
+            println!("  reproduce: {line}");
+        }
     }
 }
 

@@ -225,7 +225,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
 }
 
 /// 1 if any violation, else 3 if any liveness failure, else 0 (as `sweep`).
-fn exit_code(records: &[Record]) -> i32 {
+pub(super) fn exit_code(records: &[Record]) -> i32 {
     let any = |v: halab_reports::Verdict| records.iter().any(|r| r.verdict == v);
     if any(halab_reports::Verdict::Violation) {
         Verdict::Violation.exit_code()
