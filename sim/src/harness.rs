@@ -12,14 +12,15 @@ use std::time::Duration;
 
 use halab_engine::config::EngineConfig;
 use halab_engine::status::JobStatus;
-use halab_engine::trace::{trace_hash, Tracer};
+use halab_engine::trace::{trace_hash, TraceEntry, Tracer};
 
-use crate::checkers::exactly_once::ExactlyOnceCheck;
+use crate::checkers::exactly_once::{ExactlyOnceCheck, ExactlyOnceReport};
 use crate::checkers::output::OutputCheck;
 use crate::checkers::windows::WindowsCheck;
 use crate::checkers::{conformance, leadership, liveness, rescaling};
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
+use crate::history::{End, History};
 use crate::record::{Bucket, RunRecord, Verdict, RECORD_SCHEMA};
 use crate::recovery;
 use crate::reference::SourceContent;
@@ -41,13 +42,32 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> Result<RunRecord, ScenarioErr
 
 /// Like [`run_seed`], also returning the full trace as text lines.
 pub fn run_seed_with_trace(scenario: &Scenario, seed: u64) -> Result<(RunRecord, Vec<String>), ScenarioError> {
+    run_on_thread(scenario, seed, HistoryMode::Off).map(|(r, t, _)| (r, t))
+}
+
+/// Like [`run_seed`], also returning the run's history (`crate::history`);
+/// `None` if the simulation panicked.
+pub fn run_seed_with_history(scenario: &Scenario, seed: u64) -> Result<(RunRecord, Option<History>), ScenarioError> {
+    run_on_thread(scenario, seed, HistoryMode::Keep).map(|(r, _, h)| (r, h))
+}
+
+/// Whether a run keeps its commits for a history.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HistoryMode {
+    Off,
+    Keep,
+}
+
+type RunOutput = (RunRecord, Vec<String>, Option<History>);
+
+fn run_on_thread(scenario: &Scenario, seed: u64, history: HistoryMode) -> Result<RunOutput, ScenarioError> {
     let engine = scenario.validate()?;
     let plan = scenario.fault_plan(seed);
     let sc = scenario.clone();
     let plan2 = plan.clone();
     let joined = std::thread::Builder::new()
         .name(format!("halab-seed-{seed}"))
-        .spawn(move || simulate(sc, engine, plan2, seed))
+        .spawn(move || simulate(sc, engine, plan2, seed, history))
         .map_err(|e| ScenarioError {
             path: "(runtime)".into(),
             message: format!("cannot start a simulation thread: {e}"),
@@ -68,14 +88,14 @@ pub fn run_seed_with_trace(scenario: &Scenario, seed: u64) -> Result<(RunRecord,
                 scenario.total_records(),
                 format!("the simulation panicked: {msg}"),
             );
-            (record, Vec::new())
+            (record, Vec::new(), None)
         }
     })
 }
 
 /// The output check of `sc`'s topology, which the sink store feeds as
 /// transactions commit.
-fn output_check(sc: &Scenario, content: &SourceContent) -> OutputCheck {
+pub(crate) fn output_check(sc: &Scenario, content: &SourceContent) -> OutputCheck {
     match sc.window_size_ms() {
         Some(size) => OutputCheck::Windows(Box::new(WindowsCheck::new(content, size))),
         None => OutputCheck::Counts(Box::new(ExactlyOnceCheck::new(content, sc.pipeline_split()))),
@@ -84,7 +104,7 @@ fn output_check(sc: &Scenario, content: &SourceContent) -> OutputCheck {
 
 /// How many distinct outputs a complete run commits: one per source record,
 /// or one per (key, window) for the window topology.
-fn expected_outputs(sc: &Scenario, content: &SourceContent) -> u64 {
+pub(crate) fn expected_outputs(sc: &Scenario, content: &SourceContent) -> u64 {
     match sc.window_size_ms() {
         Some(size) => content.reference_windows(size).len() as u64,
         None => content.total(),
@@ -100,7 +120,7 @@ struct SimOutput {
     end_ms: u64,
 }
 
-fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (RunRecord, Vec<String>) {
+fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64, history: HistoryMode) -> RunOutput {
     let input_end_ms = sc.duration.as_millis();
     let heal_ms = input_end_ms.max(plan.last_fault_ms());
     let deadline_ms = heal_ms + sc.expect.recovery_bound.as_millis();
@@ -140,6 +160,9 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
                 .map(|s| (*s, ServiceControl::new()))
                 .collect(),
         };
+        if history == HistoryMode::Keep {
+            services.sink_store.keep_log();
+        }
         let cluster = Arc::new(Cluster::start(
             &sc2,
             seed,
@@ -211,27 +234,39 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64) -> (
     finish(&sc, seed, plan, content, deadline_ms, out)
 }
 
-fn finish(
-    sc: &Scenario,
-    seed: u64,
-    plan: FaultPlan,
-    content: SourceContent,
-    deadline_ms: u64,
-    out: SimOutput,
-) -> (RunRecord, Vec<String>) {
-    let trace = out.tracer.entries();
-    let distinct = out.sink.distinct_committed();
-    let eo = out
-        .sink
-        .take_check()
-        .and_then(OutputCheck::finish)
-        .expect("invariant: the run's sink store holds its output check");
-    let status = recovery::final_status(&trace);
+/// What the checkers need of a run besides its trace: the output check's
+/// report and count, and the facts the liveness and loss rules read.
+pub struct RunFacts {
+    pub eo: ExactlyOnceReport,
+    /// Distinct expected outputs committed.
+    pub distinct: u64,
+    /// When every expected output had been committed (bucket time).
+    pub completed_at_ms: Option<u64>,
+    pub deadline_ms: u64,
+    /// Source records the latest completed checkpoint had consumed.
+    pub latest_consumed: Option<u64>,
+}
+
+/// The checkers' verdict on a run.
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub message: Option<String>,
+    pub conformance: conformance::ConformanceReport,
+    pub leaders: leadership::LeadershipReport,
+    pub keyed: rescaling::RescalingReport,
+    pub status: JobStatus,
+}
+
+/// Run every checker on a run's trace and facts: the one place a verdict is
+/// decided, for a live run and for a history (`crate::history`).
+pub fn judge(sc: &Scenario, seed: u64, content: &SourceContent, facts: &RunFacts, trace: &[TraceEntry]) -> Judgement {
+    let eo = &facts.eo;
+    let status = recovery::final_status(trace);
     let live = liveness::check(
-        distinct,
-        expected_outputs(sc, &content),
-        out.completed_at_ms,
-        deadline_ms,
+        facts.distinct,
+        expected_outputs(sc, content),
+        facts.completed_at_ms,
+        facts.deadline_ms,
         status,
         sc.expect.final_status,
     );
@@ -239,7 +274,7 @@ fn finish(
     // runs and its latest completed checkpoint has consumed all input: then
     // nothing uncommitted can ever be re-read. A job that failed or stalled
     // before that has not lost data; it has not finished (liveness).
-    let input_checkpointed = out.storage.latest_consumed() == Some(content.total());
+    let input_checkpointed = facts.latest_consumed == Some(content.total());
     let lost_counts =
         matches!(status, JobStatus::Running | JobStatus::Finished) && (live.converged || input_checkpointed);
     let unsafe_kinds = match sc.expect.semantics {
@@ -247,9 +282,9 @@ fn finish(
         Semantics::AtLeastOnce => eo.unexpected,
     };
     let safety_ok = unsafe_kinds == 0 && (!lost_counts || eo.lost == 0);
-    let conformance = conformance::check(&sc.configuration(), true, crate::cluster::restart_seed(seed), &trace);
-    let leaders = leadership::check(&trace);
-    let keyed = rescaling::check(&trace);
+    let conformance = conformance::check(&sc.configuration(), true, crate::cluster::restart_seed(seed), trace);
+    let leaders = leadership::check(trace);
+    let keyed = rescaling::check(trace);
     let (verdict, message) = if !keyed.passed() {
         (
             Verdict::Violation,
@@ -289,6 +324,45 @@ fn finish(
     } else {
         (Verdict::Pass, None)
     };
+    Judgement {
+        verdict,
+        message,
+        conformance,
+        leaders,
+        keyed,
+        status,
+    }
+}
+
+fn finish(
+    sc: &Scenario,
+    seed: u64,
+    plan: FaultPlan,
+    content: SourceContent,
+    deadline_ms: u64,
+    out: SimOutput,
+) -> RunOutput {
+    let trace = out.tracer.entries();
+    let facts = RunFacts {
+        distinct: out.sink.distinct_committed(),
+        eo: out
+            .sink
+            .take_check()
+            .and_then(OutputCheck::finish)
+            .expect("invariant: the run's sink store holds its output check"),
+        completed_at_ms: out.completed_at_ms,
+        deadline_ms,
+        latest_consumed: out.storage.latest_consumed(),
+    };
+    let Judgement {
+        verdict,
+        message,
+        conformance,
+        leaders,
+        keyed,
+        status,
+    } = judge(sc, seed, &content, &facts, &trace);
+    let eo = facts.eo.clone();
     let checkpoints = recovery::checkpoint_events(&trace);
     let recovery = recovery::recovery_episodes(&plan, &trace, &out.buckets);
     let record = RunRecord {
@@ -326,5 +400,21 @@ fn finish(
         recovery,
         latency: out.sink.latency(),
     };
-    (record, trace.iter().map(|e| e.to_string()).collect())
+    let history = out.sink.take_log().map(|commits| History {
+        scenario: sc.clone(),
+        seed,
+        content,
+        verdict: record.verdict,
+        message: record.message.clone(),
+        trace_hash: record.trace_hash.clone(),
+        commits,
+        trace: trace.clone(),
+        end: End {
+            completed_at_ms: facts.completed_at_ms,
+            deadline_ms,
+            end_ms: out.end_ms,
+            latest_consumed: facts.latest_consumed,
+        },
+    });
+    (record, trace.iter().map(|e| e.to_string()).collect(), history)
 }

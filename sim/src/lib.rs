@@ -17,6 +17,7 @@ pub mod checkers;
 pub mod cluster;
 pub mod faults;
 pub mod harness;
+pub mod history;
 pub mod human;
 pub mod latency;
 pub mod random_faults;

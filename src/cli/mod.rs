@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod bench;
+mod check;
 mod compare;
 mod list;
 mod partition;
@@ -63,6 +64,15 @@ pub enum Command {
         /// job.<key>, resources.<key>, cluster.<key>, expect.<key> or duration.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Write what the run committed, the source's records and the trace
+        /// as JSON Lines (docs/history.md).
+        #[arg(long, value_name = "FILE")]
+        history: Option<std::path::PathBuf>,
+    },
+    /// Re-run the checkers on a run history alone and print the verdict.
+    Check {
+        /// A history written by `run --history`.
+        file: std::path::PathBuf,
     },
     /// Run every combination of the varied keys on the same seeds (the same
     /// fault plans) and compare them side by side.
@@ -252,6 +262,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             check_determinism,
             write_plan,
             set,
+            history,
         } => run::run(
             &scenario,
             seed,
@@ -261,8 +272,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 check_determinism,
                 write_plan,
                 set,
+                history,
             },
         ),
+        Command::Check { file } => check::run(&file),
         Command::Compare {
             scenario,
             vary,

@@ -13,6 +13,8 @@ use super::{scenario_arg, Format};
 pub struct Options {
     /// `--set KEY=V` overrides, in order.
     pub set: Vec<String>,
+    /// Write the run's history here.
+    pub history: Option<std::path::PathBuf>,
     pub format: Format,
     pub trace: bool,
     pub check_determinism: bool,
@@ -125,6 +127,25 @@ pub fn summary(r: &RunRecord) -> String {
     s
 }
 
+/// Run `scenario` under `seed` again, keeping its commits, and write its
+/// history (docs/history.md) to `path`. The run is deterministic: the same
+/// record as `record`, which is asserted.
+fn write_history(
+    scenario: &halab_sim::Scenario,
+    seed: u64,
+    record: &RunRecord,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let (again, history) = halab_sim::harness::run_seed_with_history(scenario, seed)?;
+    assert_eq!(
+        again.trace_hash, record.trace_hash,
+        "invariant: a run with its history kept is the same run"
+    );
+    let history = history.ok_or_else(|| anyhow::anyhow!("the simulation panicked: no history"))?;
+    let text = history.to_jsonl().map_err(anyhow::Error::msg)?;
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
 pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
     let scenario =
         halab_scenarios::overrides::apply_sets(scenario_arg::load(arg)?, &opts.set).map_err(anyhow::Error::msg)?;
@@ -146,6 +167,10 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
         for line in &trace {
             say(line);
         }
+    }
+    if let Some(path) = &opts.history {
+        write_history(&scenario, seed, &record, path)?;
+        say(&format!("  wrote the run's history to {}", path.display()));
     }
     if opts.check_determinism {
         let (again, _) = run_timed_with_trace(&scenario, seed)?;

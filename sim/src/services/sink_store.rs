@@ -74,6 +74,16 @@ struct Inner {
     rejected: u64,
     /// End-to-end latency of every committed record.
     latency: LatencyHistogram,
+    /// Every commit, in order, when a history was asked for.
+    log: Option<Vec<CommittedTxn>>,
+}
+
+/// One committed transaction: when, which, and its records in order.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CommittedTxn {
+    pub t_ms: u64,
+    pub txn: String,
+    pub records: Vec<Record>,
 }
 
 /// The sink store's state (shared with the harness and the checkers).
@@ -106,6 +116,7 @@ impl SinkStore {
                 committed_len: 0,
                 rejected: 0,
                 latency: LatencyHistogram::default(),
+                log: None,
             }),
             tracer,
             node: node.to_string(),
@@ -249,7 +260,16 @@ impl SinkStore {
                             },
                         );
                         let now = self.tracer.now_ms();
-                        let Inner { check, latency, .. } = &mut *inner;
+                        let Inner {
+                            check, latency, log, ..
+                        } = &mut *inner;
+                        if let Some(log) = log.as_mut() {
+                            log.push(CommittedTxn {
+                                t_ms: now,
+                                txn: txn.to_string(),
+                                records: chunks.iter().flatten().copied().collect(),
+                            });
+                        }
                         for r in chunks.iter().flatten() {
                             if let Some(c) = check.as_mut() {
                                 c.observe(r);
@@ -298,6 +318,16 @@ impl SinkStore {
                 }
             }
         }
+    }
+
+    /// Keep every commit from now on, for a run history.
+    pub fn keep_log(&self) {
+        self.inner.lock().expect("invariant: lock not poisoned").log = Some(Vec::new());
+    }
+
+    /// The commits kept since [`Self::keep_log`]; `None` without it.
+    pub fn take_log(&self) -> Option<Vec<CommittedTxn>> {
+        self.inner.lock().expect("invariant: lock not poisoned").log.take()
     }
 
     /// Takes the output check out of the store (at the end of a run); `None`
