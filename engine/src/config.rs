@@ -281,7 +281,7 @@ impl EngineConfig {
     /// Validate a raw configuration against Flink's keys and defaults.
     pub fn from_configuration(conf: &Configuration) -> Result<EngineConfig, ConfigError> {
         for (k, v) in conf {
-            if !KNOWN_KEYS.contains(&k.as_str()) {
+            if !KNOWN_KEYS.contains(&k.as_str()) && !crate::restart::registry::is_plugin_key(k) {
                 return Err(ConfigError::new(k, v, "unknown configuration key"));
             }
         }

@@ -73,6 +73,7 @@ mod exponential_delay;
 mod failure_rate;
 mod fixed_delay;
 mod no_restart;
+pub mod registry;
 mod supervisor;
 #[cfg(test)]
 mod test_support;
@@ -442,51 +443,60 @@ pub fn load_restart_strategy(
             Box::new(NoRestartBackoffTimeStrategy)
         });
     };
-    match raw_name.trim().to_lowercase().as_str() {
-        "none" | "off" | "disable" => Ok(Box::new(NoRestartBackoffTimeStrategy)),
-        "fixed-delay" | "fixeddelay" => {
-            let attempts = get_i32(conf, KEY_FIXED_DELAY_ATTEMPTS, 1)?;
-            let delay = get_duration_ms(conf, KEY_FIXED_DELAY_DELAY, 1_000)?;
-            boxed(
-                FixedDelayRestartBackoffTimeStrategy::new(attempts.value, delay.value),
-                &[
-                    ("maxNumberRestartAttempts", attempts.key, &attempts.shown),
-                    ("backoffTimeMS", delay.key, &delay.shown),
-                ],
-            )
-        }
-        "failure-rate" | "failurerate" => {
-            let max = get_i32(conf, KEY_FAILURE_RATE_MAX_FAILURES, 1)?;
-            let interval = get_duration_ms(conf, KEY_FAILURE_RATE_INTERVAL, 60_000)?;
-            let delay = get_duration_ms(conf, KEY_FAILURE_RATE_DELAY, 1_000)?;
-            boxed(
-                FailureRateRestartBackoffTimeStrategy::new(max.value, interval.value, delay.value),
-                &[
-                    ("maxFailuresPerInterval", max.key, &max.shown),
-                    ("failuresIntervalMS", interval.key, &interval.shown),
-                    ("backoffTimeMS", delay.key, &delay.shown),
-                ],
-            )
-        }
-        "exponential-delay" | "exponentialdelay" => load_exponential(conf),
-        "crash-loop-backoff" | "crashloopbackoff" => load_crash_loop(conf),
-        "supervisor" => {
-            let intensity = get_u32(conf, KEY_SUPERVISOR_INTENSITY, 1)?;
-            let period = get_duration_ms(conf, KEY_SUPERVISOR_PERIOD, 5_000)?;
-            let delay = get_duration_ms(conf, KEY_SUPERVISOR_DELAY, 0)?;
-            boxed(
-                SupervisorIntensity::new(intensity.value, period.value, delay.value),
-                &[
-                    ("periodMS", period.key, &period.shown),
-                    ("delayMS", delay.key, &delay.shown),
-                ],
-            )
-        }
-        _ => Err(RestartConfigError::UnknownStrategy {
+    match registry::restart_strategy_factory(raw_name) {
+        Some(factory) => factory(conf),
+        None => Err(RestartConfigError::UnknownStrategy {
             key: type_key.to_owned(),
             value: raw_name.clone(),
         }),
     }
+}
+
+fn load_none(_conf: &BTreeMap<String, String>) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
+    Ok(Box::new(NoRestartBackoffTimeStrategy))
+}
+
+fn load_fixed_delay(
+    conf: &BTreeMap<String, String>,
+) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
+    let attempts = get_i32(conf, KEY_FIXED_DELAY_ATTEMPTS, 1)?;
+    let delay = get_duration_ms(conf, KEY_FIXED_DELAY_DELAY, 1_000)?;
+    boxed(
+        FixedDelayRestartBackoffTimeStrategy::new(attempts.value, delay.value),
+        &[
+            ("maxNumberRestartAttempts", attempts.key, &attempts.shown),
+            ("backoffTimeMS", delay.key, &delay.shown),
+        ],
+    )
+}
+
+fn load_failure_rate(
+    conf: &BTreeMap<String, String>,
+) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
+    let max = get_i32(conf, KEY_FAILURE_RATE_MAX_FAILURES, 1)?;
+    let interval = get_duration_ms(conf, KEY_FAILURE_RATE_INTERVAL, 60_000)?;
+    let delay = get_duration_ms(conf, KEY_FAILURE_RATE_DELAY, 1_000)?;
+    boxed(
+        FailureRateRestartBackoffTimeStrategy::new(max.value, interval.value, delay.value),
+        &[
+            ("maxFailuresPerInterval", max.key, &max.shown),
+            ("failuresIntervalMS", interval.key, &interval.shown),
+            ("backoffTimeMS", delay.key, &delay.shown),
+        ],
+    )
+}
+
+fn load_supervisor(conf: &BTreeMap<String, String>) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError> {
+    let intensity = get_u32(conf, KEY_SUPERVISOR_INTENSITY, 1)?;
+    let period = get_duration_ms(conf, KEY_SUPERVISOR_PERIOD, 5_000)?;
+    let delay = get_duration_ms(conf, KEY_SUPERVISOR_DELAY, 0)?;
+    boxed(
+        SupervisorIntensity::new(intensity.value, period.value, delay.value),
+        &[
+            ("periodMS", period.key, &period.shown),
+            ("delayMS", delay.key, &delay.shown),
+        ],
+    )
 }
 
 #[cfg(test)]

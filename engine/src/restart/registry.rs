@@ -1,0 +1,80 @@
+//! Restart strategies by name: the built-ins (Flink's, with their aliases,
+//! and this project's) and the plug-ins a user's crate registers with
+//! [`register_restart_strategy`]. [`super::load_restart_strategy`] resolves
+//! `restart-strategy.type` here, for the JobManager and for the conformance
+//! checker alike, so a plug-in is replayed as the built-ins are.
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+use super::{RestartBackoffTimeStrategy, RestartConfigError};
+
+/// Builds a strategy from the job's configuration (its own keys included).
+pub type RestartStrategyFactory =
+    fn(&BTreeMap<String, String>) -> Result<Box<dyn RestartBackoffTimeStrategy>, RestartConfigError>;
+
+/// A registered strategy: its factory and the configuration keys it reads
+/// (accepted in scenarios besides Flink's).
+#[derive(Clone, Copy)]
+pub struct Registered {
+    pub factory: RestartStrategyFactory,
+    pub keys: &'static [&'static str],
+}
+
+static PLUGINS: RwLock<BTreeMap<String, Registered>> = RwLock::new(BTreeMap::new());
+
+/// The built-ins, by every name Flink accepts (lower case).
+fn builtin(name: &str) -> Option<RestartStrategyFactory> {
+    Some(match name {
+        "none" | "off" | "disable" => super::load_none,
+        "fixed-delay" | "fixeddelay" => super::load_fixed_delay,
+        "failure-rate" | "failurerate" => super::load_failure_rate,
+        "exponential-delay" | "exponentialdelay" => super::load_exponential,
+        "crash-loop-backoff" | "crashloopbackoff" => super::load_crash_loop,
+        "supervisor" => super::load_supervisor,
+        _ => return None,
+    })
+}
+
+/// Register a restart strategy under `name` (lower case; not a built-in's
+/// name, not registered before), reading the configuration `keys`.
+pub fn register_restart_strategy(
+    name: &str,
+    factory: RestartStrategyFactory,
+    keys: &'static [&'static str],
+) -> Result<(), String> {
+    let name = name.trim();
+    if name.is_empty() || name != name.to_lowercase() {
+        return Err(format!(
+            "restart strategy name `{name}`: use a non-empty lower-case name"
+        ));
+    }
+    if builtin(name).is_some() {
+        return Err(format!("restart strategy `{name}` is built in"));
+    }
+    let mut plugins = PLUGINS
+        .write()
+        .map_err(|_| "the registry lock is poisoned".to_string())?;
+    if plugins.contains_key(name) {
+        return Err(format!("restart strategy `{name}` is registered already"));
+    }
+    plugins.insert(name.to_string(), Registered { factory, keys });
+    Ok(())
+}
+
+/// The factory of the strategy called `name` (any case), built-in or
+/// registered.
+pub fn restart_strategy_factory(name: &str) -> Option<RestartStrategyFactory> {
+    let name = name.trim().to_lowercase();
+    builtin(&name).or_else(|| PLUGINS.read().ok().and_then(|p| p.get(&name).map(|r| r.factory)))
+}
+
+/// Whether a registered strategy reads configuration key `key`.
+pub fn is_plugin_key(key: &str) -> bool {
+    PLUGINS.read().is_ok_and(|p| p.values().any(|r| r.keys.contains(&key)))
+}
+
+/// The registered (plug-in) strategies' names.
+pub fn registered_restart_strategies() -> Vec<String> {
+    PLUGINS.read().map(|p| p.keys().cloned().collect()).unwrap_or_default()
+}
