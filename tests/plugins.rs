@@ -89,3 +89,31 @@ fn the_registry_refuses_clashes_and_unknown_names_stay_unknown() {
     let e = set_key(&s, "restart-budget-x.tokens", "3").expect_err("unknown key");
     assert!(e.contains("unknown configuration key"), "{e}");
 }
+
+#[test]
+fn halab_compare_runs_the_plugin_beside_flinks_policies() {
+    registered();
+    let code = halab::cli::main_with([
+        "halab",
+        "compare",
+        "tm-crash",
+        "--vary",
+        "restart-strategy.type=fixed-delay,failure-rate,restart-budget",
+        "--seeds",
+        "1..4",
+        "--jobs",
+        "1",
+    ]);
+    assert_eq!(code, 0, "every variant passes, the plug-in's included");
+    assert_eq!(
+        halab::cli::main_with([
+            "halab",
+            "compare",
+            "tm-crash",
+            "--vary",
+            "restart-strategy.type=no-such-one"
+        ]),
+        2,
+        "an unknown strategy is bad input"
+    );
+}

@@ -9,7 +9,13 @@
 //! It registers the strategy, sets `restart-strategy.type` by name as a
 //! scenario file would, and compares with the library API
 //! (docs/library.md); the conformance checker replays the plug-in as it
-//! replays Flink's strategies.
+//! replays Flink's strategies. Given arguments, it is `halab` with the
+//! plug-in registered:
+//!
+//! ```sh
+//! cargo run --release --example restart_budget -- compare tm-crash \
+//!     --vary restart-strategy.type=fixed-delay,restart-budget --seeds 1..100
+//! ```
 
 mod strategy;
 
@@ -19,6 +25,9 @@ use halab_scenarios::testing::run_seeds;
 
 fn main() {
     strategy::register().expect("registered once");
+    if std::env::args_os().len() > 1 {
+        std::process::exit(halab::cli::main_with(std::env::args_os()));
+    }
     let storm = catalogue::load("storm-fixed-delay").expect("built-in").expect("valid");
     let seeds: Vec<u64> = (1..=20).collect();
     println!(

@@ -20,6 +20,30 @@ use halab_scenarios::sweep::{SeedRange, Shard};
 /// Exit code for bad input (unknown scenario, malformed file, bad flag).
 pub const EXIT_BAD_INPUT: i32 = 2;
 
+/// Parse `args` (the program name first) and run the command: its exit
+/// code (0 pass, 1 violation, 2 bad input, 3 liveness failure). Errors are
+/// printed to stderr; clap prints help and usage errors itself.
+pub fn main_with<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "halab",
