@@ -115,3 +115,37 @@ fn halab_run_writes_a_history_and_halab_check_reads_it() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("line 2"));
 }
+
+#[test]
+fn a_sweep_writes_one_history_per_run_and_each_checks() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("history-sweep");
+    let _ = std::fs::remove_dir_all(&dir);
+    let halab = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_halab"))
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let d = dir.to_str().expect("utf-8");
+    let o = halab(&[
+        "sweep",
+        "tests/fixtures/shrink-me.toml",
+        "steady",
+        "--seeds",
+        "1..2",
+        "--history-dir",
+        d,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "shrink-me fails");
+    for (name, seed, code) in [
+        ("shrink-me", 1, 1),
+        ("shrink-me", 2, 1),
+        ("steady", 1, 0),
+        ("steady", 2, 0),
+    ] {
+        let file = dir.join(format!("{name}-seed-{seed}.jsonl"));
+        let check = halab(&["check", file.to_str().expect("utf-8")]);
+        assert_eq!(check.status.code(), Some(code), "{name} seed {seed}");
+        assert!(String::from_utf8_lossy(&check.stdout).contains("the run's verdict was the same"));
+    }
+}

@@ -156,6 +156,10 @@ pub enum Command {
         /// Override one key of every scenario (repeatable; see `run --set`).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Write each run's history to DIR/<scenario>-seed-<seed>.jsonl
+        /// (docs/history.md; every source record, about 13 MB for tm-crash).
+        #[arg(long, value_name = "DIR")]
+        history_dir: Option<std::path::PathBuf>,
     },
     /// Re-run one seed: its summary, or with --trace its full trace.
     Repro {
@@ -327,6 +331,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             resume,
             check_determinism,
             set,
+            history_dir,
         } => sweep::run(sweep::Options {
             scenarios: if all {
                 halab_scenarios::catalogue::names()
@@ -343,6 +348,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             resume,
             check_determinism,
             set,
+            history_dir,
         }),
         Command::Repro {
             scenario,

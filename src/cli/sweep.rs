@@ -23,6 +23,49 @@ pub struct Options {
     pub check_determinism: bool,
     /// `--set KEY=V` overrides of every scenario, in order.
     pub set: Vec<String>,
+    /// Write each run's history here (docs/history.md).
+    pub history_dir: Option<PathBuf>,
+}
+
+/// Write the history of every `(scenario, seed)` of `work` to
+/// `DIR/<scenario>-seed-<seed>.jsonl`, on `jobs` threads. Each run is run
+/// again with its commits kept: deterministic, so the same run.
+fn write_histories(
+    dir: &std::path::Path,
+    scenarios: &[Scenario],
+    work: &[(usize, u64)],
+    jobs: usize,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let errors = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&(si, seed)) = work.get(i) else { return };
+                let s = &scenarios[si];
+                let path = dir.join(format!("{}-seed-{seed}.jsonl", s.name));
+                let written = halab_sim::harness::run_seed_with_history(s, seed)
+                    .map_err(|e| e.to_string())
+                    .and_then(|(_, h)| h.ok_or_else(|| "the simulation panicked".to_string()))
+                    .and_then(|h| h.to_jsonl())
+                    .and_then(|text| std::fs::write(&path, text).map_err(|e| e.to_string()));
+                if let Err(e) = written {
+                    errors
+                        .lock()
+                        .expect("invariant: lock not poisoned")
+                        .push(format!("{}: {e}", path.display()));
+                }
+            });
+        }
+    });
+    let errors = errors.into_inner().expect("invariant: lock not poisoned");
+    if let Some(first) = errors.first() {
+        anyhow::bail!("cannot write {} histories; the first: {first}", errors.len());
+    }
+    println!("histories: {} files in {}", work.len(), dir.display());
+    Ok(())
 }
 
 pub fn run(opts: Options) -> anyhow::Result<i32> {
@@ -114,6 +157,9 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     print_summary(&summaries, elapsed, work.len());
+    if let Some(dir) = &opts.history_dir {
+        write_histories(dir, &scenarios, &work, jobs)?;
+    }
     let arg_of = |name: &str| {
         loaded
             .iter()
