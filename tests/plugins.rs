@@ -117,3 +117,64 @@ fn halab_compare_runs_the_plugin_beside_flinks_policies() {
         "an unknown strategy is bad input"
     );
 }
+
+/// A failover strategy that restarts only the failed subtask, ignoring its
+/// pipelined region: unsafe, as Flink's region rule exists to prevent.
+#[derive(Debug)]
+struct FailedTaskOnly;
+
+impl halab_engine::failover::FailoverStrategy for FailedTaskOnly {
+    fn tasks_needing_restart(
+        &self,
+        failed: halab_engine::graph::ExecutionVertexId,
+    ) -> std::collections::BTreeSet<halab_engine::graph::ExecutionVertexId> {
+        [failed].into_iter().collect()
+    }
+
+    fn name(&self) -> &'static str {
+        "failed-task-only"
+    }
+}
+
+fn failover_plugins() {
+    use halab_engine::failover::registry::register_failover_strategy;
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        register_failover_strategy("failed-task-only", |_| Box::new(FailedTaskOnly)).expect("registered");
+        register_failover_strategy("region-again", |g| {
+            Box::new(halab_engine::failover::RegionFailoverStrategy::new(g))
+        })
+        .expect("registered");
+    });
+}
+
+#[test]
+fn failover_plugins_run_by_name_and_an_unsafe_one_is_caught() {
+    failover_plugins();
+    let base = catalogue::load("region-failover").expect("built-in").expect("valid");
+    let key = "jobmanager.execution.failover-strategy";
+    let region = set_key(&base, key, "region").expect("valid");
+    let again = set_key(&base, key, "region-again").expect("a registered name");
+    for seed in 1..=3 {
+        let (a, b) = (
+            run_seed(&region, seed).expect("valid"),
+            run_seed(&again, seed).expect("valid"),
+        );
+        assert_eq!(b.verdict, Verdict::Pass, "seed {seed}: {:?}", b.message);
+        assert_eq!(a.trace_hash, b.trace_hash, "the same strategy under another name");
+    }
+    let unsafe_one = set_key(&base, key, "failed-task-only").expect("a registered name");
+    let caught = (1..=4).any(|seed| run_seed(&unsafe_one, seed).expect("valid").verdict != Verdict::Pass);
+    assert!(
+        caught,
+        "restarting a subtask without its region breaks exactly-once or liveness"
+    );
+    let e = set_key(&base, key, "no-such-failover").expect_err("unknown");
+    assert!(e.contains("registered failover strategy"), "{e}");
+    assert!(
+        halab_engine::failover::registry::register_failover_strategy("full", |g| {
+            Box::new(halab_engine::failover::RegionFailoverStrategy::new(g))
+        })
+        .is_err()
+    );
+}

@@ -96,16 +96,6 @@ pub const KNOWN_KEYS: &[&str] = &[
     "state.backend.local-recovery",
 ];
 
-/// Which tasks a failure restarts (`jobmanager.execution.failover-strategy`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FailoverStrategyKind {
-    /// RestartAllFailoverStrategy.
-    Full,
-    /// RestartPipelinedRegionFailoverStrategy (Flink's default).
-    Region,
-}
-
 /// A deliberately broken behaviour, selectable only programmatically (tests
 /// and test-only scenarios), that exists to prove the checkers catch it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -210,7 +200,8 @@ pub struct EngineConfig {
     pub num_retained: usize,
     pub heartbeat_interval: Duration,
     pub heartbeat_timeout: Duration,
-    pub failover_strategy: FailoverStrategyKind,
+    /// `jobmanager.execution.failover-strategy`, lower case.
+    pub failover_strategy: String,
     /// `pipeline.max-parallelism`; −1 = derived from the parallelism.
     pub max_parallelism: i32,
     /// Records per network batch.
@@ -300,19 +291,18 @@ impl EngineConfig {
                 Some(d)
             }
         };
+        // Which tasks a failure restarts: `region` (Flink's default), `full`,
+        // or a registered plug-in (`failover::registry`).
         let failover_strategy = match get(conf, "jobmanager.execution.failover-strategy") {
-            None => FailoverStrategyKind::Region,
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "region" => FailoverStrategyKind::Region,
-                "full" => FailoverStrategyKind::Full,
-                _ => {
-                    return Err(ConfigError::new(
-                        "jobmanager.execution.failover-strategy",
-                        v,
-                        "expected `region` or `full`",
-                    ))
-                }
-            },
+            None => "region".to_string(),
+            Some(v) if crate::failover::registry::failover_strategy_factory(v).is_some() => v.trim().to_lowercase(),
+            Some(v) => {
+                return Err(ConfigError::new(
+                    "jobmanager.execution.failover-strategy",
+                    v,
+                    "expected `region`, `full` or a registered failover strategy",
+                ))
+            }
         };
         let checkpointing_mode = match get(conf, "execution.checkpointing.mode") {
             None => CheckpointingMode::ExactlyOnce,
@@ -592,7 +582,7 @@ mod tests {
         assert_eq!(c.heartbeat_interval, Duration::from_secs(10));
         assert_eq!(c.heartbeat_timeout, Duration::from_secs(50));
         assert_eq!(c.checkpoint_timeout, Duration::from_secs(600));
-        assert_eq!(c.failover_strategy, FailoverStrategyKind::Region);
+        assert_eq!(c.failover_strategy, "region");
         assert_eq!(c.effective_max_parallelism(4), Ok(128));
     }
 

@@ -7,11 +7,11 @@
 //! consumed by the subtasks its channels reach.
 
 pub mod region;
+pub mod registry;
 
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::config::FailoverStrategyKind;
 use crate::graph::{ExecutionVertexId, JobGraph};
 
 /// Decides the set of subtasks to restart for a failed subtask.
@@ -106,12 +106,12 @@ impl FailoverStrategy for RegionFailoverStrategy {
     }
 }
 
-/// Build the configured strategy.
-pub fn create_failover_strategy(kind: FailoverStrategyKind, graph: &JobGraph) -> Box<dyn FailoverStrategy> {
-    match kind {
-        FailoverStrategyKind::Full => Box::new(RestartAllFailoverStrategy::new(graph)),
-        FailoverStrategyKind::Region => Box::new(RegionFailoverStrategy::new(graph)),
-    }
+/// Build the configured strategy (by its name, which the configuration
+/// validated against [`registry`]).
+pub fn create_failover_strategy(name: &str, graph: &JobGraph) -> Box<dyn FailoverStrategy> {
+    let factory = registry::failover_strategy_factory(name)
+        .unwrap_or_else(|| panic!("invariant: failover strategy `{name}` was validated"));
+    factory(graph)
 }
 
 #[cfg(test)]

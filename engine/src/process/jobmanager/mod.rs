@@ -388,7 +388,7 @@ impl JobMaster {
                 },
             );
         }
-        let failover = create_failover_strategy(cfg.engine.failover_strategy, &cfg.job);
+        let failover = create_failover_strategy(&cfg.engine.failover_strategy, &cfg.job);
         let vertices = cfg.job.execution_vertices();
         let now = cfg.tracer.now_ms() as i64;
         let (status, pending) = match result {

@@ -99,7 +99,7 @@ impl JobMaster {
             self.cfg.job.set_parallelism(v, to);
         }
         self.vertices = self.cfg.job.execution_vertices();
-        self.failover = create_failover_strategy(self.cfg.engine.failover_strategy, &self.cfg.job);
+        self.failover = create_failover_strategy(&self.cfg.engine.failover_strategy, &self.cfg.job);
         let due = self.pending.iter().map(|(d, _)| *d).min().unwrap_or(now).min(now);
         self.pending = vec![(due, self.vertices.iter().copied().collect())];
     }
