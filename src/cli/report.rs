@@ -188,16 +188,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
                 "unknown (no fault window or no disturbing faults)".into()
             }
         );
-        let s = |ms: Option<f64>| ms.map_or_else(|| "-".to_string(), |v| format!("{:.2} s", v / 1000.0));
-        println!(
-            "  best interval: measured {} (fit), Young {}, Daly {}; checkpoint cost C {}",
-            s(sweep.measured_optimum_ms()),
-            s(sweep.young_ms()),
-            s(sweep.daly_ms()),
-            sweep
-                .checkpoint_cost_ms()
-                .map_or_else(|| "-".to_string(), |c| format!("{c:.0} ms")),
-        );
+        println!("  {}", halab_reports::report::interval_note(sweep));
     }
     let inputs = ReportInputs {
         title,

@@ -127,23 +127,23 @@ pub fn summary(r: &RunRecord) -> String {
     s
 }
 
-/// Run `scenario` under `seed` again, keeping its commits, and write its
-/// history (docs/history.md) to `path`. The run is deterministic: the same
-/// record as `record`, which is asserted.
-fn write_history(
+/// Run `scenario` under `seed` once, keeping its commits when a history is
+/// asked for: the record, the trace lines, and the history.
+fn run_once(
     scenario: &halab_sim::Scenario,
     seed: u64,
-    record: &RunRecord,
-    path: &std::path::Path,
-) -> anyhow::Result<()> {
-    let (again, history) = halab_sim::harness::run_seed_with_history(scenario, seed)?;
-    assert_eq!(
-        again.trace_hash, record.trace_hash,
-        "invariant: a run with its history kept is the same run"
-    );
+    history: Option<&std::path::Path>,
+) -> anyhow::Result<(RunRecord, Vec<String>, Option<halab_sim::history::History>)> {
+    if history.is_none() {
+        let (record, trace) = run_timed_with_trace(scenario, seed)?;
+        return Ok((record, trace, None));
+    }
+    let start = std::time::Instant::now();
+    let (mut record, history) = halab_sim::harness::run_seed_with_history(scenario, seed)?;
+    record.wall_ms = start.elapsed().as_secs_f64() * 1000.0;
     let history = history.ok_or_else(|| anyhow::anyhow!("the simulation panicked: no history"))?;
-    let text = history.to_jsonl().map_err(anyhow::Error::msg)?;
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    let trace = history.trace.iter().map(|e| e.to_string()).collect();
+    Ok((record, trace, Some(history)))
 }
 
 pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
@@ -162,15 +162,16 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
         say(&format!("  wrote the explicit plan to {}", path.display()));
     }
-    let (mut record, trace) = run_timed_with_trace(&scenario, seed)?;
+    let (mut record, trace, history) = run_once(&scenario, seed, opts.history.as_deref())?;
+    if let (Some(path), Some(history)) = (&opts.history, history) {
+        let text = history.to_jsonl().map_err(anyhow::Error::msg)?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        say(&format!("  wrote the run's history to {}", path.display()));
+    }
     if opts.trace {
         for line in &trace {
             say(line);
         }
-    }
-    if let Some(path) = &opts.history {
-        write_history(&scenario, seed, &record, path)?;
-        say(&format!("  wrote the run's history to {}", path.display()));
     }
     if opts.check_determinism {
         let (again, _) = run_timed_with_trace(&scenario, seed)?;
