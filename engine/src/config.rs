@@ -232,8 +232,9 @@ pub struct EngineConfig {
     pub resource_stabilization_timeout: Duration,
     /// `halab.partitioner`: which partitioner routes keyed exchanges and
     /// places keyed state (`key-groups`, `ring`, `rendezvous`, `jump`,
-    /// `maglev`), with `halab.partitioner.vnodes` / `.table-size`.
-    pub partitioner: PartitionerKind,
+    /// `maglev` or a registered plug-in, `partition::registry`), with
+    /// `halab.partitioner.vnodes` / `.table-size`.
+    pub partitioner: String,
     pub partitioner_params: PartitionerParams,
 }
 
@@ -268,11 +269,54 @@ fn bool_key(conf: &Configuration, key: &str, default: bool) -> Result<bool, Conf
     }
 }
 
+/// `halab.partitioner` and its parameters, checked by building the
+/// partitioner once through the registry.
+fn partitioner_config(conf: &Configuration) -> Result<(String, PartitionerParams), ConfigError> {
+    use crate::partition::registry::{build_partitioner, routing, Routing};
+    const KEY: &str = "halab.partitioner";
+    let name = get(conf, KEY).unwrap_or(PartitionerKind::KeyGroups.name());
+    match routing(name) {
+        Ok(Routing::PerKey) => {}
+        Ok(Routing::KeySetOnly) => {
+            return Err(ConfigError::new(
+                KEY,
+                name,
+                "it places a known key set and cannot route an open stream; compare it with `halab partition`",
+            ))
+        }
+        Err(e) => return Err(ConfigError::new(KEY, name, e.to_string())),
+    }
+    let mut params = PartitionerParams::default();
+    for (key, param) in [
+        ("halab.partitioner.vnodes", "vnodes"),
+        ("halab.partitioner.table-size", "table-size"),
+    ] {
+        if let Some(v) = get(conf, key) {
+            params
+                .set(param, v)
+                .map_err(|e| ConfigError::new(key, v, e.to_string()))?;
+            // The built-in that uses the parameter checks its range.
+            let user = if param == "vnodes" {
+                PartitionerKind::Ring
+            } else {
+                PartitionerKind::Maglev
+            };
+            user.build(&params)
+                .map_err(|e| ConfigError::new(key, v, e.to_string()))?;
+        }
+    }
+    build_partitioner(name, &params, conf).map_err(|e| ConfigError::new(KEY, name, e.to_string()))?;
+    Ok((name.to_string(), params))
+}
+
 impl EngineConfig {
     /// Validate a raw configuration against Flink's keys and defaults.
     pub fn from_configuration(conf: &Configuration) -> Result<EngineConfig, ConfigError> {
         for (k, v) in conf {
-            if !KNOWN_KEYS.contains(&k.as_str()) && !crate::restart::registry::is_plugin_key(k) {
+            if !KNOWN_KEYS.contains(&k.as_str())
+                && !crate::restart::registry::is_plugin_key(k)
+                && !crate::partition::registry::is_plugin_key(k)
+            {
                 return Err(ConfigError::new(k, v, "unknown configuration key"));
             }
         }
@@ -350,34 +394,7 @@ impl EngineConfig {
                 ))
             }
         };
-        let partitioner = match get(conf, "halab.partitioner") {
-            None => PartitionerKind::KeyGroups,
-            Some(v) => match v.parse::<PartitionerKind>() {
-                Ok(PartitionerKind::BoundedLoads) => {
-                    return Err(ConfigError::new(
-                        "halab.partitioner",
-                        v,
-                        "bounded-loads places a known key set and cannot route an open stream; compare it with `halab partition`",
-                    ))
-                }
-                Ok(k) => k,
-                Err(e) => return Err(ConfigError::new("halab.partitioner", v, e.to_string())),
-            },
-        };
-        let mut partitioner_params = PartitionerParams::default();
-        for (key, param) in [
-            ("halab.partitioner.vnodes", "vnodes"),
-            ("halab.partitioner.table-size", "table-size"),
-        ] {
-            if let Some(v) = get(conf, key) {
-                partitioner_params
-                    .set(param, v)
-                    .map_err(|e| ConfigError::new(key, v, e.to_string()))?;
-                partitioner
-                    .build(&partitioner_params)
-                    .map_err(|e| ConfigError::new(key, v, e.to_string()))?;
-            }
-        }
+        let (partitioner, partitioner_params) = partitioner_config(conf)?;
         let unaligned = bool_key(conf, "execution.checkpointing.unaligned.enabled", false)?;
         if reactive && unaligned {
             return Err(ConfigError::new(

@@ -25,6 +25,7 @@ pub mod graph;
 pub mod ha;
 pub mod net;
 pub mod partition;
+pub mod plugins;
 pub mod process;
 pub mod protocol;
 pub mod record;

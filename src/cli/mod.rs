@@ -14,6 +14,8 @@ mod shrink;
 mod sweep;
 mod variants;
 
+pub use report::{rebalancing_stats, rebalancing_stats_of, RESCALES};
+
 use clap::{Parser, Subcommand, ValueEnum};
 use halab_scenarios::sweep::{SeedRange, Shard};
 

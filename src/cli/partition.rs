@@ -17,8 +17,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
 use clap::ValueEnum;
+use halab_engine::config::Configuration;
 use halab_engine::partition::compare::{compare, key_range, optimal_moved_fraction, sampled_keys, Comparison};
 use halab_engine::partition::key_groups::compute_default_max_parallelism;
+use halab_engine::partition::registry::{build_partitioner, partitioner_names, routing};
 use halab_engine::partition::{Partitioner, PartitionerKind, PartitionerParams};
 use serde_json::json;
 
@@ -55,22 +57,24 @@ struct Row {
     lookup_ns_per_key: f64,
 }
 
-/// The selected kinds, in the order given, without repeats (all by default).
-fn kinds(names: &[String]) -> anyhow::Result<Vec<PartitionerKind>> {
+/// The selected partitioners, in the order given, without repeats (every
+/// built-in and registered one by default).
+fn kinds(names: &[String]) -> anyhow::Result<Vec<String>> {
     if names.is_empty() {
-        return Ok(PartitionerKind::ALL.to_vec());
+        return Ok(partitioner_names());
     }
     let mut kinds = Vec::new();
     for name in names {
-        let kind: PartitionerKind = name.trim().parse().map_err(|e| anyhow!("--partitioner: {e}"))?;
-        if !kinds.contains(&kind) {
-            kinds.push(kind);
+        let name = name.trim().to_string();
+        routing(&name).map_err(|e| anyhow!("--partitioner: {e}"))?;
+        if !kinds.contains(&name) {
+            kinds.push(name);
         }
     }
     Ok(kinds)
 }
 
-fn params(opts: &Options, kinds: &[PartitionerKind]) -> anyhow::Result<PartitionerParams> {
+fn params(opts: &Options, kinds: &[String]) -> anyhow::Result<PartitionerParams> {
     let mut params = PartitionerParams::default();
     if let Some(v) = opts.vnodes {
         params.vnodes = v;
@@ -85,7 +89,7 @@ fn params(opts: &Options, kinds: &[PartitionerKind]) -> anyhow::Result<Partition
         Some(p) => params.max_parallelism = p,
         // Flink fixes the number of key groups when the job first runs, from
         // its parallelism then (`--from`), and keeps it across rescales.
-        None if kinds.contains(&PartitionerKind::KeyGroups) => {
+        None if kinds.iter().any(|k| k == PartitionerKind::KeyGroups.name()) => {
             params.max_parallelism = compute_default_max_parallelism(opts.from as i32)
                 .map_err(|e| anyhow!("--from {}: key groups: {e}", opts.from))?;
             if opts.to > params.max_parallelism as u32 {
@@ -138,7 +142,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
 
     let mut rows = Vec::with_capacity(kinds.len());
     for kind in kinds {
-        let p = kind.build(&params).map_err(|e| anyhow!("{kind}: {e}"))?;
+        let p = build_partitioner(&kind, &params, &Configuration::new()).map_err(|e| anyhow!("{kind}: {e}"))?;
         // Also the warm-up: builds and caches any lookup table for `to`.
         let comparison = compare(p.as_ref(), &keys, opts.from, opts.to).map_err(|e| anyhow!("{e}"))?;
         let lookup_ns_per_key = time_assign(p.as_ref(), &keys, opts.to)?;

@@ -41,10 +41,12 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
+use halab_engine::config::Configuration;
 use halab_engine::duration::format_duration;
 use halab_engine::partition::compare::{compare, key_range};
 use halab_engine::partition::key_groups::compute_default_max_parallelism;
-use halab_engine::partition::{PartitionerKind, PartitionerParams};
+use halab_engine::partition::registry::{build_partitioner, partitioner_names};
+use halab_engine::partition::PartitionerParams;
 use halab_reports::report::RECORDS_JSONL;
 use halab_reports::{
     parse_records, render_report, IntervalGroup, IntervalSweep, RebalanceStats, ReportInputs, ReportSummary,
@@ -613,9 +615,15 @@ fn state_size_sweep(records: &[Record]) -> Vec<StateSizeLine> {
         .collect()
 }
 
-/// Keys moved and balance per partitioner for each rescale of [`RESCALES`]
-/// (pure computation, no simulation).
+/// Keys moved and balance for every partitioner of the registry, built-in
+/// and registered, for each rescale of [`RESCALES`] (pure computation, no
+/// simulation).
 pub fn rebalancing_stats() -> anyhow::Result<Vec<RebalanceStats>> {
+    rebalancing_stats_of(&partitioner_names())
+}
+
+/// [`rebalancing_stats`] for the partitioners called `names`.
+pub fn rebalancing_stats_of(names: &[String]) -> anyhow::Result<Vec<RebalanceStats>> {
     let keys = key_range(REBALANCE_KEYS);
     let mut out = Vec::new();
     for (from, to) in RESCALES {
@@ -624,8 +632,8 @@ pub fn rebalancing_stats() -> anyhow::Result<Vec<RebalanceStats>> {
             max_parallelism: compute_default_max_parallelism(from as i32).map_err(|e| anyhow!("{e}"))?,
             ..PartitionerParams::default()
         };
-        for kind in PartitionerKind::ALL {
-            let p = kind.build(&params).map_err(|e| anyhow!("{kind}: {e}"))?;
+        for kind in names {
+            let p = build_partitioner(kind, &params, &Configuration::new()).map_err(|e| anyhow!("{kind}: {e}"))?;
             let c = compare(p.as_ref(), &keys, from, to).map_err(|e| anyhow!("{kind}: {e}"))?;
             out.push(RebalanceStats {
                 partitioner: format!("{kind} {from}→{to}"),

@@ -3,16 +3,14 @@
 //! with [`register_failover_strategy`]. The configuration is validated
 //! against it, and the JobManager builds its strategy from it.
 
-use std::collections::BTreeMap;
-use std::sync::RwLock;
-
 use super::{FailoverStrategy, RegionFailoverStrategy, RestartAllFailoverStrategy};
 use crate::graph::JobGraph;
+use crate::plugins::Registry;
 
 /// Builds a strategy for a job graph.
 pub type FailoverStrategyFactory = fn(&JobGraph) -> Box<dyn FailoverStrategy>;
 
-static PLUGINS: RwLock<BTreeMap<String, FailoverStrategyFactory>> = RwLock::new(BTreeMap::new());
+static PLUGINS: Registry<FailoverStrategyFactory> = Registry::new("failover strategy");
 
 fn full(graph: &JobGraph) -> Box<dyn FailoverStrategy> {
     Box::new(RestartAllFailoverStrategy::new(graph))
@@ -33,28 +31,12 @@ fn builtin(name: &str) -> Option<FailoverStrategyFactory> {
 /// Register a failover strategy under `name` (lower case; not `full` or
 /// `region`, not registered before).
 pub fn register_failover_strategy(name: &str, factory: FailoverStrategyFactory) -> Result<(), String> {
-    let name = name.trim();
-    if name.is_empty() || name != name.to_lowercase() {
-        return Err(format!(
-            "failover strategy name `{name}`: use a non-empty lower-case name"
-        ));
-    }
-    if builtin(name).is_some() {
-        return Err(format!("failover strategy `{name}` is built in"));
-    }
-    let mut plugins = PLUGINS
-        .write()
-        .map_err(|_| "the registry lock is poisoned".to_string())?;
-    if plugins.contains_key(name) {
-        return Err(format!("failover strategy `{name}` is registered already"));
-    }
-    plugins.insert(name.to_string(), factory);
-    Ok(())
+    PLUGINS.register(name, |n| builtin(n).is_some(), factory)
 }
 
 /// The factory of the strategy called `name` (any case), built-in or
 /// registered.
 pub fn failover_strategy_factory(name: &str) -> Option<FailoverStrategyFactory> {
     let name = name.trim().to_lowercase();
-    builtin(&name).or_else(|| PLUGINS.read().ok().and_then(|p| p.get(&name).copied()))
+    builtin(&name).or_else(|| PLUGINS.get(&name))
 }

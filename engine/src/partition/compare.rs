@@ -79,18 +79,29 @@ pub fn loads(assignment: &[u32], owners: u32) -> Vec<u64> {
     loads
 }
 
+/// `partitioner.assign(keys, owners)`, checked: a plug-in that places a
+/// key outside `0..owners` is an error naming it.
+fn in_range(partitioner: &dyn Partitioner, keys: &[u64], owners: u32) -> Result<Vec<u32>, PartitionError> {
+    let assigned = partitioner.assign(keys, owners)?;
+    assert_eq!(assigned.len(), keys.len(), "{} places every key", partitioner.name());
+    match keys.iter().zip(&assigned).find(|(_, &o)| o >= owners) {
+        Some((&key, &owner)) => Err(PartitionError::OwnerOutOfRange {
+            partitioner: partitioner.name(),
+            key,
+            owner,
+            parallelism: owners,
+        }),
+        None => Ok(assigned),
+    }
+}
+
 /// Place `keys` on `from` and on `to` owners and compare.
 pub fn compare(partitioner: &dyn Partitioner, keys: &[u64], from: u32, to: u32) -> Result<Comparison, PartitionError> {
     if keys.is_empty() {
         return Err(PartitionError::NoKeys);
     }
-    let before = partitioner.assign(keys, from)?;
-    let after = partitioner.assign(keys, to)?;
-    assert!(
-        before.iter().all(|&o| o < from) && after.iter().all(|&o| o < to),
-        "invariant: {} assigns owners in range",
-        partitioner.name()
-    );
+    let before = in_range(partitioner, keys, from)?;
+    let after = in_range(partitioner, keys, to)?;
     let mut moved = 0;
     let mut only_necessary_moves = true;
     for (&b, &a) in before.iter().zip(&after) {

@@ -80,7 +80,10 @@ impl FromStr for PartitionerKind {
         PartitionerKind::ALL
             .into_iter()
             .find(|k| k.name() == s)
-            .ok_or_else(|| PartitionError::UnknownPartitioner { name: s.to_string() })
+            .ok_or_else(|| PartitionError::UnknownPartitioner {
+                name: s.to_string(),
+                known: PartitionerKind::ALL.map(PartitionerKind::name).join(", "),
+            })
     }
 }
 
@@ -165,7 +168,8 @@ mod tests {
         assert_eq!(
             e,
             PartitionError::UnknownPartitioner {
-                name: "consistent".into()
+                name: "consistent".into(),
+                known: "key-groups, ring, rendezvous, jump, maglev, bounded-loads".into(),
             }
         );
         let msg = e.to_string();

@@ -16,8 +16,9 @@
 //! | `maglev`        | [`MaglevPartitioner`]       | `maglev.rs`                |
 //! | `bounded-loads` | [`BoundedLoadsPartitioner`] | `bounded_loads.rs`         |
 //!
-//! [`PartitionerKind`] selects one by name and builds it from
-//! [`PartitionerParams`].
+//! [`PartitionerKind`] names the built-ins and builds them from
+//! [`PartitionerParams`]; [`registry`] resolves `halab.partitioner` to a
+//! built-in or to a plug-in a user's crate registered.
 //!
 //! Two APIs, one answer: [`Partitioner::owner`] places a single key and is a
 //! pure function of `(key, parallelism)`; [`Partitioner::assign`] places a
@@ -39,6 +40,7 @@ pub mod key_group_partitioner;
 pub mod key_groups;
 pub mod kind;
 pub mod maglev;
+pub mod registry;
 pub mod rendezvous;
 pub mod ring;
 
@@ -97,12 +99,29 @@ pub trait Partitioner: Send + Sync + fmt::Debug {
 /// A partitioner that cannot be built or cannot serve a parallelism.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PartitionError {
-    /// A name that is not one of [`PartitionerKind::ALL`].
-    #[error("unknown partitioner `{name}` (known: key-groups, ring, rendezvous, jump, maglev, bounded-loads)")]
+    /// A name that is neither built in nor registered.
+    #[error("unknown partitioner `{name}` (known: {known})")]
     UnknownPartitioner {
         /// The name given.
         name: String,
+        /// The known names, comma-separated.
+        known: String,
     },
+    /// A partitioner placed a key outside `0..parallelism`.
+    #[error("partitioner `{partitioner}` placed key {key} on owner {owner} of {parallelism}")]
+    OwnerOutOfRange {
+        /// The partitioner's name.
+        partitioner: &'static str,
+        /// The key.
+        key: u64,
+        /// The owner it chose.
+        owner: u32,
+        /// The number of owners.
+        parallelism: u32,
+    },
+    /// A plug-in partitioner refused its configuration.
+    #[error("{0}")]
+    Plugin(String),
     /// A parameter name that no partitioner takes.
     #[error("unknown partitioner parameter `{key}` (known: max-parallelism, vnodes, table-size, epsilon)")]
     UnknownParameter {

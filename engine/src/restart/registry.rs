@@ -5,9 +5,9 @@
 //! checker alike, so a plug-in is replayed as the built-ins are.
 
 use std::collections::BTreeMap;
-use std::sync::RwLock;
 
 use super::{RestartBackoffTimeStrategy, RestartConfigError};
+use crate::plugins::Registry;
 
 /// Builds a strategy from the job's configuration (its own keys included).
 pub type RestartStrategyFactory =
@@ -21,7 +21,7 @@ pub struct Registered {
     pub keys: &'static [&'static str],
 }
 
-static PLUGINS: RwLock<BTreeMap<String, Registered>> = RwLock::new(BTreeMap::new());
+static PLUGINS: Registry<Registered> = Registry::new("restart strategy");
 
 /// The built-ins, by every name Flink accepts (lower case).
 fn builtin(name: &str) -> Option<RestartStrategyFactory> {
@@ -43,38 +43,22 @@ pub fn register_restart_strategy(
     factory: RestartStrategyFactory,
     keys: &'static [&'static str],
 ) -> Result<(), String> {
-    let name = name.trim();
-    if name.is_empty() || name != name.to_lowercase() {
-        return Err(format!(
-            "restart strategy name `{name}`: use a non-empty lower-case name"
-        ));
-    }
-    if builtin(name).is_some() {
-        return Err(format!("restart strategy `{name}` is built in"));
-    }
-    let mut plugins = PLUGINS
-        .write()
-        .map_err(|_| "the registry lock is poisoned".to_string())?;
-    if plugins.contains_key(name) {
-        return Err(format!("restart strategy `{name}` is registered already"));
-    }
-    plugins.insert(name.to_string(), Registered { factory, keys });
-    Ok(())
+    PLUGINS.register(name, |n| builtin(n).is_some(), Registered { factory, keys })
 }
 
 /// The factory of the strategy called `name` (any case), built-in or
 /// registered.
 pub fn restart_strategy_factory(name: &str) -> Option<RestartStrategyFactory> {
     let name = name.trim().to_lowercase();
-    builtin(&name).or_else(|| PLUGINS.read().ok().and_then(|p| p.get(&name).map(|r| r.factory)))
+    builtin(&name).or_else(|| PLUGINS.get(&name).map(|r| r.factory))
 }
 
 /// Whether a registered strategy reads configuration key `key`.
 pub fn is_plugin_key(key: &str) -> bool {
-    PLUGINS.read().is_ok_and(|p| p.values().any(|r| r.keys.contains(&key)))
+    PLUGINS.any(|r| r.keys.contains(&key))
 }
 
 /// The registered (plug-in) strategies' names.
 pub fn registered_restart_strategies() -> Vec<String> {
-    PLUGINS.read().map(|p| p.keys().cloned().collect()).unwrap_or_default()
+    PLUGINS.names()
 }

@@ -74,16 +74,28 @@ impl OwnerCache {
     /// partitioner and parallelism on every call.
     pub fn owner(&mut self, partitioner: &dyn Partitioner, key: u64, parallelism: u32) -> u32 {
         if key >= Self::KEYS {
-            return partitioner.owner(key, parallelism);
+            return Self::checked(partitioner, key, parallelism);
         }
         let k = key as usize;
         if k >= self.owners.len() {
             self.owners.resize(k + 1, Self::UNKNOWN);
         }
         if self.owners[k] == Self::UNKNOWN {
-            self.owners[k] = partitioner.owner(key, parallelism);
+            self.owners[k] = Self::checked(partitioner, key, parallelism);
         }
         self.owners[k]
+    }
+
+    /// The owner, asserted in range: a plug-in partitioner that places a
+    /// key outside `0..parallelism` stops the run here, where it happened.
+    fn checked(partitioner: &dyn Partitioner, key: u64, parallelism: u32) -> u32 {
+        let owner = partitioner.owner(key, parallelism);
+        assert!(
+            owner < parallelism,
+            "partitioner `{}` placed key {key} on owner {owner} of {parallelism}",
+            partitioner.name()
+        );
+        owner
     }
 }
 

@@ -28,7 +28,8 @@ use crate::checkpoint::{CheckpointBarrier, CheckpointId, StateHandle, StoredBlob
 use crate::config::{EngineConfig, Sabotage};
 use crate::graph::OperatorKind;
 use crate::net::{self, ConnRx, ConnTx, RpcClient};
-use crate::partition::{KeyGroupPartitioner, Partitioner, PartitionerKind};
+use crate::partition::registry::build_partitioner;
+use crate::partition::{Partitioner, PartitionerParams};
 use crate::process::resources::TaskManagerResources;
 use crate::protocol::{
     ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskCheckpointMetrics, TaskDeploymentDescriptor,
@@ -172,13 +173,14 @@ impl TaskEnv {
     /// The job's partitioner (`halab.partitioner`); key groups use the
     /// job's max parallelism.
     pub fn partitioner(&self) -> Arc<dyn Partitioner> {
-        match self.config.partitioner {
-            PartitionerKind::KeyGroups => Arc::new(KeyGroupPartitioner::new(self.tdd.max_parallelism)),
-            kind => Arc::from(
-                kind.build(&self.config.partitioner_params)
-                    .expect("invariant: partitioner parameters validated by EngineConfig"),
-            ),
-        }
+        let params = PartitionerParams {
+            max_parallelism: self.tdd.max_parallelism,
+            ..self.config.partitioner_params
+        };
+        let built = build_partitioner(&self.config.partitioner, &params, &self.config.raw).expect(
+            "invariant: the partitioner was built once by EngineConfig and the job's max parallelism by the JobManager",
+        );
+        Arc::from(built)
     }
 
     pub fn storage_client(&self) -> RpcClient {
