@@ -260,8 +260,11 @@ fn scan_library(file: &str, text: &str) -> Result<LibraryScan, String> {
     Ok(scan)
 }
 
+/// Functions over the limit: (`file::Owner::name`, lines).
+type LongFunctions = Vec<(String, usize)>;
+
 /// The rules on library code, and the functions over the limit.
-fn check_library(file: &str, text: &str) -> Result<(Vec<Slip>, Vec<(String, usize)>), String> {
+fn check_library(file: &str, text: &str) -> Result<(Vec<Slip>, LongFunctions), String> {
     let scan = scan_library(file, text)?;
     let mut slips = Vec::new();
     for &n in &scan.unwraps {
