@@ -139,6 +139,15 @@ pub enum Sabotage {
     /// outcome, so the restore can disagree with the completed checkpoint
     /// store.
     FailoverAbortsFinalizingCheckpoint,
+    /// The JobManager registers every checkpoint after the second under
+    /// id 2: the coordinator's assertion that ids only increase stops the
+    /// run (a `crash` verdict).
+    CheckpointIdRepeats,
+    /// State that outlives a run: each JobManager started in the process
+    /// delays its first checkpoint by one more millisecond, so the same seed
+    /// gives another trace (a `nondeterminism` verdict under
+    /// `--check-determinism`).
+    LeaksStateAcrossRuns,
 }
 
 impl Sabotage {

@@ -151,10 +151,10 @@ pub fn render_html(page: &Page<'_>) -> String {
     h.push_str(
         "<h2 id=\"summary\">Summary</h2>\n<table id=\"summary-table\">\n<thead><tr>\
         <th class=\"name\">scenario</th><th>runs</th><th>passed</th><th>violations</th>\
-        <th>liveness failures</th><th>median restarts</th><th>median recovery</th></tr></thead>\n<tbody>\n",
+        <th>liveness failures</th><th>crashes</th><th>median restarts</th><th>median recovery</th></tr></thead>\n<tbody>\n",
     );
     for r in page.rows {
-        let bad = if r.violations + r.liveness > 0 {
+        let bad = if r.violations + r.liveness + r.crashes > 0 {
             " class=\"bad\""
         } else {
             ""
@@ -162,11 +162,12 @@ pub fn render_html(page: &Page<'_>) -> String {
         let _ = writeln!(
             h,
             "<tr{bad} data-scenario=\"{name}\"><td class=\"name\">{name}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.runs,
             r.passes,
             r.violations,
             r.liveness,
+            r.crashes,
             r.median_restarts.map(|v| v.to_string()).unwrap_or_else(|| "–".into()),
             seconds(r.median_recovery_ms),
             name = escape(&r.scenario),
@@ -336,6 +337,7 @@ mod tests {
             passes: 0,
             violations: 1,
             liveness: 0,
+            crashes: 0,
             median_restarts: Some(0),
             median_recovery_ms: None,
         }];

@@ -31,6 +31,8 @@ pub enum Verdict {
     Pass,
     Violation,
     Liveness,
+    Crash,
+    Nondeterminism,
     /// A verdict this crate does not know (a newer schema).
     #[serde(other)]
     Unknown,
@@ -42,6 +44,8 @@ impl Verdict {
             Verdict::Pass => "pass",
             Verdict::Violation => "violation",
             Verdict::Liveness => "liveness",
+            Verdict::Crash => "crash",
+            Verdict::Nondeterminism => "nondeterminism",
             Verdict::Unknown => "unknown",
         }
     }

@@ -19,6 +19,8 @@ pub struct ScenarioRow {
     pub passes: usize,
     pub violations: usize,
     pub liveness: usize,
+    /// Runs that crashed or could not be reproduced.
+    pub crashes: usize,
     /// Median of the runs' restart counts.
     pub median_restarts: Option<u64>,
     /// Median of fault → first commit over all recovered episodes (ms).
@@ -45,6 +47,7 @@ pub fn scenario_rows(records: &[RunRecord]) -> Vec<ScenarioRow> {
                 passes: count(Verdict::Pass),
                 violations: count(Verdict::Violation),
                 liveness: count(Verdict::Liveness),
+                crashes: count(Verdict::Crash) + count(Verdict::Nondeterminism),
                 median_restarts: median_u64(&restarts),
                 median_recovery_ms: median_u64(&recovery),
             }

@@ -119,7 +119,7 @@ fn the_page_summarises_scenarios_references_plots_and_repro_lines() {
     assert!(html.contains(
         "<tr class=\"bad\" data-scenario=\"shrink-me\"><td class=\"name\">shrink-me</td><td>2</td><td>0</td><td>2</td><td>0</td>"
     ));
-    assert!(html.contains("<tr data-scenario=\"tm-crash\"><td class=\"name\">tm-crash</td><td>3</td><td>3</td><td>0</td><td>0</td><td>1</td>"));
+    assert!(html.contains("<tr data-scenario=\"tm-crash\"><td class=\"name\">tm-crash</td><td>3</td><td>3</td><td>0</td><td>0</td><td>0</td><td>1</td>"));
 
     // Every plot is embedded in the page as its SVG file's text, and links
     // that file and its PNG beside the page.

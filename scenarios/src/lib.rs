@@ -5,6 +5,7 @@
 //! fault plan. A bad file gets an error naming `file:line:col`, never a panic.
 
 pub mod catalogue;
+pub mod determinism;
 pub mod overrides;
 pub mod parse;
 pub mod runner;

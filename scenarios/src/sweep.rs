@@ -13,7 +13,7 @@ use std::sync::mpsc;
 
 use halab_sim::{RunRecord, Scenario, Verdict};
 
-use crate::runner::run_timed;
+use crate::runner::{run_timed, run_timed_with_trace};
 
 /// An inclusive seed range with an optional shard: `A..B`, `A..=B`, or `N`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,9 +124,19 @@ pub fn run_sweep(
     });
 }
 
-/// One run, optionally twice to compare trace hashes.
+/// One run, optionally twice to compare traces
+/// ([`crate::determinism::judge_repetition`]).
 pub fn run_checked(scenario: &Scenario, seed: u64, check_determinism: bool) -> RunRecord {
-    let mut r = match run_timed(scenario, seed) {
+    if check_determinism {
+        if let (Ok((mut r, trace)), Ok((again, again_trace))) = (
+            run_timed_with_trace(scenario, seed),
+            run_timed_with_trace(scenario, seed),
+        ) {
+            crate::determinism::judge_repetition(&mut r, &trace, &again, &again_trace);
+            return r;
+        }
+    }
+    match run_timed(scenario, seed) {
         Ok(r) => r,
         // Scenarios are validated before a sweep starts; a record is still
         // better than a panic.
@@ -135,21 +145,10 @@ pub fn run_checked(scenario: &Scenario, seed: u64, check_determinism: bool) -> R
             seed,
             Default::default(),
             scenario.total_records(),
+            Verdict::Violation,
             format!("invalid scenario: {e}"),
         ),
-    };
-    if check_determinism {
-        if let Ok(again) = run_timed(scenario, seed) {
-            if again.trace_hash != r.trace_hash {
-                r.verdict = Verdict::Violation;
-                r.message = Some(format!(
-                    "nondeterminism: the same seed gave trace hashes {} and {}",
-                    r.trace_hash, again.trace_hash
-                ));
-            }
-        }
     }
-    r
 }
 
 /// Per-scenario totals of a sweep.
@@ -160,6 +159,8 @@ pub struct ScenarioSummary {
     pub passed: u64,
     pub violations: u64,
     pub liveness: u64,
+    pub crashes: u64,
+    pub nondeterministic: u64,
     /// Fault → first commit after recovery, over all episodes (ms).
     pub recovery_ms: Vec<u64>,
     pub wall_ms: f64,
@@ -176,6 +177,8 @@ impl ScenarioSummary {
             Verdict::Pass => self.passed += 1,
             Verdict::Violation => self.violations += 1,
             Verdict::Liveness => self.liveness += 1,
+            Verdict::Crash => self.crashes += 1,
+            Verdict::Nondeterminism => self.nondeterministic += 1,
         }
         self.recovery_ms
             .extend(r.recovery.iter().filter_map(|e| e.recovery_ms()));

@@ -86,6 +86,7 @@ fn run_on_thread(scenario: &Scenario, seed: u64, history: HistoryMode) -> Result
                 seed,
                 plan,
                 scenario.total_records(),
+                Verdict::Crash,
                 format!("the simulation panicked: {msg}"),
             );
             (record, Vec::new(), None)
@@ -247,6 +248,18 @@ pub struct RunFacts {
     pub latest_consumed: Option<u64>,
 }
 
+/// Problems shown in a run's message; the rest are counted.
+const PROBLEMS_SHOWN: usize = 5;
+
+/// The first [`PROBLEMS_SHOWN`] problems, and how many more there are.
+fn first_problems(problems: &[String]) -> String {
+    let shown = problems[..problems.len().min(PROBLEMS_SHOWN)].join("; ");
+    match problems.len().saturating_sub(PROBLEMS_SHOWN) {
+        0 => shown,
+        more => format!("{shown}; and {more} more"),
+    }
+}
+
 /// The checkers' verdict on a run.
 pub struct Judgement {
     pub verdict: Verdict,
@@ -288,19 +301,19 @@ pub fn judge(sc: &Scenario, seed: u64, content: &SourceContent, facts: &RunFacts
     let (verdict, message) = if !keyed.passed() {
         (
             Verdict::Violation,
-            Some(format!("keyed state: {}", keyed.problems.join("; "))),
+            Some(format!("keyed state: {}", first_problems(&keyed.problems))),
         )
     } else if !leaders.passed() {
         (
             Verdict::Violation,
-            Some(format!("split brain: {}", leaders.problems.join("; "))),
+            Some(format!("split brain: {}", first_problems(&leaders.problems))),
         )
     } else if !conformance.passed() {
         (
             Verdict::Violation,
             Some(format!(
                 "restart policy not followed: {}",
-                conformance.mismatches.join("; ")
+                first_problems(&conformance.mismatches)
             )),
         )
     } else if !safety_ok {

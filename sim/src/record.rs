@@ -18,15 +18,32 @@ pub enum Verdict {
     Violation,
     /// The job did not converge within the stated bound after the faults.
     Liveness,
+    /// The simulation stopped on a panic or a failed assertion: the
+    /// engine broke an invariant where it is established or relied on.
+    Crash,
+    /// The same scenario, seed and binary gave two different traces.
+    Nondeterminism,
 }
 
 impl Verdict {
-    /// Process exit code: 0 pass, 1 violation, 3 liveness (2 is bad input).
+    /// Every verdict, least severe first.
+    pub const ALL: [Verdict; 5] = [
+        Verdict::Pass,
+        Verdict::Liveness,
+        Verdict::Violation,
+        Verdict::Crash,
+        Verdict::Nondeterminism,
+    ];
+
+    /// Process exit code: 0 pass, 1 violation, 3 liveness, 4 crash,
+    /// 5 nondeterminism (2 is bad input).
     pub fn exit_code(self) -> i32 {
         match self {
             Verdict::Pass => 0,
             Verdict::Violation => 1,
             Verdict::Liveness => 3,
+            Verdict::Crash => 4,
+            Verdict::Nondeterminism => 5,
         }
     }
 
@@ -35,7 +52,17 @@ impl Verdict {
             Verdict::Pass => "pass",
             Verdict::Violation => "violation",
             Verdict::Liveness => "liveness",
+            Verdict::Crash => "crash",
+            Verdict::Nondeterminism => "nondeterminism",
         }
+    }
+
+    /// The most severe of `verdicts` (in [`Verdict::ALL`]'s order; a run
+    /// that cannot be reproduced outranks one that crashed, which outranks
+    /// a checker's finding), `Pass` for none: what a sweep exits with.
+    pub fn worst(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+        let rank = |v: &Verdict| Verdict::ALL.iter().position(|a| a == v);
+        verdicts.into_iter().max_by_key(rank).unwrap_or(Verdict::Pass)
     }
 }
 
@@ -218,12 +245,13 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// A record for a run that produced no trace (the simulation could not
-    /// run or panicked): a violation with `message`.
+    /// run or panicked): `verdict` (`Crash` for a panic) with `message`.
     pub fn without_run(
         scenario: &str,
         seed: u64,
         fault_plan: FaultPlan,
         records_expected: u64,
+        verdict: Verdict,
         message: String,
     ) -> Self {
         RunRecord {
@@ -233,7 +261,7 @@ impl RunRecord {
             fault_plan,
             trace_hash: "0000000000000000".into(),
             trace_events: 0,
-            verdict: Verdict::Violation,
+            verdict,
             message: Some(message),
             lost: 0,
             duplicated: 0,

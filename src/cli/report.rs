@@ -217,16 +217,15 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     Ok(exit_code(&records))
 }
 
-/// 1 if any violation, else 3 if any liveness failure, else 0 (as `sweep`).
+/// The exit code of the worst verdict, as `sweep`'s.
 pub(super) fn exit_code(records: &[Record]) -> i32 {
-    let any = |v: halab_reports::Verdict| records.iter().any(|r| r.verdict == v);
-    if any(halab_reports::Verdict::Violation) {
-        Verdict::Violation.exit_code()
-    } else if any(halab_reports::Verdict::Liveness) {
-        Verdict::Liveness.exit_code()
-    } else {
-        0
-    }
+    let verdict = |r: &Record| {
+        Verdict::ALL
+            .into_iter()
+            .find(|v| v.as_str() == r.verdict.as_str())
+            .unwrap_or(Verdict::Violation)
+    };
+    Verdict::worst(records.iter().map(verdict)).exit_code()
 }
 
 fn create_out_dir(out: &Path) -> anyhow::Result<()> {
@@ -661,17 +660,18 @@ fn print_summary(summary: &ReportSummary) {
         .unwrap_or(8)
         .max(8);
     println!(
-        "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>8} {:>9}",
-        "scenario", "runs", "passed", "violation", "liveness", "restarts", "recovery"
+        "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>5} {:>8} {:>9}",
+        "scenario", "runs", "passed", "violation", "liveness", "crash", "restarts", "recovery"
     );
     for r in &summary.scenarios {
         println!(
-            "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>8} {:>9}",
+            "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>5} {:>8} {:>9}",
             r.scenario,
             r.runs,
             r.passes,
             r.violations,
             r.liveness,
+            r.crashes,
             r.median_restarts.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
             seconds(r.median_recovery_ms)
         );

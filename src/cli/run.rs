@@ -174,14 +174,8 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
         }
     }
     if opts.check_determinism {
-        let (again, _) = run_timed_with_trace(&scenario, seed)?;
-        if again.trace_hash != record.trace_hash {
-            record.verdict = Verdict::Violation;
-            record.message = Some(format!(
-                "nondeterminism: the same seed gave trace hashes {} and {}",
-                record.trace_hash, again.trace_hash
-            ));
-        } else {
+        let (again, again_trace) = run_timed_with_trace(&scenario, seed)?;
+        if halab_scenarios::determinism::judge_repetition(&mut record, &trace, &again, &again_trace) {
             say(&format!(
                 "  determinism: two runs, same trace hash {}",
                 record.trace_hash

@@ -181,14 +181,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     if let Some(p) = &opts.out {
         println!("records: {}", p.display());
     }
-    let code = if failures.iter().any(|f| f.verdict == Verdict::Violation) {
-        Verdict::Violation.exit_code()
-    } else if failures.is_empty() {
-        0
-    } else {
-        Verdict::Liveness.exit_code()
-    };
-    Ok(code)
+    Ok(Verdict::worst(failures.iter().map(|f| f.verdict)).exit_code())
 }
 
 fn ms(v: Option<u64>) -> String {
@@ -199,17 +192,19 @@ fn ms(v: Option<u64>) -> String {
 fn print_summary(summaries: &BTreeMap<String, ScenarioSummary>, elapsed: f64, runs: usize) {
     let w = summaries.keys().map(|k| k.len()).max().unwrap_or(8).max(8);
     println!(
-        "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
-        "scenario", "runs", "passed", "violation", "liveness", "rec p50", "rec p99", "rec max"
+        "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>5} {:>6} {:>9} {:>9} {:>9}",
+        "scenario", "runs", "passed", "violation", "liveness", "crash", "nondet", "rec p50", "rec p99", "rec max"
     );
     for s in summaries.values() {
         println!(
-            "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
+            "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>5} {:>6} {:>9} {:>9} {:>9}",
             s.scenario,
             s.runs,
             s.passed,
             s.violations,
             s.liveness,
+            s.crashes,
+            s.nondeterministic,
             ms(s.recovery_percentile(50.0)),
             ms(s.recovery_percentile(99.0)),
             ms(s.recovery_percentile(100.0))

@@ -98,6 +98,8 @@ pub struct CheckpointCoordinator {
     pending: BTreeMap<CheckpointId, PendingCheckpoint>,
     store: VecDeque<CompletedCheckpoint>,
     last_completion_ms: Option<i64>,
+    /// The newest id registered as pending (0 before the first).
+    last_registered: CheckpointId,
 }
 
 impl CheckpointCoordinator {
@@ -116,6 +118,7 @@ impl CheckpointCoordinator {
             pending: BTreeMap::new(),
             store: VecDeque::new(),
             last_completion_ms: None,
+            last_registered: 0,
         }
     }
 
@@ -207,6 +210,13 @@ impl CheckpointCoordinator {
             !p.not_yet_acknowledged.is_empty(),
             "invariant: a checkpoint waits for some task"
         );
+        assert!(
+            id > self.last_registered && id < self.next_id,
+            "invariant: checkpoint ids only increase and come from the counter (id {id} after {}, next {})",
+            self.last_registered,
+            self.next_id
+        );
+        self.last_registered = id;
         let prev = self.pending.insert(id, p);
         assert!(prev.is_none(), "invariant: checkpoint ids are never reused");
     }

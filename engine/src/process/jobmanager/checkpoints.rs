@@ -202,6 +202,10 @@ impl JobMaster {
                 }
             }
             TriggerPoll::Trigger { id, timestamp_ms } => {
+                let id = match self.cfg.sabotage {
+                    Sabotage::CheckpointIdRepeats => id.min(2),
+                    _ => id,
+                };
                 coord.register_pending(id, timestamp_ms, self.vertices.iter().copied());
                 let barrier = CheckpointBarrier { id, timestamp_ms };
                 match &self.ha {
@@ -237,6 +241,10 @@ impl JobMaster {
             let cfg = *c.config();
             // Flink draws the initial delay uniformly in [minPause, baseInterval].
             let delay = madsim::rand::thread_rng().gen_range(cfg.min_pause_ms..=cfg.base_interval_ms());
+            let delay = match self.cfg.sabotage {
+                Sabotage::LeaksStateAcrossRuns => delay + leaked_counter(),
+                _ => delay,
+            };
             c.start_scheduler(now, delay);
         }
     }
@@ -246,4 +254,11 @@ impl JobMaster {
             && self.executions.len() == self.vertices.len()
             && self.executions.values().all(|e| e.state == ExecutionState::Running)
     }
+}
+
+/// [`Sabotage::LeaksStateAcrossRuns`]: a counter that survives the run, the
+/// kind of bug that makes a seed stop reproducing its trace.
+fn leaked_counter() -> i64 {
+    static STARTS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
