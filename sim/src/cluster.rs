@@ -102,6 +102,20 @@ where
         .id()
 }
 
+/// Which directions of a link a fault cuts or heals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Directions {
+    Both,
+    OneWay,
+}
+
+/// Whether a fault adds a clog to a link or takes one away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LinkChange {
+    Clog,
+    Unclog,
+}
+
 /// The running cluster: node ids by name, and the network faults in force.
 pub struct Cluster {
     nodes: BTreeMap<String, NodeId>,
@@ -237,19 +251,29 @@ impl Cluster {
         self.nodes.get(name).copied()
     }
 
-    /// Clog (`delta = 1`) or unclog (`delta = -1`) the directed link `a → b`.
-    fn clog(&self, a: &str, b: &str, delta: i32) {
-        let (Some(ia), Some(ib)) = (self.node(a), self.node(b)) else {
-            return;
-        };
+    /// The node a fault names. `Scenario::validate` refuses unknown names,
+    /// so one here is a bug: fail where it is used, not silently.
+    fn target(&self, name: &str) -> NodeId {
+        match self.node(name) {
+            Some(id) => id,
+            None => panic!("invariant: a fault names a node of the cluster, not `{name}`"),
+        }
+    }
+
+    /// Clog or unclog the directed link `a → b`; links count their clogs,
+    /// so overlapping partitions heal independently.
+    fn clog(&self, a: &str, b: &str, change: LinkChange) {
+        let (ia, ib) = (self.target(a), self.target(b));
         let mut clogged = self.clogged.lock().expect("invariant: lock not poisoned");
         let key = (a.to_string(), b.to_string());
         let count = clogged.entry(key.clone()).or_insert(0);
         let before = *count;
-        *count = if delta > 0 {
-            before + 1
-        } else {
-            before.saturating_sub(1)
+        *count = match change {
+            LinkChange::Clog => before + 1,
+            LinkChange::Unclog => {
+                assert!(before > 0, "invariant: a heal follows its cut (plan_check)");
+                before - 1
+            }
         };
         let net = madsim::net::NetSim::current();
         match (before, *count) {
@@ -262,12 +286,12 @@ impl Cluster {
         }
     }
 
-    fn clog_groups(&self, from: &[String], to: &[String], both: bool, delta: i32) {
+    fn clog_groups(&self, from: &[String], to: &[String], directions: Directions, change: LinkChange) {
         for a in from {
             for b in to {
-                self.clog(a, b, delta);
-                if both {
-                    self.clog(b, a, delta);
+                self.clog(a, b, change);
+                if directions == Directions::Both {
+                    self.clog(b, a, change);
                 }
             }
         }
@@ -284,34 +308,25 @@ impl Cluster {
         let handle = Handle::current();
         let net = madsim::net::NetSim::current();
         match fault {
-            Fault::Kill { node } => {
-                if let Some(id) = self.node(node) {
-                    handle.kill(id);
-                }
-            }
+            Fault::Kill { node } => handle.kill(self.target(node)),
             Fault::Restart { node } => {
-                if let Some(id) = self.node(node) {
-                    // madsim's restart needs the node killed first ("address in use").
-                    handle.kill(id);
-                    handle.restart(id);
-                }
+                let id = self.target(node);
+                // madsim's restart needs the node killed first ("address in use").
+                handle.kill(id);
+                handle.restart(id);
             }
-            Fault::Pause { node } => {
-                if let Some(id) = self.node(node) {
-                    handle.pause(id);
-                }
+            Fault::Pause { node } => handle.pause(self.target(node)),
+            Fault::Resume { node } => handle.resume(self.target(node)),
+            Fault::Partition { groups } => self.clog_groups(&groups[0], &groups[1], Directions::Both, LinkChange::Clog),
+            Fault::Heal { groups } => self.clog_groups(&groups[0], &groups[1], Directions::Both, LinkChange::Unclog),
+            Fault::PartitionOneWay { groups } => {
+                self.clog_groups(&groups[0], &groups[1], Directions::OneWay, LinkChange::Clog)
             }
-            Fault::Resume { node } => {
-                if let Some(id) = self.node(node) {
-                    handle.resume(id);
-                }
+            Fault::HealOneWay { groups } => {
+                self.clog_groups(&groups[0], &groups[1], Directions::OneWay, LinkChange::Unclog)
             }
-            Fault::Partition { groups } => self.clog_groups(&groups[0], &groups[1], true, 1),
-            Fault::Heal { groups } => self.clog_groups(&groups[0], &groups[1], true, -1),
-            Fault::PartitionOneWay { groups } => self.clog_groups(&groups[0], &groups[1], false, 1),
-            Fault::HealOneWay { groups } => self.clog_groups(&groups[0], &groups[1], false, -1),
-            Fault::Clog { link } => self.clog_groups(&link[..1], &link[1..], true, 1),
-            Fault::Unclog { link } => self.clog_groups(&link[..1], &link[1..], true, -1),
+            Fault::Clog { link } => self.clog_groups(&link[..1], &link[1..], Directions::Both, LinkChange::Clog),
+            Fault::Unclog { link } => self.clog_groups(&link[..1], &link[1..], Directions::Both, LinkChange::Unclog),
             Fault::Network(n) => {
                 let (loss, lo, hi) = (n.loss, n.latency[0].0, n.latency[1].0);
                 net.update_config(|c| {
@@ -325,11 +340,7 @@ impl Cluster {
                     c.set_factor(*factor);
                 }
             }
-            Fault::CutOff { service } => {
-                if let Some(id) = self.node(service.node()) {
-                    net.clog_node(id);
-                }
-            }
+            Fault::CutOff { service } => net.clog_node(self.target(service.node())),
             Fault::CancelJob => {
                 let _ = self.cancel.send(true);
             }
@@ -337,9 +348,7 @@ impl Cluster {
                 if let Some(c) = self.controls.get(service) {
                     c.set_factor(1);
                 }
-                if let Some(id) = self.node(service.node()) {
-                    net.unclog_node(id);
-                }
+                net.unclog_node(self.target(service.node()));
             }
         }
     }

@@ -20,6 +20,7 @@ pub mod harness;
 pub mod history;
 pub mod human;
 pub mod latency;
+pub mod plan_check;
 pub mod random_faults;
 pub mod record;
 pub mod recovery;

@@ -518,6 +518,14 @@ impl Scenario {
             self.validate_fault(&f.fault)
                 .map_err(|m| err(&format!("faults.scripted[{i}]"), m))?;
         }
+        let last_ms = self.duration.as_millis() + self.expect.recovery_bound.as_millis();
+        crate::plan_check::check_plan(&self.faults.scripted, last_ms).map_err(|p| {
+            let path = match p.field {
+                "" => format!("faults.scripted[{}]", p.index),
+                field => format!("faults.scripted[{}].{field}", p.index),
+            };
+            err(&path, p.message)
+        })?;
         if let Some(r) = &self.faults.random {
             r.validate(&tms, &self.job_manager_names())
                 .map_err(|(path, m)| err(&path, m))?;

@@ -1,0 +1,205 @@
+//! Fault plans that cannot do what they say are bad input: a fault after
+//! the run can have ended, a node named twice in a partition group, and a
+//! heal, resume, restart, restore, unclog or network restore with no
+//! disturbance of the same target before it (a lone heal, a heal whose
+//! groups match no partition, a restart of a node never killed). Each is
+//! reported against the fault's place in the file.
+
+use std::collections::BTreeSet;
+
+use crate::faults::{Fault, ScheduledFault};
+
+/// A fault that cannot take effect: its index in the scripted list, the
+/// field at fault (`""` for the fault itself, `"at"`), and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanProblem {
+    pub index: usize,
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// What a healing fault needs to have happened before it.
+fn disturbance_key(f: &Fault) -> Option<String> {
+    Some(match f {
+        Fault::Kill { node } => format!("down {node}"),
+        Fault::Pause { node } => format!("paused {node}"),
+        Fault::Partition { groups } => format!("cut {}", two_way(groups)),
+        Fault::PartitionOneWay { groups } => format!("cut-one-way {}", one_way(groups)),
+        Fault::Clog { link } => format!("clogged {}", two_way(&[vec![link[0].clone()], vec![link[1].clone()]])),
+        Fault::Network(_) => "network".to_string(),
+        Fault::Slow { service, .. } | Fault::CutOff { service } => format!("service {}", service.node()),
+        _ => return None,
+    })
+}
+
+/// The disturbance a healing fault undoes, and how to name it.
+fn healed_key(f: &Fault) -> Option<(String, String)> {
+    Some(match f {
+        Fault::Restart { node } => (format!("down {node}"), format!("no kill of `{node}` comes before it")),
+        Fault::Resume { node } => (
+            format!("paused {node}"),
+            format!("no pause of `{node}` comes before it"),
+        ),
+        Fault::Heal { groups } => (
+            format!("cut {}", two_way(groups)),
+            "no partition between these groups comes before it".into(),
+        ),
+        Fault::HealOneWay { groups } => (
+            format!("cut-one-way {}", one_way(groups)),
+            "no one-way partition between these groups comes before it".into(),
+        ),
+        Fault::Unclog { link } => (
+            format!("clogged {}", two_way(&[vec![link[0].clone()], vec![link[1].clone()]])),
+            format!("no clog of {} <-> {} comes before it", link[0], link[1]),
+        ),
+        Fault::RestoreNetwork => ("network".into(), "no network change comes before it".into()),
+        Fault::Restore { service } => (
+            format!("service {}", service.node()),
+            format!("no slow or cut-off of `{}` comes before it", service.node()),
+        ),
+        _ => return None,
+    })
+}
+
+/// Groups as sets, the pair unordered.
+fn two_way(groups: &[Vec<String>; 2]) -> String {
+    let mut pair = [set(&groups[0]), set(&groups[1])];
+    pair.sort();
+    format!("{pair:?}")
+}
+
+/// Groups as sets, the direction kept.
+fn one_way(groups: &[Vec<String>; 2]) -> String {
+    format!("{:?}", [set(&groups[0]), set(&groups[1])])
+}
+
+fn set(g: &[String]) -> Vec<String> {
+    g.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+/// Check a scripted plan; `last_ms` is the latest time a fault can take
+/// effect (the input phase plus the recovery bound).
+pub fn check_plan(faults: &[ScheduledFault], last_ms: u64) -> Result<(), PlanProblem> {
+    let problem = |index, field, message: String| PlanProblem { index, field, message };
+    for (i, f) in faults.iter().enumerate() {
+        if f.at.as_millis() > last_ms {
+            return Err(problem(
+                i,
+                "at",
+                format!(
+                    "`{}` is after the run can have ended ({last_ms} ms: the input phase plus the recovery bound); the fault would never take effect",
+                    f.at
+                ),
+            ));
+        }
+        if let Fault::Partition { groups }
+        | Fault::Heal { groups }
+        | Fault::PartitionOneWay { groups }
+        | Fault::HealOneWay { groups } = &f.fault
+        {
+            for g in groups {
+                if let Some(n) = g.iter().enumerate().find(|(j, n)| g[..*j].contains(n)).map(|(_, n)| n) {
+                    return Err(problem(i, "", format!("node `{n}` is listed twice in a group")));
+                }
+            }
+        }
+    }
+    // In the order the plan runs: by time, then as written.
+    let mut order: Vec<usize> = (0..faults.len()).collect();
+    order.sort_by_key(|&i| faults[i].at);
+    let mut seen = BTreeSet::new();
+    for i in order {
+        let f = &faults[i].fault;
+        if let Some((key, missing)) = healed_key(f) {
+            if !seen.contains(&key) {
+                return Err(problem(i, "", format!("`{}` cannot take effect: {missing}", f.verb())));
+            }
+        }
+        seen.extend(disturbance_key(f));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::Service;
+    use crate::human::HumanDuration;
+    use std::time::Duration;
+
+    fn at(ms: u64, fault: Fault) -> ScheduledFault {
+        ScheduledFault {
+            at: HumanDuration(Duration::from_millis(ms)),
+            fault,
+        }
+    }
+
+    fn node(n: &str) -> String {
+        n.to_string()
+    }
+
+    fn groups(a: &[&str], b: &[&str]) -> [Vec<String>; 2] {
+        [a.iter().map(|n| node(n)).collect(), b.iter().map(|n| node(n)).collect()]
+    }
+
+    fn message(plan: &[ScheduledFault]) -> String {
+        check_plan(plan, 10_000).expect_err("refused").message
+    }
+
+    #[test]
+    fn healers_need_their_disturbance_first() {
+        let kill = Fault::Kill { node: node("tm-0") };
+        let restart = Fault::Restart { node: node("tm-0") };
+        assert!(check_plan(&[at(1, kill.clone()), at(2, restart.clone())], 10_000).is_ok());
+        // Listed out of order, but run by time.
+        assert!(check_plan(&[at(2, restart.clone()), at(1, kill.clone())], 10_000).is_ok());
+        assert!(message(&[at(1, restart.clone())]).contains("no kill of `tm-0`"));
+        assert!(message(&[at(1, restart), at(2, kill)]).contains("no kill"));
+        assert!(message(&[at(1, Fault::Resume { node: node("jm") })]).contains("no pause of `jm`"));
+        let cut = Fault::Partition {
+            groups: groups(&["jm"], &["tm-0", "tm-1"]),
+        };
+        let heal = |a: &[&str], b: &[&str]| Fault::Heal { groups: groups(a, b) };
+        assert!(check_plan(&[at(1, cut.clone()), at(2, heal(&["tm-1", "tm-0"], &["jm"]))], 10_000).is_ok());
+        assert!(message(&[at(1, heal(&["jm"], &["tm-0"]))]).contains("no partition"));
+        assert!(message(&[at(1, cut.clone()), at(2, heal(&["jm"], &["tm-0"]))]).contains("no partition"));
+        assert!(message(&[at(2, cut), at(1, heal(&["jm"], &["tm-0", "tm-1"]))]).contains("no partition"));
+        let one_way = Fault::PartitionOneWay {
+            groups: groups(&["jm"], &["tm-0"]),
+        };
+        let heal_back = Fault::HealOneWay {
+            groups: groups(&["tm-0"], &["jm"]),
+        };
+        assert!(message(&[at(1, one_way), at(2, heal_back)]).contains("no one-way partition"));
+        let link = [node("tm-0"), node("tm-1")];
+        let back = [node("tm-1"), node("tm-0")];
+        assert!(check_plan(
+            &[at(1, Fault::Clog { link }), at(2, Fault::Unclog { link: back.clone() })],
+            10_000
+        )
+        .is_ok());
+        assert!(message(&[at(1, Fault::Unclog { link: back })]).contains("no clog"));
+        assert!(message(&[at(1, Fault::RestoreNetwork)]).contains("no network change"));
+        let store = Service::CheckpointStorage;
+        let restore = Fault::Restore { service: store };
+        assert!(message(&[at(1, restore.clone())]).contains("no slow or cut-off"));
+        let slow = Fault::Slow {
+            service: store,
+            factor: 3,
+        };
+        assert!(check_plan(&[at(1, slow), at(2, restore)], 10_000).is_ok());
+    }
+
+    #[test]
+    fn late_faults_and_repeated_nodes() {
+        let kill = Fault::Kill { node: node("tm-0") };
+        assert!(check_plan(&[at(10_000, kill.clone())], 10_000).is_ok());
+        let p = check_plan(&[at(10_001, kill)], 10_000).expect_err("too late");
+        assert_eq!((p.index, p.field), (0, "at"));
+        assert!(p.message.contains("never take effect"), "{}", p.message);
+        let twice = Fault::Partition {
+            groups: groups(&["tm-0", "tm-0"], &["jm"]),
+        };
+        assert!(message(&[at(1, twice)]).contains("`tm-0` is listed twice"));
+    }
+}
