@@ -188,6 +188,11 @@ impl CheckpointCoordinator {
 
     fn allocate_id(&mut self) -> CheckpointId {
         let id = self.next_id;
+        assert!(id >= INITIAL_CHECKPOINT_ID, "invariant: checkpoint ids start at 1");
+        assert!(
+            self.store.back().is_none_or(|c| c.id < id),
+            "invariant: a new checkpoint's id is above every completed one"
+        );
         self.next_id += 1;
         id
     }
@@ -217,6 +222,10 @@ impl CheckpointCoordinator {
             self.next_id
         );
         self.last_registered = id;
+        assert!(
+            self.pending.len() < self.config.max_concurrent,
+            "invariant: a trigger waits while max-concurrent checkpoints are pending"
+        );
         let prev = self.pending.insert(id, p);
         assert!(prev.is_none(), "invariant: checkpoint ids are never reused");
     }
@@ -260,7 +269,12 @@ impl CheckpointCoordinator {
 
     /// Abort one pending checkpoint (declined, failed to finalise, ...).
     pub fn abort(&mut self, id: CheckpointId) -> Option<PendingCheckpoint> {
-        self.pending.remove(&id)
+        let aborted = self.pending.remove(&id);
+        assert!(
+            aborted.is_none() || self.store.iter().all(|c| c.id != id),
+            "invariant: a checkpoint is pending or completed, never both"
+        );
+        aborted
     }
 
     /// Abort every pending checkpoint whose timeout passed (CHECKPOINT_EXPIRED),
@@ -276,6 +290,12 @@ impl CheckpointCoordinator {
         for id in &expired {
             self.pending.remove(id);
         }
+        assert!(
+            self.pending
+                .values()
+                .all(|p| p.finalizing || now_ms < p.trigger_ms + timeout),
+            "invariant: only unexpired or finalizing checkpoints stay pending"
+        );
         expired
     }
 
@@ -285,6 +305,10 @@ impl CheckpointCoordinator {
         let ids: Vec<CheckpointId> = self.pending.values().filter(|p| !p.finalizing).map(|p| p.id).collect();
         self.pending.retain(|_, p| p.finalizing);
         self.queued_periodic = false;
+        assert!(
+            self.pending.len() <= self.config.max_concurrent,
+            "invariant: at most max-concurrent checkpoints are pending"
+        );
         ids
     }
 
@@ -295,6 +319,14 @@ impl CheckpointCoordinator {
         assert!(
             p.not_yet_acknowledged.is_empty() && p.finalizing,
             "invariant: only fully acknowledged checkpoints complete"
+        );
+        assert!(
+            now_ms >= p.trigger_ms,
+            "invariant: a checkpoint completes after its trigger"
+        );
+        assert!(
+            self.store.back().is_none_or(|latest| latest.id < id),
+            "invariant: completed checkpoint ids increase"
         );
         let checkpoint = CompletedCheckpoint {
             id,
@@ -314,6 +346,10 @@ impl CheckpointCoordinator {
             self.pending.remove(s);
         }
         self.last_completion_ms = Some(now_ms);
+        assert!(
+            self.store.len() <= self.config.num_retained && self.pending.keys().all(|k| *k > id),
+            "invariant: the store keeps num-retained checkpoints and no older one is pending"
+        );
         Some(Completion {
             checkpoint,
             subsumed_pending,
@@ -332,6 +368,13 @@ impl CheckpointCoordinator {
         if let Some(latest) = self.store.back() {
             self.next_id = self.next_id.max(latest.id + 1);
         }
+        assert!(
+            self.store
+                .iter()
+                .zip(self.store.iter().skip(1))
+                .all(|(a, b)| a.id < b.id),
+            "invariant: recovered checkpoints are oldest first, ids increasing"
+        );
     }
 
     /// The checkpoint a restore uses: the one added last.

@@ -72,6 +72,7 @@ impl JobMaster {
             .await;
             return;
         }
+        self.metadata_stored.insert(checkpoint);
         if let Some(ha) = &self.ha {
             let _ = ha.send(leadership::HaWrite::AddCompletedCheckpoint(checkpoint));
             return;
@@ -107,7 +108,13 @@ impl JobMaster {
                 self.abort_checkpoint(id, CheckpointFailureReason::TriggerCheckpointFailure, &detail, false)
                     .await;
             }
-            (HaWrite::AddCompletedCheckpoint(id), Ok(())) => self.finish_completion(id).await,
+            (HaWrite::AddCompletedCheckpoint(id), Ok(())) => {
+                assert!(
+                    !self.is_pending(id) || self.metadata_stored.contains(&id),
+                    "invariant: a checkpoint's pointer is added after its metadata is stored"
+                );
+                self.finish_completion(id).await
+            }
             (HaWrite::AddCompletedCheckpoint(id), Err(e)) => {
                 let detail = format!("adding to the completed checkpoint store: {e}");
                 self.abort_checkpoint(id, CheckpointFailureReason::FinalizeCheckpointFailure, &detail, false)
@@ -121,12 +128,31 @@ impl JobMaster {
     }
 
     /// The checkpoint is durable: complete it and notify the tasks.
+    /// Whether `id` is pending in this JobMaster's coordinator (events of
+    /// an earlier leadership may still be queued; their ids never are).
+    fn is_pending(&self, id: CheckpointId) -> bool {
+        self.coordinator.as_ref().is_some_and(|c| c.pending().contains_key(&id))
+    }
+
     async fn finish_completion(&mut self, checkpoint: CheckpointId) {
+        assert!(
+            !self.is_pending(checkpoint) || self.metadata_stored.contains(&checkpoint),
+            "invariant: a checkpoint completes only once its metadata is stored"
+        );
+        self.metadata_stored.retain(|id| *id > checkpoint);
         let now = self.now_ms();
         let Some(coord) = self.coordinator.as_mut() else { return };
         let Some(done) = coord.complete(checkpoint, now) else {
             return; // aborted meanwhile (failover or subsumed)
         };
+        assert_eq!(
+            done.checkpoint.id, checkpoint,
+            "invariant: the coordinator completes what it was asked"
+        );
+        assert!(
+            now >= done.checkpoint.trigger_ms,
+            "invariant: a checkpoint completes after its trigger"
+        );
         self.failure_manager.handle_checkpoint_success(checkpoint);
         let metrics = self.task_metrics.remove(&checkpoint).unwrap_or_default();
         self.task_metrics.retain(|k, _| *k > checkpoint);
@@ -151,6 +177,14 @@ impl JobMaster {
             .filter(|(_, e)| e.state == ExecutionState::Running)
             .map(|(v, e)| (e.tm, self.attempt_id(*v, e)))
             .collect();
+        assert!(
+            self.coordinator
+                .as_ref()
+                .and_then(|c| c.latest_completed())
+                .map(|c| c.id)
+                == Some(checkpoint),
+            "invariant: tasks hear of the latest completed checkpoint, which is in the store"
+        );
         for (tm, id) in &targets {
             self.send_to_tm(*tm, JmToTm::NotifyCheckpointComplete { id: *id, checkpoint })
                 .await;

@@ -145,7 +145,14 @@ pub async fn run_job_manager(cfg: JobManagerConfig) {
         lead(&cfg, &ep, &ev_tx, &mut ev_rx, leadership::Leadership::without_ha()).await;
         return;
     }
+    let mut last_epoch = 0;
     while let Some(l) = leadership::campaign(&cfg, &ep, &mut ev_rx).await {
+        assert!(
+            l.epoch > last_epoch,
+            "invariant: a JobManager leads in ever higher epochs ({last_epoch} then {})",
+            l.epoch
+        );
+        last_epoch = l.epoch;
         lead(&cfg, &ep, &ev_tx, &mut ev_rx, l).await;
     }
 }
@@ -317,6 +324,10 @@ struct JobMaster {
     lease: Option<crate::ha::LeaderLease>,
     /// Barriers of triggered checkpoints whose id is not yet persisted.
     awaiting_id: BTreeMap<CheckpointId, CheckpointBarrier>,
+    /// Checkpoints whose metadata checkpoint storage has stored, not yet
+    /// completed: a checkpoint completes (and tasks hear of it) only from
+    /// here.
+    metadata_stored: BTreeSet<CheckpointId>,
     /// Set when the leadership ended; the event loop then stops.
     revoked: Option<String>,
     /// Reactive mode: when the slot count last changed, and until when a
@@ -409,6 +420,7 @@ impl JobMaster {
             ha,
             lease: l.lease,
             awaiting_id: BTreeMap::new(),
+            metadata_stored: BTreeSet::new(),
             revoked: None,
             slots_changed_ms: now,
             reactive_wait_until: None,
@@ -505,6 +517,11 @@ impl JobMaster {
     }
 
     fn set_status(&mut self, to: JobStatus) {
+        assert!(
+            !self.status.is_terminal() || self.status == to,
+            "invariant: a terminal job status is final ({:?} -> {to:?})",
+            self.status
+        );
         if self.status != to {
             self.trace(TraceEvent::JobStatusChanged { from: self.status, to });
             self.status = to;
@@ -593,6 +610,10 @@ impl JobMaster {
     }
 
     fn attempt_id(&self, vertex: ExecutionVertexId, e: &Execution) -> ExecutionAttemptId {
+        assert!(
+            e.attempt >= 1 && e.attempt < self.next_attempt,
+            "invariant: an execution's attempt was handed out"
+        );
         ExecutionAttemptId {
             vertex,
             epoch: self.epoch,

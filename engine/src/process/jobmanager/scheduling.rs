@@ -40,6 +40,10 @@ impl JobMaster {
             *slot = spread.iter().copied().find(|tm| take(*tm));
         }
         let out: Vec<TmId> = chosen.into_iter().flatten().collect();
+        for tm in self.tms.keys() {
+            let used = out.iter().filter(|t| *t == tm).count() as u32;
+            assert!(used <= self.tms[tm].slots, "invariant: {tm:?} gets at most its slots");
+        }
         assert_eq!(out.len(), spread.len(), "invariant: every slot is placed once");
         out
     }
@@ -101,6 +105,10 @@ impl JobMaster {
             .into_iter()
             .partition(|(d, _)| *d <= now);
         self.pending = later;
+        assert!(
+            self.pending.iter().all(|(d, _)| *d > now),
+            "invariant: only restarts not yet due wait"
+        );
         for (_, batch) in due {
             self.deploy_batch(batch.into_iter().collect(), &slots).await;
         }
@@ -122,10 +130,34 @@ impl JobMaster {
 
     /// Deploy one restart batch (a closed set of regions) as a new attempt.
     async fn deploy_batch(&mut self, batch: Vec<ExecutionVertexId>, slots: &[TmId]) {
+        assert!(!batch.is_empty(), "invariant: a restart batch holds a subtask");
+        assert!(!self.status.is_terminal(), "invariant: a finished job deploys nothing");
         let attempt = self.next_attempt;
         self.next_attempt += 1;
+        assert!(
+            attempt >= 1 && self.next_attempt > attempt,
+            "invariant: attempts count up from 1"
+        );
         for v in &batch {
-            let tm = slots[self.cfg.job.slot_index(*v)];
+            assert!(self.vertices.contains(v), "invariant: {v:?} is a subtask of the job");
+            let index = self.cfg.job.slot_index(*v);
+            assert!(
+                index < slots.len(),
+                "invariant: slot {index} of {} for {v:?}",
+                slots.len()
+            );
+            let tm = slots[index];
+            assert!(
+                self.tms.contains_key(&tm),
+                "invariant: slots are on registered TaskManagers"
+            );
+            if let Some(previous) = self.executions.get(v) {
+                assert!(
+                    previous.attempt < attempt,
+                    "invariant: a subtask's attempts only increase ({v:?}: {} then {attempt})",
+                    previous.attempt
+                );
+            }
             self.executions.insert(
                 *v,
                 Execution {
@@ -140,6 +172,12 @@ impl JobMaster {
             "invariant: a restore never races a checkpoint's finalisation"
         );
         let latest = self.coordinator.as_ref().and_then(|c| c.latest_completed()).cloned();
+        if let Some(c) = &latest {
+            assert!(
+                self.coordinator.as_ref().is_some_and(|k| k.next_checkpoint_id() > c.id),
+                "invariant: the restored checkpoint's id was handed out"
+            );
+        }
         let mut tdds = Vec::new();
         for v in &batch {
             let vertex = self.cfg.job.vertex(v.vertex);
@@ -195,6 +233,17 @@ impl JobMaster {
                     handles: chosen.into_iter().map(|(_, h)| h).collect(),
                 })
             });
+            if let Some(r) = &restore {
+                assert_eq!(
+                    r.subtasks.len(),
+                    r.handles.len(),
+                    "invariant: one handle per restored subtask"
+                );
+                assert!(
+                    r.subtasks.windows(2).all(|w| w[0] < w[1]),
+                    "invariant: each old subtask's state is restored once"
+                );
+            }
             let tdd = TaskDeploymentDescriptor {
                 id: ExecutionAttemptId {
                     vertex: *v,
@@ -212,6 +261,11 @@ impl JobMaster {
             };
             tdds.push((self.executions[v].tm, tdd));
         }
+        assert_eq!(
+            tdds.len(),
+            batch.len(),
+            "invariant: one deployment per subtask of the batch"
+        );
         self.trace(TraceEvent::TasksDeployed {
             attempt,
             tasks: batch.len() as u32,
