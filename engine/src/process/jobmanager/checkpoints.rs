@@ -189,30 +189,41 @@ impl JobMaster {
             self.send_to_tm(*tm, JmToTm::NotifyCheckpointComplete { id: *id, checkpoint })
                 .await;
         }
-        // A bounded job whose sources had all read everything: this was the
-        // final checkpoint, and its commits cover all input. The tasks finish
-        // after their notification (same connection, same order).
+        if !self.finish_if_final(&done.checkpoint, targets).await {
+            self.poll_checkpoints().await;
+        }
+    }
+
+    /// A bounded job whose sources had all read everything: `checkpoint`
+    /// was the final one, and its commits cover all input. The tasks finish
+    /// after their notification (same connection, same order). Returns
+    /// whether the job is finishing.
+    async fn finish_if_final(
+        &mut self,
+        checkpoint: &CompletedCheckpoint,
+        targets: Vec<(TmId, ExecutionAttemptId)>,
+    ) -> bool {
         let final_checkpoint = self.cfg.job.bounded
             && !self.finishing
             && self
                 .vertices
                 .iter()
                 .filter(|v| matches!(self.cfg.job.vertex(v.vertex).kind, OperatorKind::Source { .. }))
-                .all(|v| done.checkpoint.states.get(v).is_some_and(|h| h.end_of_input));
-        if final_checkpoint && targets.len() == self.vertices.len() {
-            self.finishing = true;
-            if let Some(c) = self.coordinator.as_mut() {
-                c.stop_scheduler();
-            }
-            self.trace(TraceEvent::Note {
-                text: format!("checkpoint {checkpoint} covers all input: finishing"),
-            });
-            for (tm, id) in targets {
-                self.send_to_tm(tm, JmToTm::FinishTask { id }).await;
-            }
-            return;
+                .all(|v| checkpoint.states.get(v).is_some_and(|h| h.end_of_input));
+        if !final_checkpoint || targets.len() != self.vertices.len() {
+            return false;
         }
-        self.poll_checkpoints().await;
+        self.finishing = true;
+        if let Some(c) = self.coordinator.as_mut() {
+            c.stop_scheduler();
+        }
+        self.trace(TraceEvent::Note {
+            text: format!("checkpoint {} covers all input: finishing", checkpoint.id),
+        });
+        for (tm, id) in targets {
+            self.send_to_tm(tm, JmToTm::FinishTask { id }).await;
+        }
+        true
     }
 
     pub(super) async fn poll_checkpoints(&mut self) {
