@@ -69,6 +69,24 @@ impl TwoPhaseCommitSink {
     /// The first transaction continues the restored checkpoint's numbering
     /// (`restored + 1`), or starts at 1.
     pub fn initialize(vertex: u32, subtask: u32, restored: Option<&SinkState>) -> (Self, RecoveryPlan) {
+        if let Some(s) = restored {
+            assert!(
+                s.pending_commit
+                    .windows(2)
+                    .all(|w| w[0].0 < w[1].0 && w[0].1.seq < w[1].1.seq),
+                "invariant: restored transactions are in checkpoint order"
+            );
+            assert!(
+                s.pending_commit.iter().all(|(c, t)| t.seq <= *c && c < &s.current.seq),
+                "invariant: a pending transaction precedes its checkpoint, the open one follows"
+            );
+            assert!(
+                s.pending_commit
+                    .iter()
+                    .all(|(_, t)| (t.vertex, t.subtask) == (s.current.vertex, s.current.subtask)),
+                "invariant: a sink's state holds its own transactions"
+            );
+        }
         let plan = match restored {
             Some(s) => RecoveryPlan {
                 commit: s.pending_commit.iter().map(|(_, t)| *t).collect(),
@@ -100,6 +118,15 @@ impl TwoPhaseCommitSink {
     /// the state to write. A new transaction begins.
     pub fn snapshot(&mut self, id: CheckpointId) -> (TxnId, SinkState) {
         let pre = self.current;
+        assert_eq!(
+            (pre.vertex, pre.subtask),
+            (self.vertex, self.subtask),
+            "invariant: a sink writes its own transactions"
+        );
+        assert!(
+            self.pending.keys().all(|c| *c < id),
+            "invariant: snapshots come in checkpoint order"
+        );
         let prev = self.pending.insert(id, pre);
         assert!(prev.is_none(), "invariant: one snapshot per checkpoint id");
         assert!(id >= pre.seq, "invariant: checkpoint ids increase within an attempt");
@@ -119,7 +146,16 @@ impl TwoPhaseCommitSink {
     pub fn notify_checkpoint_complete(&mut self, id: CheckpointId) -> Vec<TxnId> {
         let later = self.pending.split_off(&(id + 1));
         let done = std::mem::replace(&mut self.pending, later);
-        done.into_values().collect()
+        assert!(
+            self.pending.keys().all(|c| *c > id) && done.keys().all(|c| *c <= id),
+            "invariant: a completion commits exactly the transactions up to it"
+        );
+        let commits: Vec<TxnId> = done.into_values().collect();
+        assert!(
+            commits.windows(2).all(|w| w[0].seq < w[1].seq),
+            "invariant: transactions commit in order"
+        );
+        commits
     }
 
     pub fn pending_count(&self) -> usize {

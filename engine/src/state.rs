@@ -82,6 +82,10 @@ impl KeyedCountState {
     pub fn snapshot(&self) -> KeyedStateSnapshot {
         let mut entries: Vec<(u64, u64)> = self.counts.iter().map(|(k, v)| (*k, *v)).collect();
         entries.sort_unstable();
+        assert!(
+            entries.iter().all(|(_, count)| *count > 0),
+            "invariant: state holds only keys that were counted"
+        );
         KeyedStateSnapshot { entries }
     }
 
@@ -96,9 +100,14 @@ impl KeyedCountState {
         parallelism: u32,
         drop_moved: bool,
     ) -> (KeyedCountState, RestoreStats) {
+        assert!(subtask < parallelism, "invariant: subtask {subtask} of {parallelism}");
         let mut counts = Counts::default();
         let mut stats = RestoreStats::default();
         for (old, s) in snapshots {
+            assert!(
+                s.entries.windows(2).all(|w| w[0].0 < w[1].0),
+                "invariant: a snapshot holds each key once, sorted"
+            );
             for &(k, v) in &s.entries {
                 stats.total_keys += 1;
                 stats.total_fingerprint ^= key_fingerprint(k, v);
@@ -116,6 +125,10 @@ impl KeyedCountState {
                 assert!(prev.is_none(), "invariant: a key is in exactly one snapshot");
             }
         }
+        assert!(
+            stats.moved_keys <= stats.keys && stats.keys <= stats.total_keys && counts.len() as u64 == stats.keys,
+            "invariant: the kept keys are counted once, and the moved among them"
+        );
         (KeyedCountState { counts }, stats)
     }
 
@@ -126,6 +139,7 @@ impl KeyedCountState {
         subtask: u32,
         parallelism: u32,
     ) -> KeyedCountState {
+        assert!(subtask < parallelism, "invariant: subtask {subtask} of {parallelism}");
         let mut counts = Counts::default();
         for s in snapshots {
             for &(k, v) in &s.entries {

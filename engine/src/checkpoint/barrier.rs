@@ -162,6 +162,36 @@ impl BarrierHandler {
         self.alignment_start_ms
     }
 
+    /// The handler's state invariants, asserted after every change.
+    fn assert_invariants(&self) {
+        assert!(
+            self.phase == Phase::Idle || self.current.is_some(),
+            "invariant: a pending checkpoint has a barrier"
+        );
+        assert!(
+            self.phase != Phase::Idle || self.arrived.is_empty(),
+            "invariant: no barrier is counted between checkpoints"
+        );
+        assert!(
+            self.phase != Phase::Capturing || self.config.unaligned,
+            "invariant: only unaligned checkpoints capture in-flight data"
+        );
+        assert!(
+            self.arrived.iter().chain(&self.closed).all(|c| *c < self.num_channels),
+            "invariant: channel indices in range"
+        );
+        assert!(
+            self.config.mode == CheckpointingMode::AtLeastOnce || self.tracker.is_empty(),
+            "invariant: only at-least-once tracks several checkpoints"
+        );
+        assert!(
+            self.tracker
+                .keys()
+                .all(|id| self.last_triggered.is_none_or(|l| *id > l)),
+            "invariant: the tracker holds only checkpoints not yet triggered"
+        );
+    }
+
     fn open_channels(&self) -> usize {
         self.num_channels - self.closed.len()
     }
@@ -210,6 +240,7 @@ impl BarrierHandler {
             });
         }
         actions.extend(self.maybe_finish());
+        self.assert_invariants();
         actions
     }
 
@@ -238,6 +269,10 @@ impl BarrierHandler {
     }
 
     fn start(&mut self, barrier: CheckpointBarrier, now_ms: i64) {
+        assert!(
+            self.current.is_none_or(|c| c.id < barrier.id),
+            "invariant: a task starts checkpoints in id order"
+        );
         self.current = Some(barrier);
         self.arrived.clear();
         self.phase = Phase::Aligning;
@@ -255,6 +290,10 @@ impl BarrierHandler {
             return Vec::new();
         }
         let barrier = self.current.expect("invariant: pending checkpoint");
+        assert!(
+            self.open_channels() == 0 || !self.arrived.is_empty(),
+            "invariant: a checkpoint completes on barriers, or on closed channels only"
+        );
         let action = match self.phase {
             Phase::Aligning => BarrierAction::Snapshot {
                 barrier,
@@ -293,6 +332,7 @@ impl BarrierHandler {
     /// The channel reached the end of its partition: it is closed and counts
     /// as aligned from now on.
     pub fn on_end_of_partition(&mut self, channel: usize) -> Vec<BarrierAction> {
+        assert!(channel < self.num_channels, "invariant: channel index in range");
         self.closed.insert(channel);
         if self.config.mode == CheckpointingMode::AtLeastOnce {
             let ids: Vec<CheckpointId> = self.tracker.keys().copied().collect();

@@ -71,6 +71,10 @@ impl Coordination {
             CoordinationRequest::Campaign { candidate, lease } => match leader {
                 Some(l) => CoordinationResponse::NotElected { leader: Some(l) },
                 None => {
+                    assert!(
+                        inner.lease.is_none(),
+                        "invariant: a lease is granted only when none is live"
+                    );
                     inner.last_epoch += 1;
                     let leader = Leader {
                         candidate,
@@ -93,6 +97,10 @@ impl Coordination {
                 lease,
             } => {
                 let holds = leader.is_some_and(|l| l.epoch == epoch && l.candidate == candidate);
+                assert!(
+                    epoch <= inner.last_epoch,
+                    "invariant: a renewal names an epoch this service granted"
+                );
                 if holds || !self.fencing {
                     inner.lease = Some(Lease {
                         leader: Leader { candidate, epoch },
@@ -130,6 +138,10 @@ impl Coordination {
                 } else if version != expected {
                     CoordinationResponse::Conflict { version }
                 } else {
+                    assert!(
+                        !self.fencing || leader.is_some_and(|l| l.epoch == epoch && epoch == inner.last_epoch),
+                        "invariant: with fencing only the newest epoch's live leader writes"
+                    );
                     inner.values.insert(key, (version + 1, value));
                     CoordinationResponse::Set { version: version + 1 }
                 }
