@@ -80,3 +80,27 @@ fn a_run_that_does_not_reproduce_is_nondeterminism_with_the_first_differing_even
     let out = halab(&["run", "steady", "--seed", "3", "--check-determinism"]);
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn every_failing_checker_reports_in_one_shape_and_the_first_by_precedence_is_the_message() {
+    let r = run_seed(&catalogue::load("tm-crash").expect("built-in").expect("valid"), 1).expect("valid");
+    assert_eq!((r.verdict, r.checks.len()), (Verdict::Pass, 0));
+    // Dropping moved state on a rescale breaks the keyed-state placement and
+    // the output: both report, keyed state first.
+    let s = sabotaged("rescale-scale-out", Sabotage::RescaleDropsMovedState);
+    let r = run_seed(&s, 1).expect("valid");
+    let names: Vec<&str> = r.checks.iter().map(|c| c.checker.as_str()).collect();
+    assert_eq!(r.verdict, Verdict::Violation, "{:?}", r.message);
+    assert!(names.len() >= 2 && names[0] == "keyed-state", "{names:?}");
+    assert!(names.contains(&"output"), "{names:?}");
+    assert_eq!(r.message, r.checks[0].message, "the message is the first check's");
+    assert!(r
+        .checks
+        .iter()
+        .all(|c| c.verdict != Verdict::Pass && c.message.is_some()));
+    let output = r.checks.iter().find(|c| c.checker == "output").expect("output failed");
+    assert_eq!(output.examples, r.examples, "the output check's examples");
+    let json = serde_json::to_value(&r).expect("json");
+    assert_eq!(json["checks"][0]["checker"], "keyed-state");
+    assert_eq!(json["checks"][0]["verdict"], "violation");
+}

@@ -17,7 +17,7 @@ use halab_engine::trace::{trace_hash, TraceEntry, Tracer};
 use crate::checkers::exactly_once::{ExactlyOnceCheck, ExactlyOnceReport};
 use crate::checkers::output::OutputCheck;
 use crate::checkers::windows::WindowsCheck;
-use crate::checkers::{conformance, leadership, liveness, rescaling};
+use crate::checkers::{self, conformance, leadership, liveness, rescaling, CheckResult};
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
 use crate::history::{End, History};
@@ -248,15 +248,28 @@ pub struct RunFacts {
     pub latest_consumed: Option<u64>,
 }
 
-/// Problems shown in a run's message; the rest are counted.
-const PROBLEMS_SHOWN: usize = 5;
-
-/// The first [`PROBLEMS_SHOWN`] problems, and how many more there are.
-fn first_problems(problems: &[String]) -> String {
-    let shown = problems[..problems.len().min(PROBLEMS_SHOWN)].join("; ");
-    match problems.len().saturating_sub(PROBLEMS_SHOWN) {
-        0 => shown,
-        more => format!("{shown}; and {more} more"),
+/// The output checker's result: exactly-once (or at-least-once) held.
+fn output_result(semantics: Semantics, eo: &ExactlyOnceReport, safety_ok: bool) -> CheckResult {
+    if safety_ok {
+        return CheckResult::pass("output");
+    }
+    let message = format!(
+        "output is not {}: lost {}, duplicated {}, unexpected {}, miscounted {}, out of order {}",
+        match semantics {
+            Semantics::ExactlyOnce => "exactly-once",
+            Semantics::AtLeastOnce => "at-least-once",
+        },
+        eo.lost,
+        eo.duplicated,
+        eo.unexpected,
+        eo.miscounted,
+        eo.out_of_order
+    );
+    CheckResult {
+        verdict: Verdict::Violation,
+        message: Some(message),
+        examples: eo.examples.clone(),
+        ..CheckResult::pass("output")
     }
 }
 
@@ -264,6 +277,8 @@ fn first_problems(problems: &[String]) -> String {
 pub struct Judgement {
     pub verdict: Verdict,
     pub message: Option<String>,
+    /// Every checker's result, in [`checkers::PRECEDENCE`] order.
+    pub results: Vec<CheckResult>,
     pub conformance: conformance::ConformanceReport,
     pub leaders: leadership::LeadershipReport,
     pub keyed: rescaling::RescalingReport,
@@ -298,48 +313,30 @@ pub fn judge(sc: &Scenario, seed: u64, content: &SourceContent, facts: &RunFacts
     let conformance = conformance::check(&sc.configuration(), true, crate::cluster::restart_seed(seed), trace);
     let leaders = leadership::check(trace);
     let keyed = rescaling::check(trace);
-    let (verdict, message) = if !keyed.passed() {
-        (
+    let results = vec![
+        CheckResult::from_problems("keyed-state", Verdict::Violation, "keyed state", &keyed.problems),
+        CheckResult::from_problems("leadership", Verdict::Violation, "split brain", &leaders.problems),
+        CheckResult::from_problems(
+            "restart-policy",
             Verdict::Violation,
-            Some(format!("keyed state: {}", first_problems(&keyed.problems))),
-        )
-    } else if !leaders.passed() {
-        (
-            Verdict::Violation,
-            Some(format!("split brain: {}", first_problems(&leaders.problems))),
-        )
-    } else if !conformance.passed() {
-        (
-            Verdict::Violation,
-            Some(format!(
-                "restart policy not followed: {}",
-                first_problems(&conformance.mismatches)
-            )),
-        )
-    } else if !safety_ok {
-        (
-            Verdict::Violation,
-            Some(format!(
-                "output is not {}: lost {}, duplicated {}, unexpected {}, miscounted {}, out of order {}",
-                match sc.expect.semantics {
-                    Semantics::ExactlyOnce => "exactly-once",
-                    Semantics::AtLeastOnce => "at-least-once",
-                },
-                eo.lost,
-                eo.duplicated,
-                eo.unexpected,
-                eo.miscounted,
-                eo.out_of_order
-            )),
-        )
-    } else if !live.converged {
-        (Verdict::Liveness, live.message)
-    } else {
-        (Verdict::Pass, None)
-    };
+            "restart policy not followed",
+            &conformance.mismatches,
+        ),
+        output_result(sc.expect.semantics, eo, safety_ok),
+        match live.converged {
+            true => CheckResult::pass("liveness"),
+            false => CheckResult {
+                verdict: Verdict::Liveness,
+                message: live.message,
+                ..CheckResult::pass("liveness")
+            },
+        },
+    ];
+    let (verdict, message) = checkers::combine(&results);
     Judgement {
         verdict,
         message,
+        results,
         conformance,
         leaders,
         keyed,
@@ -370,6 +367,7 @@ fn finish(
     let Judgement {
         verdict,
         message,
+        results,
         conformance,
         leaders,
         keyed,
@@ -387,6 +385,7 @@ fn finish(
         trace_events: trace.len() as u64,
         verdict,
         message,
+        checks: results.into_iter().filter(|r| !r.passed()).collect(),
         lost: eo.lost,
         duplicated: eo.duplicated,
         unexpected: eo.unexpected,

@@ -213,6 +213,11 @@ pub struct RunRecord {
     pub out_of_order: u64,
     /// A few offending records per kind, for humans.
     pub examples: Vec<String>,
+    /// Every checker that did not pass, in one shape (name, verdict,
+    /// message, examples); `message` is the first of them by verdict and
+    /// `checkers::PRECEDENCE`.
+    #[serde(default)]
+    pub checks: Vec<crate::checkers::CheckResult>,
     pub records_expected: u64,
     pub records_committed: u64,
     pub restarts: u32,
@@ -263,6 +268,7 @@ impl RunRecord {
             trace_events: 0,
             verdict,
             message: Some(message),
+            checks: Vec::new(),
             lost: 0,
             duplicated: 0,
             unexpected: 0,
