@@ -70,6 +70,24 @@ impl fmt::Display for ExecutionVertexId {
     }
 }
 
+impl std::str::FromStr for ExecutionVertexId {
+    type Err = String;
+
+    /// The [`Display`](fmt::Display) form, `v3[1]`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a subtask (v<vertex>[<subtask>])");
+        let (vertex, subtask) = s
+            .strip_prefix('v')
+            .and_then(|r| r.strip_suffix(']'))
+            .and_then(|r| r.split_once('['))
+            .ok_or_else(bad)?;
+        Ok(ExecutionVertexId {
+            vertex: vertex.parse().map_err(|_| bad())?,
+            subtask: subtask.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
 /// An invalid job graph.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {

@@ -44,6 +44,32 @@ impl std::fmt::Display for ExecutionAttemptId {
     }
 }
 
+impl std::str::FromStr for ExecutionAttemptId {
+    type Err = String;
+
+    /// The [`Display`](std::fmt::Display) form: `v3[1]#2` (epoch 0) or
+    /// `v3[1]#4.2` (epoch 4, attempt 2).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not an execution attempt (v<vertex>[<subtask>]#[<epoch>.]<attempt>)");
+        let (vertex, rest) = s.split_once('#').ok_or_else(bad)?;
+        let (epoch, attempt) = match rest.split_once('.') {
+            Some((e, a)) => (e.parse().map_err(|_| bad())?, a),
+            None => (0, rest),
+        };
+        let id = ExecutionAttemptId {
+            vertex: vertex.parse()?,
+            epoch,
+            attempt: attempt.parse().map_err(|_| bad())?,
+        };
+        // `4.0` would print as `#4.0` but `0.2` as `#2`: only the canonical
+        // form reads back.
+        if id.to_string() != s {
+            return Err(bad());
+        }
+        Ok(id)
+    }
+}
+
 /// The fencing token of a request: the leader epoch, then the attempt.
 /// Services keep the newest token per writer and reject older ones.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]

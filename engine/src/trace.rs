@@ -9,7 +9,31 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use crate::graph::ExecutionVertexId;
+use crate::protocol::ExecutionAttemptId;
 use crate::status::JobStatus;
+
+/// Ids in the trace are typed in Rust and written as their text
+/// (`v3[1]#2`): serialized with `Display`, read back with `FromStr`.
+mod as_text {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T: Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
+    }
+}
 
 /// One trace event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,7 +57,8 @@ pub enum TraceEvent {
         restored_from: Option<u64>,
     },
     TaskFailed {
-        task: String,
+        #[serde(with = "as_text")]
+        task: ExecutionVertexId,
         attempt: u32,
         reason: String,
     },
@@ -117,7 +142,8 @@ pub enum TraceEvent {
     /// ones that moved from another subtask) out of all keys offered, with
     /// XOR fingerprints of `(key, count)` entries kept and offered.
     KeyedStateRestored {
-        task: String,
+        #[serde(with = "as_text")]
+        task: ExecutionAttemptId,
         parallelism: u32,
         keys: u64,
         moved_keys: u64,
@@ -138,7 +164,8 @@ pub enum TraceEvent {
     },
     /// A keyed task received a record of a key another subtask owns.
     OwnershipViolation {
-        task: String,
+        #[serde(with = "as_text")]
+        task: ExecutionAttemptId,
         key: u64,
         owner: u32,
     },
@@ -146,7 +173,8 @@ pub enum TraceEvent {
     /// TaskManager's checkpoint-storage bandwidth, plus latency) and is
     /// about to run: the end of the restore phase.
     StateRestored {
-        task: String,
+        #[serde(with = "as_text")]
+        task: ExecutionAttemptId,
         bytes: u64,
         download_ms: u64,
         /// Read from a task-local copy on the TaskManager's disk.
@@ -155,7 +183,8 @@ pub enum TraceEvent {
     },
     /// A TaskManager accepted a deployment from JobManager `jm` of `epoch`.
     DeploymentAccepted {
-        task: String,
+        #[serde(with = "as_text")]
+        task: ExecutionAttemptId,
         jm: u32,
         epoch: u64,
     },
@@ -271,4 +300,49 @@ pub fn trace_hash(entries: &[TraceEntry]) -> u64 {
         }
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_ids_are_written_as_text_and_read_back() {
+        let task: ExecutionAttemptId = "v3[1]#4.2".parse().expect("an attempt");
+        assert_eq!(
+            (task.vertex.vertex, task.vertex.subtask, task.epoch, task.attempt),
+            (3, 1, 4, 2)
+        );
+        let event = TraceEvent::DeploymentAccepted { task, jm: 1, epoch: 4 };
+        let json = serde_json::to_string(&event).expect("json");
+        assert_eq!(
+            json,
+            r#"{"event":"deployment_accepted","task":"v3[1]#4.2","jm":1,"epoch":4}"#
+        );
+        assert_eq!(serde_json::from_str::<TraceEvent>(&json).expect("read back"), event);
+        let failed = TraceEvent::TaskFailed {
+            task: "v0[2]".parse().expect("a subtask"),
+            attempt: 1,
+            reason: "x".into(),
+        };
+        let json = serde_json::to_string(&failed).expect("json");
+        assert!(json.contains(r#""task":"v0[2]""#), "{json}");
+        assert_eq!(serde_json::from_str::<TraceEvent>(&json).expect("read back"), failed);
+        for bad in [
+            "v3[1]",
+            "v3[1]#",
+            "v3[1]#x",
+            "3[1]#2",
+            "v3[1]#0.2",
+            "v3[1#2",
+            "v3[1]#2.3.4",
+        ] {
+            assert!(bad.parse::<ExecutionAttemptId>().is_err(), "{bad}");
+        }
+        assert_eq!("v3[1]#2".parse::<ExecutionAttemptId>().map(|t| t.epoch), Ok(0));
+        assert!(
+            serde_json::from_str::<TraceEvent>(r#"{"event":"deployment_accepted","task":"v3","jm":1,"epoch":4}"#)
+                .is_err()
+        );
+    }
 }

@@ -252,7 +252,7 @@ async fn run_session(
                     }
                     JmToTm::Deploy(tdd) => {
                         let id = tdd.id;
-                        cfg.tracer.record(&cfg.node, TraceEvent::DeploymentAccepted { task: id.to_string(), jm: session.candidate, epoch: session.epoch });
+                        cfg.tracer.record(&cfg.node, TraceEvent::DeploymentAccepted { task: id, jm: session.candidate, epoch: session.epoch });
                         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
                         let (in_tx, in_rx) = mpsc::unbounded_channel();
                         if let Some(old) = tasks.remove(&id.vertex) {

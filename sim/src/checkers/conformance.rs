@@ -225,7 +225,7 @@ mod tests {
         at(
             t,
             TraceEvent::TaskFailed {
-                task: "v0[0]".into(),
+                task: "v0[0]".parse().expect("a subtask"),
                 attempt: 1,
                 reason: "test".into(),
             },
@@ -365,7 +365,7 @@ mod leadership_tests {
                 node,
                 t,
                 TraceEvent::TaskFailed {
-                    task: "v0[0]".into(),
+                    task: "v0[0]".parse().expect("a subtask"),
                     attempt: 1,
                     reason: "test".into(),
                 },

@@ -138,7 +138,7 @@ mod tests {
             "tm-0",
             t,
             TraceEvent::DeploymentAccepted {
-                task: "v0[0]#1".into(),
+                task: "v0[0]#1".parse().expect("an attempt"),
                 jm,
                 epoch,
             },
@@ -259,7 +259,7 @@ mod tests {
             "tm-1",
             6500,
             TraceEvent::DeploymentAccepted {
-                task: "v0[1]#2.1".into(),
+                task: "v0[1]#2.1".parse().expect("an attempt"),
                 jm: 1,
                 epoch: 2,
             },

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use halab_engine::protocol::ExecutionAttemptId;
 use halab_engine::trace::{TraceEntry, TraceEvent};
 use serde::{Deserialize, Serialize};
 
@@ -75,19 +76,18 @@ struct Restored {
     downloaded: bool,
 }
 
-/// `v3[1]#2` or `v3[1]#4.2` → (vertex 3, subtask 1, attempt "2" / "4.2").
-fn parse_task(task: &str) -> Option<(u32, u32, String)> {
-    let rest = task.strip_prefix('v')?;
-    let (vertex, rest) = rest.split_once('[')?;
-    let (subtask, attempt) = rest.split_once("]#")?;
-    Some((vertex.parse().ok()?, subtask.parse().ok()?, attempt.to_string()))
+/// A restore: one job vertex's subtasks of one attempt (epoch, attempt).
+type RestoreKey = (u32, (u64, u32));
+
+fn restore_key(task: &ExecutionAttemptId) -> RestoreKey {
+    (task.vertex.vertex, (task.epoch, task.attempt))
 }
 
 pub fn check(trace: &[TraceEntry]) -> RescalingReport {
     let mut r = RescalingReport::default();
     // Restores by (vertex, attempt), in trace order of their first member.
-    let mut restores: BTreeMap<(u32, String), Vec<Restored>> = BTreeMap::new();
-    let mut order: Vec<(u32, String)> = Vec::new();
+    let mut restores: BTreeMap<RestoreKey, Vec<Restored>> = BTreeMap::new();
+    let mut order: Vec<RestoreKey> = Vec::new();
     let mut rescales: Vec<(u64, String, u32, u32, u32)> = Vec::new();
     for e in trace {
         match &e.event {
@@ -101,13 +101,10 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
                 total_fingerprint,
                 offered,
             } => {
-                let Some((vertex, subtask, attempt)) = parse_task(task) else {
-                    r.problems.push(format!("unparseable task name {task}"));
-                    continue;
-                };
-                let key = (vertex, attempt);
+                let key = restore_key(task);
+                let subtask = task.vertex.subtask;
                 if !restores.contains_key(&key) {
-                    order.push(key.clone());
+                    order.push(key);
                 }
                 restores.entry(key).or_default().push(Restored {
                     t_ms: e.t_ms,
@@ -127,14 +124,13 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
             // resource model, its bytes over the bandwidth): the migration
             // time follows the bytes that move.
             TraceEvent::StateRestored { task, bytes, .. } => {
-                if let Some((vertex, subtask, attempt)) = parse_task(task) {
-                    let restored = restores.get_mut(&(vertex, attempt)).into_iter().flatten();
-                    for g in restored.filter(|g| g.subtask == subtask) {
-                        g.t_ms = g.t_ms.max(e.t_ms);
-                        g.downloaded = true;
-                        if *bytes > 0 && g.keys > 0 {
-                            g.bytes_per_key = bytes / g.keys;
-                        }
+                let subtask = task.vertex.subtask;
+                let restored = restores.get_mut(&restore_key(task)).into_iter().flatten();
+                for g in restored.filter(|g| g.subtask == subtask) {
+                    g.t_ms = g.t_ms.max(e.t_ms);
+                    g.downloaded = true;
+                    if *bytes > 0 && g.keys > 0 {
+                        g.bytes_per_key = bytes / g.keys;
                     }
                 }
             }
@@ -170,7 +166,10 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
             r.problems.push(format!(
                 "keyed state of v{} lost or duplicated in the restore of attempt {}: {kept} of {total} keys kept{}",
                 key.0,
-                key.1,
+                match key.1 {
+                    (0, attempt) => attempt.to_string(),
+                    (epoch, attempt) => format!("{epoch}.{attempt}"),
+                },
                 if kept == total { " (counts differ)" } else { "" }
             ));
         }
@@ -223,7 +222,7 @@ mod tests {
             t_ms,
             node: "tm-0".into(),
             event: TraceEvent::KeyedStateRestored {
-                task: task.into(),
+                task: task.parse().expect("an attempt"),
                 parallelism: p,
                 keys,
                 moved_keys: moved,
@@ -267,7 +266,7 @@ mod tests {
             t_ms: 1400,
             node: "tm-1".into(),
             event: TraceEvent::StateRestored {
-                task: "v1[1]#2".into(),
+                task: "v1[1]#2".parse().expect("an attempt"),
                 bytes: 64_000,
                 download_ms: 340,
                 local: false,
@@ -312,7 +311,7 @@ mod tests {
             t_ms: 5,
             node: "tm-0".into(),
             event: TraceEvent::OwnershipViolation {
-                task: "v1[0]#1".into(),
+                task: "v1[0]#1".parse().expect("an attempt"),
                 key: 7,
                 owner: 1,
             },

@@ -47,7 +47,7 @@ impl JobMaster {
             return;
         }
         self.trace(TraceEvent::TaskFailed {
-            task: id.vertex.to_string(),
+            task: id.vertex,
             attempt: id.attempt,
             reason: reason.clone(),
         });

@@ -13,6 +13,7 @@ use crate::state::KeyedCountState;
 use std::sync::Arc;
 
 use crate::partition::Partitioner;
+use crate::protocol::ExecutionAttemptId;
 use crate::trace::{TraceEvent, Tracer};
 
 struct KeyedCount {
@@ -25,7 +26,7 @@ struct KeyedCount {
     parallelism: u32,
     tracer: Tracer,
     node: String,
-    task: String,
+    task: ExecutionAttemptId,
     /// What changed, tracked only where it is used: RocksDB under the
     /// resource model (its flush, and incremental uploads); and the
     /// changes of the last snapshot.
@@ -52,7 +53,7 @@ impl Operator for KeyedCount {
                 tracer.record(
                     node,
                     TraceEvent::OwnershipViolation {
-                        task: task.clone(),
+                        task: *task,
                         key: r.key,
                         owner,
                     },
@@ -112,7 +113,7 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
             env.tracer.record(
                 &env.node,
                 TraceEvent::KeyedStateRestored {
-                    task: env.tdd.id.to_string(),
+                    task: env.tdd.id,
                     parallelism: env.tdd.parallelism,
                     keys: stats.keys,
                     moved_keys: stats.moved_keys,
@@ -147,7 +148,7 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         parallelism: env.tdd.parallelism,
         tracer: env.tracer.clone(),
         node: env.node.clone(),
-        task: env.tdd.id.to_string(),
+        task: env.tdd.id,
     };
     run_operator(env, (op, CostedOperator::Count), out, replay_in, replay_out).await
 }

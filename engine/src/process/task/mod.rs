@@ -235,7 +235,7 @@ impl TaskEnv {
         self.tracer.record(
             &self.node,
             crate::trace::TraceEvent::StateRestored {
-                task: self.tdd.id.to_string(),
+                task: self.tdd.id,
                 bytes,
                 download_ms,
                 local,
