@@ -91,14 +91,14 @@ impl KeyedCountState {
 
     /// Restore from the snapshots of the old subtasks (`(old index,
     /// snapshot)`), keeping the keys `subtask` owns at `parallelism`, and
-    /// account for what moved. `drop_moved` is the test-only broken variant
-    /// that loses the state of keys whose owner changed.
+    /// account for what moved. [`MovedKeys::Drop`] is the test-only broken
+    /// variant that loses the state of keys whose owner changed.
     pub fn restore_counted<'a>(
         snapshots: impl IntoIterator<Item = (u32, &'a KeyedStateSnapshot)>,
         partitioner: &dyn Partitioner,
         subtask: u32,
         parallelism: u32,
-        drop_moved: bool,
+        moved_keys: MovedKeys,
     ) -> (KeyedCountState, RestoreStats) {
         assert!(subtask < parallelism, "invariant: subtask {subtask} of {parallelism}");
         let mut counts = Counts::default();
@@ -115,7 +115,7 @@ impl KeyedCountState {
                     continue;
                 }
                 let moved = old != subtask;
-                if moved && drop_moved {
+                if moved && moved_keys == MovedKeys::Drop {
                     continue;
                 }
                 stats.keys += 1;
@@ -151,6 +151,15 @@ impl KeyedCountState {
         }
         KeyedCountState { counts }
     }
+}
+
+/// What a restore does with the keys whose owner changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MovedKeys {
+    /// Keep them: state follows its keys.
+    Keep,
+    /// Lose them (`Sabotage::RescaleDropsMovedState`).
+    Drop,
 }
 
 /// What one subtask's restore kept, against everything it was offered.
@@ -232,7 +241,7 @@ mod tests {
         let snaps: Vec<_> = parts.iter().map(|s| s.snapshot()).collect();
         let offered = || snaps.iter().enumerate().map(|(i, s)| (i as u32, s));
         let stats: Vec<RestoreStats> = (0..3)
-            .map(|i| KeyedCountState::restore_counted(offered(), &p, i, 3, false).1)
+            .map(|i| KeyedCountState::restore_counted(offered(), &p, i, 3, MovedKeys::Keep).1)
             .collect();
         assert_eq!(stats.iter().map(|s| s.keys).sum::<u64>(), 100);
         assert_eq!(stats[0].total_keys, 100);
@@ -241,7 +250,11 @@ mod tests {
         let moved: u64 = stats.iter().map(|s| s.moved_keys).sum();
         assert!(moved > 0 && moved < 100, "2 -> 3 moves some keys: {moved}");
         let dropped: u64 = (0..3)
-            .map(|i| KeyedCountState::restore_counted(offered(), &p, i, 3, true).1.keys)
+            .map(|i| {
+                KeyedCountState::restore_counted(offered(), &p, i, 3, MovedKeys::Drop)
+                    .1
+                    .keys
+            })
             .sum();
         assert_eq!(dropped, 100 - moved, "the broken variant loses exactly the moved keys");
     }

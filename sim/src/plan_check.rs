@@ -187,7 +187,27 @@ mod tests {
             service: store,
             factor: 3,
         };
-        assert!(check_plan(&[at(1, slow), at(2, restore)], 10_000).is_ok());
+        assert!(check_plan(&[at(1, slow), at(2, restore.clone())], 10_000).is_ok());
+        let cut_off = Fault::CutOff { service: store };
+        assert!(check_plan(&[at(1, cut_off), at(2, restore)], 10_000).is_ok());
+        // Every disturbance lets its own healer through.
+        let pause = Fault::Pause { node: node("jm") };
+        assert!(check_plan(&[at(1, pause), at(2, Fault::Resume { node: node("jm") })], 10_000).is_ok());
+        let one_way = Fault::PartitionOneWay {
+            groups: groups(&["jm"], &["tm-0"]),
+        };
+        let heal_same = Fault::HealOneWay {
+            groups: groups(&["jm"], &["tm-0"]),
+        };
+        assert!(check_plan(&[at(1, one_way), at(2, heal_same)], 10_000).is_ok());
+        let network = Fault::Network(crate::faults::NetworkSettings {
+            loss: 0.1,
+            latency: [
+                HumanDuration(Duration::from_millis(1)),
+                HumanDuration(Duration::from_millis(2)),
+            ],
+        });
+        assert!(check_plan(&[at(1, network), at(2, Fault::RestoreNetwork)], 10_000).is_ok());
     }
 
     #[test]

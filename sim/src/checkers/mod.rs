@@ -83,10 +83,7 @@ pub fn first_problems(problems: &[String]) -> String {
 pub fn combine(results: &[CheckResult]) -> (Verdict, Option<String>) {
     let verdict = Verdict::worst(results.iter().map(|r| r.verdict));
     let rank = |r: &CheckResult| PRECEDENCE.iter().position(|c| *c == r.checker);
-    let first = results
-        .iter()
-        .filter(|r| r.verdict == verdict && !r.passed())
-        .min_by_key(|r| rank(r));
+    let first = results.iter().filter(|r| r.verdict == verdict).min_by_key(|r| rank(r));
     (verdict, first.and_then(|r| r.message.clone()))
 }
 

@@ -267,6 +267,24 @@ impl FailJob {
     }
 }
 
+/// What failed: a checkpoint, or a savepoint (Flink's `isSavepoint` and,
+/// for a savepoint that stops the job, `isSynchronous`). The engine takes
+/// checkpoints only; savepoints are kept for the port's fidelity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotKind {
+    Checkpoint,
+    Savepoint,
+    SynchronousSavepoint,
+}
+
+/// Who reported a checkpoint failure (Flink: whether an
+/// `executionAttemptID` came with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportedBy {
+    Task,
+    JobManager,
+}
+
 /// Counts consecutive checkpoint failures and decides when the job must fail.
 ///
 /// Checkpoint ids are `Option<u64>`: `None` is Flink's `UNKNOWN_CHECKPOINT_ID` (`-1`), used when
@@ -315,14 +333,13 @@ impl CheckpointFailureManager {
         &mut self,
         reason: CheckpointFailureReason,
         checkpoint_id: Option<u64>,
-        is_savepoint: bool,
-        is_synchronous_savepoint: bool,
-        reported_by_task: bool,
+        kind: SnapshotKind,
+        by: ReportedBy,
     ) -> Option<FailJob> {
-        if reason.is_pre_flight() || !reported_by_task {
-            self.handle_job_level_checkpoint_exception(reason, checkpoint_id, is_savepoint, is_synchronous_savepoint)
+        if reason.is_pre_flight() || by == ReportedBy::JobManager {
+            self.handle_job_level_checkpoint_exception(reason, checkpoint_id, kind)
         } else {
-            self.handle_task_level_checkpoint_exception(reason, checkpoint_id, is_savepoint, is_synchronous_savepoint)
+            self.handle_task_level_checkpoint_exception(reason, checkpoint_id, kind)
         }
     }
 
@@ -330,19 +347,16 @@ impl CheckpointFailureManager {
     ///
     /// Savepoint failures are ignored; checkpoint failures go against the counter. Returns
     /// `Some(FailJob)` (with `due_to_task_failure == false`) when the job must fail.
-    /// `is_synchronous_savepoint` is accepted for symmetry and does not matter here.
     pub fn handle_job_level_checkpoint_exception(
         &mut self,
         reason: CheckpointFailureReason,
         checkpoint_id: Option<u64>,
-        is_savepoint: bool,
-        is_synchronous_savepoint: bool,
+        kind: SnapshotKind,
     ) -> Option<FailJob> {
-        let _ = is_synchronous_savepoint;
-        if is_savepoint {
+        if kind != SnapshotKind::Checkpoint {
             return None;
         }
-        self.check_failure_against_counter(reason, checkpoint_id, false)
+        self.check_failure_against_counter(reason, checkpoint_id, ReportedBy::JobManager)
     }
 
     /// A checkpoint failed in a task (decline, async failure, ...).
@@ -355,17 +369,16 @@ impl CheckpointFailureManager {
         &mut self,
         reason: CheckpointFailureReason,
         checkpoint_id: Option<u64>,
-        is_savepoint: bool,
-        is_synchronous_savepoint: bool,
+        kind: SnapshotKind,
     ) -> Option<FailJob> {
-        if is_savepoint && is_synchronous_savepoint {
+        if kind == SnapshotKind::SynchronousSavepoint {
             return Some(FailJob {
                 reason,
                 cause: FailJobCause::SynchronousSavepointFailed,
                 due_to_task_failure: false,
             });
         }
-        self.check_failure_against_counter(reason, checkpoint_id, true)
+        self.check_failure_against_counter(reason, checkpoint_id, ReportedBy::Task)
     }
 
     /// A checkpoint completed: clears the counter if it is newer than the last success.
@@ -416,8 +429,9 @@ impl CheckpointFailureManager {
         &mut self,
         reason: CheckpointFailureReason,
         checkpoint_id: Option<u64>,
-        due_to_task_failure: bool,
+        by: ReportedBy,
     ) -> Option<FailJob> {
+        let due_to_task_failure = by == ReportedBy::Task;
         let relevant = match checkpoint_id {
             None => true,
             Some(id) => self.is_newer_than_last_success(id),

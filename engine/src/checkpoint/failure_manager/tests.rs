@@ -31,14 +31,14 @@ impl Harness {
     fn job_level(&mut self, reason: R, id: Option<u64>) {
         let f = self
             .manager
-            .handle_job_level_checkpoint_exception(reason, id, false, false);
+            .handle_job_level_checkpoint_exception(reason, id, SnapshotKind::Checkpoint);
         self.record(f);
     }
 
     fn task_level(&mut self, reason: R, id: Option<u64>, savepoint: bool, sync: bool) {
         let f = self
             .manager
-            .handle_task_level_checkpoint_exception(reason, id, savepoint, sync);
+            .handle_task_level_checkpoint_exception(reason, id, kind(savepoint, sync));
         self.record(f);
     }
 }
@@ -139,7 +139,7 @@ fn exactly_five_reasons_are_counted() {
     );
     for reason in R::ALL {
         let mut m = CheckpointFailureManager::new(0);
-        let f = m.handle_job_level_checkpoint_exception(reason, Some(1), false, false);
+        let f = m.handle_job_level_checkpoint_exception(reason, Some(1), SnapshotKind::Checkpoint);
         assert_eq!(f.is_some(), reason.is_counted_against_failure_threshold());
     }
 }
@@ -262,7 +262,7 @@ fn savepoint_failure_on_job_manager_is_ignored() {
     for sync in [false, true] {
         let f = h
             .manager
-            .handle_job_level_checkpoint_exception(R::CheckpointExpired, Some(1), true, sync);
+            .handle_job_level_checkpoint_exception(R::CheckpointExpired, Some(1), kind(true, sync));
         assert_eq!(f, None);
     }
     assert_eq!(h.manager.continuous_failure_count(), 0);
@@ -272,7 +272,7 @@ fn savepoint_failure_on_job_manager_is_ignored() {
 fn synchronous_savepoint_failing_in_task_always_fails_job() {
     // Even with unlimited tolerance and an otherwise ignored reason.
     let mut m = CheckpointFailureManager::new(UNLIMITED_TOLERABLE_FAILURE_NUMBER);
-    let f = m.handle_task_level_checkpoint_exception(R::TaskFailure, Some(3), true, true);
+    let f = m.handle_task_level_checkpoint_exception(R::TaskFailure, Some(3), SnapshotKind::SynchronousSavepoint);
     let expected = FailJob {
         reason: R::TaskFailure,
         cause: FailJobCause::SynchronousSavepointFailed,
@@ -282,7 +282,8 @@ fn synchronous_savepoint_failing_in_task_always_fails_job() {
     assert_eq!(expected.message(), "Task has failed.");
     // Also for an id older than the last success.
     m.handle_checkpoint_success(10);
-    let f = m.handle_task_level_checkpoint_exception(R::CheckpointDeclined, Some(3), true, true);
+    let f =
+        m.handle_task_level_checkpoint_exception(R::CheckpointDeclined, Some(3), SnapshotKind::SynchronousSavepoint);
     assert!(f.is_some());
 }
 
@@ -317,22 +318,22 @@ fn dispatch_by_pre_flight_and_reporter() {
     let mut m = CheckpointFailureManager::new(0);
     // Pre-flight reason reported "by a task" is still job level: a savepoint is ignored.
     assert_eq!(
-        m.handle_checkpoint_exception(R::IoException, Some(1), true, true, true),
+        m.handle_checkpoint_exception(R::IoException, Some(1), kind(true, true), by(true)),
         None
     );
     // Not pre-flight, reported by a task: task level; a sync savepoint fails the job.
-    let f = m.handle_checkpoint_exception(R::CheckpointDeclined, Some(1), true, true, true);
+    let f = m.handle_checkpoint_exception(R::CheckpointDeclined, Some(1), kind(true, true), by(true));
     assert_eq!(f.map(|f| f.cause), Some(FailJobCause::SynchronousSavepointFailed));
     // No reporting task: job level; a savepoint is ignored.
     assert_eq!(
-        m.handle_checkpoint_exception(R::CheckpointDeclined, Some(1), true, true, false),
+        m.handle_checkpoint_exception(R::CheckpointDeclined, Some(1), kind(true, true), by(false)),
         None
     );
     // Checkpoint failure reported by a task: counted, fails "due to task failure".
-    let f = m.handle_checkpoint_exception(R::CheckpointDeclined, Some(2), false, false, true);
+    let f = m.handle_checkpoint_exception(R::CheckpointDeclined, Some(2), kind(false, false), by(true));
     assert_eq!(f.map(|f| f.due_to_task_failure), Some(true));
     // Checkpoint failure on the JM: fails via failJob.
-    let f = m.handle_checkpoint_exception(R::CheckpointExpired, Some(3), false, false, false);
+    let f = m.handle_checkpoint_exception(R::CheckpointExpired, Some(3), kind(false, false), by(false));
     assert_eq!(f.map(|f| f.due_to_task_failure), Some(false));
 }
 
@@ -356,4 +357,22 @@ fn negative_tolerance_is_rejected() {
     );
     assert!(CheckpointFailureManager::try_new(0).is_ok());
     assert!(std::panic::catch_unwind(|| CheckpointFailureManager::new(-5)).is_err());
+}
+
+/// Flink's two flags as a [`SnapshotKind`].
+fn kind(savepoint: bool, synchronous: bool) -> SnapshotKind {
+    match (savepoint, synchronous) {
+        (false, _) => SnapshotKind::Checkpoint,
+        (true, false) => SnapshotKind::Savepoint,
+        (true, true) => SnapshotKind::SynchronousSavepoint,
+    }
+}
+
+/// Flink's "an execution attempt id came with it" as [`ReportedBy`].
+fn by(task: bool) -> ReportedBy {
+    if task {
+        ReportedBy::Task
+    } else {
+        ReportedBy::JobManager
+    }
 }

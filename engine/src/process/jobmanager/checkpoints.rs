@@ -41,7 +41,7 @@ impl JobMaster {
         checkpoint: CheckpointId,
         reason: CheckpointFailureReason,
         detail: &str,
-        by_task: bool,
+        by: ReportedBy,
     ) {
         let Some(coord) = self.coordinator.as_mut() else { return };
         if coord.abort(checkpoint).is_none() {
@@ -51,9 +51,9 @@ impl JobMaster {
             id: checkpoint,
             reason: format!("{}: {detail}", reason.name()),
         });
-        let fail = self
-            .failure_manager
-            .handle_checkpoint_exception(reason, Some(checkpoint), false, false, by_task);
+        let fail =
+            self.failure_manager
+                .handle_checkpoint_exception(reason, Some(checkpoint), SnapshotKind::Checkpoint, by);
         if let Some(f) = fail {
             self.handle_global_failure(f.message()).await;
         } else {
@@ -67,7 +67,7 @@ impl JobMaster {
                 checkpoint,
                 CheckpointFailureReason::FinalizeCheckpointFailure,
                 &e,
-                false,
+                ReportedBy::JobManager,
             )
             .await;
             return;
@@ -105,8 +105,13 @@ impl JobMaster {
             (HaWrite::ReserveCheckpointId(id), Err(e)) => {
                 self.awaiting_id.remove(&id);
                 let detail = format!("persisting the checkpoint id counter: {e}");
-                self.abort_checkpoint(id, CheckpointFailureReason::TriggerCheckpointFailure, &detail, false)
-                    .await;
+                self.abort_checkpoint(
+                    id,
+                    CheckpointFailureReason::TriggerCheckpointFailure,
+                    &detail,
+                    ReportedBy::JobManager,
+                )
+                .await;
             }
             (HaWrite::AddCompletedCheckpoint(id), Ok(())) => {
                 assert!(
@@ -117,8 +122,13 @@ impl JobMaster {
             }
             (HaWrite::AddCompletedCheckpoint(id), Err(e)) => {
                 let detail = format!("adding to the completed checkpoint store: {e}");
-                self.abort_checkpoint(id, CheckpointFailureReason::FinalizeCheckpointFailure, &detail, false)
-                    .await;
+                self.abort_checkpoint(
+                    id,
+                    CheckpointFailureReason::FinalizeCheckpointFailure,
+                    &detail,
+                    ReportedBy::JobManager,
+                )
+                .await;
             }
             (HaWrite::JobResult(s), Err(e)) => self.trace(TraceEvent::Note {
                 text: format!("job result {s:?} not stored: {e}"),
@@ -239,10 +249,12 @@ impl JobMaster {
                 self.trace(TraceEvent::CheckpointTriggerFailed {
                     reason: reason.name().to_string(),
                 });
-                if let Some(f) = self
-                    .failure_manager
-                    .handle_checkpoint_exception(reason, None, false, false, false)
-                {
+                if let Some(f) = self.failure_manager.handle_checkpoint_exception(
+                    reason,
+                    None,
+                    SnapshotKind::Checkpoint,
+                    ReportedBy::JobManager,
+                ) {
                     self.handle_global_failure(f.message()).await;
                 }
             }

@@ -37,7 +37,7 @@ use tokio::sync::mpsc;
 
 use super::task::AbortOnDrop;
 use crate::checkpoint::coordinator::{AckOutcome, CheckpointCoordinator, CoordinatorConfig, TriggerPoll};
-use crate::checkpoint::failure_manager::{CheckpointFailureManager, CheckpointFailureReason};
+use crate::checkpoint::failure_manager::{CheckpointFailureManager, CheckpointFailureReason, ReportedBy, SnapshotKind};
 use crate::checkpoint::{CheckpointBarrier, CheckpointId, CompletedCheckpoint, StateHandle, StoredBlob};
 use crate::config::{EngineConfig, Sabotage};
 use crate::failover::{create_failover_strategy, FailoverStrategy};
@@ -674,8 +674,13 @@ impl JobMaster {
                 if !self.is_current(id) {
                     return;
                 }
-                self.abort_checkpoint(checkpoint, CheckpointFailureReason::CheckpointDeclined, &reason, true)
-                    .await;
+                self.abort_checkpoint(
+                    checkpoint,
+                    CheckpointFailureReason::CheckpointDeclined,
+                    &reason,
+                    ReportedBy::Task,
+                )
+                .await;
             }
             TmToJm::TaskFinished { id } => {
                 if !self.is_current(id) {
@@ -776,9 +781,8 @@ impl JobMaster {
                 if let Some(f) = self.failure_manager.handle_checkpoint_exception(
                     CheckpointFailureReason::CheckpointExpired,
                     Some(id),
-                    false,
-                    false,
-                    false,
+                    SnapshotKind::Checkpoint,
+                    ReportedBy::JobManager,
                 ) {
                     self.handle_global_failure(f.message()).await;
                     return;

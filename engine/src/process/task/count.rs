@@ -9,7 +9,7 @@ use crate::checkpoint::{CheckpointId, OperatorState};
 use crate::config::Sabotage;
 use crate::record::Record;
 use crate::resources::{CostedOperator, StateBackendKind};
-use crate::state::KeyedCountState;
+use crate::state::{KeyedCountState, MovedKeys};
 use std::sync::Arc;
 
 use crate::partition::Partitioner;
@@ -107,7 +107,10 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
             env.partitioner().as_ref(),
             env.tdd.id.vertex.subtask,
             env.tdd.parallelism,
-            env.sabotage == Sabotage::RescaleDropsMovedState,
+            match env.sabotage {
+                Sabotage::RescaleDropsMovedState => MovedKeys::Drop,
+                _ => MovedKeys::Keep,
+            },
         );
         if env.tdd.restore.is_some() {
             env.tracer.record(
