@@ -281,7 +281,11 @@ type LongFunctions = Vec<(String, usize)>;
 
 /// The rules on library code, and the functions over the limit.
 fn check_library(file: &str, text: &str) -> Result<(Vec<Slip>, LongFunctions), String> {
-    let scan = scan_library(file, text)?;
+    Ok(slips_of(file, &scan_library(file, text)?))
+}
+
+/// [`check_library`] on a file already scanned.
+fn slips_of(file: &str, scan: &LibraryScan) -> (Vec<Slip>, LongFunctions) {
     let mut slips = Vec::new();
     for &n in &scan.unwraps {
         slips.push(slip(
@@ -307,7 +311,7 @@ fn check_library(file: &str, text: &str) -> Result<(Vec<Slip>, LongFunctions), S
         .iter()
         .map(|(_, name, lines)| (format!("{file}::{name}"), *lines))
         .collect();
-    Ok((slips, long))
+    (slips, long)
 }
 
 /// Every `.rs` file under `dir`, sorted, as paths relative to the root.
@@ -393,17 +397,8 @@ fn library_code_keeps_the_conventions_and_the_long_function_list_only_shrinks() 
     let mut slips = Vec::new();
     let mut long = BTreeSet::new();
     for dir in LIBRARY_DIRS {
-        let files = rust_files(&root, dir);
-        let mut test_only: BTreeSet<String> = BTreeSet::new();
-        for file in &files {
-            let text = read(&root, file);
-            let scan = scan_library(file, &text).unwrap_or_else(|e| panic!("{e}"));
-            test_only.extend(test_module_files(file, &scan.test_modules));
-        }
-        // Test-only module files are parents' `#[cfg(test)] mod x;`; their
-        // own children are test-only too.
-        for file in files.iter().filter(|f| !is_under(f, &test_only)) {
-            let (s, l) = check_library(file, &read(&root, file)).unwrap_or_else(|e| panic!("{e}"));
+        for (file, _, scan) in library_files(&root, dir) {
+            let (s, l) = slips_of(&file, &scan);
             slips.extend(s);
             long.extend(l.into_iter().map(|(name, _)| name));
         }
@@ -441,21 +436,25 @@ fn code_lines(text: &str, test_lines: &[(usize, usize)]) -> usize {
 /// Assertions (that run in every build) and lines of code in the library
 /// files under `dir`, test code left out.
 fn assertion_density(root: &Path, dir: &str) -> (usize, usize) {
-    let files = rust_files(root, dir);
+    library_files(root, dir).iter().fold((0, 0), |(a, l), (_, text, scan)| {
+        (a + scan.asserts, l + code_lines(text, &scan.test_lines))
+    })
+}
+
+/// The library files under `dir` with their text and scan, less the
+/// test-only module files (a parent's `#[cfg(test)] mod x;`, and their
+/// children).
+fn library_files(root: &Path, dir: &str) -> Vec<(String, String, LibraryScan)> {
     let mut test_only = BTreeSet::new();
     let mut scans = Vec::new();
-    for file in &files {
-        let text = read(root, file);
-        let scan = scan_library(file, &text).unwrap_or_else(|e| panic!("{e}"));
-        test_only.extend(test_module_files(file, &scan.test_modules));
+    for file in rust_files(root, dir) {
+        let text = read(root, &file);
+        let scan = scan_library(&file, &text).unwrap_or_else(|e| panic!("{e}"));
+        test_only.extend(test_module_files(&file, &scan.test_modules));
         scans.push((file, text, scan));
     }
+    scans.retain(|(f, _, _)| !is_under(f, &test_only));
     scans
-        .iter()
-        .filter(|(f, _, _)| !is_under(f, &test_only))
-        .fold((0, 0), |(a, l), (_, text, scan)| {
-            (a + scan.asserts, l + code_lines(text, &scan.test_lines))
-        })
 }
 
 /// Assertions per 1,000 lines of code may not fall below these floors
