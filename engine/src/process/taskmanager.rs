@@ -256,6 +256,10 @@ async fn run_session(
                         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
                         let (in_tx, in_rx) = mpsc::unbounded_channel();
                         if let Some(old) = tasks.remove(&id.vertex) {
+                            assert!(
+                                !fencing || old.id.fencing_token() < id.fencing_token(),
+                                "invariant: a deployment replaces only an older attempt of its subtask"
+                            );
                             registry.lock().expect("invariant: lock not poisoned").unregister(old.id);
                         }
                         registry.lock().expect("invariant: lock not poisoned").register(id, in_tx);

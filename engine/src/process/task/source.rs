@@ -160,6 +160,14 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
             } if partition == q && o == offset => (keys, records_per_second.max(1), end),
             other => return Err(TaskError::Service(format!("unexpected source-log answer {other:?}"))),
         };
+        assert!(
+            keys.len() as u64 <= u64::from(max),
+            "invariant: a fetch returns at most what was asked"
+        );
+        assert!(
+            !finished.contains(&q) || keys.is_empty(),
+            "invariant: a finished partition has nothing more"
+        );
         if end {
             finished.insert(q);
         }
@@ -179,7 +187,9 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
             timestamp_ms: o * 1000 / rate,
         }))
         .await?;
-        *offsets.get_mut(&q).expect("invariant: own partition") += n;
+        let read = offsets.get_mut(&q).expect("invariant: own partition");
+        assert_eq!(*read, offset, "invariant: only this loop advances a partition's offset");
+        *read += n;
         resources.process_records(&mut cpu, CostedOperator::Source, n).await;
         resources.send_records(&mut nic, n).await;
         // Watermark: the earliest event time still to come from any partition.
