@@ -412,6 +412,15 @@ impl Scenario {
         if self.duration.as_millis() == 0 {
             return Err(err("duration", "must be positive"));
         }
+        self.validate_cluster()?;
+        self.validate_job()?;
+        let engine = self.validate_engine()?;
+        self.validate_faults()?;
+        self.validate_expectations()?;
+        Ok(engine)
+    }
+
+    fn validate_cluster(&self) -> Result<(), ScenarioError> {
         let c = &self.cluster;
         if c.task_managers == 0 || c.task_managers > MAX_TASK_MANAGERS {
             return Err(err(
@@ -428,6 +437,10 @@ impl Scenario {
                 format!("must be within 1..={MAX_JOB_MANAGERS}"),
             ));
         }
+        Ok(())
+    }
+
+    fn validate_job(&self) -> Result<(), ScenarioError> {
         let j = &self.job;
         for (name, v) in [
             ("job.source-partitions", j.source_partitions),
@@ -473,6 +486,12 @@ impl Scenario {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// The engine's configuration, and what the cluster and job need of it.
+    fn validate_engine(&self) -> Result<EngineConfig, ScenarioError> {
+        let (c, j) = (&self.cluster, &self.job);
         let mut engine = EngineConfig::from_configuration(&self.configuration()).map_err(|e| ScenarioError {
             path: format!("config.\"{}\"", e.key),
             message: format!("`{}`: {}", e.value, e.message),
@@ -513,6 +532,10 @@ impl Scenario {
                 "must be set: the 2PC sink commits only on checkpoints",
             ));
         }
+        Ok(engine)
+    }
+
+    fn validate_faults(&self) -> Result<(), ScenarioError> {
         let tms = self.task_manager_names();
         for (i, f) in self.faults.scripted.iter().enumerate() {
             self.validate_fault(&f.fault)
@@ -549,6 +572,10 @@ impl Scenario {
                 ));
             }
         }
+        Ok(())
+    }
+
+    fn validate_expectations(&self) -> Result<(), ScenarioError> {
         if !matches!(
             self.expect.final_status,
             JobStatus::Running | JobStatus::Failed | JobStatus::Finished | JobStatus::Canceled
@@ -573,7 +600,7 @@ impl Scenario {
         if self.expect.recovery_bound.as_millis() == 0 {
             return Err(err("expect.recovery-bound", "must be positive"));
         }
-        Ok(engine)
+        Ok(())
     }
 
     /// Every node name a fault may mention.
