@@ -318,117 +318,187 @@ fn partitioner_config(conf: &Configuration) -> Result<(String, PartitionerParams
     Ok((name.to_string(), params))
 }
 
-impl EngineConfig {
-    /// Validate a raw configuration against Flink's keys and defaults.
-    pub fn from_configuration(conf: &Configuration) -> Result<EngineConfig, ConfigError> {
-        for (k, v) in conf {
-            if !KNOWN_KEYS.contains(&k.as_str())
-                && !crate::restart::registry::is_plugin_key(k)
-                && !crate::partition::registry::is_plugin_key(k)
-            {
-                return Err(ConfigError::new(k, v, "unknown configuration key"));
-            }
+/// Every key is Flink's, halab's, or a registered plug-in's.
+fn check_known_keys(conf: &Configuration) -> Result<(), ConfigError> {
+    for (k, v) in conf {
+        if !KNOWN_KEYS.contains(&k.as_str())
+            && !crate::restart::registry::is_plugin_key(k)
+            && !crate::partition::registry::is_plugin_key(k)
+        {
+            return Err(ConfigError::new(k, v, "unknown configuration key"));
         }
-        let checkpoint_interval = match get(conf, "execution.checkpointing.interval") {
-            None => None,
-            Some(v) => {
-                let d = parse_duration(v)
-                    .map_err(|e| ConfigError::new("execution.checkpointing.interval", v, e.to_string()))?;
-                if d < Duration::from_millis(10) {
-                    return Err(ConfigError::new(
-                        "execution.checkpointing.interval",
-                        v,
-                        "must be at least 10ms",
-                    ));
-                }
-                Some(d)
-            }
-        };
-        // Which tasks a failure restarts: `region` (Flink's default), `full`,
-        // or a registered plug-in (`failover::registry`).
-        let failover_strategy = match get(conf, "jobmanager.execution.failover-strategy") {
-            None => "region".to_string(),
-            Some(v) if crate::failover::registry::failover_strategy_factory(v).is_some() => v.trim().to_lowercase(),
-            Some(v) => {
+    }
+    Ok(())
+}
+
+/// `execution.checkpointing.interval`; `None` = checkpointing off.
+fn checkpoint_interval(conf: &Configuration) -> Result<Option<Duration>, ConfigError> {
+    Ok(match get(conf, "execution.checkpointing.interval") {
+        None => None,
+        Some(v) => {
+            let d = parse_duration(v)
+                .map_err(|e| ConfigError::new("execution.checkpointing.interval", v, e.to_string()))?;
+            if d < Duration::from_millis(10) {
                 return Err(ConfigError::new(
-                    "jobmanager.execution.failover-strategy",
+                    "execution.checkpointing.interval",
                     v,
-                    "expected `region`, `full` or a registered failover strategy",
+                    "must be at least 10ms",
+                ));
+            }
+            Some(d)
+        }
+    })
+}
+
+/// `jobmanager.execution.failover-strategy`: `region` (Flink's default),
+/// `full`, or a registered plug-in (`failover::registry`).
+fn failover_strategy(conf: &Configuration) -> Result<String, ConfigError> {
+    Ok(match get(conf, "jobmanager.execution.failover-strategy") {
+        None => "region".to_string(),
+        Some(v) if crate::failover::registry::failover_strategy_factory(v).is_some() => v.trim().to_lowercase(),
+        Some(v) => {
+            return Err(ConfigError::new(
+                "jobmanager.execution.failover-strategy",
+                v,
+                "expected `region`, `full` or a registered failover strategy",
+            ))
+        }
+    })
+}
+
+/// `execution.checkpointing.mode`.
+fn checkpointing_mode(conf: &Configuration) -> Result<CheckpointingMode, ConfigError> {
+    Ok(match get(conf, "execution.checkpointing.mode") {
+        None => CheckpointingMode::ExactlyOnce,
+        Some(v) => match v.to_ascii_uppercase().replace('-', "_").as_str() {
+            "EXACTLY_ONCE" => CheckpointingMode::ExactlyOnce,
+            "AT_LEAST_ONCE" => CheckpointingMode::AtLeastOnce,
+            _ => {
+                return Err(ConfigError::new(
+                    "execution.checkpointing.mode",
+                    v,
+                    "expected EXACTLY_ONCE or AT_LEAST_ONCE",
                 ))
             }
-        };
-        let checkpointing_mode = match get(conf, "execution.checkpointing.mode") {
-            None => CheckpointingMode::ExactlyOnce,
-            Some(v) => match v.to_ascii_uppercase().replace('-', "_").as_str() {
-                "EXACTLY_ONCE" => CheckpointingMode::ExactlyOnce,
-                "AT_LEAST_ONCE" => CheckpointingMode::AtLeastOnce,
-                _ => {
-                    return Err(ConfigError::new(
-                        "execution.checkpointing.mode",
-                        v,
-                        "expected EXACTLY_ONCE or AT_LEAST_ONCE",
-                    ))
-                }
-            },
-        };
-        let high_availability = match get(conf, "high-availability.type") {
-            None => HighAvailabilityType::None,
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "none" => HighAvailabilityType::None,
-                "kubernetes" => HighAvailabilityType::Kubernetes,
-                "zookeeper" => {
-                    return Err(ConfigError::new(
-                        "high-availability.type",
-                        v,
-                        "ZooKeeper sessions are not modelled; the coordination service models Kubernetes leases (use `kubernetes`)",
-                    ))
-                }
-                _ => {
-                    return Err(ConfigError::new(
-                        "high-availability.type",
-                        v,
-                        "expected `NONE` or `kubernetes`",
-                    ))
-                }
-            },
-        };
-        let reactive = match get(conf, "scheduler-mode") {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("reactive") => true,
-            Some(v) => {
+        },
+    })
+}
+
+/// `high-availability.type`.
+fn high_availability(conf: &Configuration) -> Result<HighAvailabilityType, ConfigError> {
+    Ok(match get(conf, "high-availability.type") {
+        None => HighAvailabilityType::None,
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "none" => HighAvailabilityType::None,
+            "kubernetes" => HighAvailabilityType::Kubernetes,
+            "zookeeper" => {
                 return Err(ConfigError::new(
-                    "scheduler-mode",
+                    "high-availability.type",
                     v,
-                    "expected `reactive` (or leave it unset)",
+                    "ZooKeeper sessions are not modelled; the coordination service models Kubernetes leases (use `kubernetes`)",
                 ))
             }
-        };
-        let (partitioner, partitioner_params) = partitioner_config(conf)?;
-        let unaligned = bool_key(conf, "execution.checkpointing.unaligned.enabled", false)?;
-        if reactive && unaligned {
+            _ => {
+                return Err(ConfigError::new(
+                    "high-availability.type",
+                    v,
+                    "expected `NONE` or `kubernetes`",
+                ))
+            }
+        },
+    })
+}
+
+/// `scheduler-mode: reactive`.
+fn reactive_mode(conf: &Configuration) -> Result<bool, ConfigError> {
+    Ok(match get(conf, "scheduler-mode") {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("reactive") => true,
+        Some(v) => {
             return Err(ConfigError::new(
                 "scheduler-mode",
-                "reactive",
-                "rescaling restores keyed state only; persisted in-flight data of unaligned checkpoints is not redistributed, so reactive mode needs aligned checkpoints",
-            ));
+                v,
+                "expected `reactive` (or leave it unset)",
+            ))
         }
-        if unaligned && checkpointing_mode == CheckpointingMode::AtLeastOnce {
-            return Err(ConfigError::new(
-                "execution.checkpointing.unaligned.enabled",
-                "true",
-                "unaligned checkpoints need EXACTLY_ONCE mode",
-            ));
-        }
-        let state_backend = match get(conf, "state.backend.type").map(|v| v.trim().to_ascii_lowercase()) {
+    })
+}
+
+/// `state.backend.type`.
+fn state_backend(conf: &Configuration) -> Result<StateBackendKind, ConfigError> {
+    Ok(
+        match get(conf, "state.backend.type").map(|v| v.trim().to_ascii_lowercase()) {
             None => StateBackendKind::HashMap,
             Some(v) if v == "hashmap" => StateBackendKind::HashMap,
             Some(v) if v == "rocksdb" => StateBackendKind::RocksDb,
             Some(v) => return Err(ConfigError::new("state.backend.type", &v, "must be hashmap or rocksdb")),
-        };
-        let incremental = match get(conf, "execution.checkpointing.incremental") {
-            Some(_) => bool_key(conf, "execution.checkpointing.incremental", false)?,
-            None => bool_key(conf, "state.backend.incremental", false)?,
-        };
+        },
+    )
+}
+
+/// `execution.checkpointing.incremental`, or its older name.
+fn incremental_checkpoints(conf: &Configuration) -> Result<bool, ConfigError> {
+    Ok(match get(conf, "execution.checkpointing.incremental") {
+        Some(_) => bool_key(conf, "execution.checkpointing.incremental", false)?,
+        None => bool_key(conf, "state.backend.incremental", false)?,
+    })
+}
+
+/// `execution.checkpointing.unaligned.enabled`, which needs EXACTLY_ONCE
+/// and no reactive mode.
+fn unaligned_checkpoints(conf: &Configuration, mode: CheckpointingMode) -> Result<bool, ConfigError> {
+    let unaligned = bool_key(conf, "execution.checkpointing.unaligned.enabled", false)?;
+    if unaligned && reactive_mode(conf)? {
+        return Err(ConfigError::new(
+            "scheduler-mode",
+            "reactive",
+            "rescaling restores keyed state only; persisted in-flight data of unaligned checkpoints is not redistributed, so reactive mode needs aligned checkpoints",
+        ));
+    }
+    if unaligned && mode == CheckpointingMode::AtLeastOnce {
+        return Err(ConfigError::new(
+            "execution.checkpointing.unaligned.enabled",
+            "true",
+            "unaligned checkpoints need EXACTLY_ONCE mode",
+        ));
+    }
+    Ok(unaligned)
+}
+
+/// `high-availability.kubernetes.leader-election.*`.
+fn lease_config(conf: &Configuration) -> Result<LeaseConfig, ConfigError> {
+    Ok(LeaseConfig {
+        lease_duration: duration_key(
+            conf,
+            "high-availability.kubernetes.leader-election.lease-duration",
+            LeaseConfig::default().lease_duration,
+        )?,
+        renew_deadline: duration_key(
+            conf,
+            "high-availability.kubernetes.leader-election.renew-deadline",
+            LeaseConfig::default().renew_deadline,
+        )?,
+        retry_period: duration_key(
+            conf,
+            "high-availability.kubernetes.leader-election.retry-period",
+            LeaseConfig::default().retry_period,
+        )?,
+    })
+}
+
+impl EngineConfig {
+    /// Validate a raw configuration against Flink's keys and defaults.
+    pub fn from_configuration(conf: &Configuration) -> Result<EngineConfig, ConfigError> {
+        check_known_keys(conf)?;
+        let checkpoint_interval = checkpoint_interval(conf)?;
+        let failover_strategy = failover_strategy(conf)?;
+        let checkpointing_mode = checkpointing_mode(conf)?;
+        let high_availability = high_availability(conf)?;
+        let reactive = reactive_mode(conf)?;
+        let (partitioner, partitioner_params) = partitioner_config(conf)?;
+        let unaligned = unaligned_checkpoints(conf, checkpointing_mode)?;
+        let state_backend = state_backend(conf)?;
+        let incremental = incremental_checkpoints(conf)?;
         let legacy_local = bool_key(conf, "state.backend.local-recovery", false)?;
         let local_backup = bool_key(conf, "execution.checkpointing.local-backup.enabled", legacy_local)?;
         let recover_from_local = bool_key(conf, "execution.state-recovery.from-local", legacy_local)?;
@@ -470,23 +540,7 @@ impl EngineConfig {
             )?,
             partitioner,
             partitioner_params,
-            lease: LeaseConfig {
-                lease_duration: duration_key(
-                    conf,
-                    "high-availability.kubernetes.leader-election.lease-duration",
-                    LeaseConfig::default().lease_duration,
-                )?,
-                renew_deadline: duration_key(
-                    conf,
-                    "high-availability.kubernetes.leader-election.renew-deadline",
-                    LeaseConfig::default().renew_deadline,
-                )?,
-                retry_period: duration_key(
-                    conf,
-                    "high-availability.kubernetes.leader-election.retry-period",
-                    LeaseConfig::default().retry_period,
-                )?,
-            },
+            lease: lease_config(conf)?,
         };
         cfg.validate()?;
         // The restart strategy is validated by building it once.
