@@ -197,7 +197,7 @@ impl OutputGate {
                     c
                 }
             };
-            debug_assert!(ch < edge.len);
+            assert!(ch < edge.len, "invariant: a record goes to a channel of its edge");
             let buffer = &mut self.channels[edge.first + ch].buffer;
             buffer.push(record);
             full |= buffer.len() >= self.batch_size;
@@ -228,6 +228,10 @@ impl OutputGate {
     /// Flush, then send the barrier on every channel (after all data before it).
     pub async fn broadcast_barrier(&mut self, barrier: CheckpointBarrier) -> Result<(), TaskError> {
         self.flush().await?;
+        assert!(
+            self.channels.iter().all(|c| c.buffer.is_empty()),
+            "invariant: an aligned barrier follows all data before it"
+        );
         for ch in &self.channels {
             ch.tx
                 .send(DataMsg::Barrier(barrier))
@@ -289,8 +293,10 @@ impl OutputGate {
             }
         }
         let ch = &mut self.channels[idx];
+        assert!(ch.credits > 0, "invariant: a batch goes out only on credit");
         ch.credits -= 1;
         let batch = std::mem::replace(&mut ch.buffer, Vec::with_capacity(self.batch_size));
+        assert!(!batch.is_empty(), "invariant: a batch holds records");
         ch.tx
             .send(DataMsg::Records(batch))
             .await
@@ -310,6 +316,10 @@ pub struct InputGate {
 impl InputGate {
     /// `channels[i]` = (gate, connection); `credits` batches granted up front.
     pub async fn new(channels: Vec<(usize, ConnTx, ConnRx)>, credits: u32) -> Result<Self, TaskError> {
+        assert!(
+            credits > 0,
+            "invariant: every channel gets credit (EngineConfig checks it)"
+        );
         let mut g = InputGate {
             credit_tx: Vec::new(),
             gate_of: Vec::new(),
@@ -401,6 +411,7 @@ impl InputGate {
 
     /// A record batch from `channel` was processed: return its credit.
     pub async fn processed(&mut self, channel: usize, records: usize) -> Result<(), TaskError> {
+        assert!(channel < self.credit_tx.len(), "invariant: channel index in range");
         self.records_in += records as u64;
         self.credit_tx[channel]
             .send(Credit(1))
