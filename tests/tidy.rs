@@ -460,7 +460,7 @@ fn library_files(root: &Path, dir: &str) -> Vec<(String, String, LibraryScan)> {
 /// Assertions per 1,000 lines of code may not fall below these floors
 /// (issue 17 asks for 30 in the engine and at least as many in the
 /// JobManager; raise a floor as assertions are added, never lower it).
-const DENSITY_FLOORS: [(&str, f64); 2] = [("engine/src", 8.5), ("engine/src/process/jobmanager", 13.0)];
+const DENSITY_FLOORS: [(&str, f64); 2] = [("engine/src", 9.5), ("engine/src/process/jobmanager", 13.0)];
 
 #[test]
 fn assertion_density_does_not_fall() {
