@@ -23,13 +23,27 @@ fn sabotaged(name: &str, sabotage: Sabotage) -> Scenario {
     s
 }
 
-/// `s` as a scenario file in a fresh directory.
-fn file(s: &Scenario, tag: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("halab-verdicts-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(format!("{tag}.toml"));
-    std::fs::write(&path, s.to_toml().expect("toml")).expect("written");
-    path.to_string_lossy().into_owned()
+/// A scenario file in a fresh directory, removed when dropped.
+struct ScenarioFile {
+    dir: std::path::PathBuf,
+    path: String,
+}
+
+impl ScenarioFile {
+    fn new(s: &Scenario, tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("halab-verdicts-{}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(format!("{tag}.toml"));
+        std::fs::write(&path, s.to_toml().expect("toml")).expect("written");
+        let path = path.to_string_lossy().into_owned();
+        ScenarioFile { dir, path }
+    }
+}
+
+impl Drop for ScenarioFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 #[test]
@@ -53,7 +67,8 @@ fn a_failed_engine_assertion_is_a_crash_with_its_message_and_exit_4() {
     assert_eq!(r.verdict, Verdict::Crash, "{:?}", r.message);
     let message = r.message.as_deref().unwrap_or("");
     assert!(message.contains("invariant: checkpoint ids only increase"), "{message}");
-    let path = file(&s, "crash");
+    let file = ScenarioFile::new(&s, "crash");
+    let path = file.path.clone();
     let out = halab(&["run", &path, "--seed", "1"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(4), "{stdout}");
@@ -66,7 +81,8 @@ fn a_failed_engine_assertion_is_a_crash_with_its_message_and_exit_4() {
 #[test]
 fn a_run_that_does_not_reproduce_is_nondeterminism_with_the_first_differing_event() {
     let s = sabotaged("steady", Sabotage::LeaksStateAcrossRuns);
-    let path = file(&s, "nondeterminism");
+    let file = ScenarioFile::new(&s, "nondeterminism");
+    let path = file.path.clone();
     let out = halab(&["run", &path, "--seed", "3", "--check-determinism"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(5), "{stdout}");
