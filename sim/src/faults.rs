@@ -156,14 +156,21 @@ impl Fault {
         )
     }
 
-    /// Whether `heal` is the healing half of this fault.
+    /// Whether `heal` is the healing half of this fault: the same target,
+    /// with groups compared as sets, and a two-way cut's groups (or a
+    /// link's ends) in either order, as the cluster applies them.
     pub fn is_healed_by(&self, heal: &Fault) -> bool {
+        let same =
+            |a: &[String], b: &[String]| a.iter().collect::<std::collections::BTreeSet<_>>() == b.iter().collect();
+        let one_way = |a: &[Vec<String>; 2], b: &[Vec<String>; 2]| same(&a[0], &b[0]) && same(&a[1], &b[1]);
+        let two_way =
+            |a: &[Vec<String>; 2], b: &[Vec<String>; 2]| one_way(a, b) || one_way(a, &[b[1].clone(), b[0].clone()]);
         match (self, heal) {
             (Fault::Kill { node: a }, Fault::Restart { node: b }) => a == b,
             (Fault::Pause { node: a }, Fault::Resume { node: b }) => a == b,
-            (Fault::Partition { groups: a }, Fault::Heal { groups: b }) => a == b,
-            (Fault::PartitionOneWay { groups: a }, Fault::HealOneWay { groups: b }) => a == b,
-            (Fault::Clog { link: a }, Fault::Unclog { link: b }) => a == b,
+            (Fault::Partition { groups: a }, Fault::Heal { groups: b }) => two_way(a, b),
+            (Fault::PartitionOneWay { groups: a }, Fault::HealOneWay { groups: b }) => one_way(a, b),
+            (Fault::Clog { link: a }, Fault::Unclog { link: b }) => same(a, b),
             (Fault::Network(_), Fault::RestoreNetwork) => true,
             (Fault::Slow { service: a, .. } | Fault::CutOff { service: a }, Fault::Restore { service: b }) => a == b,
             _ => false,

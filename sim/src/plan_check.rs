@@ -5,8 +5,6 @@
 //! groups match no partition, a restart of a node never killed). Each is
 //! reported against the fault's place in the file.
 
-use std::collections::BTreeSet;
-
 use crate::faults::{Fault, ScheduledFault};
 
 /// A fault that cannot take effect: its index in the scripted list, the
@@ -18,63 +16,19 @@ pub struct PlanProblem {
     pub message: String,
 }
 
-/// What a healing fault needs to have happened before it.
-fn disturbance_key(f: &Fault) -> Option<String> {
-    Some(match f {
-        Fault::Kill { node } => format!("down {node}"),
-        Fault::Pause { node } => format!("paused {node}"),
-        Fault::Partition { groups } => format!("cut {}", two_way(groups)),
-        Fault::PartitionOneWay { groups } => format!("cut-one-way {}", one_way(groups)),
-        Fault::Clog { link } => format!("clogged {}", two_way(&[vec![link[0].clone()], vec![link[1].clone()]])),
-        Fault::Network(_) => "network".to_string(),
-        Fault::Slow { service, .. } | Fault::CutOff { service } => format!("service {}", service.node()),
-        _ => return None,
-    })
-}
-
-/// The disturbance a healing fault undoes, and how to name it.
-fn healed_key(f: &Fault) -> Option<(String, String)> {
-    Some(match f {
-        Fault::Restart { node } => (format!("down {node}"), format!("no kill of `{node}` comes before it")),
-        Fault::Resume { node } => (
-            format!("paused {node}"),
-            format!("no pause of `{node}` comes before it"),
-        ),
-        Fault::Heal { groups } => (
-            format!("cut {}", two_way(groups)),
-            "no partition between these groups comes before it".into(),
-        ),
-        Fault::HealOneWay { groups } => (
-            format!("cut-one-way {}", one_way(groups)),
-            "no one-way partition between these groups comes before it".into(),
-        ),
-        Fault::Unclog { link } => (
-            format!("clogged {}", two_way(&[vec![link[0].clone()], vec![link[1].clone()]])),
-            format!("no clog of {} <-> {} comes before it", link[0], link[1]),
-        ),
-        Fault::RestoreNetwork => ("network".into(), "no network change comes before it".into()),
-        Fault::Restore { service } => (
-            format!("service {}", service.node()),
-            format!("no slow or cut-off of `{}` comes before it", service.node()),
-        ),
-        _ => return None,
-    })
-}
-
-/// Groups as sets, the pair unordered.
-fn two_way(groups: &[Vec<String>; 2]) -> String {
-    let mut pair = [set(&groups[0]), set(&groups[1])];
-    pair.sort();
-    format!("{pair:?}")
-}
-
-/// Groups as sets, the direction kept.
-fn one_way(groups: &[Vec<String>; 2]) -> String {
-    format!("{:?}", [set(&groups[0]), set(&groups[1])])
-}
-
-fn set(g: &[String]) -> Vec<String> {
-    g.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect()
+/// Why a healing fault cannot take effect when nothing it undoes
+/// ([`Fault::is_healed_by`]) comes before it.
+fn missing_disturbance(f: &Fault) -> String {
+    match f {
+        Fault::Restart { node } => format!("no kill of `{node}` comes before it"),
+        Fault::Resume { node } => format!("no pause of `{node}` comes before it"),
+        Fault::Heal { .. } => "no partition between these groups comes before it".into(),
+        Fault::HealOneWay { .. } => "no one-way partition between these groups comes before it".into(),
+        Fault::Unclog { link } => format!("no clog of {} <-> {} comes before it", link[0], link[1]),
+        Fault::RestoreNetwork => "no network change comes before it".into(),
+        Fault::Restore { service } => format!("no slow or cut-off of `{}` comes before it", service.node()),
+        other => unreachable!("invariant: only heals are asked about, not `{other}`"),
+    }
 }
 
 /// Check a scripted plan; `last_ms` is the latest time a fault can take
@@ -107,15 +61,14 @@ pub fn check_plan(faults: &[ScheduledFault], last_ms: u64) -> Result<(), PlanPro
     // In the order the plan runs: by time, then as written.
     let mut order: Vec<usize> = (0..faults.len()).collect();
     order.sort_by_key(|&i| faults[i].at);
-    let mut seen = BTreeSet::new();
+    let mut before: Vec<&Fault> = Vec::new();
     for i in order {
         let f = &faults[i].fault;
-        if let Some((key, missing)) = healed_key(f) {
-            if !seen.contains(&key) {
-                return Err(problem(i, "", format!("`{}` cannot take effect: {missing}", f.verb())));
-            }
+        if f.is_heal() && !before.iter().any(|d| d.is_healed_by(f)) {
+            let why = missing_disturbance(f);
+            return Err(problem(i, "", format!("`{}` cannot take effect: {why}", f.verb())));
         }
-        seen.extend(disturbance_key(f));
+        before.push(f);
     }
     Ok(())
 }
