@@ -469,6 +469,12 @@ fn assertion_density_does_not_fall() {
         let (asserts, lines) = assertion_density(&root, dir);
         let density = asserts as f64 * 1000.0 / lines as f64;
         println!("{dir}: {asserts} assertions in {lines} lines of code: {density:.1} per 1,000");
+        if std::env::var_os("HALAB_DENSITY_BY_FILE").is_some() {
+            for (file, text, scan) in library_files(&root, dir) {
+                let lines = code_lines(&text, &scan.test_lines);
+                println!("  {file}: {} in {lines}", scan.asserts);
+            }
+        }
         assert!(
             density >= floor,
             "{dir}: {density:.1} assertions per 1,000 lines, below the floor {floor}"
