@@ -1,7 +1,8 @@
 //! `halab report`: the page re-rendered from the reports fixture loads every
 //! plot in a real (headless) browser and has one summary row per scenario; a
-//! small real run writes records, variant scenario files and the interval
-//! sweep, and resumes without re-running; bad input exits 2 with a clear
+//! small suite runs in process, writes records (the same as `halab sweep`'s),
+//! variant scenario files and the interval sweep, and resumes without
+//! re-running; bad input (a bad suite file too) exits 2 with a clear
 //! message.
 //!
 //! The browser check needs Chromium: Debian's `chromium` package (or
@@ -286,16 +287,43 @@ fn from_records_every_plot_loads_in_a_browser_and_each_scenario_has_one_row() {
     );
 }
 
+/// A small suite: one catalogue scenario and a one-point interval sweep.
+const SMALL_SUITE: &str = r#"
+name = "small"
+seeds = 1
+
+[[group]]
+title = "baseline"
+scenarios = ["steady"]
+
+[[sweep]]
+title = "checkpoint interval"
+variation = "checkpoint-interval"
+bases = ["tm-crash"]
+values = ["2s"]
+"#;
+
+/// The records of a JSON Lines file by scenario, without their wall-clock
+/// time, the one field that differs between two runs of one seed.
+fn records_by_scenario(text: &str) -> Vec<halab_reports::RunRecord> {
+    let mut records = halab_reports::parse_records(text).expect("run records");
+    for r in &mut records {
+        r.wall_ms = 0.0;
+    }
+    records.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
+    records
+}
+
 #[test]
-fn a_small_run_writes_records_variants_and_the_interval_sweep_then_resumes() {
+fn a_small_suite_runs_in_process_writes_its_variants_and_resumes() {
     let dir = tmp("run");
     let out = dir.join("out");
+    let suite = dir.join("small.toml");
+    std::fs::write(&suite, SMALL_SUITE).expect("write the suite");
     let args = [
         "report",
-        "--scenarios",
-        "steady,tm-crash-checkpoint-interval-2s",
-        "--seeds",
-        "1",
+        "--suite",
+        path_str(&suite),
         "--jobs",
         "2",
         "--out",
@@ -304,7 +332,7 @@ fn a_small_run_writes_records_variants_and_the_interval_sweep_then_resumes() {
     let o = halab(&args);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("2 runs to do (0 already done)"), "{text}");
+    assert!(text.contains("seeds 1..=1; 2 runs to do (0 already done)"), "{text}");
     assert!(
         text.contains("checkpoint interval sweep of tm-crash: 2s; MTBF 4.00 s"),
         "{text}"
@@ -325,6 +353,10 @@ fn a_small_run_writes_records_variants_and_the_interval_sweep_then_resumes() {
     let variant = out.join("scenarios/tm-crash-checkpoint-interval-2s.toml");
     let toml = std::fs::read_to_string(&variant).expect("variant file");
     assert!(toml.contains("\"execution.checkpointing.interval\" = \"2s\""), "{toml}");
+    assert!(
+        !out.join("scenarios/steady.toml").exists(),
+        "the catalogue's own is named"
+    );
     for f in [
         "index.html",
         "records.csv",
@@ -337,6 +369,24 @@ fn a_small_run_writes_records_variants_and_the_interval_sweep_then_resumes() {
     }
     // Variants are drawn in the sweep plot, not one by one.
     assert!(!out.join("throughput-tm-crash-checkpoint-interval-2s-1.svg").exists());
+
+    // The same records as `halab sweep` gives for the same seeds, trace
+    // hashes included.
+    let swept = dir.join("swept.jsonl");
+    let o = halab(&[
+        "sweep",
+        "steady",
+        path_str(&variant),
+        "--seeds",
+        "1..1",
+        "--out",
+        path_str(&swept),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let swept = std::fs::read_to_string(&swept).expect("sweep records");
+    let (ours, theirs) = (records_by_scenario(&jsonl), records_by_scenario(&swept));
+    assert_eq!(ours.len(), 2);
+    assert_eq!(ours, theirs);
 
     // Resumed: nothing left to run, the same records.
     let mut resume = args.to_vec();
@@ -352,10 +402,19 @@ fn a_small_run_writes_records_variants_and_the_interval_sweep_then_resumes() {
     assert_eq!(scenarios_in(&after), names);
     assert_eq!(after.lines().count(), 2);
 
-    // Re-rendered from the records alone: the variant is recognised by name.
-    let out2 = dir.join("again");
+    // Re-rendered from the records with the suite: the sweep comes from the
+    // suite. Without it (the standard suite), the name alone means nothing.
     let from = out.join("records.jsonl");
-    let o = halab(&["report", "--from", path_str(&from), "--out", path_str(&out2)]);
+    let out2 = dir.join("again");
+    let o = halab(&[
+        "report",
+        "--from",
+        path_str(&from),
+        "--suite",
+        path_str(&suite),
+        "--out",
+        path_str(&out2),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("checkpoint interval sweep of tm-crash: 2s"),
@@ -364,6 +423,32 @@ fn a_small_run_writes_records_variants_and_the_interval_sweep_then_resumes() {
     );
     assert!(out2.join("checkpoint-interval-sweep.svg").is_file());
     assert!(out2.join("scenarios/tm-crash-checkpoint-interval-2s.toml").is_file());
+    let out3 = dir.join("standard");
+    let o = halab(&["report", "--from", path_str(&from), "--out", path_str(&out3)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("checkpoint interval sweep"), "{}", stdout(&o));
+    assert!(out3.join("throughput-tm-crash-checkpoint-interval-2s-1.svg").is_file());
+}
+
+#[test]
+fn a_bad_suite_file_exits_2_with_its_position() {
+    let dir = tmp("bad-suite");
+    let suite = dir.join("bad.toml");
+    std::fs::write(&suite, SMALL_SUITE.replace("\"steady\"", "\"steady\", \"stedy\"")).expect("write");
+    let o = halab(&[
+        "report",
+        "--suite",
+        path_str(&suite),
+        "--out",
+        path_str(&dir.join("out")),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{}:7:24: unknown scenario `stedy`", suite.display())),
+        "{err}"
+    );
+    assert!(!dir.join("out").exists(), "nothing written");
 }
 
 #[test]

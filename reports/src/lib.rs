@@ -12,6 +12,7 @@ pub mod duration;
 pub mod error;
 pub mod faults;
 pub mod html;
+pub mod layout;
 pub mod optimum;
 pub mod plots;
 pub mod record;
@@ -21,6 +22,7 @@ pub mod summary;
 
 pub use comparison::{comparison_groups, ComparisonGroup, ComparisonRow};
 pub use error::{RecordLineError, ReportError};
+pub use layout::{IntervalLayout, StateLayout, SuiteLayout};
 pub use plots::checkpoints::{plot_alignment, plot_checkpoints_over_time};
 pub use plots::interval_sweep::{plot_interval_sweep, IntervalGroup, IntervalSweep};
 pub use plots::latency::plot_latency;

@@ -34,29 +34,38 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Parse `text` (from `file`, used in messages) and validate it.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioFileError> {
-    let scenario: Scenario = toml::from_str(text).map_err(|e| {
-        let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        ScenarioFileError {
-            file: file.to_string(),
-            line,
-            col,
-            message: match e.message().trim() {
-                "" => "incomplete TOML (a key without a value or an unclosed bracket?)".to_string(),
-                m => m.to_string(),
-            },
-        }
-    })?;
+    let scenario: Scenario = toml::from_str(text).map_err(|e| toml_error(text, file, &e))?;
     scenario.validate().map_err(|e| semantic_error(text, file, &e))?;
     Ok(scenario)
 }
 
-fn semantic_error(text: &str, file: &str, e: &ScenarioError) -> ScenarioFileError {
-    let (line, col) = locate(text, &e.path).map(|o| line_col(text, o)).unwrap_or((1, 1));
+/// A syntax or type error of the TOML parser, at its span.
+pub(crate) fn toml_error(text: &str, file: &str, e: &toml::de::Error) -> ScenarioFileError {
+    let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
     ScenarioFileError {
         file: file.to_string(),
         line,
         col,
-        message: e.to_string(),
+        message: match e.message().trim() {
+            "" => "incomplete TOML (a key without a value or an unclosed bracket?)".to_string(),
+            m => m.to_string(),
+        },
+    }
+}
+
+fn semantic_error(text: &str, file: &str, e: &ScenarioError) -> ScenarioFileError {
+    error_at(text, file, &e.path, e.to_string())
+}
+
+/// `message` at the field `path` (`a.b[2].c`), or at 1:1 when the
+/// document does not hold it.
+pub(crate) fn error_at(text: &str, file: &str, path: &str, message: String) -> ScenarioFileError {
+    let (line, col) = locate(text, path).map(|o| line_col(text, o)).unwrap_or((1, 1));
+    ScenarioFileError {
+        file: file.to_string(),
+        line,
+        col,
+        message,
     }
 }
 
@@ -95,22 +104,23 @@ fn segments(path: &str) -> Vec<String> {
 /// Byte offset of the deepest part of `path` found in the document.
 fn locate(text: &str, path: &str) -> Option<usize> {
     let doc = toml_edit::ImDocument::parse(text).ok()?;
-    let mut item: &toml_edit::Item = doc.as_item();
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    let mut value: Option<&toml_edit::Item> = None;
     let mut best = None;
     for seg in segments(path) {
         if let Some(idx) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
             let i: usize = idx.parse().ok()?;
-            match item {
+            match value? {
                 toml_edit::Item::ArrayOfTables(a) => {
                     let t = a.get(i)?;
                     best = t.span().map(|s| s.start).or(best);
                     // Point at the entry's first key when the table has no span.
-                    if let Some((k, _)) = t.iter().next() {
-                        if let Some((key, _)) = t.get_key_value(k) {
-                            best = key.span().map(|s| s.start).or(best);
-                        }
+                    if let Some((key, _)) = t.iter().next().and_then(|(k, _)| t.get_key_value(k)) {
+                        best = key.span().map(|s| s.start).or(best);
                     }
-                    return best;
+                    table = t;
+                    value = None;
+                    continue;
                 }
                 toml_edit::Item::Value(toml_edit::Value::Array(a)) => {
                     let v = a.get(i)?;
@@ -119,10 +129,15 @@ fn locate(text: &str, path: &str) -> Option<usize> {
                 _ => return best,
             }
         }
-        let table = item.as_table_like()?;
-        let (key, next) = table.get_key_value(&seg)?;
+        if let Some(v) = value {
+            let Some(t) = v.as_table_like() else { return best };
+            table = t;
+        }
+        let Some((key, next)) = table.get_key_value(&seg) else {
+            return best;
+        };
         best = key.span().map(|s| s.start).or(best);
-        item = next;
+        value = Some(next);
     }
     best
 }

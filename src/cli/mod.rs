@@ -12,7 +12,6 @@ mod run;
 mod scenario_arg;
 mod shrink;
 mod sweep;
-mod variants;
 
 pub use report::{rebalancing_stats, rebalancing_stats_of, RESCALES};
 
@@ -226,16 +225,17 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
-    /// Run the standard suite (or read run records with --from) and write an
-    /// HTML report with plots, records.jsonl and records.csv.
+    /// Run a suite (the standard one, or --suite FILE), or read run records
+    /// with --from, and write an HTML report with plots, records.jsonl and
+    /// records.csv.
     Report {
         /// Output directory (created if missing).
         #[arg(long, value_name = "DIR", default_value = report::DEFAULT_OUT)]
         out: std::path::PathBuf,
-        /// Seeds per scenario: each runs the seeds 1..=N.
-        #[arg(long, value_name = "N", default_value_t = report::DEFAULT_SEEDS,
-              value_parser = clap::value_parser!(u64).range(1..))]
-        seeds: u64,
+        /// Seeds per scenario: each runs the seeds 1..=N (default: the
+        /// suite's `seeds`, 150 for the standard suite).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        seeds: Option<u64>,
         /// Worker threads (default: all cores).
         #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..))]
         jobs: Option<u64>,
@@ -249,6 +249,10 @@ pub enum Command {
         /// Restrict the suite to these scenarios (comma-separated; for tests).
         #[arg(long, hide = true, value_delimiter = ',')]
         scenarios: Vec<String>,
+        /// The suite to run and to sort records by (docs/suites.md); default:
+        /// the standard suite.
+        #[arg(long, value_name = "FILE")]
+        suite: Option<std::path::PathBuf>,
     },
     /// Measure the headline speed figures (pipeline throughput beside a
     /// sequential fold, chaos simulated/wall time and seeds/s, memory) in
@@ -378,6 +382,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             from,
             resume,
             scenarios,
+            suite,
         } => report::run(report::Options {
             out,
             seeds,
@@ -385,6 +390,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             from,
             resume,
             scenarios,
+            suite,
         }),
         Command::Partition {
             keys,

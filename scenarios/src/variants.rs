@@ -1,7 +1,6 @@
-//! Report variants: a catalogue scenario with one setting changed, named for
-//! the change (`<base><infix><value>`), so that a record says by its name
-//! alone which variant it ran and `report --from` can regroup records
-//! without their configuration.
+//! Suite variants: a catalogue scenario with one setting changed, named for
+//! the change (`<base><infix><value>`), so that a record names the variant
+//! it ran and its repro file can be written under that name.
 //!
 //! - [`Variation::CheckpointInterval`] sets `execution.checkpointing.interval`,
 //!   infix `-checkpoint-interval-` (`interval-tradeoff-checkpoint-interval-2s`);
@@ -9,14 +8,13 @@
 //!   `-state-per-key-` (`restore-remote-state-per-key-10KB`).
 //!
 //! Names are canonical (`2s`, not `2000ms`; `10KB`, not `10000B`), so one
-//! variant has one name.
+//! variant has one name. Which records belong to which sweep comes from the
+//! suite ([`crate::suite`]), never from parsing a name.
 
 use std::time::Duration;
 
-use anyhow::anyhow;
-use halab_engine::duration::{format_duration, parse_duration};
+use halab_engine::duration::format_duration;
 use halab_engine::resources::units::ByteSize;
-use halab_scenarios::catalogue;
 use halab_sim::human::HumanBytes;
 use halab_sim::scenario::ConfigValue;
 use halab_sim::Scenario;
@@ -56,27 +54,8 @@ pub fn variant_name(base: &str, v: Variation) -> String {
     format!("{base}{}{}", v.infix(), v.value_text())
 }
 
-/// `(base, variation)` of a variant's name, written as [`variant_name`]
-/// writes it.
-pub fn parse_variant(name: &str) -> Option<(&str, Variation)> {
-    let parsed = |infix: &str| -> Option<(&str, Variation)> {
-        let (base, value) = name.rsplit_once(infix)?;
-        let v = if infix == INTERVAL_INFIX {
-            let ms = u64::try_from(parse_duration(value).ok()?.as_millis()).ok()?;
-            Variation::CheckpointInterval(ms)
-        } else {
-            Variation::StatePerKey(ByteSize::parse(value).ok()?.0)
-        };
-        let positive = match v {
-            Variation::CheckpointInterval(x) | Variation::StatePerKey(x) => x > 0,
-        };
-        (!base.is_empty() && positive && variant_name(base, v) == name).then_some((base, v))
-    };
-    parsed(INTERVAL_INFIX).or_else(|| parsed(STATE_INFIX))
-}
-
 /// `base` varied by `v`, renamed and validated.
-pub fn apply(base: &Scenario, v: Variation) -> anyhow::Result<Scenario> {
+pub fn apply(base: &Scenario, v: Variation) -> Result<Scenario, String> {
     let mut s = base.clone();
     s.name = variant_name(&base.name, v);
     let what = match v {
@@ -96,19 +75,8 @@ pub fn apply(base: &Scenario, v: Variation) -> anyhow::Result<Scenario> {
         base.name,
         v.value_text()
     );
-    s.validate().map_err(|e| anyhow!("variant {}: {e}", s.name))?;
+    s.validate().map_err(|e| format!("variant {}: {e}", s.name))?;
     Ok(s)
-}
-
-pub fn load_catalogue(name: &str) -> Option<anyhow::Result<Scenario>> {
-    catalogue::load(name).map(|r| r.map_err(|e| anyhow!("{e}")))
-}
-
-/// The variant named `name`, if it names one of a catalogue scenario.
-pub fn load_variant(name: &str) -> Option<anyhow::Result<Scenario>> {
-    let (base, v) = parse_variant(name)?;
-    let base = load_catalogue(base)?;
-    Some(base.and_then(|b| apply(&b, v)))
 }
 
 #[cfg(test)]
@@ -116,49 +84,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn interval_names_round_trip() {
+    fn names_are_canonical() {
         let name = |ms| variant_name("tm-crash", Variation::CheckpointInterval(ms));
         assert_eq!(name(200), "tm-crash-checkpoint-interval-200ms");
         assert_eq!(name(2000), "tm-crash-checkpoint-interval-2s");
-        for ms in [250, 1500, 8000] {
-            assert_eq!(
-                parse_variant(&name(ms)),
-                Some(("tm-crash", Variation::CheckpointInterval(ms)))
-            );
-        }
-        assert_eq!(parse_variant("tm-crash"), None);
-        assert_eq!(parse_variant("tm-crash-checkpoint-interval-"), None);
-        assert_eq!(parse_variant("tm-crash-checkpoint-interval-0ms"), None);
-        assert_eq!(parse_variant("-checkpoint-interval-1s"), None);
-        assert_eq!(
-            parse_variant("tm-crash-checkpoint-interval-2000ms"),
-            None,
-            "not canonical"
-        );
-        assert_eq!(parse_variant("tm-crash-checkpoint-interval-1500us"), None);
-    }
-
-    #[test]
-    fn state_names_round_trip() {
+        assert_eq!(name(1500), "tm-crash-checkpoint-interval-1500ms");
         let v = Variation::StatePerKey(10_000);
         assert_eq!(variant_name("restore-local", v), "restore-local-state-per-key-10KB");
-        assert_eq!(
-            parse_variant("restore-local-state-per-key-10KB"),
-            Some(("restore-local", v))
-        );
-        assert_eq!(
-            parse_variant("restore-local-state-per-key-10000B"),
-            None,
-            "not canonical"
-        );
-        assert_eq!(parse_variant("restore-local-state-per-key-0B"), None);
-        assert_eq!(parse_variant("restore-local-state-per-key-10"), None, "no unit");
-        assert_eq!(parse_variant("-state-per-key-1KB"), None);
+        assert_eq!(Variation::StatePerKey(1_500).value_text(), "1500B");
     }
 
     #[test]
     fn apply_changes_the_one_setting() {
-        let base = load_catalogue("tm-crash").expect("built-in").expect("valid");
+        let base = crate::catalogue::load("tm-crash").expect("built-in").expect("valid");
         let i = apply(&base, Variation::CheckpointInterval(500)).expect("valid");
         assert_eq!(i.name, "tm-crash-checkpoint-interval-500ms");
         assert_eq!(
@@ -169,10 +107,10 @@ mod tests {
         assert_eq!(s.job.state_bytes_per_key, Some(HumanBytes(1_000_000)));
         assert!(s.sets_resources(), "a state size is a resource key");
         assert!(s.description.contains("state per key 1MB"), "{}", s.description);
-        let loaded = load_variant("tm-crash-state-per-key-1MB")
-            .expect("a variant")
-            .expect("valid");
-        assert_eq!(loaded, s);
-        assert!(load_variant("no-such-base-state-per-key-1MB").is_none());
+        let mut same = base.clone();
+        same.name = s.name.clone();
+        same.description = s.description.clone();
+        same.job.state_bytes_per_key = Some(HumanBytes(1_000_000));
+        assert_eq!(same, s, "nothing else changes");
     }
 }
