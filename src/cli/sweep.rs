@@ -69,16 +69,54 @@ fn write_histories(
 }
 
 pub fn run(opts: Options) -> anyhow::Result<i32> {
-    let loaded: Vec<(String, Scenario)> = opts
-        .scenarios
+    let loaded = load_scenarios(&opts)?;
+    let scenarios: Vec<Scenario> = loaded.iter().map(|(_, s)| s.clone()).collect();
+    let (work, done) = work_to_do(&opts, &scenarios)?;
+    let jobs = opts
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "halab sweep: {} scenario(s) x {} seed(s) {}..{}{}; {} to run ({} already done), {jobs} jobs",
+        scenarios.len(),
+        opts.seeds.seeds(opts.shard).len(),
+        opts.seeds.first,
+        opts.seeds.last,
+        opts.shard
+            .map(|s| format!(" shard {}/{}", s.index, s.count))
+            .unwrap_or_default(),
+        work.len(),
+        done
+    );
+    let started = std::time::Instant::now();
+    let (summaries, mut failures) = run_with_bar(&opts, &scenarios, &work, jobs)?;
+    print_summary(&summaries, started.elapsed().as_secs_f64(), work.len());
+    if let Some(dir) = &opts.history_dir {
+        write_histories(dir, &scenarios, &work, jobs)?;
+    }
+    failures.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
+    print_failures(&failures, &loaded);
+    if let Some(p) = &opts.out {
+        println!("records: {}", p.display());
+    }
+    Ok(Verdict::worst(failures.iter().map(|f| f.verdict)).exit_code())
+}
+
+/// Each scenario argument with its scenario, `--set` applied.
+fn load_scenarios(opts: &Options) -> anyhow::Result<Vec<(String, Scenario)>> {
+    opts.scenarios
         .iter()
         .map(|a| {
             scenario_arg::load(a)
                 .and_then(|s| halab_scenarios::overrides::apply_sets(s, &opts.set).map_err(anyhow::Error::msg))
                 .map(|s| (a.clone(), s))
         })
-        .collect::<anyhow::Result<_>>()?;
-    let scenarios: Vec<Scenario> = loaded.iter().map(|(_, s)| s.clone()).collect();
+        .collect()
+}
+
+/// The `(scenario index, seed)` pairs to run, and how many are already in
+/// the results file (with `--resume`). A results file that holds results
+/// is refused without `--resume`.
+fn work_to_do(opts: &Options, scenarios: &[Scenario]) -> anyhow::Result<(Vec<(usize, u64)>, usize)> {
     if let (Some(p), false) = (&opts.out, opts.resume) {
         if std::fs::metadata(p).is_ok_and(|m| m.len() > 0) {
             anyhow::bail!(
@@ -96,21 +134,17 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         .flat_map(|i| seeds.iter().map(move |s| (i, *s)))
         .filter(|(i, s)| !done.contains(&(scenarios[*i].name.clone(), *s)))
         .collect();
-    let jobs = opts
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    println!(
-        "halab sweep: {} scenario(s) x {} seed(s) {}..{}{}; {} to run ({} already done), {jobs} jobs",
-        scenarios.len(),
-        seeds.len(),
-        opts.seeds.first,
-        opts.seeds.last,
-        opts.shard
-            .map(|s| format!(" shard {}/{}", s.index, s.count))
-            .unwrap_or_default(),
-        work.len(),
-        done.len()
-    );
+    Ok((work, done.len()))
+}
+
+/// Run `work` with a progress bar, appending each record to `--out` as it
+/// finishes; the per-scenario totals and the failed runs.
+fn run_with_bar(
+    opts: &Options,
+    scenarios: &[Scenario],
+    work: &[(usize, u64)],
+    jobs: usize,
+) -> anyhow::Result<(BTreeMap<String, ScenarioSummary>, Vec<RunRecord>)> {
     let mut file = match &opts.out {
         Some(p) => Some(
             std::fs::OpenOptions::new()
@@ -129,8 +163,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     let mut summaries: BTreeMap<String, ScenarioSummary> = BTreeMap::new();
     let mut failures: Vec<RunRecord> = Vec::new();
     let mut write_error = None;
-    let started = std::time::Instant::now();
-    run_sweep(&scenarios, &work, jobs, opts.check_determinism, |r| {
+    run_sweep(scenarios, work, jobs, opts.check_determinism, |r| {
         if let Some(f) = file.as_mut() {
             let line = serde_json::to_string(&r).unwrap_or_default();
             if let Err(e) = f.write_all(format!("{line}\n").as_bytes()).and_then(|_| f.flush()) {
@@ -155,11 +188,12 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     if let Some(e) = write_error {
         return Err(e).context("cannot append to the results file");
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    print_summary(&summaries, elapsed, work.len());
-    if let Some(dir) = &opts.history_dir {
-        write_histories(dir, &scenarios, &work, jobs)?;
-    }
+    Ok((summaries, failures))
+}
+
+/// Each failed run with its message and a paste-able repro line naming the
+/// scenario as it was given.
+fn print_failures(failures: &[RunRecord], loaded: &[(String, Scenario)]) {
     let arg_of = |name: &str| {
         loaded
             .iter()
@@ -167,8 +201,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
             .map(|(a, _)| a.clone())
             .unwrap_or_else(|| name.to_string())
     };
-    failures.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
-    for f in &failures {
+    for f in failures {
         println!(
             "{} seed {} {}: {}",
             f.scenario,
@@ -178,10 +211,6 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         );
         println!("  reproduce: {}", f.repro_line(&arg_of(&f.scenario)));
     }
-    if let Some(p) = &opts.out {
-        println!("records: {}", p.display());
-    }
-    Ok(Verdict::worst(failures.iter().map(|f| f.verdict)).exit_code())
 }
 
 fn ms(v: Option<u64>) -> String {
