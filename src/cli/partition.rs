@@ -154,63 +154,69 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
 
     let optimum = optimal_moved_fraction(opts.from, opts.to);
     match opts.format {
-        OutputFormat::Json => {
-            let rows: Vec<_> = rows
-                .iter()
-                .map(|r| {
-                    let c = &r.comparison;
-                    json!({
-                        "partitioner": c.partitioner,
-                        "params": c.params,
-                        "moved": c.moved,
-                        "moved_fraction": c.moved_fraction,
-                        "optimum": c.optimum,
-                        "only_necessary_moves": c.only_necessary_moves,
-                        "max_load": c.max_load,
-                        "mean_load": c.mean_load,
-                        "max_over_mean": c.max_over_mean,
-                        "lookup_ns_per_key": r.lookup_ns_per_key,
-                    })
-                })
-                .collect();
-            let out = json!({
-                "keys": opts.keys,
-                "key_set": key_set,
-                "from": opts.from,
-                "to": opts.to,
-                "optimum": optimum,
-                "rows": rows,
-            });
-            println!("{out}");
-        }
-        OutputFormat::Table => {
-            println!(
-                "keys {key_set}, {} -> {} owners; optimum moved fraction {optimum:.4}",
-                opts.from, opts.to
-            );
-            println!(
-                "{:<14} {:>8} {:>8} {:>9} {:>9} {:>14}  params",
-                "partitioner", "moved", "optimum", "max/mean", "ns/key", "necessary-only"
-            );
-            for r in &rows {
-                let c = &r.comparison;
-                println!(
-                    "{:<14} {:>8.4} {:>8.4} {:>9.4} {:>9.1} {:>14}  {}",
-                    c.partitioner,
-                    c.moved_fraction,
-                    c.optimum,
-                    c.max_over_mean,
-                    r.lookup_ns_per_key,
-                    if c.only_necessary_moves { "yes" } else { "no" },
-                    if c.params.is_empty() { "-" } else { &c.params }
-                );
-            }
-            println!(
-                "moved: fraction of keys whose owner changed; necessary-only: whether only keys that had to move moved;\n\
-                 ns/key: assign() time per key at {} owners (best of {TIMED_RUNS}), one lookup except for bounded-loads",
-                opts.to
-            );
-        }
+        OutputFormat::Json => print_json(&opts, &key_set, optimum, &rows),
+        OutputFormat::Table => print_table(&opts, &key_set, optimum, &rows),
     }
     Ok(0)
+}
+
+/// The comparison as one JSON object on stdout.
+fn print_json(opts: &Options, key_set: &str, optimum: f64, rows: &[Row]) {
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let c = &r.comparison;
+            json!({
+                "partitioner": c.partitioner,
+                "params": c.params,
+                "moved": c.moved,
+                "moved_fraction": c.moved_fraction,
+                "optimum": c.optimum,
+                "only_necessary_moves": c.only_necessary_moves,
+                "max_load": c.max_load,
+                "mean_load": c.mean_load,
+                "max_over_mean": c.max_over_mean,
+                "lookup_ns_per_key": r.lookup_ns_per_key,
+            })
+        })
+        .collect();
+    let out = json!({
+        "keys": opts.keys,
+        "key_set": key_set,
+        "from": opts.from,
+        "to": opts.to,
+        "optimum": optimum,
+        "rows": rows,
+    });
+    println!("{out}");
+}
+
+/// The comparison as a table with a legend.
+fn print_table(opts: &Options, key_set: &str, optimum: f64, rows: &[Row]) {
+    println!(
+        "keys {key_set}, {} -> {} owners; optimum moved fraction {optimum:.4}",
+        opts.from, opts.to
+    );
+    println!(
+        "{:<14} {:>8} {:>8} {:>9} {:>9} {:>14}  params",
+        "partitioner", "moved", "optimum", "max/mean", "ns/key", "necessary-only"
+    );
+    for r in rows {
+        let c = &r.comparison;
+        println!(
+            "{:<14} {:>8.4} {:>8.4} {:>9.4} {:>9.1} {:>14}  {}",
+            c.partitioner,
+            c.moved_fraction,
+            c.optimum,
+            c.max_over_mean,
+            r.lookup_ns_per_key,
+            if c.only_necessary_moves { "yes" } else { "no" },
+            if c.params.is_empty() { "-" } else { &c.params }
+        );
+    }
+    println!(
+        "moved: fraction of keys whose owner changed; necessary-only: whether only keys that had to move moved;\n\
+         ns/key: assign() time per key at {} owners (best of {TIMED_RUNS}), one lookup except for bounded-loads",
+        opts.to
+    );
 }
