@@ -180,101 +180,14 @@ pub fn render_report(
     write(out_dir.join(RECORDS_JSONL), &to_jsonl(records)?, &mut files)?;
     write(out_dir.join(RECORDS_CSV), &to_csv(records), &mut files)?;
 
-    let mut sections: Vec<Section> = Vec::new();
-    let mut runs = Section {
-        heading: "Runs: throughput and checkpoints".into(),
-        ..Default::default()
-    };
-    for r in selected_runs(records, extra)? {
-        let seed = r.seed.to_string();
-        runs.plots.push(plot_throughput(
-            r,
-            out_dir,
-            &file_stem(&["throughput", &r.scenario, &seed]),
-        )?);
-        runs.plots.push(plot_checkpoints_over_time(
-            r,
-            out_dir,
-            &file_stem(&["checkpoints", &r.scenario, &seed]),
-        )?);
-        runs.plots
-            .push(plot_latency(r, out_dir, &file_stem(&["latency", &r.scenario, &seed]))?);
-    }
-    sections.push(runs);
-
-    let mut recovery = Section {
-        heading: "Recovery latency".into(),
-        ..Default::default()
-    };
-    if records.iter().any(|r| !r.recovery.is_empty()) {
-        recovery
-            .plots
-            .push(plot_recovery_breakdown(records, out_dir, "recovery-breakdown")?);
-        recovery
-            .plots
-            .push(plot_recovery_cdf(records, out_dir, "recovery-cdf")?);
-    }
-    if !extra.state_size_sweep.is_empty() {
-        recovery.plots.push(plot_state_size(
-            &extra.state_size_sweep,
-            out_dir,
-            "recovery-state-size",
-        )?);
-    }
-    sections.push(recovery);
-
-    let mut policies = Section {
-        heading: "Restart policies".into(),
-        ..Default::default()
-    };
-    let policy = policy_scenarios(records, extra);
-    if records.iter().any(|r| policy.contains(&r.scenario)) {
-        policies
-            .plots
-            .push(plot_restart_policies(records, &policy, out_dir, "restart-policies")?);
-    }
-    sections.push(policies);
-
-    let mut checkpoints = Section {
-        heading: "Checkpoints".into(),
-        ..Default::default()
-    };
-    let aligned = alignment_scenarios(records, extra);
-    if !alignment_cdfs(records, &aligned).is_empty() {
-        checkpoints
-            .plots
-            .push(plot_alignment(records, &aligned, out_dir, "checkpoint-alignment")?);
-    }
-    sections.push(checkpoints);
-
-    let mut theory = Section {
-        heading: "Model against theory".into(),
-        ..Default::default()
-    };
-    if let Some(sweep) = &extra.interval_sweep {
-        theory.notes.push(interval_note(sweep));
-        theory
-            .plots
-            .push(plot_interval_sweep(sweep, out_dir, "checkpoint-interval-sweep")?);
-    }
-    sections.push(theory);
-
-    let mut rebalancing = Section {
-        heading: "Rebalancing".into(),
-        ..Default::default()
-    };
-    if !extra.rebalancing.is_empty() {
-        rebalancing
-            .plots
-            .push(plot_rebalancing(&extra.rebalancing, out_dir, "rebalancing")?);
-    }
-    if !migration_rows(records).is_empty() {
-        rebalancing
-            .plots
-            .push(plot_migration(records, out_dir, "rescale-migration")?);
-    }
-    sections.push(rebalancing);
-
+    let sections = vec![
+        runs_section(records, extra, out_dir)?,
+        recovery_section(records, extra, out_dir)?,
+        policies_section(records, extra, out_dir)?,
+        checkpoints_section(records, extra, out_dir)?,
+        theory_section(extra, out_dir)?,
+        rebalancing_section(records, extra, out_dir)?,
+    ];
     let plots: Vec<PlotDescription> = sections.iter().flat_map(|s| s.plots.clone()).collect();
     for p in &plots {
         files.push(p.svg.clone());
@@ -315,4 +228,105 @@ pub fn render_report(
         plots,
         comparisons,
     })
+}
+
+fn section(heading: &str) -> Section {
+    Section {
+        heading: heading.into(),
+        ..Default::default()
+    }
+}
+
+/// Throughput, checkpoints and latency of each selected run.
+fn runs_section(records: &[RunRecord], extra: &ReportInputs, out_dir: &Path) -> Result<Section, ReportError> {
+    let mut runs = section("Runs: throughput and checkpoints");
+    for r in selected_runs(records, extra)? {
+        let seed = r.seed.to_string();
+        runs.plots.push(plot_throughput(
+            r,
+            out_dir,
+            &file_stem(&["throughput", &r.scenario, &seed]),
+        )?);
+        runs.plots.push(plot_checkpoints_over_time(
+            r,
+            out_dir,
+            &file_stem(&["checkpoints", &r.scenario, &seed]),
+        )?);
+        runs.plots
+            .push(plot_latency(r, out_dir, &file_stem(&["latency", &r.scenario, &seed]))?);
+    }
+    Ok(runs)
+}
+
+/// Recovery phases, their distribution, and recovery against state size.
+fn recovery_section(records: &[RunRecord], extra: &ReportInputs, out_dir: &Path) -> Result<Section, ReportError> {
+    let mut recovery = section("Recovery latency");
+    if records.iter().any(|r| !r.recovery.is_empty()) {
+        recovery
+            .plots
+            .push(plot_recovery_breakdown(records, out_dir, "recovery-breakdown")?);
+        recovery
+            .plots
+            .push(plot_recovery_cdf(records, out_dir, "recovery-cdf")?);
+    }
+    if !extra.state_size_sweep.is_empty() {
+        recovery.plots.push(plot_state_size(
+            &extra.state_size_sweep,
+            out_dir,
+            "recovery-state-size",
+        )?);
+    }
+    Ok(recovery)
+}
+
+/// The restart policies under one storm.
+fn policies_section(records: &[RunRecord], extra: &ReportInputs, out_dir: &Path) -> Result<Section, ReportError> {
+    let mut policies = section("Restart policies");
+    let policy = policy_scenarios(records, extra);
+    if records.iter().any(|r| policy.contains(&r.scenario)) {
+        policies
+            .plots
+            .push(plot_restart_policies(records, &policy, out_dir, "restart-policies")?);
+    }
+    Ok(policies)
+}
+
+/// Alignment times of the barrier modes.
+fn checkpoints_section(records: &[RunRecord], extra: &ReportInputs, out_dir: &Path) -> Result<Section, ReportError> {
+    let mut checkpoints = section("Checkpoints");
+    let aligned = alignment_scenarios(records, extra);
+    if !alignment_cdfs(records, &aligned).is_empty() {
+        checkpoints
+            .plots
+            .push(plot_alignment(records, &aligned, out_dir, "checkpoint-alignment")?);
+    }
+    Ok(checkpoints)
+}
+
+/// The checkpoint interval sweep beside Young's and Daly's optimum.
+fn theory_section(extra: &ReportInputs, out_dir: &Path) -> Result<Section, ReportError> {
+    let mut theory = section("Model against theory");
+    if let Some(sweep) = &extra.interval_sweep {
+        theory.notes.push(interval_note(sweep));
+        theory
+            .plots
+            .push(plot_interval_sweep(sweep, out_dir, "checkpoint-interval-sweep")?);
+    }
+    Ok(theory)
+}
+
+/// Keys moved per partitioner, and migration time per rescale.
+fn rebalancing_section(records: &[RunRecord], extra: &ReportInputs, out_dir: &Path) -> Result<Section, ReportError> {
+    let mut rebalancing = section("Rebalancing");
+    if !extra.rebalancing.is_empty() {
+        rebalancing
+            .plots
+            .push(plot_rebalancing(&extra.rebalancing, out_dir, "rebalancing")?);
+    }
+    if !migration_rows(records).is_empty() {
+        rebalancing
+            .plots
+            .push(plot_migration(records, out_dir, "rescale-migration")?);
+    }
+    Ok(rebalancing)
 }
