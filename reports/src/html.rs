@@ -148,12 +148,23 @@ pub fn render_html(page: &Page<'_>) -> String {
     }
     h.push_str("</p>\n");
 
+    render_summary(&mut h, page.rows);
+    render_comparisons(&mut h, page.comparisons);
+    render_failed(&mut h, page.failed);
+    render_sections(&mut h, page);
+    h.push_str(IMAGE_CHECK_SCRIPT);
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+/// The summary table: one row per scenario.
+fn render_summary(h: &mut String, rows: &[ScenarioRow]) {
     h.push_str(
         "<h2 id=\"summary\">Summary</h2>\n<table id=\"summary-table\">\n<thead><tr>\
         <th class=\"name\">scenario</th><th>runs</th><th>passed</th><th>violations</th>\
         <th>liveness failures</th><th>crashes</th><th>median restarts</th><th>median recovery</th></tr></thead>\n<tbody>\n",
     );
-    for r in page.rows {
+    for r in rows {
         let bad = if r.violations + r.liveness + r.crashes > 0 {
             " class=\"bad\""
         } else {
@@ -174,18 +185,19 @@ pub fn render_html(page: &Page<'_>) -> String {
         );
     }
     h.push_str("</tbody>\n</table>\n");
+}
 
-    render_comparisons(&mut h, page.comparisons);
-
+/// The failed runs with their repro lines, or a line saying all passed.
+fn render_failed(h: &mut String, failed: &[FailedRun]) {
     h.push_str("<h2 id=\"failures\">Failed runs</h2>\n");
-    if page.failed.is_empty() {
+    if failed.is_empty() {
         h.push_str("<p>Every run passed.</p>\n");
     } else {
         h.push_str(
             "<table id=\"failed-table\">\n<thead><tr><th class=\"name\">scenario</th><th>seed</th>\
              <th class=\"name\">verdict</th><th class=\"name\">message</th><th class=\"name\">reproduce</th></tr></thead>\n<tbody>\n",
         );
-        for f in page.failed {
+        for f in failed {
             let _ = writeln!(
                 h,
                 "<tr class=\"failed\"><td class=\"name\">{}</td><td>{}</td><td class=\"name\">{}</td>\
@@ -199,7 +211,10 @@ pub fn render_html(page: &Page<'_>) -> String {
         }
         h.push_str("</tbody>\n</table>\n");
     }
+}
 
+/// Each section with plots: its heading, notes and figures.
+fn render_sections(h: &mut String, page: &Page<'_>) {
     for s in page.sections.iter().filter(|s| !s.plots.is_empty()) {
         let _ = writeln!(h, "<h2>{}</h2>", escape(&s.heading));
         for n in &s.notes {
@@ -224,9 +239,6 @@ pub fn render_html(page: &Page<'_>) -> String {
             );
         }
     }
-    h.push_str(IMAGE_CHECK_SCRIPT);
-    h.push_str("</body>\n</html>\n");
-    h
 }
 
 /// The side-by-side tables: one per group of scenarios that ran identical
