@@ -46,16 +46,33 @@ impl KeyGroupPartitioner {
 
     /// The key group of a key (keys are Java `long`s for hashing).
     pub fn key_group(&self, key: u64) -> i32 {
-        key_groups::compute_key_group_for_key_hash(key_groups::long_hash_code(key as i64), self.max_parallelism)
-            .expect("invariant: max parallelism is valid")
+        let kg =
+            key_groups::compute_key_group_for_key_hash(key_groups::long_hash_code(key as i64), self.max_parallelism)
+                .expect("invariant: max parallelism is valid");
+        assert!(
+            kg < self.max_parallelism,
+            "invariant: key {key} in key group {kg} of {}",
+            self.max_parallelism
+        );
+        kg
     }
 }
 
 impl Partitioner for KeyGroupPartitioner {
+    /// Asserts that the owner's key-group range (Flink's other formula)
+    /// holds the key's key group: routing and state placement by range agree.
     fn owner(&self, key: u64, parallelism: u32) -> u32 {
         let kg = self.key_group(key);
-        key_groups::compute_operator_index_for_key_group(self.max_parallelism, parallelism as i32, kg)
-            .expect("invariant: parallelism <= max parallelism (validated)") as u32
+        let owner = key_groups::compute_operator_index_for_key_group(self.max_parallelism, parallelism as i32, kg)
+            .expect("invariant: parallelism <= max parallelism (validated)");
+        let range =
+            key_groups::compute_key_group_range_for_operator_index(self.max_parallelism, parallelism as i32, owner)
+                .expect("invariant: the owner is an operator index of the parallelism");
+        assert!(
+            range.contains(kg),
+            "invariant: key {key} in key group {kg} placed on operator {owner} of {parallelism}, which owns {range}"
+        );
+        owner as u32
     }
 
     fn name(&self) -> &'static str {

@@ -15,7 +15,11 @@
 //! Where Flink would throw `IllegalArgumentException` (parallelism or maximum
 //! parallelism outside `1..=32768`, `maxP < p`, key group or operator index
 //! out of range, negative range start) these functions return a
-//! [`KeyGroupError`]; nothing here panics.
+//! [`KeyGroupError`]. Once the inputs are valid, the results are asserted:
+//! a key group lies in `0..maxP`, an operator index in `0..p`, an operator's
+//! range is non-empty, adjoins its neighbours' ranges and agrees with
+//! [`compute_operator_index_for_key_group`] at both ends; those assertions
+//! hold for every valid input, so they never fire on a caller's error.
 //!
 //! Overflow: with `0 < p <= maxP <= 32768`, `0 <= i < p` and `0 <= kg < maxP`,
 //! the largest intermediate value is `(i + 1) * maxP <= 2^30` or
@@ -168,7 +172,17 @@ fn check_both(max_parallelism: i32, parallelism: i32) -> Result<(), KeyGroupErro
 /// in `[0, maxParallelism)`.
 pub fn compute_key_group_for_key_hash(key_hash: i32, max_parallelism: i32) -> Result<i32, KeyGroupError> {
     check_max_parallelism(max_parallelism)?;
-    Ok(murmur_hash(key_hash) % max_parallelism)
+    let scrambled = murmur_hash(key_hash);
+    assert!(
+        scrambled >= 0,
+        "invariant: murmur hash {scrambled} of {key_hash} is non-negative"
+    );
+    let key_group = scrambled % max_parallelism;
+    assert!(
+        (0..max_parallelism).contains(&key_group),
+        "invariant: key group {key_group} of key hash {key_hash} outside [0, {max_parallelism})"
+    );
+    Ok(key_group)
 }
 
 /// Flink `computeOperatorIndexForKeyGroup`: `keyGroup * parallelism /
@@ -185,7 +199,12 @@ pub fn compute_operator_index_for_key_group(
             max_parallelism,
         });
     }
-    Ok(key_group.wrapping_mul(parallelism) / max_parallelism)
+    let operator_index = key_group.wrapping_mul(parallelism) / max_parallelism;
+    assert!(
+        (0..parallelism).contains(&operator_index),
+        "invariant: key group {key_group} of {max_parallelism} maps to operator {operator_index} of {parallelism}"
+    );
+    Ok(operator_index)
 }
 
 /// Flink `computeKeyGroupRangeForOperatorIndex`: the inclusive range
@@ -212,7 +231,48 @@ pub fn compute_key_group_range_for_operator_index(
         .wrapping_mul(max_parallelism)
         .wrapping_sub(1)
         / parallelism;
-    KeyGroupRange::of(start, end)
+    let range = KeyGroupRange::of(start, end)?;
+    assert_range_agrees(max_parallelism, parallelism, operator_index, range);
+    Ok(range)
+}
+
+/// The postconditions of [`compute_key_group_range_for_operator_index`] for
+/// valid inputs: the range is non-empty and inside `0..maxP`, Flink's other
+/// formula maps both its ends back to `operator_index`, and it adjoins the
+/// ranges of operators `operator_index - 1` and `+ 1` (so the ranges of
+/// `0..p` are contiguous, disjoint and cover `0..maxP`).
+fn assert_range_agrees(max_parallelism: i32, parallelism: i32, operator_index: i32, range: KeyGroupRange) {
+    let KeyGroupRange { start, end } = range;
+    let owner = |key_group| compute_operator_index_for_key_group(max_parallelism, parallelism, key_group);
+    assert!(
+        0 <= start && start <= end && end < max_parallelism,
+        "invariant: operator {operator_index} of {parallelism} gets {range} of {max_parallelism} key groups"
+    );
+    assert!(
+        owner(start) == Ok(operator_index) && owner(end) == Ok(operator_index),
+        "invariant: {range} of operator {operator_index} of {parallelism} disagrees with computeOperatorIndexForKeyGroup"
+    );
+    assert_eq!(
+        start == 0,
+        operator_index == 0,
+        "invariant: only operator 0 starts at key group 0 ({range}, operator {operator_index})"
+    );
+    assert_eq!(
+        end == max_parallelism - 1,
+        operator_index == parallelism - 1,
+        "invariant: only the last operator ends at key group {} ({range}, operator {operator_index} of {parallelism})",
+        max_parallelism - 1
+    );
+    assert!(
+        start == 0 || owner(start - 1) == Ok(operator_index - 1),
+        "invariant: {range} of operator {operator_index} does not follow operator {}'s range",
+        operator_index - 1
+    );
+    assert!(
+        end == max_parallelism - 1 || owner(end + 1) == Ok(operator_index + 1),
+        "invariant: operator {}'s range does not follow {range} of operator {operator_index}",
+        operator_index + 1
+    );
 }
 
 /// Flink `computeDefaultMaxParallelism`:
@@ -220,7 +280,12 @@ pub fn compute_key_group_range_for_operator_index(
 pub fn compute_default_max_parallelism(parallelism: i32) -> Result<i32, KeyGroupError> {
     check_parallelism(parallelism)?;
     let rounded = round_up_to_power_of_two(parallelism.wrapping_add(parallelism / 2));
-    Ok(rounded.clamp(DEFAULT_LOWER_BOUND_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM))
+    let max_parallelism = rounded.clamp(DEFAULT_LOWER_BOUND_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM);
+    assert!(
+        max_parallelism >= parallelism && (max_parallelism as u32).is_power_of_two(),
+        "invariant: default max parallelism {max_parallelism} for parallelism {parallelism}"
+    );
+    Ok(max_parallelism)
 }
 
 /// Flink `assignKeyToParallelOperator`, taking the key's Java `hashCode`.
