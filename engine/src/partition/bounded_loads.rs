@@ -50,7 +50,12 @@ pub fn capacity(keys: usize, owners: u32, epsilon: f64) -> u64 {
     } else {
         u64::MAX
     };
-    bounded.max(keys.div_ceil(owners))
+    let capacity = bounded.max(keys.div_ceil(owners));
+    assert!(
+        capacity.saturating_mul(owners) >= keys,
+        "invariant: capacity {capacity} on {owners} owners holds {keys} keys"
+    );
+    capacity
 }
 
 /// Validates ε.
@@ -93,8 +98,15 @@ impl BoundedLoadsPartitioner {
     }
 
     fn ring(&self, parallelism: u32) -> Arc<HashRing> {
-        self.rings
-            .get_or_build(parallelism, || HashRing::new(parallelism, self.vnodes))
+        let ring = self
+            .rings
+            .get_or_build(parallelism, || HashRing::new(parallelism, self.vnodes));
+        assert_eq!(
+            ring.owner_count(),
+            parallelism,
+            "invariant: the cached ring is the one for this parallelism"
+        );
+        ring
     }
 }
 
@@ -110,7 +122,12 @@ impl fmt::Debug for BoundedLoadsPartitioner {
 impl Partitioner for BoundedLoadsPartitioner {
     /// The key's first choice on the ring (see the module docs).
     fn owner(&self, key: u64, parallelism: u32) -> u32 {
-        self.ring(parallelism).owner(key)
+        let owner = self.ring(parallelism).owner(key);
+        assert!(
+            owner < parallelism,
+            "invariant: key {key} on owner {owner} of {parallelism}"
+        );
+        owner
     }
 
     fn name(&self) -> &'static str {
@@ -129,6 +146,11 @@ impl Partitioner for BoundedLoadsPartitioner {
         self.check_parallelism(parallelism)?;
         let ring = self.ring(parallelism);
         let cap = capacity(keys.len(), parallelism, self.epsilon);
+        assert!(
+            cap.saturating_mul(u64::from(parallelism)) >= keys.len() as u64,
+            "invariant: capacity {cap} on {parallelism} owners holds {} keys",
+            keys.len()
+        );
         let mut loads = vec![0u64; parallelism as usize];
         let points = ring.len();
         let mut owners = Vec::with_capacity(keys.len());
@@ -143,6 +165,11 @@ impl Partitioner for BoundedLoadsPartitioner {
             loads[owner as usize] += 1;
             owners.push(owner);
         }
+        assert!(
+            loads.iter().all(|&l| l <= cap) && loads.iter().sum::<u64>() == keys.len() as u64,
+            "invariant: {} keys placed once each within capacity {cap}: {loads:?}",
+            keys.len()
+        );
         Ok(owners)
     }
 }

@@ -44,7 +44,13 @@ impl<T> TableCache<T> {
         if tables.len() >= MAX_ENTRIES {
             tables.clear();
         }
-        Arc::clone(tables.entry(parallelism).or_insert(table))
+        let cached = Arc::clone(tables.entry(parallelism).or_insert(table));
+        assert!(
+            tables.len() <= MAX_ENTRIES,
+            "invariant: at most {MAX_ENTRIES} cached tables, got {}",
+            tables.len()
+        );
+        cached
     }
 
     /// How many tables are cached (for tests).

@@ -102,6 +102,11 @@ pub fn compare(partitioner: &dyn Partitioner, keys: &[u64], from: u32, to: u32) 
     }
     let before = in_range(partitioner, keys, from)?;
     let after = in_range(partitioner, keys, to)?;
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "invariant: both placements cover the key set"
+    );
     let mut moved = 0;
     let mut only_necessary_moves = true;
     for (&b, &a) in before.iter().zip(&after) {
@@ -111,7 +116,17 @@ pub fn compare(partitioner: &dyn Partitioner, keys: &[u64], from: u32, to: u32) 
             only_necessary_moves &= necessary && from != to;
         }
     }
+    assert!(
+        from != to || moved == 0,
+        "{} moved {moved} keys without a rescale: owners must be a function of key and parallelism",
+        partitioner.name()
+    );
     let loads = loads(&after, to);
+    assert_eq!(
+        loads.iter().sum::<u64>(),
+        keys.len() as u64,
+        "invariant: the loads count every key once"
+    );
     let max_load = loads.iter().copied().max().unwrap_or(0);
     let mean_load = keys.len() as f64 / f64::from(to);
     Ok(Comparison {

@@ -33,10 +33,16 @@ pub fn hash2(a: u64, b: u64) -> u64 {
 }
 
 /// Map a uniform 64-bit hash onto `0..n` without the bias of `%` for large
-/// `n` (Lemire's multiply-shift). `n` must be non-zero.
+/// `n` (Lemire's multiply-shift). `n` must be non-zero (asserted: the
+/// result is in `0..n`).
 #[inline]
 pub fn reduce(hash: u64, n: u64) -> u64 {
-    ((u128::from(hash) * u128::from(n)) >> 64) as u64
+    let reduced = ((u128::from(hash) * u128::from(n)) >> 64) as u64;
+    assert!(
+        reduced < n,
+        "invariant: hash {hash:#x} reduced to {reduced}, outside 0..{n}"
+    );
+    reduced
 }
 
 #[cfg(test)]

@@ -28,6 +28,10 @@ pub fn jump_consistent_hash(mut key: u64, num_buckets: i32) -> i32 {
         key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
         j = ((b + 1) as f64 * ((1_i64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
     }
+    assert!(
+        (0..i64::from(num_buckets)).contains(&b) || (num_buckets <= 0 && b == -1),
+        "invariant: jump placed a key in bucket {b} of {num_buckets}"
+    );
     b as i32
 }
 
@@ -39,6 +43,10 @@ impl Partitioner for JumpPartitioner {
     fn owner(&self, key: u64, parallelism: u32) -> u32 {
         let bucket = jump_consistent_hash(splitmix64(key), parallelism as i32);
         assert!(bucket >= 0, "invariant: parallelism validated to be in 1..=i32::MAX");
+        assert!(
+            (bucket as u32) < parallelism,
+            "invariant: key {key} on owner {bucket} of {parallelism}"
+        );
         bucket as u32
     }
 

@@ -55,14 +55,24 @@ impl PartitionerKind {
     /// Build the partitioner with the parameters it uses (the others are
     /// ignored).
     pub fn build(self, params: &PartitionerParams) -> Result<Box<dyn Partitioner>, PartitionError> {
-        Ok(match self {
+        let built: Box<dyn Partitioner> = match self {
             PartitionerKind::KeyGroups => Box::new(KeyGroupPartitioner::try_new(params.max_parallelism)?),
             PartitionerKind::Ring => Box::new(RingPartitioner::new(params.vnodes)?),
             PartitionerKind::Rendezvous => Box::new(RendezvousPartitioner),
             PartitionerKind::Jump => Box::new(JumpPartitioner),
             PartitionerKind::Maglev => Box::new(MaglevPartitioner::new(params.table_size)?),
             PartitionerKind::BoundedLoads => Box::new(BoundedLoadsPartitioner::new(params.vnodes, params.epsilon)?),
-        })
+        };
+        assert_eq!(
+            built.name(),
+            self.name(),
+            "invariant: a built-in reports its kind's name"
+        );
+        assert!(
+            built.check_parallelism(0).is_err() && built.check_parallelism(1).is_ok(),
+            "invariant: {self} refuses zero owners and accepts one"
+        );
+        Ok(built)
     }
 }
 

@@ -64,6 +64,8 @@ pub fn is_prime(n: u64) -> bool {
 #[derive(Clone, PartialEq, Eq)]
 pub struct MaglevTable {
     slots: Vec<u32>,
+    /// Number of owners the table was filled for.
+    owners: u32,
 }
 
 impl MaglevTable {
@@ -99,13 +101,46 @@ impl MaglevTable {
                 }
             }
         }
-        MaglevTable { slots }
+        let table = MaglevTable { slots, owners };
+        table.assert_full_and_balanced();
+        table
+    }
+
+    /// The table's postconditions: all `M` slots claimed by owners in
+    /// `0..n`, and (the round-robin fill) each owner holding `floor(M/n)` or
+    /// `ceil(M/n)` slots.
+    fn assert_full_and_balanced(&self) {
+        let (m, n) = (self.slots.len() as u64, u64::from(self.owners));
+        let mut counts = vec![0u64; self.owners as usize];
+        for &o in &self.slots {
+            assert!(
+                o < self.owners,
+                "invariant: a Maglev slot holds owner {o} of {n} (unclaimed?)"
+            );
+            counts[o as usize] += 1;
+        }
+        let (lo, hi) = (m / n, m.div_ceil(n));
+        assert!(
+            counts.iter().all(|&c| c == lo || c == hi),
+            "invariant: Maglev slots per owner are {lo} or {hi} for {n} owners and {m} slots: {counts:?}"
+        );
     }
 
     /// The owner of `key`.
     #[inline]
     pub fn owner(&self, key: u64) -> u32 {
-        self.slots[reduce(splitmix64(key), self.slots.len() as u64) as usize]
+        let owner = self.slots[reduce(splitmix64(key), self.slots.len() as u64) as usize];
+        assert!(
+            owner < self.owners,
+            "invariant: key {key} on owner {owner} of {}",
+            self.owners
+        );
+        owner
+    }
+
+    /// Number of owners the table was filled for.
+    pub fn owners(&self) -> u32 {
+        self.owners
     }
 
     /// The owner of each slot.
@@ -150,8 +185,15 @@ impl MaglevPartitioner {
 
     /// The (cached) table for `parallelism` owners.
     pub fn table(&self, parallelism: u32) -> Arc<MaglevTable> {
-        self.tables
-            .get_or_build(parallelism, || MaglevTable::new(parallelism, self.table_size))
+        let table = self
+            .tables
+            .get_or_build(parallelism, || MaglevTable::new(parallelism, self.table_size));
+        assert!(
+            table.owners() == parallelism && table.slots().len() as u64 == self.table_size,
+            "invariant: the cached Maglev table is the one for {parallelism} owners and {} slots",
+            self.table_size
+        );
+        table
     }
 }
 

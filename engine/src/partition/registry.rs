@@ -54,6 +54,12 @@ pub fn register_partitioner(name: &str, plugin: PartitionerPlugin) -> Result<(),
 pub fn partitioner_names() -> Vec<String> {
     let mut names: Vec<String> = PartitionerKind::ALL.iter().map(|k| k.name().to_string()).collect();
     names.extend(PLUGINS.names());
+    let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        names.len(),
+        "invariant: no plug-in shadows a built-in partitioner: {names:?}"
+    );
     names
 }
 

@@ -42,6 +42,10 @@ impl Partitioner for RendezvousPartitioner {
                 best_weight = w;
             }
         }
+        assert!(
+            best < parallelism,
+            "invariant: key {key} on owner {best} of {parallelism} (validated >= 1)"
+        );
         best
     }
 

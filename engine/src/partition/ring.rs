@@ -50,7 +50,19 @@ impl HashRing {
             .flat_map(|o| (0..vnodes).map(move |v| (hash2(u64::from(o), u64::from(v)), o)))
             .collect();
         points.sort_unstable();
-        let (positions, owners_of) = points.into_iter().unzip();
+        let (positions, owners_of): (Vec<u64>, Vec<u32>) = points.into_iter().unzip();
+        let mut per_owner = vec![0u32; owners as usize];
+        for &o in &owners_of {
+            per_owner[o as usize] += 1;
+        }
+        assert!(
+            per_owner.iter().all(|&n| n == vnodes),
+            "invariant: each of {owners} owners has its {vnodes} points on the ring"
+        );
+        assert!(
+            positions.len() as u64 <= MAX_POINTS,
+            "invariant: {owners} owners with {vnodes} points each exceed {MAX_POINTS} points (check_ring)"
+        );
         HashRing {
             positions,
             owners: owners_of,
@@ -68,17 +80,25 @@ impl HashRing {
     #[inline]
     pub fn successor(&self, position: u64) -> usize {
         let i = self.positions.partition_point(|&p| p < position);
-        if i == self.positions.len() {
-            0
-        } else {
-            i
-        }
+        let successor = if i == self.positions.len() { 0 } else { i };
+        assert!(
+            successor < self.positions.len(),
+            "invariant: successor {successor} of a ring with {} points",
+            self.positions.len()
+        );
+        successor
     }
 
     /// The owner of point `index`.
     #[inline]
     pub fn point_owner(&self, index: usize) -> u32 {
-        self.owners[index]
+        let owner = self.owners[index];
+        assert!(
+            owner < self.owner_count,
+            "invariant: point {index} owned by {owner} of {}",
+            self.owner_count
+        );
+        owner
     }
 
     /// Number of points (`owners * vnodes`).
@@ -99,7 +119,7 @@ impl HashRing {
     /// The owner of `key`.
     #[inline]
     pub fn owner(&self, key: u64) -> u32 {
-        self.owners[self.successor(Self::key_position(key))]
+        self.point_owner(self.successor(Self::key_position(key)))
     }
 }
 
@@ -156,8 +176,15 @@ impl RingPartitioner {
 
     /// The (cached) ring for `parallelism` owners.
     pub fn ring(&self, parallelism: u32) -> std::sync::Arc<HashRing> {
-        self.rings
-            .get_or_build(parallelism, || HashRing::new(parallelism, self.vnodes))
+        let ring = self
+            .rings
+            .get_or_build(parallelism, || HashRing::new(parallelism, self.vnodes));
+        assert_eq!(
+            ring.owner_count(),
+            parallelism,
+            "invariant: the cached ring is the one for this parallelism"
+        );
+        ring
     }
 }
 
