@@ -127,13 +127,20 @@ impl JobGraph {
     }
 
     pub fn add_vertex(&mut self, name: &str, kind: OperatorKind, parallelism: u32) -> JobVertexId {
-        self.graph
+        let id = self
+            .graph
             .add_node(JobVertex {
                 name: name.to_string(),
                 kind,
                 parallelism,
             })
-            .index() as JobVertexId
+            .index();
+        assert_eq!(
+            id + 1,
+            self.graph.node_count(),
+            "invariant: vertex ids are 0..n in order"
+        );
+        id as JobVertexId
     }
 
     /// Connect two vertices with a pipelined edge (streaming).
@@ -148,11 +155,18 @@ impl JobGraph {
         ship: ShipStrategy,
         partition_type: ResultPartitionType,
     ) {
-        self.graph.add_edge(
-            NodeIndex::new(from as usize),
-            NodeIndex::new(to as usize),
-            JobEdge { ship, partition_type },
+        let n = self.graph.node_count();
+        assert!(
+            (from as usize) < n && (to as usize) < n,
+            "invariant: edge {from} -> {to} joins vertices of the graph ({n} vertices)"
         );
+        let (a, b) = (NodeIndex::new(from as usize), NodeIndex::new(to as usize));
+        // A consumer's input gate is found by its producer (`output_channels`).
+        assert!(
+            self.graph.find_edge(a, b).is_none(),
+            "invariant: at most one edge from {from} to {to}"
+        );
+        self.graph.add_edge(a, b, JobEdge { ship, partition_type });
     }
 
     /// The first slice's job: partitioned source → keyBy → keyed running count
@@ -230,9 +244,16 @@ impl JobGraph {
 
     /// All subtasks, ordered by vertex then subtask index.
     pub fn execution_vertices(&self) -> Vec<ExecutionVertexId> {
-        self.vertex_ids()
+        let all: Vec<ExecutionVertexId> = self
+            .vertex_ids()
             .flat_map(|v| (0..self.vertex(v).parallelism).map(move |s| ExecutionVertexId { vertex: v, subtask: s }))
-            .collect()
+            .collect();
+        // The failover strategies binary-search this list.
+        assert!(
+            all.windows(2).all(|w| w[0] < w[1]),
+            "invariant: execution vertices are sorted and distinct"
+        );
+        all
     }
 
     /// The largest operator parallelism: the number of slots the job needs
@@ -256,20 +277,37 @@ impl JobGraph {
         }
         let mut out: Vec<Vec<JobVertexId>> = groups.into_values().collect();
         out.sort();
+        let mut members: Vec<JobVertexId> = out.iter().flatten().copied().collect();
+        members.sort_unstable();
+        assert!(
+            members.iter().copied().eq(self.vertex_ids()),
+            "invariant: slot-sharing groups partition the vertices: {out:?}"
+        );
         out
     }
 
     /// Slots the job needs: per slot-sharing group, its largest parallelism.
     pub fn slots_needed(&self) -> u32 {
-        self.slot_sharing_groups()
+        let needed = self
+            .slot_sharing_groups()
             .iter()
             .map(|g| g.iter().map(|v| self.vertex(*v).parallelism).max().unwrap_or(0))
-            .sum()
+            .sum();
+        assert!(
+            needed >= self.max_operator_parallelism(),
+            "invariant: {needed} slots hold every subtask of the widest vertex"
+        );
+        needed
     }
 
     /// The slot (index into the job's slots) a subtask runs in: its group's
     /// first slot plus its subtask index.
     pub fn slot_index(&self, ev: ExecutionVertexId) -> usize {
+        let parallelism = self.vertex(ev.vertex).parallelism;
+        assert!(
+            ev.subtask < parallelism,
+            "invariant: {ev} is a subtask of a vertex of parallelism {parallelism}"
+        );
         let mut offset = 0;
         for g in self.slot_sharing_groups() {
             if g.contains(&ev.vertex) {
@@ -304,35 +342,61 @@ impl JobGraph {
 
     /// Number of channels of each input gate of `subtask`.
     pub fn input_gate_sizes(&self, id: JobVertexId) -> Vec<u32> {
-        self.inputs(id)
+        let sizes: Vec<u32> = self
+            .inputs(id)
             .iter()
             .map(|(src, e)| match e.ship {
                 ShipStrategy::Forward => 1,
                 _ => self.vertex(*src).parallelism,
             })
-            .collect()
+            .collect();
+        // A gate without channels would never see a barrier or end of input.
+        assert!(
+            sizes.iter().all(|&n| n >= 1),
+            "invariant: every input gate of {id} has a channel: {sizes:?}"
+        );
+        sizes
     }
 
     /// For each output edge of `producer`, the channels it writes to, in
     /// channel-selection order.
     pub fn output_channels(&self, producer: ExecutionVertexId) -> Vec<(ShipStrategy, Vec<ChannelTarget>)> {
+        let parallelism = self.vertex(producer.vertex).parallelism;
+        // A producer subtask's index is its channel in every consumer's gate.
+        assert!(
+            producer.subtask < parallelism,
+            "invariant: {producer} is a subtask of a vertex of parallelism {parallelism}"
+        );
         self.outputs(producer.vertex)
             .into_iter()
             .map(|(dst, e)| {
-                let gate =
-                    self.inputs(dst)
-                        .iter()
-                        .position(|(src, _)| *src == producer.vertex)
-                        .expect("invariant: an output edge is an input edge of its target") as u32;
+                let inputs = self.inputs(dst);
+                let gate = inputs
+                    .iter()
+                    .position(|(src, _)| *src == producer.vertex)
+                    .expect("invariant: an output edge is an input edge of its target")
+                    as u32;
+                assert_eq!(
+                    inputs.iter().filter(|(src, _)| *src == producer.vertex).count(),
+                    1,
+                    "invariant: one input gate of {dst} per producer (connect_with)"
+                );
                 let targets = match e.ship {
-                    ShipStrategy::Forward => vec![ChannelTarget {
-                        consumer: ExecutionVertexId {
-                            vertex: dst,
-                            subtask: producer.subtask,
-                        },
-                        gate,
-                        channel: 0,
-                    }],
+                    ShipStrategy::Forward => {
+                        let consumers = self.vertex(dst).parallelism;
+                        assert!(
+                            producer.subtask < consumers,
+                            "invariant: forward edge from {producer} to a vertex of parallelism {consumers}"
+                        );
+                        vec![ChannelTarget {
+                            consumer: ExecutionVertexId {
+                                vertex: dst,
+                                subtask: producer.subtask,
+                            },
+                            gate,
+                            channel: 0,
+                        }]
+                    }
                     _ => (0..self.vertex(dst).parallelism)
                         .map(|s| ChannelTarget {
                             consumer: ExecutionVertexId {
@@ -421,9 +485,24 @@ impl JobGraph {
 
     /// Vertices in topological order.
     pub fn topological_order(&self) -> Result<Vec<JobVertexId>, GraphError> {
-        petgraph::algo::toposort(&self.graph, None)
+        let order: Vec<JobVertexId> = petgraph::algo::toposort(&self.graph, None)
             .map(|v| v.into_iter().map(|n| n.index() as JobVertexId).collect())
-            .map_err(|_| GraphError::Cycle)
+            .map_err(|_| GraphError::Cycle)?;
+        let mut position = vec![usize::MAX; self.graph.node_count()];
+        for (i, &v) in order.iter().enumerate() {
+            position[v as usize] = i;
+        }
+        assert!(
+            order.len() == position.len() && position.iter().all(|&p| p < order.len()),
+            "invariant: the topological order lists every vertex once: {order:?}"
+        );
+        assert!(
+            self.edges()
+                .iter()
+                .all(|&(a, b, _)| position[a as usize] < position[b as usize]),
+            "invariant: the topological order puts producers before consumers: {order:?}"
+        );
+        Ok(order)
     }
 
     /// Pairs (producer, consumer, partition type) of the job's edges.

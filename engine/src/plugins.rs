@@ -41,7 +41,11 @@ impl<T: Copy> Registry<T> {
         if plugins.contains_key(name) {
             return Err(format!("{what} `{name}` is registered already"));
         }
-        plugins.insert(name.to_string(), plugin);
+        let earlier = plugins.insert(name.to_string(), plugin);
+        assert!(
+            earlier.is_none(),
+            "invariant: {what} `{name}` was checked unregistered under the same write lock"
+        );
         Ok(())
     }
 
