@@ -135,6 +135,13 @@ impl TwoPhaseCommitSink {
             subtask: self.subtask,
             seq: id + 1,
         };
+        // A restored attempt aborts `current` and commits the pending ones:
+        // they must never share an id.
+        assert!(
+            self.pending.values().all(|t| t.seq < self.current.seq),
+            "invariant: the new transaction {} is newer than every pending one",
+            self.current
+        );
         let state = SinkState {
             pending_commit: self.pending.iter().map(|(c, t)| (*c, *t)).collect(),
             current: self.current,
@@ -154,6 +161,11 @@ impl TwoPhaseCommitSink {
         assert!(
             commits.windows(2).all(|w| w[0].seq < w[1].seq),
             "invariant: transactions commit in order"
+        );
+        assert!(
+            commits.iter().all(|t| t.seq <= id && t.seq < self.current.seq),
+            "invariant: checkpoint {id} commits only transactions it closed, never the open {}",
+            self.current
         );
         commits
     }

@@ -86,6 +86,11 @@ impl KeyedCountState {
             entries.iter().all(|(_, count)| *count > 0),
             "invariant: state holds only keys that were counted"
         );
+        // Restores rely on it (and check it again).
+        assert!(
+            entries.windows(2).all(|w| w[0].0 < w[1].0),
+            "invariant: a snapshot holds each key once, sorted"
+        );
         KeyedStateSnapshot { entries }
     }
 
@@ -109,6 +114,7 @@ impl KeyedCountState {
                 "invariant: a snapshot holds each key once, sorted"
             );
             for &(k, v) in &s.entries {
+                assert!(v > 0, "invariant: key {k} restored with count 0");
                 stats.total_keys += 1;
                 stats.total_fingerprint ^= key_fingerprint(k, v);
                 if partitioner.owner(k, parallelism) != subtask {
@@ -142,7 +148,12 @@ impl KeyedCountState {
         assert!(subtask < parallelism, "invariant: subtask {subtask} of {parallelism}");
         let mut counts = Counts::default();
         for s in snapshots {
+            assert!(
+                s.entries.windows(2).all(|w| w[0].0 < w[1].0),
+                "invariant: a snapshot holds each key once, sorted"
+            );
             for &(k, v) in &s.entries {
+                assert!(v > 0, "invariant: key {k} restored with count 0");
                 if partitioner.owner(k, parallelism) == subtask {
                     let prev = counts.insert(k, v);
                     assert!(prev.is_none(), "invariant: a key is in exactly one snapshot");

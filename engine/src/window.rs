@@ -45,7 +45,13 @@ impl TumblingWindowCounts {
     }
 
     pub fn window_start(&self, timestamp_ms: u64) -> u64 {
-        timestamp_ms - timestamp_ms % self.size_ms
+        let start = timestamp_ms - timestamp_ms % self.size_ms;
+        assert!(
+            start.is_multiple_of(self.size_ms) && timestamp_ms - start < self.size_ms,
+            "invariant: time {timestamp_ms} falls in the window [{start}, +{}) aligned to the size",
+            self.size_ms
+        );
+        start
     }
 
     pub fn add(&mut self, key: u64, timestamp_ms: u64) {
@@ -61,6 +67,18 @@ impl TumblingWindowCounts {
         };
         let rest = self.counts.split_off(&(last_start + 1, 0));
         let fired = std::mem::replace(&mut self.counts, rest);
+        // Fired windows end at or before the watermark; open ones after it.
+        assert!(
+            fired
+                .last_key_value()
+                .is_none_or(|((start, _), _)| start + self.size_ms <= watermark)
+                && self
+                    .counts
+                    .first_key_value()
+                    .is_none_or(|((start, _), _)| start.saturating_add(self.size_ms) > watermark),
+            "invariant: windows of size {} split at watermark {watermark}",
+            self.size_ms
+        );
         fired
             .into_iter()
             .map(|((start_ms, key), count)| WindowResult { key, start_ms, count })
@@ -88,6 +106,10 @@ impl TumblingWindowCounts {
         let mut w = TumblingWindowCounts::new(size_ms);
         for s in snapshots {
             for &(start, key, count) in &s.entries {
+                assert!(
+                    start.is_multiple_of(size_ms) && count > 0,
+                    "invariant: snapshot window ({start}, key {key}, count {count}) of size {size_ms}"
+                );
                 if partitioner.owner(key, parallelism) == subtask {
                     let prev = w.counts.insert((start, key), count);
                     assert!(prev.is_none(), "invariant: a window is in exactly one snapshot");
@@ -107,6 +129,11 @@ pub struct WatermarkTracker {
 
 impl WatermarkTracker {
     pub fn new(num_channels: usize) -> Self {
+        // With no channel the minimum would never advance.
+        assert!(
+            num_channels >= 1,
+            "invariant: an operator watermark needs an input channel"
+        );
         WatermarkTracker {
             channels: vec![0; num_channels],
             current: 0,
@@ -119,6 +146,12 @@ impl WatermarkTracker {
         let w = &mut self.channels[channel];
         *w = (*w).max(watermark);
         let min = self.channels.iter().copied().min().unwrap_or(0);
+        // Channel watermarks only advance, so their minimum does too.
+        assert!(
+            min >= self.current,
+            "invariant: operator watermark {} would go back to {min}",
+            self.current
+        );
         (min > self.current).then(|| {
             self.current = min;
             min
