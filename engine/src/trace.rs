@@ -4,6 +4,11 @@
 //! Engine processes, the simulated services and the fault injector all append
 //! to one [`Tracer`]. Only rare events go here (checkpoints, failures,
 //! restarts, commits, faults), never per-record events.
+//!
+//! The checkers read the trace, so appending asserts what they rely on:
+//! entries in time order, legal job status changes, lease epochs that only
+//! increase and leaders of granted epochs, and the consistency of an
+//! event's own fields.
 
 use std::sync::{Arc, Mutex};
 
@@ -219,6 +224,88 @@ pub struct Tracer {
 struct TraceLog {
     start: madsim::time::Instant,
     entries: Vec<TraceEntry>,
+    /// The newest epoch the coordination service granted (0 before any).
+    last_lease_epoch: u64,
+}
+
+impl TraceLog {
+    /// Append `entry` after asserting it against the entries before it.
+    fn append(&mut self, entry: TraceEntry) {
+        let last_ms = self.entries.last().map_or(0, |e| e.t_ms);
+        assert!(
+            entry.t_ms >= last_ms,
+            "invariant: trace time goes back from {last_ms} to {} ms (madsim's clock is monotone)",
+            entry.t_ms
+        );
+        match entry.event {
+            TraceEvent::LeaseGranted { epoch, .. } => {
+                assert!(
+                    epoch > self.last_lease_epoch,
+                    "invariant: lease epoch {epoch} granted after epoch {}",
+                    self.last_lease_epoch
+                );
+                self.last_lease_epoch = epoch;
+            }
+            TraceEvent::LeadershipGranted { epoch, .. }
+            | TraceEvent::LeadershipRevoked { epoch, .. }
+            | TraceEvent::DeploymentAccepted { epoch, .. } => assert!(
+                epoch <= self.last_lease_epoch,
+                "invariant: {} acts for epoch {epoch}, newer than the last granted {}",
+                entry.node,
+                self.last_lease_epoch
+            ),
+            _ => {}
+        }
+        entry.event.assert_consistent();
+        self.entries.push(entry);
+    }
+}
+
+impl TraceEvent {
+    /// The invariants of an event's own fields, asserted as it is recorded.
+    fn assert_consistent(&self) {
+        match self {
+            TraceEvent::JobStatusChanged { from, to } => {
+                assert!(
+                    from.can_transition_to(*to),
+                    "invariant: illegal job status change {from:?} -> {to:?}"
+                );
+            }
+            TraceEvent::TasksDeployed { attempt, tasks, .. } => {
+                assert!(
+                    *attempt >= 1 && *tasks >= 1,
+                    "invariant: attempt {attempt} deploys {tasks} tasks"
+                );
+            }
+            TraceEvent::RestartScheduled { delay_ms, .. } => {
+                assert!(*delay_ms >= 0, "invariant: restart delay {delay_ms} ms is negative");
+            }
+            TraceEvent::CheckpointCompleted { id, duration_ms, .. } => {
+                assert!(*duration_ms >= 0, "invariant: checkpoint {id} took {duration_ms} ms");
+            }
+            TraceEvent::KeyedStateRestored {
+                task,
+                keys,
+                moved_keys,
+                total_keys,
+                offered,
+                ..
+            } => {
+                assert!(
+                    moved_keys <= keys && keys <= total_keys,
+                    "invariant: {task} kept {keys} keys ({moved_keys} moved) of {total_keys}"
+                );
+                assert!(*offered >= 1, "invariant: {task} restored from no snapshot");
+            }
+            TraceEvent::Rescaled { vertex, from, to, .. } => {
+                assert!(
+                    from != to && *from >= 1 && *to >= 1,
+                    "invariant: rescale of {vertex} from {from} to {to}"
+                );
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Tracer {
@@ -228,6 +315,7 @@ impl Tracer {
             inner: Arc::new(Mutex::new(TraceLog {
                 start: madsim::time::Instant::now(),
                 entries: Vec::new(),
+                last_lease_epoch: 0,
             })),
         }
     }
@@ -261,7 +349,7 @@ impl Tracer {
     pub fn record(&self, node: &str, event: TraceEvent) {
         let mut log = self.inner.lock().expect("invariant: trace lock not poisoned");
         let t_ms = madsim::time::Instant::now().duration_since(log.start).as_millis() as u64;
-        log.entries.push(TraceEntry {
+        log.append(TraceEntry {
             t_ms,
             node: node.to_string(),
             event,
@@ -271,6 +359,12 @@ impl Tracer {
     /// Entries from index `from` on (a caller polling for new events).
     pub fn entries_from(&self, from: usize) -> Vec<TraceEntry> {
         let log = self.inner.lock().expect("invariant: trace lock not poisoned");
+        // Append-only: a poller's cursor is a length the trace had.
+        assert!(
+            from <= log.entries.len(),
+            "invariant: trace cursor {from} past its {} entries",
+            log.entries.len()
+        );
         log.entries.get(from..).map(<[TraceEntry]>::to_vec).unwrap_or_default()
     }
 
