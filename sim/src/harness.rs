@@ -310,7 +310,12 @@ pub fn judge(sc: &Scenario, seed: u64, content: &SourceContent, facts: &RunFacts
         Semantics::AtLeastOnce => eo.unexpected,
     };
     let safety_ok = unsafe_kinds == 0 && (!lost_counts || eo.lost == 0);
-    let conformance = conformance::check(&sc.configuration(), true, crate::cluster::restart_seed(seed), trace);
+    let conformance = conformance::check(
+        &sc.configuration(),
+        conformance::Checkpointing::Enabled,
+        crate::cluster::restart_seed(seed),
+        trace,
+    );
     let leaders = leadership::check(trace);
     let keyed = rescaling::check(trace);
     let results = vec![

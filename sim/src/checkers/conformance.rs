@@ -7,11 +7,13 @@
 //! - every restart waited exactly that backoff: tasks were redeployed at
 //!   `failure + backoff`, or later only while waiting for slots.
 
+use std::collections::VecDeque;
+
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use halab_engine::config::Configuration;
-use halab_engine::restart::load_restart_strategy;
+use halab_engine::restart::{load_restart_strategy, RestartBackoffTimeStrategy};
 use halab_engine::trace::{TraceEntry, TraceEvent};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -39,7 +41,20 @@ enum Expected {
     },
 }
 
-pub fn check(conf: &Configuration, checkpointing: bool, restart_seed: u64, trace: &[TraceEntry]) -> ConformanceReport {
+/// Whether the job checkpoints: the default restart strategy depends on it,
+/// as in Flink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checkpointing {
+    Enabled,
+    Disabled,
+}
+
+pub fn check(
+    conf: &Configuration,
+    checkpointing: Checkpointing,
+    restart_seed: u64,
+    trace: &[TraceEntry],
+) -> ConformanceReport {
     let mut r = ConformanceReport::default();
     // Each leadership of each JobManager runs a fresh JobMaster with a fresh
     // strategy (Flink keeps no restart-strategy state across a JobManager
@@ -93,119 +108,167 @@ fn frozen_intervals(trace: &[TraceEntry], node: &str) -> Vec<(u64, u64)> {
 /// Replay one leadership's failures; false when the strategy cannot be built.
 fn check_leadership(
     conf: &Configuration,
-    checkpointing: bool,
+    checkpointing: Checkpointing,
     restart_seed: u64,
     events: &[&TraceEntry],
     frozen: &[(u64, u64)],
     r: &mut ConformanceReport,
 ) -> bool {
-    let mut strategy = match load_restart_strategy(conf, checkpointing) {
+    let strategy = match load_restart_strategy(conf, checkpointing == Checkpointing::Enabled) {
         Ok(s) => s,
         Err(e) => {
             r.mismatches.push(format!("the restart strategy cannot be built: {e}"));
             return false;
         }
     };
-    let mut rng = StdRng::seed_from_u64(restart_seed);
-    let mut num_restarts = 0u32;
-    let mut expected: Option<Expected> = None;
-    // Scheduled restarts in due order: when tasks are due, and whether slots
-    // were short meanwhile. Each deployment carries out the earliest.
-    let mut due: std::collections::VecDeque<(u64, bool)> = std::collections::VecDeque::new();
+    let mut replay = Replay {
+        strategy,
+        rng: StdRng::seed_from_u64(restart_seed),
+        num_restarts: 0,
+        expected: None,
+        due: VecDeque::new(),
+        frozen,
+    };
     for e in events {
         // What a revoked leader had scheduled dies with its JobMaster: it
         // traces no deployment after its revocation (the split-brain
         // checker requires that), so nothing here waits for one.
         match &e.event {
-            TraceEvent::TaskFailed { .. } | TraceEvent::GlobalFailure { .. } => {
-                if let Some(x) = expected.take() {
-                    r.mismatches.push(format!(
-                        "{x:?} was not carried out before the next failure at {}ms",
-                        e.t_ms
-                    ));
-                }
-                r.failures += 1;
-                let now = e.t_ms as i64;
-                let is_new = strategy.notify_failure(now, &mut rng);
-                expected = Some(if strategy.can_restart(now) {
-                    if is_new {
-                        num_restarts += 1;
-                    }
-                    Expected::Restart {
-                        at_ms: e.t_ms,
-                        delay_ms: strategy.backoff_time_ms(now).unwrap_or(0).max(0),
-                        num_restarts,
-                    }
-                } else {
-                    Expected::Fail { at_ms: e.t_ms }
-                });
+            TraceEvent::TaskFailed { .. } | TraceEvent::GlobalFailure { .. } => replay.on_failure(e.t_ms, r),
+            TraceEvent::RestartScheduled { delay_ms, num_restarts } => {
+                replay.on_restart_scheduled(e.t_ms, *delay_ms, *num_restarts, r)
             }
-            TraceEvent::RestartScheduled {
-                delay_ms,
-                num_restarts: n,
-            } => match expected.take() {
-                Some(Expected::Restart {
-                    at_ms,
-                    delay_ms: d,
-                    num_restarts: want,
-                }) => {
-                    if *delay_ms != d || *n != want {
-                        r.mismatches.push(format!(
-                            "failure at {at_ms}ms: restart after {delay_ms}ms with numRestarts {n}, the policy says {d}ms and {want}"
-                        ));
-                    }
-                    // Due times never decrease under the built-in
-                    // strategies (a failure during a pending backoff does
-                    // not shorten it), and the JobMaster deploys batches in
-                    // due order, so each deployment carries out the oldest.
-                    due.push_back((e.t_ms + *delay_ms as u64, false));
-                }
-                Some(Expected::Fail { at_ms }) => r.mismatches.push(format!(
-                    "failure at {at_ms}ms: a restart was scheduled but the policy says canRestart = false"
-                )),
-                None => r
-                    .mismatches
-                    .push(format!("restart scheduled at {}ms without a failure", e.t_ms)),
-            },
-            TraceEvent::JobFailed { .. } => match expected.take() {
-                Some(Expected::Fail { .. }) => {}
-                Some(Expected::Restart { at_ms, .. }) => r.mismatches.push(format!(
-                    "failure at {at_ms}ms: the job failed but the policy allows a restart"
-                )),
-                None => r
-                    .mismatches
-                    .push(format!("the job failed at {}ms without a failure", e.t_ms)),
-            },
-            TraceEvent::WaitingForSlots { .. } | TraceEvent::WaitingForCheckpoint { .. } => {
-                for d in &mut due {
-                    d.1 = true;
-                }
-            }
-            TraceEvent::TasksDeployed { .. } => {
-                if let Some((t, waited)) = due.pop_front() {
-                    let early = e.t_ms < t;
-                    // Late is excused only by waiting (for slots, or for a
-                    // checkpoint's finalisation), or by a pause of this
-                    // JobManager: what fell due while it was frozen is due
-                    // at its resume.
-                    let due_at = frozen
-                        .iter()
-                        .find(|(a, b)| *a <= t && t < *b)
-                        .map_or(t, |(_, resumed)| *resumed);
-                    let late = e.t_ms > due_at.saturating_add(BUSY_LOOP_SLACK_MS) && !waited;
-                    if early || late {
-                        r.mismatches.push(format!(
-                            "restart due at {t}ms happened at {}ms{}",
-                            e.t_ms,
-                            if waited { "" } else { " without waiting for slots" }
-                        ));
-                    }
-                }
-            }
+            TraceEvent::JobFailed { .. } => replay.on_job_failed(e.t_ms, r),
+            TraceEvent::WaitingForSlots { .. } | TraceEvent::WaitingForCheckpoint { .. } => replay.on_waiting(),
+            TraceEvent::TasksDeployed { .. } => replay.on_deployed(e.t_ms, r),
             _ => {}
         }
     }
     true
+}
+
+/// A restart the JobManager scheduled and has yet to carry out.
+#[derive(Clone, Copy, Debug)]
+struct Due {
+    at_ms: u64,
+    /// The JobManager waited (for slots, or for a checkpoint's
+    /// finalisation) while it was pending, which excuses lateness.
+    waited: bool,
+}
+
+/// One leadership's replay: a fresh strategy with the run's jitter seed, and
+/// what the JobManager must do next.
+struct Replay<'a> {
+    strategy: Box<dyn RestartBackoffTimeStrategy>,
+    rng: StdRng,
+    num_restarts: u32,
+    /// The policy's answer to the latest failure, until the JobManager acts.
+    expected: Option<Expected>,
+    /// Scheduled restarts in due order. Each deployment carries out the
+    /// earliest.
+    due: VecDeque<Due>,
+    /// When the JobManager was paused, `[pause, resume)` in ms.
+    frozen: &'a [(u64, u64)],
+}
+
+impl Replay<'_> {
+    /// A failure: the previous answer must have been carried out; ask the
+    /// policy what to do with this one.
+    fn on_failure(&mut self, t_ms: u64, r: &mut ConformanceReport) {
+        if let Some(x) = self.expected.take() {
+            r.mismatches
+                .push(format!("{x:?} was not carried out before the next failure at {t_ms}ms"));
+        }
+        r.failures += 1;
+        let now = t_ms as i64;
+        let is_new = self.strategy.notify_failure(now, &mut self.rng);
+        self.expected = Some(if self.strategy.can_restart(now) {
+            if is_new {
+                self.num_restarts += 1;
+            }
+            Expected::Restart {
+                at_ms: t_ms,
+                delay_ms: self.strategy.backoff_time_ms(now).unwrap_or(0).max(0),
+                num_restarts: self.num_restarts,
+            }
+        } else {
+            Expected::Fail { at_ms: t_ms }
+        });
+    }
+
+    fn on_restart_scheduled(&mut self, t_ms: u64, delay_ms: i64, n: u32, r: &mut ConformanceReport) {
+        match self.expected.take() {
+            Some(Expected::Restart {
+                at_ms,
+                delay_ms: d,
+                num_restarts: want,
+            }) => {
+                if delay_ms != d || n != want {
+                    r.mismatches.push(format!(
+                        "failure at {at_ms}ms: restart after {delay_ms}ms with numRestarts {n}, the policy says {d}ms and {want}"
+                    ));
+                }
+                // Due times never decrease under the built-in strategies (a
+                // failure during a pending backoff does not shorten it), and
+                // the JobMaster deploys batches in due order, so each
+                // deployment carries out the oldest.
+                self.due.push_back(Due {
+                    at_ms: t_ms + delay_ms as u64,
+                    waited: false,
+                });
+            }
+            Some(Expected::Fail { at_ms }) => r.mismatches.push(format!(
+                "failure at {at_ms}ms: a restart was scheduled but the policy says canRestart = false"
+            )),
+            None => r
+                .mismatches
+                .push(format!("restart scheduled at {t_ms}ms without a failure")),
+        }
+    }
+
+    fn on_job_failed(&mut self, t_ms: u64, r: &mut ConformanceReport) {
+        match self.expected.take() {
+            Some(Expected::Fail { .. }) => {}
+            Some(Expected::Restart { at_ms, .. }) => r.mismatches.push(format!(
+                "failure at {at_ms}ms: the job failed but the policy allows a restart"
+            )),
+            None => r
+                .mismatches
+                .push(format!("the job failed at {t_ms}ms without a failure")),
+        }
+    }
+
+    /// The JobManager waits for slots or for a checkpoint's finalisation:
+    /// every pending restart may start late.
+    fn on_waiting(&mut self) {
+        for d in &mut self.due {
+            d.waited = true;
+        }
+    }
+
+    /// A deployment carries out the earliest due restart: never early, and
+    /// late only when excused.
+    fn on_deployed(&mut self, t_ms: u64, r: &mut ConformanceReport) {
+        let Some(Due { at_ms: t, waited }) = self.due.pop_front() else {
+            return;
+        };
+        let early = t_ms < t;
+        // Late is excused only by waiting (for slots, or for a checkpoint's
+        // finalisation), or by a pause of this JobManager: what fell due
+        // while it was frozen is due at its resume.
+        let due_at = self
+            .frozen
+            .iter()
+            .find(|(a, b)| *a <= t && t < *b)
+            .map_or(t, |(_, resumed)| *resumed);
+        let late = t_ms > due_at.saturating_add(BUSY_LOOP_SLACK_MS) && !waited;
+        if early || late {
+            r.mismatches.push(format!(
+                "restart due at {t}ms happened at {t_ms}ms{}",
+                if waited { "" } else { " without waiting for slots" }
+            ));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -285,7 +348,7 @@ mod tests {
                 },
             ),
         ];
-        let r = check(&fixed(1), true, 0, &trace);
+        let r = check(&fixed(1), Checkpointing::Enabled, 0, &trace);
         assert!(r.passed(), "{r:?}");
         assert_eq!(r.failures, 2);
     }
@@ -293,12 +356,12 @@ mod tests {
     #[test]
     fn wrong_backoff_early_restart_and_ignored_limit_are_caught() {
         let wrong_delay = vec![failed(100), restart(100, 0, 1), deployed(100)];
-        assert!(!check(&fixed(3), true, 0, &wrong_delay).passed());
+        assert!(!check(&fixed(3), Checkpointing::Enabled, 0, &wrong_delay).passed());
         let early = vec![failed(100), restart(100, 1000, 1), deployed(600)];
-        assert!(!check(&fixed(3), true, 0, &early).passed());
+        assert!(!check(&fixed(3), Checkpointing::Enabled, 0, &early).passed());
         let late = vec![failed(100), restart(100, 1000, 1), deployed(1500)];
         assert!(
-            !check(&fixed(3), true, 0, &late).passed(),
+            !check(&fixed(3), Checkpointing::Enabled, 0, &late).passed(),
             "late without waiting for slots"
         );
         let waited = vec![
@@ -313,7 +376,7 @@ mod tests {
             ),
             deployed(3000),
         ];
-        assert!(check(&fixed(3), true, 0, &waited).passed());
+        assert!(check(&fixed(3), Checkpointing::Enabled, 0, &waited).passed());
         let never_gives_up = vec![
             failed(100),
             restart(100, 1000, 1),
@@ -321,17 +384,17 @@ mod tests {
             failed(2000),
             restart(2000, 1000, 2),
         ];
-        let r = check(&fixed(1), true, 0, &never_gives_up);
+        let r = check(&fixed(1), Checkpointing::Enabled, 0, &never_gives_up);
         assert!(!r.passed() && r.mismatches[0].contains("canRestart = false"), "{r:?}");
     }
 
     #[test]
     fn a_job_that_fails_must_have_been_refused_a_restart() {
         let failed_early = vec![failed(100), at(100, TraceEvent::JobFailed { reason: "test".into() })];
-        let r = check(&fixed(3), true, 0, &failed_early);
+        let r = check(&fixed(3), Checkpointing::Enabled, 0, &failed_early);
         assert!(r.mismatches.iter().any(|m| m.contains("allows a restart")), "{r:?}");
         let from_nowhere = vec![at(100, TraceEvent::JobFailed { reason: "test".into() })];
-        let r = check(&fixed(3), true, 0, &from_nowhere);
+        let r = check(&fixed(3), Checkpointing::Enabled, 0, &from_nowhere);
         assert!(r.mismatches.iter().any(|m| m.contains("without a failure")), "{r:?}");
     }
 }
@@ -420,39 +483,39 @@ mod leadership_tests {
         trace.push(fault(900, "pause jm-0"));
         trace.push(fault(2500, "resume jm-0"));
         trace.push(deployed("jm-0", 2500));
-        assert!(check(&fixed(), true, 0, &trace).passed());
+        assert!(check(&fixed(), Checkpointing::Enabled, 0, &trace).passed());
         let mut unpaused = failure("jm-0", 100);
         unpaused.push(deployed("jm-0", 2500));
-        assert!(!check(&fixed(), true, 0, &unpaused).passed());
+        assert!(!check(&fixed(), Checkpointing::Enabled, 0, &unpaused).passed());
         // ha-chaos seed 1238: the loop acts a millisecond after its resume.
         let mut just_after = failure("jm-0", 100);
         just_after.push(fault(900, "pause jm-0"));
         just_after.push(fault(2500, "resume jm-0"));
         just_after.push(deployed("jm-0", 2501));
-        assert!(check(&fixed(), true, 0, &just_after).passed());
+        assert!(check(&fixed(), Checkpointing::Enabled, 0, &just_after).passed());
         let mut within_slack = failure("jm-0", 100);
         within_slack.push(fault(900, "pause jm-0"));
         within_slack.push(fault(2500, "resume jm-0"));
         within_slack.push(deployed("jm-0", 2500 + BUSY_LOOP_SLACK_MS));
-        assert!(check(&fixed(), true, 0, &within_slack).passed());
+        assert!(check(&fixed(), Checkpointing::Enabled, 0, &within_slack).passed());
         // A pause that began after the restart fell due excuses nothing.
         let mut paused_later = failure("jm-0", 100);
         paused_later.push(fault(1500, "pause jm-0"));
         paused_later.push(fault(2500, "resume jm-0"));
         paused_later.push(deployed("jm-0", 2500));
-        assert!(!check(&fixed(), true, 0, &paused_later).passed());
+        assert!(!check(&fixed(), Checkpointing::Enabled, 0, &paused_later).passed());
         // ... but a restart long after the resume is late all the same.
         let mut dawdled = failure("jm-0", 100);
         dawdled.push(fault(900, "pause jm-0"));
         dawdled.push(fault(2500, "resume jm-0"));
         dawdled.push(deployed("jm-0", 2500 + BUSY_LOOP_SLACK_MS + 1));
-        assert!(!check(&fixed(), true, 0, &dawdled).passed());
+        assert!(!check(&fixed(), Checkpointing::Enabled, 0, &dawdled).passed());
         // A pause that ended before the restart was due excuses nothing.
         let mut before = failure("jm-0", 100);
         before.push(fault(200, "pause jm-0"));
         before.push(fault(300, "resume jm-0"));
         before.push(deployed("jm-0", 1100 + BUSY_LOOP_SLACK_MS + 1));
-        assert!(!check(&fixed(), true, 0, &before).passed());
+        assert!(!check(&fixed(), Checkpointing::Enabled, 0, &before).passed());
     }
 
     #[test]
@@ -460,12 +523,12 @@ mod leadership_tests {
         let mut trace = failure("jm-0", 100);
         trace.push(on("jm-0", 1100, TraceEvent::WaitingForCheckpoint { id: 8 }));
         trace.push(deployed("jm-0", 1900));
-        assert!(check(&fixed(), true, 0, &trace).passed());
+        assert!(check(&fixed(), Checkpointing::Enabled, 0, &trace).passed());
         let mut early = failure("jm-0", 100);
         early.push(on("jm-0", 500, TraceEvent::WaitingForCheckpoint { id: 8 }));
         early.push(deployed("jm-0", 600));
         assert!(
-            !check(&fixed(), true, 0, &early).passed(),
+            !check(&fixed(), Checkpointing::Enabled, 0, &early).passed(),
             "waiting never excuses early"
         );
     }
@@ -488,7 +551,7 @@ mod leadership_tests {
         trace.push(granted("jm-1", 3000, 2));
         trace.extend(failure("jm-1", 4000));
         trace.push(deployed("jm-1", 5000));
-        let r = check(&fixed(), true, 0, &trace);
+        let r = check(&fixed(), Checkpointing::Enabled, 0, &trace);
         assert!(r.passed(), "{r:?}");
         assert_eq!(r.failures, 2);
     }

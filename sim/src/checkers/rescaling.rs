@@ -83,72 +83,111 @@ fn restore_key(task: &ExecutionAttemptId) -> RestoreKey {
     (task.vertex.vertex, (task.epoch, task.attempt))
 }
 
+/// A rescale as traced: when, which vertex (name and id), and the
+/// parallelism before and after.
+struct Rescale {
+    t_ms: u64,
+    vertex: String,
+    id: u32,
+    from: u32,
+    to: u32,
+}
+
 pub fn check(trace: &[TraceEntry]) -> RescalingReport {
     let mut r = RescalingReport::default();
-    // Restores by (vertex, attempt), in trace order of their first member.
-    let mut restores: BTreeMap<RestoreKey, Vec<Restored>> = BTreeMap::new();
-    let mut order: Vec<RestoreKey> = Vec::new();
-    let mut rescales: Vec<(u64, String, u32, u32, u32)> = Vec::new();
+    let mut restores = Restores::default();
+    let mut rescales: Vec<Rescale> = Vec::new();
     for e in trace {
         match &e.event {
-            TraceEvent::KeyedStateRestored {
-                task,
-                parallelism,
-                keys,
-                moved_keys,
-                total_keys,
-                fingerprint,
-                total_fingerprint,
-                offered,
-            } => {
-                let key = restore_key(task);
-                let subtask = task.vertex.subtask;
-                if !restores.contains_key(&key) {
-                    order.push(key);
-                }
-                restores.entry(key).or_default().push(Restored {
-                    t_ms: e.t_ms,
-                    subtask,
-                    parallelism: *parallelism,
-                    keys: *keys,
-                    moved: *moved_keys,
-                    total: *total_keys,
-                    fingerprint: *fingerprint,
-                    total_fingerprint: *total_fingerprint,
-                    offered: *offered,
-                    bytes_per_key: ENTRY_BYTES,
-                    downloaded: false,
-                });
-            }
+            TraceEvent::KeyedStateRestored { .. } => restores.begin(e),
             // The restore ends once the state is downloaded (under the
             // resource model, its bytes over the bandwidth): the migration
             // time follows the bytes that move.
-            TraceEvent::StateRestored { task, bytes, .. } => {
-                let subtask = task.vertex.subtask;
-                let restored = restores.get_mut(&restore_key(task)).into_iter().flatten();
-                for g in restored.filter(|g| g.subtask == subtask) {
-                    g.t_ms = g.t_ms.max(e.t_ms);
-                    g.downloaded = true;
-                    if *bytes > 0 && g.keys > 0 {
-                        g.bytes_per_key = bytes / g.keys;
-                    }
-                }
-            }
+            TraceEvent::StateRestored { task, bytes, .. } => restores.downloaded(e.t_ms, task, *bytes),
             TraceEvent::OwnershipViolation { task, key, owner } => r.problems.push(format!(
                 "{task} received key {key} at {}ms, which subtask {owner} owns",
                 e.t_ms
             )),
-            TraceEvent::Rescaled { vertex, id, from, to } => rescales.push((e.t_ms, vertex.clone(), *id, *from, *to)),
+            TraceEvent::Rescaled { vertex, id, from, to } => rescales.push(Rescale {
+                t_ms: e.t_ms,
+                vertex: vertex.clone(),
+                id: *id,
+                from: *from,
+                to: *to,
+            }),
             _ => {}
         }
     }
-    for key in &order {
-        let group = &restores[key];
+    r.problems
+        .extend(restores.order.iter().filter_map(|key| restores.lost_or_duplicated(key)));
+    r.rescales = rescales.into_iter().filter_map(|s| restores.metrics(s)).collect();
+    r
+}
+
+/// Restores by (vertex, attempt), in trace order of their first member.
+#[derive(Default)]
+struct Restores {
+    by_key: BTreeMap<RestoreKey, Vec<Restored>>,
+    order: Vec<RestoreKey>,
+}
+
+impl Restores {
+    /// A subtask's `keyed_state_restored`: it joins its restore.
+    fn begin(&mut self, e: &TraceEntry) {
+        let TraceEvent::KeyedStateRestored {
+            task,
+            parallelism,
+            keys,
+            moved_keys,
+            total_keys,
+            fingerprint,
+            total_fingerprint,
+            offered,
+        } = &e.event
+        else {
+            return;
+        };
+        let key = restore_key(task);
+        if !self.by_key.contains_key(&key) {
+            self.order.push(key);
+        }
+        self.by_key.entry(key).or_default().push(Restored {
+            t_ms: e.t_ms,
+            subtask: task.vertex.subtask,
+            parallelism: *parallelism,
+            keys: *keys,
+            moved: *moved_keys,
+            total: *total_keys,
+            fingerprint: *fingerprint,
+            total_fingerprint: *total_fingerprint,
+            offered: *offered,
+            bytes_per_key: ENTRY_BYTES,
+            downloaded: false,
+        });
+    }
+
+    /// A subtask's `state_restored`: its download finished at `t_ms`.
+    fn downloaded(&mut self, t_ms: u64, task: &ExecutionAttemptId, bytes: u64) {
+        let subtask = task.vertex.subtask;
+        let restored = self.by_key.get_mut(&restore_key(task)).into_iter().flatten();
+        for g in restored.filter(|g| g.subtask == subtask) {
+            g.t_ms = g.t_ms.max(t_ms);
+            g.downloaded = true;
+            if bytes > 0 && g.keys > 0 {
+                g.bytes_per_key = bytes / g.keys;
+            }
+        }
+    }
+
+    /// The problem with the restore under `key`, if its subtasks did not
+    /// keep each key's state exactly once.
+    fn lost_or_duplicated(&self, key: &RestoreKey) -> Option<String> {
+        let group = &self.by_key[key];
         let p = group[0].parallelism;
         // A deployment in which some subtask died before restoring cannot be
         // checked as a whole; its successor will be.
         if group.len() as u32 != p {
-            continue;
+            return None;
         }
         let kept: u64 = group.iter().map(|g| g.keys).sum();
         let fingerprint = group.iter().fold(0, |a, g| a ^ g.fingerprint);
@@ -162,8 +201,8 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
         } else {
             (group[0].total, group[0].total_fingerprint)
         };
-        if kept != total || fingerprint != total_fingerprint {
-            r.problems.push(format!(
+        (kept != total || fingerprint != total_fingerprint).then(|| {
+            format!(
                 "keyed state of v{} lost or duplicated in the restore of attempt {}: {kept} of {total} keys kept{}",
                 key.0,
                 match key.1 {
@@ -171,32 +210,44 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
                     (epoch, attempt) => format!("{epoch}.{attempt}"),
                 },
                 if kept == total { " (counts differ)" } else { "" }
-            ));
-        }
+            )
+        })
     }
-    for (t, name, id, from, to) in rescales {
-        let Some(group) = order
+
+    /// The metrics of a rescale: of the first whole restore of its vertex at
+    /// the new parallelism from the rescale on. None if there is none, or
+    /// if the next deployment cut its migration short.
+    fn metrics(&self, rescale: Rescale) -> Option<RescaleMetrics> {
+        let Rescale {
+            t_ms: t,
+            vertex,
+            id,
+            from,
+            to,
+        } = rescale;
+        let group = self
+            .order
             .iter()
             .filter(|k| k.0 == id)
-            .map(|k| &restores[k])
-            .find(|g| g[0].t_ms >= t && g.len() as u32 == to && g[0].parallelism == to)
-        else {
-            continue;
-        };
+            .map(|k| &self.by_key[k])
+            .find(|g| g[0].t_ms >= t && g.len() as u32 == to && g[0].parallelism == to)?;
         // A migration cut short by the next deployment of the vertex (its
         // downloads never finished) has no duration to report.
-        let superseded = order.iter().any(|k| k.0 == id && restores[k][0].t_ms > group[0].t_ms);
+        let superseded = self
+            .order
+            .iter()
+            .any(|k| k.0 == id && self.by_key[k][0].t_ms > group[0].t_ms);
         if superseded && !group.iter().all(|g| g.downloaded) {
-            continue;
+            return None;
         }
         let total = group[0].total.max(1);
         let moved: u64 = group.iter().map(|g| g.moved).sum();
         let mean = group.iter().map(|g| g.keys).sum::<u64>() as f64 / f64::from(to);
         let max = group.iter().map(|g| g.keys).max().unwrap_or(0) as f64;
         debug_assert!(group.iter().all(|g| g.subtask < to));
-        r.rescales.push(RescaleMetrics {
+        Some(RescaleMetrics {
             t_ms: t,
-            vertex: name,
+            vertex,
             from,
             to,
             moved_key_fraction: moved as f64 / total as f64,
@@ -208,9 +259,8 @@ pub fn check(trace: &[TraceEntry]) -> RescalingReport {
             state_bytes_total: group[0].total * group[0].bytes_per_key,
             max_over_mean_load: if mean > 0.0 { max / mean } else { 1.0 },
             migration_ms: group.iter().map(|g| g.t_ms).max().unwrap_or(t) - t,
-        });
+        })
     }
-    r
 }
 
 #[cfg(test)]
