@@ -280,70 +280,15 @@ const VERBS: &str = "kill, restart, pause, resume, partition, heal, partition-on
 
 impl TryFrom<RawScheduledFault> for ScheduledFault {
     type Error = String;
-    fn try_from(r: RawScheduledFault) -> Result<Self, String> {
-        let mut verbs = Vec::new();
-        if let Some(node) = r.kill {
-            verbs.push(Fault::Kill { node });
-        }
-        if let Some(node) = r.restart {
-            verbs.push(Fault::Restart { node });
-        }
-        if let Some(node) = r.pause {
-            verbs.push(Fault::Pause { node });
-        }
-        if let Some(node) = r.resume {
-            verbs.push(Fault::Resume { node });
-        }
-        if let Some(groups) = r.partition {
-            verbs.push(Fault::Partition { groups });
-        }
-        if let Some(groups) = r.heal {
-            verbs.push(Fault::Heal { groups });
-        }
-        if let Some(groups) = r.partition_one_way {
-            verbs.push(Fault::PartitionOneWay { groups });
-        }
-        if let Some(groups) = r.heal_one_way {
-            verbs.push(Fault::HealOneWay { groups });
-        }
-        if let Some(link) = r.clog {
-            verbs.push(Fault::Clog { link });
-        }
-        if let Some(link) = r.unclog {
-            verbs.push(Fault::Unclog { link });
-        }
-        if let Some(n) = r.network {
-            if !(0.0..1.0).contains(&n.loss) {
-                return Err(format!("network loss must be within [0, 1), got {}", n.loss));
-            }
-            if n.latency[0] > n.latency[1] || n.latency[1].as_millis() == 0 {
-                return Err("network latency must be a non-empty range like [\"1ms\", \"20ms\"]".into());
-            }
-            verbs.push(Fault::Network(n));
-        }
-        match r.restore_network {
-            Some(true) => verbs.push(Fault::RestoreNetwork),
-            Some(false) => return Err("restore-network takes `true`".into()),
-            None => {}
-        }
-        match (r.slow, r.factor) {
-            (Some(service), Some(factor)) if factor >= 1 => verbs.push(Fault::Slow { service, factor }),
-            (Some(service), None) => verbs.push(Fault::Slow { service, factor: 10 }),
-            (Some(_), Some(_)) => return Err("factor must be at least 1".into()),
-            (None, Some(_)) => return Err("factor goes with slow".into()),
-            (None, None) => {}
-        }
-        if let Some(service) = r.cut_off {
-            verbs.push(Fault::CutOff { service });
-        }
-        if let Some(service) = r.restore {
-            verbs.push(Fault::Restore { service });
-        }
-        match r.cancel_job {
-            Some(true) => verbs.push(Fault::CancelJob),
-            Some(false) => return Err("cancel-job takes `true`".into()),
-            None => {}
-        }
+    fn try_from(mut r: RawScheduledFault) -> Result<Self, String> {
+        // Checked in the order of the fields, so the first bad one is named.
+        let mut verbs = r.take_target_verbs();
+        verbs.extend(network_verb(r.network.take())?);
+        verbs.extend(flag_verb(r.restore_network, "restore-network", Fault::RestoreNetwork)?);
+        verbs.extend(slow_verb(r.slow, r.factor)?);
+        verbs.extend(r.cut_off.map(|service| Fault::CutOff { service }));
+        verbs.extend(r.restore.map(|service| Fault::Restore { service }));
+        verbs.extend(flag_verb(r.cancel_job, "cancel-job", Fault::CancelJob)?);
         match verbs.len() {
             1 => Ok(ScheduledFault {
                 at: r.at,
@@ -354,6 +299,62 @@ impl TryFrom<RawScheduledFault> for ScheduledFault {
                 "a fault has exactly one verb ({VERBS}); write one entry per verb"
             )),
         }
+    }
+}
+
+impl RawScheduledFault {
+    /// The verbs that name nodes, groups or links (none can be malformed),
+    /// in the order of the fields.
+    fn take_target_verbs(&mut self) -> Vec<Fault> {
+        [
+            self.kill.take().map(|node| Fault::Kill { node }),
+            self.restart.take().map(|node| Fault::Restart { node }),
+            self.pause.take().map(|node| Fault::Pause { node }),
+            self.resume.take().map(|node| Fault::Resume { node }),
+            self.partition.take().map(|groups| Fault::Partition { groups }),
+            self.heal.take().map(|groups| Fault::Heal { groups }),
+            self.partition_one_way
+                .take()
+                .map(|groups| Fault::PartitionOneWay { groups }),
+            self.heal_one_way.take().map(|groups| Fault::HealOneWay { groups }),
+            self.clog.take().map(|link| Fault::Clog { link }),
+            self.unclog.take().map(|link| Fault::Unclog { link }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// `network`, its loss a probability and its latency a non-empty range.
+fn network_verb(network: Option<NetworkSettings>) -> Result<Option<Fault>, String> {
+    let Some(n) = network else { return Ok(None) };
+    if !(0.0..1.0).contains(&n.loss) {
+        return Err(format!("network loss must be within [0, 1), got {}", n.loss));
+    }
+    if n.latency[0] > n.latency[1] || n.latency[1].as_millis() == 0 {
+        return Err("network latency must be a non-empty range like [\"1ms\", \"20ms\"]".into());
+    }
+    Ok(Some(Fault::Network(n)))
+}
+
+/// A verb without an argument, written `verb = true`.
+fn flag_verb(flag: Option<bool>, verb: &str, fault: Fault) -> Result<Option<Fault>, String> {
+    match flag {
+        Some(true) => Ok(Some(fault)),
+        Some(false) => Err(format!("{verb} takes `true`")),
+        None => Ok(None),
+    }
+}
+
+/// `slow`, with its `factor` (10 unless given; at least 1).
+fn slow_verb(slow: Option<Service>, factor: Option<u32>) -> Result<Option<Fault>, String> {
+    match (slow, factor) {
+        (Some(service), Some(factor)) if factor >= 1 => Ok(Some(Fault::Slow { service, factor })),
+        (Some(service), None) => Ok(Some(Fault::Slow { service, factor: 10 })),
+        (Some(_), Some(_)) => Err("factor must be at least 1".into()),
+        (None, Some(_)) => Err("factor goes with slow".into()),
+        (None, None) => Ok(None),
     }
 }
 

@@ -171,112 +171,161 @@ impl RandomFaults {
     /// JobManagers.
     pub fn draw(&self, seed: u64, all_task_managers: &[String], job_managers: &[String]) -> Vec<ScheduledFault> {
         let mut rng = StdRng::seed_from_u64(seed ^ PLAN_SALT);
-        let tms: Vec<String> = self.task_managers.clone().unwrap_or_else(|| all_task_managers.to_vec());
-        let services: Vec<Service> = self.services.clone().unwrap_or_else(|| Service::ALL.to_vec());
-        let mut kinds = self.kinds.clone();
-        if self.swarm && kinds.len() > 1 {
-            kinds.shuffle(&mut rng);
-            let keep = rng.gen_range(1..=kinds.len());
-            kinds.truncate(keep);
-        }
+        let targets = Targets {
+            tms: self.task_managers.clone().unwrap_or_else(|| all_task_managers.to_vec()),
+            services: self.services.clone().unwrap_or_else(|| Service::ALL.to_vec()),
+            all_task_managers,
+            job_managers,
+            jm_targets: self.job_managers.clone().unwrap_or_else(|| job_managers.to_vec()),
+            slow_factor: self.slow_factor,
+        };
+        let kinds = self.enabled_kinds(&mut rng);
         let mut out = Vec::new();
-        if tms.is_empty() || kinds.is_empty() {
+        if targets.tms.is_empty() || kinds.is_empty() {
             return out;
         }
-        let range = |rng: &mut StdRng, r: &[HumanDuration; 2]| rng.gen_range(r[0].as_millis()..=r[1].as_millis());
-        let others = |tm: &str| -> Vec<String> {
-            let mut v: Vec<String> = job_managers.to_vec();
-            v.extend(all_task_managers.iter().filter(|t| *t != tm).cloned());
-            v.extend(Service::ALL.iter().map(|s| s.node().to_string()));
-            v
-        };
-        let jm_targets: Vec<String> = self.job_managers.clone().unwrap_or_else(|| job_managers.to_vec());
-        // Drawn only for the JobManager kinds, so plans without them keep
-        // their random stream.
-        let pick_jm = |rng: &mut StdRng| jm_targets[rng.gen_range(0..jm_targets.len())].clone();
         for _ in 0..self.fault_count() {
             let kind = kinds[rng.gen_range(0..kinds.len())];
-            let at = range(&mut rng, &self.window);
-            let end = at + range(&mut rng, &self.down_for);
-            let tm = tms[rng.gen_range(0..tms.len())].clone();
-
-            let service = services[rng.gen_range(0..services.len())];
-            let pair: Option<(Fault, Option<Fault>)> = match kind {
-                RandomFaultKind::TmCrash => Some((Fault::Kill { node: tm.clone() }, Some(Fault::Restart { node: tm }))),
-                RandomFaultKind::TmLoss => Some((Fault::Kill { node: tm }, None)),
-                RandomFaultKind::TmPause => Some((Fault::Pause { node: tm.clone() }, Some(Fault::Resume { node: tm }))),
-                RandomFaultKind::TmPartition => {
-                    let groups = [vec![tm.clone()], others(&tm)];
-                    Some((
-                        Fault::Partition { groups: groups.clone() },
-                        Some(Fault::Heal { groups }),
-                    ))
-                }
-                RandomFaultKind::TmPartitionOneWay => {
-                    let groups = [vec![tm], job_managers.to_vec()];
-                    Some((
-                        Fault::PartitionOneWay { groups: groups.clone() },
-                        Some(Fault::HealOneWay { groups }),
-                    ))
-                }
-                RandomFaultKind::LinkClog => {
-                    let mut peers: Vec<String> = all_task_managers.iter().filter(|t| **t != tm).cloned().collect();
-                    peers.extend(services.iter().map(|s| s.node().to_string()));
-                    let peer = peers[rng.gen_range(0..peers.len())].clone();
-                    let link = [tm, peer];
-                    Some((Fault::Clog { link: link.clone() }, Some(Fault::Unclog { link })))
-                }
-                RandomFaultKind::Network => {
-                    let loss = [0.0, 0.01, 0.05, 0.2][rng.gen_range(0..4)];
-                    let hi = [10, 30, 100, 300][rng.gen_range(0..4)];
-                    Some((
-                        Fault::Network(NetworkSettings {
-                            loss,
-                            latency: [HumanDuration::from_millis(1), HumanDuration::from_millis(hi)],
-                        }),
-                        Some(Fault::RestoreNetwork),
-                    ))
-                }
-                RandomFaultKind::ServiceSlow => {
-                    let factor = rng.gen_range(self.slow_factor[0]..=self.slow_factor[1]);
-                    Some((Fault::Slow { service, factor }, Some(Fault::Restore { service })))
-                }
-                RandomFaultKind::ServiceCutOff => Some((Fault::CutOff { service }, Some(Fault::Restore { service }))),
-                RandomFaultKind::ServiceCrash => {
-                    let node = service.node().to_string();
-                    Some((Fault::Kill { node: node.clone() }, Some(Fault::Restart { node })))
-                }
-                RandomFaultKind::JmCrash => {
-                    let jm = pick_jm(&mut rng);
-                    Some((Fault::Kill { node: jm.clone() }, Some(Fault::Restart { node: jm })))
-                }
-                RandomFaultKind::JmPause => {
-                    let jm = pick_jm(&mut rng);
-                    Some((Fault::Pause { node: jm.clone() }, Some(Fault::Resume { node: jm })))
-                }
-                RandomFaultKind::JmPartition => {
-                    let groups = [vec![pick_jm(&mut rng)], vec![Service::Coordination.node().to_string()]];
-                    Some((
-                        Fault::Partition { groups: groups.clone() },
-                        Some(Fault::Heal { groups }),
-                    ))
-                }
-            };
-            if let Some((disturb, heal)) = pair {
+            let at = draw_ms(&mut rng, &self.window);
+            let end = at + draw_ms(&mut rng, &self.down_for);
+            let tm = targets.tms[rng.gen_range(0..targets.tms.len())].clone();
+            let service = targets.services[rng.gen_range(0..targets.services.len())];
+            let (disturb, heal) = targets.pair(kind, tm, service, &mut rng);
+            out.push(ScheduledFault {
+                at: HumanDuration::from_millis(at),
+                fault: disturb,
+            });
+            if let Some(h) = heal {
                 out.push(ScheduledFault {
-                    at: HumanDuration::from_millis(at),
-                    fault: disturb,
+                    at: HumanDuration::from_millis(end),
+                    fault: h,
                 });
-                if let Some(h) = heal {
-                    out.push(ScheduledFault {
-                        at: HumanDuration::from_millis(end),
-                        fault: h,
-                    });
-                }
             }
         }
         out
     }
+
+    /// The kinds this seed draws from: with swarm, a random non-empty
+    /// subset (drawn only when there is a choice).
+    fn enabled_kinds(&self, rng: &mut StdRng) -> Vec<RandomFaultKind> {
+        let mut kinds = self.kinds.clone();
+        if self.swarm && kinds.len() > 1 {
+            kinds.shuffle(rng);
+            let keep = rng.gen_range(1..=kinds.len());
+            kinds.truncate(keep);
+        }
+        kinds
+    }
+}
+
+/// A time drawn from the range `r`, in ms.
+fn draw_ms(rng: &mut StdRng, r: &[HumanDuration; 2]) -> u64 {
+    rng.gen_range(r[0].as_millis()..=r[1].as_millis())
+}
+
+/// What a draw may hit.
+struct Targets<'a> {
+    /// TaskManagers that may be hit.
+    tms: Vec<String>,
+    /// Services that may be hit.
+    services: Vec<Service>,
+    all_task_managers: &'a [String],
+    job_managers: &'a [String],
+    /// JobManagers the `jm-*` kinds may hit.
+    jm_targets: Vec<String>,
+    slow_factor: [u32; 2],
+}
+
+/// A disturbing fault and, unless it is for good, the fault that heals it.
+type FaultPair = (Fault, Option<Fault>);
+
+impl Targets<'_> {
+    /// The faults of one draw of `kind` on TaskManager `tm` or `service`.
+    /// Kinds draw more from `rng` only as they need.
+    fn pair(&self, kind: RandomFaultKind, tm: String, service: Service, rng: &mut StdRng) -> FaultPair {
+        match kind {
+            RandomFaultKind::TmCrash => (Fault::Kill { node: tm.clone() }, Some(Fault::Restart { node: tm })),
+            RandomFaultKind::TmLoss => (Fault::Kill { node: tm }, None),
+            RandomFaultKind::TmPause => (Fault::Pause { node: tm.clone() }, Some(Fault::Resume { node: tm })),
+            RandomFaultKind::TmPartition => {
+                let groups = [vec![tm.clone()], self.others(&tm)];
+                (
+                    Fault::Partition { groups: groups.clone() },
+                    Some(Fault::Heal { groups }),
+                )
+            }
+            RandomFaultKind::TmPartitionOneWay => {
+                let groups = [vec![tm], self.job_managers.to_vec()];
+                (
+                    Fault::PartitionOneWay { groups: groups.clone() },
+                    Some(Fault::HealOneWay { groups }),
+                )
+            }
+            RandomFaultKind::LinkClog => self.link_clog(tm, rng),
+            RandomFaultKind::Network => network(rng),
+            RandomFaultKind::ServiceSlow => {
+                let factor = rng.gen_range(self.slow_factor[0]..=self.slow_factor[1]);
+                (Fault::Slow { service, factor }, Some(Fault::Restore { service }))
+            }
+            RandomFaultKind::ServiceCutOff => (Fault::CutOff { service }, Some(Fault::Restore { service })),
+            RandomFaultKind::ServiceCrash => {
+                let node = service.node().to_string();
+                (Fault::Kill { node: node.clone() }, Some(Fault::Restart { node }))
+            }
+            RandomFaultKind::JmCrash => {
+                let jm = self.pick_jm(rng);
+                (Fault::Kill { node: jm.clone() }, Some(Fault::Restart { node: jm }))
+            }
+            RandomFaultKind::JmPause => {
+                let jm = self.pick_jm(rng);
+                (Fault::Pause { node: jm.clone() }, Some(Fault::Resume { node: jm }))
+            }
+            RandomFaultKind::JmPartition => {
+                let groups = [vec![self.pick_jm(rng)], vec![Service::Coordination.node().to_string()]];
+                (
+                    Fault::Partition { groups: groups.clone() },
+                    Some(Fault::Heal { groups }),
+                )
+            }
+        }
+    }
+
+    /// Every node but `tm`: the JobManagers, the other TaskManagers and the
+    /// services every cluster has.
+    fn others(&self, tm: &str) -> Vec<String> {
+        let mut v: Vec<String> = self.job_managers.to_vec();
+        v.extend(self.all_task_managers.iter().filter(|t| *t != tm).cloned());
+        v.extend(Service::ALL.iter().map(|s| s.node().to_string()));
+        v
+    }
+
+    /// Clog the link from `tm` to another TaskManager or a service.
+    fn link_clog(&self, tm: String, rng: &mut StdRng) -> FaultPair {
+        let mut peers: Vec<String> = self.all_task_managers.iter().filter(|t| **t != tm).cloned().collect();
+        peers.extend(self.services.iter().map(|s| s.node().to_string()));
+        let peer = peers[rng.gen_range(0..peers.len())].clone();
+        let link = [tm, peer];
+        (Fault::Clog { link: link.clone() }, Some(Fault::Unclog { link }))
+    }
+
+    /// A JobManager for the `jm-*` kinds. Drawn only for them, so plans
+    /// without them keep their random stream.
+    fn pick_jm(&self, rng: &mut StdRng) -> String {
+        self.jm_targets[rng.gen_range(0..self.jm_targets.len())].clone()
+    }
+}
+
+/// Packet loss and a latency range for the whole network, then its restore.
+fn network(rng: &mut StdRng) -> FaultPair {
+    let loss = [0.0, 0.01, 0.05, 0.2][rng.gen_range(0..4)];
+    let hi = [10, 30, 100, 300][rng.gen_range(0..4)];
+    (
+        Fault::Network(NetworkSettings {
+            loss,
+            latency: [HumanDuration::from_millis(1), HumanDuration::from_millis(hi)],
+        }),
+        Some(Fault::RestoreNetwork),
+    )
 }
 
 #[cfg(test)]
