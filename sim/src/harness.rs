@@ -29,7 +29,7 @@ use crate::services::checkpoint_storage::CheckpointStorage;
 use crate::services::coordination::Coordination;
 use crate::services::sink_store::SinkStore;
 use crate::services::source_log::SourceLog;
-use crate::services::ServiceControl;
+use crate::services::{Fencing, ServiceControl};
 
 /// Width of a metrics bucket.
 pub const BUCKET_MS: u64 = 100;
@@ -150,11 +150,11 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64, hist
             sink_store: SinkStore::new(
                 tracer.clone(),
                 "sink-store",
-                sc2.sabotage.fences_sink(),
+                Fencing::of_sink(sc2.sabotage),
                 output_check(&sc2, &content),
             ),
-            checkpoint_storage: CheckpointStorage::new(sc2.sabotage.fences_cluster()),
-            coordination: Coordination::new(tracer.clone(), sc2.sabotage.fences_cluster()),
+            checkpoint_storage: CheckpointStorage::new(Fencing::of_cluster(sc2.sabotage)),
+            coordination: Coordination::new(tracer.clone(), Fencing::of_cluster(sc2.sabotage)),
             controls: Service::ALL
                 .iter()
                 .chain([&Service::Coordination])

@@ -1,5 +1,5 @@
 //! The external services, each on its own node: [`source_log`],
-//! [`sink_store`] and [`checkpoint_storage`].
+//! [`sink_store`], [`checkpoint_storage`] and, with HA, [`coordination`].
 //!
 //! A service's state lives outside its node (shared with the harness), so it
 //! is durable: killing the node makes the service unreachable, not forgetful.
@@ -16,8 +16,43 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use halab_engine::config::Sabotage;
 use halab_engine::net;
 use madsim::net::Endpoint;
+
+/// Whether a service checks the writer's epoch (or fencing token) and
+/// refuses stale writers. Ignored only in the test-only variants that the
+/// checkers must catch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fencing {
+    Checked,
+    Ignored,
+}
+
+impl Fencing {
+    /// The sink store's fencing under `sabotage`.
+    pub fn of_sink(sabotage: Sabotage) -> Fencing {
+        if sabotage.fences_sink() {
+            Fencing::Checked
+        } else {
+            Fencing::Ignored
+        }
+    }
+
+    /// The fencing of the coordination service and checkpoint storage under
+    /// `sabotage`.
+    pub fn of_cluster(sabotage: Sabotage) -> Fencing {
+        if sabotage.fences_cluster() {
+            Fencing::Checked
+        } else {
+            Fencing::Ignored
+        }
+    }
+
+    pub fn is_checked(self) -> bool {
+        self == Fencing::Checked
+    }
+}
 
 /// Port every service listens on.
 pub const SERVICE_PORT: u16 = 9000;

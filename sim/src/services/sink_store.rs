@@ -19,6 +19,11 @@
 //! The test-only variant without fencing ignores tokens altogether, like a
 //! transactional store without producer epochs: a zombie's writes then land
 //! in whatever transaction is open under the id.
+//!
+//! Asserted: a committed transaction has handed out its records, so a
+//! repeated commit adds none; with fencing, a write lands only in its
+//! writer's own transaction and never from a fenced token, and each commit
+//! under an id is of a newer owner than the one before.
 
 use crate::latency::{LatencyHistogram, LatencySummary};
 use std::collections::BTreeMap;
@@ -30,6 +35,8 @@ use halab_engine::sink::TxnId;
 use halab_engine::trace::{TraceEvent, Tracer};
 
 use crate::checkers::output::OutputCheck;
+
+use super::Fencing;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TxnState {
@@ -67,6 +74,8 @@ struct Inner {
     /// Per sink instance (vertex, subtask): the newest token seen.
     fences: BTreeMap<(u32, u32), FencingToken>,
     txns: BTreeMap<TxnId, Txn>,
+    /// Per transaction id, the owner of its latest commit.
+    last_commit: BTreeMap<TxnId, FencingToken>,
     /// Fed every committed record, in commit order; taken at the end of the
     /// run.
     check: Option<OutputCheck>,
@@ -92,8 +101,8 @@ pub struct SinkStore {
     inner: Mutex<Inner>,
     tracer: Tracer,
     node: String,
-    /// Off only in the test-only variant that must be caught.
-    fencing: bool,
+    /// Ignored only in the test-only variant that must be caught.
+    fencing: Fencing,
 }
 
 /// What a request may do with the transaction under its id.
@@ -105,13 +114,14 @@ enum Access {
 }
 
 impl SinkStore {
-    /// `fencing` is false only for the test-only broken variant; `check` is
-    /// fed every committed record.
-    pub fn new(tracer: Tracer, node: &str, fencing: bool, check: OutputCheck) -> Arc<Self> {
+    /// `fencing` is ignored only in the test-only broken variant; `check`
+    /// is fed every committed record.
+    pub fn new(tracer: Tracer, node: &str, fencing: Fencing, check: OutputCheck) -> Arc<Self> {
         Arc::new(SinkStore {
             inner: Mutex::new(Inner {
                 fences: BTreeMap::new(),
                 txns: BTreeMap::new(),
+                last_commit: BTreeMap::new(),
                 check: Some(check),
                 committed_len: 0,
                 rejected: 0,
@@ -138,11 +148,12 @@ impl SinkStore {
 
     fn stale(&self, inner: &Inner, vertex: u32, subtask: u32, by: FencingToken) -> Option<String> {
         let fence = inner.fences.get(&(vertex, subtask)).copied().unwrap_or_default();
-        (self.fencing && by < fence).then(|| format!("{by} of sink subtask {subtask} is fenced by {fence}"))
+        (self.fencing.is_checked() && by < fence)
+            .then(|| format!("{by} of sink subtask {subtask} is fenced by {fence}"))
     }
 
     fn access(&self, t: &Txn, by: FencingToken) -> Access {
-        if self.fencing && t.owner > by {
+        if self.fencing.is_checked() && t.owner > by {
             Access::Newer(t.owner)
         } else {
             Access::Mine
@@ -156,17 +167,28 @@ impl SinkStore {
     /// open or pre-committed (it is dropped, as Kafka aborts it when a newer
     /// producer epoch initialises the id).
     fn begin_if_new(&self, inner: &mut Inner, txn: TxnId, by: FencingToken) {
+        let fencing = self.fencing.is_checked();
         let superseded = match inner.txns.get(&txn) {
             None => {
                 inner.txns.insert(txn, Txn::new(by, TxnState::Open));
                 return;
             }
-            Some(t) if self.fencing && t.owner > by => return,
-            Some(t) if self.fencing && t.owner < by => matches!(t.state, TxnState::Open | TxnState::PreCommitted),
+            Some(t) if fencing && t.owner > by => return,
+            Some(t) if fencing && t.owner < by => matches!(t.state, TxnState::Open | TxnState::PreCommitted),
             Some(t) if matches!(t.state, TxnState::Aborted) => false,
-            Some(t) if matches!(t.state, TxnState::Committed) && (t.owner < by || !self.fencing) => false,
+            Some(t) if matches!(t.state, TxnState::Committed) && (t.owner < by || !fencing) => false,
             Some(_) => return,
         };
+        if let Some(t) = inner.txns.get(&txn) {
+            assert!(
+                !fencing || t.owner <= by,
+                "invariant: with fencing only a token as new as the owner begins a transaction under {txn}"
+            );
+            assert!(
+                !fencing || t.state != TxnState::Committed || t.owner < by,
+                "invariant: with fencing a committed {txn} is begun again only by a newer token"
+            );
+        }
         if superseded {
             self.tracer.record(
                 &self.node,
@@ -181,141 +203,177 @@ impl SinkStore {
     pub fn handle(&self, req: SinkRequest) -> Option<SinkResponse> {
         let mut g = self.inner.lock().expect("invariant: lock not poisoned");
         let inner = &mut *g;
-        match req {
-            SinkRequest::Fence { vertex, subtask, by } => Some(match self.stale(inner, vertex, subtask, by) {
-                Some(why) => self.reject(inner, why),
-                None => {
-                    let fence = inner.fences.entry((vertex, subtask)).or_default();
-                    *fence = (*fence).max(by);
-                    SinkResponse::Ok
-                }
-            }),
-            SinkRequest::Write { txn, by, records } => {
-                if let Some(why) = self.stale(inner, txn.vertex, txn.subtask, by) {
-                    return Some(self.reject(inner, why));
-                }
-                self.begin_if_new(inner, txn, by);
-                let t = inner.txns.get_mut(&txn).expect("invariant: begun above");
-                let refusal = match (self.access(t, by), t.state) {
-                    (Access::Newer(owner), _) => Some(format!("{by} writes into {txn} of {owner}")),
-                    (Access::Mine, TxnState::Open) if !t.poisoned => None,
-                    (Access::Mine, s) => Some(format!("write into {txn} in state {s:?} (poisoned: {})", t.poisoned)),
-                };
-                Some(match refusal {
-                    None => {
-                        if !records.is_empty() {
-                            t.records.push(records);
-                        }
-                        SinkResponse::Ok
-                    }
-                    Some(why) => {
-                        if t.owner == by {
-                            t.poisoned = true;
-                        }
-                        self.reject(inner, why)
-                    }
-                })
+        let (vertex, subtask, by) = match &req {
+            SinkRequest::Fence { vertex, subtask, by } => (*vertex, *subtask, *by),
+            SinkRequest::Write { txn, by, .. }
+            | SinkRequest::PreCommit { txn, by }
+            | SinkRequest::Commit { txn, by }
+            | SinkRequest::Abort { txn, by } => (txn.vertex, txn.subtask, *by),
+        };
+        if let Some(why) = self.stale(inner, vertex, subtask, by) {
+            return Some(self.reject(inner, why));
+        }
+        Some(match req {
+            SinkRequest::Fence { vertex, subtask, by } => {
+                let fence = inner.fences.entry((vertex, subtask)).or_default();
+                *fence = (*fence).max(by);
+                SinkResponse::Ok
             }
-            SinkRequest::PreCommit { txn, by } => {
-                if let Some(why) = self.stale(inner, txn.vertex, txn.subtask, by) {
-                    return Some(self.reject(inner, why));
+            SinkRequest::Write { txn, by, records } => self.write(inner, txn, by, records),
+            SinkRequest::PreCommit { txn, by } => self.pre_commit(inner, txn, by),
+            SinkRequest::Commit { txn, by } => self.commit(inner, txn, by),
+            SinkRequest::Abort { txn, by } => self.abort(inner, txn, by),
+        })
+    }
+
+    /// Add `records` to `txn` if it is open, unpoisoned and `by`'s; a
+    /// refused write by the owner poisons it.
+    fn write(&self, inner: &mut Inner, txn: TxnId, by: FencingToken, records: Vec<Record>) -> SinkResponse {
+        self.begin_if_new(inner, txn, by);
+        let fence = inner
+            .fences
+            .get(&(txn.vertex, txn.subtask))
+            .copied()
+            .unwrap_or_default();
+        let t = inner.txns.get_mut(&txn).expect("invariant: begun above");
+        let refusal = match (self.access(t, by), t.state) {
+            (Access::Newer(owner), _) => Some(format!("{by} writes into {txn} of {owner}")),
+            (Access::Mine, TxnState::Open) if !t.poisoned => None,
+            (Access::Mine, s) => Some(format!("write into {txn} in state {s:?} (poisoned: {})", t.poisoned)),
+        };
+        match refusal {
+            None => {
+                assert!(
+                    !self.fencing.is_checked() || (t.owner == by && by >= fence),
+                    "invariant: with fencing a write lands only in the writer's own transaction, never fenced"
+                );
+                if !records.is_empty() {
+                    t.records.push(records);
                 }
-                self.begin_if_new(inner, txn, by);
-                let t = inner.txns.get_mut(&txn).expect("invariant: begun above");
-                Some(match (self.access(t, by), t.state) {
-                    (Access::Newer(owner), _) => self.reject(inner, format!("{by} pre-commits {txn} of {owner}")),
-                    (Access::Mine, TxnState::Open) if !t.poisoned => {
-                        t.state = TxnState::PreCommitted;
-                        SinkResponse::Ok
-                    }
-                    (Access::Mine, TxnState::PreCommitted) => SinkResponse::Ok,
-                    (Access::Mine, s) => {
-                        let why = format!("pre-commit of {txn} in state {s:?} (poisoned: {})", t.poisoned);
-                        self.reject(inner, why)
-                    }
-                })
+                SinkResponse::Ok
             }
-            SinkRequest::Commit { txn, by } => {
-                if let Some(why) = self.stale(inner, txn.vertex, txn.subtask, by) {
-                    return Some(self.reject(inner, why));
+            Some(why) => {
+                if t.owner == by {
+                    t.poisoned = true;
                 }
-                let Some(t) = inner.txns.get_mut(&txn) else {
-                    return Some(self.reject(inner, format!("commit of unknown {txn}")));
-                };
-                // A newer attempt may commit what an older one pre-committed
-                // (recovery after restore, like KafkaSink resuming a
-                // transaction by its stored producer id and epoch).
-                Some(match (self.access(t, by), t.state) {
-                    (Access::Newer(owner), _) => self.reject(inner, format!("{by} commits {txn} of {owner}")),
-                    (Access::Mine, TxnState::Committed) => SinkResponse::Ok,
-                    (Access::Mine, TxnState::PreCommitted) => {
-                        t.state = TxnState::Committed;
-                        let chunks = std::mem::take(&mut t.records);
-                        let len: u64 = chunks.iter().map(|c| c.len() as u64).sum();
-                        self.tracer.record(
-                            &self.node,
-                            TraceEvent::TxnCommitted {
-                                txn: txn.to_string(),
-                                records: len,
-                            },
-                        );
-                        let now = self.tracer.now_ms();
-                        let Inner {
-                            check, latency, log, ..
-                        } = &mut *inner;
-                        if let Some(log) = log.as_mut() {
-                            log.push(CommittedTxn {
-                                t_ms: now,
-                                txn: txn.to_string(),
-                                records: chunks.iter().flatten().copied().collect(),
-                            });
-                        }
-                        for r in chunks.iter().flatten() {
-                            if let Some(c) = check.as_mut() {
-                                c.observe(r);
-                            }
-                            latency.record(now.saturating_sub(r.timestamp_ms));
-                        }
-                        inner.committed_len += len;
-                        SinkResponse::Ok
-                    }
-                    (Access::Mine, s) => self.reject(inner, format!("commit of {txn} in state {s:?}")),
-                })
+                self.reject(inner, why)
             }
-            SinkRequest::Abort { txn, by } => {
-                if let Some(why) = self.stale(inner, txn.vertex, txn.subtask, by) {
-                    return Some(self.reject(inner, why));
-                }
-                match inner.txns.get_mut(&txn) {
-                    Some(t) if matches!(self.access(t, by), Access::Newer(_)) => {
-                        let why = format!("{by} aborts {txn} of {}", t.owner);
-                        Some(self.reject(inner, why))
-                    }
-                    // Like XA, a committed transaction is forgotten: rolling it
-                    // back finds nothing to undo, and recovery code treats
-                    // that as done (Flink's XA sink ignores XAER_NOTA there).
-                    Some(t) if t.state == TxnState::Committed => {
-                        self.tracer.record(
-                            &self.node,
-                            TraceEvent::Note {
-                                text: format!("abort of committed {txn}: nothing to undo"),
-                            },
-                        );
-                        Some(SinkResponse::Ok)
-                    }
-                    Some(t) => {
-                        t.state = TxnState::Aborted;
-                        t.owner = t.owner.max(by);
-                        t.records.clear();
-                        self.tracer
-                            .record(&self.node, TraceEvent::TxnAborted { txn: txn.to_string() });
-                        Some(SinkResponse::Ok)
-                    }
-                    None => {
-                        inner.txns.insert(txn, Txn::new(by, TxnState::Aborted));
-                        Some(SinkResponse::Ok)
-                    }
-                }
+        }
+    }
+
+    fn pre_commit(&self, inner: &mut Inner, txn: TxnId, by: FencingToken) -> SinkResponse {
+        self.begin_if_new(inner, txn, by);
+        let t = inner.txns.get_mut(&txn).expect("invariant: begun above");
+        match (self.access(t, by), t.state) {
+            (Access::Newer(owner), _) => self.reject(inner, format!("{by} pre-commits {txn} of {owner}")),
+            (Access::Mine, TxnState::Open) if !t.poisoned => {
+                t.state = TxnState::PreCommitted;
+                SinkResponse::Ok
+            }
+            (Access::Mine, TxnState::PreCommitted) => SinkResponse::Ok,
+            (Access::Mine, s) => {
+                let why = format!("pre-commit of {txn} in state {s:?} (poisoned: {})", t.poisoned);
+                self.reject(inner, why)
+            }
+        }
+    }
+
+    fn commit(&self, inner: &mut Inner, txn: TxnId, by: FencingToken) -> SinkResponse {
+        let Some(t) = inner.txns.get_mut(&txn) else {
+            return self.reject(inner, format!("commit of unknown {txn}"));
+        };
+        // A newer attempt may commit what an older one pre-committed
+        // (recovery after restore, like KafkaSink resuming a transaction by
+        // its stored producer id and epoch).
+        match (self.access(t, by), t.state) {
+            (Access::Newer(owner), _) => self.reject(inner, format!("{by} commits {txn} of {owner}")),
+            (Access::Mine, TxnState::Committed) => {
+                assert!(
+                    t.records.is_empty(),
+                    "invariant: {txn} handed out its records when it committed; committing again adds none"
+                );
+                SinkResponse::Ok
+            }
+            (Access::Mine, TxnState::PreCommitted) => {
+                t.state = TxnState::Committed;
+                let owner = t.owner;
+                let chunks = std::mem::take(&mut t.records);
+                let previous = inner.last_commit.insert(txn, owner);
+                assert!(
+                    !self.fencing.is_checked() || (owner <= by && previous.is_none_or(|p| p < owner)),
+                    "invariant: with fencing {txn} of {owner} commits once, by a token as new as its owner"
+                );
+                self.publish(inner, txn, chunks);
+                SinkResponse::Ok
+            }
+            (Access::Mine, s) => self.reject(inner, format!("commit of {txn} in state {s:?}")),
+        }
+    }
+
+    /// A transaction committed: trace it, and hand its records, in order,
+    /// to the output check, the latency histogram and the log.
+    fn publish(&self, inner: &mut Inner, txn: TxnId, chunks: Vec<Vec<Record>>) {
+        let len: u64 = chunks.iter().map(|c| c.len() as u64).sum();
+        self.tracer.record(
+            &self.node,
+            TraceEvent::TxnCommitted {
+                txn: txn.to_string(),
+                records: len,
+            },
+        );
+        let now = self.tracer.now_ms();
+        let Inner {
+            check, latency, log, ..
+        } = &mut *inner;
+        if let Some(log) = log.as_mut() {
+            log.push(CommittedTxn {
+                t_ms: now,
+                txn: txn.to_string(),
+                records: chunks.iter().flatten().copied().collect(),
+            });
+        }
+        for r in chunks.iter().flatten() {
+            if let Some(c) = check.as_mut() {
+                c.observe(r);
+            }
+            latency.record(now.saturating_sub(r.timestamp_ms));
+        }
+        inner.committed_len += len;
+    }
+
+    fn abort(&self, inner: &mut Inner, txn: TxnId, by: FencingToken) -> SinkResponse {
+        match inner.txns.get_mut(&txn) {
+            Some(t) if matches!(self.access(t, by), Access::Newer(_)) => {
+                let why = format!("{by} aborts {txn} of {}", t.owner);
+                self.reject(inner, why)
+            }
+            // Like XA, a committed transaction is forgotten: rolling it back
+            // finds nothing to undo, and recovery code treats that as done
+            // (Flink's XA sink ignores XAER_NOTA there).
+            Some(t) if t.state == TxnState::Committed => {
+                assert!(
+                    t.records.is_empty(),
+                    "invariant: {txn} handed out its records when it committed; an abort finds none"
+                );
+                self.tracer.record(
+                    &self.node,
+                    TraceEvent::Note {
+                        text: format!("abort of committed {txn}: nothing to undo"),
+                    },
+                );
+                SinkResponse::Ok
+            }
+            Some(t) => {
+                t.state = TxnState::Aborted;
+                t.owner = t.owner.max(by);
+                t.records.clear();
+                self.tracer
+                    .record(&self.node, TraceEvent::TxnAborted { txn: txn.to_string() });
+                SinkResponse::Ok
+            }
+            None => {
+                inner.txns.insert(txn, Txn::new(by, TxnState::Aborted));
+                SinkResponse::Ok
             }
         }
     }
@@ -378,7 +436,7 @@ mod tests {
 
     use super::*;
 
-    fn store(fencing: bool) -> Arc<SinkStore> {
+    fn store(fencing: Fencing) -> Arc<SinkStore> {
         SinkStore::new(Tracer::new(), "sink-store", fencing, OutputCheck::Keep(Vec::new()))
     }
 
@@ -448,7 +506,7 @@ mod tests {
 
     #[test]
     fn a_reused_transaction_id_belongs_to_the_newest_token_and_fences_the_zombie() {
-        let s = store(true);
+        let s = store(Fencing::Checked);
         let out = zombie_race(&s);
         assert!(
             matches!(out[5], SinkResponse::Rejected(ref why) if why.contains("is fenced by")),
@@ -464,7 +522,7 @@ mod tests {
 
     #[test]
     fn without_fencing_the_zombie_write_lands_in_the_successors_transaction() {
-        let s = store(false);
+        let s = store(Fencing::Ignored);
         let out = zombie_race(&s);
         assert!(out.iter().all(|r| *r == SinkResponse::Ok), "{out:?}");
         assert_eq!(committed(&s), vec![record(1), record(2)]);
@@ -472,7 +530,7 @@ mod tests {
 
     #[test]
     fn a_newer_epoch_outranks_any_attempt_of_an_older_epoch() {
-        let s = store(true);
+        let s = store(Fencing::Checked);
         let fence = |by| {
             s.handle(SinkRequest::Fence {
                 vertex: 2,
@@ -495,7 +553,7 @@ mod tests {
 
     #[test]
     fn recovery_commits_what_an_older_attempt_pre_committed() {
-        let s = store(true);
+        let s = store(Fencing::Checked);
         let (old, new) = (token(0, 1), token(0, 2));
         s.handle(SinkRequest::Write {
             txn: TXN,
