@@ -102,6 +102,125 @@ where
         .id()
 }
 
+/// Start the service nodes (the coordination service only with HA) and
+/// name them in `nodes`; the coordination service's address if it runs.
+fn start_services(
+    handle: &Handle,
+    scenario: &Scenario,
+    services: &Services,
+    nodes: &mut BTreeMap<String, NodeId>,
+) -> Option<SocketAddr> {
+    let log = services.source_log.clone();
+    let id = service_node(handle, Service::SourceLog, SOURCE_LOG_IP, services, move |req| {
+        log.handle(req)
+    });
+    nodes.insert(Service::SourceLog.node().to_string(), id);
+    let sink = services.sink_store.clone();
+    let id = service_node(handle, Service::SinkStore, SINK_STORE_IP, services, move |req| {
+        sink.handle(req)
+    });
+    nodes.insert(Service::SinkStore.node().to_string(), id);
+    let storage = services.checkpoint_storage.clone();
+    let id = service_node(
+        handle,
+        Service::CheckpointStorage,
+        CHECKPOINT_STORAGE_IP,
+        services,
+        move |req| storage.handle(req),
+    );
+    nodes.insert(Service::CheckpointStorage.node().to_string(), id);
+    scenario.uses_high_availability().then(|| {
+        let state = services.coordination.clone();
+        let id = service_node(handle, Service::Coordination, COORDINATION_IP, services, move |req| {
+            state.handle(req)
+        });
+        nodes.insert(Service::Coordination.node().to_string(), id);
+        SocketAddr::new(IpAddr::V4(COORDINATION_IP), SERVICE_PORT)
+    })
+}
+
+/// What the JobManager and TaskManager nodes are started with.
+struct Processes<'a> {
+    handle: Handle,
+    scenario: &'a Scenario,
+    seed: u64,
+    engine: Arc<EngineConfig>,
+    tracer: Tracer,
+    sabotage: Sabotage,
+    /// The coordination service's address, with HA.
+    coordination: Option<SocketAddr>,
+}
+
+impl Processes<'_> {
+    /// Start every JobManager (one, or several with HA); each sees the
+    /// user's cancel request.
+    fn start_job_managers(&self, cancel: tokio::sync::watch::Receiver<bool>, nodes: &mut BTreeMap<String, NodeId>) {
+        for (i, name) in self.scenario.job_manager_names().iter().enumerate() {
+            let ip = IpAddr::V4(job_manager_ip(i as u32));
+            let jm_cfg = JobManagerConfig {
+                ip,
+                job: self.scenario.job_graph(),
+                engine: self.engine.clone(),
+                services: service_addrs(),
+                tracer: self.tracer.clone(),
+                node: name.clone(),
+                restart_seed: restart_seed(self.seed),
+                sabotage: self.sabotage,
+                index: i as u32,
+                coordination: self.coordination,
+                cancel: cancel.clone(),
+            };
+            let id = self
+                .handle
+                .create_node()
+                .name(name)
+                .ip(ip)
+                .init(move || run_job_manager(jm_cfg.clone()))
+                .build()
+                .id();
+            nodes.insert(name.clone(), id);
+        }
+    }
+
+    /// Start every TaskManager; each knows every JobManager's address.
+    fn start_task_managers(&self, nodes: &mut BTreeMap<String, NodeId>) {
+        let jobmanagers: Vec<SocketAddr> = (0..self.scenario.job_manager_names().len() as u32)
+            .map(|i| SocketAddr::new(IpAddr::V4(job_manager_ip(i)), JOB_MANAGER_PORT))
+            .collect();
+        // Checkpoint storage's total throughput, one link all TaskManagers
+        // share (and keep across their restarts).
+        let storage_aggregate = self
+            .engine
+            .resources
+            .and_then(|m| m.checkpoint_storage_aggregate_bandwidth)
+            .map(|bw| Arc::new(std::sync::Mutex::new(Link::new(bw, 0))));
+        for i in 0..self.scenario.cluster.task_managers {
+            let name = format!("tm-{i}");
+            let tm_cfg = TaskManagerConfig {
+                tm: i,
+                slots: self.scenario.cluster.slots_per_task_manager,
+                ip: IpAddr::V4(task_manager_ip(i)),
+                jobmanagers: jobmanagers.clone(),
+                coordination: self.coordination,
+                engine: self.engine.clone(),
+                sabotage: self.sabotage,
+                tracer: self.tracer.clone(),
+                node: name.clone(),
+                storage_aggregate: storage_aggregate.clone(),
+            };
+            let id = self
+                .handle
+                .create_node()
+                .name(&name)
+                .ip(IpAddr::V4(task_manager_ip(i)))
+                .init(move || run_task_manager(tm_cfg.clone()))
+                .build()
+                .id();
+            nodes.insert(name, id);
+        }
+    }
+}
+
 /// Which directions of a link a fault cuts or heals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Directions {
@@ -140,94 +259,19 @@ impl Cluster {
     ) -> Cluster {
         let handle = Handle::current();
         let mut nodes = BTreeMap::new();
-        let addrs = service_addrs();
-
-        let log = services.source_log.clone();
-        let id = service_node(&handle, Service::SourceLog, SOURCE_LOG_IP, services, move |req| {
-            log.handle(req)
-        });
-        nodes.insert(Service::SourceLog.node().to_string(), id);
-        let sink = services.sink_store.clone();
-        let id = service_node(&handle, Service::SinkStore, SINK_STORE_IP, services, move |req| {
-            sink.handle(req)
-        });
-        nodes.insert(Service::SinkStore.node().to_string(), id);
-        let storage = services.checkpoint_storage.clone();
-        let id = service_node(
-            &handle,
-            Service::CheckpointStorage,
-            CHECKPOINT_STORAGE_IP,
-            services,
-            move |req| storage.handle(req),
-        );
-        nodes.insert(Service::CheckpointStorage.node().to_string(), id);
-
-        let coordination = scenario.uses_high_availability().then(|| {
-            let state = services.coordination.clone();
-            let id = service_node(&handle, Service::Coordination, COORDINATION_IP, services, move |req| {
-                state.handle(req)
-            });
-            nodes.insert(Service::Coordination.node().to_string(), id);
-            SocketAddr::new(IpAddr::V4(COORDINATION_IP), SERVICE_PORT)
-        });
+        let coordination = start_services(&handle, scenario, services, &mut nodes);
         let (cancel, cancel_rx) = tokio::sync::watch::channel(false);
-        let jm_names = scenario.job_manager_names();
-        let jobmanagers: Vec<SocketAddr> = (0..jm_names.len() as u32)
-            .map(|i| SocketAddr::new(IpAddr::V4(job_manager_ip(i)), JOB_MANAGER_PORT))
-            .collect();
-        for (i, name) in jm_names.iter().enumerate() {
-            let jm_cfg = JobManagerConfig {
-                ip: IpAddr::V4(job_manager_ip(i as u32)),
-                job: scenario.job_graph(),
-                engine: engine.clone(),
-                services: addrs,
-                tracer: tracer.clone(),
-                node: name.clone(),
-                restart_seed: restart_seed(seed),
-                sabotage,
-                index: i as u32,
-                coordination,
-                cancel: cancel_rx.clone(),
-            };
-            let id = handle
-                .create_node()
-                .name(name)
-                .ip(IpAddr::V4(job_manager_ip(i as u32)))
-                .init(move || run_job_manager(jm_cfg.clone()))
-                .build()
-                .id();
-            nodes.insert(name.clone(), id);
-        }
-
-        // Checkpoint storage's total throughput, one link all TaskManagers
-        // share (and keep across their restarts).
-        let storage_aggregate = engine
-            .resources
-            .and_then(|m| m.checkpoint_storage_aggregate_bandwidth)
-            .map(|bw| Arc::new(std::sync::Mutex::new(Link::new(bw, 0))));
-        for i in 0..scenario.cluster.task_managers {
-            let name = format!("tm-{i}");
-            let tm_cfg = TaskManagerConfig {
-                tm: i,
-                slots: scenario.cluster.slots_per_task_manager,
-                ip: IpAddr::V4(task_manager_ip(i)),
-                jobmanagers: jobmanagers.clone(),
-                coordination,
-                engine: engine.clone(),
-                sabotage,
-                tracer: tracer.clone(),
-                node: name.clone(),
-                storage_aggregate: storage_aggregate.clone(),
-            };
-            let id = handle
-                .create_node()
-                .name(&name)
-                .ip(IpAddr::V4(task_manager_ip(i)))
-                .init(move || run_task_manager(tm_cfg.clone()))
-                .build()
-                .id();
-            nodes.insert(name, id);
-        }
+        let processes = Processes {
+            handle,
+            scenario,
+            seed,
+            engine,
+            tracer: tracer.clone(),
+            sabotage,
+            coordination,
+        };
+        processes.start_job_managers(cancel_rx, &mut nodes);
+        processes.start_task_managers(&mut nodes);
         Cluster {
             nodes,
             tracer,

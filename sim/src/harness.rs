@@ -121,16 +121,51 @@ struct SimOutput {
     end_ms: u64,
 }
 
+/// When a run's phases end, in simulated ms from its start.
+#[derive(Clone, Copy, Debug)]
+struct Phases {
+    /// The input has been produced and the last fault applied.
+    heal_ms: u64,
+    /// The job must have committed all input (the recovery bound).
+    deadline_ms: u64,
+    /// The last fault of the plan.
+    plan_end_ms: u64,
+    /// How long a settled run stays quiet, so late duplicates would show.
+    quiet_ms: u64,
+}
+
+impl Phases {
+    fn of(sc: &Scenario, engine: &EngineConfig, plan: &FaultPlan) -> Phases {
+        let input_end_ms = sc.duration.as_millis();
+        let heal_ms = input_end_ms.max(plan.last_fault_ms());
+        let quiet_ms = engine
+            .checkpoint_interval
+            .map(|i| 2 * i.as_millis() as u64)
+            .unwrap_or(1000)
+            .max(1000);
+        Phases {
+            heal_ms,
+            deadline_ms: heal_ms + sc.expect.recovery_bound.as_millis(),
+            plan_end_ms: plan.last_fault_ms(),
+            quiet_ms,
+        }
+    }
+}
+
+/// Everything one simulated run starts from.
+struct Setup {
+    sc: Scenario,
+    engine: EngineConfig,
+    plan: FaultPlan,
+    seed: u64,
+    history: HistoryMode,
+    content: SourceContent,
+    phases: Phases,
+}
+
+/// Run one simulation on this thread and judge it.
 fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64, history: HistoryMode) -> RunOutput {
-    let input_end_ms = sc.duration.as_millis();
-    let heal_ms = input_end_ms.max(plan.last_fault_ms());
-    let deadline_ms = heal_ms + sc.expect.recovery_bound.as_millis();
-    let plan_end_ms = plan.last_fault_ms();
-    let quiet_ms = engine
-        .checkpoint_interval
-        .map(|i| 2 * i.as_millis() as u64)
-        .unwrap_or(1000)
-        .max(1000);
+    let phases = Phases::of(&sc, &engine, &plan);
     let content = SourceContent {
         seed,
         partitions: sc.job.source_partitions,
@@ -139,100 +174,192 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64, hist
         records_per_second: sc.job.records_per_second,
     };
     let mut rt = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
-    rt.set_time_limit(Duration::from_millis(deadline_ms + quiet_ms + 60_000));
-    let expected_outputs = expected_outputs(&sc, &content);
-    let sc2 = sc.clone();
-    let plan2 = plan.clone();
-    let out = rt.block_on(async move {
-        let tracer = Tracer::new();
-        let services = Services {
-            source_log: SourceLog::new(content, sc2.job.records_per_second),
-            sink_store: SinkStore::new(
-                tracer.clone(),
-                "sink-store",
-                Fencing::of_sink(sc2.sabotage),
-                output_check(&sc2, &content),
-            ),
-            checkpoint_storage: CheckpointStorage::new(Fencing::of_cluster(sc2.sabotage)),
-            coordination: Coordination::new(tracer.clone(), Fencing::of_cluster(sc2.sabotage)),
-            controls: Service::ALL
-                .iter()
-                .chain([&Service::Coordination])
-                .map(|s| (*s, ServiceControl::new()))
-                .collect(),
-        };
-        if history == HistoryMode::Keep {
-            services.sink_store.keep_log();
-        }
-        let cluster = Arc::new(Cluster::start(
-            &sc2,
-            seed,
-            Arc::new(engine),
+    rt.set_time_limit(Duration::from_millis(phases.deadline_ms + phases.quiet_ms + 60_000));
+    let setup = Setup {
+        sc: sc.clone(),
+        engine,
+        plan: plan.clone(),
+        seed,
+        history,
+        content,
+        phases,
+    };
+    let out = rt.block_on(run_cluster(setup));
+    let run = RunOf { sc: &sc, seed, content };
+    finish(run, plan, phases.deadline_ms, out)
+}
+
+/// The services of a run, their state shared with the harness.
+fn services(sc: &Scenario, tracer: &Tracer, content: &SourceContent) -> Services {
+    Services {
+        source_log: SourceLog::new(*content, sc.job.records_per_second),
+        sink_store: SinkStore::new(
             tracer.clone(),
-            &services,
-            sc2.sabotage,
-        ));
-        let start = madsim::time::Instant::now();
-        let chaos = cluster.clone();
-        madsim::task::spawn(async move {
-            for f in plan2.0 {
-                madsim::time::sleep_until(start + f.at.0).await;
-                chaos.apply(&f.fault);
-            }
-        });
-        let mut buckets = Vec::new();
-        let (mut last_read, mut last_committed) = (0, 0);
-        let mut completed_at_ms = None;
-        let mut seen = 0usize;
-        let mut status = recovery::JobStatusTracker::default();
-        let mut ticker = madsim::time::interval(Duration::from_millis(BUCKET_MS));
-        ticker.tick().await;
-        let end_ms = loop {
-            ticker.tick().await;
-            let now = start.elapsed().as_millis() as u64;
-            let read = services.source_log.records_read();
-            let committed = services.sink_store.committed_len();
-            let (latency_mean_ms, latency_max_ms) = services.sink_store.take_latency_window();
-            buckets.push(Bucket {
-                t_ms: now - BUCKET_MS,
-                read: read - last_read,
-                committed: committed - last_committed,
-                lag: services.source_log.lag(),
-                latency_mean_ms,
-                latency_max_ms,
-            });
-            (last_read, last_committed) = (read, committed);
-            let new = tracer.entries_from(seen);
-            seen += new.len();
-            for e in &new {
-                status.observe(e);
-            }
-            let status = status.status;
-            if completed_at_ms.is_none() && services.sink_store.distinct_committed() == expected_outputs {
-                completed_at_ms = Some(now);
-            }
-            // Settled: everything committed, the faults are over, a quiet
-            // period has passed (late duplicates would show) and the job runs.
-            let settled =
-                completed_at_ms.is_some_and(|t| now >= heal_ms.max(t) + quiet_ms) && status == JobStatus::Running;
-            // A globally terminal job ends the run once the whole plan was
-            // applied (a fault after FINISHED must not make it run again).
-            let over = status.is_terminal() && now >= plan_end_ms;
-            if settled || over || now > deadline_ms {
-                break now;
-            }
-        };
-        cluster.shut_down();
-        SimOutput {
-            tracer,
-            sink: services.sink_store,
-            storage: services.checkpoint_storage,
-            buckets,
-            completed_at_ms,
-            end_ms,
+            "sink-store",
+            Fencing::of_sink(sc.sabotage),
+            output_check(sc, content),
+        ),
+        checkpoint_storage: CheckpointStorage::new(Fencing::of_cluster(sc.sabotage)),
+        coordination: Coordination::new(tracer.clone(), Fencing::of_cluster(sc.sabotage)),
+        controls: Service::ALL
+            .iter()
+            .chain([&Service::Coordination])
+            .map(|s| (*s, ServiceControl::new()))
+            .collect(),
+    }
+}
+
+/// Inside the simulation: start the cluster, apply the plan, and step the
+/// monitor every bucket until the run is over.
+async fn run_cluster(setup: Setup) -> SimOutput {
+    let Setup {
+        sc,
+        engine,
+        plan,
+        seed,
+        history,
+        content,
+        phases,
+    } = setup;
+    let tracer = Tracer::new();
+    let services = services(&sc, &tracer, &content);
+    if history == HistoryMode::Keep {
+        services.sink_store.keep_log();
+    }
+    let cluster = Arc::new(Cluster::start(
+        &sc,
+        seed,
+        Arc::new(engine),
+        tracer.clone(),
+        &services,
+        sc.sabotage,
+    ));
+    let start = madsim::time::Instant::now();
+    let chaos = cluster.clone();
+    madsim::task::spawn(async move {
+        for f in plan.0 {
+            madsim::time::sleep_until(start + f.at.0).await;
+            chaos.apply(&f.fault);
         }
     });
-    finish(&sc, seed, plan, content, deadline_ms, out)
+    let mut monitor = Monitor::new(tracer, services, expected_outputs(&sc, &content), phases);
+    let mut ticker = madsim::time::interval(Duration::from_millis(BUCKET_MS));
+    ticker.tick().await;
+    let end_ms = loop {
+        ticker.tick().await;
+        let now = start.elapsed().as_millis() as u64;
+        if monitor.step(now) == Step::Over {
+            break now;
+        }
+    };
+    cluster.shut_down();
+    monitor.into_output(end_ms)
+}
+
+/// Whether a run goes on after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Continue,
+    Over,
+}
+
+/// What the harness watches while a run goes on: a bucket of metrics per
+/// step, when every expected output was committed, and the job's status.
+struct Monitor {
+    tracer: Tracer,
+    services: Services,
+    expected_outputs: u64,
+    phases: Phases,
+    buckets: Vec<Bucket>,
+    last_read: u64,
+    last_committed: u64,
+    completed_at_ms: Option<u64>,
+    /// Trace entries the status tracker has seen.
+    seen: usize,
+    status: recovery::JobStatusTracker,
+}
+
+impl Monitor {
+    fn new(tracer: Tracer, services: Services, expected_outputs: u64, phases: Phases) -> Monitor {
+        Monitor {
+            tracer,
+            services,
+            expected_outputs,
+            phases,
+            buckets: Vec::new(),
+            last_read: 0,
+            last_committed: 0,
+            completed_at_ms: None,
+            seen: 0,
+            status: recovery::JobStatusTracker::default(),
+        }
+    }
+
+    /// One bucket at `now`: record its metrics, follow the job's status, and
+    /// say whether the run is over.
+    fn step(&mut self, now: u64) -> Step {
+        self.record_bucket(now);
+        let status = self.follow_status();
+        if self.completed_at_ms.is_none() && self.services.sink_store.distinct_committed() == self.expected_outputs {
+            self.completed_at_ms = Some(now);
+        }
+        let Phases {
+            heal_ms,
+            deadline_ms,
+            plan_end_ms,
+            quiet_ms,
+        } = self.phases;
+        // Settled: everything committed, the faults are over, a quiet
+        // period has passed (late duplicates would show) and the job runs.
+        let settled =
+            self.completed_at_ms.is_some_and(|t| now >= heal_ms.max(t) + quiet_ms) && status == JobStatus::Running;
+        // A globally terminal job ends the run once the whole plan was
+        // applied (a fault after FINISHED must not make it run again).
+        let over = status.is_terminal() && now >= plan_end_ms;
+        if settled || over || now > deadline_ms {
+            Step::Over
+        } else {
+            Step::Continue
+        }
+    }
+
+    /// The bucket that ends at `now`: records read and committed since the
+    /// last one, the source's lag, and the latency of the commits.
+    fn record_bucket(&mut self, now: u64) {
+        let read = self.services.source_log.records_read();
+        let committed = self.services.sink_store.committed_len();
+        let (latency_mean_ms, latency_max_ms) = self.services.sink_store.take_latency_window();
+        self.buckets.push(Bucket {
+            t_ms: now - BUCKET_MS,
+            read: read - self.last_read,
+            committed: committed - self.last_committed,
+            lag: self.services.source_log.lag(),
+            latency_mean_ms,
+            latency_max_ms,
+        });
+        (self.last_read, self.last_committed) = (read, committed);
+    }
+
+    /// The job's status after the trace entries since the last step.
+    fn follow_status(&mut self) -> JobStatus {
+        let new = self.tracer.entries_from(self.seen);
+        self.seen += new.len();
+        for e in &new {
+            self.status.observe(e);
+        }
+        self.status.status
+    }
+
+    fn into_output(self, end_ms: u64) -> SimOutput {
+        SimOutput {
+            tracer: self.tracer,
+            sink: self.services.sink_store,
+            storage: self.services.checkpoint_storage,
+            buckets: self.buckets,
+            completed_at_ms: self.completed_at_ms,
+            end_ms,
+        }
+    }
 }
 
 /// What the checkers need of a run besides its trace: the output check's
@@ -248,11 +375,9 @@ pub struct RunFacts {
     pub latest_consumed: Option<u64>,
 }
 
-/// The output checker's result: exactly-once (or at-least-once) held.
-fn output_result(semantics: Semantics, eo: &ExactlyOnceReport, safety_ok: bool) -> CheckResult {
-    if safety_ok {
-        return CheckResult::pass("output");
-    }
+/// The output checker's result when exactly-once (or at-least-once) did
+/// not hold.
+fn output_violation(semantics: Semantics, eo: &ExactlyOnceReport) -> CheckResult {
     let message = format!(
         "output is not {}: lost {}, duplicated {}, unexpected {}, miscounted {}, out of order {}",
         match semantics {
@@ -327,7 +452,11 @@ pub fn judge(sc: &Scenario, seed: u64, content: &SourceContent, facts: &RunFacts
             "restart policy not followed",
             &conformance.mismatches,
         ),
-        output_result(sc.expect.semantics, eo, safety_ok),
+        if safety_ok {
+            CheckResult::pass("output")
+        } else {
+            output_violation(sc.expect.semantics, eo)
+        },
         match live.converged {
             true => CheckResult::pass("liveness"),
             false => CheckResult {
@@ -349,78 +478,24 @@ pub fn judge(sc: &Scenario, seed: u64, content: &SourceContent, facts: &RunFacts
     }
 }
 
-fn finish(
-    sc: &Scenario,
+/// Which run: the scenario, the seed and the source contents it drew.
+#[derive(Clone, Copy)]
+struct RunOf<'a> {
+    sc: &'a Scenario,
     seed: u64,
-    plan: FaultPlan,
     content: SourceContent,
-    deadline_ms: u64,
-    out: SimOutput,
-) -> RunOutput {
+}
+
+/// Judge a finished run and write its record (and its history, if kept).
+fn finish(run: RunOf<'_>, plan: FaultPlan, deadline_ms: u64, out: SimOutput) -> RunOutput {
     let trace = out.tracer.entries();
-    let facts = RunFacts {
-        distinct: out.sink.distinct_committed(),
-        eo: out
-            .sink
-            .take_check()
-            .and_then(OutputCheck::finish)
-            .expect("invariant: the run's sink store holds its output check"),
-        completed_at_ms: out.completed_at_ms,
-        deadline_ms,
-        latest_consumed: out.storage.latest_consumed(),
-    };
-    let Judgement {
-        verdict,
-        message,
-        results,
-        conformance,
-        leaders,
-        keyed,
-        status,
-    } = judge(sc, seed, &content, &facts, &trace);
-    let eo = facts.eo.clone();
-    let checkpoints = recovery::checkpoint_events(&trace);
-    let recovery = recovery::recovery_episodes(&plan, &trace, &out.buckets);
-    let record = RunRecord {
-        schema: RECORD_SCHEMA,
-        scenario: sc.name.clone(),
-        seed,
-        fault_plan: plan.clone(),
-        trace_hash: format!("{:016x}", trace_hash(&trace)),
-        trace_events: trace.len() as u64,
-        verdict,
-        message,
-        checks: results.into_iter().filter(|r| !r.passed()).collect(),
-        lost: eo.lost,
-        duplicated: eo.duplicated,
-        unexpected: eo.unexpected,
-        miscounted: eo.miscounted,
-        out_of_order: eo.out_of_order,
-        examples: eo.examples,
-        records_expected: expected_outputs(sc, &content),
-        records_committed: out.sink.committed_len(),
-        restarts: recovery::num_restarts(&trace),
-        failures_handled: conformance.failures,
-        leaderships: leaders.epochs,
-        rescales: keyed.rescales,
-        job_metrics: recovery::job_metrics(&trace, out.end_ms),
-        final_job_status: serde_json::to_value(status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
-        simulated_ms: out.end_ms,
-        wall_ms: 0.0,
-        buckets: out.buckets,
-        checkpoint_metrics: recovery::checkpoint_metrics(&checkpoints),
-        checkpoints,
-        restart_events: recovery::restart_events(&trace),
-        recovery,
-        latency: out.sink.latency(),
-    };
+    let facts = run_facts(&out, deadline_ms);
+    let judgement = judge(run.sc, run.seed, &run.content, &facts, &trace);
+    let record = run_record(run, plan, &trace, judgement, &facts, &out);
     let history = out.sink.take_log().map(|commits| History {
-        scenario: sc.clone(),
-        seed,
-        content,
+        scenario: run.sc.clone(),
+        seed: run.seed,
+        content: run.content,
         verdict: record.verdict,
         message: record.message.clone(),
         trace_hash: record.trace_hash.clone(),
@@ -434,4 +509,79 @@ fn finish(
         },
     });
     (record, trace.iter().map(|e| e.to_string()).collect(), history)
+}
+
+/// The facts of a finished run. Takes the output check out of the sink
+/// store, after counting its distinct outputs.
+fn run_facts(out: &SimOutput, deadline_ms: u64) -> RunFacts {
+    RunFacts {
+        distinct: out.sink.distinct_committed(),
+        eo: out
+            .sink
+            .take_check()
+            .and_then(OutputCheck::finish)
+            .expect("invariant: the run's sink store holds its output check"),
+        completed_at_ms: out.completed_at_ms,
+        deadline_ms,
+        latest_consumed: out.storage.latest_consumed(),
+    }
+}
+
+/// A finished run's record: its verdict, counts and series.
+fn run_record(
+    run: RunOf<'_>,
+    plan: FaultPlan,
+    trace: &[TraceEntry],
+    judgement: Judgement,
+    facts: &RunFacts,
+    out: &SimOutput,
+) -> RunRecord {
+    let Judgement {
+        verdict,
+        message,
+        results,
+        conformance,
+        leaders,
+        keyed,
+        status,
+    } = judgement;
+    let eo = facts.eo.clone();
+    let checkpoints = recovery::checkpoint_events(trace);
+    let recovery = recovery::recovery_episodes(&plan, trace, &out.buckets);
+    RunRecord {
+        schema: RECORD_SCHEMA,
+        scenario: run.sc.name.clone(),
+        seed: run.seed,
+        fault_plan: plan,
+        trace_hash: format!("{:016x}", trace_hash(trace)),
+        trace_events: trace.len() as u64,
+        verdict,
+        message,
+        checks: results.into_iter().filter(|r| !r.passed()).collect(),
+        lost: eo.lost,
+        duplicated: eo.duplicated,
+        unexpected: eo.unexpected,
+        miscounted: eo.miscounted,
+        out_of_order: eo.out_of_order,
+        examples: eo.examples,
+        records_expected: expected_outputs(run.sc, &run.content),
+        records_committed: out.sink.committed_len(),
+        restarts: recovery::num_restarts(trace),
+        failures_handled: conformance.failures,
+        leaderships: leaders.epochs,
+        rescales: keyed.rescales,
+        job_metrics: recovery::job_metrics(trace, out.end_ms),
+        final_job_status: serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        simulated_ms: out.end_ms,
+        wall_ms: 0.0,
+        buckets: out.buckets.clone(),
+        checkpoint_metrics: recovery::checkpoint_metrics(&checkpoints),
+        checkpoints,
+        restart_events: recovery::restart_events(trace),
+        recovery,
+        latency: out.sink.latency(),
+    }
 }
