@@ -111,15 +111,21 @@ impl CrashLoopBackOff {
 
 impl RestartBackoffTimeStrategy for CrashLoopBackOff {
     fn notify_failure(&mut self, now_ms: i64, _rng: &mut dyn RngCore) -> bool {
+        let previous = self.current_backoff_ms;
         self.current_backoff_ms = match self.next_restart_timestamp {
             Some(next) if now_ms <= next => return false,
             Some(next) if now_ms.saturating_sub(next) < self.reset_after_ms => {
                 let grown = (self.current_backoff_ms as f64 * self.factor) as i64;
-                grown.min(self.max_backoff_ms)
+                let grown = grown.min(self.max_backoff_ms);
+                // `factor >= 1`: the back-off never shrinks until a reset.
+                assert!(grown >= previous, "invariant: back-off {previous} shrank to {grown}");
+                grown
             }
             _ => self.initial_backoff_ms,
         };
-        self.next_restart_timestamp = Some(now_ms.saturating_add(self.current_backoff_ms));
+        let (range, backoff) = (self.initial_backoff_ms..=self.max_backoff_ms, self.current_backoff_ms);
+        assert!(range.contains(&backoff), "invariant: back-off {backoff} past {range:?}");
+        self.next_restart_timestamp = Some(now_ms.saturating_add(backoff));
         true
     }
 
@@ -128,9 +134,14 @@ impl RestartBackoffTimeStrategy for CrashLoopBackOff {
     }
 
     fn backoff_time_ms(&self, now_ms: i64) -> Result<i64, RestartError> {
-        self.next_restart_timestamp
+        let backoff = self
+            .next_restart_timestamp
             .map(|next| 0.max(next.saturating_sub(now_ms)))
-            .ok_or(RestartError::NoFailureYet)
+            .ok_or(RestartError::NoFailureYet)?;
+        // The restart was scheduled `current` after a failure no later than now.
+        let current = self.current_backoff_ms;
+        assert!(backoff <= current, "invariant: back-off {backoff} above {current}");
+        Ok(backoff)
     }
 
     fn describe(&self) -> String {

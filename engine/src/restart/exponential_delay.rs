@@ -164,43 +164,66 @@ impl ExponentialDelayRestartBackoffTimeStrategy {
     }
 
     fn calculate_actual_backoff_ms(&self, rng: &mut dyn RngCore) -> i64 {
+        let attempt = self.current_restart_attempt;
+        assert!(attempt >= 0, "invariant: negative attempt {attempt}");
         // Java: (long) (initialBackoffMS * Math.pow(multiplier, attempt)).
         // Rust's `as` cast saturates and maps NaN to 0, like Java's.
-        let base = (self.initial_backoff_ms as f64
-            * self.backoff_multiplier.powf(f64::from(self.current_restart_attempt))) as i64;
+        let base = (self.initial_backoff_ms as f64 * self.backoff_multiplier.powf(f64::from(attempt))) as i64;
+        assert!(base >= 0, "invariant: negative base back-off {base}");
         let jitter = if self.jitter_factor == 0.0 {
             0
         } else {
             let offset = (base as f64 * self.jitter_factor) as i64;
+            // The constructor keeps the factor within [0, 1].
+            assert!((0..=base).contains(&offset), "invariant: jitter {offset} beyond {base}");
             rng.gen_range(-offset..=offset)
         };
-        self.initial_backoff_ms
-            .max(base.wrapping_add(jitter).min(self.max_backoff_ms))
+        let (initial, max) = (self.initial_backoff_ms, self.max_backoff_ms);
+        // The clamp below yields `initial` whenever `initial > max`.
+        assert!(initial <= max, "invariant: initial back-off {initial} above {max}");
+        initial.max(base.wrapping_add(jitter).min(max))
     }
 }
 
 impl RestartBackoffTimeStrategy for ExponentialDelayRestartBackoffTimeStrategy {
     fn notify_failure(&mut self, now_ms: i64, rng: &mut dyn RngCore) -> bool {
         if now_ms <= self.next_restart_timestamp {
+            // Merged into the scheduled attempt, or (Flink's quirk) a clock
+            // at or below the "no failure yet" sentinel.
+            let scheduled =
+                self.next_restart_timestamp == NO_NEXT_RESTART_TIMESTAMP || self.current_restart_attempt >= 1;
+            assert!(scheduled, "invariant: failure at {now_ms} merged into no attempt");
             return false;
         }
         if now_ms.wrapping_sub(self.next_restart_timestamp) >= self.reset_backoff_threshold_ms {
             self.current_restart_attempt = 0;
         }
-        self.next_restart_timestamp = now_ms.wrapping_add(self.calculate_actual_backoff_ms(rng));
+        let backoff = self.calculate_actual_backoff_ms(rng);
+        let range = self.initial_backoff_ms..=self.max_backoff_ms;
+        assert!(range.contains(&backoff), "invariant: back-off {backoff} past {range:?}");
+        self.next_restart_timestamp = now_ms.wrapping_add(backoff);
         self.current_restart_attempt = self.current_restart_attempt.wrapping_add(1);
+        assert!(self.current_restart_attempt > 0, "invariant: attempt counter overflow");
         true
     }
 
     fn can_restart(&self, _now_ms: i64) -> bool {
-        self.current_restart_attempt <= self.attempts_before_reset_backoff
+        let cap = self.attempts_before_reset_backoff;
+        assert!(cap >= 1, "invariant: attempts before reset {cap}");
+        self.current_restart_attempt <= cap
     }
 
     fn backoff_time_ms(&self, now_ms: i64) -> Result<i64, RestartError> {
         if self.next_restart_timestamp == NO_NEXT_RESTART_TIMESTAMP {
             return Err(RestartError::NoFailureYet);
         }
-        Ok(0.max(self.next_restart_timestamp.wrapping_sub(now_ms)))
+        // A scheduled restart is an attempt: the first failure counted one.
+        let attempt = self.current_restart_attempt;
+        assert!(attempt >= 1, "invariant: restart scheduled at attempt {attempt}");
+        let backoff = 0.max(self.next_restart_timestamp.wrapping_sub(now_ms));
+        // Scheduled at most `max` after a failure no later than now.
+        assert!(backoff <= self.max_backoff_ms, "invariant: back-off {backoff} past max");
+        Ok(backoff)
     }
 
     fn describe(&self) -> String {

@@ -52,8 +52,12 @@ impl FailureRateRestartBackoffTimeStrategy {
     }
 
     fn is_queue_full(&self) -> bool {
+        let max = self.max_failures_per_interval;
+        assert!(max > 0, "invariant: max failures per interval {max}");
         // `max_failures_per_interval > 0`, so the cast is lossless.
-        self.failure_timestamps.len() > self.max_failures_per_interval as usize
+        let len = self.failure_timestamps.len();
+        assert!(len <= max as usize + 1, "invariant: {len} failures kept for max {max}");
+        len > max as usize
     }
 }
 
@@ -62,23 +66,38 @@ impl RestartBackoffTimeStrategy for FailureRateRestartBackoffTimeStrategy {
         if self.is_queue_full() {
             self.failure_timestamps.pop_front();
         }
+        // Failures arrive in time order, so the window stays sorted.
+        let last = self.failure_timestamps.back().copied().unwrap_or(now_ms);
+        assert!(last <= now_ms, "invariant: failure at {now_ms} before {last}");
         self.failure_timestamps.push_back(now_ms);
         true
     }
 
     fn can_restart(&self, now_ms: i64) -> bool {
-        if self.is_queue_full() {
+        let can = if self.is_queue_full() {
             match self.failure_timestamps.front() {
                 Some(&earliest) => now_ms.wrapping_sub(earliest) > self.failures_interval_ms,
                 None => true,
             }
         } else {
             true
-        }
+        };
+        // Counted over the whole (sorted) window: at most `max` failures
+        // lie within the interval before now exactly when a restart may go.
+        let (max, interval) = (self.max_failures_per_interval as usize, self.failures_interval_ms);
+        let recent = self
+            .failure_timestamps
+            .iter()
+            .filter(|&&t| now_ms.wrapping_sub(t) <= interval)
+            .count();
+        assert_eq!(can, recent <= max, "invariant: {recent} recent failures, max {max}");
+        can
     }
 
     fn backoff_time_ms(&self, _now_ms: i64) -> Result<i64, RestartError> {
-        Ok(self.backoff_time_ms)
+        let backoff = self.backoff_time_ms;
+        assert!(backoff >= 0, "invariant: negative back-off {backoff}");
+        Ok(backoff)
     }
 
     /// Flink's string, including its doubled class-name prefix and single

@@ -48,15 +48,20 @@ impl FixedDelayRestartBackoffTimeStrategy {
 impl RestartBackoffTimeStrategy for FixedDelayRestartBackoffTimeStrategy {
     fn notify_failure(&mut self, _now_ms: i64, _rng: &mut dyn RngCore) -> bool {
         self.current_restart_attempt = self.current_restart_attempt.wrapping_add(1);
+        assert!(self.current_restart_attempt > 0, "invariant: attempt counter overflow");
         true
     }
 
     fn can_restart(&self, _now_ms: i64) -> bool {
-        self.current_restart_attempt <= self.max_number_restart_attempts
+        let (attempt, max) = (self.current_restart_attempt, self.max_number_restart_attempts);
+        assert!(attempt >= 0 && max >= 0, "invariant: attempt {attempt}, max {max}");
+        attempt <= max
     }
 
     fn backoff_time_ms(&self, _now_ms: i64) -> Result<i64, RestartError> {
-        Ok(self.backoff_time_ms)
+        let backoff = self.backoff_time_ms;
+        assert!(backoff >= 0, "invariant: negative back-off {backoff}");
+        Ok(backoff)
     }
 
     fn describe(&self) -> String {

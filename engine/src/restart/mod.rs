@@ -137,6 +137,14 @@ fn invalid(param: &'static str, value: impl fmt::Display, message: &'static str)
 /// shortest-representation digits): plain notation for `1e-3 <= |v| < 1e7`
 /// (always with a fractional part, `2.0`), otherwise `d.dddE±n`.
 fn java_double(v: f64) -> String {
+    let text = java_double_digits(v);
+    // Shortest round-trip digits: the text reads back as the same value.
+    let back = text.parse::<f64>();
+    assert!(v.is_nan() || back == Ok(v), "invariant: {text} reads back as {back:?}");
+    text
+}
+
+fn java_double_digits(v: f64) -> String {
     if v.is_nan() {
         return "NaN".to_owned();
     }
@@ -146,9 +154,15 @@ fn java_double(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 || (1e-3..1e7).contains(&a) {
         // Debug prints the shortest round-trip digits and keeps ".0".
-        return format!("{v:?}");
+        let plain = format!("{v:?}");
+        let fraction = plain.contains('.') && !plain.contains('e');
+        assert!(fraction, "invariant: {plain} is not plain notation with a fraction");
+        return plain;
     }
     let s = format!("{v:e}");
+    // Java's form has one digit before the point: `d.dddE±n`.
+    let lead = s.trim_start_matches('-').find(['.', 'e']);
+    assert_eq!(lead, Some(1), "invariant: {s} has not one leading digit");
     match s.split_once('e') {
         Some((mantissa, exp)) if mantissa.contains('.') => format!("{mantissa}E{exp}"),
         Some((mantissa, exp)) => format!("{mantissa}.0E{exp}"),
@@ -252,6 +266,9 @@ fn get_setting<T>(
     show_default: impl FnOnce(&T) -> String,
     parse: impl FnOnce(&str) -> Result<T, String>,
 ) -> Result<Setting<T>, RestartConfigError> {
+    // The configuration check refuses any other key: a key read must be known.
+    let known = crate::config::KNOWN_KEYS.contains(&key);
+    assert!(known, "invariant: the loader reads unknown key {key}");
     match conf.get(key) {
         Some(raw) => {
             let value = parse(raw.trim()).map_err(|reason| invalid_value(key, raw, reason))?;
@@ -316,7 +333,11 @@ fn get_duration_ms(
         conf,
         key,
         default_ms,
-        |ms| format_duration(Duration::from_millis(ms.unsigned_abs())),
+        |ms| {
+            // `unsigned_abs` would show a negative default as positive.
+            assert!(*ms >= 0, "invariant: default of {key} is {ms} ms");
+            format_duration(Duration::from_millis(ms.unsigned_abs()))
+        },
         |s| {
             let d = parse_duration(s).map_err(|e| e.to_string())?;
             i64::try_from(d.as_millis()).map_err(|_| "duration does not fit in a Java long of milliseconds".to_owned())
@@ -334,6 +355,10 @@ fn attribute(err: RestartError, params: &[(&'static str, &'static str, &str)]) -
             related,
         } => {
             let find = |p: &str| params.iter().find(|(name, _, _)| *name == p);
+            // Every constructor parameter that can be invalid is read from a key.
+            assert!(find(param).is_some(), "invariant: parameter {param} has no key");
+            let related_found = related.is_none_or(|r| find(r).is_some());
+            assert!(related_found, "invariant: parameter {related:?} has no key");
             let mut reason = message.to_owned();
             if let Some((_, key, shown)) = related.and_then(find) {
                 reason.push_str(&format!(" ('{key}' is {shown:?})"));

@@ -43,14 +43,21 @@ pub fn register_restart_strategy(
     factory: RestartStrategyFactory,
     keys: &'static [&'static str],
 ) -> Result<(), String> {
-    PLUGINS.register(name, |n| builtin(n).is_some(), Registered { factory, keys })
+    PLUGINS.register(name, |n| builtin(n).is_some(), Registered { factory, keys })?;
+    // Looked up as the configuration names it (any case, padded): found.
+    assert!(restart_strategy_factory(name).is_some(), "invariant: {name} not found");
+    Ok(())
 }
 
 /// The factory of the strategy called `name` (any case), built-in or
 /// registered.
 pub fn restart_strategy_factory(name: &str) -> Option<RestartStrategyFactory> {
     let name = name.trim().to_lowercase();
-    builtin(&name).or_else(|| PLUGINS.get(&name).map(|r| r.factory))
+    let builtin = builtin(&name);
+    // Registration refuses built-in names, so a plug-in never hides behind one.
+    let plugin = PLUGINS.get(&name).map(|r| r.factory);
+    assert!(builtin.is_none() || plugin.is_none(), "invariant: `{name}` shadowed");
+    builtin.or(plugin)
 }
 
 /// Whether a registered strategy reads configuration key `key`.

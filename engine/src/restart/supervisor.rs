@@ -75,7 +75,14 @@ impl RestartBackoffTimeStrategy for SupervisorIntensity {
         while self.restarts.front().is_some_and(|&t| t < threshold) {
             self.restarts.pop_front();
         }
+        // Failures arrive in time order, so the kept restarts stay sorted.
+        let last = self.restarts.back().copied().unwrap_or(now_ms);
+        assert!(last <= now_ms, "invariant: failure at {now_ms} before {last}");
         self.restarts.push_back(now_ms);
+        if let Some(&oldest) = self.restarts.front() {
+            let period = self.period_ms;
+            assert!(now_ms - oldest <= period, "invariant: {oldest} kept at {now_ms}");
+        }
         if self.restarts.len() as u64 > u64::from(self.intensity) {
             self.gave_up = true;
         }
@@ -83,11 +90,18 @@ impl RestartBackoffTimeStrategy for SupervisorIntensity {
     }
 
     fn can_restart(&self, _now_ms: i64) -> bool {
+        let (kept, intensity) = (self.restarts.len(), self.intensity);
+        // It gives up only at a failure, which it keeps.
+        assert!(!self.gave_up || kept > 0, "invariant: gave up with no restart kept");
+        let within = kept as u64 <= u64::from(intensity);
+        assert!(self.gave_up || within, "invariant: {kept} restarts over {intensity}");
         !self.gave_up
     }
 
     fn backoff_time_ms(&self, _now_ms: i64) -> Result<i64, RestartError> {
-        Ok(self.delay_ms)
+        let delay = self.delay_ms;
+        assert!(delay >= 0, "invariant: negative restart delay {delay}");
+        Ok(delay)
     }
 
     fn describe(&self) -> String {
