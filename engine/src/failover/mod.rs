@@ -35,7 +35,8 @@ impl RestartAllFailoverStrategy {
 }
 
 impl FailoverStrategy for RestartAllFailoverStrategy {
-    fn tasks_needing_restart(&self, _failed: ExecutionVertexId) -> BTreeSet<ExecutionVertexId> {
+    fn tasks_needing_restart(&self, failed: ExecutionVertexId) -> BTreeSet<ExecutionVertexId> {
+        assert!(self.all.contains(&failed), "invariant: {failed:?} not in the job");
         self.all.clone()
     }
 
@@ -54,6 +55,8 @@ pub struct RegionFailoverStrategy {
 impl RegionFailoverStrategy {
     pub fn new(graph: &JobGraph) -> Self {
         let vertices = graph.execution_vertices();
+        // `index` and `tasks_needing_restart` binary-search this list.
+        assert!(vertices.windows(2).all(|w| w[0] < w[1]), "invariant: vertices unsorted");
         let index = |ev: ExecutionVertexId| {
             vertices
                 .binary_search(&ev)
@@ -65,38 +68,50 @@ impl RegionFailoverStrategy {
             topo.add_vertex();
         }
         for &producer in &vertices {
-            let types: Vec<_> = graph
+            let outputs: Vec<_> = graph
                 .outputs(producer.vertex)
                 .into_iter()
-                .map(|(_, e)| e.partition_type)
+                .map(|(dst, e)| (dst, e.partition_type))
                 .collect();
-            for ((_, targets), ty) in graph.output_channels(producer).into_iter().zip(types) {
+            let channels = graph.output_channels(producer);
+            // One channel group per output edge: the zip below drops nothing.
+            assert_eq!(channels.len(), outputs.len(), "invariant: outputs of {producer:?}");
+            for ((_, targets), (dst, ty)) in channels.into_iter().zip(outputs) {
                 let p = topo
                     .add_partition(index(producer), ty)
                     .expect("invariant: producer is a vertex of the topology");
                 for t in targets {
+                    assert_eq!(t.consumer.vertex, dst, "invariant: a channel of {producer:?} strays");
                     topo.connect(p, index(t.consumer))
                         .expect("invariant: consumer is a vertex of the topology");
                 }
             }
         }
-        RegionFailoverStrategy {
-            strategy: region::RestartPipelinedRegionFailoverStrategy::new(&topo),
-            vertices,
-        }
+        let strategy = region::RestartPipelinedRegionFailoverStrategy::new(&topo);
+        let covered: usize = strategy.regions().iter().map(Vec::len).sum();
+        assert_eq!(covered, vertices.len(), "invariant: regions miss a subtask");
+        RegionFailoverStrategy { strategy, vertices }
     }
 }
 
 impl FailoverStrategy for RegionFailoverStrategy {
     fn tasks_needing_restart(&self, failed: ExecutionVertexId) -> BTreeSet<ExecutionVertexId> {
-        let Ok(i) = self.vertices.binary_search(&failed) else {
+        let found = self.vertices.binary_search(&failed);
+        // The JobManager reports subtasks of its current graph only (as for `full`).
+        assert!(found.is_ok(), "invariant: {failed:?} not in the job");
+        let Ok(i) = found else {
             return self.vertices.iter().copied().collect();
         };
         match self
             .strategy
             .tasks_needing_restart(region::VertexId(i), None, &|_| true, &|_| false)
         {
-            Ok(set) => set.into_iter().map(|v| self.vertices[v.0]).collect(),
+            Ok(set) => {
+                let set: BTreeSet<_> = set.into_iter().map(|v| self.vertices[v.0]).collect();
+                // No vertex is in `CREATED` state here, so the failed one restarts too.
+                assert!(set.contains(&failed), "invariant: failover of {failed:?} leaves it out");
+                set
+            }
             Err(_) => self.vertices.iter().copied().collect(),
         }
     }

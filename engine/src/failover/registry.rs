@@ -31,12 +31,19 @@ fn builtin(name: &str) -> Option<FailoverStrategyFactory> {
 /// Register a failover strategy under `name` (lower case; not `full` or
 /// `region`, not registered before).
 pub fn register_failover_strategy(name: &str, factory: FailoverStrategyFactory) -> Result<(), String> {
-    PLUGINS.register(name, |n| builtin(n).is_some(), factory)
+    PLUGINS.register(name, |n| builtin(n).is_some(), factory)?;
+    // Looked up as the configuration names it (any case, padded): found.
+    assert!(failover_strategy_factory(name).is_some(), "invariant: {name} not found");
+    Ok(())
 }
 
 /// The factory of the strategy called `name` (any case), built-in or
 /// registered.
 pub fn failover_strategy_factory(name: &str) -> Option<FailoverStrategyFactory> {
     let name = name.trim().to_lowercase();
-    builtin(&name).or_else(|| PLUGINS.get(&name))
+    let builtin = builtin(&name);
+    // Registration refuses built-in names, so a plug-in never hides behind one.
+    let plugin = PLUGINS.get(&name);
+    assert!(builtin.is_none() || plugin.is_none(), "invariant: `{name}` shadowed");
+    builtin.or(plugin)
 }

@@ -141,7 +141,9 @@ impl Topology {
 
     /// Adds a vertex; ids are dense and increasing from 0.
     pub fn add_vertex(&mut self) -> VertexId {
-        let id = VertexId(self.produced.len());
+        let (produced, consumed) = (self.produced.len(), self.consumed.len());
+        assert_eq!(produced, consumed, "invariant: per-vertex lists out of step");
+        let id = VertexId(produced);
         self.produced.push(Vec::new());
         self.consumed.push(Vec::new());
         id
@@ -167,7 +169,11 @@ impl Topology {
             .partitions
             .get_mut(partition.0)
             .ok_or(TopologyError::UnknownPartition(partition))?;
-        if !info.consumers.contains(&consumer) {
+        let connected = info.consumers.contains(&consumer);
+        // Both directions of the edge are recorded together, or neither.
+        let recorded = self.consumed[consumer.0].contains(&partition);
+        assert_eq!(connected, recorded, "invariant: {partition}->{consumer} one-sided");
+        if !connected {
             info.consumers.push(consumer);
             self.consumed[consumer.0].push(partition);
         }
@@ -253,11 +259,11 @@ struct RegionAssignment {
     region_of: Vec<usize>,
 }
 
-fn assign_regions(t: &Topology) -> RegionAssignment {
+/// Raw regions: connected components of the must-be-pipelined edges
+/// (PipelinedRegionComputeUtil#buildRawRegions; union-find makes it order
+/// independent). Returns each vertex's raw region and the number of them.
+fn raw_regions(t: &Topology) -> (Vec<usize>, usize) {
     let n = t.num_vertices();
-
-    // 1. Raw regions: connected components of the must-be-pipelined edges
-    //    (PipelinedRegionComputeUtil#buildRawRegions; union-find makes it order independent).
     let mut uf = UnionFind::<usize>::new(n);
     for info in &t.partitions {
         if info.ty.must_be_pipelined_consumed() {
@@ -273,10 +279,14 @@ fn assign_regions(t: &Topology) -> RegionAssignment {
         let next = raw_index_of_label.len();
         raw_of.push(*raw_index_of_label.entry(label).or_insert(next));
     }
-    let num_raw = raw_index_of_label.len();
+    (raw_of, raw_index_of_label.len())
+}
 
-    // 2. Region graph over the remaining (not must-be-pipelined) edges, and its SCCs
-    //    (SchedulingPipelinedRegionComputeUtil#mergeRegionsOnCycles).
+/// The region graph over the remaining (not must-be-pipelined) edges, and
+/// its strongly connected components
+/// (SchedulingPipelinedRegionComputeUtil#mergeRegionsOnCycles): each raw
+/// region's merged region, and the number of merged regions.
+fn merge_regions_on_cycles(t: &Topology, raw_of: &[usize], num_raw: usize) -> (Vec<usize>, usize) {
     let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(num_raw, 0);
     for _ in 0..num_raw {
         graph.add_node(());
@@ -295,15 +305,30 @@ fn assign_regions(t: &Topology) -> RegionAssignment {
         }
     }
     let sccs = tarjan_scc(&graph);
+    let in_sccs: usize = sccs.iter().map(Vec::len).sum();
+    assert_eq!(in_sccs, num_raw, "invariant: every raw region is in exactly one SCC");
     let mut merged_of_raw = vec![0usize; num_raw];
     for (i, scc) in sccs.iter().enumerate() {
         for node in scc {
             merged_of_raw[node.index()] = i;
         }
     }
+    // Tarjan lists the SCCs in reverse topological order: the merged
+    // regions form a DAG, every remaining edge leads to an earlier one.
+    for &(from, to) in &seen_edges {
+        let (a, b) = (merged_of_raw[from], merged_of_raw[to]);
+        assert!(a >= b, "invariant: edge {from}->{to} from SCC {a} up to {b}");
+    }
+    (merged_of_raw, sccs.len())
+}
 
-    // 3. Collect vertices; order regions by their smallest vertex for determinism.
-    let mut merged: Vec<Vec<VertexId>> = vec![Vec::new(); sccs.len()];
+fn assign_regions(t: &Topology) -> RegionAssignment {
+    let n = t.num_vertices();
+    let (raw_of, num_raw) = raw_regions(t);
+    let (merged_of_raw, num_merged) = merge_regions_on_cycles(t, &raw_of, num_raw);
+
+    // Collect vertices; order regions by their smallest vertex for determinism.
+    let mut merged: Vec<Vec<VertexId>> = vec![Vec::new(); num_merged];
     for (v, &raw) in raw_of.iter().enumerate() {
         merged[merged_of_raw[raw]].push(VertexId(v));
     }
@@ -315,9 +340,37 @@ fn assign_regions(t: &Topology) -> RegionAssignment {
             region_of[v.0] = i;
         }
     }
-    RegionAssignment {
+    let assignment = RegionAssignment {
         regions: merged,
         region_of,
+    };
+    assignment.assert_partitions(t);
+    assignment
+}
+
+impl RegionAssignment {
+    /// The regions partition the vertices: each region non-empty and
+    /// ascending, regions ordered by their first vertex, each vertex in the
+    /// region `region_of` names, and a must-be-pipelined partition inside
+    /// its producer's region. O(vertices + edges), once per topology.
+    fn assert_partitions(&self, t: &Topology) {
+        for (i, region) in self.regions.iter().enumerate() {
+            assert!(!region.is_empty(), "invariant: region {i} is empty");
+            assert!(region.windows(2).all(|w| w[0] < w[1]), "invariant: region {i} unsorted");
+        }
+        let ordered = self.regions.windows(2).all(|w| w[0][0] < w[1][0]);
+        assert!(ordered, "invariant: regions not ordered by their first vertex");
+        for (v, &r) in self.region_of.iter().enumerate() {
+            let found = self.regions[r].binary_search(&VertexId(v)).is_ok();
+            assert!(found, "invariant: vertex v{v} is not in its region {r}");
+        }
+        let covered: usize = self.regions.iter().map(Vec::len).sum();
+        assert_eq!(covered, t.num_vertices(), "invariant: region sizes and vertices");
+        for info in t.partitions.iter().filter(|i| i.ty.must_be_pipelined_consumed()) {
+            let producer = self.region_of[info.producer.0];
+            let inside = info.consumers.iter().all(|c| self.region_of[c.0] == producer);
+            assert!(inside, "invariant: pipelined edge leaves region {producer}");
+        }
     }
 }
 
@@ -353,7 +406,13 @@ impl RestartPipelinedRegionFailoverStrategy {
             let mut consumed = BTreeSet::new();
             let mut consumer_regions = BTreeSet::new();
             for v in region {
-                consumed.extend(t.consumed_partitions(*v).iter().copied());
+                for &p in t.consumed_partitions(*v) {
+                    // A pipelined input is produced inside the region: the failover relies on it.
+                    let inside = !t.partitions[p.0].ty.must_be_pipelined_consumed()
+                        || region_of[t.partitions[p.0].producer.0] == ri;
+                    assert!(inside, "invariant: pipelined {p} into region {ri} from outside");
+                    consumed.insert(p);
+                }
                 for p in t.produced_partitions(*v) {
                     for c in t.consumers(*p) {
                         let cr = region_of[c.0];
@@ -383,7 +442,9 @@ impl RestartPipelinedRegionFailoverStrategy {
 
     /// The failover region containing `v` (Flink's `getFailoverRegion`), if `v` exists.
     pub fn failover_region(&self, v: VertexId) -> Option<&[VertexId]> {
-        self.region_of.get(v.0).map(|&r| self.regions[r].as_slice())
+        let region = self.region_of.get(v.0).map(|&r| self.regions[r].as_slice())?;
+        assert!(region.binary_search(&v).is_ok(), "invariant: {v} not in its region");
+        Some(region)
     }
 
     /// Flink's `getTasksNeedingRestart`: the vertices to restart after `failed` failed.
@@ -407,11 +468,14 @@ impl RestartPipelinedRegionFailoverStrategy {
         vertex_created: &dyn Fn(VertexId) -> bool,
     ) -> Result<BTreeSet<VertexId>, TopologyError> {
         let regions = self.regions_to_restart(failed, failed_partition, partition_available)?;
-        Ok(regions
+        let tasks: BTreeSet<VertexId> = regions
             .into_iter()
             .flat_map(|r| self.regions[r].iter().copied())
             .filter(|v| !vertex_created(*v))
-            .collect())
+            .collect();
+        let restarted = vertex_created(failed) || tasks.contains(&failed);
+        assert!(restarted, "invariant: failed vertex {failed} keeps running");
+        Ok(tasks)
     }
 
     /// The indices (into [`Self::regions`]) of the involved regions, ascending.
@@ -459,7 +523,31 @@ impl RestartPipelinedRegionFailoverStrategy {
                 }
             }
         }
+        let queued = visited.iter().filter(|v| **v).count();
+        assert_eq!(queued, to_restart.len(), "invariant: queued regions not restarted");
+        assert!(
+            to_restart.contains(&failed_region),
+            "invariant: failed region {failed_region} keeps running"
+        );
+        self.assert_closed(&to_restart, &is_available);
         Ok(to_restart)
+    }
+
+    /// The involved regions are closed under Flink's relations: every
+    /// consumer region of an involved region, and the producer region of
+    /// every unavailable partition an involved region consumes, is involved.
+    /// O(regions + edges), once per failure.
+    fn assert_closed(&self, to_restart: &BTreeSet<usize>, is_available: &dyn Fn(PartitionId) -> bool) {
+        for &r in to_restart {
+            let consumers = &self.region_consumer_regions[r];
+            let all = consumers.iter().all(|c| to_restart.contains(c));
+            assert!(all, "invariant: consumers {consumers:?} of {r} keep running");
+            for &p in &self.region_consumed_partitions[r] {
+                let producer = self.partition_producer_region[p.0];
+                let restarts = is_available(p) || to_restart.contains(&producer);
+                assert!(restarts, "invariant: producer {producer} of lost {p} keeps running");
+            }
+        }
     }
 }
 
