@@ -43,6 +43,9 @@ impl CorePool {
     /// Run `work_ns` of work requested at `now_ns` on the core free first;
     /// returns when it is done.
     pub fn run(&mut self, now_ns: u64, work_ns: u64) -> u64 {
+        // A `CpuDebt` pays whole quanta only.
+        let whole = work_ns > 0 && work_ns.is_multiple_of(CPU_QUANTUM_NS);
+        assert!(whole, "invariant: a slice of {work_ns} ns");
         let (core, free) = self
             .free_at_ns
             .iter()
@@ -54,6 +57,11 @@ impl CorePool {
         let end = start.saturating_add(work_ns);
         self.free_at_ns[core] = end;
         self.busy_ns = self.busy_ns.saturating_add(work_ns);
+        // Each core's work lies before it is next free: busy time never
+        // exceeds the time the cores have been running.
+        let capacity = self.free_at_ns.iter().fold(0u64, |sum, t| sum.saturating_add(*t));
+        let busy = self.busy_ns;
+        assert!(busy <= capacity, "invariant: {busy} ns busy, cores ran {capacity}");
         end
     }
 
@@ -112,6 +120,9 @@ impl CpuDebt {
 
     /// The slice ended at `end_ns`.
     pub fn paid_until(&mut self, end_ns: u64) {
+        // A task pays its slices one after another, each of at least a quantum.
+        let last = self.last_end_ns;
+        assert!(end_ns > last, "invariant: slice ends at {end_ns}, the last at {last}");
         self.last_end_ns = end_ns;
     }
 }

@@ -120,11 +120,15 @@ impl Default for ResourceModel {
 impl ResourceModel {
     /// The cores of a TaskManager with `slots` slots.
     pub fn cores(&self, slots: u32) -> u32 {
+        // The scenario refuses 0 cores; `max(1)` covers a TaskManager of no slots.
+        assert!(self.task_manager_cores != Some(0), "invariant: 0 cores configured");
         self.task_manager_cores.unwrap_or(slots).max(1)
     }
 
     /// CPU nanoseconds for `records` simulated records through `op`.
     pub fn cpu_ns(&self, op: CostedOperator, records: u64) -> u64 {
+        // The scenario refuses weight 0: a simulated record stands for at least one.
+        assert!(self.record_weight >= 1, "invariant: record weight 0");
         self.costs
             .of(op)
             .saturating_mul(records)
@@ -133,6 +137,7 @@ impl ResourceModel {
 
     /// Virtual bytes of `records` simulated records.
     pub fn records_bytes(&self, records: u64) -> u64 {
+        assert!(self.record_weight >= 1, "invariant: record weight 0");
         self.record_bytes
             .saturating_mul(records)
             .saturating_mul(self.record_weight)

@@ -80,6 +80,8 @@ impl ByteSize {
             ))
         })?;
         let bytes = (value * per).round();
+        // The cast below would turn a negative or NaN size into 0 bytes.
+        assert!(bytes >= 0.0, "invariant: {text:?} gives {bytes} bytes");
         if bytes > u64::MAX as f64 / 2.0 {
             return Err(UnitError(format!("{text:?} is too large")));
         }
@@ -138,12 +140,18 @@ impl Bandwidth {
 
     /// Nanoseconds to move `bytes` at this rate, rounded up.
     pub fn transfer_ns(self, bytes: u64) -> u64 {
+        // `bytes_per_sec` and `parse` admit positive, finite rates only.
+        let rate = self.0;
+        assert!(rate.is_finite() && rate > 0.0, "invariant: bandwidth {rate} B/s");
         let ns = (bytes as f64) * 1e9 / self.0;
-        if ns >= u64::MAX as f64 {
+        let ns = if ns >= u64::MAX as f64 {
             u64::MAX
         } else {
             ns.ceil() as u64
-        }
+        };
+        // Rounded up: moving bytes always takes time.
+        assert!(bytes == 0 || ns > 0, "invariant: {bytes} B in 0 ns at {rate} B/s");
+        ns
     }
 }
 
