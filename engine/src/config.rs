@@ -162,7 +162,10 @@ impl Sabotage {
     /// The coordination service, checkpoint storage and TaskManagers check
     /// epochs.
     pub fn fences_cluster(self) -> bool {
-        !matches!(self, Sabotage::NoEpochFencing | Sabotage::OnlySinkFencing)
+        let fences = !matches!(self, Sabotage::NoEpochFencing | Sabotage::OnlySinkFencing);
+        // Forgetting fencing includes the leader ignoring its lease.
+        assert!(fences || self.leader_ignores_lease(), "invariant: {self:?} unfenced");
+        fences
     }
 
     /// The sink store checks fencing tokens.
@@ -248,6 +251,8 @@ pub struct EngineConfig {
 }
 
 fn get<'a>(conf: &'a Configuration, key: &str) -> Option<&'a str> {
+    // `check_known_keys` refuses any other key: a key read must be known.
+    assert!(KNOWN_KEYS.contains(&key), "invariant: reads unknown key {key}");
     conf.get(key).map(|s| s.trim())
 }
 
@@ -353,9 +358,10 @@ fn checkpoint_interval(conf: &Configuration) -> Result<Option<Duration>, ConfigE
 /// `jobmanager.execution.failover-strategy`: `region` (Flink's default),
 /// `full`, or a registered plug-in (`failover::registry`).
 fn failover_strategy(conf: &Configuration) -> Result<String, ConfigError> {
-    Ok(match get(conf, "jobmanager.execution.failover-strategy") {
+    use crate::failover::registry::failover_strategy_factory;
+    let name = match get(conf, "jobmanager.execution.failover-strategy") {
         None => "region".to_string(),
-        Some(v) if crate::failover::registry::failover_strategy_factory(v).is_some() => v.trim().to_lowercase(),
+        Some(v) if failover_strategy_factory(v).is_some() => v.trim().to_lowercase(),
         Some(v) => {
             return Err(ConfigError::new(
                 "jobmanager.execution.failover-strategy",
@@ -363,7 +369,11 @@ fn failover_strategy(conf: &Configuration) -> Result<String, ConfigError> {
                 "expected `region`, `full` or a registered failover strategy",
             ))
         }
-    })
+    };
+    // `create_failover_strategy` builds it by this name, the default included.
+    let known = failover_strategy_factory(&name).is_some();
+    assert!(known, "invariant: failover strategy `{name}` unknown");
+    Ok(name)
 }
 
 /// `execution.checkpointing.mode`.
@@ -619,6 +629,9 @@ impl EngineConfig {
 
     /// How tasks handle barriers.
     pub fn barrier_config(&self) -> BarrierConfig {
+        // `unaligned_checkpoints` refuses unaligned checkpoints in AT_LEAST_ONCE mode.
+        let exactly_once = self.checkpointing_mode == CheckpointingMode::ExactlyOnce;
+        assert!(!self.unaligned || exactly_once, "invariant: unaligned, AT_LEAST_ONCE");
         BarrierConfig {
             mode: self.checkpointing_mode,
             unaligned: self.unaligned,
@@ -629,6 +642,10 @@ impl EngineConfig {
     /// The effective max parallelism (number of key groups) for a job whose
     /// largest operator parallelism is `parallelism`.
     pub fn effective_max_parallelism(&self, parallelism: u32) -> Result<i32, ConfigError> {
+        const UPPER: i32 = key_groups::UPPER_BOUND_MAX_PARALLELISM;
+        let m = self.max_parallelism;
+        // `validate` admits -1 (derived) or a count of key groups Flink allows.
+        assert!(m == -1 || (1..=UPPER).contains(&m), "invariant: max parallelism {m}");
         let p = i32::try_from(parallelism).unwrap_or(i32::MAX);
         let max_p = if self.max_parallelism == -1 {
             key_groups::compute_default_max_parallelism(p)
@@ -643,6 +660,7 @@ impl EngineConfig {
                 format!("smaller than the operator parallelism {p}"),
             ));
         }
+        assert!((1..=UPPER).contains(&max_p), "invariant: {max_p} key groups for {p}");
         Ok(max_p)
     }
 }

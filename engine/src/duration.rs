@@ -140,10 +140,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
         })?
     };
     // `value` is non-negative because the number has no sign.
+    assert!(value >= 0, "invariant: unsigned digits {number:?} parsed as {value}");
     let total_nanos = u128::from(value.unsigned_abs()) * unit.nanos();
     let secs = u64::try_from(total_nanos / 1_000_000_000).map_err(|_| overflow())?;
     let sub_nanos = u32::try_from(total_nanos % 1_000_000_000).map_err(|_| overflow())?;
-    Ok(Duration::new(secs, sub_nanos))
+    let duration = Duration::new(secs, sub_nanos);
+    assert_eq!(duration.as_nanos(), total_nanos, "invariant: {s:?} lost nanos");
+    Ok(duration)
 }
 
 /// Formats a duration compactly with the largest unit that represents it
@@ -168,7 +171,10 @@ pub fn format_duration(d: Duration) -> String {
     ];
     for unit in UNITS {
         if nanos.is_multiple_of(unit.nanos()) {
-            return format!("{}{}", nanos / unit.nanos(), unit.short_label());
+            // The output reads back: its label names the same unit.
+            let label = unit.short_label();
+            assert_eq!(Unit::from_label(label), Some(unit), "invariant: label {label}");
+            return format!("{}{label}", nanos / unit.nanos());
         }
     }
     // Unreachable in practice: every value is a whole number of nanoseconds.
