@@ -20,7 +20,9 @@
 //!
 //! [`format_duration`] renders a duration compactly with the largest unit that
 //! represents it exactly (`"500ms"`, `"10s"`, `"1min"`, `"1h"`, `"2d"`), so
-//! that `parse_duration(&format_duration(d)) == Ok(d)` for every duration.
+//! that `parse_duration(&format_duration(d)) == Ok(d)` for every duration
+//! whose count in that unit fits a Java `long` (every duration
+//! `parse_duration` returns; not, say, `Duration::MAX`).
 
 use std::time::Duration;
 
