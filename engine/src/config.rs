@@ -617,12 +617,13 @@ impl EngineConfig {
             let k = "halab.network.credits";
             return Err(ConfigError::new(k, &raw(k), "must be at least 1"));
         }
-        if self.rpc_timeout.is_zero() || self.source_poll_interval.is_zero() {
-            return Err(ConfigError::new(
-                "halab.rpc.timeout",
-                &raw("halab.rpc.timeout"),
-                "must be positive",
-            ));
+        for (k, value) in [
+            ("halab.rpc.timeout", self.rpc_timeout),
+            ("halab.source.poll-interval", self.source_poll_interval),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::new(k, &raw(k), "must be positive"));
+            }
         }
         Ok(())
     }
@@ -709,6 +710,14 @@ mod tests {
         let e = EngineConfig::from_configuration(&conf(&[("execution.checkpointing.intervall", "1s")])).unwrap_err();
         assert_eq!(e.key, "execution.checkpointing.intervall");
         assert!(e.to_string().contains("unknown configuration key"));
+    }
+
+    #[test]
+    fn zero_intervals_name_their_own_key() {
+        for key in ["halab.rpc.timeout", "halab.source.poll-interval"] {
+            let e = EngineConfig::from_configuration(&conf(&[(key, "0ms")])).unwrap_err();
+            assert_eq!(e.key, key);
+        }
     }
 
     #[test]
