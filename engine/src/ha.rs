@@ -156,6 +156,15 @@ pub struct LeaderLease {
 impl LeaderLease {
     /// A lease granted to a campaign sent at `sent_ms`.
     pub fn granted(epoch: u64, sent_ms: i64, cfg: &LeaseConfig) -> LeaderLease {
+        // Epoch 0 is the leadership without HA, which has no lease.
+        assert!(epoch >= 1, "invariant: a lease in epoch {epoch}");
+        // The leader renews before it must stop, and stops before the service
+        // can grant the lease to another.
+        let ordered = cfg.retry_period < cfg.renew_deadline && cfg.renew_deadline <= cfg.lease_duration;
+        assert!(
+            ordered,
+            "invariant: not retry-period < renew-deadline <= lease-duration: {cfg:?}"
+        );
         LeaderLease {
             epoch,
             renew_deadline_ms: cfg.renew_deadline.as_millis() as i64,

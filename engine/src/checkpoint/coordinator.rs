@@ -109,7 +109,17 @@ impl CheckpointCoordinator {
 
     /// A coordinator continuing an id counter (ids are never reused).
     pub fn with_next_id(config: CoordinatorConfig, next_id: CheckpointId) -> Self {
-        assert!(config.interval_ms > 0 && config.max_concurrent > 0 && config.num_retained > 0);
+        let c = config;
+        let times = c.interval_ms > 0 && c.timeout_ms > 0 && c.min_pause_ms >= 0;
+        assert!(times, "invariant: an interval, timeout or pause out of range: {c:?}");
+        assert!(
+            c.max_concurrent > 0 && c.num_retained > 0,
+            "invariant: no checkpoint fits: {c:?}"
+        );
+        assert!(
+            next_id >= INITIAL_CHECKPOINT_ID,
+            "invariant: checkpoint id {next_id} below 1"
+        );
         CheckpointCoordinator {
             config,
             next_id,
@@ -129,6 +139,7 @@ impl CheckpointCoordinator {
     /// Start periodic triggering. `initial_delay_ms` should be drawn from the
     /// seed uniformly in `[min_pause, base_interval]`, as Flink draws it.
     pub fn start_scheduler(&mut self, now_ms: i64, initial_delay_ms: i64) {
+        assert!(initial_delay_ms >= 0, "invariant: initial delay {initial_delay_ms} ms");
         self.next_trigger_ms = Some(now_ms + initial_delay_ms);
     }
 
@@ -171,6 +182,7 @@ impl CheckpointCoordinator {
         }
         self.queued_periodic = false;
         if let Some(last) = self.last_completion_ms {
+            assert!(last <= now_ms, "invariant: completion at {last} after now {now_ms}");
             let remaining = last + self.config.min_pause_ms - now_ms;
             if remaining > 0 {
                 self.next_trigger_ms = Some(now_ms + remaining);
@@ -341,6 +353,8 @@ impl CheckpointCoordinator {
                 discarded.push(old.id);
             }
         }
+        let newest = self.store.back().map(|c| c.id);
+        assert_eq!(newest, Some(id), "invariant: checkpoint {id} is retained, newest");
         let subsumed_pending: Vec<CheckpointId> = self.pending.range(..id).map(|(k, _)| *k).collect();
         for s in &subsumed_pending {
             self.pending.remove(s);

@@ -83,9 +83,14 @@ impl TaskStateSnapshot {
     /// besides the rest of the snapshot. Restores still download all of it.
     pub fn uploaded_bytes(&self, model: &ResourceModel, incremental: bool) -> u64 {
         match (incremental, self.unconfirmed_entries, &self.operator) {
-            (true, Some(changed), OperatorState::Keyed(_)) => model
-                .state_bytes(changed)
-                .saturating_add(self.in_flight_bytes(Some(model))),
+            (true, Some(changed), OperatorState::Keyed(k)) => {
+                let entries = k.entries.len() as u64;
+                // So an incremental upload is never larger than the snapshot.
+                assert!(changed <= entries, "invariant: {changed} changed entries of {entries}");
+                model
+                    .state_bytes(changed)
+                    .saturating_add(self.in_flight_bytes(Some(model)))
+            }
             _ => self.size_bytes(Some(model)),
         }
     }
@@ -143,6 +148,7 @@ pub struct StateHandle {
 
 impl StateHandle {
     pub fn key_for(id: CheckpointId, task: ExecutionVertexId) -> String {
+        assert!(id >= INITIAL_CHECKPOINT_ID, "invariant: checkpoint id {id} below 1");
         format!("chk-{id}/{}-{}", task.vertex, task.subtask)
     }
 }
@@ -158,10 +164,18 @@ pub struct CompletedCheckpoint {
 
 impl CompletedCheckpoint {
     pub fn metadata_key(id: CheckpointId) -> String {
+        assert!(id >= INITIAL_CHECKPOINT_ID, "invariant: checkpoint id {id} below 1");
         format!("chk-{id}/_metadata")
     }
 
     pub fn state_size(&self) -> u64 {
+        // Uploads and in-flight data are parts of the state.
+        let parts = |h: &StateHandle| h.uploaded_bytes.max(h.in_flight_bytes) <= h.size_bytes;
+        assert!(
+            self.states.values().all(parts),
+            "invariant: checkpoint {}'s sizes",
+            self.id
+        );
         self.states.values().map(|h| h.size_bytes).sum()
     }
 

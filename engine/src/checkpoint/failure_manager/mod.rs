@@ -255,6 +255,9 @@ impl FailJob {
     /// [`EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE`]; for a synchronous savepoint it is the
     /// checkpoint exception's own message (the reason's message).
     pub fn message(&self) -> String {
+        let savepoint = self.cause == FailJobCause::SynchronousSavepointFailed;
+        // A failed synchronous savepoint fails the job through `failJob`.
+        assert!(!savepoint || !self.due_to_task_failure, "invariant: {self:?}");
         match self.cause {
             FailJobCause::TolerableFailureThresholdExceeded => format!(
                 "{} The latest checkpoint failed due to {}, view the Checkpoint History tab or \
@@ -387,6 +390,11 @@ impl CheckpointFailureManager {
             self.last_succeeded_checkpoint_id = Some(checkpoint_id);
             self.clear_count();
         }
+        let last = self.last_succeeded_checkpoint_id;
+        assert!(
+            last >= Some(checkpoint_id),
+            "invariant: last success {last:?} < {checkpoint_id}"
+        );
     }
 
     /// The current number of consecutive counted failures.
@@ -421,8 +429,16 @@ impl CheckpointFailureManager {
         if first_time {
             // Cannot overflow: the counter is cleared as soon as it exceeds the tolerable
             // number, which is below i32::MAX whenever anything is counted.
+            let counter = self.continuous_failure_counter;
+            assert!((0..i32::MAX).contains(&counter), "invariant: failure counter {counter}");
             self.continuous_failure_counter = self.continuous_failure_counter.saturating_add(1);
         }
+        // Each counted checkpoint counts once; unknown ids count without one.
+        let (ids, counter) = (self.counted_checkpoint_ids.len(), self.continuous_failure_counter);
+        assert!(
+            ids <= counter as usize,
+            "invariant: {ids} checkpoints counted, counter {counter}"
+        );
     }
 
     fn check_failure_against_counter(
@@ -431,6 +447,8 @@ impl CheckpointFailureManager {
         checkpoint_id: Option<u64>,
         by: ReportedBy,
     ) -> Option<FailJob> {
+        let tolerable = self.tolerable_cp_failure_number;
+        assert!(tolerable >= 0, "invariant: tolerable failure number {tolerable}");
         let due_to_task_failure = by == ReportedBy::Task;
         let relevant = match checkpoint_id {
             None => true,
