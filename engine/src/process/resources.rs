@@ -101,7 +101,9 @@ impl TaskManagerResources {
     async fn pay(&self, pool: &Mutex<CorePool>, debt: &mut CpuDebt, work_ns: u64) {
         debt.charge(work_ns);
         if let Some(work) = debt.due() {
-            let at = debt.requested_at(self.clock.now_ns());
+            let now = self.clock.now_ns();
+            let at = debt.requested_at(now);
+            assert!(at <= now, "invariant: work requested at {at}, after now {now}");
             let done = pool.lock().expect("invariant: lock not poisoned").run(at, work);
             assert!(done >= at + work, "invariant: work takes its time");
             debt.paid_until(done);
@@ -119,11 +121,16 @@ impl TaskManagerResources {
             .lock()
             .expect("invariant: lock not poisoned")
             .transfer(start, bytes);
+        assert!(done >= start, "invariant: a transfer ends at {done}, before {start}");
         if let (Storage::Remote, Some(aggregate)) = (storage, &m.storage_aggregate) {
             let shared = aggregate
                 .lock()
                 .expect("invariant: lock not poisoned")
                 .transfer(start, bytes);
+            assert!(
+                shared >= start,
+                "invariant: a transfer ends at {shared}, before {start}"
+            );
             done = done.max(shared);
         }
         self.sleep_until_ns(done).await;

@@ -84,7 +84,8 @@ impl ChannelRegistry {
         for ch in self.early.remove(&id).unwrap_or_default() {
             let _ = sender.send(ch);
         }
-        self.tasks.insert(id, sender);
+        let previous = self.tasks.insert(id, sender);
+        assert!(previous.is_none(), "invariant: attempt {id} is deployed once");
     }
 
     fn unregister(&mut self, id: ExecutionAttemptId) {
@@ -252,6 +253,8 @@ async fn run_session(
                     }
                     JmToTm::Deploy(tdd) => {
                         let id = tdd.id;
+                        assert_eq!(id.epoch, session.epoch, "invariant: a session runs its leader's attempts: {id}");
+                        assert!(id.vertex.subtask < tdd.parallelism, "invariant: {id} within parallelism {}", tdd.parallelism);
                         cfg.tracer.record(&cfg.node, TraceEvent::DeploymentAccepted { task: id, jm: session.candidate, epoch: session.epoch });
                         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
                         let (in_tx, in_rx) = mpsc::unbounded_channel();
@@ -279,6 +282,7 @@ async fn run_session(
                         tasks.insert(id.vertex, RunningTask { id, control: ctl_tx, _handle: handle });
                     }
                     JmToTm::CancelTask { id } => {
+                        assert_eq!(id.epoch, session.epoch, "invariant: a session cancels its leader's attempts: {id}");
                         if tasks.get(&id.vertex).is_some_and(|t| t.id.fencing_token() <= id.fencing_token()) {
                             tasks.remove(&id.vertex);
                             registry.lock().expect("invariant: lock not poisoned").unregister(id);
