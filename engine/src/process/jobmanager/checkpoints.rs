@@ -18,6 +18,14 @@ pub(super) async fn write_metadata(
 ) {
     while let Some(c) = rx.recv().await {
         let checkpoint = c.id;
+        assert!(
+            !c.states.is_empty(),
+            "invariant: checkpoint {checkpoint} holds no state"
+        );
+        assert!(
+            c.completion_ms >= c.trigger_ms,
+            "invariant: {checkpoint} completes before its trigger"
+        );
         let req = StorageRequest::Put {
             key: CompletedCheckpoint::metadata_key(c.id),
             blob: StoredBlob::Metadata(Arc::new(c)),
@@ -44,9 +52,15 @@ impl JobMaster {
         by: ReportedBy,
     ) {
         let Some(coord) = self.coordinator.as_mut() else { return };
-        if coord.abort(checkpoint).is_none() {
+        let Some(aborted) = coord.abort(checkpoint) else {
             return;
-        }
+        };
+        // Only the outcome of its finalisation ends a finalizing checkpoint.
+        let finalized = reason == CheckpointFailureReason::FinalizeCheckpointFailure;
+        assert!(
+            !aborted.finalizing || finalized,
+            "invariant: finalizing {checkpoint} aborted: {reason:?}"
+        );
         self.trace(TraceEvent::CheckpointAborted {
             id: checkpoint,
             reason: format!("{}: {detail}", reason.name()),
@@ -72,6 +86,15 @@ impl JobMaster {
             .await;
             return;
         }
+        let first = self.first_checkpoint_id;
+        assert!(
+            checkpoint >= first,
+            "invariant: metadata of {checkpoint}, ids from {first} now"
+        );
+        assert!(
+            !self.awaiting_id.contains_key(&checkpoint),
+            "invariant: {checkpoint}'s id unreserved"
+        );
         self.metadata_stored.insert(checkpoint);
         if let Some(ha) = &self.ha {
             let _ = ha.send(leadership::HaWrite::AddCompletedCheckpoint(checkpoint));
@@ -98,6 +121,7 @@ impl JobMaster {
                 let Some(barrier) = self.awaiting_id.remove(&id) else {
                     return;
                 };
+                assert_eq!(barrier.id, id, "invariant: the barrier waiting for id {id} carries it");
                 if self.coordinator.as_ref().is_some_and(|c| c.pending().contains_key(&id)) {
                     self.send_barriers(barrier).await;
                 }
@@ -137,13 +161,13 @@ impl JobMaster {
         }
     }
 
-    /// The checkpoint is durable: complete it and notify the tasks.
     /// Whether `id` is pending in this JobMaster's coordinator (events of
     /// an earlier leadership may still be queued; their ids never are).
-    fn is_pending(&self, id: CheckpointId) -> bool {
+    pub(super) fn is_pending(&self, id: CheckpointId) -> bool {
         self.coordinator.as_ref().is_some_and(|c| c.pending().contains_key(&id))
     }
 
+    /// The checkpoint is durable: complete it and notify the tasks.
     async fn finish_completion(&mut self, checkpoint: CheckpointId) {
         assert!(
             !self.is_pending(checkpoint) || self.metadata_stored.contains(&checkpoint),
@@ -164,6 +188,17 @@ impl JobMaster {
             "invariant: a checkpoint completes after its trigger"
         );
         self.failure_manager.handle_checkpoint_success(checkpoint);
+        let fm = &self.failure_manager;
+        let cleared = fm.last_succeeded_checkpoint_id() == Some(checkpoint) && fm.continuous_failure_count() == 0;
+        assert!(
+            cleared,
+            "invariant: checkpoint {checkpoint} is the newest success, no failure counts"
+        );
+        let subsumed = &done.subsumed_pending;
+        assert!(
+            subsumed.iter().all(|s| *s < checkpoint),
+            "invariant: {checkpoint} subsumed {subsumed:?}"
+        );
         let metrics = self.task_metrics.remove(&checkpoint).unwrap_or_default();
         self.task_metrics.retain(|k, _| *k > checkpoint);
         self.trace(TraceEvent::CheckpointCompleted {
@@ -223,6 +258,11 @@ impl JobMaster {
         if !final_checkpoint || targets.len() != self.vertices.len() {
             return false;
         }
+        assert_eq!(
+            self.status,
+            JobStatus::Running,
+            "invariant: a job finishes from RUNNING"
+        );
         self.finishing = true;
         if let Some(c) = self.coordinator.as_mut() {
             c.stop_scheduler();
@@ -259,6 +299,7 @@ impl JobMaster {
                 }
             }
             TriggerPoll::Trigger { id, timestamp_ms } => {
+                assert!(all_running, "invariant: checkpoint {id} triggered, not all running");
                 let id = match self.cfg.sabotage {
                     Sabotage::CheckpointIdRepeats => id.min(2),
                     _ => id,
@@ -280,13 +321,28 @@ impl JobMaster {
     async fn send_barriers(&mut self, barrier: CheckpointBarrier) {
         // Traced when the barriers go out: with HA only after the id is
         // persisted, so an id the counter refused is never injected.
+        let id = barrier.id;
+        assert!(
+            !self.awaiting_id.contains_key(&id),
+            "invariant: checkpoint {id}'s id unreserved"
+        );
+        // A checkpoint triggered before the final one completed may still
+        // come (several concurrent): its sources may be finishing.
+        let finishing = self.finishing;
+        let job = self.status;
+        assert!(
+            finishing || job == JobStatus::Running,
+            "invariant: {id}'s barriers in {job:?}"
+        );
         self.trace(TraceEvent::CheckpointTriggered { id: barrier.id });
         let sources: Vec<(TmId, ExecutionAttemptId)> = self
             .executions
             .iter()
             .filter(|(v, _)| matches!(self.cfg.job.vertex(v.vertex).kind, OperatorKind::Source { .. }))
+            .inspect(|(v, e)| assert!(finishing || e.state == ExecutionState::Running, "invariant: {v:?} runs"))
             .map(|(v, e)| (e.tm, self.attempt_id(*v, e)))
             .collect();
+        assert!(!sources.is_empty(), "invariant: checkpoint {id} has no source");
         for (tm, id) in sources {
             self.send_to_tm(tm, JmToTm::TriggerCheckpoint { id, barrier }).await;
         }

@@ -38,6 +38,9 @@ impl JobMaster {
                     .await;
             }
         }
+        let live = |e: &Execution| matches!(e.state, ExecutionState::Deploying | ExecutionState::Running);
+        let left = self.executions.values().any(|e| e.tm == tm && live(e));
+        assert!(!left, "invariant: a subtask runs on lost TaskManager {tm}");
     }
 
     /// A live task failed. Handled in any non-terminal status: while one
@@ -46,12 +49,14 @@ impl JobMaster {
         if self.status.is_terminal() || self.status == JobStatus::Created {
             return;
         }
+        assert_eq!(id.epoch, self.epoch, "invariant: failed {id} of another leadership");
         self.trace(TraceEvent::TaskFailed {
             task: id.vertex,
             attempt: id.attempt,
             reason: reason.clone(),
         });
         let to_restart = self.failover.tasks_needing_restart(id.vertex);
+        assert!(to_restart.contains(&id.vertex), "invariant: failed {id} not restarted");
         self.handle_failure(to_restart).await;
     }
 
@@ -66,11 +71,50 @@ impl JobMaster {
 
     /// Flink's `ExecutionFailureHandler` + `DefaultScheduler.restartTasksWithDelay`.
     pub(super) async fn handle_failure(&mut self, to_restart: BTreeSet<ExecutionVertexId>) {
+        let known = !to_restart.is_empty() && to_restart.iter().all(|v| self.vertices.contains(v));
+        assert!(known, "invariant: restarts subtasks not of the job: {to_restart:?}");
         let now = self.now_ms();
         // A failure while finishing: the restored tasks finish again after
         // the next checkpoint that covers all input.
         self.finishing = false;
         let is_new_attempt = self.restart_strategy.notify_failure(now, &mut self.restart_rng);
+        self.abort_checkpoints_for_failover();
+        let can_restart = self.restart_strategy.can_restart(now) || self.cfg.sabotage == Sabotage::RestartNeverGivesUp;
+        if can_restart {
+            if is_new_attempt {
+                self.num_restarts += 1;
+            }
+            let mut delay = self.restart_strategy.backoff_time_ms(now).unwrap_or(0).max(0);
+            if self.cfg.sabotage == Sabotage::RestartIgnoresBackoff {
+                delay = 0;
+            }
+            self.set_status(JobStatus::Restarting);
+            self.cancel(&to_restart).await;
+            self.enqueue_restart(now + delay, to_restart);
+            self.trace(TraceEvent::RestartScheduled {
+                delay_ms: delay,
+                num_restarts: self.num_restarts,
+            });
+            if delay == 0 {
+                // No backoff: redeploy now, not at the next timer tick.
+                self.try_deploy().await;
+            }
+        } else {
+            self.set_status(JobStatus::Failing);
+            let all: BTreeSet<_> = self.vertices.iter().copied().collect();
+            self.cancel(&all).await;
+            self.pending.clear();
+            self.set_status(JobStatus::Failed);
+            self.store_job_result(JobStatus::Failed);
+            self.trace(TraceEvent::JobFailed {
+                reason: format!("Recovery is suppressed by {}", self.restart_strategy.describe()),
+            });
+        }
+    }
+
+    /// A failover aborts the pending checkpoints (but one being finalised)
+    /// and stops the periodic trigger until the job runs again.
+    fn abort_checkpoints_for_failover(&mut self) {
         let sabotaged = self.cfg.sabotage == Sabotage::FailoverAbortsFinalizingCheckpoint;
         let aborted = self
             .coordinator
@@ -93,46 +137,23 @@ impl JobMaster {
         if let Some(c) = self.coordinator.as_mut() {
             c.stop_scheduler();
         }
-        let can_restart = self.restart_strategy.can_restart(now) || self.cfg.sabotage == Sabotage::RestartNeverGivesUp;
-        if can_restart {
-            if is_new_attempt {
-                self.num_restarts += 1;
-            }
-            let mut delay = self.restart_strategy.backoff_time_ms(now).unwrap_or(0).max(0);
-            if self.cfg.sabotage == Sabotage::RestartIgnoresBackoff {
-                delay = 0;
-            }
-            self.set_status(JobStatus::Restarting);
-            self.cancel(&to_restart).await;
-            // Vertices of an earlier batch that restart again go with this one.
-            for (_, batch) in &mut self.pending {
-                batch.retain(|v| !to_restart.contains(v));
-            }
-            self.pending.retain(|(_, b)| !b.is_empty());
-            self.pending.push((now + delay, to_restart));
-            self.pending.sort_by_key(|(due, _)| *due);
-            self.trace(TraceEvent::RestartScheduled {
-                delay_ms: delay,
-                num_restarts: self.num_restarts,
-            });
-            if delay == 0 {
-                // No backoff: redeploy now, not at the next timer tick.
-                self.try_deploy().await;
-            }
-        } else {
-            self.set_status(JobStatus::Failing);
-            let all: BTreeSet<_> = self.vertices.iter().copied().collect();
-            self.cancel(&all).await;
-            self.pending.clear();
-            self.set_status(JobStatus::Failed);
-            self.store_job_result(JobStatus::Failed);
-            self.trace(TraceEvent::JobFailed {
-                reason: format!("Recovery is suppressed by {}", self.restart_strategy.describe()),
-            });
+    }
+
+    /// Queue `batch` for deployment at `due`. Its subtasks leave any earlier
+    /// batch: they restart again, with this one.
+    fn enqueue_restart(&mut self, due: i64, batch: BTreeSet<ExecutionVertexId>) {
+        for (_, earlier) in &mut self.pending {
+            earlier.retain(|v| !batch.contains(v));
         }
+        self.pending.retain(|(_, b)| !b.is_empty());
+        self.pending.push((due, batch));
+        self.pending.sort_by_key(|(due, _)| *due);
+        assert!(scheduling::disjoint(&self.pending), "invariant: batches overlap");
     }
 
     pub(super) async fn cancel(&mut self, set: &BTreeSet<ExecutionVertexId>) {
+        let known = set.iter().all(|v| self.vertices.contains(v));
+        assert!(known, "invariant: cancelling subtasks not of the job: {set:?}");
         let targets: Vec<(TmId, ExecutionAttemptId)> = set
             .iter()
             .filter_map(|v| self.executions.get(v).map(|e| (e.tm, self.attempt_id(*v, e))))

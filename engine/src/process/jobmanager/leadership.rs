@@ -73,6 +73,7 @@ pub(super) async fn campaign(
             })
             .await;
         if let Ok(CoordinationResponse::Elected { epoch }) = answer {
+            assert!(epoch >= 1, "invariant: elected in epoch {epoch}, below 1");
             let lease = LeaderLease::granted(epoch, sent, &lease_cfg);
             match recover(cfg, ep, &mut coord, epoch).await {
                 // Recovery takes time (a pause may even fall into it): lead
@@ -158,6 +159,15 @@ async fn recover(
         (v, Some(CoordValue::Checkpoints(ids))) => (v, ids),
         (v, _) => (v, Vec::new()),
     };
+    let next = next_checkpoint_id;
+    assert!(
+        pointers.is_sorted_by(|a, b| a < b),
+        "invariant: pointers {pointers:?} out of order"
+    );
+    assert!(
+        pointers.last().is_none_or(|p| *p < next),
+        "invariant: {pointers:?} reach counter {next}"
+    );
     let result = match get(coord, keys::JOB_RESULT).await? {
         (_, Some(CoordValue::JobResult(s))) => Some(s),
         _ => None,
@@ -167,7 +177,10 @@ async fn recover(
     for id in &pointers {
         let key = CompletedCheckpoint::metadata_key(*id);
         match storage.call::<_, StorageResponse>(StorageRequest::Get { key }).await {
-            Ok(StorageResponse::Found(Some(StoredBlob::Metadata(m)))) => completed.push((*m).clone()),
+            Ok(StorageResponse::Found(Some(StoredBlob::Metadata(m)))) => {
+                assert_eq!(m.id, *id, "invariant: checkpoint {id}'s metadata key holds it");
+                completed.push((*m).clone());
+            }
             other => return Err(format!("reading checkpoint {id}: {other:?}")),
         }
     }
@@ -229,10 +242,51 @@ pub(super) enum HaWrite {
 /// The writer task's versions of the keys it changes.
 pub(super) struct HaWriterState {
     pub epoch: u64,
+    /// The next checkpoint id as the counter holds it (or will, once the
+    /// write in flight lands): reserved ids only increase.
+    pub next_checkpoint_id: CheckpointId,
     pub counter_version: u64,
     pub pointers: Vec<CheckpointId>,
     pub pointers_version: u64,
     pub num_retained: usize,
+}
+
+impl HaWriterState {
+    /// The key, expected version and new value of `write`'s compare-and-set.
+    fn compare_and_set(&mut self, write: &HaWrite) -> (&'static str, u64, CoordValue) {
+        match write {
+            HaWrite::ReserveCheckpointId(id) => {
+                let next = self.next_checkpoint_id;
+                assert!(*id >= next, "invariant: id {id} reserved below the counter {next}");
+                self.next_checkpoint_id = id + 1;
+                (
+                    keys::CHECKPOINT_ID_COUNTER,
+                    self.counter_version,
+                    CoordValue::Counter(id + 1),
+                )
+            }
+            HaWrite::AddCompletedCheckpoint(id) => {
+                let next = self.next_checkpoint_id;
+                assert!(*id < next, "invariant: checkpoint {id} completes unreserved ({next})");
+                let mut ids = self.pointers.clone();
+                ids.push(*id);
+                let excess = ids.len().saturating_sub(self.num_retained);
+                ids.drain(..excess);
+                let retained = self.num_retained;
+                assert!(ids.len() <= retained, "invariant: {ids:?} retained, at most {retained}");
+                assert!(
+                    ids.is_sorted_by(|a, b| a < b),
+                    "invariant: pointers {ids:?} out of order"
+                );
+                (
+                    keys::COMPLETED_CHECKPOINTS,
+                    self.pointers_version,
+                    CoordValue::Checkpoints(ids),
+                )
+            }
+            HaWrite::JobResult(s) => (keys::JOB_RESULT, 0, CoordValue::JobResult(*s)),
+        }
+    }
 }
 
 pub(super) async fn write_ha(
@@ -241,26 +295,9 @@ pub(super) async fn write_ha(
     mut rx: mpsc::UnboundedReceiver<HaWrite>,
     events: mpsc::UnboundedSender<JmEvent>,
 ) {
+    assert!(state.epoch >= 1, "invariant: leader-only writes carry an epoch of HA");
     while let Some(w) = rx.recv().await {
-        let (key, expected, value) = match &w {
-            HaWrite::ReserveCheckpointId(id) => (
-                keys::CHECKPOINT_ID_COUNTER,
-                state.counter_version,
-                CoordValue::Counter(id + 1),
-            ),
-            HaWrite::AddCompletedCheckpoint(id) => {
-                let mut ids = state.pointers.clone();
-                ids.push(*id);
-                let excess = ids.len().saturating_sub(state.num_retained);
-                ids.drain(..excess);
-                (
-                    keys::COMPLETED_CHECKPOINTS,
-                    state.pointers_version,
-                    CoordValue::Checkpoints(ids),
-                )
-            }
-            HaWrite::JobResult(s) => (keys::JOB_RESULT, 0, CoordValue::JobResult(*s)),
-        };
+        let (key, expected, value) = state.compare_and_set(&w);
         let req = CoordinationRequest::CompareAndSet {
             key: key.into(),
             expected,
@@ -269,6 +306,7 @@ pub(super) async fn write_ha(
         };
         let result = match coord.call::<_, CoordinationResponse>(req).await {
             Ok(CoordinationResponse::Set { version }) => {
+                assert!(version > expected, "invariant: {key} set to {version} from {expected}");
                 match (&w, value) {
                     (HaWrite::ReserveCheckpointId(_), _) => state.counter_version = version,
                     (HaWrite::AddCompletedCheckpoint(_), CoordValue::Checkpoints(ids)) => {
@@ -318,6 +356,10 @@ async fn settle_pointer_write(
             Some(CoordValue::Checkpoints(ids)) => ids,
             _ => Vec::new(),
         };
+        assert!(
+            ids.is_sorted_by(|a, b| a < b),
+            "invariant: pointers {ids:?} out of order"
+        );
         if ids.contains(&id) {
             state.pointers = ids;
             state.pointers_version = version;
@@ -330,9 +372,10 @@ async fn settle_pointer_write(
             epoch: state.epoch,
         };
         match coord.call::<_, CoordinationResponse>(fence).await {
-            Ok(CoordinationResponse::Set { version }) => {
+            Ok(CoordinationResponse::Set { version: set }) => {
+                assert!(set > version, "invariant: pointers set to {set} from {version}");
                 state.pointers = ids;
-                state.pointers_version = version;
+                state.pointers_version = set;
                 return Err(HaWriteError::Failed(format!(
                     "checkpoint {id}'s pointer was not added (settled after no answer)"
                 )));

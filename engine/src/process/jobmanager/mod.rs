@@ -165,6 +165,19 @@ async fn lead(
     ev_rx: &mut mpsc::UnboundedReceiver<JmEvent>,
     l: leadership::Leadership,
 ) {
+    let ha = cfg.coordination.is_some();
+    assert_eq!(l.epoch > 0, ha, "invariant: epoch 0 is the leadership without HA");
+    let lease_epoch = l.lease.map(|lease| lease.epoch);
+    assert_eq!(
+        lease_epoch,
+        ha.then_some(l.epoch),
+        "invariant: a lease with HA, of the epoch"
+    );
+    assert_eq!(
+        l.recovered.is_some(),
+        ha,
+        "invariant: a leader with HA recovered the job"
+    );
     let (meta_tx, meta_rx) = mpsc::unbounded_channel::<CompletedCheckpoint>();
     let storage = RpcClient::new(ep.clone(), cfg.services.checkpoint_storage, cfg.engine.rpc_timeout);
     let _writer = AbortOnDrop(madsim::task::spawn(checkpoints::write_metadata(
@@ -179,6 +192,7 @@ async fn lead(
         let (ha_tx, ha_rx) = mpsc::unbounded_channel();
         let state = leadership::HaWriterState {
             epoch: l.epoch,
+            next_checkpoint_id: r.next_checkpoint_id,
             counter_version: r.counter_version,
             pointers: r.pointers.clone(),
             pointers_version: r.pointers_version,
@@ -340,6 +354,9 @@ struct JobMaster {
     /// A final checkpoint covered all input (bounded job): tasks are
     /// finishing and no further checkpoint is triggered.
     finishing: bool,
+    /// The first checkpoint id this leadership hands out: a lower id is of
+    /// an earlier leadership.
+    first_checkpoint_id: CheckpointId,
 }
 
 impl JobMaster {
@@ -350,6 +367,16 @@ impl JobMaster {
         l: leadership::Leadership,
     ) -> Result<Self, ()> {
         if let Some(r) = &l.recovered {
+            let next = r.next_checkpoint_id;
+            assert!(
+                next >= crate::checkpoint::INITIAL_CHECKPOINT_ID,
+                "invariant: counter {next}"
+            );
+            let ids = r.completed.iter().map(|c| c.id);
+            assert!(
+                ids.eq(r.pointers.iter().copied()),
+                "invariant: the pointers' checkpoints"
+            );
             cfg.job = r.graph.clone();
         }
         let fail = |cfg: &JobManagerConfig, text: String| {
@@ -362,6 +389,14 @@ impl JobMaster {
                 return Err(());
             }
         };
+        let (max, bound) = (
+            max_parallelism,
+            crate::partition::key_groups::UPPER_BOUND_MAX_PARALLELISM,
+        );
+        assert!(
+            (1..=bound).contains(&max),
+            "invariant: max parallelism {max} within 1..={bound}"
+        );
         let restart_strategy = match load_restart_strategy(&cfg.engine.raw, cfg.engine.checkpoint_interval.is_some()) {
             Ok(s) => s,
             Err(e) => {
@@ -401,10 +436,23 @@ impl JobMaster {
         }
         let failover = create_failover_strategy(&cfg.engine.failover_strategy, &cfg.job);
         let vertices = cfg.job.execution_vertices();
+        assert!(!vertices.is_empty(), "invariant: a job has a subtask");
+        let desired_parallelism: BTreeMap<_, _> = cfg
+            .job
+            .vertex_ids()
+            .map(|v| (v, cfg.job.vertex(v).parallelism))
+            .collect();
+        let fits = |p: &u32| *p >= 1 && *p as i32 <= max;
+        assert!(
+            desired_parallelism.values().all(fits),
+            "invariant: parallelism within 1..={max}"
+        );
+        let first_checkpoint_id = coordinator.as_ref().map_or(next_id, |c| c.next_checkpoint_id());
         let now = cfg.tracer.now_ms() as i64;
         let (status, pending) = match result {
             // The job result store says it is done: do not run it again.
             Some(s) => {
+                assert!(s.is_terminal(), "invariant: the job's result {s:?} is terminal");
                 cfg.tracer.record(
                     &cfg.node,
                     TraceEvent::Note {
@@ -424,12 +472,9 @@ impl JobMaster {
             revoked: None,
             slots_changed_ms: now,
             reactive_wait_until: None,
-            desired_parallelism: cfg
-                .job
-                .vertex_ids()
-                .map(|v| (v, cfg.job.vertex(v).parallelism))
-                .collect(),
+            desired_parallelism,
             finishing: false,
+            first_checkpoint_id,
             max_parallelism,
             tms: BTreeMap::new(),
             executions: BTreeMap::new(),
@@ -466,6 +511,11 @@ impl JobMaster {
         if self.revoked.is_some() {
             return false;
         }
+        let epoch = self.epoch;
+        assert!(
+            self.lease.is_none_or(|l| l.epoch == epoch),
+            "invariant: a lease of epoch {epoch}"
+        );
         let now = self.now_ms();
         match self.lease {
             Some(l) if !l.valid_at(now) && !self.cfg.ignores_lease() => {
@@ -483,6 +533,7 @@ impl JobMaster {
         if self.revoked.is_some() {
             return;
         }
+        assert!(self.lease.is_some(), "invariant: only a leadership with HA ends");
         self.trace(TraceEvent::LeadershipRevoked {
             epoch: self.epoch,
             reason: reason.clone(),
@@ -522,6 +573,11 @@ impl JobMaster {
             "invariant: a terminal job status is final ({:?} -> {to:?})",
             self.status
         );
+        let from = self.status;
+        assert!(
+            from == to || may_become(from, to),
+            "invariant: no job status {from:?} -> {to:?}"
+        );
         if self.status != to {
             self.trace(TraceEvent::JobStatusChanged { from: self.status, to });
             self.status = to;
@@ -529,6 +585,7 @@ impl JobMaster {
     }
 
     async fn send_to_tm(&self, tm: TmId, msg: JmToTm) {
+        assert!(self.revoked.is_none(), "invariant: sends nothing to {tm} once revoked");
         if let Some(info) = self.tms.get(&tm) {
             // A broken connection is noticed by its reader task.
             let _ = info.tx.send(msg).await;
@@ -659,8 +716,12 @@ impl JobMaster {
                 let m = self.task_metrics.entry(checkpoint).or_default();
                 *m = m.max(metrics);
                 let Some(coord) = self.coordinator.as_mut() else { return };
-                if coord.acknowledge(checkpoint, id.vertex, handle) == AckOutcome::AllAcknowledged {
+                let outcome = coord.acknowledge(checkpoint, id.vertex, handle);
+                assert_ne!(outcome, AckOutcome::Duplicate, "invariant: {id} acks {checkpoint} once");
+                if outcome == AckOutcome::AllAcknowledged {
                     let p = &coord.pending()[&checkpoint];
+                    let (acks, all) = (p.acknowledged.len(), self.vertices.len());
+                    assert_eq!(acks, all, "invariant: checkpoint {checkpoint}: every subtask");
                     let metadata = CompletedCheckpoint {
                         id: checkpoint,
                         trigger_ms: p.trigger_ms,
@@ -706,6 +767,11 @@ impl JobMaster {
     /// The job reached a globally terminal state: with HA, record it in the
     /// job result store so no later leader runs it again.
     fn store_job_result(&self, status: JobStatus) {
+        let job = self.status;
+        assert!(
+            status.is_terminal() && status == job,
+            "invariant: result {status:?} in {job:?}"
+        );
         if let Some(ha) = &self.ha {
             let _ = ha.send(leadership::HaWrite::JobResult(status));
         }
@@ -740,7 +806,9 @@ impl JobMaster {
         let now = self.now_ms();
         let mut heartbeat = false;
         if now >= self.next_heartbeat_ms {
-            self.next_heartbeat_ms += self.cfg.engine.heartbeat_interval.as_millis() as i64;
+            let interval = self.cfg.engine.heartbeat_interval.as_millis() as i64;
+            assert!(interval > 0, "invariant: heartbeats move on ({interval} ms)");
+            self.next_heartbeat_ms += interval;
             let timeout = self.cfg.engine.heartbeat_timeout.as_millis() as i64;
             let expired: Vec<TmId> = self
                 .tms
@@ -774,6 +842,7 @@ impl JobMaster {
             let expired = self.coordinator.as_mut().map(|c| c.expire(now)).unwrap_or_default();
             for id in expired {
                 // `expire` already removed it; count it like an abort.
+                assert!(!self.is_pending(id), "invariant: expired checkpoint {id} pending");
                 self.trace(TraceEvent::CheckpointAborted {
                     id,
                     reason: CheckpointFailureReason::CheckpointExpired.name().to_string(),
@@ -790,5 +859,21 @@ impl JobMaster {
             }
             self.poll_checkpoints().await;
         }
+    }
+}
+
+/// Whether a job may go from `from` to `to` (a change: `from != to`), as this
+/// JobMaster moves it: Flink's `JobStatus` transitions, with SUSPENDED for a
+/// leadership that ended and no CREATED after a restart.
+fn may_become(from: JobStatus, to: JobStatus) -> bool {
+    use JobStatus::*;
+    match to {
+        Created => false,
+        Running => matches!(from, Created | Restarting),
+        Restarting | Failing | Finished => matches!(from, Running | Restarting),
+        Failed => from == Failing,
+        Canceling => matches!(from, Created | Running | Restarting),
+        Canceled => from == Canceling,
+        Suspended => !from.is_terminal(),
     }
 }

@@ -36,20 +36,26 @@ impl JobMaster {
         if (slots as u32) < fixed.max(1) {
             return None;
         }
-        Some(
-            self.cfg
-                .job
-                .vertex_ids()
-                .map(|v| {
-                    let p = if self.is_keyed(v) {
-                        self.desired_parallelism[&v].min(slots as u32)
-                    } else {
-                        self.cfg.job.vertex(v).parallelism
-                    };
-                    (v, p)
-                })
-                .collect(),
-        )
+        let target: BTreeMap<JobVertexId, u32> = self
+            .cfg
+            .job
+            .vertex_ids()
+            .map(|v| {
+                let p = if self.is_keyed(v) {
+                    self.desired_parallelism[&v].min(slots as u32)
+                } else {
+                    self.cfg.job.vertex(v).parallelism
+                };
+                (v, p)
+            })
+            .collect();
+        let max = self.max_parallelism;
+        let fits = |p: &u32| *p >= 1 && *p as i32 <= max && *p as usize <= slots;
+        assert!(
+            target.values().all(fits),
+            "invariant: {target:?} beyond 1..={max}, {slots} slots"
+        );
+        Some(target)
     }
 
     /// Change the graph to `target`; when anything changed, every task is
@@ -63,6 +69,9 @@ impl JobMaster {
         if changed.is_empty() {
             return;
         }
+        assert!(self.cfg.engine.reactive, "invariant: only reactive mode rescales");
+        let keyed = changed.iter().all(|(v, _, _)| self.is_keyed(*v));
+        assert!(keyed, "invariant: only keyed operators rescale: {changed:?}");
         let now = self.now_ms();
         let aborted = self
             .coordinator
@@ -99,6 +108,13 @@ impl JobMaster {
             self.cfg.job.set_parallelism(v, to);
         }
         self.vertices = self.cfg.job.execution_vertices();
+        let job = &self.cfg.job;
+        let subtasks: u32 = job.vertex_ids().map(|v| job.vertex(v).parallelism).sum();
+        assert_eq!(
+            self.vertices.len(),
+            subtasks as usize,
+            "invariant: a subtask per parallelism"
+        );
         self.failover = create_failover_strategy(&self.cfg.engine.failover_strategy, &self.cfg.job);
         let due = self.pending.iter().map(|(d, _)| *d).min().unwrap_or(now).min(now);
         self.pending = vec![(due, self.vertices.iter().copied().collect())];
@@ -145,5 +161,6 @@ impl JobMaster {
         }
         self.set_status(JobStatus::Restarting);
         self.apply_parallelism(target).await;
+        assert_eq!(self.pending.len(), 1, "invariant: a scale-up redeploys the job");
     }
 }

@@ -10,9 +10,12 @@ impl JobMaster {
     /// slot holds one subtask of every vertex, so slot i runs subtask i.
     pub(super) fn slots(&self) -> Vec<TmId> {
         let max = self.tms.values().map(|t| t.slots).max().unwrap_or(0);
-        (0..max)
+        let slots: Vec<TmId> = (0..max)
             .flat_map(|s| self.tms.iter().filter(move |(_, t)| s < t.slots).map(|(id, _)| *id))
-            .collect()
+            .collect();
+        let total: u32 = self.tms.values().map(|t| t.slots).sum();
+        assert_eq!(slots.len(), total as usize, "invariant: every slot once");
+        slots
     }
 
     /// Flink's `PreviousAllocationSlotSelectionStrategy`, which it uses when
@@ -54,6 +57,13 @@ impl JobMaster {
         if self.status.is_terminal() || !self.pending.iter().any(|(due, _)| *due <= now) {
             return;
         }
+        assert!(self.revoked.is_none(), "invariant: deploying once revoked");
+        let job = self.status;
+        let waits = matches!(job, JobStatus::Created | JobStatus::Restarting);
+        assert!(
+            waits,
+            "invariant: restarts wait only in CREATED or RESTARTING, not {job:?}"
+        );
         // A fully acknowledged checkpoint whose pointer write is in flight
         // may yet land in the completed checkpoint store: restoring an
         // older one now would abort its transactions while a later restore
@@ -66,6 +76,33 @@ impl JobMaster {
             return;
         }
         self.waiting_for_checkpoint = None;
+        let Some(slots) = self.deployment_slots(now).await else {
+            return;
+        };
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|(d, _)| *d <= now);
+        self.pending = later;
+        assert!(
+            self.pending.iter().all(|(d, _)| *d > now),
+            "invariant: only restarts not yet due wait"
+        );
+        assert!(!due.is_empty(), "invariant: no restart is due at {now}");
+        assert!(disjoint(&due), "invariant: due restart batches overlap");
+        for (_, batch) in due {
+            self.deploy_batch(batch.into_iter().collect(), &slots).await;
+        }
+        if self.pending.is_empty() {
+            let deployed = self.executions.len();
+            assert_eq!(deployed, self.vertices.len(), "invariant: all subtasks deployed");
+            self.set_status(JobStatus::Running);
+            self.start_checkpoint_scheduler();
+        }
+    }
+
+    /// The slots a due deployment goes to, in order; `None` while it waits
+    /// for slots (traced once per wait).
+    async fn deployment_slots(&mut self, now: i64) -> Option<Vec<TmId>> {
         let mut slots = self.slots();
         if self.cfg.engine.reactive {
             // Reactive mode: the keyed operators run at what the slots allow,
@@ -80,7 +117,7 @@ impl JobMaster {
                     });
                 }
                 self.waiting_for_slots = true;
-                return;
+                return None;
             }
             self.fit_parallelism_to(slots.len()).await;
             slots = self.slots();
@@ -95,27 +132,13 @@ impl JobMaster {
                 });
             }
             self.waiting_for_slots = true;
-            return;
+            return None;
         }
         self.waiting_for_slots = false;
         if self.cfg.engine.recover_from_local {
             slots = self.sticky_slots(slots);
         }
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|(d, _)| *d <= now);
-        self.pending = later;
-        assert!(
-            self.pending.iter().all(|(d, _)| *d > now),
-            "invariant: only restarts not yet due wait"
-        );
-        for (_, batch) in due {
-            self.deploy_batch(batch.into_iter().collect(), &slots).await;
-        }
-        if self.pending.is_empty() {
-            self.set_status(JobStatus::Running);
-            self.start_checkpoint_scheduler();
-        }
+        Some(slots)
     }
 
     /// A finalisation the due restarts waited for has settled: deploy now.
@@ -157,6 +180,8 @@ impl JobMaster {
                     "invariant: a subtask's attempts only increase ({v:?}: {} then {attempt})",
                     previous.attempt
                 );
+                let ended = !matches!(previous.state, ExecutionState::Deploying | ExecutionState::Running);
+                assert!(ended, "invariant: {v:?} redeployed in {:?}", previous.state);
             }
             self.executions.insert(
                 *v,
@@ -181,6 +206,9 @@ impl JobMaster {
         let mut tdds = Vec::new();
         for v in &batch {
             let vertex = self.cfg.job.vertex(v.vertex);
+            let p = vertex.parallelism;
+            assert!(v.subtask < p, "invariant: {v:?} within parallelism {p}");
+            assert!(p as i32 <= self.max_parallelism, "invariant: parallelism {p} above max");
             let outputs = self
                 .cfg
                 .job
@@ -275,4 +303,12 @@ impl JobMaster {
             self.send_to_tm(tm, JmToTm::Deploy(Box::new(tdd))).await;
         }
     }
+}
+
+/// Whether no subtask is in two of `batches` (restart batches, with their
+/// due times).
+pub(super) fn disjoint(batches: &[(i64, BTreeSet<ExecutionVertexId>)]) -> bool {
+    let subtasks: usize = batches.iter().map(|(_, b)| b.len()).sum();
+    let distinct: BTreeSet<_> = batches.iter().flat_map(|(_, b)| b).collect();
+    subtasks == distinct.len()
 }
