@@ -92,6 +92,8 @@ impl std::fmt::Debug for RpcClient {
 
 impl RpcClient {
     pub fn new(ep: Arc<Endpoint>, addr: SocketAddr, timeout: Duration) -> Self {
+        // A zero timeout would fail every call (EngineConfig refuses it).
+        assert!(!timeout.is_zero(), "invariant: a request timeout for {addr}");
         RpcClient {
             ep,
             addr,

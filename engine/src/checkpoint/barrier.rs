@@ -122,12 +122,14 @@ impl BarrierHandler {
 
     /// Aligned checkpoints block the channels that delivered their barrier.
     pub fn is_blocked(&self, channel: usize) -> bool {
+        assert!(channel < self.num_channels, "invariant: channel {channel} out of range");
         self.phase == Phase::Aligning && self.arrived.contains(&channel)
     }
 
     /// Unaligned checkpoints capture records of channels whose barrier has
     /// not arrived yet: the checkpoint they belong to.
     pub fn is_capturing(&self, channel: usize) -> Option<CheckpointId> {
+        assert!(channel < self.num_channels, "invariant: channel {channel} out of range");
         (self.phase == Phase::Capturing && !self.arrived.contains(&channel) && !self.closed.contains(&channel))
             .then(|| self.current.map(|b| b.id))
             .flatten()
@@ -203,6 +205,17 @@ impl BarrierHandler {
     /// A barrier arrived on `channel` at `now_ms`.
     pub fn on_barrier(&mut self, channel: usize, barrier: CheckpointBarrier, now_ms: i64) -> Vec<BarrierAction> {
         assert!(channel < self.num_channels, "invariant: channel index in range");
+        assert!(
+            !self.closed.contains(&channel),
+            "invariant: barrier on ended channel {channel}"
+        );
+        // The alignment time and the alternating timeout count from it.
+        assert!(
+            barrier.timestamp_ms <= now_ms,
+            "invariant: barrier {} triggered at {} arrived at {now_ms}",
+            barrier.id,
+            barrier.timestamp_ms
+        );
         if self.config.mode == CheckpointingMode::AtLeastOnce {
             return self.track(channel, barrier);
         }
@@ -223,7 +236,8 @@ impl BarrierHandler {
             Some(_) => {}
         }
         let first = self.arrived.is_empty();
-        self.arrived.insert(channel);
+        let once = self.arrived.insert(channel);
+        assert!(once, "invariant: channel {channel} delivered barrier {id} twice");
         if self.phase == Phase::Aligning && first && self.config.unaligned && self.config.aligned_timeout_ms == 0 {
             // Unaligned: snapshot at the first barrier.
             self.phase = Phase::Capturing;
@@ -263,6 +277,7 @@ impl BarrierHandler {
                 unaligned: true,
             }];
             actions.extend(self.maybe_finish());
+            self.assert_invariants();
             return actions;
         }
         Vec::new()
@@ -319,6 +334,7 @@ impl BarrierHandler {
             let aborted = if newer && self.is_pending() { cur } else { None };
             self.current = Some(CheckpointBarrier { id, timestamp_ms: 0 });
             self.finish();
+            self.assert_invariants();
             let reason = CheckpointFailureReason::CheckpointDeclinedOnCancellationBarrier;
             return match (was_pending, aborted) {
                 (true, _) => vec![BarrierAction::Abort { id, reason }],
@@ -333,7 +349,8 @@ impl BarrierHandler {
     /// as aligned from now on.
     pub fn on_end_of_partition(&mut self, channel: usize) -> Vec<BarrierAction> {
         assert!(channel < self.num_channels, "invariant: channel index in range");
-        self.closed.insert(channel);
+        let once = self.closed.insert(channel);
+        assert!(once, "invariant: channel {channel} ended twice");
         if self.config.mode == CheckpointingMode::AtLeastOnce {
             let ids: Vec<CheckpointId> = self.tracker.keys().copied().collect();
             return ids.into_iter().flat_map(|id| self.tracker_check(id)).collect();
@@ -341,14 +358,17 @@ impl BarrierHandler {
         if self.open_channels() == 0 && !self.is_pending() {
             return Vec::new();
         }
-        self.maybe_finish()
+        let actions = self.maybe_finish();
+        self.assert_invariants();
+        actions
     }
 
     fn track(&mut self, channel: usize, barrier: CheckpointBarrier) -> Vec<BarrierAction> {
         if self.last_triggered.is_some_and(|l| barrier.id <= l) {
             return Vec::new();
         }
-        self.tracker.entry(barrier.id).or_default().insert(channel);
+        let once = self.tracker.entry(barrier.id).or_default().insert(channel);
+        assert!(once, "invariant: channel {channel} delivered barrier {barrier:?} twice");
         if self.current.is_none_or(|c| c.id < barrier.id) {
             self.current = Some(barrier);
         }
@@ -373,6 +393,11 @@ impl BarrierHandler {
             })
             .collect();
         self.tracker.retain(|k, _| *k > id);
+        assert!(
+            self.last_triggered.is_none_or(|l| l < id),
+            "invariant: checkpoint {id} triggered after {:?}",
+            self.last_triggered
+        );
         self.last_triggered = Some(id);
         actions.push(BarrierAction::Snapshot {
             barrier: CheckpointBarrier {

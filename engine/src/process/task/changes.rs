@@ -51,6 +51,10 @@ pub fn changed_entries(before: &[(u64, u64)], now: &[(u64, u64)]) -> u64 {
 impl ChangeTracker {
     /// Tracking from the restored entries (empty for a fresh start).
     pub fn new(restored: Entries) -> Self {
+        assert!(
+            restored.windows(2).all(|w| w[0].0 < w[1].0),
+            "invariant: restored entries sorted by key"
+        );
         ChangeTracker {
             completed: restored.clone(),
             previous: restored,
@@ -60,7 +64,13 @@ impl ChangeTracker {
 
     /// The snapshot of checkpoint `id` holds `entries`.
     pub fn snapshot(&mut self, id: CheckpointId, entries: &[(u64, u64)]) -> Changes {
-        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0), "sorted by key");
+        // `changed_entries` merges sorted entries.
+        assert!(
+            entries.windows(2).all(|w| w[0].0 < w[1].0),
+            "invariant: entries of snapshot {id} sorted by key"
+        );
+        let last = self.pending.keys().next_back();
+        assert!(last.is_none_or(|l| *l < id), "invariant: snapshot {id} after {last:?}");
         let changes = Changes {
             since_previous_snapshot: changed_entries(&self.previous, entries),
             since_last_completed: changed_entries(&self.completed, entries),

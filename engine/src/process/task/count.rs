@@ -47,6 +47,7 @@ impl Operator for KeyedCount {
             task,
             ..
         } = self;
+        let (n, before) = (batch.len() as u64, out.records_out);
         out.emit_all(batch.into_iter().map(|r| {
             let owner = owners.owner(partitioner.as_ref(), r.key, *parallelism);
             if owner != *subtask {
@@ -65,6 +66,7 @@ impl Operator for KeyedCount {
             }
         }))
         .await?;
+        assert_eq!(out.records_out - before, n, "invariant: one count out per record in");
         // Not flushed here: the driver sends partly filled buffers after the
         // buffer timeout (or ahead of a barrier).
         Ok(())
@@ -98,6 +100,8 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         // Each restored snapshot with the subtask that wrote it: on a rescale
         // every new subtask reads all of them and keeps the keys it owns.
         let old = env.tdd.restore.as_ref().map(|r| r.subtasks.clone()).unwrap_or_default();
+        // Zipped below: a snapshot without its subtask would be left out.
+        assert_eq!(old.len(), restored.len(), "invariant: a subtask per snapshot");
         let snaps = restored.iter().zip(old).filter_map(|(s, i)| match &s.operator {
             OperatorState::Keyed(k) => Some((i, k)),
             _ => None,

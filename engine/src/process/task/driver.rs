@@ -70,11 +70,8 @@ pub async fn run_operator<O: Operator>(
     let mut nic = CpuDebt::default();
     let gate = env.connect_inputs().await?;
     let mut watermarks = WatermarkTracker::new(gate.num_channels());
-    let mut input = CheckpointedInput::new(
-        gate,
-        env.config.barrier_config(),
-        env.sabotage == Sabotage::NoBarrierAlignment,
-    );
+    let barriers = env.config.barrier_config();
+    let mut input = CheckpointedInput::new(gate, barriers, env.sabotage == Sabotage::NoBarrierAlignment);
     let (mut snapshots, _writer) = env.spawn_snapshot_writer();
     env.report_running();
 
@@ -134,6 +131,10 @@ pub async fn run_operator<O: Operator>(
                     }
                 }
                 InputEvent::Snapshot { barrier, unaligned, alignment_ms } => {
+                    assert!(
+                        !unaligned || barriers.unaligned,
+                        "invariant: unaligned snapshot of {barrier:?} not configured"
+                    );
                     let mut snap = TaskStateSnapshot::new(op.snapshot(barrier.id).await?);
                     let changes = op.changes_in_last_snapshot();
                     snap.changed_entries = changes.map(|c| c.since_previous_snapshot);
@@ -151,10 +152,15 @@ pub async fn run_operator<O: Operator>(
                     }
                     let sync_ms = now() - sync_start;
                     snap.in_flight_output = out.forward_barrier(barrier, unaligned).await?;
+                    let overtook = snap.in_flight_output.len();
+                    assert!(unaligned || overtook == 0, "invariant: aligned {barrier:?} overtook {overtook}");
                     let metrics = TaskCheckpointMetrics { alignment_ms, sync_ms };
                     snapshots.taken(barrier.id, snap, unaligned, metrics);
                 }
-                InputEvent::InFlightComplete { id, records } => snapshots.in_flight_complete(id, records),
+                InputEvent::InFlightComplete { id, records } => {
+                    assert!(barriers.unaligned, "invariant: in-flight data of aligned {id}");
+                    snapshots.in_flight_complete(id, records);
+                }
                 InputEvent::Abort { id, reason } => {
                     snapshots.aborted(id);
                     env.decline(id, reason);

@@ -46,6 +46,9 @@ pub struct CheckpointedInput {
     handler: BarrierHandler,
     queued: VecDeque<InputEvent>,
     in_flight: BTreeMap<CheckpointId, Vec<Record>>,
+    /// The last checkpoint snapshotted: snapshots (and the barriers the
+    /// operator forwards with them) go in checkpoint order.
+    last_snapshot: Option<CheckpointId>,
 }
 
 impl CheckpointedInput {
@@ -59,6 +62,7 @@ impl CheckpointedInput {
             gate,
             queued: VecDeque::new(),
             in_flight: BTreeMap::new(),
+            last_snapshot: None,
         }
     }
 
@@ -76,20 +80,31 @@ impl CheckpointedInput {
         for a in actions {
             let ev = match a {
                 BarrierAction::Snapshot { barrier, unaligned } => {
+                    let last = self.last_snapshot.replace(barrier.id);
+                    assert!(
+                        last.is_none_or(|l| l < barrier.id),
+                        "invariant: {barrier:?} after {last:?}"
+                    );
                     if unaligned {
                         self.in_flight.entry(barrier.id).or_default();
                     }
                     let alignment_ms = self.handler.alignment_started_ms().map(|t| now_ms - t).unwrap_or(0);
+                    assert!(alignment_ms >= 0, "invariant: alignment took {alignment_ms} ms");
                     InputEvent::Snapshot {
                         barrier,
                         unaligned,
                         alignment_ms,
                     }
                 }
-                BarrierAction::InFlightComplete { id } => InputEvent::InFlightComplete {
-                    id,
-                    records: self.in_flight.remove(&id).unwrap_or_default(),
-                },
+                BarrierAction::InFlightComplete { id } => {
+                    let records = self.in_flight.remove(&id);
+                    let snapshotted = records.is_some() && self.last_snapshot == Some(id);
+                    assert!(snapshotted, "invariant: in-flight data of {id} before its snapshot");
+                    InputEvent::InFlightComplete {
+                        id,
+                        records: records.unwrap_or_default(),
+                    }
+                }
                 BarrierAction::Abort { id, reason } => {
                     self.in_flight.remove(&id);
                     InputEvent::Abort { id, reason }
@@ -97,13 +112,18 @@ impl CheckpointedInput {
             };
             self.queued.push_back(ev);
         }
+        // One checkpoint at a time is pending: a newer one aborts it.
+        let pending = &self.in_flight;
+        assert!(pending.len() <= 1, "invariant: in-flight data of {:?}", pending.keys());
     }
 
     fn capture(&mut self, channel: usize, batch: &[Record]) {
         if let Some(id) = self.handler.is_capturing(channel) {
-            if let Some(v) = self.in_flight.get_mut(&id) {
-                v.extend_from_slice(batch);
-            }
+            let captured = self.in_flight.get_mut(&id).map(|v| v.extend_from_slice(batch));
+            assert!(
+                captured.is_some(),
+                "invariant: channel {channel} captured before snapshot {id}"
+            );
         }
     }
 
@@ -127,21 +147,20 @@ impl CheckpointedInput {
                     let target = if starts { Some(barrier.id) } else { was_capturing };
                     self.enqueue(actions, now_ms());
                     if let Some(id) = target {
-                        if let Some(v) = self.in_flight.get_mut(&id) {
-                            v.extend(overtaken);
-                        } else if let Some(InputEvent::InFlightComplete { records, .. }) = self
-                            .queued
-                            .iter_mut()
-                            .find(|e| matches!(e, InputEvent::InFlightComplete { id: i, .. } if *i == id))
-                        {
-                            records.extend(overtaken);
-                        }
+                        let kept = self.keep_overtaken(id, overtaken);
+                        // Only a checkpoint this barrier subsumed loses them.
+                        assert!(
+                            kept || id < barrier.id,
+                            "invariant: records overtaken by barrier {} lost from checkpoint {id}",
+                            barrier.id
+                        );
                     }
                     continue;
                 }
             }
             let handler = &self.handler;
             let (c, msg) = self.gate.next(|c| handler.is_blocked(c)).await?;
+            assert!(!self.handler.is_blocked(c), "invariant: blocked channel {c} delivered");
             match msg {
                 DataMsg::Records(batch) => {
                     self.capture(c, &batch);
@@ -159,6 +178,25 @@ impl CheckpointedInput {
                 }
             }
         }
+    }
+
+    /// Add records a barrier overtook to the in-flight data of checkpoint
+    /// `id`, still collecting or complete and queued; false if it is
+    /// neither (aborted).
+    fn keep_overtaken(&mut self, id: CheckpointId, overtaken: Vec<Record>) -> bool {
+        if let Some(v) = self.in_flight.get_mut(&id) {
+            v.extend(overtaken);
+            return true;
+        }
+        let complete = self
+            .queued
+            .iter_mut()
+            .find(|e| matches!(e, InputEvent::InFlightComplete { id: i, .. } if *i == id));
+        if let Some(InputEvent::InFlightComplete { records, .. }) = complete {
+            records.extend(overtaken);
+            return true;
+        }
+        false
     }
 
     /// A record batch from `channel` was processed: return its credit.

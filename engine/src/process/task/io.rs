@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use futures::stream::{SelectAll, Stream, StreamExt};
 
-use crate::checkpoint::CheckpointBarrier;
+use crate::checkpoint::{CheckpointBarrier, CheckpointId};
 use crate::graph::ShipStrategy;
 use crate::net::{ConnRx, ConnTx};
 use crate::partition::Partitioner;
@@ -64,6 +64,9 @@ struct OutputEdge {
 #[derive(Debug, Default)]
 pub struct OwnerCache {
     owners: Vec<u32>,
+    /// The parallelism of the first lookup (0 before it): every lookup
+    /// must use it.
+    parallelism: u32,
 }
 
 impl OwnerCache {
@@ -73,6 +76,13 @@ impl OwnerCache {
     /// `partitioner.owner(key, parallelism)`; the caller passes the same
     /// partitioner and parallelism on every call.
     pub fn owner(&mut self, partitioner: &dyn Partitioner, key: u64, parallelism: u32) -> u32 {
+        if self.parallelism == 0 {
+            self.parallelism = parallelism;
+        }
+        assert_eq!(
+            self.parallelism, parallelism,
+            "invariant: owners cached at one parallelism"
+        );
         if key >= Self::KEYS {
             return Self::checked(partitioner, key, parallelism);
         }
@@ -107,6 +117,10 @@ pub struct OutputGate {
     partitioner: Arc<dyn Partitioner>,
     batch_size: usize,
     pub records_out: u64,
+    /// The last barrier forwarded and watermark broadcast: both go out in
+    /// order.
+    last_barrier: Option<CheckpointId>,
+    last_watermark: u64,
 }
 
 /// One output edge's connected channels, in channel-selection order.
@@ -125,10 +139,22 @@ impl OutputGate {
             partitioner,
             batch_size,
             records_out: 0,
+            last_barrier: None,
+            last_watermark: 0,
         };
         for e in edges {
             let first = out.channels.len();
             let len = e.channels.len();
+            // `push` picks a channel by owner (hash), by turn (rebalance)
+            // or the only one (forward).
+            let expected = match e.ship {
+                ShipStrategy::Forward => 1,
+                ShipStrategy::Hash | ShipStrategy::Rebalance => e.parallelism as usize,
+            };
+            assert!(
+                len == expected && len > 0,
+                "invariant: an edge with {len} channels, not {expected}"
+            );
             for (tx, rx) in e.channels {
                 let idx = out.channels.len();
                 out.credit_rx.push(tagged::<Credit>(idx, rx));
@@ -243,6 +269,8 @@ impl OutputGate {
 
     /// Flush, then send a watermark on every channel.
     pub async fn broadcast_watermark(&mut self, watermark: u64) -> Result<(), TaskError> {
+        let last = std::mem::replace(&mut self.last_watermark, watermark);
+        assert!(last < watermark, "invariant: watermark {watermark} after {last}");
         self.flush().await?;
         for ch in &self.channels {
             ch.tx
@@ -261,6 +289,12 @@ impl OutputGate {
         barrier: CheckpointBarrier,
         unaligned: bool,
     ) -> Result<Vec<Record>, TaskError> {
+        // A consumer ignores a barrier older than one it has seen.
+        let last = self.last_barrier.replace(barrier.id);
+        assert!(
+            last.is_none_or(|l| l < barrier.id),
+            "invariant: {barrier:?} after {last:?}"
+        );
         if unaligned {
             self.broadcast_barrier_unaligned(barrier).await
         } else {
@@ -287,7 +321,10 @@ impl OutputGate {
     async fn send_buffer(&mut self, idx: usize) -> Result<(), TaskError> {
         while self.channels[idx].credits == 0 {
             match self.credit_rx.next().await {
-                Some((c, Ok(Credit(n)))) => self.channels[c].credits += n,
+                Some((c, Ok(Credit(n)))) => {
+                    assert!(n > 0, "invariant: a credit of no batches on channel {c}");
+                    self.channels[c].credits += n;
+                }
                 Some((_, Err(e))) => return Err(TaskError::Network(format!("downstream channel broke: {e}"))),
                 None => return Err(TaskError::Network("all downstream channels closed".into())),
             }
@@ -311,6 +348,11 @@ pub struct InputGate {
     stream: SelectAll<Tagged<DataMsg>>,
     held: Vec<VecDeque<DataMsg>>,
     pub records_in: u64,
+    /// Credits granted per channel (`credits` up front).
+    window: u32,
+    /// Per channel, credits granted and not yet used by a batch: at most
+    /// `window`, and a batch arrives only on one.
+    unused_credits: Vec<u32>,
 }
 
 impl InputGate {
@@ -326,6 +368,8 @@ impl InputGate {
             stream: SelectAll::new(),
             held: Vec::new(),
             records_in: 0,
+            window: credits,
+            unused_credits: Vec::new(),
         };
         for (idx, (gate, tx, rx)) in channels.into_iter().enumerate() {
             tx.send(Credit(credits))
@@ -335,6 +379,7 @@ impl InputGate {
             g.credit_tx.push(tx);
             g.gate_of.push(gate);
             g.held.push(VecDeque::new());
+            g.unused_credits.push(credits);
         }
         Ok(g)
     }
@@ -360,6 +405,7 @@ impl InputGate {
         loop {
             match self.stream.next().await {
                 Some((c, Ok(m))) => {
+                    self.arrived(c, &m);
                     if is_blocked(c) {
                         self.held[c].push_back(m);
                     } else {
@@ -378,12 +424,24 @@ impl InputGate {
         use futures::FutureExt;
         while let Some(item) = self.stream.next().now_or_never() {
             match item {
-                Some((c, Ok(m))) => self.held[c].push_back(m),
+                Some((c, Ok(m))) => {
+                    self.arrived(c, &m);
+                    self.held[c].push_back(m);
+                }
                 Some((c, Err(e))) => return Err(TaskError::Network(format!("upstream channel {c} broke: {e}"))),
                 None => return Err(TaskError::Network("all upstream channels closed".into())),
             }
         }
         Ok(())
+    }
+
+    /// A message arrived on channel `c`: a record batch uses a credit.
+    fn arrived(&mut self, c: usize, m: &DataMsg) {
+        if let DataMsg::Records(_) = m {
+            let unused = &mut self.unused_credits[c];
+            assert!(*unused > 0, "invariant: a batch arrived on channel {c} without credit");
+            *unused -= 1;
+        }
     }
 
     /// Unaligned: take a barrier that has arrived but is queued behind
@@ -412,6 +470,13 @@ impl InputGate {
     /// A record batch from `channel` was processed: return its credit.
     pub async fn processed(&mut self, channel: usize, records: usize) -> Result<(), TaskError> {
         assert!(channel < self.credit_tx.len(), "invariant: channel index in range");
+        assert!(records > 0, "invariant: an empty batch on channel {channel}");
+        let unused = &mut self.unused_credits[channel];
+        *unused += 1;
+        assert!(
+            *unused <= self.window,
+            "invariant: {unused} credits on channel {channel}"
+        );
         self.records_in += records as u64;
         self.credit_tx[channel]
             .send(Credit(1))

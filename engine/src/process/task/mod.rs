@@ -102,6 +102,9 @@ pub struct TaskEnv {
 pub struct Snapshots {
     writer: mpsc::UnboundedSender<(CheckpointId, TaskStateSnapshot, TaskCheckpointMetrics)>,
     waiting: BTreeMap<CheckpointId, (TaskStateSnapshot, TaskCheckpointMetrics)>,
+    /// The last checkpoint taken: each is taken once, in order, so each is
+    /// acknowledged or declined once.
+    last_taken: Option<CheckpointId>,
 }
 
 impl Snapshots {
@@ -114,6 +117,15 @@ impl Snapshots {
         metrics: TaskCheckpointMetrics,
     ) {
         assert!(metrics.alignment_ms >= 0 && metrics.sync_ms >= 0, "{metrics:?}");
+        let last = self.last_taken.replace(id);
+        assert!(last.is_none_or(|l| l < id), "invariant: snapshot {id} after {last:?}");
+        // A newer checkpoint aborts an unaligned one still collecting.
+        let waiting = &self.waiting;
+        assert!(
+            waiting.is_empty(),
+            "invariant: snapshot {id} while {:?} wait for in-flight data",
+            waiting.keys()
+        );
         if unaligned {
             self.waiting.insert(id, (snapshot, metrics));
         } else {
@@ -123,7 +135,14 @@ impl Snapshots {
 
     /// The in-flight input of unaligned checkpoint `id` is complete: write it.
     pub fn in_flight_complete(&mut self, id: CheckpointId, records: Vec<Record>) {
-        if let Some((mut snapshot, metrics)) = self.waiting.remove(&id) {
+        let waiting = self.waiting.remove(&id);
+        assert!(
+            waiting.is_some(),
+            "invariant: in-flight data of {id} before its snapshot"
+        );
+        if let Some((mut snapshot, metrics)) = waiting {
+            let earlier = snapshot.in_flight_input.len();
+            assert!(earlier == 0, "invariant: {id} had {earlier} in-flight records");
             snapshot.in_flight_input = records;
             let _ = self.writer.send((id, snapshot, metrics));
         }
@@ -353,6 +372,11 @@ impl TaskEnv {
                 let uploaded_bytes = resources
                     .model()
                     .map_or(size_bytes, |m| snapshot.uploaded_bytes(m, incremental));
+                // An incremental upload leaves out entries, never adds any.
+                assert!(
+                    uploaded_bytes <= size_bytes,
+                    "invariant: checkpoint {checkpoint} uploads {uploaded_bytes} of {size_bytes} bytes"
+                );
                 // The asynchronous phase: the bytes go up at the
                 // TaskManager's checkpoint-storage bandwidth, beside
                 // processing, before the metadata write acknowledges them;
@@ -397,6 +421,7 @@ impl TaskEnv {
             Snapshots {
                 writer: tx,
                 waiting: BTreeMap::new(),
+                last_taken: None,
             },
             AbortOnDrop(handle),
         )

@@ -23,6 +23,8 @@ use crate::sink::{TwoPhaseCommitSink, TxnId};
 struct Store {
     client: RpcClient,
     by: FencingToken,
+    /// Records written to transactions by this attempt.
+    written: u64,
 }
 
 impl Store {
@@ -38,6 +40,7 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
+        self.written += records.len() as u64;
         self.call(SinkRequest::Write {
             txn,
             by: self.by,
@@ -57,11 +60,19 @@ struct Sink {
     buffer: Vec<Record>,
     batch_size: usize,
     commit_at_pre_commit: bool,
+    /// Records received by this attempt: written, or in `buffer`.
+    received: u64,
 }
 
 impl Operator for Sink {
     async fn process(&mut self, batch: Vec<Record>, _out: &mut OutputGate) -> Result<(), TaskError> {
+        self.received += batch.len() as u64;
         self.buffer.extend(batch);
+        assert_eq!(
+            self.received,
+            self.store.written + self.buffer.len() as u64,
+            "invariant: every record received is written or buffered"
+        );
         if self.buffer.len() >= self.batch_size {
             let full = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.batch_size));
             self.store.write(self.tpc.current(), full).await?;
@@ -73,6 +84,11 @@ impl Operator for Sink {
         let (pre, state) = self.tpc.snapshot(checkpoint);
         let rest = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.batch_size));
         self.store.write(pre, rest).await?;
+        // Pre-committed with everything before the barrier.
+        assert_eq!(
+            self.received, self.store.written,
+            "invariant: records before barrier {checkpoint} left out of {pre}"
+        );
         self.store
             .call(SinkRequest::PreCommit {
                 txn: pre,
@@ -87,6 +103,11 @@ impl Operator for Sink {
 
     async fn checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError> {
         for txn in self.tpc.notify_checkpoint_complete(checkpoint) {
+            assert!(
+                txn.seq < self.tpc.current().seq,
+                "invariant: checkpoint {checkpoint} commits {txn}, not pre-committed before {}",
+                self.tpc.current()
+            );
             self.store.commit(txn).await?;
         }
         Ok(())
@@ -110,7 +131,12 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
             env.config.rpc_timeout,
         ),
         by: id.fencing_token(),
+        written: 0,
     };
+    assert!(
+        plan.abort.is_none_or(|a| plan.commit.iter().all(|c| c.seq < a.seq)),
+        "invariant: the restored open transaction follows every pre-committed one: {plan:?}"
+    );
     store
         .call(SinkRequest::Fence {
             vertex: id.vertex.vertex,
@@ -137,6 +163,7 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         buffer: Vec::with_capacity(env.config.batch_size),
         batch_size: env.config.batch_size,
         commit_at_pre_commit: env.sabotage == Sabotage::SinkCommitsAtPreCommit,
+        received: 0,
     };
     run_operator(env, (sink, CostedOperator::Sink), out, replay_in, Vec::new()).await
 }

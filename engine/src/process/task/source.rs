@@ -43,12 +43,16 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         .collect();
     let restored = env.restored_state().await?;
     let (_, replay_out) = env.in_flight_to_replay(&restored);
+    let mut restored_partitions = std::collections::BTreeSet::new();
     for s in &restored {
         if let OperatorState::Source { offsets: restored } = &s.operator {
             if env.sabotage != Sabotage::SourceIgnoresRestoredOffsets {
                 for (q, o) in restored {
                     if let Some(cur) = offsets.get_mut(q) {
                         *cur = *o;
+                        // A partition was read by one old subtask.
+                        let once = restored_partitions.insert(*q);
+                        assert!(once, "invariant: partition {q} restored from two snapshots");
                     }
                 }
             }
@@ -76,6 +80,13 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
     let mut nic = CpuDebt::default();
 
     let parts: Vec<u32> = offsets.keys().copied().collect();
+    assert!(
+        !parts.is_empty(),
+        "invariant: source subtask {sub} of {p} has none of {partitions} partitions"
+    );
+    // Every record emitted is a replayed one or one fetched since the start.
+    let replayed = out.records_out;
+    let mut fetched = 0u64;
     let mut rates: BTreeMap<u32, u64> = BTreeMap::new();
     let mut finished: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
     let mut watermark = 0u64;
@@ -171,7 +182,12 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         if end {
             finished.insert(q);
         }
-        rates.insert(q, rate);
+        let known = rates.insert(q, rate);
+        // Event times and watermarks assume a fixed rate per partition.
+        assert!(
+            known.is_none_or(|r| r == rate),
+            "invariant: partition {q} rate {rate} was {known:?}"
+        );
         backlog |= keys.len() as u64 >= u64::from(max);
         if keys.is_empty() {
             continue;
@@ -187,6 +203,12 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
             timestamp_ms: o * 1000 / rate,
         }))
         .await?;
+        fetched += n;
+        assert_eq!(
+            out.records_out,
+            replayed + fetched,
+            "invariant: every fetched record emitted once"
+        );
         let read = offsets.get_mut(&q).expect("invariant: own partition");
         assert_eq!(*read, offset, "invariant: only this loop advances a partition's offset");
         *read += n;
@@ -205,6 +227,14 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
             })
             .min()
             .unwrap_or(u64::MAX);
+        // Offsets only grow at a fixed rate per partition: no record
+        // earlier than a watermark sent can follow it.
+        assert!(wm >= watermark, "invariant: watermark fell from {watermark} to {wm}");
+        assert_eq!(
+            wm == u64::MAX,
+            finished.len() == parts.len(),
+            "invariant: the final watermark once every partition finished"
+        );
         // Periodic, as Flink's auto-watermark interval: a watermark goes out
         // when it advanced and the previous one is WATERMARK_INTERVAL_MS old
         // (a broadcast is a message per channel); the final one (all

@@ -14,6 +14,8 @@ use crate::window::TumblingWindowCounts;
 struct WindowCount {
     windows: TumblingWindowCounts,
     size_ms: u64,
+    /// The operator watermark windows last fired at (0 before any).
+    watermark: u64,
 }
 
 impl Operator for WindowCount {
@@ -25,7 +27,33 @@ impl Operator for WindowCount {
     }
 
     async fn on_watermark(&mut self, watermark: u64, out: &mut OutputGate) -> Result<(), TaskError> {
+        let previous = std::mem::replace(&mut self.watermark, watermark);
+        assert!(
+            previous < watermark,
+            "invariant: watermark {watermark} after {previous}"
+        );
+        let mut last_start = None;
         for w in self.windows.fire(watermark) {
+            let end = w.start_ms + self.size_ms;
+            // Fires once: its end passed now, and had not at the previous
+            // watermark (no record is later than a watermark).
+            assert!(
+                previous < end && end <= watermark,
+                "invariant: window [{}, {end}) fired at {watermark} after {previous}",
+                w.start_ms
+            );
+            assert!(
+                w.start_ms % self.size_ms == 0 && w.count > 0,
+                "invariant: fired window {w:?} of size {}",
+                self.size_ms
+            );
+            // The results go out in end-time order.
+            assert!(
+                last_start.is_none_or(|s| s <= w.start_ms),
+                "invariant: window at {} fired after one at {last_start:?}",
+                w.start_ms
+            );
+            last_start = Some(w.start_ms);
             out.emit(Record {
                 key: w.key,
                 value: w.count,
@@ -68,7 +96,14 @@ pub async fn run(env: TaskEnv, size_ms: u64) -> Result<(), TaskError> {
     env.download_restored_state(bytes).await;
     run_operator(
         env,
-        (WindowCount { windows, size_ms }, CostedOperator::Window),
+        (
+            WindowCount {
+                windows,
+                size_ms,
+                watermark: 0,
+            },
+            CostedOperator::Window,
+        ),
         out,
         replay_in,
         replay_out,
