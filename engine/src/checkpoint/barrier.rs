@@ -74,6 +74,38 @@ pub enum BarrierAction {
     },
 }
 
+/// How the handler treats barriers, named from the configuration's mode,
+/// unaligned flag and aligned-checkpoint timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handling {
+    /// EXACTLY_ONCE, aligned: block channels until every barrier arrived.
+    Aligned,
+    /// EXACTLY_ONCE, unaligned: snapshot at the first barrier.
+    Unaligned,
+    /// EXACTLY_ONCE, unaligned with an aligned-checkpoint timeout: aligned
+    /// until `now − barrier.timestamp > timeout_ms`, then unaligned.
+    Alternating { timeout_ms: i64 },
+    /// AT_LEAST_ONCE (`CheckpointBarrierTracker`): never blocks.
+    AtLeastOnce,
+}
+
+impl Handling {
+    fn of(config: BarrierConfig) -> Self {
+        match (config.mode, config.unaligned, config.aligned_timeout_ms) {
+            (CheckpointingMode::AtLeastOnce, _, _) => Handling::AtLeastOnce,
+            (CheckpointingMode::ExactlyOnce, true, 0) => Handling::Unaligned,
+            (CheckpointingMode::ExactlyOnce, true, t) if t > 0 => Handling::Alternating { timeout_ms: t },
+            // A negative timeout never elapses: the checkpoint stays aligned.
+            (CheckpointingMode::ExactlyOnce, _, _) => Handling::Aligned,
+        }
+    }
+
+    /// Whether this handling may capture in-flight data.
+    fn is_unaligned(self) -> bool {
+        matches!(self, Handling::Unaligned | Handling::Alternating { .. })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     /// No checkpoint in progress.
@@ -87,7 +119,7 @@ enum Phase {
 /// Barrier handling for a task with `num_channels` input channels.
 #[derive(Clone, Debug)]
 pub struct BarrierHandler {
-    config: BarrierConfig,
+    handling: Handling,
     num_channels: usize,
     closed: BTreeSet<usize>,
     current: Option<CheckpointBarrier>,
@@ -108,7 +140,7 @@ impl BarrierHandler {
             "invariant: a task with inputs has at least one channel"
         );
         BarrierHandler {
-            config,
+            handling: Handling::of(config),
             num_channels,
             closed: BTreeSet::new(),
             current: None,
@@ -138,9 +170,11 @@ impl BarrierHandler {
     /// Whether a barrier may overtake records queued before it: in unaligned
     /// checkpoints, and in alternating ones once they switched to unaligned.
     pub fn overtaking_allowed(&self) -> bool {
-        self.config.mode == CheckpointingMode::ExactlyOnce
-            && self.config.unaligned
-            && (self.config.aligned_timeout_ms == 0 || self.phase == Phase::Capturing)
+        match self.handling {
+            Handling::Unaligned => true,
+            Handling::Alternating { .. } => self.phase == Phase::Capturing,
+            Handling::Aligned | Handling::AtLeastOnce => false,
+        }
     }
 
     /// A checkpoint is pending while barriers are still being collected.
@@ -150,10 +184,8 @@ impl BarrierHandler {
 
     /// When an aligned checkpoint that may time out should be re-examined.
     pub fn alignment_deadline_ms(&self) -> Option<i64> {
-        match (self.phase, self.current) {
-            (Phase::Aligning, Some(b)) if self.config.unaligned && self.config.aligned_timeout_ms > 0 => {
-                Some(b.timestamp_ms + self.config.aligned_timeout_ms + 1)
-            }
+        match (self.handling, self.phase, self.current) {
+            (Handling::Alternating { timeout_ms }, Phase::Aligning, Some(b)) => Some(b.timestamp_ms + timeout_ms + 1),
             _ => None,
         }
     }
@@ -175,7 +207,7 @@ impl BarrierHandler {
             "invariant: no barrier is counted between checkpoints"
         );
         assert!(
-            self.phase != Phase::Capturing || self.config.unaligned,
+            self.phase != Phase::Capturing || self.handling.is_unaligned(),
             "invariant: only unaligned checkpoints capture in-flight data"
         );
         assert!(
@@ -183,7 +215,7 @@ impl BarrierHandler {
             "invariant: channel indices in range"
         );
         assert!(
-            self.config.mode == CheckpointingMode::AtLeastOnce || self.tracker.is_empty(),
+            self.handling == Handling::AtLeastOnce || self.tracker.is_empty(),
             "invariant: only at-least-once tracks several checkpoints"
         );
         assert!(
@@ -216,7 +248,7 @@ impl BarrierHandler {
             barrier.id,
             barrier.timestamp_ms
         );
-        if self.config.mode == CheckpointingMode::AtLeastOnce {
+        if self.handling == Handling::AtLeastOnce {
             return self.track(channel, barrier);
         }
         let id = barrier.id;
@@ -238,7 +270,7 @@ impl BarrierHandler {
         let first = self.arrived.is_empty();
         let once = self.arrived.insert(channel);
         assert!(once, "invariant: channel {channel} delivered barrier {id} twice");
-        if self.phase == Phase::Aligning && first && self.config.unaligned && self.config.aligned_timeout_ms == 0 {
+        if self.phase == Phase::Aligning && first && self.handling == Handling::Unaligned {
             // Unaligned: snapshot at the first barrier.
             self.phase = Phase::Capturing;
             actions.push(BarrierAction::Snapshot {
@@ -259,10 +291,8 @@ impl BarrierHandler {
     }
 
     fn timed_out(&self, now_ms: i64) -> bool {
-        match (self.config.unaligned, self.current) {
-            (true, Some(b)) if self.config.aligned_timeout_ms > 0 => {
-                self.config.aligned_timeout_ms < now_ms - b.timestamp_ms
-            }
+        match (self.handling, self.current) {
+            (Handling::Alternating { timeout_ms }, Some(b)) => timeout_ms < now_ms - b.timestamp_ms,
             _ => false,
         }
     }
@@ -323,7 +353,7 @@ impl BarrierHandler {
 
     /// A CancelCheckpointMarker for `id` arrived.
     pub fn on_cancellation(&mut self, id: CheckpointId) -> Vec<BarrierAction> {
-        if self.config.mode == CheckpointingMode::AtLeastOnce {
+        if self.handling == Handling::AtLeastOnce {
             self.tracker.retain(|k, _| *k > id);
             return Vec::new();
         }
@@ -351,7 +381,7 @@ impl BarrierHandler {
         assert!(channel < self.num_channels, "invariant: channel index in range");
         let once = self.closed.insert(channel);
         assert!(once, "invariant: channel {channel} ended twice");
-        if self.config.mode == CheckpointingMode::AtLeastOnce {
+        if self.handling == Handling::AtLeastOnce {
             let ids: Vec<CheckpointId> = self.tracker.keys().copied().collect();
             return ids.into_iter().flat_map(|id| self.tracker_check(id)).collect();
         }
