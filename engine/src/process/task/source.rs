@@ -16,17 +16,19 @@
 //! round) waits `halab.source.poll-interval` before the next round, so that
 //! records travel in batches rather than a few at a time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use tokio::sync::mpsc::error::TryRecvError;
 
 use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
-use super::{Snapshots, TaskControl, TaskEnv, TaskError};
+use super::{AbortOnDrop, Snapshots, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointBarrier, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::net::RpcClient;
 use crate::protocol::{SourceLogRequest, SourceLogResponse, TaskCheckpointMetrics};
-use crate::record::{Origin, Record};
+use crate::record::{Origin, Record, WINDOW_PARTITION};
 use crate::resources::cpu::CpuDebt;
 use crate::resources::CostedOperator;
 
@@ -34,36 +36,20 @@ use crate::resources::CostedOperator;
 /// `pipeline.auto-watermark-interval`.
 const WATERMARK_INTERVAL_MS: u64 = 200;
 
-pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Result<(), TaskError> {
-    let sub = env.tdd.id.vertex.subtask;
-    let p = env.tdd.parallelism;
-    let mut offsets: BTreeMap<u32, u64> = (0..partitions)
-        .filter(|q| q % p == sub)
-        .map(|q| (first_partition + q, 0))
-        .collect();
+pub async fn run(env: TaskEnv, first_partition: u32, partitions: u32) -> Result<(), TaskError> {
+    let (subtask, parallelism) = (env.tdd.id.vertex.subtask, env.tdd.parallelism);
+    let mut reader = Reader::new(first_partition, partitions, subtask, parallelism);
     let restored = env.restored_state().await?;
     let (_, replay_out) = env.in_flight_to_replay(&restored);
-    let mut restored_partitions = std::collections::BTreeSet::new();
-    for s in &restored {
-        if let OperatorState::Source { offsets: restored } = &s.operator {
-            if env.sabotage != Sabotage::SourceIgnoresRestoredOffsets {
-                for (q, o) in restored {
-                    if let Some(cur) = offsets.get_mut(q) {
-                        *cur = *o;
-                        // A partition was read by one old subtask.
-                        let once = restored_partitions.insert(*q);
-                        assert!(once, "invariant: partition {q} restored from two snapshots");
-                    }
-                }
-            }
-        }
+    if env.sabotage != Sabotage::SourceIgnoresRestoredOffsets {
+        reader.restore(&restored);
     }
     // Output channels first, as Flink sets up partitions before restoring:
     // consumers can connect while the state downloads.
     let mut out = env.connect_outputs().await?;
     env.download_restored_state(env.restored_bytes(&restored)).await;
-    let (mut snapshots, _writer) = env.spawn_snapshot_writer();
-    let mut log = RpcClient::new(
+    let (snapshots, writer) = env.spawn_snapshot_writer();
+    let log = RpcClient::new(
         env.endpoint.clone(),
         env.tdd.services.source_log,
         env.config.rpc_timeout,
@@ -74,85 +60,108 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
         out.emit(r).await?;
     }
     out.flush().await?;
-    let unaligned = env.config.barrier_config().unaligned;
-    let resources = env.resources.clone();
-    let mut cpu = CpuDebt::default();
-    let mut nic = CpuDebt::default();
+    let mut task = SourceTask {
+        log,
+        _writer: writer,
+        snapshots,
+        replayed: out.records_out,
+        out,
+        cpu: CpuDebt::default(),
+        nic: CpuDebt::default(),
+        reader,
+        watermark: 0,
+        last_watermark_at: None,
+        flush_at: None,
+        env,
+    };
+    task.run().await
+}
 
-    let parts: Vec<u32> = offsets.keys().copied().collect();
-    assert!(
-        !parts.is_empty(),
-        "invariant: source subtask {sub} of {p} has none of {partitions} partitions"
-    );
-    // Every record emitted is a replayed one or one fetched since the start.
-    let replayed = out.records_out;
-    let mut fetched = 0u64;
-    let mut rates: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut finished: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
-    let mut watermark = 0u64;
-    let mut last_watermark_at: Option<u64> = None;
-    let max = env.config.batch_size as u32;
-    let mut next = 0usize;
-    let mut backlog = false;
-    let mut round_done = false;
-    let mut flush_at: Option<u64> = None;
-    loop {
-        if round_done {
-            // A round over every partition ended. If none had a full batch
-            // waiting, the source has caught up: wait one poll interval
-            // (waking for control messages) so that the next round fetches
-            // what arrived meanwhile in one batch, instead of polling back to
-            // back for a few records at a time (every message costs
-            // simulated and wall time). A source behind fetches on at once.
-            if !backlog {
-                tokio::select! {
-                    biased;
-                    c = env.control.recv() => match c {
-                        Some(c) => {
-                            let all_read = finished.len() == parts.len();
-                            if handle_control(c, &mut out, &offsets, all_read, &mut snapshots, unaligned).await? {
-                                env.finish().await;
-                            }
-                        }
-                        None => return Ok(()),
-                    },
-                    _ = madsim::time::sleep(env.config.source_poll_interval) => {}
-                }
-            }
-            backlog = false;
+/// The own partitions of a source subtask and where it is in each: the
+/// next offset, the rate and end the source log reported, the round robin
+/// over them, and the records fetched since the start.
+#[derive(Default)]
+struct Reader {
+    /// Own partition → next offset to read.
+    offsets: BTreeMap<u32, u64>,
+    /// The own partitions, in round robin order.
+    parts: Vec<u32>,
+    /// Records per second of each partition fetched so far (fixed).
+    rates: BTreeMap<u32, u64>,
+    /// Partitions that reported their end.
+    finished: BTreeSet<u32>,
+    /// The next partition to read, as an index into `parts`.
+    next: usize,
+    /// The last fetch ended a round over every partition.
+    round_done: bool,
+    /// A partition had a full batch waiting in this round.
+    backlog: bool,
+    /// Records fetched since the start, and the sum of the offsets then:
+    /// the offsets moved by exactly the records fetched.
+    fetched: u64,
+    start: u64,
+}
+
+/// One fetch's answer: `keys` from `offset` on in `partition`.
+struct Fetched {
+    partition: u32,
+    offset: u64,
+    keys: Vec<u64>,
+    rate: u64,
+}
+
+impl Reader {
+    /// Subtask `subtask` of `parallelism` reads the partitions of the range
+    /// whose index is `subtask` modulo `parallelism`, from offset 0.
+    fn new(first_partition: u32, partitions: u32, subtask: u32, parallelism: u32) -> Self {
+        let offsets: BTreeMap<u32, u64> = (0..partitions)
+            .filter(|q| q % parallelism == subtask)
+            .map(|q| (first_partition + q, 0))
+            .collect();
+        let parts: Vec<u32> = offsets.keys().copied().collect();
+        // Window results' origins use a partition number no source has.
+        let end = u64::from(first_partition) + u64::from(partitions);
+        assert!(end <= u64::from(WINDOW_PARTITION), "invariant: partitions up to {end}");
+        assert!(
+            !parts.is_empty(),
+            "invariant: source subtask {subtask} of {parallelism} has none of {partitions} partitions"
+        );
+        Reader {
+            offsets,
+            parts,
+            ..Reader::default()
         }
-        // Partly filled output buffers go out after the buffer timeout
-        // (full ones at once, all of them ahead of barriers and watermarks).
-        if !out.has_buffered() {
-            flush_at = None;
-        } else {
-            let now = env.tracer.now_ms();
-            match flush_at {
-                None => flush_at = Some(now + BUFFER_TIMEOUT_MS),
-                Some(t) if now >= t => {
-                    out.flush().await?;
-                    flush_at = None;
-                }
-                Some(_) => {}
-            }
-        }
-        // Control first: a trigger is taken between fetches.
-        loop {
-            match env.control.try_recv() {
-                Ok(c) => {
-                    let all_read = finished.len() == parts.len();
-                    if handle_control(c, &mut out, &offsets, all_read, &mut snapshots, unaligned).await? {
-                        env.finish().await;
+    }
+
+    /// Continue the own partitions from their restored offsets.
+    fn restore(&mut self, restored: &[Arc<TaskStateSnapshot>]) {
+        let mut restored_partitions = BTreeSet::new();
+        for s in restored {
+            if let OperatorState::Source { offsets } = &s.operator {
+                for (q, o) in offsets {
+                    if let Some(cur) = self.offsets.get_mut(q) {
+                        *cur = *o;
+                        // A partition was read by one old subtask.
+                        let once = restored_partitions.insert(*q);
+                        assert!(once, "invariant: partition {q} restored from two snapshots");
                     }
                 }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => return Ok(()),
             }
         }
-        let q = parts[next];
-        next = (next + 1) % parts.len();
-        round_done = next == 0;
-        let offset = offsets[&q];
+        self.start = self.offsets.values().sum();
+    }
+
+    /// Every own partition reported its end.
+    fn all_read(&self) -> bool {
+        self.finished.len() == self.parts.len()
+    }
+
+    /// Fetch up to `max` records of the next partition in round robin.
+    async fn fetch(&mut self, log: &mut RpcClient, max: u32) -> Result<Fetched, TaskError> {
+        let q = self.parts[self.next];
+        self.next = (self.next + 1) % self.parts.len();
+        self.round_done = self.next == 0;
+        let offset = self.offsets[&q];
         let resp: SourceLogResponse = log
             .call(SourceLogRequest::Fetch {
                 partition: q,
@@ -176,49 +185,50 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
             "invariant: a fetch returns at most what was asked"
         );
         assert!(
-            !finished.contains(&q) || keys.is_empty(),
+            !self.finished.contains(&q) || keys.is_empty(),
             "invariant: a finished partition has nothing more"
         );
         if end {
-            finished.insert(q);
+            self.finished.insert(q);
         }
-        let known = rates.insert(q, rate);
+        let known = self.rates.insert(q, rate);
         // Event times and watermarks assume a fixed rate per partition.
         assert!(
             known.is_none_or(|r| r == rate),
             "invariant: partition {q} rate {rate} was {known:?}"
         );
-        backlog |= keys.len() as u64 >= u64::from(max);
-        if keys.is_empty() {
-            continue;
-        }
-        let n = keys.len() as u64;
-        out.emit_all(keys.into_iter().zip(offset..).map(|(key, o)| Record {
-            key,
-            value: 1,
-            origin: Origin {
-                partition: q,
-                offset: o,
-            },
-            timestamp_ms: o * 1000 / rate,
-        }))
-        .await?;
-        fetched += n;
-        assert_eq!(
-            out.records_out,
-            replayed + fetched,
-            "invariant: every fetched record emitted once"
-        );
-        let read = offsets.get_mut(&q).expect("invariant: own partition");
+        self.backlog |= keys.len() as u64 >= u64::from(max);
+        Ok(Fetched {
+            partition: q,
+            offset,
+            keys,
+            rate,
+        })
+    }
+
+    /// The `n` records fetched from `offset` in `partition` were emitted.
+    fn advance(&mut self, partition: u32, offset: u64, n: u64) {
+        self.fetched += n;
+        let read = self.offsets.get_mut(&partition).expect("invariant: own partition");
         assert_eq!(*read, offset, "invariant: only this loop advances a partition's offset");
         *read += n;
-        resources.process_records(&mut cpu, CostedOperator::Source, n).await;
-        resources.send_records(&mut nic, n).await;
-        // Watermark: the earliest event time still to come from any partition.
-        let wm = offsets
+    }
+
+    /// The offsets moved from the start by exactly the records fetched
+    /// (and emitted): a snapshot of them covers the records emitted.
+    fn assert_offsets_fetched(&self) {
+        let moved = self.offsets.values().sum::<u64>() - self.start;
+        assert_eq!(moved, self.fetched, "invariant: offsets moved by the records fetched");
+    }
+
+    /// The earliest event time still to come from any own partition
+    /// (`u64::MAX` once all finished).
+    fn watermark(&self) -> u64 {
+        let wm = self
+            .offsets
             .iter()
             .map(|(p, o)| {
-                match (finished.contains(p), rates.get(p)) {
+                match (self.finished.contains(p), self.rates.get(p)) {
                     (true, _) => u64::MAX,
                     (false, Some(rate)) => o * 1000 / rate,
                     // Not fetched yet: its event times are unknown.
@@ -227,51 +237,188 @@ pub async fn run(mut env: TaskEnv, first_partition: u32, partitions: u32) -> Res
             })
             .min()
             .unwrap_or(u64::MAX);
-        // Offsets only grow at a fixed rate per partition: no record
-        // earlier than a watermark sent can follow it.
-        assert!(wm >= watermark, "invariant: watermark fell from {watermark} to {wm}");
         assert_eq!(
             wm == u64::MAX,
-            finished.len() == parts.len(),
+            self.all_read(),
             "invariant: the final watermark once every partition finished"
         );
-        // Periodic, as Flink's auto-watermark interval: a watermark goes out
-        // when it advanced and the previous one is WATERMARK_INTERVAL_MS old
-        // (a broadcast is a message per channel); the final one (all
-        // partitions finished) goes out at once.
-        let now = env.tracer.now_ms();
-        let due = wm == u64::MAX || last_watermark_at.is_none_or(|t| now >= t + WATERMARK_INTERVAL_MS);
-        if wm > watermark && due {
-            watermark = wm;
-            last_watermark_at = Some(now);
-            out.broadcast_watermark(wm).await?;
-        }
+        wm
     }
 }
 
-/// Handle one control message; true when the task must finish.
-async fn handle_control(
-    c: TaskControl,
-    out: &mut OutputGate,
-    offsets: &BTreeMap<u32, u64>,
-    all_read: bool,
-    snapshots: &mut Snapshots,
-    unaligned: bool,
-) -> Result<bool, TaskError> {
-    match c {
-        TaskControl::TriggerCheckpoint(barrier @ CheckpointBarrier { id, .. }) => {
-            let mut snap = TaskStateSnapshot::new(OperatorState::Source {
-                offsets: offsets.clone(),
-            });
-            // Every own partition reported its end and everything fetched
-            // was emitted: this snapshot covers all input.
-            snap.end_of_input = all_read;
-            snap.in_flight_output = out.forward_barrier(barrier, unaligned).await?;
-            // A source has no input: its snapshot is complete at once.
-            snapshots.taken(id, snap, false, TaskCheckpointMetrics::default());
+/// A running source subtask. Fields drop in declaration order (the
+/// source-log client first, the environment last).
+struct SourceTask {
+    log: RpcClient,
+    /// The asynchronous snapshot writer, aborted when the task ends.
+    _writer: AbortOnDrop,
+    snapshots: Snapshots,
+    /// Records emitted before the first fetch: replayed in-flight output.
+    replayed: u64,
+    out: OutputGate,
+    /// Debts of CPU and network work not yet slept off.
+    cpu: CpuDebt,
+    nic: CpuDebt,
+    reader: Reader,
+    /// The last watermark sent, and when.
+    watermark: u64,
+    last_watermark_at: Option<u64>,
+    /// When partly filled output buffers must go out.
+    flush_at: Option<u64>,
+    env: TaskEnv,
+}
+
+impl SourceTask {
+    /// Fetch round robin and emit until the task is cancelled or fails.
+    async fn run(&mut self) -> Result<(), TaskError> {
+        loop {
+            if self.reader.round_done {
+                // A round over every partition ended. If none had a full
+                // batch waiting, the source has caught up: wait one poll
+                // interval (waking for control messages) so that the next
+                // round fetches what arrived meanwhile in one batch, instead
+                // of polling back to back for a few records at a time (every
+                // message costs simulated and wall time). A source behind
+                // fetches on at once.
+                if !self.reader.backlog && self.wait_poll_interval().await?.is_break() {
+                    return Ok(());
+                }
+                self.reader.backlog = false;
+            }
+            self.flush_if_due().await?;
+            // Control first: a trigger is taken between fetches.
+            if self.take_control().await?.is_break() {
+                return Ok(());
+            }
+            let max = self.env.config.batch_size as u32;
+            let fetched = self.reader.fetch(&mut self.log, max).await?;
+            if fetched.keys.is_empty() {
+                continue;
+            }
+            self.emit(fetched).await?;
+            self.send_watermark().await?;
         }
-        TaskControl::NotifyCheckpointComplete(_) => {}
-        TaskControl::Finish => return Ok(true),
     }
-    Ok(false)
+
+    /// Wait one poll interval, handling a control message that comes
+    /// meanwhile; break when the TaskManager dropped the task.
+    async fn wait_poll_interval(&mut self) -> Result<ControlFlow<()>, TaskError> {
+        tokio::select! {
+            biased;
+            c = self.env.control.recv() => match c {
+                Some(c) => self.on_control(c).await?,
+                None => return Ok(ControlFlow::Break(())),
+            },
+            _ = madsim::time::sleep(self.env.config.source_poll_interval) => {}
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Partly filled output buffers go out after the buffer timeout (full
+    /// ones at once, all of them ahead of barriers and watermarks).
+    async fn flush_if_due(&mut self) -> Result<(), TaskError> {
+        if !self.out.has_buffered() {
+            self.flush_at = None;
+            return Ok(());
+        }
+        let now = self.env.tracer.now_ms();
+        match self.flush_at {
+            None => self.flush_at = Some(now + BUFFER_TIMEOUT_MS),
+            Some(t) if now >= t => {
+                self.out.flush().await?;
+                self.flush_at = None;
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Handle the control messages that arrived; break when the
+    /// TaskManager dropped the task.
+    async fn take_control(&mut self) -> Result<ControlFlow<()>, TaskError> {
+        loop {
+            match self.env.control.try_recv() {
+                Ok(c) => self.on_control(c).await?,
+                Err(TryRecvError::Empty) => return Ok(ControlFlow::Continue(())),
+                Err(TryRecvError::Disconnected) => return Ok(ControlFlow::Break(())),
+            }
+        }
+    }
+
+    /// Emit fetched records, with event times from their offsets.
+    async fn emit(&mut self, fetched: Fetched) -> Result<(), TaskError> {
+        let (partition, offset, rate) = (fetched.partition, fetched.offset, fetched.rate);
+        let n = fetched.keys.len() as u64;
+        self.out
+            .emit_all(fetched.keys.into_iter().zip(offset..).map(|(key, o)| Record {
+                key,
+                value: 1,
+                origin: Origin { partition, offset: o },
+                timestamp_ms: o * 1000 / rate,
+            }))
+            .await?;
+        self.reader.advance(partition, offset, n);
+        let emitted = self.replayed + self.reader.fetched;
+        assert_eq!(
+            self.out.records_out, emitted,
+            "invariant: every fetched record emitted once"
+        );
+        let resources = &self.env.resources;
+        resources
+            .process_records(&mut self.cpu, CostedOperator::Source, n)
+            .await;
+        resources.send_records(&mut self.nic, n).await;
+        Ok(())
+    }
+
+    /// Periodic, as Flink's auto-watermark interval: a watermark goes out
+    /// when it advanced and the previous one is WATERMARK_INTERVAL_MS old
+    /// (a broadcast is a message per channel); the final one (all
+    /// partitions finished) goes out at once.
+    async fn send_watermark(&mut self) -> Result<(), TaskError> {
+        let wm = self.reader.watermark();
+        // Offsets only grow at a fixed rate per partition: no record
+        // earlier than a watermark sent can follow it.
+        let sent = self.watermark;
+        assert!(wm >= sent, "invariant: watermark fell from {sent} to {wm}");
+        let now = self.env.tracer.now_ms();
+        let due = wm == u64::MAX || self.last_watermark_at.is_none_or(|t| now >= t + WATERMARK_INTERVAL_MS);
+        if wm > self.watermark && due {
+            self.watermark = wm;
+            self.last_watermark_at = Some(now);
+            self.out.broadcast_watermark(wm).await?;
+        }
+        Ok(())
+    }
+
+    /// Handle one control message: a trigger snapshots the offsets and
+    /// forwards the barrier; `Finish` ends the task.
+    async fn on_control(&mut self, c: TaskControl) -> Result<(), TaskError> {
+        match c {
+            TaskControl::TriggerCheckpoint(barrier) => self.checkpoint(barrier).await?,
+            TaskControl::NotifyCheckpointComplete(_) => {}
+            TaskControl::Finish => self.env.finish().await,
+        }
+        Ok(())
+    }
+
+    /// Snapshot the offsets and forward the barrier.
+    async fn checkpoint(&mut self, barrier: CheckpointBarrier) -> Result<(), TaskError> {
+        // Taken between fetches: the offsets match the records emitted.
+        self.reader.assert_offsets_fetched();
+        let emitted = self.replayed + self.reader.fetched;
+        assert_eq!(self.out.records_out, emitted, "invariant: a snapshot between fetches");
+        let mut snap = TaskStateSnapshot::new(OperatorState::Source {
+            offsets: self.reader.offsets.clone(),
+        });
+        // Every own partition reported its end and everything fetched was
+        // emitted: this snapshot covers all input.
+        snap.end_of_input = self.reader.all_read();
+        let unaligned = self.env.config.barrier_config().unaligned;
+        snap.in_flight_output = self.out.forward_barrier(barrier, unaligned).await?;
+        // A source has no input: its snapshot is complete at once.
+        self.snapshots
+            .taken(barrier.id, snap, false, TaskCheckpointMetrics::default());
+        Ok(())
+    }
 }
