@@ -102,6 +102,8 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         let old = env.tdd.restore.as_ref().map(|r| r.subtasks.clone()).unwrap_or_default();
         // Zipped below: a snapshot without its subtask would be left out.
         assert_eq!(old.len(), restored.len(), "invariant: a subtask per snapshot");
+        // As the JobManager chose them: each old subtask's snapshot once.
+        assert!(old.windows(2).all(|w| w[0] < w[1]), "invariant: old subtasks {old:?}");
         let snaps = restored.iter().zip(old).filter_map(|(s, i)| match &s.operator {
             OperatorState::Keyed(k) => Some((i, k)),
             _ => None,

@@ -24,7 +24,7 @@ use madsim::net::Endpoint;
 use tokio::sync::mpsc;
 
 use crate::checkpoint::failure_manager::CheckpointFailureReason;
-use crate::checkpoint::{CheckpointBarrier, CheckpointId, StateHandle, StoredBlob, TaskStateSnapshot};
+use crate::checkpoint::{CheckpointBarrier, CheckpointId, OperatorState, StateHandle, StoredBlob, TaskStateSnapshot};
 use crate::config::{EngineConfig, Sabotage};
 use crate::graph::OperatorKind;
 use crate::net::{self, ConnRx, ConnTx, RpcClient};
@@ -149,6 +149,12 @@ impl Snapshots {
     }
 
     pub fn aborted(&mut self, id: CheckpointId) {
+        // Declined only before it is written: never acknowledged as well.
+        let written = self.last_taken.is_some_and(|l| l >= id) && !self.waiting.contains_key(&id);
+        assert!(
+            !written,
+            "invariant: checkpoint {id} aborted after its snapshot was written"
+        );
         self.waiting.remove(&id);
     }
 }
@@ -223,11 +229,31 @@ impl TaskEnv {
                 .await
                 .map_err(|e| TaskError::Restore(e.to_string()))?;
             match resp {
-                StorageResponse::Found(Some(StoredBlob::Task(s))) => out.push(s),
+                StorageResponse::Found(Some(StoredBlob::Task(s))) => {
+                    // The handles name this vertex's snapshots.
+                    assert!(
+                        self.holds_own_state(&s),
+                        "invariant: {} restored into {:?}",
+                        h.key,
+                        self.tdd.kind
+                    );
+                    out.push(s);
+                }
                 other => return Err(TaskError::Restore(format!("state {} unavailable: {other:?}", h.key))),
             }
         }
         Ok(out)
+    }
+
+    /// Whether `snapshot` holds state of this task's kind of operator.
+    fn holds_own_state(&self, snapshot: &TaskStateSnapshot) -> bool {
+        matches!(
+            (&self.tdd.kind, &snapshot.operator),
+            (OperatorKind::Source { .. }, OperatorState::Source { .. })
+                | (OperatorKind::KeyedCount, OperatorState::Keyed(_))
+                | (OperatorKind::TumblingWindowCount { .. }, OperatorState::Window(_))
+                | (OperatorKind::TwoPhaseCommitSink, OperatorState::Sink(_))
+        )
     }
 
     /// Bytes of the restored snapshots, as a task that keeps all of them
@@ -358,60 +384,18 @@ impl TaskEnv {
     /// declines when the write fails.
     pub fn spawn_snapshot_writer(&self) -> (Snapshots, AbortOnDrop) {
         let (tx, mut rx) = mpsc::unbounded_channel::<(CheckpointId, TaskStateSnapshot, TaskCheckpointMetrics)>();
-        let mut client = self.storage_client();
+        let mut writer = SnapshotWriter {
+            client: self.storage_client(),
+            id: self.tdd.id,
+            resources: self.resources.clone(),
+            incremental: self.config.incremental && self.config.state_backend == StateBackendKind::RocksDb,
+            local_backup: self.config.local_backup,
+            last_written: None,
+        };
         let events = self.events.clone();
-        let id = self.tdd.id;
-        let resources = self.resources.clone();
-        let incremental = self.config.incremental && self.config.state_backend == StateBackendKind::RocksDb;
-        let local_backup = self.config.local_backup;
         let handle = madsim::task::spawn(async move {
             while let Some((checkpoint, snapshot, metrics)) = rx.recv().await {
-                let key = StateHandle::key_for(checkpoint, id.vertex);
-                let size_bytes = snapshot.size_bytes(resources.model());
-                let in_flight_bytes = snapshot.in_flight_bytes(resources.model());
-                let uploaded_bytes = resources
-                    .model()
-                    .map_or(size_bytes, |m| snapshot.uploaded_bytes(m, incremental));
-                // An incremental upload leaves out entries, never adds any.
-                assert!(
-                    uploaded_bytes <= size_bytes,
-                    "invariant: checkpoint {checkpoint} uploads {uploaded_bytes} of {size_bytes} bytes"
-                );
-                // The asynchronous phase: the bytes go up at the
-                // TaskManager's checkpoint-storage bandwidth, beside
-                // processing, before the metadata write acknowledges them;
-                // with local backup a secondary copy goes to the local disk
-                // at the same time.
-                if local_backup {
-                    futures::join!(
-                        resources.upload(uploaded_bytes),
-                        resources.write_local_copy(key.clone(), size_bytes)
-                    );
-                } else {
-                    resources.upload(uploaded_bytes).await;
-                }
-                let end_of_input = snapshot.end_of_input;
-                let req = StorageRequest::Put {
-                    key: key.clone(),
-                    blob: StoredBlob::Task(Arc::new(snapshot)),
-                    epoch: id.epoch,
-                };
-                let ev = match client.call::<_, StorageResponse>(req).await {
-                    Ok(StorageResponse::Stored) => TaskEvent::Acknowledge(
-                        id,
-                        checkpoint,
-                        StateHandle {
-                            key,
-                            size_bytes,
-                            uploaded_bytes,
-                            in_flight_bytes,
-                            end_of_input,
-                        },
-                        metrics,
-                    ),
-                    Ok(other) => TaskEvent::Decline(id, checkpoint, format!("storage refused: {other:?}")),
-                    Err(e) => TaskEvent::Decline(id, checkpoint, e.to_string()),
-                };
+                let ev = writer.write(checkpoint, snapshot, metrics).await;
                 if events.send(ev).is_err() {
                     break;
                 }
@@ -437,6 +421,79 @@ impl TaskEnv {
     pub async fn finish(&self) -> ! {
         let _ = self.events.send(TaskEvent::Finished(self.tdd.id));
         std::future::pending().await
+    }
+}
+
+/// The asynchronous part of a task's snapshots: uploads them to checkpoint
+/// storage and says whether each is acknowledged or declined.
+struct SnapshotWriter {
+    client: RpcClient,
+    id: ExecutionAttemptId,
+    resources: Arc<TaskManagerResources>,
+    /// Incremental checkpoints (RocksDB only) and local backup copies.
+    incremental: bool,
+    local_backup: bool,
+    /// The last checkpoint written: each is acknowledged or declined once,
+    /// in order.
+    last_written: Option<CheckpointId>,
+}
+
+impl SnapshotWriter {
+    /// Write the snapshot of `checkpoint`: the event that acknowledges or
+    /// declines it.
+    async fn write(
+        &mut self,
+        checkpoint: CheckpointId,
+        snapshot: TaskStateSnapshot,
+        metrics: TaskCheckpointMetrics,
+    ) -> TaskEvent {
+        let last = self.last_written.replace(checkpoint);
+        assert!(
+            last.is_none_or(|l| l < checkpoint),
+            "invariant: {checkpoint} after {last:?}"
+        );
+        let (id, resources) = (self.id, &self.resources);
+        let key = StateHandle::key_for(checkpoint, id.vertex);
+        let size_bytes = snapshot.size_bytes(resources.model());
+        let in_flight_bytes = snapshot.in_flight_bytes(resources.model());
+        let uploaded_bytes = resources
+            .model()
+            .map_or(size_bytes, |m| snapshot.uploaded_bytes(m, self.incremental));
+        // An incremental upload leaves out entries, never adds any.
+        assert!(
+            uploaded_bytes <= size_bytes,
+            "invariant: checkpoint {checkpoint} uploads {uploaded_bytes} of {size_bytes} bytes"
+        );
+        // The asynchronous phase: the bytes go up at the TaskManager's
+        // checkpoint-storage bandwidth, beside processing, before the
+        // metadata write acknowledges them; with local backup a secondary
+        // copy goes to the local disk at the same time.
+        if self.local_backup {
+            futures::join!(
+                resources.upload(uploaded_bytes),
+                resources.write_local_copy(key.clone(), size_bytes)
+            );
+        } else {
+            resources.upload(uploaded_bytes).await;
+        }
+        let end_of_input = snapshot.end_of_input;
+        let req = StorageRequest::Put {
+            key: key.clone(),
+            blob: StoredBlob::Task(Arc::new(snapshot)),
+            epoch: id.epoch,
+        };
+        let handle = StateHandle {
+            key,
+            size_bytes,
+            uploaded_bytes,
+            in_flight_bytes,
+            end_of_input,
+        };
+        match self.client.call::<_, StorageResponse>(req).await {
+            Ok(StorageResponse::Stored) => TaskEvent::Acknowledge(id, checkpoint, handle, metrics),
+            Ok(other) => TaskEvent::Decline(id, checkpoint, format!("storage refused: {other:?}")),
+            Err(e) => TaskEvent::Decline(id, checkpoint, e.to_string()),
+        }
     }
 }
 

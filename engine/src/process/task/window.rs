@@ -21,6 +21,9 @@ struct WindowCount {
 impl Operator for WindowCount {
     async fn process(&mut self, batch: Vec<Record>, _out: &mut OutputGate) -> Result<(), TaskError> {
         for r in batch {
+            // No record is later than a watermark: a fired window stays shut.
+            let (time, watermark) = (r.timestamp_ms, self.watermark);
+            assert!(time >= watermark, "invariant: a record at {time} behind {watermark}");
             self.windows.add(r.key, r.timestamp_ms);
         }
         Ok(())
