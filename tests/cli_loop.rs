@@ -2,6 +2,7 @@
 //! with a known hash, determinism checks, and shrinking a failing plan.
 
 use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -35,17 +36,27 @@ fn seeds_in(path: &PathBuf) -> BTreeMap<u64, usize> {
 
 // Enough seeds that the interrupt lands part-way even when the sweep runs
 // fast and the test's own polling is slow (150 seeds all finished before
-// SIGINT arrived on a loaded machine, and so did 1,000 when sweeps ran
-// beside the tests). The interrupted sweep runs at the lowest CPU priority,
-// so a busy machine slows it rather than this test's polling.
+// SIGINT arrived on a loaded machine). The interrupted sweep runs at the
+// lowest CPU priority, so a busy machine slows it rather than the polling,
+// and with SIGINT's default action: a test run started in the background
+// (`cargo test &`) ignores SIGINT, and its children inherit that.
 #[test]
 fn interrupted_sweep_resumes_with_every_seed_exactly_once() {
     let dir = temp_dir("sweep");
     let out = dir.join("records.jsonl");
     let out_s = out.to_str().expect("utf-8");
-    let mut child = Command::new("nice")
+    let mut command = Command::new("nice");
+    command
         .args(["-n", "19", env!("CARGO_BIN_EXE_halab")])
-        .args(["sweep", "steady", "--seeds", "1..2000", "--jobs", "2", "--out", out_s])
+        .args(["sweep", "steady", "--seeds", "1..2000", "--jobs", "2", "--out", out_s]);
+    // SAFETY: only an async-signal-safe call between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
