@@ -161,7 +161,30 @@ impl JobMaster {
             attempt >= 1 && self.next_attempt > attempt,
             "invariant: attempts count up from 1"
         );
-        for v in &batch {
+        self.place(&batch, slots, attempt);
+        let latest = self.checkpoint_to_restore();
+        let tdds: Vec<(TmId, TaskDeploymentDescriptor)> = batch
+            .iter()
+            .map(|v| (self.executions[v].tm, self.deployment(*v, attempt, latest.as_ref())))
+            .collect();
+        assert_eq!(
+            tdds.len(),
+            batch.len(),
+            "invariant: one deployment per subtask of the batch"
+        );
+        self.trace(TraceEvent::TasksDeployed {
+            attempt,
+            tasks: batch.len() as u32,
+            restored_from: latest.as_ref().map(|c| c.id),
+        });
+        for (tm, tdd) in tdds {
+            self.send_to_tm(tm, JmToTm::Deploy(Box::new(tdd))).await;
+        }
+    }
+
+    /// Give each subtask of `batch` a new execution, `attempt`, in its slot.
+    fn place(&mut self, batch: &[ExecutionVertexId], slots: &[TmId], attempt: u32) {
+        for v in batch {
             assert!(self.vertices.contains(v), "invariant: {v:?} is a subtask of the job");
             let index = self.cfg.job.slot_index(*v);
             assert!(
@@ -192,6 +215,10 @@ impl JobMaster {
                 },
             );
         }
+    }
+
+    /// The checkpoint a deployment restores: the latest completed one.
+    fn checkpoint_to_restore(&self) -> Option<CompletedCheckpoint> {
         assert!(
             self.coordinator.as_ref().and_then(|c| c.finalizing()).is_none(),
             "invariant: a restore never races a checkpoint's finalisation"
@@ -203,106 +230,107 @@ impl JobMaster {
                 "invariant: the restored checkpoint's id was handed out"
             );
         }
-        let mut tdds = Vec::new();
-        for v in &batch {
-            let vertex = self.cfg.job.vertex(v.vertex);
-            let p = vertex.parallelism;
-            assert!(v.subtask < p, "invariant: {v:?} within parallelism {p}");
-            assert!(p as i32 <= self.max_parallelism, "invariant: parallelism {p} above max");
-            let outputs = self
-                .cfg
-                .job
-                .output_channels(*v)
-                .into_iter()
-                .map(|(ship, targets)| OutputDescriptor {
-                    ship,
-                    consumer_parallelism: targets.len() as u32,
-                    channels: targets
-                        .into_iter()
-                        .map(|t| {
-                            let e = self.executions[&t.consumer];
-                            OutputChannelDescriptor {
-                                target: t,
-                                consumer_attempt: e.attempt,
-                                address: self.tms.get(&e.tm).map(|i| i.data_addr).unwrap_or_else(|| {
-                                    // The consumer's TaskManager is gone; the
-                                    // connection attempt fails and the task with it.
-                                    SocketAddr::new(self.cfg.ip, 1)
-                                }),
-                            }
-                        })
-                        .collect(),
-                })
-                .map(|mut o| {
-                    if o.ship == crate::graph::ShipStrategy::Forward {
-                        o.consumer_parallelism = self.cfg.job.vertex(o.channels[0].target.consumer.vertex).parallelism;
-                    }
-                    o
-                })
-                .collect();
-            let restore = latest.as_ref().and_then(|c| {
-                // Same parallelism: the subtask's own state. After a rescale a
-                // keyed subtask reads every old subtask's state and keeps the
-                // keys it owns now (state follows its keys).
-                let old: Vec<(u32, StateHandle)> = c
-                    .states
-                    .iter()
-                    .filter(|(k, _)| k.vertex == v.vertex)
-                    .map(|(k, h)| (k.subtask, h.clone()))
-                    .collect();
-                let chosen: Vec<(u32, StateHandle)> = if old.len() as u32 == vertex.parallelism {
-                    old.into_iter().filter(|(s, _)| *s == v.subtask).collect()
-                } else {
-                    old
-                };
-                (!chosen.is_empty()).then(|| RestoreSpec {
-                    checkpoint_id: c.id,
-                    subtasks: chosen.iter().map(|(s, _)| *s).collect(),
-                    handles: chosen.into_iter().map(|(_, h)| h).collect(),
-                })
-            });
-            if let Some(r) = &restore {
-                assert_eq!(
-                    r.subtasks.len(),
-                    r.handles.len(),
-                    "invariant: one handle per restored subtask"
-                );
-                assert!(
-                    r.subtasks.windows(2).all(|w| w[0] < w[1]),
-                    "invariant: each old subtask's state is restored once"
-                );
-            }
-            let tdd = TaskDeploymentDescriptor {
-                id: ExecutionAttemptId {
-                    vertex: *v,
-                    epoch: self.epoch,
-                    attempt,
-                },
-                name: vertex.name.clone(),
-                kind: vertex.kind.clone(),
-                parallelism: vertex.parallelism,
-                max_parallelism: self.max_parallelism,
-                input_gates: self.cfg.job.input_gate_sizes(v.vertex),
-                outputs,
-                restore,
-                services: self.cfg.services,
-            };
-            tdds.push((self.executions[v].tm, tdd));
-        }
-        assert_eq!(
-            tdds.len(),
-            batch.len(),
-            "invariant: one deployment per subtask of the batch"
-        );
-        self.trace(TraceEvent::TasksDeployed {
-            attempt,
-            tasks: batch.len() as u32,
-            restored_from: latest.as_ref().map(|c| c.id),
-        });
-        for (tm, tdd) in tdds {
-            self.send_to_tm(tm, JmToTm::Deploy(Box::new(tdd))).await;
+        latest
+    }
+
+    /// What subtask `v` of `attempt` is deployed with: its channels and the
+    /// state it restores from `latest`.
+    fn deployment(
+        &self,
+        v: ExecutionVertexId,
+        attempt: u32,
+        latest: Option<&CompletedCheckpoint>,
+    ) -> TaskDeploymentDescriptor {
+        let vertex = self.cfg.job.vertex(v.vertex);
+        let p = vertex.parallelism;
+        assert!(v.subtask < p, "invariant: {v:?} within parallelism {p}");
+        assert!(p as i32 <= self.max_parallelism, "invariant: parallelism {p} above max");
+        TaskDeploymentDescriptor {
+            id: ExecutionAttemptId {
+                vertex: v,
+                epoch: self.epoch,
+                attempt,
+            },
+            name: vertex.name.clone(),
+            kind: vertex.kind.clone(),
+            parallelism: vertex.parallelism,
+            max_parallelism: self.max_parallelism,
+            input_gates: self.cfg.job.input_gate_sizes(v.vertex),
+            outputs: self.outputs(v),
+            restore: latest.and_then(|c| restore_spec(c, v, p)),
+            services: self.cfg.services,
         }
     }
+
+    /// The output channels of subtask `v`, to the consumers' current
+    /// attempts.
+    fn outputs(&self, v: ExecutionVertexId) -> Vec<OutputDescriptor> {
+        self.cfg
+            .job
+            .output_channels(v)
+            .into_iter()
+            .map(|(ship, targets)| OutputDescriptor {
+                ship,
+                consumer_parallelism: targets.len() as u32,
+                channels: targets
+                    .into_iter()
+                    .map(|t| {
+                        let e = self.executions[&t.consumer];
+                        OutputChannelDescriptor {
+                            target: t,
+                            consumer_attempt: e.attempt,
+                            address: self.tms.get(&e.tm).map(|i| i.data_addr).unwrap_or_else(|| {
+                                // The consumer's TaskManager is gone; the
+                                // connection attempt fails and the task with it.
+                                SocketAddr::new(self.cfg.ip, 1)
+                            }),
+                        }
+                    })
+                    .collect(),
+            })
+            .map(|mut o| {
+                if o.ship == crate::graph::ShipStrategy::Forward {
+                    o.consumer_parallelism = self.cfg.job.vertex(o.channels[0].target.consumer.vertex).parallelism;
+                }
+                o
+            })
+            .collect()
+    }
+}
+
+/// The state subtask `v` (of a vertex now at `parallelism`) restores from
+/// checkpoint `c`. Same parallelism: the subtask's own state. After a
+/// rescale a keyed subtask reads every old subtask's state and keeps the
+/// keys it owns now (state follows its keys).
+fn restore_spec(c: &CompletedCheckpoint, v: ExecutionVertexId, parallelism: u32) -> Option<RestoreSpec> {
+    let old: Vec<(u32, StateHandle)> = c
+        .states
+        .iter()
+        .filter(|(k, _)| k.vertex == v.vertex)
+        .map(|(k, h)| (k.subtask, h.clone()))
+        .collect();
+    let chosen: Vec<(u32, StateHandle)> = if old.len() as u32 == parallelism {
+        old.into_iter().filter(|(s, _)| *s == v.subtask).collect()
+    } else {
+        old
+    };
+    let restore = (!chosen.is_empty()).then(|| RestoreSpec {
+        checkpoint_id: c.id,
+        subtasks: chosen.iter().map(|(s, _)| *s).collect(),
+        handles: chosen.into_iter().map(|(_, h)| h).collect(),
+    });
+    if let Some(r) = &restore {
+        assert_eq!(
+            r.subtasks.len(),
+            r.handles.len(),
+            "invariant: one handle per restored subtask"
+        );
+        assert!(
+            r.subtasks.windows(2).all(|w| w[0] < w[1]),
+            "invariant: each old subtask's state is restored once"
+        );
+    }
+    restore
 }
 
 /// Whether no subtask is in two of `batches` (restart batches, with their
