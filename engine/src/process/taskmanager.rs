@@ -28,7 +28,7 @@ use crate::graph::ExecutionVertexId;
 use crate::ha::{CoordinationRequest, CoordinationResponse, Leader};
 use crate::net::RpcClient;
 use crate::net::{self, ConnRx, ConnTx};
-use crate::protocol::{ChannelHello, ExecutionAttemptId, JmToTm, TmId, TmToJm};
+use crate::protocol::{ChannelHello, ExecutionAttemptId, JmToTm, TaskDeploymentDescriptor, TmId, TmToJm};
 use crate::trace::{TraceEvent, Tracer};
 
 /// Port of the TaskManager's endpoint (data connections are accepted here).
@@ -170,7 +170,7 @@ pub async fn run_task_manager(cfg: TaskManagerConfig) {
             leader: session,
             resources: &resources,
         };
-        run_session(&cfg, &ep, &registry, tx, rx, session, &mut leaders, fencing).await;
+        run_session(&cfg, &ep, &registry, tx, rx, session, &mut leaders).await;
         registry.lock().expect("invariant: lock not poisoned").clear();
         madsim::time::sleep(Duration::from_millis(100)).await;
     }
@@ -218,7 +218,6 @@ struct Session<'a> {
 
 /// One registration with the JobManager; returns when it is lost, or when
 /// another leader appears (a newer one; any other one without fencing).
-#[allow(clippy::too_many_arguments)]
 async fn run_session(
     cfg: &TaskManagerConfig,
     ep: &Arc<Endpoint>,
@@ -227,14 +226,17 @@ async fn run_session(
     mut jm_rx: ConnRx,
     session: Session<'_>,
     leaders: &mut tokio::sync::watch::Receiver<Option<Leader>>,
-    fencing: bool,
 ) {
-    let Session {
-        leader: session,
-        resources,
-    } = session;
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<TaskEvent>();
-    let mut tasks: BTreeMap<ExecutionVertexId, RunningTask> = BTreeMap::new();
+    let mut tasks = SessionTasks {
+        cfg,
+        ep,
+        registry,
+        leader: session.leader,
+        resources: session.resources,
+        running: BTreeMap::new(),
+        events: &ev_tx,
+    };
     let timeout = cfg.engine.heartbeat_timeout;
     let mut last_heard = madsim::time::Instant::now();
     loop {
@@ -244,87 +246,17 @@ async fn run_session(
             msg = jm_rx.recv::<JmToTm>() => {
                 let Ok(msg) = msg else { return };
                 last_heard = madsim::time::Instant::now();
-                match msg {
-                    JmToTm::Registered => {}
-                    JmToTm::HeartbeatRequest => {
-                        if jm_tx.send(TmToJm::HeartbeatResponse { tm: cfg.tm }).await.is_err() {
-                            return;
-                        }
+                if matches!(msg, JmToTm::HeartbeatRequest) {
+                    if jm_tx.send(TmToJm::HeartbeatResponse { tm: cfg.tm }).await.is_err() {
+                        return;
                     }
-                    JmToTm::Deploy(tdd) => {
-                        let id = tdd.id;
-                        assert_eq!(id.epoch, session.epoch, "invariant: a session runs its leader's attempts: {id}");
-                        assert!(id.vertex.subtask < tdd.parallelism, "invariant: {id} within parallelism {}", tdd.parallelism);
-                        cfg.tracer.record(&cfg.node, TraceEvent::DeploymentAccepted { task: id, jm: session.candidate, epoch: session.epoch });
-                        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
-                        let (in_tx, in_rx) = mpsc::unbounded_channel();
-                        if let Some(old) = tasks.remove(&id.vertex) {
-                            assert!(
-                                !fencing || old.id.fencing_token() < id.fencing_token(),
-                                "invariant: a deployment replaces only an older attempt of its subtask"
-                            );
-                            registry.lock().expect("invariant: lock not poisoned").unregister(old.id);
-                        }
-                        registry.lock().expect("invariant: lock not poisoned").register(id, in_tx);
-                        let env = TaskEnv {
-                            tdd: *tdd,
-                            endpoint: ep.clone(),
-                            control: ctl_rx,
-                            inbound: in_rx,
-                            events: ev_tx.clone(),
-                            config: cfg.engine.clone(),
-                            sabotage: cfg.sabotage,
-                            tracer: cfg.tracer.clone(),
-                            node: cfg.node.clone(),
-                            resources: resources.clone(),
-                        };
-                        let handle = AbortOnDrop(madsim::task::spawn(task::run(env)));
-                        tasks.insert(id.vertex, RunningTask { id, control: ctl_tx, _handle: handle });
-                    }
-                    JmToTm::CancelTask { id } => {
-                        assert_eq!(id.epoch, session.epoch, "invariant: a session cancels its leader's attempts: {id}");
-                        if tasks.get(&id.vertex).is_some_and(|t| t.id.fencing_token() <= id.fencing_token()) {
-                            tasks.remove(&id.vertex);
-                            registry.lock().expect("invariant: lock not poisoned").unregister(id);
-                        }
-                    }
-                    JmToTm::TriggerCheckpoint { id, barrier } => {
-                        if let Some(t) = tasks.get(&id.vertex).filter(|t| t.id == id) {
-                            let _ = t.control.send(TaskControl::TriggerCheckpoint(barrier));
-                        }
-                    }
-                    JmToTm::NotifyCheckpointComplete { id, checkpoint } => {
-                        if let Some(t) = tasks.get(&id.vertex).filter(|t| t.id == id) {
-                            let _ = t.control.send(TaskControl::NotifyCheckpointComplete(checkpoint));
-                        }
-                    }
-                    JmToTm::FinishTask { id } => {
-                        if let Some(t) = tasks.get(&id.vertex).filter(|t| t.id == id) {
-                            let _ = t.control.send(TaskControl::Finish);
-                        }
-                    }
+                } else {
+                    tasks.command(msg);
                 }
             }
             ev = ev_rx.recv() => {
                 let Some(ev) = ev else { continue };
-                let msg = match ev {
-                    TaskEvent::Running(id) => TmToJm::TaskRunning { id },
-                    TaskEvent::Failed(id, reason) => {
-                        if tasks.get(&id.vertex).is_some_and(|t| t.id == id) {
-                            tasks.remove(&id.vertex);
-                            registry.lock().expect("invariant: lock not poisoned").unregister(id);
-                        }
-                        TmToJm::TaskFailed { id, reason }
-                    }
-                    TaskEvent::Acknowledge(id, checkpoint, handle, metrics) => {
-                        TmToJm::AcknowledgeCheckpoint { id, checkpoint, handle, metrics }
-                    }
-                    TaskEvent::Decline(id, checkpoint, reason) => TmToJm::DeclineCheckpoint { id, checkpoint, reason },
-                    // The task stays parked until the JobManager cancels it
-                    // once the whole job finished.
-                    TaskEvent::Finished(id) => TmToJm::TaskFinished { id },
-                };
-                if jm_tx.send(msg).await.is_err() {
+                if jm_tx.send(tasks.report(ev)).await.is_err() {
                     return;
                 }
             }
@@ -333,9 +265,11 @@ async fn run_session(
                     continue;
                 }
                 let now = *leaders.borrow_and_update();
-                let newer = now.is_some_and(|l| if fencing { l.epoch > session.epoch } else { l != session });
+                let leader = tasks.leader;
+                let fencing = tasks.fencing();
+                let newer = now.is_some_and(|l| if fencing { l.epoch > leader.epoch } else { l != leader });
                 if newer {
-                    cfg.tracer.record(&cfg.node, TraceEvent::Note { text: format!("new leader {now:?}; leaving the session with epoch {}", session.epoch) });
+                    cfg.tracer.record(&cfg.node, TraceEvent::Note { text: format!("new leader {now:?}; leaving the session with epoch {}", leader.epoch) });
                     return;
                 }
             }
@@ -343,6 +277,161 @@ async fn run_session(
                 cfg.tracer.record(&cfg.node, TraceEvent::Note { text: "JobManager heartbeat timed out; cancelling tasks".into() });
                 return;
             }
+        }
+    }
+}
+
+/// The tasks of one session and what they run with; dropping it cancels
+/// them.
+struct SessionTasks<'a> {
+    cfg: &'a TaskManagerConfig,
+    ep: &'a Arc<Endpoint>,
+    registry: &'a Arc<Mutex<ChannelRegistry>>,
+    /// The leader whose commands this session takes: attempts of its epoch.
+    leader: Leader,
+    resources: &'a Arc<TaskManagerResources>,
+    running: BTreeMap<ExecutionVertexId, RunningTask>,
+    /// Where the tasks report (the session's receiver outlives them).
+    events: &'a mpsc::UnboundedSender<TaskEvent>,
+}
+
+impl SessionTasks<'_> {
+    /// Whether this TaskManager checks epochs (test-only broken variants
+    /// do not).
+    fn fencing(&self) -> bool {
+        self.cfg.sabotage.fences_cluster()
+    }
+
+    /// Carry out the leader's command (all but heartbeats).
+    fn command(&mut self, msg: JmToTm) {
+        match msg {
+            JmToTm::Registered | JmToTm::HeartbeatRequest => {}
+            JmToTm::Deploy(tdd) => self.deploy(*tdd),
+            JmToTm::CancelTask { id } => self.cancel(id),
+            JmToTm::TriggerCheckpoint { id, barrier } => self.control(id, TaskControl::TriggerCheckpoint(barrier)),
+            JmToTm::NotifyCheckpointComplete { id, checkpoint } => {
+                self.control(id, TaskControl::NotifyCheckpointComplete(checkpoint))
+            }
+            JmToTm::FinishTask { id } => self.control(id, TaskControl::Finish),
+        }
+    }
+
+    /// Start a deployed attempt, in place of an older one of its subtask.
+    fn deploy(&mut self, tdd: TaskDeploymentDescriptor) {
+        let id = tdd.id;
+        let leader = self.leader;
+        assert_eq!(
+            id.epoch, leader.epoch,
+            "invariant: {id} deployed in epoch {}",
+            leader.epoch
+        );
+        assert!(
+            id.vertex.subtask < tdd.parallelism,
+            "invariant: {id} beyond {}",
+            tdd.parallelism
+        );
+        let accepted = TraceEvent::DeploymentAccepted {
+            task: id,
+            jm: leader.candidate,
+            epoch: leader.epoch,
+        };
+        self.cfg.tracer.record(&self.cfg.node, accepted);
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        let (in_tx, in_rx) = mpsc::unbounded_channel();
+        if let Some(old) = self.running.remove(&id.vertex) {
+            assert!(
+                !self.fencing() || old.id.fencing_token() < id.fencing_token(),
+                "invariant: a deployment replaces only an older attempt of its subtask"
+            );
+            self.registry
+                .lock()
+                .expect("invariant: lock not poisoned")
+                .unregister(old.id);
+        }
+        self.registry
+            .lock()
+            .expect("invariant: lock not poisoned")
+            .register(id, in_tx);
+        let env = TaskEnv {
+            tdd,
+            endpoint: self.ep.clone(),
+            control: ctl_rx,
+            inbound: in_rx,
+            events: self.events.clone(),
+            config: self.cfg.engine.clone(),
+            sabotage: self.cfg.sabotage,
+            tracer: self.cfg.tracer.clone(),
+            node: self.cfg.node.clone(),
+            resources: self.resources.clone(),
+        };
+        let handle = AbortOnDrop(madsim::task::spawn(task::run(env)));
+        let task = RunningTask {
+            id,
+            control: ctl_tx,
+            _handle: handle,
+        };
+        self.running.insert(id.vertex, task);
+    }
+
+    /// Cancel an attempt (or an older one of its subtask still running).
+    fn cancel(&mut self, id: ExecutionAttemptId) {
+        let epoch = self.leader.epoch;
+        assert_eq!(id.epoch, epoch, "invariant: {id} cancelled in epoch {epoch}");
+        let token = id.fencing_token();
+        if self
+            .running
+            .get(&id.vertex)
+            .is_some_and(|t| t.id.fencing_token() <= token)
+        {
+            self.running.remove(&id.vertex);
+            self.registry
+                .lock()
+                .expect("invariant: lock not poisoned")
+                .unregister(id);
+        }
+    }
+
+    /// Pass a control message to the running attempt `id` (ignored when
+    /// another attempt of its subtask runs, or none).
+    fn control(&self, id: ExecutionAttemptId, control: TaskControl) {
+        let epoch = self.leader.epoch;
+        assert_eq!(id.epoch, epoch, "invariant: a command for {id} in epoch {epoch}");
+        if let Some(t) = self.running.get(&id.vertex).filter(|t| t.id == id) {
+            let _ = t.control.send(control);
+        }
+    }
+
+    /// What a task's event tells the JobManager; a failed task is gone.
+    fn report(&mut self, ev: TaskEvent) -> TmToJm {
+        let (TaskEvent::Running(id)
+        | TaskEvent::Failed(id, _)
+        | TaskEvent::Acknowledge(id, ..)
+        | TaskEvent::Decline(id, ..)
+        | TaskEvent::Finished(id)) = &ev;
+        let epoch = self.leader.epoch;
+        assert_eq!(id.epoch, epoch, "invariant: {id} reports in a session of epoch {epoch}");
+        match ev {
+            TaskEvent::Running(id) => TmToJm::TaskRunning { id },
+            TaskEvent::Failed(id, reason) => {
+                if self.running.get(&id.vertex).is_some_and(|t| t.id == id) {
+                    self.running.remove(&id.vertex);
+                    self.registry
+                        .lock()
+                        .expect("invariant: lock not poisoned")
+                        .unregister(id);
+                }
+                TmToJm::TaskFailed { id, reason }
+            }
+            TaskEvent::Acknowledge(id, checkpoint, handle, metrics) => TmToJm::AcknowledgeCheckpoint {
+                id,
+                checkpoint,
+                handle,
+                metrics,
+            },
+            TaskEvent::Decline(id, checkpoint, reason) => TmToJm::DeclineCheckpoint { id, checkpoint, reason },
+            // The task stays parked until the JobManager cancels it
+            // once the whole job finished.
+            TaskEvent::Finished(id) => TmToJm::TaskFinished { id },
         }
     }
 }
