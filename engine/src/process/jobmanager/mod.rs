@@ -165,93 +165,92 @@ async fn lead(
     ev_rx: &mut mpsc::UnboundedReceiver<JmEvent>,
     l: leadership::Leadership,
 ) {
-    let ha = cfg.coordination.is_some();
-    assert_eq!(l.epoch > 0, ha, "invariant: epoch 0 is the leadership without HA");
+    let with_ha = cfg.coordination.is_some();
+    assert_eq!(l.epoch > 0, with_ha, "invariant: epoch 0 is the leadership without HA");
     let lease_epoch = l.lease.map(|lease| lease.epoch);
     assert_eq!(
         lease_epoch,
-        ha.then_some(l.epoch),
+        with_ha.then_some(l.epoch),
         "invariant: a lease with HA, of the epoch"
     );
     assert_eq!(
         l.recovered.is_some(),
-        ha,
+        with_ha,
         "invariant: a leader with HA recovered the job"
     );
-    let (meta_tx, meta_rx) = mpsc::unbounded_channel::<CompletedCheckpoint>();
-    let storage = RpcClient::new(ep.clone(), cfg.services.checkpoint_storage, cfg.engine.rpc_timeout);
-    let _writer = AbortOnDrop(madsim::task::spawn(checkpoints::write_metadata(
-        storage,
-        l.epoch,
-        meta_rx,
-        ev_tx.clone(),
-    )));
-    let mut background = Vec::new();
-    let mut ha = None;
-    if let (Some(addr), Some(r)) = (cfg.coordination, l.recovered.as_ref()) {
-        let (ha_tx, ha_rx) = mpsc::unbounded_channel();
-        let state = leadership::HaWriterState {
-            epoch: l.epoch,
-            next_checkpoint_id: r.next_checkpoint_id,
-            counter_version: r.counter_version,
-            pointers: r.pointers.clone(),
-            pointers_version: r.pointers_version,
-            num_retained: cfg.engine.num_retained,
-        };
-        let coord = RpcClient::new(ep.clone(), addr, cfg.engine.rpc_timeout);
-        background.push(AbortOnDrop(madsim::task::spawn(leadership::write_ha(
-            coord,
-            state,
-            ha_rx,
-            ev_tx.clone(),
-        ))));
-        background.push(AbortOnDrop(madsim::task::spawn(leadership::keep_lease(
-            cfg.clone(),
-            ep.clone(),
-            l.epoch,
-            ev_tx.clone(),
-        ))));
-        ha = Some(ha_tx);
-    }
+    let (meta_tx, ha, _tasks) = LeaderTasks::spawn(cfg, ep, ev_tx, &l);
     let Ok(mut jm) = JobMaster::new(cfg.clone(), meta_tx, ha, l) else {
         // A configuration the engine cannot run: the job failed (traced).
         std::future::pending::<()>().await;
         return;
     };
-    let mut cancel = cfg.cancel.clone();
-    if *cancel.borrow_and_update() {
-        jm.cancel_job().await;
-    }
-    // Closed once nobody can cancel any more (the run's driver is done).
-    let mut cancel_open = true;
-    while jm.revoked.is_none() {
-        // Deadlines are whole milliseconds on the tracer's clock; waking at
-        // exactly that instant makes `now_ms()` read the deadline itself.
-        let wake = jm.cfg.tracer.instant_at(jm.next_wakeup_ms().max(0) as u64);
-        tokio::select! {
-            biased;
-            changed = cancel.changed(), if cancel_open => match changed {
-                Ok(()) => {
-                    if *cancel.borrow_and_update() && jm.still_leader() {
-                        jm.cancel_job().await;
-                    }
-                }
-                Err(_) => cancel_open = false,
-            },
-            ev = ev_rx.recv() => match ev {
-                Some(ev) => {
-                    if jm.still_leader() {
-                        jm.on_event(ev).await;
-                    }
-                }
-                None => return,
-            },
-            _ = madsim::time::sleep_until(wake) => {
-                if jm.still_leader() {
-                    jm.on_timer().await;
-                }
-            }
+    jm.run(ev_rx).await;
+}
+
+/// Where completed checkpoints go to have their metadata stored.
+type MetadataSender = mpsc::UnboundedSender<CompletedCheckpoint>;
+
+/// Where leader-only writes to the coordination service go (with HA).
+type HaSender = mpsc::UnboundedSender<leadership::HaWrite>;
+
+/// The tasks a leadership runs beside its `JobMaster`: the metadata writer
+/// and, with HA, the writer of leader-only keys and the lease keeper. They
+/// end with the leadership.
+struct LeaderTasks {
+    /// With HA: the leader-only writer and the lease keeper.
+    _background: Vec<AbortOnDrop>,
+    _metadata_writer: AbortOnDrop,
+}
+
+impl LeaderTasks {
+    /// Start the tasks; returns where completed checkpoints' metadata and
+    /// (with HA) leader-only writes go.
+    fn spawn(
+        cfg: &JobManagerConfig,
+        ep: &Arc<Endpoint>,
+        ev_tx: &mpsc::UnboundedSender<JmEvent>,
+        l: &leadership::Leadership,
+    ) -> (MetadataSender, Option<HaSender>, LeaderTasks) {
+        let (meta_tx, meta_rx) = mpsc::unbounded_channel::<CompletedCheckpoint>();
+        let storage = RpcClient::new(ep.clone(), cfg.services.checkpoint_storage, cfg.engine.rpc_timeout);
+        let metadata_writer = AbortOnDrop(madsim::task::spawn(checkpoints::write_metadata(
+            storage,
+            l.epoch,
+            meta_rx,
+            ev_tx.clone(),
+        )));
+        let mut background = Vec::new();
+        let mut ha = None;
+        if let (Some(addr), Some(r)) = (cfg.coordination, l.recovered.as_ref()) {
+            let (ha_tx, ha_rx) = mpsc::unbounded_channel();
+            let state = leadership::HaWriterState {
+                epoch: l.epoch,
+                next_checkpoint_id: r.next_checkpoint_id,
+                counter_version: r.counter_version,
+                pointers: r.pointers.clone(),
+                pointers_version: r.pointers_version,
+                num_retained: cfg.engine.num_retained,
+            };
+            let coord = RpcClient::new(ep.clone(), addr, cfg.engine.rpc_timeout);
+            background.push(AbortOnDrop(madsim::task::spawn(leadership::write_ha(
+                coord,
+                state,
+                ha_rx,
+                ev_tx.clone(),
+            ))));
+            background.push(AbortOnDrop(madsim::task::spawn(leadership::keep_lease(
+                cfg.clone(),
+                ep.clone(),
+                l.epoch,
+                ev_tx.clone(),
+            ))));
+            ha = Some(ha_tx);
         }
+        let tasks = LeaderTasks {
+            _background: background,
+            _metadata_writer: metadata_writer,
+        };
+        (meta_tx, ha, tasks)
     }
 }
 
@@ -331,9 +330,9 @@ struct JobMaster {
     /// Largest alignment and synchronous-phase times reported per pending
     /// checkpoint.
     task_metrics: BTreeMap<CheckpointId, TaskCheckpointMetrics>,
-    metadata: mpsc::UnboundedSender<CompletedCheckpoint>,
+    metadata: MetadataSender,
     /// Leader-only writes to the coordination service (with HA).
-    ha: Option<mpsc::UnboundedSender<leadership::HaWrite>>,
+    ha: Option<HaSender>,
     /// The lease as this JobManager's own clock sees it (with HA).
     lease: Option<crate::ha::LeaderLease>,
     /// Barriers of triggered checkpoints whose id is not yet persisted.
@@ -362,107 +361,27 @@ struct JobMaster {
 impl JobMaster {
     fn new(
         mut cfg: JobManagerConfig,
-        metadata: mpsc::UnboundedSender<CompletedCheckpoint>,
-        ha: Option<mpsc::UnboundedSender<leadership::HaWrite>>,
+        metadata: MetadataSender,
+        ha: Option<HaSender>,
         l: leadership::Leadership,
     ) -> Result<Self, ()> {
-        if let Some(r) = &l.recovered {
-            let next = r.next_checkpoint_id;
-            assert!(
-                next >= crate::checkpoint::INITIAL_CHECKPOINT_ID,
-                "invariant: counter {next}"
-            );
-            let ids = r.completed.iter().map(|c| c.id);
-            assert!(
-                ids.eq(r.pointers.iter().copied()),
-                "invariant: the pointers' checkpoints"
-            );
-            cfg.job = r.graph.clone();
-        }
-        let fail = |cfg: &JobManagerConfig, text: String| {
-            cfg.tracer.record(&cfg.node, TraceEvent::JobFailed { reason: text });
-        };
-        let max_parallelism = match cfg.engine.effective_max_parallelism(cfg.job.max_operator_parallelism()) {
-            Ok(m) => m,
-            Err(e) => {
-                fail(&cfg, e.to_string());
+        adopt_recovered_job(&mut cfg, &l);
+        let (max_parallelism, restart_strategy) = match job_policies(&cfg) {
+            Ok(policies) => policies,
+            Err(reason) => {
+                cfg.tracer.record(&cfg.node, TraceEvent::JobFailed { reason });
                 return Err(());
             }
         };
-        let (max, bound) = (
-            max_parallelism,
-            crate::partition::key_groups::UPPER_BOUND_MAX_PARALLELISM,
-        );
-        assert!(
-            (1..=bound).contains(&max),
-            "invariant: max parallelism {max} within 1..={bound}"
-        );
-        let restart_strategy = match load_restart_strategy(&cfg.engine.raw, cfg.engine.checkpoint_interval.is_some()) {
-            Ok(s) => s,
-            Err(e) => {
-                fail(&cfg, e.to_string());
-                return Err(());
-            }
-        };
-        let next_id = l
-            .recovered
-            .as_ref()
-            .map_or(crate::checkpoint::INITIAL_CHECKPOINT_ID, |r| r.next_checkpoint_id);
-        let coordinator = cfg.engine.checkpoint_interval.map(|interval| {
-            let mut c = CheckpointCoordinator::with_next_id(
-                CoordinatorConfig {
-                    interval_ms: interval.as_millis() as i64,
-                    timeout_ms: cfg.engine.checkpoint_timeout.as_millis() as i64,
-                    min_pause_ms: cfg.engine.checkpoint_min_pause.as_millis() as i64,
-                    max_concurrent: cfg.engine.max_concurrent_checkpoints as usize,
-                    num_retained: cfg.engine.num_retained,
-                },
-                next_id,
-            );
-            if let Some(r) = &l.recovered {
-                c.recover_completed(r.completed.clone());
-            }
-            c
-        });
-        let result = l.recovered.as_ref().and_then(|r| r.result);
-        if l.lease.is_some() {
-            cfg.tracer.record(
-                &cfg.node,
-                TraceEvent::LeadershipGranted {
-                    epoch: l.epoch,
-                    restored_from: coordinator.as_ref().and_then(|c| c.latest_completed()).map(|c| c.id),
-                },
-            );
-        }
+        let coordinator = checkpoint_coordinator(&cfg, &l);
+        trace_leadership_granted(&cfg, &l, coordinator.as_ref());
         let failover = create_failover_strategy(&cfg.engine.failover_strategy, &cfg.job);
         let vertices = cfg.job.execution_vertices();
         assert!(!vertices.is_empty(), "invariant: a job has a subtask");
-        let desired_parallelism: BTreeMap<_, _> = cfg
-            .job
-            .vertex_ids()
-            .map(|v| (v, cfg.job.vertex(v).parallelism))
-            .collect();
-        let fits = |p: &u32| *p >= 1 && *p as i32 <= max;
-        assert!(
-            desired_parallelism.values().all(fits),
-            "invariant: parallelism within 1..={max}"
-        );
-        let first_checkpoint_id = coordinator.as_ref().map_or(next_id, |c| c.next_checkpoint_id());
+        let desired_parallelism = submitted_parallelism(&cfg.job, max_parallelism);
         let now = cfg.tracer.now_ms() as i64;
-        let (status, pending) = match result {
-            // The job result store says it is done: do not run it again.
-            Some(s) => {
-                assert!(s.is_terminal(), "invariant: the job's result {s:?} is terminal");
-                cfg.tracer.record(
-                    &cfg.node,
-                    TraceEvent::Note {
-                        text: format!("the job result store says {s:?}: the job is not run again"),
-                    },
-                );
-                (s, Vec::new())
-            }
-            None => (JobStatus::Created, vec![(now, vertices.iter().copied().collect())]),
-        };
+        let result = l.recovered.as_ref().and_then(|r| r.result);
+        let (status, pending) = initial_schedule(&cfg, result, &vertices, now);
         Ok(JobMaster {
             epoch: l.epoch,
             ha,
@@ -474,7 +393,9 @@ impl JobMaster {
             reactive_wait_until: None,
             desired_parallelism,
             finishing: false,
-            first_checkpoint_id,
+            first_checkpoint_id: coordinator
+                .as_ref()
+                .map_or(crate::checkpoint::INITIAL_CHECKPOINT_ID, |c| c.next_checkpoint_id()),
             max_parallelism,
             tms: BTreeMap::new(),
             executions: BTreeMap::new(),
@@ -495,6 +416,46 @@ impl JobMaster {
             metadata,
             cfg,
         })
+    }
+
+    /// The leader's event loop: user cancellation, events and timers, each
+    /// acted on only while this JobManager may still lead.
+    async fn run(&mut self, ev_rx: &mut mpsc::UnboundedReceiver<JmEvent>) {
+        let mut cancel = self.cfg.cancel.clone();
+        if *cancel.borrow_and_update() {
+            self.cancel_job().await;
+        }
+        // Closed once nobody can cancel any more (the run's driver is done).
+        let mut cancel_open = true;
+        while self.revoked.is_none() {
+            // Deadlines are whole milliseconds on the tracer's clock; waking at
+            // exactly that instant makes `now_ms()` read the deadline itself.
+            let wake = self.cfg.tracer.instant_at(self.next_wakeup_ms().max(0) as u64);
+            tokio::select! {
+                biased;
+                changed = cancel.changed(), if cancel_open => match changed {
+                    Ok(()) => {
+                        if *cancel.borrow_and_update() && self.still_leader() {
+                            self.cancel_job().await;
+                        }
+                    }
+                    Err(_) => cancel_open = false,
+                },
+                ev = ev_rx.recv() => match ev {
+                    Some(ev) => {
+                        if self.still_leader() {
+                            self.on_event(ev).await;
+                        }
+                    }
+                    None => return,
+                },
+                _ = madsim::time::sleep_until(wake) => {
+                    if self.still_leader() {
+                        self.on_timer().await;
+                    }
+                }
+            }
+        }
     }
 
     fn now_ms(&self) -> i64 {
@@ -681,56 +642,14 @@ impl JobMaster {
     async fn on_tm_message(&mut self, msg: TmToJm) {
         match msg {
             TmToJm::Register { .. } | TmToJm::HeartbeatResponse { .. } => {}
-            TmToJm::TaskRunning { id } => {
-                if self.is_current(id) {
-                    if let Some(e) = self.executions.get_mut(&id.vertex) {
-                        if e.state == ExecutionState::Deploying {
-                            e.state = ExecutionState::Running;
-                        }
-                    }
-                    self.poll_checkpoints().await;
-                }
-            }
-            TmToJm::TaskFailed { id, reason } => {
-                let live = self.executions.get(&id.vertex).is_some_and(|e| {
-                    id.epoch == self.epoch
-                        && e.attempt == id.attempt
-                        && matches!(e.state, ExecutionState::Deploying | ExecutionState::Running)
-                });
-                if live {
-                    if let Some(e) = self.executions.get_mut(&id.vertex) {
-                        e.state = ExecutionState::Failed;
-                    }
-                    self.handle_task_failure(id, reason).await;
-                }
-            }
+            TmToJm::TaskRunning { id } => self.on_task_running(id).await,
+            TmToJm::TaskFailed { id, reason } => self.on_task_failed(id, reason).await,
             TmToJm::AcknowledgeCheckpoint {
                 id,
                 checkpoint,
                 handle,
                 metrics,
-            } => {
-                if !self.is_current(id) {
-                    return;
-                }
-                let m = self.task_metrics.entry(checkpoint).or_default();
-                *m = m.max(metrics);
-                let Some(coord) = self.coordinator.as_mut() else { return };
-                let outcome = coord.acknowledge(checkpoint, id.vertex, handle);
-                assert_ne!(outcome, AckOutcome::Duplicate, "invariant: {id} acks {checkpoint} once");
-                if outcome == AckOutcome::AllAcknowledged {
-                    let p = &coord.pending()[&checkpoint];
-                    let (acks, all) = (p.acknowledged.len(), self.vertices.len());
-                    assert_eq!(acks, all, "invariant: checkpoint {checkpoint}: every subtask");
-                    let metadata = CompletedCheckpoint {
-                        id: checkpoint,
-                        trigger_ms: p.trigger_ms,
-                        completion_ms: self.cfg.tracer.now_ms() as i64,
-                        states: p.acknowledged.clone(),
-                    };
-                    let _ = self.metadata.send(metadata);
-                }
-            }
+            } => self.on_acknowledge(id, checkpoint, handle, metrics),
             TmToJm::DeclineCheckpoint { id, checkpoint, reason } => {
                 if !self.is_current(id) {
                     return;
@@ -743,24 +662,88 @@ impl JobMaster {
                 )
                 .await;
             }
-            TmToJm::TaskFinished { id } => {
-                if !self.is_current(id) {
-                    return;
-                }
-                if let Some(e) = self.executions.get_mut(&id.vertex) {
-                    e.state = ExecutionState::Finished;
-                }
-                let all = self.executions.len() == self.vertices.len()
-                    && self.executions.values().all(|e| e.state == ExecutionState::Finished);
-                if all && !self.status.is_terminal() {
-                    self.set_status(JobStatus::Finished);
-                    self.store_job_result(JobStatus::Finished);
-                    // Release the parked tasks; a terminal job ignores what
-                    // their ending does to each other.
-                    let all: BTreeSet<_> = self.vertices.iter().copied().collect();
-                    self.cancel(&all).await;
+            TmToJm::TaskFinished { id } => self.on_task_finished(id).await,
+        }
+    }
+
+    /// A deployed attempt runs (Flink's DEPLOYING to RUNNING): a checkpoint
+    /// may now be due.
+    async fn on_task_running(&mut self, id: ExecutionAttemptId) {
+        if self.is_current(id) {
+            if let Some(e) = self.executions.get_mut(&id.vertex) {
+                if e.state == ExecutionState::Deploying {
+                    e.state = ExecutionState::Running;
                 }
             }
+            self.poll_checkpoints().await;
+        }
+    }
+
+    /// An attempt failed; handled if it is the current, live one (a stale
+    /// or already cancelled attempt's failure is ignored).
+    async fn on_task_failed(&mut self, id: ExecutionAttemptId, reason: String) {
+        let live = self.executions.get(&id.vertex).is_some_and(|e| {
+            id.epoch == self.epoch
+                && e.attempt == id.attempt
+                && matches!(e.state, ExecutionState::Deploying | ExecutionState::Running)
+        });
+        if live {
+            if let Some(e) = self.executions.get_mut(&id.vertex) {
+                e.state = ExecutionState::Failed;
+            }
+            self.handle_task_failure(id, reason).await;
+        }
+    }
+
+    /// A current attempt acknowledged a checkpoint; once every subtask has,
+    /// its metadata goes to checkpoint storage.
+    fn on_acknowledge(
+        &mut self,
+        id: ExecutionAttemptId,
+        checkpoint: CheckpointId,
+        handle: StateHandle,
+        metrics: TaskCheckpointMetrics,
+    ) {
+        if !self.is_current(id) {
+            return;
+        }
+        let m = self.task_metrics.entry(checkpoint).or_default();
+        *m = m.max(metrics);
+        let Some(coord) = self.coordinator.as_mut() else { return };
+        let outcome = coord.acknowledge(checkpoint, id.vertex, handle);
+        assert_ne!(outcome, AckOutcome::Duplicate, "invariant: {id} acks {checkpoint} once");
+        if outcome == AckOutcome::AllAcknowledged {
+            let p = &coord.pending()[&checkpoint];
+            let (acks, all) = (p.acknowledged.len(), self.vertices.len());
+            assert_eq!(acks, all, "invariant: checkpoint {checkpoint}: every subtask");
+            let metadata = CompletedCheckpoint {
+                id: checkpoint,
+                trigger_ms: p.trigger_ms,
+                completion_ms: self.cfg.tracer.now_ms() as i64,
+                states: p.acknowledged.clone(),
+            };
+            let _ = self.metadata.send(metadata);
+        }
+    }
+
+    /// A current attempt finished (after the final checkpoint); when every
+    /// subtask has, the job is FINISHED.
+    async fn on_task_finished(&mut self, id: ExecutionAttemptId) {
+        if !self.is_current(id) {
+            return;
+        }
+        if let Some(e) = self.executions.get_mut(&id.vertex) {
+            e.state = ExecutionState::Finished;
+        }
+        let all = self.executions.len() == self.vertices.len()
+            && self.executions.values().all(|e| e.state == ExecutionState::Finished);
+        if all && !self.status.is_terminal() {
+            self.set_status(JobStatus::Finished);
+            self.store_job_result(JobStatus::Finished);
+            // Release the parked tasks; a terminal job ignores what
+            // their ending does to each other.
+            let all: BTreeSet<_> = self.vertices.iter().copied().collect();
+            self.cancel(&all).await;
         }
     }
 
@@ -859,6 +842,111 @@ impl JobMaster {
             }
             self.poll_checkpoints().await;
         }
+    }
+}
+
+/// A new leader runs the job graph it recovered, whose checkpoints the
+/// writer of leader-only keys (their pointers) and the coordinator (their
+/// metadata) both continue from.
+fn adopt_recovered_job(cfg: &mut JobManagerConfig, l: &leadership::Leadership) {
+    if let Some(r) = &l.recovered {
+        let next = r.next_checkpoint_id;
+        assert!(
+            next >= crate::checkpoint::INITIAL_CHECKPOINT_ID,
+            "invariant: counter {next}"
+        );
+        let ids = r.completed.iter().map(|c| c.id);
+        assert!(
+            ids.eq(r.pointers.iter().copied()),
+            "invariant: the pointers' checkpoints"
+        );
+        cfg.job = r.graph.clone();
+    }
+}
+
+/// With HA, the leadership starts: its epoch and the checkpoint it restores.
+fn trace_leadership_granted(cfg: &JobManagerConfig, l: &leadership::Leadership, c: Option<&CheckpointCoordinator>) {
+    if l.lease.is_some() {
+        let restored_from = c.and_then(|c| c.latest_completed()).map(|c| c.id);
+        let granted = TraceEvent::LeadershipGranted {
+            epoch: l.epoch,
+            restored_from,
+        };
+        cfg.tracer.record(&cfg.node, granted);
+    }
+}
+
+/// The job's max parallelism (its number of key groups) and its restart
+/// strategy, or why the engine cannot run it.
+fn job_policies(cfg: &JobManagerConfig) -> Result<(i32, Box<dyn RestartBackoffTimeStrategy>), String> {
+    let max = cfg
+        .engine
+        .effective_max_parallelism(cfg.job.max_operator_parallelism())
+        .map_err(|e| e.to_string())?;
+    let bound = crate::partition::key_groups::UPPER_BOUND_MAX_PARALLELISM;
+    assert!(
+        (1..=bound).contains(&max),
+        "invariant: max parallelism {max} beyond {bound}"
+    );
+    let restart =
+        load_restart_strategy(&cfg.engine.raw, cfg.engine.checkpoint_interval.is_some()).map_err(|e| e.to_string())?;
+    Ok((max, restart))
+}
+
+/// The checkpoint coordinator (with checkpointing), continuing the id
+/// counter and the completed checkpoints a new leader recovered.
+fn checkpoint_coordinator(cfg: &JobManagerConfig, l: &leadership::Leadership) -> Option<CheckpointCoordinator> {
+    let next_id = l
+        .recovered
+        .as_ref()
+        .map_or(crate::checkpoint::INITIAL_CHECKPOINT_ID, |r| r.next_checkpoint_id);
+    cfg.engine.checkpoint_interval.map(|interval| {
+        let mut c = CheckpointCoordinator::with_next_id(
+            CoordinatorConfig {
+                interval_ms: interval.as_millis() as i64,
+                timeout_ms: cfg.engine.checkpoint_timeout.as_millis() as i64,
+                min_pause_ms: cfg.engine.checkpoint_min_pause.as_millis() as i64,
+                max_concurrent: cfg.engine.max_concurrent_checkpoints as usize,
+                num_retained: cfg.engine.num_retained,
+            },
+            next_id,
+        );
+        if let Some(r) = &l.recovered {
+            c.recover_completed(r.completed.clone());
+        }
+        c
+    })
+}
+
+/// The parallelism each vertex was submitted with (each within the max).
+fn submitted_parallelism(job: &JobGraph, max: i32) -> BTreeMap<crate::graph::JobVertexId, u32> {
+    let submitted: BTreeMap<_, _> = job.vertex_ids().map(|v| (v, job.vertex(v).parallelism)).collect();
+    let fits = |p: &u32| *p >= 1 && *p as i32 <= max;
+    assert!(submitted.values().all(fits), "invariant: parallelism within 1..={max}");
+    submitted
+}
+
+/// A new JobMaster's status and restart batches: the whole job due now, or
+/// nothing when the job result store says the job is done (it is not run
+/// again).
+fn initial_schedule(
+    cfg: &JobManagerConfig,
+    result: Option<JobStatus>,
+    vertices: &[ExecutionVertexId],
+    now: i64,
+) -> (JobStatus, Vec<(i64, BTreeSet<ExecutionVertexId>)>) {
+    match result {
+        Some(s) => {
+            assert!(s.is_terminal(), "invariant: the job's result {s:?} is terminal");
+            cfg.tracer.record(
+                &cfg.node,
+                TraceEvent::Note {
+                    text: format!("the job result store says {s:?}: the job is not run again"),
+                },
+            );
+            (s, Vec::new())
+        }
+        None => (JobStatus::Created, vec![(now, vertices.iter().copied().collect())]),
     }
 }
 
