@@ -98,15 +98,7 @@ impl BoundedLoadsPartitioner {
     }
 
     fn ring(&self, parallelism: u32) -> Arc<HashRing> {
-        let ring = self
-            .rings
-            .get_or_build(parallelism, || HashRing::new(parallelism, self.vnodes));
-        assert_eq!(
-            ring.owner_count(),
-            parallelism,
-            "invariant: the cached ring is the one for this parallelism"
-        );
-        ring
+        super::ring::cached_ring(&self.rings, parallelism, self.vnodes)
     }
 }
 

@@ -176,16 +176,19 @@ impl RingPartitioner {
 
     /// The (cached) ring for `parallelism` owners.
     pub fn ring(&self, parallelism: u32) -> std::sync::Arc<HashRing> {
-        let ring = self
-            .rings
-            .get_or_build(parallelism, || HashRing::new(parallelism, self.vnodes));
-        assert_eq!(
-            ring.owner_count(),
-            parallelism,
-            "invariant: the cached ring is the one for this parallelism"
-        );
-        ring
+        cached_ring(&self.rings, parallelism, self.vnodes)
     }
+}
+
+/// The ring for `parallelism` owners from `rings`, built on first use.
+pub(crate) fn cached_ring(rings: &TableCache<HashRing>, parallelism: u32, vnodes: u32) -> std::sync::Arc<HashRing> {
+    let ring = rings.get_or_build(parallelism, || HashRing::new(parallelism, vnodes));
+    assert_eq!(
+        ring.owner_count(),
+        parallelism,
+        "invariant: the cached ring is the one for this parallelism"
+    );
+    ring
 }
 
 impl fmt::Debug for RingPartitioner {
