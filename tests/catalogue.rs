@@ -97,6 +97,7 @@ catalogue_tests! {
     rescale_rendezvous => "rescale-rendezvous",
     rescale_jump => "rescale-jump",
     rescale_maglev => "rescale-maglev",
+    jm_pause_sole_leader => "jm-pause-sole-leader",
 }
 
 #[test]

@@ -172,3 +172,37 @@ fn deployments_sent_just_before_the_leader_gave_up_are_not_split_brain() {
         .any(|(t, n, _)| n == "jm-0" && *t > revoked && *t < next_grant);
     assert!(!sent_after, "jm-0 itself deployed nothing after it gave up");
 }
+
+#[test]
+fn reports_queued_for_a_leadership_that_ended_do_not_reach_the_next_one() {
+    // jm-pause-sole-leader seed 226: the only JobManager wakes from a pause
+    // past its lease, gives up epoch 1 and is elected again at once; its
+    // metadata writer's "checkpoint 10 persisted", queued for epoch 1,
+    // reached epoch 2, whose coordinator hands out ids from 11 ("invariant:
+    // metadata of 10, ids from 11 now"; before that assertion, a pointer to
+    // a checkpoint the new coordinator never knew).
+    let s = fixture("stale-report-of-the-previous-leadership");
+    let (r, trace) = run_seed_with_trace(&s, 226).expect("valid");
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.message);
+    let ev = events(&trace);
+    let granted: Vec<_> = of(&ev, "leadership_granted")
+        .iter()
+        .map(|(t, _, v)| (*t, v["epoch"].clone()))
+        .collect();
+    assert_eq!(granted.len(), 2, "re-elected once: {granted:?}");
+    let (regranted, _) = granted[1];
+    let dropped = of(&ev, "note")
+        .into_iter()
+        .filter(|(_, _, v)| v["text"] == "dropped a report of the leadership in epoch 1")
+        .count();
+    assert!(
+        dropped >= 1,
+        "the stale report reached the new leadership's loop and was dropped"
+    );
+    let revoked: Vec<_> = of(&ev, "leadership_revoked").iter().map(|(t, _, _)| *t).collect();
+    assert!(
+        revoked.iter().all(|t| *t < regranted),
+        "the new leadership lasts: {revoked:?} after {regranted}"
+    );
+    assert!(r.records_committed > 0 && r.records_committed == r.records_expected);
+}

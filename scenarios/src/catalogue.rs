@@ -110,6 +110,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "coordination-outage",
         include_str!("../catalogue/coordination-outage.toml"),
     ),
+    (
+        "jm-pause-sole-leader",
+        include_str!("../catalogue/jm-pause-sole-leader.toml"),
+    ),
     ("ha-chaos", include_str!("../catalogue/ha-chaos.toml")),
     ("ha-storm", include_str!("../catalogue/ha-storm.toml")),
     ("large-state", include_str!("../catalogue/large-state.toml")),

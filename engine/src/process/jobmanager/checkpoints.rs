@@ -36,7 +36,8 @@ pub(super) async fn write_metadata(
             Ok(other) => Err(format!("{other:?}")),
             Err(e) => Err(e.to_string()),
         };
-        if events.send(JmEvent::MetadataPersisted { checkpoint, result }).is_err() {
+        let event = LeaderTaskEvent::MetadataPersisted { checkpoint, result };
+        if events.send(JmEvent::FromLeaderTask { epoch, event }).is_err() {
             return;
         }
     }

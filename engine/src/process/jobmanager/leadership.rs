@@ -214,15 +214,15 @@ pub(super) async fn keep_lease(
             epoch,
             lease: lease.lease_duration,
         };
-        let ev = match coord.call::<_, CoordinationResponse>(renew).await {
-            Ok(CoordinationResponse::Renewed) => JmEvent::LeaseRenewed { sent_ms },
-            Ok(CoordinationResponse::LeaseLost { leader }) => JmEvent::LeaseLost {
+        let event = match coord.call::<_, CoordinationResponse>(renew).await {
+            Ok(CoordinationResponse::Renewed) => LeaderTaskEvent::LeaseRenewed { sent_ms },
+            Ok(CoordinationResponse::LeaseLost { leader }) => LeaderTaskEvent::LeaseLost {
                 reason: format!("the coordination service refused the renewal (leader now {leader:?})"),
             },
             // Unreachable or slow: the own-clock deadline decides.
             _ => continue,
         };
-        if events.send(ev).is_err() {
+        if events.send(JmEvent::FromLeaderTask { epoch, event }).is_err() {
             return;
         }
     }
@@ -327,7 +327,14 @@ pub(super) async fn write_ha(
                 _ => Err(HaWriteError::Failed(e.to_string())),
             },
         };
-        if events.send(JmEvent::HaWritten { write: w, result }).is_err() {
+        let event = LeaderTaskEvent::HaWritten { write: w, result };
+        if events
+            .send(JmEvent::FromLeaderTask {
+                epoch: state.epoch,
+                event,
+            })
+            .is_err()
+        {
             return;
         }
     }

@@ -103,6 +103,19 @@ enum JmEvent {
         conn: u64,
         error: String,
     },
+    /// From a task of the leadership in `epoch` (its `LeaderTasks`).
+    FromLeaderTask {
+        epoch: u64,
+        event: LeaderTaskEvent,
+    },
+}
+
+/// What a leadership's own tasks report. The event queue outlives a
+/// leadership, so each report carries its leadership's epoch: one left in the
+/// queue when a leadership ended must not reach the next (a stale "metadata
+/// persisted" would complete a checkpoint the new coordinator never
+/// triggered; a stale "fenced" would end the new leadership).
+enum LeaderTaskEvent {
     MetadataPersisted {
         checkpoint: CheckpointId,
         result: Result<(), String>,
@@ -602,21 +615,39 @@ impl JobMaster {
                 }
                 self.on_tm_message(msg).await;
             }
-            JmEvent::MetadataPersisted { checkpoint, result } => {
+            JmEvent::FromLeaderTask { epoch, event } => {
+                if epoch == self.epoch {
+                    self.on_leader_task_event(event).await;
+                } else {
+                    assert!(
+                        epoch < self.epoch,
+                        "invariant: a report of a later leadership ({epoch})"
+                    );
+                    let text = format!("dropped a report of the leadership in epoch {epoch}");
+                    self.trace(TraceEvent::Note { text });
+                }
+            }
+        }
+    }
+
+    /// A report of this leadership's own tasks.
+    async fn on_leader_task_event(&mut self, event: LeaderTaskEvent) {
+        match event {
+            LeaderTaskEvent::MetadataPersisted { checkpoint, result } => {
                 self.on_metadata_persisted(checkpoint, result).await;
                 self.deploy_after_finalization().await;
             }
-            JmEvent::LeaseRenewed { sent_ms } => {
+            LeaderTaskEvent::LeaseRenewed { sent_ms } => {
                 if let Some(l) = self.lease.as_mut() {
                     l.renewed(sent_ms);
                 }
             }
-            JmEvent::LeaseLost { reason } => {
+            LeaderTaskEvent::LeaseLost { reason } => {
                 if !self.cfg.ignores_lease() {
                     self.revoke(reason);
                 }
             }
-            JmEvent::HaWritten { write, result } => {
+            LeaderTaskEvent::HaWritten { write, result } => {
                 self.on_ha_written(write, result).await;
                 self.deploy_after_finalization().await;
             }
