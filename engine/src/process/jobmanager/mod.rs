@@ -17,15 +17,25 @@
 //! clock says its lease may be gone, and every service and TaskManager
 //! rejects requests of an older epoch.
 //!
-//! This file holds the event loop and the registry; `checkpoints.rs`,
-//! `failures.rs`, `scheduling.rs` and `leadership.rs` add the rest of
-//! `JobMaster`.
+//! This file holds the `JobMaster`'s state, its event loop, timers and job
+//! status. The rest of `JobMaster` is split by what it holds:
+//! - `startup.rs`: what a leadership starts (its tasks, the `JobMaster`);
+//! - `events.rs`: the event queue, TaskManager connections and the handling
+//!   of their messages and of the leadership's own reports;
+//! - `checkpoints.rs`: triggering, acknowledging and finalising checkpoints;
+//! - `failures.rs`: failure handling (restart and failover strategies);
+//! - `scheduling.rs`: slots, deploying restarts and what holds them back;
+//! - `rescaling.rs`: reactive mode's parallelism;
+//! - `leadership.rs`: campaigning, recovery, the lease and leader-only
+//!   writes (with HA).
 
 mod checkpoints;
+mod events;
 mod failures;
 mod leadership;
 mod rescaling;
 mod scheduling;
+mod startup;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -50,6 +60,8 @@ use crate::protocol::{
 use crate::restart::{load_restart_strategy, RestartBackoffTimeStrategy};
 use crate::status::{ExecutionState, JobStatus};
 use crate::trace::{TraceEvent, Tracer};
+use events::{accept_task_managers, JmEvent, LeaderTaskEvent};
+use startup::{lead, HaSender, MetadataSender};
 
 /// Port of the JobManager's endpoint (Flink's default RPC port).
 pub const JOB_MANAGER_PORT: u16 = 6123;
@@ -81,55 +93,6 @@ impl JobManagerConfig {
     fn ignores_lease(&self) -> bool {
         self.sabotage.leader_ignores_lease()
     }
-}
-
-enum JmEvent {
-    TmConnected {
-        tm: TmId,
-        slots: u32,
-        data_addr: SocketAddr,
-        /// The leader epoch the TaskManager registers with.
-        epoch: u64,
-        tx: ConnTx,
-        conn: u64,
-    },
-    FromTm {
-        tm: TmId,
-        conn: u64,
-        msg: TmToJm,
-    },
-    TmDisconnected {
-        tm: TmId,
-        conn: u64,
-        error: String,
-    },
-    /// From a task of the leadership in `epoch` (its `LeaderTasks`).
-    FromLeaderTask {
-        epoch: u64,
-        event: LeaderTaskEvent,
-    },
-}
-
-/// What a leadership's own tasks report. The event queue outlives a
-/// leadership, so each report carries its leadership's epoch: one left in the
-/// queue when a leadership ended must not reach the next (a stale "metadata
-/// persisted" would complete a checkpoint the new coordinator never
-/// triggered; a stale "fenced" would end the new leadership).
-enum LeaderTaskEvent {
-    MetadataPersisted {
-        checkpoint: CheckpointId,
-        result: Result<(), String>,
-    },
-    LeaseRenewed {
-        sent_ms: i64,
-    },
-    LeaseLost {
-        reason: String,
-    },
-    HaWritten {
-        write: leadership::HaWrite,
-        result: Result<(), leadership::HaWriteError>,
-    },
 }
 
 struct TmInfo {
@@ -170,153 +133,6 @@ pub async fn run_job_manager(cfg: JobManagerConfig) {
     }
 }
 
-/// Run the job as leader until the leadership ends (never without HA).
-async fn lead(
-    cfg: &JobManagerConfig,
-    ep: &Arc<Endpoint>,
-    ev_tx: &mpsc::UnboundedSender<JmEvent>,
-    ev_rx: &mut mpsc::UnboundedReceiver<JmEvent>,
-    l: leadership::Leadership,
-) {
-    let with_ha = cfg.coordination.is_some();
-    assert_eq!(l.epoch > 0, with_ha, "invariant: epoch 0 is the leadership without HA");
-    let lease_epoch = l.lease.map(|lease| lease.epoch);
-    assert_eq!(
-        lease_epoch,
-        with_ha.then_some(l.epoch),
-        "invariant: a lease with HA, of the epoch"
-    );
-    assert_eq!(
-        l.recovered.is_some(),
-        with_ha,
-        "invariant: a leader with HA recovered the job"
-    );
-    let (meta_tx, ha, _tasks) = LeaderTasks::spawn(cfg, ep, ev_tx, &l);
-    let Ok(mut jm) = JobMaster::new(cfg.clone(), meta_tx, ha, l) else {
-        // A configuration the engine cannot run: the job failed (traced).
-        std::future::pending::<()>().await;
-        return;
-    };
-    jm.run(ev_rx).await;
-}
-
-/// Where completed checkpoints go to have their metadata stored.
-type MetadataSender = mpsc::UnboundedSender<CompletedCheckpoint>;
-
-/// Where leader-only writes to the coordination service go (with HA).
-type HaSender = mpsc::UnboundedSender<leadership::HaWrite>;
-
-/// The tasks a leadership runs beside its `JobMaster`: the metadata writer
-/// and, with HA, the writer of leader-only keys and the lease keeper. They
-/// end with the leadership.
-struct LeaderTasks {
-    /// With HA: the leader-only writer and the lease keeper.
-    _background: Vec<AbortOnDrop>,
-    _metadata_writer: AbortOnDrop,
-}
-
-impl LeaderTasks {
-    /// Start the tasks; returns where completed checkpoints' metadata and
-    /// (with HA) leader-only writes go.
-    fn spawn(
-        cfg: &JobManagerConfig,
-        ep: &Arc<Endpoint>,
-        ev_tx: &mpsc::UnboundedSender<JmEvent>,
-        l: &leadership::Leadership,
-    ) -> (MetadataSender, Option<HaSender>, LeaderTasks) {
-        let (meta_tx, meta_rx) = mpsc::unbounded_channel::<CompletedCheckpoint>();
-        let storage = RpcClient::new(ep.clone(), cfg.services.checkpoint_storage, cfg.engine.rpc_timeout);
-        let metadata_writer = AbortOnDrop(madsim::task::spawn(checkpoints::write_metadata(
-            storage,
-            l.epoch,
-            meta_rx,
-            ev_tx.clone(),
-        )));
-        let mut background = Vec::new();
-        let mut ha = None;
-        if let (Some(addr), Some(r)) = (cfg.coordination, l.recovered.as_ref()) {
-            let (ha_tx, ha_rx) = mpsc::unbounded_channel();
-            let state = leadership::HaWriterState {
-                epoch: l.epoch,
-                next_checkpoint_id: r.next_checkpoint_id,
-                counter_version: r.counter_version,
-                pointers: r.pointers.clone(),
-                pointers_version: r.pointers_version,
-                num_retained: cfg.engine.num_retained,
-            };
-            let coord = RpcClient::new(ep.clone(), addr, cfg.engine.rpc_timeout);
-            background.push(AbortOnDrop(madsim::task::spawn(leadership::write_ha(
-                coord,
-                state,
-                ha_rx,
-                ev_tx.clone(),
-            ))));
-            background.push(AbortOnDrop(madsim::task::spawn(leadership::keep_lease(
-                cfg.clone(),
-                ep.clone(),
-                l.epoch,
-                ev_tx.clone(),
-            ))));
-            ha = Some(ha_tx);
-        }
-        let tasks = LeaderTasks {
-            _background: background,
-            _metadata_writer: metadata_writer,
-        };
-        (meta_tx, ha, tasks)
-    }
-}
-
-async fn accept_task_managers(ep: Arc<Endpoint>, events: mpsc::UnboundedSender<JmEvent>) {
-    let mut next_conn = 0u64;
-    while let Ok((tx, mut rx, _)) = net::accept(&ep).await {
-        next_conn += 1;
-        let conn = next_conn;
-        let events = events.clone();
-        madsim::task::spawn(async move {
-            let Ok(TmToJm::Register {
-                tm,
-                slots,
-                data_addr,
-                epoch,
-            }) = rx.recv::<TmToJm>().await
-            else {
-                return;
-            };
-            if events
-                .send(JmEvent::TmConnected {
-                    tm,
-                    slots,
-                    data_addr,
-                    epoch,
-                    tx,
-                    conn,
-                })
-                .is_err()
-            {
-                return;
-            }
-            loop {
-                match rx.recv::<TmToJm>().await {
-                    Ok(msg) => {
-                        if events.send(JmEvent::FromTm { tm, conn, msg }).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = events.send(JmEvent::TmDisconnected {
-                            tm,
-                            conn,
-                            error: e.to_string(),
-                        });
-                        return;
-                    }
-                }
-            }
-        });
-    }
-}
-
 struct JobMaster {
     cfg: JobManagerConfig,
     /// The leader epoch this JobMaster acts in (0 without HA).
@@ -335,9 +151,8 @@ struct JobMaster {
     /// Subtasks waiting to be (re)deployed, and from when.
     /// Restart batches waiting to be deployed, with their due times.
     pending: Vec<(i64, BTreeSet<ExecutionVertexId>)>,
-    waiting_for_slots: bool,
-    /// Due restarts wait for this checkpoint's finalisation to settle.
-    waiting_for_checkpoint: Option<CheckpointId>,
+    /// Whether due restart batches deploy when due or wait, and for what.
+    deployment: scheduling::DeploymentPhase,
     num_restarts: u32,
     next_heartbeat_ms: i64,
     /// Largest alignment and synchronous-phase times reported per pending
@@ -372,65 +187,6 @@ struct JobMaster {
 }
 
 impl JobMaster {
-    fn new(
-        mut cfg: JobManagerConfig,
-        metadata: MetadataSender,
-        ha: Option<HaSender>,
-        l: leadership::Leadership,
-    ) -> Result<Self, ()> {
-        adopt_recovered_job(&mut cfg, &l);
-        let (max_parallelism, restart_strategy) = match job_policies(&cfg) {
-            Ok(policies) => policies,
-            Err(reason) => {
-                cfg.tracer.record(&cfg.node, TraceEvent::JobFailed { reason });
-                return Err(());
-            }
-        };
-        let coordinator = checkpoint_coordinator(&cfg, &l);
-        trace_leadership_granted(&cfg, &l, coordinator.as_ref());
-        let failover = create_failover_strategy(&cfg.engine.failover_strategy, &cfg.job);
-        let vertices = cfg.job.execution_vertices();
-        assert!(!vertices.is_empty(), "invariant: a job has a subtask");
-        let desired_parallelism = submitted_parallelism(&cfg.job, max_parallelism);
-        let now = cfg.tracer.now_ms() as i64;
-        let result = l.recovered.as_ref().and_then(|r| r.result);
-        let (status, pending) = initial_schedule(&cfg, result, &vertices, now);
-        Ok(JobMaster {
-            epoch: l.epoch,
-            ha,
-            lease: l.lease,
-            awaiting_id: BTreeMap::new(),
-            metadata_stored: BTreeSet::new(),
-            revoked: None,
-            slots_changed_ms: now,
-            reactive_wait_until: None,
-            desired_parallelism,
-            finishing: false,
-            first_checkpoint_id: coordinator
-                .as_ref()
-                .map_or(crate::checkpoint::INITIAL_CHECKPOINT_ID, |c| c.next_checkpoint_id()),
-            max_parallelism,
-            tms: BTreeMap::new(),
-            executions: BTreeMap::new(),
-            status,
-            next_attempt: 1,
-            coordinator,
-            failure_manager: CheckpointFailureManager::new(cfg.engine.tolerable_failed_checkpoints),
-            restart_strategy,
-            restart_rng: rand::SeedableRng::seed_from_u64(cfg.restart_seed),
-            failover,
-            pending,
-            waiting_for_slots: false,
-            waiting_for_checkpoint: None,
-            num_restarts: 0,
-            task_metrics: BTreeMap::new(),
-            next_heartbeat_ms: now + cfg.engine.heartbeat_interval.as_millis() as i64,
-            vertices,
-            metadata,
-            cfg,
-        })
-    }
-
     /// The leader's event loop: user cancellation, events and timers, each
     /// acted on only while this JobManager may still lead.
     async fn run(&mut self, ev_rx: &mut mpsc::UnboundedReceiver<JmEvent>) {
@@ -526,7 +282,7 @@ impl JobMaster {
         if let Some(w) = self.reactive_wait_until {
             t = t.min(w);
         }
-        if !self.waiting_for_slots && self.waiting_for_checkpoint.is_none() {
+        if self.deployment == scheduling::DeploymentPhase::WhenDue {
             if let Some(d) = self.pending.iter().map(|(due, _)| *due).min() {
                 t = t.min(d);
             }
@@ -563,218 +319,6 @@ impl JobMaster {
         if let Some(info) = self.tms.get(&tm) {
             // A broken connection is noticed by its reader task.
             let _ = info.tx.send(msg).await;
-        }
-    }
-
-    async fn on_event(&mut self, ev: JmEvent) {
-        match ev {
-            JmEvent::TmConnected {
-                tm,
-                slots,
-                data_addr,
-                epoch,
-                tx,
-                conn,
-            } => {
-                if epoch != self.epoch {
-                    return; // registered for another leadership: dropped
-                }
-                if self.tms.contains_key(&tm) {
-                    self.task_manager_lost(tm, "re-registered").await;
-                }
-                let now = self.now_ms();
-                let _ = tx.send(JmToTm::Registered).await;
-                self.tms.insert(
-                    tm,
-                    TmInfo {
-                        slots,
-                        data_addr,
-                        tx,
-                        conn,
-                        last_heard_ms: now,
-                    },
-                );
-                self.trace(TraceEvent::TaskManagerRegistered { tm, slots });
-                self.waiting_for_slots = false;
-                self.slots_changed_ms = now;
-                if self.cfg.engine.reactive {
-                    self.rescale_up_if_possible().await;
-                }
-                self.try_deploy().await;
-            }
-            JmEvent::TmDisconnected { tm, conn, error } => {
-                if self.cfg.engine.detect_connection_loss && self.tms.get(&tm).is_some_and(|t| t.conn == conn) {
-                    self.task_manager_lost(tm, &format!("connection lost: {error}")).await;
-                }
-            }
-            JmEvent::FromTm { tm, conn, msg } => {
-                let now = self.now_ms();
-                match self.tms.get_mut(&tm) {
-                    Some(info) if info.conn == conn => info.last_heard_ms = now,
-                    _ => return,
-                }
-                self.on_tm_message(msg).await;
-            }
-            JmEvent::FromLeaderTask { epoch, event } => {
-                if epoch == self.epoch {
-                    self.on_leader_task_event(event).await;
-                } else {
-                    assert!(
-                        epoch < self.epoch,
-                        "invariant: a report of a later leadership ({epoch})"
-                    );
-                    let text = format!("dropped a report of the leadership in epoch {epoch}");
-                    self.trace(TraceEvent::Note { text });
-                }
-            }
-        }
-    }
-
-    /// A report of this leadership's own tasks.
-    async fn on_leader_task_event(&mut self, event: LeaderTaskEvent) {
-        match event {
-            LeaderTaskEvent::MetadataPersisted { checkpoint, result } => {
-                self.on_metadata_persisted(checkpoint, result).await;
-                self.deploy_after_finalization().await;
-            }
-            LeaderTaskEvent::LeaseRenewed { sent_ms } => {
-                if let Some(l) = self.lease.as_mut() {
-                    l.renewed(sent_ms);
-                }
-            }
-            LeaderTaskEvent::LeaseLost { reason } => {
-                if !self.cfg.ignores_lease() {
-                    self.revoke(reason);
-                }
-            }
-            LeaderTaskEvent::HaWritten { write, result } => {
-                self.on_ha_written(write, result).await;
-                self.deploy_after_finalization().await;
-            }
-        }
-    }
-
-    fn is_current(&self, id: ExecutionAttemptId) -> bool {
-        id.epoch == self.epoch && self.executions.get(&id.vertex).is_some_and(|e| e.attempt == id.attempt)
-    }
-
-    fn attempt_id(&self, vertex: ExecutionVertexId, e: &Execution) -> ExecutionAttemptId {
-        assert!(
-            e.attempt >= 1 && e.attempt < self.next_attempt,
-            "invariant: an execution's attempt was handed out"
-        );
-        ExecutionAttemptId {
-            vertex,
-            epoch: self.epoch,
-            attempt: e.attempt,
-        }
-    }
-
-    async fn on_tm_message(&mut self, msg: TmToJm) {
-        match msg {
-            TmToJm::Register { .. } | TmToJm::HeartbeatResponse { .. } => {}
-            TmToJm::TaskRunning { id } => self.on_task_running(id).await,
-            TmToJm::TaskFailed { id, reason } => self.on_task_failed(id, reason).await,
-            TmToJm::AcknowledgeCheckpoint {
-                id,
-                checkpoint,
-                handle,
-                metrics,
-            } => self.on_acknowledge(id, checkpoint, handle, metrics),
-            TmToJm::DeclineCheckpoint { id, checkpoint, reason } => {
-                if !self.is_current(id) {
-                    return;
-                }
-                self.abort_checkpoint(
-                    checkpoint,
-                    CheckpointFailureReason::CheckpointDeclined,
-                    &reason,
-                    ReportedBy::Task,
-                )
-                .await;
-            }
-            TmToJm::TaskFinished { id } => self.on_task_finished(id).await,
-        }
-    }
-
-    /// A deployed attempt runs (Flink's DEPLOYING to RUNNING): a checkpoint
-    /// may now be due.
-    async fn on_task_running(&mut self, id: ExecutionAttemptId) {
-        if self.is_current(id) {
-            if let Some(e) = self.executions.get_mut(&id.vertex) {
-                if e.state == ExecutionState::Deploying {
-                    e.state = ExecutionState::Running;
-                }
-            }
-            self.poll_checkpoints().await;
-        }
-    }
-
-    /// An attempt failed; handled if it is the current, live one (a stale
-    /// or already cancelled attempt's failure is ignored).
-    async fn on_task_failed(&mut self, id: ExecutionAttemptId, reason: String) {
-        let live = self.executions.get(&id.vertex).is_some_and(|e| {
-            id.epoch == self.epoch
-                && e.attempt == id.attempt
-                && matches!(e.state, ExecutionState::Deploying | ExecutionState::Running)
-        });
-        if live {
-            if let Some(e) = self.executions.get_mut(&id.vertex) {
-                e.state = ExecutionState::Failed;
-            }
-            self.handle_task_failure(id, reason).await;
-        }
-    }
-
-    /// A current attempt acknowledged a checkpoint; once every subtask has,
-    /// its metadata goes to checkpoint storage.
-    fn on_acknowledge(
-        &mut self,
-        id: ExecutionAttemptId,
-        checkpoint: CheckpointId,
-        handle: StateHandle,
-        metrics: TaskCheckpointMetrics,
-    ) {
-        if !self.is_current(id) {
-            return;
-        }
-        let m = self.task_metrics.entry(checkpoint).or_default();
-        *m = m.max(metrics);
-        let Some(coord) = self.coordinator.as_mut() else { return };
-        let outcome = coord.acknowledge(checkpoint, id.vertex, handle);
-        assert_ne!(outcome, AckOutcome::Duplicate, "invariant: {id} acks {checkpoint} once");
-        if outcome == AckOutcome::AllAcknowledged {
-            let p = &coord.pending()[&checkpoint];
-            let (acks, all) = (p.acknowledged.len(), self.vertices.len());
-            assert_eq!(acks, all, "invariant: checkpoint {checkpoint}: every subtask");
-            let metadata = CompletedCheckpoint {
-                id: checkpoint,
-                trigger_ms: p.trigger_ms,
-                completion_ms: self.cfg.tracer.now_ms() as i64,
-                states: p.acknowledged.clone(),
-            };
-            let _ = self.metadata.send(metadata);
-        }
-    }
-
-    /// A current attempt finished (after the final checkpoint); when every
-    /// subtask has, the job is FINISHED.
-    async fn on_task_finished(&mut self, id: ExecutionAttemptId) {
-        if !self.is_current(id) {
-            return;
-        }
-        if let Some(e) = self.executions.get_mut(&id.vertex) {
-            e.state = ExecutionState::Finished;
-        }
-        let all = self.executions.len() == self.vertices.len()
-            && self.executions.values().all(|e| e.state == ExecutionState::Finished);
-        if all && !self.status.is_terminal() {
-            self.set_status(JobStatus::Finished);
-            self.store_job_result(JobStatus::Finished);
-            // Release the parked tasks; a terminal job ignores what
-            // their ending does to each other.
-            let all: BTreeSet<_> = self.vertices.iter().copied().collect();
-            self.cancel(&all).await;
         }
     }
 
@@ -837,12 +381,10 @@ impl JobMaster {
         }
         if self.reactive_wait_until.is_some_and(|w| now >= w) {
             self.reactive_wait_until = None;
-            self.waiting_for_slots = false;
+            self.slots_may_have_changed();
         }
-        if self.pending.iter().any(|(d, _)| now >= *d)
-            && !self.waiting_for_slots
-            && self.waiting_for_checkpoint.is_none()
-        {
+        let when_due = self.deployment == scheduling::DeploymentPhase::WhenDue;
+        if when_due && self.pending.iter().any(|(d, _)| now >= *d) {
             self.try_deploy().await;
         }
         // Requests go out after a due deployment: sending takes simulated
@@ -873,111 +415,6 @@ impl JobMaster {
             }
             self.poll_checkpoints().await;
         }
-    }
-}
-
-/// A new leader runs the job graph it recovered, whose checkpoints the
-/// writer of leader-only keys (their pointers) and the coordinator (their
-/// metadata) both continue from.
-fn adopt_recovered_job(cfg: &mut JobManagerConfig, l: &leadership::Leadership) {
-    if let Some(r) = &l.recovered {
-        let next = r.next_checkpoint_id;
-        assert!(
-            next >= crate::checkpoint::INITIAL_CHECKPOINT_ID,
-            "invariant: counter {next}"
-        );
-        let ids = r.completed.iter().map(|c| c.id);
-        assert!(
-            ids.eq(r.pointers.iter().copied()),
-            "invariant: the pointers' checkpoints"
-        );
-        cfg.job = r.graph.clone();
-    }
-}
-
-/// With HA, the leadership starts: its epoch and the checkpoint it restores.
-fn trace_leadership_granted(cfg: &JobManagerConfig, l: &leadership::Leadership, c: Option<&CheckpointCoordinator>) {
-    if l.lease.is_some() {
-        let restored_from = c.and_then(|c| c.latest_completed()).map(|c| c.id);
-        let granted = TraceEvent::LeadershipGranted {
-            epoch: l.epoch,
-            restored_from,
-        };
-        cfg.tracer.record(&cfg.node, granted);
-    }
-}
-
-/// The job's max parallelism (its number of key groups) and its restart
-/// strategy, or why the engine cannot run it.
-fn job_policies(cfg: &JobManagerConfig) -> Result<(i32, Box<dyn RestartBackoffTimeStrategy>), String> {
-    let max = cfg
-        .engine
-        .effective_max_parallelism(cfg.job.max_operator_parallelism())
-        .map_err(|e| e.to_string())?;
-    let bound = crate::partition::key_groups::UPPER_BOUND_MAX_PARALLELISM;
-    assert!(
-        (1..=bound).contains(&max),
-        "invariant: max parallelism {max} beyond {bound}"
-    );
-    let restart =
-        load_restart_strategy(&cfg.engine.raw, cfg.engine.checkpoint_interval.is_some()).map_err(|e| e.to_string())?;
-    Ok((max, restart))
-}
-
-/// The checkpoint coordinator (with checkpointing), continuing the id
-/// counter and the completed checkpoints a new leader recovered.
-fn checkpoint_coordinator(cfg: &JobManagerConfig, l: &leadership::Leadership) -> Option<CheckpointCoordinator> {
-    let next_id = l
-        .recovered
-        .as_ref()
-        .map_or(crate::checkpoint::INITIAL_CHECKPOINT_ID, |r| r.next_checkpoint_id);
-    cfg.engine.checkpoint_interval.map(|interval| {
-        let mut c = CheckpointCoordinator::with_next_id(
-            CoordinatorConfig {
-                interval_ms: interval.as_millis() as i64,
-                timeout_ms: cfg.engine.checkpoint_timeout.as_millis() as i64,
-                min_pause_ms: cfg.engine.checkpoint_min_pause.as_millis() as i64,
-                max_concurrent: cfg.engine.max_concurrent_checkpoints as usize,
-                num_retained: cfg.engine.num_retained,
-            },
-            next_id,
-        );
-        if let Some(r) = &l.recovered {
-            c.recover_completed(r.completed.clone());
-        }
-        c
-    })
-}
-
-/// The parallelism each vertex was submitted with (each within the max).
-fn submitted_parallelism(job: &JobGraph, max: i32) -> BTreeMap<crate::graph::JobVertexId, u32> {
-    let submitted: BTreeMap<_, _> = job.vertex_ids().map(|v| (v, job.vertex(v).parallelism)).collect();
-    let fits = |p: &u32| *p >= 1 && *p as i32 <= max;
-    assert!(submitted.values().all(fits), "invariant: parallelism within 1..={max}");
-    submitted
-}
-
-/// A new JobMaster's status and restart batches: the whole job due now, or
-/// nothing when the job result store says the job is done (it is not run
-/// again).
-fn initial_schedule(
-    cfg: &JobManagerConfig,
-    result: Option<JobStatus>,
-    vertices: &[ExecutionVertexId],
-    now: i64,
-) -> (JobStatus, Vec<(i64, BTreeSet<ExecutionVertexId>)>) {
-    match result {
-        Some(s) => {
-            assert!(s.is_terminal(), "invariant: the job's result {s:?} is terminal");
-            cfg.tracer.record(
-                &cfg.node,
-                TraceEvent::Note {
-                    text: format!("the job result store says {s:?}: the job is not run again"),
-                },
-            );
-            (s, Vec::new())
-        }
-        None => (JobStatus::Created, vec![(now, vertices.iter().copied().collect())]),
     }
 }
 

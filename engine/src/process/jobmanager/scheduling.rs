@@ -3,6 +3,23 @@
 
 use super::*;
 
+/// Whether the due restart batches deploy when due, or wait, and for what.
+/// Flink's scheduler waits for slots the same way; the wait for a
+/// finalising checkpoint is halab's (docs/ha.md, "Checkpoint finalisation is
+/// atomic with respect to failover").
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum DeploymentPhase {
+    /// Due batches deploy at their due time (the timer tries them).
+    WhenDue,
+    /// The last try found too few slots (traced once per wait). A
+    /// TaskManager registering, or the end of the reactive stabilisation
+    /// timeout, lets the next try happen.
+    WaitingForSlots,
+    /// A checkpoint is finalising (traced once per checkpoint): the outcome
+    /// of its writes lets the next try happen.
+    WaitingForCheckpoint(CheckpointId),
+}
+
 impl JobMaster {
     /// Slots in deterministic order, spread over the TaskManagers (slot 0 of
     /// every TaskManager, then slot 1, ...), like Flink with
@@ -69,13 +86,15 @@ impl JobMaster {
         // older one now would abort its transactions while a later restore
         // (or the next leader) commits them.
         if let Some(id) = self.coordinator.as_ref().and_then(|c| c.finalizing()) {
-            if self.waiting_for_checkpoint != Some(id) {
+            if self.deployment != DeploymentPhase::WaitingForCheckpoint(id) {
                 self.trace(TraceEvent::WaitingForCheckpoint { id });
             }
-            self.waiting_for_checkpoint = Some(id);
+            self.deployment = DeploymentPhase::WaitingForCheckpoint(id);
             return;
         }
-        self.waiting_for_checkpoint = None;
+        if let DeploymentPhase::WaitingForCheckpoint(_) = self.deployment {
+            self.deployment = DeploymentPhase::WhenDue;
+        }
         let Some(slots) = self.deployment_slots(now).await else {
             return;
         };
@@ -109,14 +128,8 @@ impl JobMaster {
             // once the slot count has been stable for the stabilization
             // timeout (at once when every wanted slot is there).
             if !self.reactive_slots_settled(slots.len(), now) {
-                if !self.waiting_for_slots {
-                    let wanted = self.desired_parallelism.values().copied().max().unwrap_or(1);
-                    self.trace(TraceEvent::WaitingForSlots {
-                        needed: wanted,
-                        available: slots.len() as u32,
-                    });
-                }
-                self.waiting_for_slots = true;
+                let wanted = self.desired_parallelism.values().copied().max().unwrap_or(1);
+                self.wait_for_slots(wanted, slots.len());
                 return None;
             }
             self.fit_parallelism_to(slots.len()).await;
@@ -125,28 +138,45 @@ impl JobMaster {
         // Slots used by subtasks that keep running (partial restarts).
         let needed = self.cfg.job.slots_needed() as usize;
         if slots.len() < needed {
-            if !self.waiting_for_slots {
-                self.trace(TraceEvent::WaitingForSlots {
-                    needed: needed as u32,
-                    available: slots.len() as u32,
-                });
-            }
-            self.waiting_for_slots = true;
+            self.wait_for_slots(needed as u32, slots.len());
             return None;
         }
-        self.waiting_for_slots = false;
+        self.deployment = DeploymentPhase::WhenDue;
         if self.cfg.engine.recover_from_local {
             slots = self.sticky_slots(slots);
         }
         Some(slots)
     }
 
+    /// Too few slots for the due restarts: wait (traced once per wait).
+    fn wait_for_slots(&mut self, needed: u32, available: usize) {
+        assert!(
+            (available as u32) < needed,
+            "invariant: waits for slots with {available} of {needed}"
+        );
+        if self.deployment != DeploymentPhase::WaitingForSlots {
+            let available = available as u32;
+            self.trace(TraceEvent::WaitingForSlots { needed, available });
+        }
+        self.deployment = DeploymentPhase::WaitingForSlots;
+    }
+
+    /// A TaskManager registered, or the reactive stabilisation timeout ran
+    /// out: a wait for slots ends, and the next try looks again.
+    pub(super) fn slots_may_have_changed(&mut self) {
+        if self.deployment == DeploymentPhase::WaitingForSlots {
+            self.deployment = DeploymentPhase::WhenDue;
+        }
+    }
+
     /// A finalisation the due restarts waited for has settled: deploy now.
     pub(super) async fn deploy_after_finalization(&mut self) {
-        let settled =
-            self.waiting_for_checkpoint.is_some() && self.coordinator.as_ref().and_then(|c| c.finalizing()).is_none();
-        if settled {
-            self.waiting_for_checkpoint = None;
+        let DeploymentPhase::WaitingForCheckpoint(id) = self.deployment else {
+            return;
+        };
+        if self.coordinator.as_ref().and_then(|c| c.finalizing()).is_none() {
+            assert!(!self.is_pending(id), "invariant: checkpoint {id} settled");
+            self.deployment = DeploymentPhase::WhenDue;
             self.try_deploy().await;
         }
     }
