@@ -35,6 +35,20 @@ pub enum CheckpointingMode {
     AtLeastOnce,
 }
 
+/// Whether a checkpoint's snapshot is aligned: the two of Flink's
+/// `CheckpointOptions.AlignmentType` values halab uses (no FORCED_ALIGNED; an
+/// AT_LEAST_ONCE snapshot counts as aligned: complete at once, no in-flight
+/// data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlignmentType {
+    /// The barrier waited behind every record before it: the snapshot is
+    /// complete at once.
+    Aligned,
+    /// The barrier overtook records: they are the snapshot's in-flight data,
+    /// complete once every input channel delivered the barrier.
+    Unaligned,
+}
+
 /// How a task handles barriers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BarrierConfig {
@@ -52,17 +66,29 @@ impl BarrierConfig {
         unaligned: false,
         aligned_timeout_ms: 0,
     };
+
+    /// How a task without inputs forwards barriers: unaligned whenever
+    /// unaligned checkpoints are enabled (it has nothing to align, so an
+    /// aligned-checkpoint timeout does not matter).
+    pub fn source_alignment(&self) -> AlignmentType {
+        if self.unaligned {
+            AlignmentType::Unaligned
+        } else {
+            AlignmentType::Aligned
+        }
+    }
 }
 
 /// What the task must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BarrierAction {
-    /// Snapshot the operator state for `id` now and forward the barrier. With
-    /// `unaligned`, in-flight data follows until [`BarrierAction::InFlightComplete`];
-    /// otherwise the snapshot is complete at once.
+    /// Snapshot the operator state for `id` now and forward the barrier.
+    /// [`AlignmentType::Unaligned`]: in-flight data follows until
+    /// [`BarrierAction::InFlightComplete`]; aligned: the snapshot is complete
+    /// at once.
     Snapshot {
         barrier: CheckpointBarrier,
-        unaligned: bool,
+        alignment: AlignmentType,
     },
     /// Every barrier of unaligned checkpoint `id` arrived: its in-flight data
     /// is complete; write the snapshot and acknowledge.
@@ -275,14 +301,14 @@ impl BarrierHandler {
             self.phase = Phase::Capturing;
             actions.push(BarrierAction::Snapshot {
                 barrier,
-                unaligned: true,
+                alignment: AlignmentType::Unaligned,
             });
         } else if self.phase == Phase::Aligning && self.timed_out(now_ms) {
             // Alternating: this barrier is late; switch to unaligned.
             self.phase = Phase::Capturing;
             actions.push(BarrierAction::Snapshot {
                 barrier: self.current.expect("invariant: pending checkpoint"),
-                unaligned: true,
+                alignment: AlignmentType::Unaligned,
             });
         }
         actions.extend(self.maybe_finish());
@@ -304,7 +330,7 @@ impl BarrierHandler {
             self.phase = Phase::Capturing;
             let mut actions = vec![BarrierAction::Snapshot {
                 barrier: self.current.expect("invariant: pending checkpoint"),
-                unaligned: true,
+                alignment: AlignmentType::Unaligned,
             }];
             actions.extend(self.maybe_finish());
             self.assert_invariants();
@@ -342,7 +368,7 @@ impl BarrierHandler {
         let action = match self.phase {
             Phase::Aligning => BarrierAction::Snapshot {
                 barrier,
-                unaligned: false,
+                alignment: AlignmentType::Aligned,
             },
             Phase::Capturing => BarrierAction::InFlightComplete { id: barrier.id },
             Phase::Idle => return Vec::new(),
@@ -434,7 +460,7 @@ impl BarrierHandler {
                 id,
                 timestamp_ms: self.current.map(|b| b.timestamp_ms).unwrap_or(0),
             },
-            unaligned: false,
+            alignment: AlignmentType::Aligned,
         });
         actions
     }
@@ -448,10 +474,10 @@ mod tests {
         CheckpointBarrier { id, timestamp_ms: 0 }
     }
 
-    fn snap(id: CheckpointId, unaligned: bool) -> BarrierAction {
+    fn snap(id: CheckpointId, alignment: AlignmentType) -> BarrierAction {
         BarrierAction::Snapshot {
             barrier: b(id),
-            unaligned,
+            alignment,
         }
     }
 
@@ -487,7 +513,7 @@ mod tests {
         assert_eq!(h.on_barrier(1, b(1), 0), vec![]);
         assert!(h.is_blocked(1) && !h.is_blocked(0));
         assert_eq!(h.on_barrier(0, b(1), 0), vec![]);
-        assert_eq!(h.on_barrier(2, b(1), 5), vec![snap(1, false)]);
+        assert_eq!(h.on_barrier(2, b(1), 5), vec![snap(1, AlignmentType::Aligned)]);
         assert!(!h.is_blocked(0) && !h.is_blocked(1) && !h.is_pending());
         assert_eq!(h.is_capturing(0), None);
         assert_eq!(h.alignment_started_ms(), Some(0), "the alignment lasted from 0 to 5");
@@ -495,7 +521,7 @@ mod tests {
 
     #[test]
     fn single_channel_aligns_at_once() {
-        assert_eq!(aligned(1).on_barrier(0, b(4), 0), vec![snap(4, false)]);
+        assert_eq!(aligned(1).on_barrier(0, b(4), 0), vec![snap(4, AlignmentType::Aligned)]);
     }
 
     #[test]
@@ -520,13 +546,13 @@ mod tests {
             }]
         );
         assert!(h.is_blocked(1) && !h.is_blocked(0));
-        assert_eq!(h.on_barrier(0, b(2), 0), vec![snap(2, false)]);
+        assert_eq!(h.on_barrier(0, b(2), 0), vec![snap(2, AlignmentType::Aligned)]);
     }
 
     #[test]
     fn unaligned_snapshots_at_first_barrier_and_captures_the_others() {
         let mut h = unaligned(3, 0);
-        assert_eq!(h.on_barrier(2, b(7), 0), vec![snap(7, true)]);
+        assert_eq!(h.on_barrier(2, b(7), 0), vec![snap(7, AlignmentType::Unaligned)]);
         assert!(!h.is_blocked(2), "unaligned never blocks");
         assert_eq!(h.is_capturing(0), Some(7));
         assert_eq!(h.is_capturing(2), None, "its barrier arrived");
@@ -545,7 +571,10 @@ mod tests {
         let mut h = unaligned(1, 0);
         assert_eq!(
             h.on_barrier(0, b(1), 0),
-            vec![snap(1, true), BarrierAction::InFlightComplete { id: 1 }]
+            vec![
+                snap(1, AlignmentType::Unaligned),
+                BarrierAction::InFlightComplete { id: 1 }
+            ]
         );
     }
 
@@ -564,7 +593,7 @@ mod tests {
             h.on_timer(1101),
             vec![BarrierAction::Snapshot {
                 barrier,
-                unaligned: true
+                alignment: AlignmentType::Unaligned
             }]
         );
         assert!(!h.is_blocked(0));
@@ -587,7 +616,7 @@ mod tests {
             h.on_barrier(1, barrier, 1050),
             vec![BarrierAction::Snapshot {
                 barrier,
-                unaligned: false
+                alignment: AlignmentType::Aligned
             }]
         );
     }
@@ -605,7 +634,7 @@ mod tests {
             actions,
             vec![BarrierAction::Snapshot {
                 barrier,
-                unaligned: true
+                alignment: AlignmentType::Unaligned
             }]
         );
         assert_eq!(h.is_capturing(2), Some(3));
@@ -617,7 +646,7 @@ mod tests {
         assert_eq!(h.on_barrier(0, b(1), 0), vec![]);
         assert!(!h.is_blocked(0));
         assert_eq!(h.on_barrier(0, b(2), 0), vec![]);
-        assert_eq!(h.on_barrier(1, b(2), 0).last(), Some(&snap(2, false)));
+        assert_eq!(h.on_barrier(1, b(2), 0).last(), Some(&snap(2, AlignmentType::Aligned)));
         assert_eq!(h.on_barrier(1, b(1), 0), vec![], "older than the last triggered");
     }
 
@@ -634,7 +663,7 @@ mod tests {
                     id: 1,
                     reason: CheckpointFailureReason::CheckpointDeclinedSubsumed
                 },
-                snap(2, false)
+                snap(2, AlignmentType::Aligned)
             ]
         );
     }
@@ -678,16 +707,16 @@ mod tests {
         let mut h = aligned(3);
         h.on_barrier(0, b(1), 0);
         h.on_barrier(1, b(1), 0);
-        assert_eq!(h.on_end_of_partition(2), vec![snap(1, false)]);
+        assert_eq!(h.on_end_of_partition(2), vec![snap(1, AlignmentType::Aligned)]);
         assert_eq!(h.on_barrier(0, b(2), 0), vec![]);
         assert_eq!(
             h.on_barrier(1, b(2), 0),
-            vec![snap(2, false)],
+            vec![snap(2, AlignmentType::Aligned)],
             "the closed channel is aligned"
         );
         let mut t = at_least_once(2);
         t.on_barrier(0, b(1), 0);
-        assert_eq!(t.on_end_of_partition(1), vec![snap(1, false)]);
+        assert_eq!(t.on_end_of_partition(1), vec![snap(1, AlignmentType::Aligned)]);
         let mut u = unaligned(2, 0);
         u.on_barrier(0, b(1), 0);
         assert_eq!(u.is_capturing(1), Some(1));

@@ -11,7 +11,7 @@ use super::changes::Changes;
 use super::input::{CheckpointedInput, InputEvent};
 use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
 use super::{sleep_until_ms, AbortOnDrop, Snapshots, TaskControl, TaskEnv, TaskError};
-use crate::checkpoint::barrier::BarrierConfig;
+use crate::checkpoint::barrier::{AlignmentType, BarrierConfig};
 use crate::checkpoint::{CheckpointBarrier, CheckpointId, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::protocol::TaskCheckpointMetrics;
@@ -170,23 +170,23 @@ impl<O: Operator> OperatorTask<O> {
             }
             InputEvent::Snapshot {
                 barrier,
-                unaligned,
+                alignment,
                 alignment_ms,
             } => {
                 let configured = self.barriers.unaligned;
                 assert!(
-                    !unaligned || configured,
+                    alignment == AlignmentType::Aligned || configured,
                     "invariant: unaligned {barrier:?} not configured"
                 );
                 let (mut snap, sync_ms) = self.snapshot(barrier).await?;
-                snap.in_flight_output = self.out.forward_barrier(barrier, unaligned).await?;
+                snap.in_flight_output = self.out.forward_barrier(barrier, alignment).await?;
                 let overtook = snap.in_flight_output.len();
                 assert!(
-                    unaligned || overtook == 0,
+                    alignment == AlignmentType::Unaligned || overtook == 0,
                     "invariant: aligned {barrier:?} overtook {overtook}"
                 );
                 let metrics = TaskCheckpointMetrics { alignment_ms, sync_ms };
-                self.snapshots.taken(barrier.id, snap, unaligned, metrics);
+                self.snapshots.taken(barrier.id, snap, alignment, metrics);
             }
             InputEvent::InFlightComplete { id, records } => {
                 assert!(self.barriers.unaligned, "invariant: in-flight data of aligned {id}");

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::io::InputGate;
 use super::TaskError;
-use crate::checkpoint::barrier::{BarrierAction, BarrierConfig, BarrierHandler, CheckpointingMode};
+use crate::checkpoint::barrier::{AlignmentType, BarrierAction, BarrierConfig, BarrierHandler, CheckpointingMode};
 use crate::checkpoint::failure_manager::CheckpointFailureReason;
 use crate::checkpoint::{CheckpointBarrier, CheckpointId};
 use crate::protocol::DataMsg;
@@ -27,7 +27,7 @@ pub enum InputEvent {
     /// `checkpointAlignmentTime` of this task.
     Snapshot {
         barrier: CheckpointBarrier,
-        unaligned: bool,
+        alignment: AlignmentType,
         alignment_ms: i64,
     },
     /// A watermark arrived on `channel`.
@@ -79,20 +79,20 @@ impl CheckpointedInput {
     fn enqueue(&mut self, actions: Vec<BarrierAction>, now_ms: i64) {
         for a in actions {
             let ev = match a {
-                BarrierAction::Snapshot { barrier, unaligned } => {
+                BarrierAction::Snapshot { barrier, alignment } => {
                     let last = self.last_snapshot.replace(barrier.id);
                     assert!(
                         last.is_none_or(|l| l < barrier.id),
                         "invariant: {barrier:?} after {last:?}"
                     );
-                    if unaligned {
+                    if alignment == AlignmentType::Unaligned {
                         self.in_flight.entry(barrier.id).or_default();
                     }
                     let alignment_ms = self.handler.alignment_started_ms().map(|t| now_ms - t).unwrap_or(0);
                     assert!(alignment_ms >= 0, "invariant: alignment took {alignment_ms} ms");
                     InputEvent::Snapshot {
                         barrier,
-                        unaligned,
+                        alignment,
                         alignment_ms,
                     }
                 }
@@ -139,9 +139,15 @@ impl CheckpointedInput {
                 if let Some((c, barrier, overtaken)) = self.gate.take_queued_barrier() {
                     let was_capturing = self.handler.is_capturing(c);
                     let actions = self.handler.on_barrier(c, barrier, now_ms());
-                    let starts = actions
-                        .iter()
-                        .any(|a| matches!(a, BarrierAction::Snapshot { unaligned: true, .. }));
+                    let starts = actions.iter().any(|a| {
+                        matches!(
+                            a,
+                            BarrierAction::Snapshot {
+                                alignment: AlignmentType::Unaligned,
+                                ..
+                            }
+                        )
+                    });
                     // The overtaken records belong to the checkpoint if it
                     // starts now or was capturing this channel.
                     let target = if starts { Some(barrier.id) } else { was_capturing };

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use futures::stream::{SelectAll, Stream, StreamExt};
 
+use crate::checkpoint::barrier::AlignmentType;
 use crate::checkpoint::{CheckpointBarrier, CheckpointId};
 use crate::graph::ShipStrategy;
 use crate::net::{ConnRx, ConnTx};
@@ -287,7 +288,7 @@ impl OutputGate {
     pub async fn forward_barrier(
         &mut self,
         barrier: CheckpointBarrier,
-        unaligned: bool,
+        alignment: AlignmentType,
     ) -> Result<Vec<Record>, TaskError> {
         // A consumer ignores a barrier older than one it has seen.
         let last = self.last_barrier.replace(barrier.id);
@@ -295,11 +296,12 @@ impl OutputGate {
             last.is_none_or(|l| l < barrier.id),
             "invariant: {barrier:?} after {last:?}"
         );
-        if unaligned {
-            self.broadcast_barrier_unaligned(barrier).await
-        } else {
-            self.broadcast_barrier(barrier).await?;
-            Ok(Vec::new())
+        match alignment {
+            AlignmentType::Unaligned => self.broadcast_barrier_unaligned(barrier).await,
+            AlignmentType::Aligned => {
+                self.broadcast_barrier(barrier).await?;
+                Ok(Vec::new())
+            }
         }
     }
 

@@ -23,6 +23,7 @@ use std::time::Duration;
 use madsim::net::Endpoint;
 use tokio::sync::mpsc;
 
+use crate::checkpoint::barrier::AlignmentType;
 use crate::checkpoint::failure_manager::CheckpointFailureReason;
 use crate::checkpoint::{CheckpointBarrier, CheckpointId, OperatorState, StateHandle, StoredBlob, TaskStateSnapshot};
 use crate::config::{EngineConfig, Sabotage};
@@ -113,7 +114,7 @@ impl Snapshots {
         &mut self,
         id: CheckpointId,
         snapshot: TaskStateSnapshot,
-        unaligned: bool,
+        alignment: AlignmentType,
         metrics: TaskCheckpointMetrics,
     ) {
         assert!(metrics.alignment_ms >= 0 && metrics.sync_ms >= 0, "{metrics:?}");
@@ -126,10 +127,13 @@ impl Snapshots {
             "invariant: snapshot {id} while {:?} wait for in-flight data",
             waiting.keys()
         );
-        if unaligned {
-            self.waiting.insert(id, (snapshot, metrics));
-        } else {
-            let _ = self.writer.send((id, snapshot, metrics));
+        match alignment {
+            AlignmentType::Unaligned => {
+                self.waiting.insert(id, (snapshot, metrics));
+            }
+            AlignmentType::Aligned => {
+                let _ = self.writer.send((id, snapshot, metrics));
+            }
         }
     }
 

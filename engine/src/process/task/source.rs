@@ -24,6 +24,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 
 use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
 use super::{AbortOnDrop, Snapshots, TaskControl, TaskEnv, TaskError};
+use crate::checkpoint::barrier::AlignmentType;
 use crate::checkpoint::{CheckpointBarrier, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::net::RpcClient;
@@ -414,11 +415,16 @@ impl SourceTask {
         // Every own partition reported its end and everything fetched was
         // emitted: this snapshot covers all input.
         snap.end_of_input = self.reader.all_read();
-        let unaligned = self.env.config.barrier_config().unaligned;
-        snap.in_flight_output = self.out.forward_barrier(barrier, unaligned).await?;
-        // A source has no input: its snapshot is complete at once.
-        self.snapshots
-            .taken(barrier.id, snap, false, TaskCheckpointMetrics::default());
+        let alignment = self.env.config.barrier_config().source_alignment();
+        snap.in_flight_output = self.out.forward_barrier(barrier, alignment).await?;
+        // A source has no input, so no in-flight input to wait for: its
+        // snapshot is complete at once, like an aligned one.
+        self.snapshots.taken(
+            barrier.id,
+            snap,
+            AlignmentType::Aligned,
+            TaskCheckpointMetrics::default(),
+        );
         Ok(())
     }
 }
