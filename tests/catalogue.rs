@@ -98,6 +98,7 @@ catalogue_tests! {
     rescale_jump => "rescale-jump",
     rescale_maglev => "rescale-maglev",
     jm_pause_sole_leader => "jm-pause-sole-leader",
+    ha_chaos_concurrent_checkpoints => "ha-chaos-concurrent-checkpoints",
 }
 
 #[test]

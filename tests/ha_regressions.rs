@@ -206,3 +206,27 @@ fn reports_queued_for_a_leadership_that_ended_do_not_reach_the_next_one() {
     );
     assert!(r.records_committed > 0 && r.records_committed == r.records_expected);
 }
+
+#[test]
+fn a_recovery_that_outlives_its_lease_reads_pointers_and_counter_consistently() {
+    // ha-chaos-concurrent-checkpoints seed 28: jm-1, elected in epoch 2,
+    // read the checkpoint id counter (10), froze, and read the pointers
+    // ([14]) after jm-2 had led epoch 3 far enough to complete checkpoint
+    // 14 ("invariant: [14] reach counter 10"). Read pointers first, the
+    // counter second, the pair is consistent even so, and jm-1 gives the
+    // leadership up because its lease ran out.
+    let s = fixture("torn-read-of-counter-and-pointers-during-recovery");
+    let (r, trace) = run_seed_with_trace(&s, 28).expect("valid");
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.message);
+    let ev = events(&trace);
+    let given_up = of(&ev, "leadership_revoked")
+        .into_iter()
+        .find(|(_, n, v)| n == "jm-1" && v["reason"] == "the lease ran out during recovery")
+        .expect("jm-1's recovery outlived its lease");
+    let epoch = given_up.2["epoch"].as_u64().expect("epoch");
+    let later_leader = of(&ev, "leadership_granted")
+        .into_iter()
+        .any(|(t, n, v)| n != "jm-1" && *t < given_up.0 && v["epoch"].as_u64() > Some(epoch));
+    assert!(later_leader, "another JobManager led a later epoch meanwhile");
+    assert!(r.records_committed == r.records_expected);
+}

@@ -116,6 +116,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ),
     ("ha-chaos", include_str!("../catalogue/ha-chaos.toml")),
     ("ha-storm", include_str!("../catalogue/ha-storm.toml")),
+    (
+        "ha-chaos-concurrent-checkpoints",
+        include_str!("../catalogue/ha-chaos-concurrent-checkpoints.toml"),
+    ),
     ("large-state", include_str!("../catalogue/large-state.toml")),
     ("interval-tradeoff", include_str!("../catalogue/interval-tradeoff.toml")),
     ("restore-remote", include_str!("../catalogue/restore-remote.toml")),

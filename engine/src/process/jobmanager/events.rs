@@ -306,9 +306,16 @@ impl JobMaster {
         if !self.is_current(id) {
             return;
         }
-        if let Some(e) = self.executions.get_mut(&id.vertex) {
-            e.state = ExecutionState::Finished;
+        // Flink's `Execution.markFinished`: only a deploying or running
+        // attempt finishes; one already cancelled or failed (a restart or a
+        // rescale took it) stays so when its late report comes in.
+        let Some(e) = self.executions.get_mut(&id.vertex) else {
+            return;
+        };
+        if !matches!(e.state, ExecutionState::Deploying | ExecutionState::Running) {
+            return;
         }
+        e.state = ExecutionState::Finished;
         let all = self.executions.len() == self.vertices.len()
             && self.executions.values().all(|e| e.state == ExecutionState::Finished);
         if all && !self.status.is_terminal() {

@@ -151,13 +151,20 @@ async fn recover(
             }
         }
     };
-    let (counter_version, next_checkpoint_id) = match get(coord, keys::CHECKPOINT_ID_COUNTER).await? {
-        (v, Some(CoordValue::Counter(n))) => (v, n),
-        (v, _) => (v, crate::checkpoint::INITIAL_CHECKPOINT_ID),
-    };
+    // The pointers before the counter: both only grow, and a pointer is
+    // added only below a counter already written, so read in this order
+    // they satisfy `pointers < counter` even if another leader writes
+    // between the reads (it can, when this one's lease runs out during
+    // recovery; such a leadership is then given up). Read the other way
+    // round, such a torn read could see a pointer beyond the counter
+    // (ha-chaos-concurrent-checkpoints seed 28).
     let (pointers_version, pointers) = match get(coord, keys::COMPLETED_CHECKPOINTS).await? {
         (v, Some(CoordValue::Checkpoints(ids))) => (v, ids),
         (v, _) => (v, Vec::new()),
+    };
+    let (counter_version, next_checkpoint_id) = match get(coord, keys::CHECKPOINT_ID_COUNTER).await? {
+        (v, Some(CoordValue::Counter(n))) => (v, n),
+        (v, _) => (v, crate::checkpoint::INITIAL_CHECKPOINT_ID),
     };
     let next = next_checkpoint_id;
     assert!(
