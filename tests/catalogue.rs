@@ -99,6 +99,7 @@ catalogue_tests! {
     rescale_maglev => "rescale-maglev",
     jm_pause_sole_leader => "jm-pause-sole-leader",
     ha_chaos_concurrent_checkpoints => "ha-chaos-concurrent-checkpoints",
+    tm_partition_during_failover => "tm-partition-during-failover",
 }
 
 #[test]

@@ -51,6 +51,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "execution.checkpointing.aligned-checkpoint-timeout",
     "heartbeat.interval",
     "heartbeat.timeout",
+    "pekko.ask.timeout",
     "jobmanager.execution.failover-strategy",
     "pipeline.max-parallelism",
     "restart-strategy",
@@ -118,6 +119,9 @@ pub enum Sabotage {
     RestartIgnoresBackoff,
     /// The JobManager restarts even when the strategy says it cannot.
     RestartNeverGivesUp,
+    /// The JobManager restarts once the backoff has passed, without waiting
+    /// for the cancellation of the tasks it restarts to finish.
+    RestartBeforeCancellation,
     /// The sink store ignores fencing tokens: no fence per sink subtask, and
     /// a write lands in whatever transaction is open under its id.
     SinkStoreWithoutFencing,
@@ -229,6 +233,10 @@ pub struct EngineConfig {
     pub source_poll_interval: Duration,
     /// Timeout of one request to an external service.
     pub rpc_timeout: Duration,
+    /// `pekko.ask.timeout`: how long the JobManager waits for a TaskManager
+    /// to accept a cancel call before it tries again (Flink's
+    /// `Execution.sendCancelRpcCall`, 3 tries in all).
+    pub ask_timeout: Duration,
     /// `high-availability.type`.
     pub high_availability: HighAvailabilityType,
     /// `high-availability.kubernetes.leader-election.*`.
@@ -541,6 +549,7 @@ impl EngineConfig {
             detect_connection_loss: bool_key(conf, "halab.failure-detection.connection-loss", true)?,
             source_poll_interval: duration_key(conf, "halab.source.poll-interval", Duration::from_millis(20))?,
             rpc_timeout: duration_key(conf, "halab.rpc.timeout", Duration::from_secs(10))?,
+            ask_timeout: duration_key(conf, "pekko.ask.timeout", Duration::from_secs(10))?,
             high_availability,
             reactive,
             resource_stabilization_timeout: duration_key(
@@ -619,6 +628,7 @@ impl EngineConfig {
         }
         for (k, value) in [
             ("halab.rpc.timeout", self.rpc_timeout),
+            ("pekko.ask.timeout", self.ask_timeout),
             ("halab.source.poll-interval", self.source_poll_interval),
         ] {
             if value.is_zero() {

@@ -169,6 +169,12 @@ pub enum TmToJm {
     TaskFinished {
         id: ExecutionAttemptId,
     },
+    /// A cancel call was carried out: the task has stopped (Flink's
+    /// `updateTaskExecutionState(CANCELED)`). Also the answer to a cancel
+    /// call for an attempt this TaskManager no longer runs.
+    TaskCanceled {
+        id: ExecutionAttemptId,
+    },
 }
 
 /// JobManager → TaskManager.

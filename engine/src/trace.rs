@@ -40,6 +40,23 @@ mod as_text {
     }
 }
 
+/// How a cancellation finished (Flink's `Execution.completeCancelling`
+/// callers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancellationEnd {
+    /// The TaskManager reported the task CANCELED once it had stopped
+    /// (`updateTaskExecutionState`).
+    Reported,
+    /// No cancel call was accepted: after the last try the execution is
+    /// failed, which completes the cancellation (`sendCancelRpcCall`).
+    CancelCallsTimedOut,
+    /// The TaskManager was declared lost (its slots were released).
+    TaskManagerLost,
+    /// The task failed, or finished, while it was being cancelled.
+    EndedOnItsOwn,
+}
+
 /// One trace event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -66,6 +83,23 @@ pub enum TraceEvent {
         task: ExecutionVertexId,
         attempt: u32,
         reason: String,
+    },
+    /// The JobManager sent a cancel call for an attempt (Flink's
+    /// `Execution.cancel`: the attempt is CANCELING). `try_number` counts
+    /// the calls: a call the TaskManager does not accept within
+    /// `pekko.ask.timeout` is sent again, 3 calls in all.
+    TaskCanceling {
+        #[serde(with = "as_text")]
+        task: ExecutionVertexId,
+        attempt: u32,
+        try_number: u32,
+    },
+    /// A cancelling attempt is CANCELED: its cancellation finished, and how.
+    TaskCanceled {
+        #[serde(with = "as_text")]
+        task: ExecutionVertexId,
+        attempt: u32,
+        how: CancellationEnd,
     },
     /// A failure of the whole job (e.g. too many failed checkpoints).
     GlobalFailure {
@@ -275,6 +309,12 @@ impl TraceEvent {
                 assert!(
                     *attempt >= 1 && *tasks >= 1,
                     "invariant: attempt {attempt} deploys {tasks} tasks"
+                );
+            }
+            TraceEvent::TaskCanceling { task, try_number, .. } => {
+                assert!(
+                    (1..=3).contains(try_number),
+                    "invariant: cancel call {try_number} of 3 for {task}"
                 );
             }
             TraceEvent::RestartScheduled { delay_ms, .. } => {

@@ -302,6 +302,9 @@ pub struct RecoveryEpisode {
     pub fault: String,
     pub fault_ms: u64,
     pub detected_ms: Option<u64>,
+    /// The cancellation of the tasks the restart redeploys had finished
+    /// (the last of them CANCELED); none when nothing was cancelled.
+    pub cancelled_ms: Option<u64>,
     pub restarted_ms: Option<u64>,
     /// The redeployed tasks had downloaded their state.
     pub restored_ms: Option<u64>,
@@ -321,9 +324,24 @@ impl RecoveryEpisode {
         self.detected_ms.map(|d| d.saturating_sub(self.fault_ms))
     }
 
-    /// Detection to redeploy (the restart strategy's delay and scheduling).
+    /// Detection to the end of the cancellation the restart waited for
+    /// (Flink restarts at `max(backoff, cancellation finished)`): 0 when no
+    /// task was cancelled; at most up to the redeploy.
+    pub fn cancellation_ms(&self) -> Option<u64> {
+        let (detected, restarted) = (self.detected_ms?, self.restarted_ms?);
+        let cancelled = self
+            .cancelled_ms
+            .unwrap_or(detected)
+            .clamp(detected, restarted.max(detected));
+        Some(cancelled - detected)
+    }
+
+    /// The rest of detection to redeploy, after the cancellation: the
+    /// restart strategy's backoff and scheduling.
     pub fn restart_delay_ms(&self) -> Option<u64> {
-        Some(self.restarted_ms?.saturating_sub(self.detected_ms?))
+        let detected = self.detected_ms?;
+        let after_cancellation = detected + self.cancellation_ms()?;
+        Some(self.restarted_ms?.saturating_sub(after_cancellation))
     }
 
     /// Redeploy to the state downloaded: the restore phase (0 when the
@@ -682,6 +700,19 @@ mod tests {
             (e.detection_ms(), e.restart_delay_ms(), e.recovery_ms()),
             (Some(100), Some(900), Some(1754))
         );
+        assert_eq!(e.cancellation_ms(), Some(0), "nothing was cancelled");
+        // The restart waited for a cancellation that ended at 2600, or at
+        // 3000 (as it deployed): the rest of the 900 ms is restart delay.
+        for (cancelled, phases) in [(2600, (500, 400)), (3000, (900, 0)), (2050, (0, 900))] {
+            let c = RecoveryEpisode {
+                cancelled_ms: Some(cancelled),
+                ..e.clone()
+            };
+            assert_eq!(
+                (c.cancellation_ms(), c.restart_delay_ms()),
+                (Some(phases.0), Some(phases.1))
+            );
+        }
         // No restore and no catch-up recorded: nothing to download, and the
         // catch-up is unknown.
         assert_eq!((e.download_ms(), e.catch_up_ms()), (Some(0), None));

@@ -199,7 +199,7 @@ fn recovery_breakdown_stacks_phase_medians_per_scenario_and_kind() {
     assert!(categories.contains(&"tm-crash · kill (3/3)"));
     assert!(categories.contains(&"shrink-me · clog (0/1)"));
     assert!(categories.contains(&"storm-fixed-delay · kill (6/12)"));
-    assert_eq!(p.bars.len(), categories.len() * 4);
+    assert_eq!(p.bars.len(), categories.len() * 5);
     let bar = |cat: &str, series: &str| {
         p.bars
             .iter()
@@ -220,6 +220,8 @@ fn recovery_breakdown_stacks_phase_medians_per_scenario_and_kind() {
         e.caught_up_ms.expect("caught up") - e.restored_ms.expect("restored")
     });
     assert_eq!(bar(cat, recovery::DETECTION), Some(det));
+    // Records written before cancellations were traced have none.
+    assert_eq!(bar(cat, recovery::CANCELLATION), Some(0.0));
     assert_eq!(bar(cat, recovery::RESTART_DELAY), Some(delay));
     assert_eq!(bar(cat, recovery::DOWNLOAD), Some(download));
     assert_eq!(bar(cat, recovery::CATCH_UP), Some(catch_up));
@@ -311,6 +313,7 @@ fn sweep_run(interval_ms: u64, committed: u64, recovery_ms: u64) -> RunRecord {
     r.recovery = vec![RecoveryEpisode {
         fault: "kill tm-0".into(),
         fault_ms: 1000,
+        cancelled_ms: None,
         detected_ms: Some(1100),
         restarted_ms: Some(1200),
         restored_ms: Some(1250),
@@ -518,6 +521,7 @@ fn state_run(state_bytes: u64, download_ms: u64, catch_up_ms: u64) -> RunRecord 
     r.recovery = vec![RecoveryEpisode {
         fault: "cut-off sink-store".into(),
         fault_ms: 10_000,
+        cancelled_ms: None,
         detected_ms: Some(10_500),
         restarted_ms: Some(12_500),
         restored_ms: Some(12_500 + download_ms),

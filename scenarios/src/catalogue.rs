@@ -82,6 +82,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("tm-loss-spare", include_str!("../catalogue/tm-loss-spare.toml")),
     ("tm-partition", include_str!("../catalogue/tm-partition.toml")),
     (
+        "tm-partition-during-failover",
+        include_str!("../catalogue/tm-partition-during-failover.toml"),
+    ),
+    (
         "tm-partition-one-way",
         include_str!("../catalogue/tm-partition-one-way.toml"),
     ),

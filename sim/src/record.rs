@@ -155,6 +155,10 @@ pub struct RecoveryEpisode {
     pub fault_ms: u64,
     /// The JobManager noticed (TaskManager lost or task failed).
     pub detected_ms: Option<u64>,
+    /// The last task the restart waited for was CANCELED (none when no
+    /// cancellation finished between detection and redeploy).
+    #[serde(default)]
+    pub cancelled_ms: Option<u64>,
     /// Tasks were redeployed.
     pub restarted_ms: Option<u64>,
     /// The redeployed tasks had downloaded their state (the last of them).

@@ -214,6 +214,9 @@ pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry], buckets: &[Buck
             });
             let restarted_ms =
                 detected_ms.and_then(|d| first_after(d, &|e| matches!(e, TraceEvent::TasksDeployed { .. })));
+            let cancelled_ms = detected_ms
+                .zip(restarted_ms)
+                .and_then(|(d, r)| last_cancellation_between(trace, d, r));
             let first_commit_ms =
                 restarted_ms.and_then(|r| first_after(r, &|e| matches!(e, TraceEvent::TxnCommitted { .. })));
             let restored_ms = restarted_ms.and_then(|r| restored_at(trace, r));
@@ -224,6 +227,7 @@ pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry], buckets: &[Buck
                 fault: f.fault.to_string(),
                 fault_ms,
                 detected_ms,
+                cancelled_ms,
                 restarted_ms,
                 restored_ms,
                 caught_up_ms,
@@ -231,6 +235,17 @@ pub fn recovery_episodes(plan: &FaultPlan, trace: &[TraceEntry], buckets: &[Buck
             }
         })
         .collect()
+}
+
+/// When the last cancellation that finished in `[from_ms, to_ms]` did: the
+/// restart at `to_ms` waited for it.
+fn last_cancellation_between(trace: &[TraceEntry], from_ms: u64, to_ms: u64) -> Option<u64> {
+    trace
+        .iter()
+        .rev()
+        .filter(|e| (from_ms..=to_ms).contains(&e.t_ms) && matches!(e.event, TraceEvent::TaskCanceled { .. }))
+        .map(|e| e.t_ms)
+        .next()
 }
 
 /// When the tasks a deployment at `deployed_ms` restored had all

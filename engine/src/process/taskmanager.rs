@@ -373,7 +373,9 @@ impl SessionTasks<'_> {
         self.running.insert(id.vertex, task);
     }
 
-    /// Cancel an attempt (or an older one of its subtask still running).
+    /// Cancel an attempt (or an older one of its subtask still running),
+    /// then report it CANCELED: the task has stopped (dropping it aborts
+    /// it), or was not running here.
     fn cancel(&mut self, id: ExecutionAttemptId) {
         let epoch = self.leader.epoch;
         assert_eq!(id.epoch, epoch, "invariant: {id} cancelled in epoch {epoch}");
@@ -389,6 +391,10 @@ impl SessionTasks<'_> {
                 .expect("invariant: lock not poisoned")
                 .unregister(id);
         }
+        let stopped = self.running.get(&id.vertex).is_none_or(|t| t.id != id);
+        assert!(stopped, "invariant: {id} runs after its cancel call");
+        // The session's receiver outlives its tasks: the report goes out.
+        let _ = self.events.send(TaskEvent::Canceled(id));
     }
 
     /// Pass a control message to the running attempt `id` (ignored when
@@ -407,7 +413,8 @@ impl SessionTasks<'_> {
         | TaskEvent::Failed(id, _)
         | TaskEvent::Acknowledge(id, ..)
         | TaskEvent::Decline(id, ..)
-        | TaskEvent::Finished(id)) = &ev;
+        | TaskEvent::Finished(id)
+        | TaskEvent::Canceled(id)) = &ev;
         let epoch = self.leader.epoch;
         assert_eq!(id.epoch, epoch, "invariant: {id} reports in a session of epoch {epoch}");
         match ev {
@@ -432,6 +439,7 @@ impl SessionTasks<'_> {
             // The task stays parked until the JobManager cancels it
             // once the whole job finished.
             TaskEvent::Finished(id) => TmToJm::TaskFinished { id },
+            TaskEvent::Canceled(id) => TmToJm::TaskCanceled { id },
         }
     }
 }

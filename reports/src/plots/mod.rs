@@ -9,7 +9,8 @@
 //! - [`throughput`]: records read and committed per second of one run, with
 //!   fault intervals shaded by kind, restart and checkpoint markers.
 //! - [`recovery`]: recovery latency per scenario and fault kind broken into
-//!   detection, restart delay, state download and catch-up; CDF of recovery time.
+//!   detection, cancellation, restart delay, state download and catch-up; CDF
+//!   of recovery time.
 //! - [`state_size`]: recovery and state download time against state size
 //!   per recovery strategy.
 //! - [`policies`]: restart policies under one failure storm (time to give

@@ -1,12 +1,14 @@
 //! Recovery latency across seeds, per strategy (scenario) and fault kind.
 //!
-//! Each recovery episode of a record splits into four phases:
-//! detection (fault → the JobManager saw a failure), restart delay
-//! (detection → redeploy: the restart strategy's backoff and scheduling),
+//! Each recovery episode of a record splits into five phases:
+//! detection (fault → the JobManager saw a failure), cancellation
+//! (detection → the tasks to restart were CANCELED, which a restart waits
+//! for as in Flink), restart delay (→ redeploy: the rest of the restart
+//! strategy's backoff, and scheduling),
 //! state download (redeploy → every restoring task had its state; 0 when no
 //! checkpoint was restored) and catch-up (→ the source lag back to its level
 //! before the fault). The breakdown plot stacks the median of each phase
-//! over the episodes that went through all four, i.e. caught up (so the
+//! over the episodes that went through all five, i.e. caught up (so the
 //! stack is a sum of medians, not the median of sums); the CDF plot
 //! shows total recovery time (fault → first commit) per scenario, over all
 //! episodes, so episodes that never recovered keep the curve below 1.
@@ -24,10 +26,11 @@ use crate::record::RunRecord;
 use crate::stats::{cdf, median};
 
 pub const DETECTION: &str = "detection";
+pub const CANCELLATION: &str = "cancellation";
 pub const RESTART_DELAY: &str = "restart delay";
 pub const DOWNLOAD: &str = "state download";
 pub const CATCH_UP: &str = "catch-up";
-const PHASES: [&str; 4] = [DETECTION, RESTART_DELAY, DOWNLOAD, CATCH_UP];
+const PHASES: [&str; 5] = [DETECTION, CANCELLATION, RESTART_DELAY, DOWNLOAD, CATCH_UP];
 
 /// The recovery of one (scenario, fault kind) over all its runs.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +42,7 @@ pub struct RecoveryRow {
     pub recovered: usize,
     /// Medians of the phases, in ms, over the episodes that caught up.
     pub detection_ms: Option<f64>,
+    pub cancellation_ms: Option<f64>,
     pub restart_delay_ms: Option<f64>,
     pub download_ms: Option<f64>,
     pub catch_up_ms: Option<f64>,
@@ -53,9 +57,10 @@ impl RecoveryRow {
         )
     }
 
-    fn phases(&self) -> [Option<f64>; 4] {
+    fn phases(&self) -> [Option<f64>; 5] {
         [
             self.detection_ms,
+            self.cancellation_ms,
             self.restart_delay_ms,
             self.download_ms,
             self.catch_up_ms,
@@ -68,16 +73,22 @@ pub fn recovery_rows(records: &[RunRecord]) -> Vec<RecoveryRow> {
     #[derive(Default)]
     struct Acc {
         episodes: usize,
-        phases: [Vec<f64>; 4],
+        phases: [Vec<f64>; 5],
     }
     let mut groups: BTreeMap<(String, String), Acc> = BTreeMap::new();
     for r in records {
         for e in &r.recovery {
             let acc = groups.entry((r.scenario.clone(), e.kind().to_string())).or_default();
             acc.episodes += 1;
-            let phases = (e.detection_ms(), e.restart_delay_ms(), e.download_ms(), e.catch_up_ms());
-            if let (Some(d), Some(s), Some(w), Some(c)) = phases {
-                for (v, x) in acc.phases.iter_mut().zip([d, s, w, c]) {
+            let phases = [
+                e.detection_ms(),
+                e.cancellation_ms(),
+                e.restart_delay_ms(),
+                e.download_ms(),
+                e.catch_up_ms(),
+            ];
+            if let [Some(d), Some(x), Some(s), Some(w), Some(c)] = phases {
+                for (v, x) in acc.phases.iter_mut().zip([d, x, s, w, c]) {
                     v.push(x as f64);
                 }
             }
@@ -91,9 +102,10 @@ pub fn recovery_rows(records: &[RunRecord]) -> Vec<RecoveryRow> {
             episodes: acc.episodes,
             recovered: acc.phases[0].len(),
             detection_ms: median(&acc.phases[0]),
-            restart_delay_ms: median(&acc.phases[1]),
-            download_ms: median(&acc.phases[2]),
-            catch_up_ms: median(&acc.phases[3]),
+            cancellation_ms: median(&acc.phases[1]),
+            restart_delay_ms: median(&acc.phases[2]),
+            download_ms: median(&acc.phases[3]),
+            catch_up_ms: median(&acc.phases[4]),
         })
         .collect()
 }
@@ -149,8 +161,8 @@ impl Figure for Breakdown {
     }
 }
 
-/// Stacked bars of the median detection, restart delay, state download and
-/// catch-up per (scenario, fault kind), over all `records`.
+/// Stacked bars of the median detection, cancellation, restart delay, state
+/// download and catch-up per (scenario, fault kind), over all `records`.
 pub fn plot_recovery_breakdown(records: &[RunRecord], dir: &Path, stem: &str) -> Result<PlotDescription, ReportError> {
     let fig = Breakdown {
         rows: recovery_rows(records),
@@ -314,6 +326,7 @@ mod tests {
             fault: fault.into(),
             fault_ms: at,
             detected_ms: phases.map(|p| at + p.0),
+            cancelled_ms: None,
             restarted_ms: restarted,
             restored_ms: restarted.zip(phases).map(|(r, p)| r + p.2 / 3),
             caught_up_ms: restarted.zip(phases).map(|(r, p)| r + p.2),

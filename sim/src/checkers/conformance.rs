@@ -4,15 +4,19 @@
 //! - after each failure it handled, the job FAILED exactly when `canRestart`
 //!   was false, and otherwise scheduled a restart with exactly the policy's
 //!   backoff, counting `numRestarts` only for new attempts;
-//! - every restart waited exactly that backoff: tasks were redeployed at
-//!   `failure + backoff`, or later only while waiting for slots.
+//! - every restart waited exactly that backoff and for the cancellation of
+//!   the tasks it restarts (Flink's `restartTasksWithDelay`): tasks were
+//!   redeployed at `max(failure + backoff, cancellation finished)`, never
+//!   before the tasks cancelled for it were CANCELED, and later only while
+//!   waiting for slots or for a checkpoint's finalisation.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use halab_engine::config::Configuration;
+use halab_engine::graph::ExecutionVertexId;
 use halab_engine::restart::{load_restart_strategy, RestartBackoffTimeStrategy};
 use halab_engine::trace::{TraceEntry, TraceEvent};
 
@@ -128,6 +132,8 @@ fn check_leadership(
         expected: None,
         due: VecDeque::new(),
         frozen,
+        cancelling: BTreeSet::new(),
+        cancelled_for_this_failure: BTreeSet::new(),
     };
     for e in events {
         // What a revoked leader had scheduled dies with its JobMaster: it
@@ -141,6 +147,8 @@ fn check_leadership(
             TraceEvent::JobFailed { .. } => replay.on_job_failed(e.t_ms, r),
             TraceEvent::WaitingForSlots { .. } | TraceEvent::WaitingForCheckpoint { .. } => replay.on_waiting(),
             TraceEvent::TasksDeployed { .. } => replay.on_deployed(e.t_ms, r),
+            TraceEvent::TaskCanceling { task, try_number, .. } => replay.on_cancelling(*task, *try_number),
+            TraceEvent::TaskCanceled { task, .. } => replay.on_cancelled(*task, e.t_ms),
             _ => {}
         }
     }
@@ -148,12 +156,20 @@ fn check_leadership(
 }
 
 /// A restart the JobManager scheduled and has yet to carry out.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Due {
     at_ms: u64,
     /// The JobManager waited (for slots, or for a checkpoint's
     /// finalisation) while it was pending, which excuses lateness.
     waited: bool,
+    /// Tasks cancelled for this restart, not yet CANCELED: it must not
+    /// deploy before they are.
+    own_cancels: BTreeSet<ExecutionVertexId>,
+    /// Tasks an earlier failure cancelled, still cancelling when this
+    /// restart was scheduled: a restart of the whole job waits for them too.
+    earlier_cancels: BTreeSet<ExecutionVertexId>,
+    /// When the last of those cancellations finished (0: none yet).
+    cancelled_ms: u64,
 }
 
 /// One leadership's replay: a fresh strategy with the run's jitter seed, and
@@ -169,6 +185,11 @@ struct Replay<'a> {
     due: VecDeque<Due>,
     /// When the JobManager was paused, `[pause, resume)` in ms.
     frozen: &'a [(u64, u64)],
+    /// Tasks CANCELING now.
+    cancelling: BTreeSet<ExecutionVertexId>,
+    /// Tasks whose cancellation started since the latest failure: the
+    /// restart scheduled for it restarts them.
+    cancelled_for_this_failure: BTreeSet<ExecutionVertexId>,
 }
 
 impl Replay<'_> {
@@ -180,6 +201,7 @@ impl Replay<'_> {
                 .push(format!("{x:?} was not carried out before the next failure at {t_ms}ms"));
         }
         r.failures += 1;
+        self.cancelled_for_this_failure.clear();
         let now = t_ms as i64;
         let is_new = self.strategy.notify_failure(now, &mut self.rng);
         self.expected = Some(if self.strategy.can_restart(now) {
@@ -212,9 +234,13 @@ impl Replay<'_> {
                 // failure during a pending backoff does not shorten it), and
                 // the JobMaster deploys batches in due order, so each
                 // deployment carries out the oldest.
+                let own = std::mem::take(&mut self.cancelled_for_this_failure);
                 self.due.push_back(Due {
                     at_ms: t_ms + delay_ms as u64,
                     waited: false,
+                    earlier_cancels: self.cancelling.difference(&own).copied().collect(),
+                    own_cancels: own,
+                    cancelled_ms: 0,
                 });
             }
             Some(Expected::Fail { at_ms }) => r.mismatches.push(format!(
@@ -246,12 +272,47 @@ impl Replay<'_> {
         }
     }
 
-    /// A deployment carries out the earliest due restart: never early, and
-    /// late only when excused.
+    /// The JobManager sent a cancel call (the first starts the
+    /// cancellation).
+    fn on_cancelling(&mut self, task: ExecutionVertexId, try_number: u32) {
+        if try_number == 1 {
+            self.cancelling.insert(task);
+            self.cancelled_for_this_failure.insert(task);
+        }
+    }
+
+    /// A task is CANCELED: the restarts that waited for it may go.
+    fn on_cancelled(&mut self, task: ExecutionVertexId, t_ms: u64) {
+        self.cancelling.remove(&task);
+        for d in &mut self.due {
+            if d.own_cancels.remove(&task) | d.earlier_cancels.remove(&task) {
+                d.cancelled_ms = d.cancelled_ms.max(t_ms);
+            }
+        }
+    }
+
+    /// A deployment carries out the earliest due restart: never early (not
+    /// before its due time, nor before the tasks cancelled for it are
+    /// CANCELED), and late only when excused.
     fn on_deployed(&mut self, t_ms: u64, r: &mut ConformanceReport) {
-        let Some(Due { at_ms: t, waited }) = self.due.pop_front() else {
+        let Some(Due {
+            at_ms: t,
+            waited,
+            own_cancels,
+            earlier_cancels,
+            cancelled_ms,
+        }) = self.due.pop_front()
+        else {
             return;
         };
+        if let Some(task) = own_cancels.first() {
+            r.mismatches.push(format!(
+                "restart due at {t}ms happened at {t_ms}ms, before the cancellation of {task} (and {} more) finished",
+                own_cancels.len() - 1
+            ));
+        }
+        // A cancellation still running may hold a restart back until it ends.
+        let cancelled_ms = if earlier_cancels.is_empty() { cancelled_ms } else { t_ms };
         let early = t_ms < t;
         // Late is excused only by waiting (for slots, or for a checkpoint's
         // finalisation), or by a pause of this JobManager: what fell due
@@ -260,7 +321,8 @@ impl Replay<'_> {
             .frozen
             .iter()
             .find(|(a, b)| *a <= t && t < *b)
-            .map_or(t, |(_, resumed)| *resumed);
+            .map_or(t, |(_, resumed)| *resumed)
+            .max(cancelled_ms);
         let late = t_ms > due_at.saturating_add(BUSY_LOOP_SLACK_MS) && !waited;
         if early || late {
             r.mismatches.push(format!(
@@ -386,6 +448,61 @@ mod tests {
         ];
         let r = check(&fixed(1), Checkpointing::Enabled, 0, &never_gives_up);
         assert!(!r.passed() && r.mismatches[0].contains("canRestart = false"), "{r:?}");
+    }
+
+    fn cancel_events(t_call: u64, t_done: u64) -> [TraceEntry; 2] {
+        let task: ExecutionVertexId = "v1[0]".parse().expect("a subtask");
+        [
+            at(
+                t_call,
+                TraceEvent::TaskCanceling {
+                    task,
+                    attempt: 1,
+                    try_number: 1,
+                },
+            ),
+            at(
+                t_done,
+                TraceEvent::TaskCanceled {
+                    task,
+                    attempt: 1,
+                    how: halab_engine::trace::CancellationEnd::TaskManagerLost,
+                },
+            ),
+        ]
+    }
+
+    /// A failure at 100ms whose restart (1s backoff) cancels v1[0], which is
+    /// CANCELED at `done`; the redeploy comes at `deploy`.
+    fn cancelled_restart(done: u64, deploy: u64) -> Vec<TraceEntry> {
+        let [call, end] = cancel_events(100, done);
+        let mut trace = vec![failed(100), call, restart(100, 1000, 1), end, deployed(deploy)];
+        trace.sort_by_key(|e| e.t_ms);
+        trace
+    }
+
+    #[test]
+    fn a_restart_waits_for_the_cancellation_of_its_tasks() {
+        let cfg = fixed(3);
+        let check = |trace: &[TraceEntry]| check(&cfg, Checkpointing::Enabled, 0, trace);
+        assert!(
+            check(&cancelled_restart(400, 1100)).passed(),
+            "cancelled before the backoff ended"
+        );
+        assert!(check(&cancelled_restart(3000, 3000)).passed(), "restarted as it ended");
+        let late = check(&cancelled_restart(3000, 3500));
+        assert!(!late.passed(), "late after the cancellation ended");
+        // Deployed at the backoff's end while the task is still cancelling.
+        let mut early = vec![failed(100)];
+        let [call, end] = cancel_events(100, 3000);
+        early.extend([call, restart(100, 1000, 1), deployed(1100), end]);
+        let r = check(&early);
+        assert!(
+            r.mismatches
+                .iter()
+                .any(|m| m.contains("before the cancellation of v1[0]")),
+            "{r:?}"
+        );
     }
 
     #[test]

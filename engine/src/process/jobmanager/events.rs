@@ -5,6 +5,7 @@
 //! leader-only writes done).
 
 use super::*;
+use crate::trace::CancellationEnd;
 
 /// One event of the JobManager's queue.
 pub(super) enum JmEvent {
@@ -237,6 +238,11 @@ impl JobMaster {
                 .await;
             }
             TmToJm::TaskFinished { id } => self.on_task_finished(id).await,
+            TmToJm::TaskCanceled { id } => {
+                if self.cancellation_finished(id, CancellationEnd::Reported) {
+                    self.after_cancellation().await;
+                }
+            }
         }
     }
 
@@ -256,6 +262,12 @@ impl JobMaster {
     /// An attempt failed; handled if it is the current, live one (a stale
     /// or already cancelled attempt's failure is ignored).
     async fn on_task_failed(&mut self, id: ExecutionAttemptId, reason: String) {
+        // Flink's `processFail` on a CANCELING attempt completes the
+        // cancellation.
+        if id.epoch == self.epoch && self.cancellation_finished(id, CancellationEnd::EndedOnItsOwn) {
+            self.after_cancellation().await;
+            return;
+        }
         let live = self.executions.get(&id.vertex).is_some_and(|e| {
             id.epoch == self.epoch
                 && e.attempt == id.attempt
@@ -307,8 +319,12 @@ impl JobMaster {
             return;
         }
         // Flink's `Execution.markFinished`: only a deploying or running
-        // attempt finishes; one already cancelled or failed (a restart or a
-        // rescale took it) stays so when its late report comes in.
+        // attempt finishes; a cancelling one is CANCELED, and one already
+        // cancelled or failed (a restart or a rescale took it) stays so.
+        if self.cancellation_finished(id, CancellationEnd::EndedOnItsOwn) {
+            self.after_cancellation().await;
+            return;
+        }
         let Some(e) = self.executions.get_mut(&id.vertex) else {
             return;
         };

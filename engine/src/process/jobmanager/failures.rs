@@ -3,6 +3,7 @@
 //! strategy, cancelling what must restart.
 
 use super::*;
+use crate::trace::CancellationEnd;
 
 impl JobMaster {
     pub(super) async fn task_manager_lost(&mut self, tm: TmId, reason: &str) {
@@ -28,6 +29,17 @@ impl JobMaster {
                 e.state = ExecutionState::Failed;
             }
         }
+        // Cancellations of attempts on it end: its slots are released.
+        let cancelling: Vec<ExecutionAttemptId> = self
+            .executions
+            .iter()
+            .filter(|(_, e)| e.tm == tm && e.state == ExecutionState::Canceling)
+            .map(|(v, e)| self.attempt_id(*v, e))
+            .collect();
+        for id in &cancelling {
+            let done = self.cancellation_finished(*id, CancellationEnd::TaskManagerLost);
+            assert!(done, "invariant: {id} was cancelling");
+        }
         for id in victims {
             if self
                 .executions
@@ -38,6 +50,9 @@ impl JobMaster {
                     .await;
             }
         }
+        if !cancelling.is_empty() {
+            self.after_cancellation().await;
+        }
         let live = |e: &Execution| matches!(e.state, ExecutionState::Deploying | ExecutionState::Running);
         let left = self.executions.values().any(|e| e.tm == tm && live(e));
         assert!(!left, "invariant: a subtask runs on lost TaskManager {tm}");
@@ -46,7 +61,9 @@ impl JobMaster {
     /// A live task failed. Handled in any non-terminal status: while one
     /// region restarts, another can fail too.
     pub(super) async fn handle_task_failure(&mut self, id: ExecutionAttemptId, reason: String) {
-        if self.status.is_terminal() || self.status == JobStatus::Created {
+        // While a user cancel runs, a failure changes nothing: the job
+        // ends CANCELED.
+        if self.status.is_terminal() || matches!(self.status, JobStatus::Created | JobStatus::Canceling) {
             return;
         }
         assert_eq!(id.epoch, self.epoch, "invariant: failed {id} of another leadership");
@@ -149,20 +166,5 @@ impl JobMaster {
         self.pending.push((due, batch));
         self.pending.sort_by_key(|(due, _)| *due);
         assert!(scheduling::disjoint(&self.pending), "invariant: batches overlap");
-    }
-
-    pub(super) async fn cancel(&mut self, set: &BTreeSet<ExecutionVertexId>) {
-        let known = set.iter().all(|v| self.vertices.contains(v));
-        assert!(known, "invariant: cancelling subtasks not of the job: {set:?}");
-        let targets: Vec<(TmId, ExecutionAttemptId)> = set
-            .iter()
-            .filter_map(|v| self.executions.get(v).map(|e| (e.tm, self.attempt_id(*v, e))))
-            .collect();
-        for (tm, id) in targets {
-            self.send_to_tm(tm, JmToTm::CancelTask { id }).await;
-            if let Some(e) = self.executions.get_mut(&id.vertex) {
-                e.state = ExecutionState::Canceled;
-            }
-        }
     }
 }

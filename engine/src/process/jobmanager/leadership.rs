@@ -136,45 +136,8 @@ async fn recover(
     coord: &mut RpcClient,
     epoch: u64,
 ) -> Result<RecoveredJob, String> {
-    let graph = match get(coord, keys::JOB_GRAPH).await? {
-        (_, Some(CoordValue::JobGraph(g))) => (*g).clone(),
-        (version, _) => {
-            let submit = CoordinationRequest::CompareAndSet {
-                key: keys::JOB_GRAPH.into(),
-                expected: version,
-                value: CoordValue::JobGraph(Arc::new(cfg.job.clone())),
-                epoch,
-            };
-            match coord.call::<_, CoordinationResponse>(submit).await {
-                Ok(CoordinationResponse::Set { .. }) => cfg.job.clone(),
-                other => return Err(format!("submitting the job graph: {other:?}")),
-            }
-        }
-    };
-    // The pointers before the counter: both only grow, and a pointer is
-    // added only below a counter already written, so read in this order
-    // they satisfy `pointers < counter` even if another leader writes
-    // between the reads (it can, when this one's lease runs out during
-    // recovery; such a leadership is then given up). Read the other way
-    // round, such a torn read could see a pointer beyond the counter
-    // (ha-chaos-concurrent-checkpoints seed 28).
-    let (pointers_version, pointers) = match get(coord, keys::COMPLETED_CHECKPOINTS).await? {
-        (v, Some(CoordValue::Checkpoints(ids))) => (v, ids),
-        (v, _) => (v, Vec::new()),
-    };
-    let (counter_version, next_checkpoint_id) = match get(coord, keys::CHECKPOINT_ID_COUNTER).await? {
-        (v, Some(CoordValue::Counter(n))) => (v, n),
-        (v, _) => (v, crate::checkpoint::INITIAL_CHECKPOINT_ID),
-    };
-    let next = next_checkpoint_id;
-    assert!(
-        pointers.is_sorted_by(|a, b| a < b),
-        "invariant: pointers {pointers:?} out of order"
-    );
-    assert!(
-        pointers.last().is_none_or(|p| *p < next),
-        "invariant: {pointers:?} reach counter {next}"
-    );
+    let graph = job_graph(cfg, coord, epoch).await?;
+    let ((pointers_version, pointers), (counter_version, next_checkpoint_id)) = checkpoint_ids(coord).await?;
     let result = match get(coord, keys::JOB_RESULT).await? {
         (_, Some(CoordValue::JobResult(s))) => Some(s),
         _ => None,
@@ -200,6 +163,51 @@ async fn recover(
         pointers_version,
         result,
     })
+}
+
+/// The job graph the coordination service holds, or this JobManager's,
+/// submitted now (the first leader).
+async fn job_graph(cfg: &JobManagerConfig, coord: &mut RpcClient, epoch: u64) -> Result<JobGraph, String> {
+    match get(coord, keys::JOB_GRAPH).await? {
+        (_, Some(CoordValue::JobGraph(g))) => Ok((*g).clone()),
+        (version, _) => {
+            let submit = CoordinationRequest::CompareAndSet {
+                key: keys::JOB_GRAPH.into(),
+                expected: version,
+                value: CoordValue::JobGraph(Arc::new(cfg.job.clone())),
+                epoch,
+            };
+            match coord.call::<_, CoordinationResponse>(submit).await {
+                Ok(CoordinationResponse::Set { .. }) => Ok(cfg.job.clone()),
+                other => Err(format!("submitting the job graph: {other:?}")),
+            }
+        }
+    }
+}
+
+/// A value of the coordination service with its version.
+type Versioned<T> = (u64, T);
+
+/// The completed-checkpoint pointers and the checkpoint id counter, each
+/// with its version. The pointers are read first: both only grow, and a
+/// pointer is added only below a counter already written, so read in this
+/// order they satisfy `pointers < counter` even if another leader writes
+/// between the reads (it can, when this one's lease runs out during
+/// recovery; such a leadership is then given up). Read the other way round,
+/// such a torn read could see a pointer beyond the counter
+/// (ha-chaos-concurrent-checkpoints seed 28).
+async fn checkpoint_ids(
+    coord: &mut RpcClient,
+) -> Result<(Versioned<Vec<CheckpointId>>, Versioned<CheckpointId>), String> {
+    let pointers = match get(coord, keys::COMPLETED_CHECKPOINTS).await? {
+        (v, Some(CoordValue::Checkpoints(ids))) => (v, ids),
+        (v, _) => (v, Vec::new()),
+    };
+    let counter = match get(coord, keys::CHECKPOINT_ID_COUNTER).await? {
+        (v, Some(CoordValue::Counter(n))) => (v, n),
+        (v, _) => (v, crate::checkpoint::INITIAL_CHECKPOINT_ID),
+    };
+    Ok((pointers, counter))
 }
 
 /// Renew the lease every retry period; report renewals and loss.

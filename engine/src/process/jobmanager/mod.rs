@@ -29,6 +29,7 @@
 //! - `leadership.rs`: campaigning, recovery, the lease and leader-only
 //!   writes (with HA).
 
+mod cancellation;
 mod checkpoints;
 mod events;
 mod failures;
@@ -153,6 +154,8 @@ struct JobMaster {
     pending: Vec<(i64, BTreeSet<ExecutionVertexId>)>,
     /// Whether due restart batches deploy when due or wait, and for what.
     deployment: scheduling::DeploymentPhase,
+    /// Cancel calls of CANCELING attempts, waiting for their answer.
+    cancel_calls: BTreeMap<ExecutionVertexId, cancellation::CancelCall>,
     num_restarts: u32,
     next_heartbeat_ms: i64,
     /// Largest alignment and synchronous-phase times reported per pending
@@ -283,9 +286,14 @@ impl JobMaster {
             t = t.min(w);
         }
         if self.deployment == scheduling::DeploymentPhase::WhenDue {
-            if let Some(d) = self.pending.iter().map(|(due, _)| *due).min() {
+            // A batch whose cancellation runs is woken by its end instead.
+            let deployable = self.pending.iter().filter(|(_, b)| !self.is_cancelling(b));
+            if let Some(d) = deployable.map(|(due, _)| *due).min() {
                 t = t.min(d);
             }
+        }
+        if let Some(d) = self.next_cancel_deadline_ms() {
+            t = t.min(d);
         }
         // While finishing no checkpoint is polled, so none of its deadlines
         // may wake the loop.
@@ -356,8 +364,7 @@ impl JobMaster {
         }
         let all: BTreeSet<_> = self.vertices.iter().copied().collect();
         self.cancel(&all).await;
-        self.set_status(JobStatus::Canceled);
-        self.store_job_result(JobStatus::Canceled);
+        self.complete_cancel_job_if_done();
     }
 
     async fn on_timer(&mut self) {
@@ -383,6 +390,7 @@ impl JobMaster {
             self.reactive_wait_until = None;
             self.slots_may_have_changed();
         }
+        self.on_cancel_timeouts(now).await;
         let when_due = self.deployment == scheduling::DeploymentPhase::WhenDue;
         if when_due && self.pending.iter().any(|(d, _)| now >= *d) {
             self.try_deploy().await;

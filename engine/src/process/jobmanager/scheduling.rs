@@ -71,7 +71,10 @@ impl JobMaster {
     /// Deploy every restart batch that is due, if the slots are there.
     pub(super) async fn try_deploy(&mut self) {
         let now = self.now_ms();
-        if self.status.is_terminal() || !self.pending.iter().any(|(due, _)| *due <= now) {
+        // A batch deploys once due and once its subtasks' cancellation
+        // finished (Flink's restartTasksWithDelay waits for both).
+        let ready = |(due, batch): &(i64, BTreeSet<ExecutionVertexId>)| *due <= now && !self.is_cancelling(batch);
+        if self.status.is_terminal() || !self.pending.iter().any(ready) {
             return;
         }
         assert!(self.revoked.is_none(), "invariant: deploying once revoked");
@@ -98,13 +101,14 @@ impl JobMaster {
         let Some(slots) = self.deployment_slots(now).await else {
             return;
         };
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+        let pending = std::mem::take(&mut self.pending);
+        let (due, later): (Vec<_>, Vec<_>) = pending
             .into_iter()
-            .partition(|(d, _)| *d <= now);
+            .partition(|(d, b)| *d <= now && !self.is_cancelling(b));
         self.pending = later;
         assert!(
-            self.pending.iter().all(|(d, _)| *d > now),
-            "invariant: only restarts not yet due wait"
+            self.pending.iter().all(|(d, b)| *d > now || self.is_cancelling(b)),
+            "invariant: only restarts not yet due, or still cancelling, wait"
         );
         assert!(!due.is_empty(), "invariant: no restart is due at {now}");
         assert!(disjoint(&due), "invariant: due restart batches overlap");
@@ -191,6 +195,7 @@ impl JobMaster {
             attempt >= 1 && self.next_attempt > attempt,
             "invariant: attempts count up from 1"
         );
+        self.forget_cancel_calls(&batch);
         self.place(&batch, slots, attempt);
         let latest = self.checkpoint_to_restore();
         let tdds: Vec<(TmId, TaskDeploymentDescriptor)> = batch

@@ -151,6 +151,7 @@ impl JobMaster {
             failover,
             pending,
             deployment: scheduling::DeploymentPhase::WhenDue,
+            cancel_calls: BTreeMap::new(),
             num_restarts: 0,
             task_metrics: BTreeMap::new(),
             next_heartbeat_ms: now + cfg.engine.heartbeat_interval.as_millis() as i64,

@@ -71,6 +71,8 @@ pub enum TaskEvent {
     Decline(ExecutionAttemptId, CheckpointId, String),
     /// The task ended after a final checkpoint (bounded jobs).
     Finished(ExecutionAttemptId),
+    /// The TaskManager stopped the task on a cancel call.
+    Canceled(ExecutionAttemptId),
 }
 
 /// An inbound data connection, routed to its consumer by the TaskManager.
