@@ -176,3 +176,29 @@ final-status = "CANCELED"
     assert_eq!(canceled, last, "CANCELED with the last report");
     assert!(canceled > canceling, "the reports take a round trip");
 }
+
+#[test]
+fn a_region_restart_without_backoff_waits_for_its_own_tasks_cancellation() {
+    // Region failover with no backoff: the failed pipeline's region is due
+    // at once and deploys as soon as its cancelled tasks reported CANCELED
+    // (a round trip later), not at the failure; the other pipeline runs on.
+    let mut s = scenario("region-failover");
+    set(&mut s, "restart-strategy.fixed-delay.delay", "0ms");
+    // A spare slot, so the restart need not wait for tm-0 to come back.
+    s.cluster.task_managers += 1;
+    let (r, trace) = run_seed_with_trace(&s, 1).expect("valid");
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.message);
+    let ev = events(&trace);
+    let (failed, deployed) = first_restart(&ev);
+    let ends = cancelled_between(&ev, failed, deployed);
+    assert!(!ends.is_empty(), "the region's live tasks were cancelled");
+    let last = ends.iter().map(|(t, _)| *t).max().expect("one");
+    assert!(last > failed, "cancelling takes a round trip");
+    assert_eq!(deployed, last, "deployed as the region's cancellation ended");
+    let deployed_tasks = of(&ev, "tasks_deployed")
+        .into_iter()
+        .find(|(t, _, _)| *t == deployed)
+        .map(|(_, _, v)| v["tasks"].as_u64().expect("tasks"))
+        .expect("the redeploy");
+    assert!(deployed_tasks < 12, "only the failed region: {deployed_tasks} tasks");
+}
