@@ -201,7 +201,9 @@ fn shrink_reduces_a_split_brain_to_a_small_plan() {
     let shrunk = halab(&["run", out.to_str().expect("utf-8"), "--seed", "17", "--format", "json"]);
     assert_eq!(shrunk.status.code(), Some(1), "the shrunk file fails the same way");
     let w: serde_json::Value = serde_json::from_str(stdout(&shrunk).trim()).expect("json");
-    assert!(w["fault_plan"].as_array().expect("plan").len() <= 2);
+    // Two units: a TaskManager crash and restart, and the old leader's
+    // pause (since issue 18 seed 17 needs both; it needed the pause only).
+    assert!(w["fault_plan"].as_array().expect("plan").len() <= 4);
     assert!(w["message"].as_str().is_some_and(|m| m.contains("split brain")), "{w}");
     std::fs::remove_dir_all(&dir).ok();
 }

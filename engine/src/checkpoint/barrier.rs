@@ -67,16 +67,32 @@ impl BarrierConfig {
         aligned_timeout_ms: 0,
     };
 
-    /// How a task without inputs forwards barriers: unaligned whenever
-    /// unaligned checkpoints are enabled (it has nothing to align, so an
-    /// aligned-checkpoint timeout does not matter).
+    /// How a source forwards barriers (Flink's `CheckpointOptions` of the
+    /// trigger): unaligned only for unaligned checkpoints without an
+    /// aligned-checkpoint timeout. Alternating checkpoints start aligned
+    /// (`alignedWithTimeout`); see [`BarrierConfig::barrier_timeout_ms`].
     pub fn source_alignment(&self) -> AlignmentType {
-        if self.unaligned {
-            AlignmentType::Unaligned
-        } else {
-            AlignmentType::Aligned
+        match Handling::of(*self) {
+            Handling::Unaligned => AlignmentType::Unaligned,
+            Handling::Aligned | Handling::Alternating { .. } | Handling::AtLeastOnce => AlignmentType::Aligned,
         }
     }
+
+    /// The aligned-checkpoint timeout of an aligned barrier that may still
+    /// become unaligned (alternating checkpoints): an output channel that
+    /// still holds it once [`is_timed_out`] converts it. None otherwise.
+    pub fn barrier_timeout_ms(&self) -> Option<i64> {
+        match Handling::of(*self) {
+            Handling::Alternating { timeout_ms } => Some(timeout_ms),
+            Handling::Aligned | Handling::Unaligned | Handling::AtLeastOnce => None,
+        }
+    }
+}
+
+/// Flink's `isTimedOut`: a checkpoint started (triggered) at `timestamp_ms`
+/// has exceeded its aligned-checkpoint timeout at `now_ms`.
+pub fn is_timed_out(timestamp_ms: i64, timeout_ms: i64, now_ms: i64) -> bool {
+    timeout_ms < now_ms - timestamp_ms
 }
 
 /// What the task must do.
@@ -318,7 +334,7 @@ impl BarrierHandler {
 
     fn timed_out(&self, now_ms: i64) -> bool {
         match (self.handling, self.current) {
-            (Handling::Alternating { timeout_ms }, Some(b)) => timeout_ms < now_ms - b.timestamp_ms,
+            (Handling::Alternating { timeout_ms }, Some(b)) => is_timed_out(b.timestamp_ms, timeout_ms, now_ms),
             _ => false,
         }
     }
@@ -638,6 +654,66 @@ mod tests {
             }]
         );
         assert_eq!(h.is_capturing(2), Some(3));
+    }
+
+    /// The timeout counts from the barrier's timestamp (the trigger), not
+    /// from when the first barrier reached this task: a first barrier that
+    /// arrives after the timeout switches at once, one that arrives just
+    /// within it starts aligned with the deadline at `timestamp + timeout`.
+    #[test]
+    fn alternating_timeout_counts_from_the_barrier_timestamp() {
+        let barrier = CheckpointBarrier {
+            id: 4,
+            timestamp_ms: 2000,
+        };
+        let mut late = unaligned(2, 100);
+        assert_eq!(
+            late.on_barrier(0, barrier, 2101),
+            vec![BarrierAction::Snapshot {
+                barrier,
+                alignment: AlignmentType::Unaligned
+            }],
+            "101 ms after the trigger: timed out on arrival"
+        );
+        assert_eq!(late.is_capturing(1), Some(4));
+        let mut in_time = unaligned(2, 100);
+        assert_eq!(in_time.on_barrier(0, barrier, 2100), vec![], "100 ms: not yet (strict)");
+        assert!(in_time.is_blocked(0));
+        assert_eq!(
+            in_time.alignment_deadline_ms(),
+            Some(2101),
+            "deadline from the timestamp, not from the arrival at 2100"
+        );
+        assert_eq!(in_time.on_timer(2101).len(), 1, "switches at the deadline");
+        assert!(!in_time.is_blocked(0) && in_time.overtaking_allowed());
+    }
+
+    /// Flink's `isTimedOut` and how sources forward barriers: alternating
+    /// checkpoints start aligned with a timeout, unaligned ones unaligned.
+    #[test]
+    fn sources_start_alternating_checkpoints_aligned() {
+        assert!(!is_timed_out(1000, 100, 1100) && is_timed_out(1000, 100, 1101));
+        let config = |unaligned, aligned_timeout_ms| BarrierConfig {
+            mode: CheckpointingMode::ExactlyOnce,
+            unaligned,
+            aligned_timeout_ms,
+        };
+        let alternating = config(true, 20);
+        assert_eq!(alternating.source_alignment(), AlignmentType::Aligned);
+        assert_eq!(alternating.barrier_timeout_ms(), Some(20));
+        assert_eq!(config(true, 0).source_alignment(), AlignmentType::Unaligned);
+        assert_eq!(config(true, 0).barrier_timeout_ms(), None);
+        assert_eq!(config(false, 20).source_alignment(), AlignmentType::Aligned);
+        assert_eq!(
+            config(false, 20).barrier_timeout_ms(),
+            None,
+            "timeout only with unaligned"
+        );
+        let at_least_once = BarrierConfig {
+            mode: CheckpointingMode::AtLeastOnce,
+            ..config(true, 0)
+        };
+        assert_eq!(at_least_once.source_alignment(), AlignmentType::Aligned);
     }
 
     #[test]

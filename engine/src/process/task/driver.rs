@@ -6,6 +6,8 @@
 //! data.
 
 use std::future::Future;
+use std::ops::ControlFlow;
+use std::pin::Pin;
 
 use super::changes::Changes;
 use super::input::{CheckpointedInput, InputEvent};
@@ -93,12 +95,30 @@ pub async fn run_operator<O: Operator>(
         nic,
         cpu,
         barriers,
+        busy: None,
         out,
         op,
         cost,
         env,
     };
     task.run().await
+}
+
+/// The CPU and network time of a processed batch, paid while the task
+/// still handles checkpoint events (Flink checks its mailbox between
+/// records); the batch's credit goes back when it is paid.
+struct Busy {
+    channel: usize,
+    records: usize,
+    work: Pin<Box<dyn Future<Output = (CpuDebt, CpuDebt)> + Send>>,
+}
+
+/// Wait for the batch being paid for, if any (pending otherwise).
+async fn paid(busy: &mut Option<Busy>) -> (CpuDebt, CpuDebt) {
+    match busy.as_mut() {
+        Some(b) => (&mut b.work).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// A running task with inputs: its operator, its gates and the snapshots
@@ -114,6 +134,8 @@ struct OperatorTask<O> {
     nic: CpuDebt,
     cpu: CpuDebt,
     barriers: BarrierConfig,
+    /// The batch whose CPU and network time is being paid.
+    busy: Option<Busy>,
     out: OutputGate,
     op: O,
     cost: CostedOperator,
@@ -121,8 +143,10 @@ struct OperatorTask<O> {
 }
 
 impl<O: Operator> OperatorTask<O> {
-    /// The event loop: control messages first, then the alignment timer,
-    /// the output buffer timeout, and input.
+    /// The event loop: control messages first, then the alignment timers
+    /// (input and output), credits for queued output, the output buffer
+    /// timeout, and input: all of it while the output is available,
+    /// otherwise only checkpoint (priority) events.
     async fn run(&mut self) -> Result<(), TaskError> {
         let clock = self.env.tracer.clone();
         let tracer = self.env.tracer.clone();
@@ -130,7 +154,13 @@ impl<O: Operator> OperatorTask<O> {
         // When buffered output must go out (see `BUFFER_TIMEOUT_MS`).
         let mut flush_at: Option<i64> = None;
         loop {
+            self.complete_outputs();
             let deadline = self.input.deadline_ms();
+            let out_deadline = self.out.barrier_deadline_ms();
+            // New input only when the output takes more and the last
+            // batch is paid for; checkpoint events always.
+            let take_input = self.out.is_available() && self.busy.is_none();
+            let available = self.out.is_available();
             if !self.out.has_buffered() {
                 flush_at = None;
             } else if flush_at.is_none() {
@@ -138,23 +168,48 @@ impl<O: Operator> OperatorTask<O> {
             }
             tokio::select! {
                 biased;
-                c = self.env.control.recv() => match c {
-                    Some(TaskControl::NotifyCheckpointComplete(checkpoint)) => {
-                        self.op.checkpoint_complete(checkpoint).await?;
+                c = self.env.control.recv() => {
+                    if self.on_control(c).await?.is_break() {
+                        return Ok(());
                     }
-                    Some(TaskControl::Finish) => self.env.finish().await,
-                    Some(TaskControl::TriggerCheckpoint(_)) => {
-                        return Err(TaskError::Network("trigger sent to a non-source task".into()));
-                    }
-                    None => return Ok(()),
-                },
+                }
                 _ = sleep_until_ms(&clock, deadline.unwrap_or(0)), if deadline.is_some() => self.input.on_timer(now()),
+                _ = sleep_until_ms(&clock, out_deadline.unwrap_or(0)), if out_deadline.is_some() => {
+                    self.out.on_timer(now()).await?;
+                }
+                credit = self.out.recv_credit(), if !available => {
+                    credit?;
+                    self.out.pump().await?;
+                }
                 _ = sleep_until_ms(&clock, flush_at.unwrap_or(0)), if flush_at.is_some() => {
                     self.out.flush().await?;
                     flush_at = None;
                 }
-                ev = self.input.next(&now) => self.on_input(ev?).await?,
+                debts = paid(&mut self.busy), if self.busy.is_some() => self.processed(debts).await?,
+                ev = self.input.next_when(&now, take_input) => self.on_input(ev?).await?,
             }
+        }
+    }
+
+    /// A control message from the TaskManager; break when it dropped the task.
+    async fn on_control(&mut self, c: Option<TaskControl>) -> Result<ControlFlow<()>, TaskError> {
+        match c {
+            Some(TaskControl::NotifyCheckpointComplete(checkpoint)) => {
+                self.op.checkpoint_complete(checkpoint).await?;
+            }
+            Some(TaskControl::Finish) => self.env.finish().await,
+            Some(TaskControl::TriggerCheckpoint(_)) => {
+                return Err(TaskError::Network("trigger sent to a non-source task".into()));
+            }
+            None => return Ok(ControlFlow::Break(())),
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Snapshots whose barrier left every output queue are complete.
+    fn complete_outputs(&mut self) {
+        while let Some((id, records)) = self.out.take_completed() {
+            self.snapshots.output_complete(id, records);
         }
     }
 
@@ -179,14 +234,22 @@ impl<O: Operator> OperatorTask<O> {
                     "invariant: unaligned {barrier:?} not configured"
                 );
                 let (mut snap, sync_ms) = self.snapshot(barrier).await?;
-                snap.in_flight_output = self.out.forward_barrier(barrier, alignment).await?;
+                let timeout = self.barriers.barrier_timeout_ms();
+                let forwarded = self.out.forward_barrier(barrier, alignment, timeout).await?;
+                // An older barrier it converted completes first.
+                self.complete_outputs();
+                snap.in_flight_output = forwarded.in_flight;
                 let overtook = snap.in_flight_output.len();
                 assert!(
                     alignment == AlignmentType::Unaligned || overtook == 0,
                     "invariant: aligned {barrier:?} overtook {overtook}"
                 );
                 let metrics = TaskCheckpointMetrics { alignment_ms, sync_ms };
-                self.snapshots.taken(barrier.id, snap, alignment, metrics);
+                if forwarded.output_pending {
+                    self.snapshots.taken_awaiting_output(barrier.id, snap, metrics);
+                } else {
+                    self.snapshots.taken(barrier.id, snap, alignment, metrics);
+                }
             }
             InputEvent::InFlightComplete { id, records } => {
                 assert!(self.barriers.unaligned, "invariant: in-flight data of aligned {id}");
@@ -196,22 +259,44 @@ impl<O: Operator> OperatorTask<O> {
                 self.snapshots.aborted(id);
                 self.env.decline(id, reason);
             }
+            // The event loop re-reads the alignment deadline.
+            InputEvent::AlignmentStarted => {}
         }
         Ok(())
     }
 
-    /// Process a record batch, then return its credit.
+    /// Process a record batch. Its CPU and network time is then paid in
+    /// the event loop (`busy`), beside checkpoint events; the credit goes
+    /// back when it is paid ([`Self::processed`]).
     async fn on_records(&mut self, channel: usize, batch: Vec<Record>) -> Result<(), TaskError> {
         let n = batch.len();
         self.op.process(batch, &mut self.out).await?;
         // The work costs CPU time before the credits go back, so a busy
         // task backpressures its producers.
-        let resources = &self.env.resources;
-        resources.process_records(&mut self.cpu, self.cost, n as u64).await;
-        if self.cost != CostedOperator::Sink {
-            resources.send_records(&mut self.nic, n as u64).await;
-        }
-        self.input.processed(channel, n).await
+        let resources = self.env.resources.clone();
+        let (mut cpu, mut nic) = (self.cpu, self.nic);
+        let cost = self.cost;
+        let work = Box::pin(async move {
+            resources.process_records(&mut cpu, cost, n as u64).await;
+            if cost != CostedOperator::Sink {
+                resources.send_records(&mut nic, n as u64).await;
+            }
+            (cpu, nic)
+        });
+        assert!(self.busy.is_none(), "invariant: one batch at a time");
+        self.busy = Some(Busy {
+            channel,
+            records: n,
+            work,
+        });
+        Ok(())
+    }
+
+    /// The batch in `busy` was paid for: keep the debts, return its credit.
+    async fn processed(&mut self, (cpu, nic): (CpuDebt, CpuDebt)) -> Result<(), TaskError> {
+        let done = self.busy.take().expect("invariant: a batch was being paid for");
+        (self.cpu, self.nic) = (cpu, nic);
+        self.input.processed(done.channel, done.records).await
     }
 
     /// The synchronous part of the snapshot for `barrier`: the operator's

@@ -39,6 +39,9 @@ pub enum InputEvent {
         id: CheckpointId,
         reason: CheckpointFailureReason,
     },
+    /// An alignment that may time out started: the caller must now wait
+    /// for [`CheckpointedInput::deadline_ms`] as well.
+    AlignmentStarted,
 }
 
 pub struct CheckpointedInput {
@@ -134,35 +137,8 @@ impl CheckpointedInput {
             if let Some(ev) = self.queued.pop_front() {
                 return Ok(ev);
             }
-            if self.handler.overtaking_allowed() {
-                self.gate.poll_ready()?;
-                if let Some((c, barrier, overtaken)) = self.gate.take_queued_barrier() {
-                    let was_capturing = self.handler.is_capturing(c);
-                    let actions = self.handler.on_barrier(c, barrier, now_ms());
-                    let starts = actions.iter().any(|a| {
-                        matches!(
-                            a,
-                            BarrierAction::Snapshot {
-                                alignment: AlignmentType::Unaligned,
-                                ..
-                            }
-                        )
-                    });
-                    // The overtaken records belong to the checkpoint if it
-                    // starts now or was capturing this channel.
-                    let target = if starts { Some(barrier.id) } else { was_capturing };
-                    self.enqueue(actions, now_ms());
-                    if let Some(id) = target {
-                        let kept = self.keep_overtaken(id, overtaken);
-                        // Only a checkpoint this barrier subsumed loses them.
-                        assert!(
-                            kept || id < barrier.id,
-                            "invariant: records overtaken by barrier {} lost from checkpoint {id}",
-                            barrier.id
-                        );
-                    }
-                    continue;
-                }
+            if self.take_priority_barrier(&now_ms)? {
+                continue;
             }
             let handler = &self.handler;
             let (c, msg) = self.gate.next(|c| handler.is_blocked(c)).await?;
@@ -173,8 +149,13 @@ impl CheckpointedInput {
                     return Ok(InputEvent::Records { channel: c, batch });
                 }
                 DataMsg::Barrier(b) => {
+                    let before = self.handler.alignment_deadline_ms();
                     let actions = self.handler.on_barrier(c, b, now_ms());
                     self.enqueue(actions, now_ms());
+                    let deadline = self.handler.alignment_deadline_ms();
+                    if deadline.is_some() && deadline != before && self.queued.is_empty() {
+                        return Ok(InputEvent::AlignmentStarted);
+                    }
                 }
                 DataMsg::Watermark(w) => {
                     return Ok(InputEvent::Watermark {
@@ -184,6 +165,72 @@ impl CheckpointedInput {
                 }
             }
         }
+    }
+
+    /// [`Self::next`] while the task takes input, else
+    /// [`Self::next_priority`].
+    pub async fn next_when(&mut self, now_ms: impl Fn() -> i64, take_input: bool) -> Result<InputEvent, TaskError> {
+        if take_input {
+            self.next(now_ms).await
+        } else {
+            self.next_priority(now_ms).await
+        }
+    }
+
+    /// The next checkpoint event while the task takes no input (its output
+    /// waits for credit): Flink's priority events. Unaligned barriers that
+    /// arrive are handled at once, overtaking the records queued before
+    /// them; records and aligned barriers wait. Pending while the handler
+    /// lets no barrier overtake. Cancel-safe.
+    pub async fn next_priority(&mut self, now_ms: impl Fn() -> i64) -> Result<InputEvent, TaskError> {
+        loop {
+            if let Some(ev) = self.queued.pop_front() {
+                return Ok(ev);
+            }
+            if !self.handler.overtaking_allowed() {
+                return std::future::pending().await;
+            }
+            if !self.take_priority_barrier(&now_ms)? {
+                self.gate.wait_arrival().await?;
+            }
+        }
+    }
+
+    /// If barriers may overtake, handle a barrier that has arrived, even
+    /// behind records; true if one was handled.
+    fn take_priority_barrier(&mut self, now_ms: &impl Fn() -> i64) -> Result<bool, TaskError> {
+        if !self.handler.overtaking_allowed() {
+            return Ok(false);
+        }
+        self.gate.poll_ready()?;
+        let Some((c, barrier, overtaken)) = self.gate.take_queued_barrier() else {
+            return Ok(false);
+        };
+        let was_capturing = self.handler.is_capturing(c);
+        let actions = self.handler.on_barrier(c, barrier, now_ms());
+        let starts = actions.iter().any(|a| {
+            matches!(
+                a,
+                BarrierAction::Snapshot {
+                    alignment: AlignmentType::Unaligned,
+                    ..
+                }
+            )
+        });
+        // The overtaken records belong to the checkpoint if it starts now
+        // or was capturing this channel.
+        let target = if starts { Some(barrier.id) } else { was_capturing };
+        self.enqueue(actions, now_ms());
+        if let Some(id) = target {
+            let kept = self.keep_overtaken(id, overtaken);
+            // Only a checkpoint this barrier subsumed loses them.
+            assert!(
+                kept || id < barrier.id,
+                "invariant: records overtaken by barrier {} lost from checkpoint {id}",
+                barrier.id
+            );
+        }
+        Ok(true)
     }
 
     /// Add records a barrier overtook to the in-flight data of checkpoint

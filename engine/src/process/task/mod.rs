@@ -154,6 +154,34 @@ impl Snapshots {
         }
     }
 
+    /// The snapshot of checkpoint `id` was taken aligned, but its barrier
+    /// may still time out in an output queue (alternating checkpoints): it
+    /// waits for [`Snapshots::output_complete`].
+    pub fn taken_awaiting_output(
+        &mut self,
+        id: CheckpointId,
+        snapshot: TaskStateSnapshot,
+        metrics: TaskCheckpointMetrics,
+    ) {
+        // Recorded as unaligned: written once its output side is known.
+        self.taken(id, snapshot, AlignmentType::Unaligned, metrics);
+    }
+
+    /// The barrier of checkpoint `id` left every output queue; `records`
+    /// are those it overtook where it timed out (its output in-flight
+    /// data): write the snapshot.
+    pub fn output_complete(&mut self, id: CheckpointId, records: Vec<Record>) {
+        let waiting = self.waiting.remove(&id);
+        assert!(
+            waiting.is_some(),
+            "invariant: output of {id} complete before its snapshot"
+        );
+        if let Some((mut snapshot, metrics)) = waiting {
+            snapshot.in_flight_output.extend(records);
+            let _ = self.writer.send((id, snapshot, metrics));
+        }
+    }
+
     pub fn aborted(&mut self, id: CheckpointId) {
         // Declined only before it is written: never acknowledged as well.
         let written = self.last_taken.is_some_and(|l| l >= id) && !self.waiting.contains_key(&id);

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc::error::TryRecvError;
 
 use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
-use super::{AbortOnDrop, Snapshots, TaskControl, TaskEnv, TaskError};
+use super::{sleep_until_ms, AbortOnDrop, Snapshots, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::barrier::AlignmentType;
 use crate::checkpoint::{CheckpointBarrier, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
@@ -273,6 +273,10 @@ impl SourceTask {
     /// Fetch round robin and emit until the task is cancelled or fails.
     async fn run(&mut self) -> Result<(), TaskError> {
         loop {
+            // Fetch only while the output takes more; checkpoints go on.
+            if self.await_output().await?.is_break() {
+                return Ok(());
+            }
             if self.reader.round_done {
                 // A round over every partition ended. If none had a full
                 // batch waiting, the source has caught up: wait one poll
@@ -298,6 +302,42 @@ impl SourceTask {
             }
             self.emit(fetched).await?;
             self.send_watermark().await?;
+        }
+    }
+
+    /// Wait until the output takes more (nothing waits for credit),
+    /// handling control messages (a checkpoint trigger overtakes the queued
+    /// output if unaligned), credits and the output barrier timeout; break
+    /// when the TaskManager dropped the task.
+    async fn await_output(&mut self) -> Result<ControlFlow<()>, TaskError> {
+        let clock = self.env.tracer.clone();
+        loop {
+            self.complete_outputs();
+            if self.out.is_available() {
+                return Ok(ControlFlow::Continue(()));
+            }
+            let deadline = self.out.barrier_deadline_ms();
+            tokio::select! {
+                biased;
+                c = self.env.control.recv() => match c {
+                    Some(c) => self.on_control(c).await?,
+                    None => return Ok(ControlFlow::Break(())),
+                },
+                _ = sleep_until_ms(&clock, deadline.unwrap_or(0)), if deadline.is_some() => {
+                    self.out.on_timer(clock.now_ms() as i64).await?;
+                }
+                credit = self.out.recv_credit() => {
+                    credit?;
+                    self.out.pump().await?;
+                }
+            }
+        }
+    }
+
+    /// Snapshots whose barrier left every output queue are complete.
+    fn complete_outputs(&mut self) {
+        while let Some((id, records)) = self.out.take_completed() {
+            self.snapshots.output_complete(id, records);
         }
     }
 
@@ -415,16 +455,24 @@ impl SourceTask {
         // Every own partition reported its end and everything fetched was
         // emitted: this snapshot covers all input.
         snap.end_of_input = self.reader.all_read();
-        let alignment = self.env.config.barrier_config().source_alignment();
-        snap.in_flight_output = self.out.forward_barrier(barrier, alignment).await?;
+        // Alternating checkpoints start aligned: the barrier queues behind
+        // the output and is converted if still queued after the timeout.
+        let config = self.env.config.barrier_config();
+        let forwarded = self
+            .out
+            .forward_barrier(barrier, config.source_alignment(), config.barrier_timeout_ms())
+            .await?;
+        // An older barrier it converted completes first.
+        self.complete_outputs();
+        snap.in_flight_output = forwarded.in_flight;
         // A source has no input, so no in-flight input to wait for: its
-        // snapshot is complete at once, like an aligned one.
-        self.snapshots.taken(
-            barrier.id,
-            snap,
-            AlignmentType::Aligned,
-            TaskCheckpointMetrics::default(),
-        );
+        // snapshot is complete once its barrier left the output queues.
+        let metrics = TaskCheckpointMetrics::default();
+        if forwarded.output_pending {
+            self.snapshots.taken_awaiting_output(barrier.id, snap, metrics);
+        } else {
+            self.snapshots.taken(barrier.id, snap, AlignmentType::Aligned, metrics);
+        }
         Ok(())
     }
 }
