@@ -219,6 +219,39 @@ impl BarrierHandler {
         }
     }
 
+    /// Whether `barrier`, queued behind records in an input channel, may
+    /// overtake them at `now_ms`: whenever [`Self::overtaking_allowed`], and
+    /// in alternating checkpoints also a barrier of the current or a newer
+    /// checkpoint once it timed out (Flink's receiver converts an announced
+    /// barrier to a priority event after the timeout).
+    pub fn may_overtake(&self, barrier: &CheckpointBarrier, now_ms: i64) -> bool {
+        if self.overtaking_allowed() {
+            return true;
+        }
+        let Handling::Alternating { timeout_ms } = self.handling else {
+            return false;
+        };
+        let relevant = match self.current {
+            None => true,
+            Some(c) => barrier.id > c.id || (barrier.id == c.id && self.is_pending()),
+        };
+        relevant && is_timed_out(barrier.timestamp_ms, timeout_ms, now_ms)
+    }
+
+    /// When a barrier triggered at `timestamp_ms` and queued behind records
+    /// may overtake them ([`Self::may_overtake`]); None unless alternating.
+    pub fn queued_barrier_deadline_ms(&self, timestamp_ms: i64) -> Option<i64> {
+        match self.handling {
+            Handling::Alternating { timeout_ms } => Some(timestamp_ms + timeout_ms + 1),
+            Handling::Aligned | Handling::Unaligned | Handling::AtLeastOnce => None,
+        }
+    }
+
+    /// Whether barriers may ever overtake records (unaligned or alternating).
+    pub fn may_ever_overtake(&self) -> bool {
+        self.handling.is_unaligned()
+    }
+
     /// A checkpoint is pending while barriers are still being collected.
     pub fn is_pending(&self) -> bool {
         self.phase != Phase::Idle
@@ -686,6 +719,30 @@ mod tests {
         );
         assert_eq!(in_time.on_timer(2101).len(), 1, "switches at the deadline");
         assert!(!in_time.is_blocked(0) && in_time.overtaking_allowed());
+    }
+
+    /// A barrier queued behind records may overtake them in an alternating
+    /// checkpoint once it timed out (counted from its timestamp), never in
+    /// an aligned one, always in an unaligned one.
+    #[test]
+    fn queued_barriers_overtake_once_timed_out_in_alternating_checkpoints() {
+        let barrier = CheckpointBarrier {
+            id: 2,
+            timestamp_ms: 500,
+        };
+        let alt = unaligned(2, 100);
+        assert!(!alt.may_overtake(&barrier, 600), "not timed out at 600 (strict)");
+        assert!(alt.may_overtake(&barrier, 601));
+        assert_eq!(alt.queued_barrier_deadline_ms(500), Some(601));
+        assert!(unaligned(2, 0).may_overtake(&barrier, 0));
+        assert!(!aligned(2).may_overtake(&barrier, 10_000));
+        assert_eq!(aligned(2).queued_barrier_deadline_ms(500), None);
+        let mut done = unaligned(1, 100);
+        done.on_barrier(0, barrier, 510);
+        assert!(
+            !done.may_overtake(&barrier, 10_000),
+            "a finished checkpoint's barrier stays put"
+        );
     }
 
     /// Flink's `isTimedOut` and how sources forward barriers: alternating

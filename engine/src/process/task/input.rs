@@ -39,8 +39,9 @@ pub enum InputEvent {
         id: CheckpointId,
         reason: CheckpointFailureReason,
     },
-    /// An alignment that may time out started: the caller must now wait
-    /// for [`CheckpointedInput::deadline_ms`] as well.
+    /// An alignment that may time out started, or a barrier arrived behind
+    /// records (alternating): the caller must re-read
+    /// [`CheckpointedInput::deadline_ms`].
     AlignmentStarted,
 }
 
@@ -70,8 +71,14 @@ impl CheckpointedInput {
     }
 
     /// When the task should call [`Self::on_timer`] (alternating checkpoints).
+    /// The alignment timeout of the current checkpoint, or of a barrier
+    /// that waits behind records (alternating checkpoints).
     pub fn deadline_ms(&self) -> Option<i64> {
-        self.handler.alignment_deadline_ms()
+        let queued = self
+            .gate
+            .queued_barriers()
+            .filter_map(|b| self.handler.queued_barrier_deadline_ms(b.timestamp_ms));
+        queued.chain(self.handler.alignment_deadline_ms()).min()
     }
 
     pub fn on_timer(&mut self, now_ms: i64) {
@@ -187,23 +194,26 @@ impl CheckpointedInput {
             if let Some(ev) = self.queued.pop_front() {
                 return Ok(ev);
             }
-            if !self.handler.overtaking_allowed() {
+            if !self.handler.may_ever_overtake() {
                 return std::future::pending().await;
             }
-            if !self.take_priority_barrier(&now_ms)? {
-                self.gate.wait_arrival().await?;
+            // A barrier that arrives behind records may time out: the
+            // caller re-reads the deadline.
+            if !self.take_priority_barrier(&now_ms)? && self.gate.wait_arrival().await? {
+                return Ok(InputEvent::AlignmentStarted);
             }
         }
     }
 
-    /// If barriers may overtake, handle a barrier that has arrived, even
-    /// behind records; true if one was handled.
+    /// Handle a barrier that has arrived behind records if it may overtake
+    /// them (unaligned, or alternating and timed out); true if one was.
     fn take_priority_barrier(&mut self, now_ms: &impl Fn() -> i64) -> Result<bool, TaskError> {
-        if !self.handler.overtaking_allowed() {
+        if !self.handler.may_ever_overtake() {
             return Ok(false);
         }
         self.gate.poll_ready()?;
-        let Some((c, barrier, overtaken)) = self.gate.take_queued_barrier() else {
+        let (handler, now) = (&self.handler, now_ms());
+        let Some((c, barrier, overtaken)) = self.gate.take_queued_barrier(|b| handler.may_overtake(b, now)) else {
             return Ok(false);
         };
         let was_capturing = self.handler.is_capturing(c);

@@ -632,14 +632,15 @@ impl InputGate {
     }
 
     /// Wait for the next message of any channel and queue it with the
-    /// held ones (delivered later by [`InputGate::next`], in order).
-    /// Cancel-safe.
-    pub async fn wait_arrival(&mut self) -> Result<(), TaskError> {
+    /// held ones (delivered later by [`InputGate::next`], in order); true
+    /// if it was a barrier. Cancel-safe.
+    pub async fn wait_arrival(&mut self) -> Result<bool, TaskError> {
         match self.stream.next().await {
             Some((c, Ok(m))) => {
                 self.arrived(c, &m);
+                let barrier = matches!(m, DataMsg::Barrier(_));
                 self.held[c].push_back(m);
-                Ok(())
+                Ok(barrier)
             }
             Some((c, Err(e))) => Err(TaskError::Network(format!("upstream channel {c} broke: {e}"))),
             None => Err(TaskError::Network("all upstream channels closed".into())),
@@ -658,9 +659,14 @@ impl InputGate {
     /// Unaligned: take a barrier that has arrived but is queued behind
     /// records, letting it overtake them. Returns the channel, the barrier and
     /// the records it overtook (they stay queued, to be processed later).
-    pub fn take_queued_barrier(&mut self) -> Option<(usize, CheckpointBarrier, Vec<Record>)> {
+    pub fn take_queued_barrier(
+        &mut self,
+        may_overtake: impl Fn(&CheckpointBarrier) -> bool,
+    ) -> Option<(usize, CheckpointBarrier, Vec<Record>)> {
         for (c, q) in self.held.iter_mut().enumerate() {
-            if let Some(pos) = q.iter().position(|m| matches!(m, DataMsg::Barrier(_))) {
+            let first = q.iter().position(|m| matches!(m, DataMsg::Barrier(_)));
+            let allowed = first.is_some_and(|pos| matches!(&q[pos], DataMsg::Barrier(b) if may_overtake(b)));
+            if let Some(pos) = first.filter(|_| allowed) {
                 let Some(DataMsg::Barrier(b)) = q.remove(pos) else {
                     unreachable!("invariant: position found a barrier")
                 };
@@ -676,6 +682,14 @@ impl InputGate {
             }
         }
         None
+    }
+
+    /// The barriers that arrived and wait in the per-channel queues.
+    pub fn queued_barriers(&self) -> impl Iterator<Item = CheckpointBarrier> + '_ {
+        self.held.iter().flatten().filter_map(|m| match m {
+            DataMsg::Barrier(b) => Some(*b),
+            DataMsg::Records(_) | DataMsg::Watermark(_) => None,
+        })
     }
 
     /// A record batch from `channel` was processed: return its credit.
