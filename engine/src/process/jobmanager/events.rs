@@ -263,8 +263,8 @@ impl JobMaster {
     /// or already cancelled attempt's failure is ignored).
     async fn on_task_failed(&mut self, id: ExecutionAttemptId, reason: String) {
         // Flink's `processFail` on a CANCELING attempt completes the
-        // cancellation.
-        if id.epoch == self.epoch && self.cancellation_finished(id, CancellationEnd::EndedOnItsOwn) {
+        // cancellation (the call's attempt id, epoch included, must match).
+        if self.cancellation_finished(id, CancellationEnd::EndedOnItsOwn) {
             self.after_cancellation().await;
             return;
         }
