@@ -57,13 +57,13 @@ fn sabotaged(mut s: Scenario) -> Scenario {
 #[test]
 fn a_checkpoint_being_finalised_survives_a_failover_and_is_what_the_restart_restores() {
     // ha-chaos seed 5431: duplicated 7428, miscounted 400, out of order 175.
-    // The plan shows it with seed 32 since tasks take barriers while they
-    // wait for output credit (issue 18; 5431 until then).
+    // The plan shows it with seed 74 since the sink writes asynchronously
+    // (issue 18; 32 from priority barriers, 5431 before).
     let s = fixture("checkpoint-aborted-while-its-pointer-was-written");
-    let (r, trace) = run_seed_with_trace(&s, 32).expect("valid");
+    let (r, trace) = run_seed_with_trace(&s, 74).expect("valid");
     assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.message);
     assert_restart_restores_the_finalised_checkpoint(&events(&trace));
-    let broken = run_seed(&sabotaged(s), 32).expect("valid");
+    let broken = run_seed(&sabotaged(s), 74).expect("valid");
     assert_eq!(broken.verdict, Verdict::Violation, "{:?}", broken.message);
     assert!(broken.duplicated > 0, "{broken:?}");
 }
@@ -112,10 +112,10 @@ fn a_restart_due_during_a_finalisation_waits_for_its_outcome() {
 #[test]
 fn a_restart_due_while_the_leader_was_paused_may_run_at_its_resume() {
     // ha-chaos seed 1238: "restart due at 5569ms happened at 6969ms". The
-    // plan shows it with seed 2 since tasks take barriers while they wait
-    // for output credit (issue 18; 1238 until then).
+    // plan shows it with seed 1 since the sink writes asynchronously
+    // (issue 18; 2 from priority barriers, 1238 before).
     let s = fixture("restart-due-during-a-jobmanager-pause");
-    let (r, trace) = run_seed_with_trace(&s, 2).expect("valid");
+    let (r, trace) = run_seed_with_trace(&s, 1).expect("valid");
     assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.message);
     let ev = events(&trace);
     let paused = fault_at(&ev, "pause jm-0");
@@ -162,11 +162,11 @@ fn deployments_that_waited_in_a_paused_taskmanagers_inbox_are_not_split_brain() 
 
 #[test]
 fn deployments_sent_just_before_the_leader_gave_up_are_not_split_brain() {
-    // ha-chaos seed 10169. The plan shows it with seed 644 since tasks take
-    // barriers while they wait for output credit (issue 18; 186 from when
-    // restarts wait for cancellation, 10169 before).
+    // ha-chaos seed 10169. The plan shows it with seed 21 since the sink
+    // writes asynchronously (issue 18; 644 from priority barriers, 186 from
+    // when restarts wait for cancellation, 10169 before).
     let s = fixture("deployments-sent-just-before-the-leader-gave-up");
-    let (r, trace) = run_seed_with_trace(&s, 644).expect("valid");
+    let (r, trace) = run_seed_with_trace(&s, 21).expect("valid");
     assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.message);
     let ev = events(&trace);
     assert!(accepted_after_revocation(&ev), "the harmless case happened");
@@ -191,10 +191,10 @@ fn reports_queued_for_a_leadership_that_ended_do_not_reach_the_next_one() {
     // reached epoch 2, whose coordinator hands out ids from 11 ("invariant:
     // metadata of 10, ids from 11 now"; before that assertion, a pointer to
     // a checkpoint the new coordinator never knew).
-    // The plan shows it with seed 38 since tasks take barriers while they
-    // wait for output credit (issue 18; 226 until then).
+    // The plan shows it with seed 20 since the sink writes asynchronously
+    // (issue 18; 38 from priority barriers, 226 before).
     let s = fixture("stale-report-of-the-previous-leadership");
-    let (r, trace) = run_seed_with_trace(&s, 38).expect("valid");
+    let (r, trace) = run_seed_with_trace(&s, 20).expect("valid");
     assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.message);
     let ev = events(&trace);
     let granted: Vec<_> = of(&ev, "leadership_granted")

@@ -136,3 +136,59 @@ fn alternating_sources_start_aligned() {
     assert!(!quick.is_empty(), "some checkpoints complete within the timeout");
     assert!(quick.iter().all(|c| c.persisted_bytes == Some(0)), "{quick:?}");
 }
+
+/// In the `backpressure-*` scenarios the sink store is slowed 40 times
+/// until 10 s: each request takes 40 × 5 ms. The sink sends its writes from
+/// its own store client (`engine/src/process/task/sink.rs` `StoreWriter`),
+/// so it takes barriers and alignment timers while a write is out; only the
+/// batch's credit waits for the write.
+const SLOW_REQUEST_MS: i64 = 40 * 5;
+
+/// The checkpoints of `rs` that ran entirely while the sink store was slow.
+fn during_slow_store(rs: &[RunRecord]) -> Vec<i64> {
+    completed(rs)
+        .filter(|c| c.t_ms < 10_000)
+        .filter_map(|c| c.duration_ms)
+        .collect()
+}
+
+fn percentile(mut d: Vec<i64>, p: usize) -> i64 {
+    assert!(!d.is_empty(), "some checkpoints completed");
+    d.sort_unstable();
+    d[(d.len() - 1) * p / 100]
+}
+
+/// A sink busy with a slow write still aligns within the timeout, and an
+/// unaligned checkpoint costs what the two-phase-commit sink must pay and
+/// no more: its pre-commit (one request, carrying the records still
+/// buffered), queued behind at most the write already out. The aligned
+/// barrier waits behind the queued records as well.
+#[test]
+fn a_sink_waiting_for_its_store_still_takes_barriers() {
+    let timeout_ms = 20;
+    let alt = passing_runs(&scenario("backpressure-alternating"), 1..=8);
+    let alignments: Vec<i64> = completed(&alt).filter_map(|c| c.alignment_ms).collect();
+    assert!(
+        alignments.iter().all(|a| *a <= timeout_ms),
+        "alignment is cut at the {timeout_ms} ms timeout, not after a {SLOW_REQUEST_MS} ms write: {alignments:?}"
+    );
+    let unaligned = during_slow_store(&passing_runs(&scenario("backpressure-unaligned"), 1..=8));
+    let aligned = during_slow_store(&passing_runs(&scenario("backpressure-aligned"), 1..=8));
+    let floor = *unaligned.iter().min().expect("checkpoints while the store is slow");
+    assert!(
+        floor >= SLOW_REQUEST_MS,
+        "every checkpoint waits for the sink's pre-commit: {floor} ms"
+    );
+    let (u50, u99) = (percentile(unaligned.clone(), 50), percentile(unaligned, 99));
+    // The slack: network round trips and the upload of the in-flight
+    // data (20 ms per checkpoint-storage request).
+    assert!(
+        u50 <= 2 * SLOW_REQUEST_MS + 50,
+        "unaligned p50 {u50} ms: the pre-commit and at most the write ahead of it"
+    );
+    let (a50, a99) = (percentile(aligned.clone(), 50), percentile(aligned, 99));
+    assert!(
+        u50 < a50 && u99 < a99 / 2,
+        "unaligned p50 {u50} / p99 {u99} ms against aligned {a50} / {a99} ms"
+    );
+}

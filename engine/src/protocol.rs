@@ -264,8 +264,14 @@ pub enum SinkRequest {
         by: FencingToken,
         records: Vec<Record>,
     },
-    /// Flush; after Ok, commit must succeed. Answered.
-    PreCommit { txn: TxnId, by: FencingToken },
+    /// Flush: append `last` (the records still buffered) and pre-commit,
+    /// in one request, as a KafkaSink's pre-commit is one producer flush
+    /// of what it still holds. After Ok, commit must succeed. Answered.
+    PreCommit {
+        txn: TxnId,
+        by: FencingToken,
+        last: Vec<Record>,
+    },
     /// Make the transaction visible; idempotent. Answered.
     Commit { txn: TxnId, by: FencingToken },
     /// Discard the transaction. Answered.

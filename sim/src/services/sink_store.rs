@@ -206,7 +206,7 @@ impl SinkStore {
         let (vertex, subtask, by) = match &req {
             SinkRequest::Fence { vertex, subtask, by } => (*vertex, *subtask, *by),
             SinkRequest::Write { txn, by, .. }
-            | SinkRequest::PreCommit { txn, by }
+            | SinkRequest::PreCommit { txn, by, .. }
             | SinkRequest::Commit { txn, by }
             | SinkRequest::Abort { txn, by } => (txn.vertex, txn.subtask, *by),
         };
@@ -220,7 +220,7 @@ impl SinkStore {
                 SinkResponse::Ok
             }
             SinkRequest::Write { txn, by, records } => self.write(inner, txn, by, records),
-            SinkRequest::PreCommit { txn, by } => self.pre_commit(inner, txn, by),
+            SinkRequest::PreCommit { txn, by, last } => self.flush(inner, txn, by, last),
             SinkRequest::Commit { txn, by } => self.commit(inner, txn, by),
             SinkRequest::Abort { txn, by } => self.abort(inner, txn, by),
         })
@@ -259,6 +259,18 @@ impl SinkStore {
                 self.reject(inner, why)
             }
         }
+    }
+
+    /// Write `last`, if any, then pre-commit: one request, so a refused
+    /// write refuses the pre-commit too.
+    fn flush(&self, inner: &mut Inner, txn: TxnId, by: FencingToken, last: Vec<Record>) -> SinkResponse {
+        if !last.is_empty() {
+            let written = self.write(inner, txn, by, last);
+            if written != SinkResponse::Ok {
+                return written;
+            }
+        }
+        self.pre_commit(inner, txn, by)
     }
 
     fn pre_commit(&self, inner: &mut Inner, txn: TxnId, by: FencingToken) -> SinkResponse {
@@ -499,7 +511,11 @@ mod tests {
             by: old,
             records: vec![record(2)],
         });
-        call(SinkRequest::PreCommit { txn: TXN, by: new });
+        call(SinkRequest::PreCommit {
+            txn: TXN,
+            by: new,
+            last: Vec::new(),
+        });
         call(SinkRequest::Commit { txn: TXN, by: new });
         out
     }
@@ -560,7 +576,11 @@ mod tests {
             by: old,
             records: vec![record(3)],
         });
-        s.handle(SinkRequest::PreCommit { txn: TXN, by: old });
+        s.handle(SinkRequest::PreCommit {
+            txn: TXN,
+            by: old,
+            last: Vec::new(),
+        });
         s.handle(SinkRequest::Fence {
             vertex: 2,
             subtask: 0,
@@ -576,5 +596,55 @@ mod tests {
             "idempotent"
         );
         assert_eq!(committed(&s), vec![record(3)]);
+    }
+
+    /// The pre-commit carries the records still buffered: they join the
+    /// transaction after every earlier write. A pre-commit whose records
+    /// are refused is refused too, and leaves the transaction unprepared.
+    #[test]
+    fn a_pre_commit_flushes_what_is_still_buffered() {
+        let s = store(Fencing::Checked);
+        let by = token(0, 1);
+        s.handle(SinkRequest::Write {
+            txn: TXN,
+            by,
+            records: vec![record(1)],
+        });
+        let flush = |by, last| s.handle(SinkRequest::PreCommit { txn: TXN, by, last });
+        assert_eq!(flush(by, vec![record(2)]), Some(SinkResponse::Ok));
+        assert_eq!(
+            flush(by, vec![record(3)]),
+            Some(SinkResponse::Rejected(format!(
+                "write into {TXN} in state PreCommitted (poisoned: false)"
+            ))),
+            "nothing joins a prepared transaction"
+        );
+        assert_eq!(
+            flush(by, Vec::new()),
+            Some(SinkResponse::Ok),
+            "an empty retry is idempotent"
+        );
+        assert_eq!(s.handle(SinkRequest::Commit { txn: TXN, by }), Some(SinkResponse::Ok));
+        assert_eq!(committed(&s), vec![record(1), record(2)]);
+
+        let s = store(Fencing::Checked);
+        let newer = token(0, 2);
+        s.handle(SinkRequest::Write {
+            txn: TXN,
+            by: newer,
+            records: vec![record(4)],
+        });
+        let refused = s.handle(SinkRequest::PreCommit {
+            txn: TXN,
+            by: token(0, 1),
+            last: vec![record(5)],
+        });
+        assert!(matches!(refused, Some(SinkResponse::Rejected(_))), "{refused:?}");
+        assert_eq!(s.rejected(), 1);
+        assert_eq!(
+            s.handle(SinkRequest::Commit { txn: TXN, by: newer }),
+            Some(SinkResponse::Rejected(format!("commit of {TXN} in state Open"))),
+            "the refused pre-commit prepared nothing"
+        );
     }
 }

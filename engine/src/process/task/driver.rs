@@ -33,6 +33,14 @@ pub trait Operator: Send {
         out: &mut OutputGate,
     ) -> impl Future<Output = Result<(), TaskError>> + Send;
 
+    /// Output the operator sent on its own during the last `process` that
+    /// the batch's credit must wait for (the sink's write to its store):
+    /// the task takes checkpoint events meanwhile, as Flink's mailbox does
+    /// while a sink's writes are out. `None` when there is none.
+    fn take_output_in_flight(&mut self) -> Option<OutputInFlight> {
+        None
+    }
+
     /// The operator's watermark (the minimum over its channels) advanced.
     fn on_watermark(
         &mut self,
@@ -58,6 +66,10 @@ pub trait Operator: Send {
         async { Ok(()) }
     }
 }
+
+/// The answer to output an operator sent on its own (see
+/// [`Operator::take_output_in_flight`]).
+pub type OutputInFlight = Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send>>;
 
 /// Run `op` until the task is cancelled or fails. `out` is already connected;
 /// `replay_in` / `replay_out` are the restored in-flight data.
@@ -85,6 +97,9 @@ pub async fn run_operator<O: Operator>(
         let n = replay_in.len() as u64;
         op.process(replay_in, &mut out).await?;
         env.resources.process_records(&mut cpu, cost, n).await;
+        if let Some(sent) = op.take_output_in_flight() {
+            sent.await?;
+        }
     }
     out.flush().await?;
     let mut task = OperatorTask {
@@ -104,17 +119,21 @@ pub async fn run_operator<O: Operator>(
     task.run().await
 }
 
-/// The CPU and network time of a processed batch, paid while the task
-/// still handles checkpoint events (Flink checks its mailbox between
-/// records); the batch's credit goes back when it is paid.
+/// The CPU and network time of a processed batch, and the answer to the
+/// output the operator sent on its own, paid while the task still handles
+/// checkpoint events (Flink checks its mailbox between records); the
+/// batch's credit goes back when it is paid.
 struct Busy {
     channel: usize,
     records: usize,
-    work: Pin<Box<dyn Future<Output = (CpuDebt, CpuDebt)> + Send>>,
+    work: Pin<Box<dyn Future<Output = Paid> + Send>>,
 }
 
+/// The debts after a batch, and how its own output fared.
+type Paid = (CpuDebt, CpuDebt, Result<(), TaskError>);
+
 /// Wait for the batch being paid for, if any (pending otherwise).
-async fn paid(busy: &mut Option<Busy>) -> (CpuDebt, CpuDebt) {
+async fn paid(busy: &mut Option<Busy>) -> Paid {
     match busy.as_mut() {
         Some(b) => (&mut b.work).await,
         None => std::future::pending().await,
@@ -265,12 +284,14 @@ impl<O: Operator> OperatorTask<O> {
         Ok(())
     }
 
-    /// Process a record batch. Its CPU and network time is then paid in
-    /// the event loop (`busy`), beside checkpoint events; the credit goes
-    /// back when it is paid ([`Self::processed`]).
+    /// Process a record batch. Its CPU and network time, and the answer to
+    /// the output the operator sent on its own, are then awaited in the
+    /// event loop (`busy`), beside checkpoint events; the credit goes back
+    /// when they are ([`Self::processed`]).
     async fn on_records(&mut self, channel: usize, batch: Vec<Record>) -> Result<(), TaskError> {
         let n = batch.len();
         self.op.process(batch, &mut self.out).await?;
+        let sent = self.op.take_output_in_flight();
         // The work costs CPU time before the credits go back, so a busy
         // task backpressures its producers.
         let resources = self.env.resources.clone();
@@ -281,7 +302,11 @@ impl<O: Operator> OperatorTask<O> {
             if cost != CostedOperator::Sink {
                 resources.send_records(&mut nic, n as u64).await;
             }
-            (cpu, nic)
+            let answered = match sent {
+                Some(sent) => sent.await,
+                None => Ok(()),
+            };
+            (cpu, nic, answered)
         });
         assert!(self.busy.is_none(), "invariant: one batch at a time");
         self.busy = Some(Busy {
@@ -292,10 +317,12 @@ impl<O: Operator> OperatorTask<O> {
         Ok(())
     }
 
-    /// The batch in `busy` was paid for: keep the debts, return its credit.
-    async fn processed(&mut self, (cpu, nic): (CpuDebt, CpuDebt)) -> Result<(), TaskError> {
+    /// The batch in `busy` was paid for: keep the debts, return its credit
+    /// (or fail, if its own output was refused).
+    async fn processed(&mut self, (cpu, nic, answered): Paid) -> Result<(), TaskError> {
         let done = self.busy.take().expect("invariant: a batch was being paid for");
         (self.cpu, self.nic) = (cpu, nic);
+        answered?;
         self.input.processed(done.channel, done.records).await
     }
 
