@@ -16,6 +16,7 @@ fn bench_checker(c: &mut Criterion) {
             partitions: 4,
             records_per_partition: n / 4,
             keys: 500,
+            distribution: halab_sim::keys::KeyDistribution::Uniform,
             records_per_second: 2000,
         };
         let committed = content.reference_output();

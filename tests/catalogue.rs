@@ -100,6 +100,9 @@ catalogue_tests! {
     jm_pause_sole_leader => "jm-pause-sole-leader",
     ha_chaos_concurrent_checkpoints => "ha-chaos-concurrent-checkpoints",
     tm_partition_during_failover => "tm-partition-during-failover",
+    skew_uniform => "skew-uniform",
+    skew_hot => "skew-hot",
+    skew_zipf => "skew-zipf",
 }
 
 #[test]

@@ -237,6 +237,7 @@ fn tumbling_windows_commit_every_window_exactly_once_through_a_crash() {
             partitions: s.job.source_partitions,
             records_per_partition: s.records_per_partition(),
             keys: s.job.keys,
+            distribution: s.job.key_distribution,
             records_per_second: s.job.records_per_second,
         };
         assert_eq!(r.records_committed, content.reference_windows(size).len() as u64);

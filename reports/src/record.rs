@@ -439,6 +439,23 @@ pub struct RunRecord {
     pub rescales: Vec<RescaleMetrics>,
     #[serde(default)]
     pub latency: LatencySummary,
+    /// Every subtask's load (records written before it existed have none).
+    #[serde(default)]
+    pub subtasks: Vec<SubtaskMetrics>,
+}
+
+/// One subtask's task metrics over a run (Flink's names; the per-second
+/// figures average over the time the subtask ran).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SubtaskMetrics {
+    pub vertex: String,
+    pub subtask: u32,
+    pub num_records_in: u64,
+    pub busy_time_ms_per_second: u64,
+    pub back_pressured_time_ms_per_second: u64,
+    pub idle_time_ms_per_second: u64,
+    pub running_ms: u64,
 }
 
 /// End-to-end latency (source log arrival to commit) over a run's
@@ -502,6 +519,7 @@ impl RunRecord {
             recovery: Vec::new(),
             rescales: Vec::new(),
             latency: LatencySummary::default(),
+            subtasks: Vec::new(),
         }
     }
 

@@ -16,6 +16,7 @@ use crate::html::{render_html, Page, Section};
 use crate::plots::checkpoints::{alignment_cdfs, plot_alignment, plot_checkpoints_over_time};
 use crate::plots::interval_sweep::{plot_interval_sweep, IntervalSweep};
 use crate::plots::latency::plot_latency;
+use crate::plots::load::{hottest, plot_load};
 use crate::plots::migration::{migration_rows, plot_migration};
 use crate::plots::policies::plot_restart_policies;
 use crate::plots::rebalancing::{plot_rebalancing, RebalanceStats};
@@ -23,7 +24,7 @@ use crate::plots::recovery::{plot_recovery_breakdown, plot_recovery_cdf};
 use crate::plots::state_size::{plot_state_size, StateSizeLine};
 use crate::plots::throughput::plot_throughput;
 use crate::plots::{file_stem, PlotDescription};
-use crate::record::{to_jsonl, RunRecord, Verdict};
+use crate::record::{to_jsonl, RunRecord, SubtaskMetrics, Verdict};
 use crate::summary::{failed_runs, scenario_rows, FailedRun, ScenarioRow};
 
 /// File names written into the output directory besides the plots.
@@ -182,6 +183,7 @@ pub fn render_report(
 
     let sections = vec![
         runs_section(records, extra, out_dir)?,
+        load_section(records, extra, out_dir)?,
         recovery_section(records, extra, out_dir)?,
         policies_section(records, extra, out_dir)?,
         checkpoints_section(records, extra, out_dir)?,
@@ -256,6 +258,65 @@ fn runs_section(records: &[RunRecord], extra: &ReportInputs, out_dir: &Path) -> 
             .push(plot_latency(r, out_dir, &file_stem(&["latency", &r.scenario, &seed]))?);
     }
     Ok(runs)
+}
+
+/// A run's keyed subtasks took in uneven shares of the records when the
+/// hottest took at least this many times the mean.
+pub const UNEVEN_LOAD: f64 = 1.2;
+
+/// The hottest keyed subtask of `r` against the mean of its vertex: its
+/// share of the vertex's records and that share over the mean share.
+pub fn load_imbalance(r: &RunRecord) -> Option<(&SubtaskMetrics, f64, f64)> {
+    let hot = hottest(r)?;
+    let peers: Vec<&SubtaskMetrics> = r.subtasks.iter().filter(|s| s.vertex == hot.vertex).collect();
+    let total: u64 = peers.iter().map(|s| s.num_records_in).sum();
+    if total == 0 {
+        return None;
+    }
+    let share = hot.num_records_in as f64 / total as f64;
+    Some((hot, share, share * peers.len() as f64))
+}
+
+/// What the load plot of `r` shows, in words: the hottest keyed subtask,
+/// its share and how busy it was, and how back-pressured the sources were.
+pub fn load_note(r: &RunRecord) -> Option<String> {
+    let (hot, share, over_mean) = load_imbalance(r)?;
+    let sources: Vec<u64> = r
+        .subtasks
+        .iter()
+        .filter(|s| s.vertex == "source")
+        .map(|s| s.back_pressured_time_ms_per_second)
+        .collect();
+    let back_pressured = sources.iter().sum::<u64>() / (sources.len() as u64).max(1);
+    Some(format!(
+        "{} seed {}: the hottest keyed subtask, {}[{}], took {:.0}% of its vertex's records ({:.2}× the mean) \
+         and was busy {} ms per second; the sources were back-pressured {} ms per second on average.",
+        r.scenario,
+        r.seed,
+        hot.vertex,
+        hot.subtask,
+        share * 100.0,
+        over_mean,
+        hot.busy_time_ms_per_second,
+        back_pressured
+    ))
+}
+
+/// Subtask load of each selected run whose keyed subtasks took uneven
+/// shares of the records (key skew).
+fn load_section(records: &[RunRecord], extra: &ReportInputs, out_dir: &Path) -> Result<Section, ReportError> {
+    let mut load = section("Subtask load under key skew");
+    for r in selected_runs(records, extra)? {
+        if !load_imbalance(r).is_some_and(|(_, _, over_mean)| over_mean >= UNEVEN_LOAD) {
+            continue;
+        }
+        let stem = file_stem(&["load", &r.scenario, &r.seed.to_string()]);
+        if let Some(plot) = plot_load(r, out_dir, &stem)? {
+            load.notes.extend(load_note(r));
+            load.plots.push(plot);
+        }
+    }
+    Ok(load)
 }
 
 /// Recovery phases, their distribution, and recovery against state size.

@@ -8,6 +8,9 @@ use crate::parse::{parse_scenario, ScenarioFileError};
 /// `(name, file text)` of every built-in scenario.
 pub const CATALOGUE: &[(&str, &str)] = &[
     ("steady", include_str!("../catalogue/steady.toml")),
+    ("skew-uniform", include_str!("../catalogue/skew-uniform.toml")),
+    ("skew-hot", include_str!("../catalogue/skew-hot.toml")),
+    ("skew-zipf", include_str!("../catalogue/skew-zipf.toml")),
     ("tm-crash", include_str!("../catalogue/tm-crash.toml")),
     (
         "at-least-once-crashes",

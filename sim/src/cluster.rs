@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use halab_engine::config::{EngineConfig, Sabotage};
 use halab_engine::process::jobmanager::{run_job_manager, JobManagerConfig, JOB_MANAGER_PORT};
+use halab_engine::process::task::load::LoadRegistry;
 use halab_engine::process::taskmanager::{run_task_manager, TaskManagerConfig};
 use halab_engine::protocol::ServiceAddrs;
 use halab_engine::trace::{TraceEvent, Tracer};
@@ -58,6 +59,8 @@ pub struct Services {
     pub checkpoint_storage: Arc<CheckpointStorage>,
     pub coordination: Arc<Coordination>,
     pub controls: BTreeMap<Service, Arc<ServiceControl>>,
+    /// Every subtask's load, as a metric reporter collects it (not a node).
+    pub load: LoadRegistry,
 }
 
 impl Services {
@@ -149,6 +152,7 @@ struct Processes<'a> {
     sabotage: Sabotage,
     /// The coordination service's address, with HA.
     coordination: Option<SocketAddr>,
+    load: LoadRegistry,
 }
 
 impl Processes<'_> {
@@ -207,6 +211,7 @@ impl Processes<'_> {
                 tracer: self.tracer.clone(),
                 node: name.clone(),
                 storage_aggregate: storage_aggregate.clone(),
+                load: self.load.clone(),
             };
             let id = self
                 .handle
@@ -269,6 +274,7 @@ impl Cluster {
             tracer: tracer.clone(),
             sabotage,
             coordination,
+            load: services.load.clone(),
         };
         processes.start_job_managers(cancel_rx, &mut nodes);
         processes.start_task_managers(&mut nodes);

@@ -21,7 +21,9 @@ use crate::checkers::{self, conformance, leadership, liveness, rescaling, CheckR
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
 use crate::history::{End, History};
-use crate::record::{Bucket, RunRecord, Verdict, RECORD_SCHEMA};
+use std::collections::BTreeMap;
+
+use crate::record::{Bucket, RunRecord, SubtaskMetrics, Verdict, RECORD_SCHEMA};
 use crate::recovery;
 use crate::reference::SourceContent;
 use crate::scenario::{Scenario, ScenarioError, Semantics};
@@ -30,6 +32,8 @@ use crate::services::coordination::Coordination;
 use crate::services::sink_store::SinkStore;
 use crate::services::source_log::SourceLog;
 use crate::services::{Fencing, ServiceControl};
+use halab_engine::graph::ExecutionVertexId;
+use halab_engine::process::task::load::{LoadRegistry, SubtaskLoad};
 
 /// Width of a metrics bucket.
 pub const BUCKET_MS: u64 = 100;
@@ -119,6 +123,8 @@ struct SimOutput {
     buckets: Vec<Bucket>,
     completed_at_ms: Option<u64>,
     end_ms: u64,
+    /// Every subtask's load at the end.
+    load: BTreeMap<ExecutionVertexId, SubtaskLoad>,
 }
 
 /// When a run's phases end, in simulated ms from its start.
@@ -171,6 +177,7 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64, hist
         partitions: sc.job.source_partitions,
         records_per_partition: sc.records_per_partition(),
         keys: sc.job.keys,
+        distribution: sc.job.key_distribution,
         records_per_second: sc.job.records_per_second,
     };
     let mut rt = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
@@ -206,6 +213,7 @@ fn services(sc: &Scenario, tracer: &Tracer, content: &SourceContent) -> Services
             .chain([&Service::Coordination])
             .map(|s| (*s, ServiceControl::new()))
             .collect(),
+        load: LoadRegistry::default(),
     }
 }
 
@@ -358,6 +366,7 @@ impl Monitor {
             buckets: self.buckets,
             completed_at_ms: self.completed_at_ms,
             end_ms,
+            load: self.services.load.totals(),
         }
     }
 }
@@ -527,6 +536,14 @@ fn run_facts(out: &SimOutput, deadline_ms: u64) -> RunFacts {
     }
 }
 
+/// Every subtask's metrics, in vertex and subtask order.
+fn subtask_metrics(sc: &Scenario, load: &BTreeMap<ExecutionVertexId, SubtaskLoad>) -> Vec<SubtaskMetrics> {
+    let graph = sc.job_graph();
+    load.iter()
+        .map(|(id, l)| SubtaskMetrics::of(&graph.vertex(id.vertex).name, id.subtask, l))
+        .collect()
+}
+
 /// A finished run's record: its verdict, counts and series.
 fn run_record(
     run: RunOf<'_>,
@@ -583,5 +600,6 @@ fn run_record(
         restart_events: recovery::restart_events(trace),
         recovery,
         latency: out.sink.latency(),
+        subtasks: subtask_metrics(run.sc, &out.load),
     }
 }

@@ -139,6 +139,7 @@ impl History {
             partitions: u32::try_from(num(c, "partitions")?).map_err(|e| e.to_string())?,
             records_per_partition: num(c, "records_per_partition")?,
             keys: num(c, "keys")?,
+            distribution: scenario.job.key_distribution,
             records_per_second: num(c, "records_per_second")?,
         };
         Ok(History {

@@ -19,6 +19,7 @@ pub mod faults;
 pub mod harness;
 pub mod history;
 pub mod human;
+pub mod keys;
 pub mod latency;
 pub mod plan_check;
 pub mod random_faults;

@@ -195,6 +195,47 @@ pub struct JobMetrics {
     pub downtime: i64,
 }
 
+/// One subtask's task metrics over a run, summed over its attempts, under
+/// Flink's names. The per-second figures average over the time the subtask
+/// ran (`runningMs`), not over Flink's sliding view; the three add up to
+/// 1000 (up to rounding).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubtaskMetrics {
+    /// The job vertex's name (`source`, `count`, `sink`, …).
+    pub vertex: String,
+    pub subtask: u32,
+    pub num_records_in: u64,
+    pub busy_time_ms_per_second: u64,
+    pub back_pressured_time_ms_per_second: u64,
+    pub idle_time_ms_per_second: u64,
+    /// Simulated ms the subtask ran, over all its attempts.
+    pub running_ms: u64,
+}
+
+impl SubtaskMetrics {
+    /// The metrics of `load`, a subtask of the vertex named `vertex`.
+    pub fn of(vertex: &str, subtask: u32, load: &halab_engine::process::task::load::SubtaskLoad) -> SubtaskMetrics {
+        let running = load.running_ns();
+        let per_second = |ns: u64| {
+            if running == 0 {
+                0
+            } else {
+                (u128::from(ns) * 1000 / u128::from(running)) as u64
+            }
+        };
+        SubtaskMetrics {
+            vertex: vertex.to_string(),
+            subtask,
+            num_records_in: load.records_in,
+            busy_time_ms_per_second: per_second(load.busy_ns),
+            back_pressured_time_ms_per_second: per_second(load.back_pressured_ns),
+            idle_time_ms_per_second: per_second(load.idle_ns),
+            running_ms: running / 1_000_000,
+        }
+    }
+}
+
 /// One run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -250,6 +291,9 @@ pub struct RunRecord {
     /// source log to the commit: `{records, p50_ms, p99_ms, max_ms}`.
     #[serde(default)]
     pub latency: crate::latency::LatencySummary,
+    /// Every subtask's load: records in, and where its time went.
+    #[serde(default)]
+    pub subtasks: Vec<SubtaskMetrics>,
 }
 
 impl RunRecord {
@@ -295,6 +339,7 @@ impl RunRecord {
             restart_events: Vec::new(),
             recovery: Vec::new(),
             latency: crate::latency::LatencySummary::default(),
+            subtasks: Vec::new(),
         }
     }
 

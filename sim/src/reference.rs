@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use halab_engine::record::{Origin, Record};
 
+use crate::keys::KeyDistribution;
+
 /// SplitMix64: a small, well-mixed, stable hash.
 pub fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -30,6 +32,8 @@ pub struct SourceContent {
     pub partitions: u32,
     pub records_per_partition: u64,
     pub keys: u64,
+    /// How records spread over the keys.
+    pub distribution: KeyDistribution,
     /// Arrival rate per partition: record `o` arrives at `o * 1000 / rate` ms.
     pub records_per_second: u64,
 }
@@ -37,7 +41,8 @@ pub struct SourceContent {
 impl SourceContent {
     /// The key of the record at `(partition, offset)`.
     pub fn key_at(&self, partition: u32, offset: u64) -> u64 {
-        splitmix64(self.seed ^ splitmix64((u64::from(partition) << 40) ^ offset)) % self.keys
+        let h = splitmix64(self.seed ^ splitmix64((u64::from(partition) << 40) ^ offset));
+        self.distribution.key(self.keys, h)
     }
 
     /// Event time of the record at `offset` (its arrival in the source log).
@@ -135,6 +140,7 @@ mod tests {
             partitions: 2,
             records_per_partition: 1000,
             keys: 10,
+            distribution: crate::keys::KeyDistribution::Uniform,
             records_per_second: 100,
         };
         assert_eq!(c.key_at(1, 5), c.key_at(1, 5));

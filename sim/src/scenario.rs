@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::faults::{Fault, FaultPlan, ScheduledFault, Service};
 use crate::human::{HumanBytes, HumanDuration, HumanRate};
+use crate::keys::KeyDistribution;
+
+fn is_uniform(d: &KeyDistribution) -> bool {
+    *d == KeyDistribution::Uniform
+}
 use crate::random_faults::RandomFaults;
 
 /// A complete run description.
@@ -117,6 +122,10 @@ pub struct JobSpec {
     pub records_per_second: u64,
     /// Number of distinct keys.
     pub keys: u64,
+    /// How the records spread over the keys (`uniform`, `zipf(s)`,
+    /// `hot(ratio, keys)`; see [`crate::keys`]).
+    #[serde(skip_serializing_if = "is_uniform")]
+    pub key_distribution: KeyDistribution,
     /// Window size of the `window` topology.
     pub window_size: HumanDuration,
     /// Bounded sources: once all input is read and committed by a final
@@ -185,6 +194,7 @@ impl Default for JobSpec {
             sink_parallelism: 2,
             records_per_second: 1000,
             keys: 100,
+            key_distribution: KeyDistribution::Uniform,
             window_size: HumanDuration::from_millis(1000),
             bounded: false,
             record_bytes: None,
@@ -474,6 +484,9 @@ impl Scenario {
         if j.keys > MAX_KEYS {
             return Err(err("job.keys", format!("{} is above the limit {MAX_KEYS}", j.keys)));
         }
+        j.key_distribution
+            .check(j.keys)
+            .map_err(|m| err("job.key-distribution", m))?;
         if j.records_per_second == 0 {
             return Err(err("job.records-per-second", "must be at least 1"));
         }

@@ -370,6 +370,7 @@ fn content_of(s: &Scenario, seed: u64) -> SourceContent {
         partitions: s.job.source_partitions,
         records_per_partition: s.records_per_partition(),
         keys: s.job.keys,
+        distribution: s.job.key_distribution,
         records_per_second: s.job.records_per_second,
     }
 }
@@ -589,6 +590,7 @@ mod tests {
             partitions: 3,
             records_per_partition: 1000,
             keys: 17,
+            distribution: halab_sim::keys::KeyDistribution::Uniform,
             records_per_second: 100,
         };
         let counts = fold(&c);

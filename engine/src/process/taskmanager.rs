@@ -51,6 +51,8 @@ pub struct TaskManagerConfig {
     /// Checkpoint storage's aggregate link, shared by every TaskManager
     /// (under the resource model, with a cap).
     pub storage_aggregate: Option<Arc<Mutex<crate::resources::link::Link>>>,
+    /// Where the run keeps every subtask's load (shared by every TaskManager).
+    pub load: super::task::load::LoadRegistry,
 }
 
 /// Inbound data connections, routed to tasks by consumer attempt. A
@@ -363,6 +365,7 @@ impl SessionTasks<'_> {
             tracer: self.cfg.tracer.clone(),
             node: self.cfg.node.clone(),
             resources: self.resources.clone(),
+            load: self.cfg.load.clone(),
         };
         let handle = AbortOnDrop(madsim::task::spawn(task::run(env)));
         let task = RunningTask {

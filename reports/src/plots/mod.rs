@@ -20,6 +20,8 @@
 //!   Young's and Daly's optima.
 //! - [`checkpoints`]: checkpoint duration and size over one run; alignment
 //!   time distributions per scenario.
+//! - [`load`]: busy, back-pressured and idle time of every subtask of one
+//!   run, with the records each took in.
 //! - [`rebalancing`]: keys moved against the optimum and load imbalance per
 //!   partitioner.
 //! - [`migration`]: migration time and state moved per rescale scenario
@@ -29,6 +31,7 @@ pub(crate) mod canvas;
 pub mod checkpoints;
 pub mod interval_sweep;
 pub mod latency;
+pub mod load;
 pub mod migration;
 pub mod policies;
 pub mod rebalancing;

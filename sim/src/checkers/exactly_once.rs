@@ -255,6 +255,7 @@ mod tests {
             partitions: 2,
             records_per_partition: 50,
             keys: 5,
+            distribution: crate::keys::KeyDistribution::Uniform,
             records_per_second: 10,
         }
     }

@@ -118,6 +118,7 @@ mod tests {
             partitions: 2,
             records_per_partition: 300,
             keys: 4,
+            distribution: crate::keys::KeyDistribution::Uniform,
             records_per_second: 100,
         }
     }

@@ -12,6 +12,7 @@ use std::pin::Pin;
 use super::changes::Changes;
 use super::input::{CheckpointedInput, InputEvent};
 use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
+use super::load::{Activity, LoadMeter};
 use super::{sleep_until_ms, AbortOnDrop, Snapshots, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::barrier::{AlignmentType, BarrierConfig};
 use crate::checkpoint::{CheckpointBarrier, CheckpointId, OperatorState, TaskStateSnapshot};
@@ -102,7 +103,9 @@ pub async fn run_operator<O: Operator>(
         }
     }
     out.flush().await?;
+    let load = LoadMeter::new(env.load.clone(), env.tdd.id.vertex, env.tracer.clone());
     let mut task = OperatorTask {
+        load,
         _writer: writer,
         snapshots,
         input,
@@ -140,6 +143,17 @@ async fn paid(busy: &mut Option<Busy>) -> Paid {
     }
 }
 
+/// What woke the event loop of a task with inputs.
+enum Wake {
+    Control(Option<TaskControl>),
+    AlignmentTimer,
+    OutputTimer,
+    Credit(Result<(), TaskError>),
+    FlushDue,
+    Paid(Paid),
+    Input(Result<InputEvent, TaskError>),
+}
+
 /// A running task with inputs: its operator, its gates and the snapshots
 /// on their way to storage. Fields drop in declaration order (the writer
 /// first, the environment last).
@@ -158,6 +172,8 @@ struct OperatorTask<O> {
     out: OutputGate,
     op: O,
     cost: CostedOperator,
+    /// Where this attempt's time goes.
+    load: LoadMeter,
     env: TaskEnv,
 }
 
@@ -185,27 +201,45 @@ impl<O: Operator> OperatorTask<O> {
             } else if flush_at.is_none() {
                 flush_at = Some(now() + BUFFER_TIMEOUT_MS as i64);
             }
-            tokio::select! {
+            // What the task waits as: for credit, paying for a batch, or
+            // for input. Handling what woke it is busy time.
+            let waiting = if !available {
+                Activity::BackPressured
+            } else if self.busy.is_some() {
+                Activity::Busy
+            } else {
+                Activity::Idle
+            };
+            self.load.spent(Activity::Busy);
+            let wake = tokio::select! {
                 biased;
-                c = self.env.control.recv() => {
+                c = self.env.control.recv() => Wake::Control(c),
+                _ = sleep_until_ms(&clock, deadline.unwrap_or(0)), if deadline.is_some() => Wake::AlignmentTimer,
+                _ = sleep_until_ms(&clock, out_deadline.unwrap_or(0)), if out_deadline.is_some() => Wake::OutputTimer,
+                credit = self.out.recv_credit(), if !available => Wake::Credit(credit),
+                _ = sleep_until_ms(&clock, flush_at.unwrap_or(0)), if flush_at.is_some() => Wake::FlushDue,
+                debts = paid(&mut self.busy), if self.busy.is_some() => Wake::Paid(debts),
+                ev = self.input.next_when(&now, take_input) => Wake::Input(ev),
+            };
+            self.load.spent(waiting);
+            match wake {
+                Wake::Control(c) => {
                     if self.on_control(c).await?.is_break() {
                         return Ok(());
                     }
                 }
-                _ = sleep_until_ms(&clock, deadline.unwrap_or(0)), if deadline.is_some() => self.input.on_timer(now()),
-                _ = sleep_until_ms(&clock, out_deadline.unwrap_or(0)), if out_deadline.is_some() => {
-                    self.out.on_timer(now()).await?;
-                }
-                credit = self.out.recv_credit(), if !available => {
+                Wake::AlignmentTimer => self.input.on_timer(now()),
+                Wake::OutputTimer => self.out.on_timer(now()).await?,
+                Wake::Credit(credit) => {
                     credit?;
                     self.out.pump().await?;
                 }
-                _ = sleep_until_ms(&clock, flush_at.unwrap_or(0)), if flush_at.is_some() => {
+                Wake::FlushDue => {
                     self.out.flush().await?;
                     flush_at = None;
                 }
-                debts = paid(&mut self.busy), if self.busy.is_some() => self.processed(debts).await?,
-                ev = self.input.next_when(&now, take_input) => self.on_input(ev?).await?,
+                Wake::Paid(debts) => self.processed(debts).await?,
+                Wake::Input(ev) => self.on_input(ev?).await?,
             }
         }
     }
@@ -290,6 +324,7 @@ impl<O: Operator> OperatorTask<O> {
     /// when they are ([`Self::processed`]).
     async fn on_records(&mut self, channel: usize, batch: Vec<Record>) -> Result<(), TaskError> {
         let n = batch.len();
+        self.load.took_in(n as u64);
         self.op.process(batch, &mut self.out).await?;
         let sent = self.op.take_output_in_flight();
         // The work costs CPU time before the credits go back, so a busy

@@ -11,6 +11,7 @@ pub mod count;
 pub mod driver;
 pub mod input;
 pub mod io;
+pub mod load;
 pub mod sink;
 pub mod source;
 pub mod window;
@@ -97,6 +98,8 @@ pub struct TaskEnv {
     pub node: String,
     /// The TaskManager's cores and transfer links, shared with its other tasks.
     pub resources: Arc<TaskManagerResources>,
+    /// Where the run keeps every subtask's load.
+    pub load: load::LoadRegistry,
 }
 
 /// Snapshots on their way to checkpoint storage: an aligned snapshot goes to

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc::error::TryRecvError;
 
 use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
+use super::load::{Activity, LoadMeter};
 use super::{sleep_until_ms, AbortOnDrop, Snapshots, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::barrier::AlignmentType;
 use crate::checkpoint::{CheckpointBarrier, OperatorState, TaskStateSnapshot};
@@ -61,7 +62,9 @@ pub async fn run(env: TaskEnv, first_partition: u32, partitions: u32) -> Result<
         out.emit(r).await?;
     }
     out.flush().await?;
+    let load = LoadMeter::new(env.load.clone(), env.tdd.id.vertex, env.tracer.clone());
     let mut task = SourceTask {
+        load,
         log,
         _writer: writer,
         snapshots,
@@ -249,7 +252,16 @@ impl Reader {
 
 /// A running source subtask. Fields drop in declaration order (the
 /// source-log client first, the environment last).
+/// What woke a source waiting for output credit.
+enum OutputWake {
+    Control(Option<TaskControl>),
+    BarrierTimer,
+    Credit(Result<(), TaskError>),
+}
+
 struct SourceTask {
+    /// Where this attempt's time goes.
+    load: LoadMeter,
     log: RpcClient,
     /// The asynchronous snapshot writer, aborted when the task ends.
     _writer: AbortOnDrop,
@@ -296,7 +308,11 @@ impl SourceTask {
                 return Ok(());
             }
             let max = self.env.config.batch_size as u32;
+            // Waiting for the source log is waiting for input.
+            self.load.spent(Activity::Busy);
             let fetched = self.reader.fetch(&mut self.log, max).await?;
+            self.load.spent(Activity::Idle);
+            self.load.took_in(fetched.keys.len() as u64);
             if fetched.keys.is_empty() {
                 continue;
             }
@@ -317,16 +333,19 @@ impl SourceTask {
                 return Ok(ControlFlow::Continue(()));
             }
             let deadline = self.out.barrier_deadline_ms();
-            tokio::select! {
+            self.load.spent(Activity::Busy);
+            let wake = tokio::select! {
                 biased;
-                c = self.env.control.recv() => match c {
-                    Some(c) => self.on_control(c).await?,
-                    None => return Ok(ControlFlow::Break(())),
-                },
-                _ = sleep_until_ms(&clock, deadline.unwrap_or(0)), if deadline.is_some() => {
-                    self.out.on_timer(clock.now_ms() as i64).await?;
-                }
-                credit = self.out.recv_credit() => {
+                c = self.env.control.recv() => OutputWake::Control(c),
+                _ = sleep_until_ms(&clock, deadline.unwrap_or(0)), if deadline.is_some() => OutputWake::BarrierTimer,
+                credit = self.out.recv_credit() => OutputWake::Credit(credit),
+            };
+            self.load.spent(Activity::BackPressured);
+            match wake {
+                OutputWake::Control(Some(c)) => self.on_control(c).await?,
+                OutputWake::Control(None) => return Ok(ControlFlow::Break(())),
+                OutputWake::BarrierTimer => self.out.on_timer(clock.now_ms() as i64).await?,
+                OutputWake::Credit(credit) => {
                     credit?;
                     self.out.pump().await?;
                 }
@@ -344,13 +363,17 @@ impl SourceTask {
     /// Wait one poll interval, handling a control message that comes
     /// meanwhile; break when the TaskManager dropped the task.
     async fn wait_poll_interval(&mut self) -> Result<ControlFlow<()>, TaskError> {
-        tokio::select! {
+        self.load.spent(Activity::Busy);
+        let control = tokio::select! {
             biased;
-            c = self.env.control.recv() => match c {
-                Some(c) => self.on_control(c).await?,
-                None => return Ok(ControlFlow::Break(())),
-            },
-            _ = madsim::time::sleep(self.env.config.source_poll_interval) => {}
+            c = self.env.control.recv() => Some(c),
+            _ = madsim::time::sleep(self.env.config.source_poll_interval) => None,
+        };
+        self.load.spent(Activity::Idle);
+        match control {
+            Some(Some(c)) => self.on_control(c).await?,
+            Some(None) => return Ok(ControlFlow::Break(())),
+            None => {}
         }
         Ok(ControlFlow::Continue(()))
     }
