@@ -77,6 +77,34 @@ fn describe_resources(m: &ResourceModel, slots: u32) -> String {
     )
 }
 
+/// The busiest keyed subtask (the one that took in the most records) and
+/// how long the sources waited for output credit; `None` without a keyed
+/// vertex.
+fn load_line(r: &RunRecord) -> Option<String> {
+    let keyed = |s: &&halab_sim::record::SubtaskMetrics| s.vertex != "source" && s.vertex != "sink";
+    let hot = r.subtasks.iter().filter(keyed).max_by_key(|s| s.num_records_in)?;
+    let peers: u64 = r
+        .subtasks
+        .iter()
+        .filter(|s| s.vertex == hot.vertex)
+        .map(|s| s.num_records_in)
+        .sum();
+    let sources: Vec<u64> = r
+        .subtasks
+        .iter()
+        .filter(|s| s.vertex == "source")
+        .map(|s| s.back_pressured_time_ms_per_second)
+        .collect();
+    Some(format!(
+        "busiest {}[{}] took {:.0}% of its vertex's records, busy {} ms/s; sources back-pressured {} ms/s",
+        hot.vertex,
+        hot.subtask,
+        hot.num_records_in as f64 * 100.0 / peers.max(1) as f64,
+        hot.busy_time_ms_per_second,
+        sources.iter().sum::<u64>() / (sources.len() as u64).max(1)
+    ))
+}
+
 pub fn summary(r: &RunRecord) -> String {
     let completed = r.checkpoints.iter().filter(|c| c.outcome == "completed").count();
     let mut s = format!(
@@ -96,6 +124,9 @@ pub fn summary(r: &RunRecord) -> String {
         r.trace_events,
         r.trace_hash
     );
+    if let Some(line) = load_line(r) {
+        s.push_str(&format!("\n  load: {line}"));
+    }
     for e in &r.recovery {
         let line = match e.recovery_ms() {
             Some(ms) => format!(
