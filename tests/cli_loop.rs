@@ -19,6 +19,10 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("halab-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&d).expect("temp dir");
@@ -144,7 +148,13 @@ fn repro_matches_the_original_hash_and_determinism_checks_pass() {
         "full trace printed"
     );
     let wrong = halab(&["repro", "chaos", "--seed", "4", "--expect-hash", "0123456789abcdef"]);
-    assert_eq!(wrong.status.code(), Some(1));
+    assert_eq!(wrong.status.code(), Some(5), "a different trace is nondeterminism");
+    assert!(stdout(&wrong).contains("differs from the expected 0123456789abcdef"));
+    for bad in ["not-a-hash", "0123456789abcde", "0123456789abcdefg"] {
+        let b = halab(&["repro", "chaos", "--seed", "4", "--expect-hash", bad]);
+        assert_eq!(b.status.code(), Some(2), "{bad}");
+        assert!(stderr(&b).contains("is not a trace hash"), "{bad}: {}", stderr(&b));
+    }
     let d = halab(&["run", "tm-crash", "--seed", "7", "--check-determinism"]);
     assert_eq!(d.status.code(), Some(0));
     assert!(stdout(&d).contains("determinism: two runs, same trace hash"));

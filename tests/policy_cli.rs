@@ -138,3 +138,26 @@ fn bad_input_exits_2() {
     let (code, _, _) = policy(&["--set", "heartbeat.timeout=5s"], "");
     assert_eq!(code, Some(2));
 }
+
+/// Times never wrap: a failure time or a clock advance beyond 365 days (the
+/// limit of any time in halab) is refused, and a misspelled key is refused
+/// as scenario files refuse it.
+#[test]
+fn times_that_would_wrap_and_misspelled_keys_exit_2() {
+    let (code, _, err) = policy(&["--failures", "0s,999999999999999h"], "");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("limit of 365d"), "{err}");
+    let max = i64::MAX;
+    let script = format!("{{\"op\":\"advance\",\"ms\":{max}}}\n{{\"op\":\"advance\",\"ms\":{max}}}\n");
+    let (code, lines, err) = policy(FAILURE_RATE, &script);
+    assert_eq!(code, Some(2), "{lines:?}");
+    assert!(lines.is_empty(), "the clock never wraps to a negative time: {lines:?}");
+    assert!(err.contains("stdin line 1") && err.contains("past"), "{err}");
+    let at_limit = "{\"op\":\"advance\",\"ms\":31536000000}\n{\"op\":\"can_restart\"}\n";
+    let (code, lines, err) = policy(FAILURE_RATE, at_limit);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(lines[1]["now_ms"], 31_536_000_000_i64, "365 days is allowed");
+    let (code, _, err) = policy(&["--set", "restart-strategy.fixed-delay.atempts=3"], "");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown configuration key"), "{err}");
+}

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::checkpoint::barrier::{BarrierConfig, CheckpointingMode};
-pub use crate::duration::{format_duration, parse_duration, DurationError};
+pub use crate::duration::{format_duration, parse_bounded_duration, parse_duration, DurationError, MAX_DURATION};
 use crate::ha::{HighAvailabilityType, LeaseConfig};
 use crate::partition::key_groups;
 use crate::partition::{PartitionerKind, PartitionerParams};
@@ -267,7 +267,7 @@ fn get<'a>(conf: &'a Configuration, key: &str) -> Option<&'a str> {
 fn duration_key(conf: &Configuration, key: &str, default: Duration) -> Result<Duration, ConfigError> {
     match get(conf, key) {
         None => Ok(default),
-        Some(v) => parse_duration(v).map_err(|e| ConfigError::new(key, v, e.to_string())),
+        Some(v) => parse_bounded_duration(v).map_err(|e| ConfigError::new(key, v, e)),
     }
 }
 
@@ -332,7 +332,8 @@ fn partitioner_config(conf: &Configuration) -> Result<(String, PartitionerParams
 }
 
 /// Every key is Flink's, halab's, or a registered plug-in's.
-fn check_known_keys(conf: &Configuration) -> Result<(), ConfigError> {
+/// Refuse any key halab does not know (Flink's, halab's and plug-ins').
+pub fn check_known_keys(conf: &Configuration) -> Result<(), ConfigError> {
     for (k, v) in conf {
         if !KNOWN_KEYS.contains(&k.as_str())
             && !crate::restart::registry::is_plugin_key(k)
@@ -349,8 +350,8 @@ fn checkpoint_interval(conf: &Configuration) -> Result<Option<Duration>, ConfigE
     Ok(match get(conf, "execution.checkpointing.interval") {
         None => None,
         Some(v) => {
-            let d = parse_duration(v)
-                .map_err(|e| ConfigError::new("execution.checkpointing.interval", v, e.to_string()))?;
+            let d =
+                parse_bounded_duration(v).map_err(|e| ConfigError::new("execution.checkpointing.interval", v, e))?;
             if d < Duration::from_millis(10) {
                 return Err(ConfigError::new(
                     "execution.checkpointing.interval",

@@ -116,6 +116,29 @@ impl Unit {
     }
 }
 
+/// The longest duration halab accepts anywhere (a scenario, a configuration
+/// key, the `policy` tool): 365 days. The simulator counts time in 64-bit
+/// milliseconds and nanoseconds; with every input below this bound no sum or
+/// product of times in a run can wrap. Flink itself accepts any Java `long`.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
+
+/// [`parse_duration`], refusing values above [`MAX_DURATION`].
+pub fn parse_bounded_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s).map_err(|e| e.to_string())?;
+    check_bounded(d).map_err(|m| format!("invalid duration {s:?}: {m}"))
+}
+
+/// `d` if it is at most [`MAX_DURATION`], else why not.
+pub fn check_bounded(d: Duration) -> Result<Duration, String> {
+    if d > MAX_DURATION {
+        return Err(format!(
+            "above the limit of {} that halab accepts for any duration",
+            format_duration(MAX_DURATION)
+        ));
+    }
+    Ok(d)
+}
+
 /// Parses a duration like Flink's `TimeUtils.parseDuration`.
 ///
 /// Examples: `"500"` (500 ms), `"10 s"`, `"1min"`, `"2 hours"`, `"3d"`.
@@ -189,6 +212,18 @@ mod tests {
 
     fn ms(v: u64) -> Duration {
         Duration::from_millis(v)
+    }
+
+    #[test]
+    fn bounded_durations_stop_at_365_days() {
+        assert_eq!(parse_bounded_duration("365d"), Ok(MAX_DURATION));
+        let err = parse_bounded_duration("366d").expect_err("above the bound");
+        assert!(err.contains("\"366d\"") && err.contains("limit of 365d"), "{err}");
+        let huge = parse_bounded_duration("2305843009213693953s").expect_err("huge");
+        assert!(huge.contains("limit of 365d"), "{huge}");
+        assert!(parse_bounded_duration("9223372036854775808")
+            .expect_err("long")
+            .contains("too large"));
     }
 
     #[test]

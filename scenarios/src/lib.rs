@@ -16,4 +16,4 @@ pub mod sweep;
 pub mod testing;
 pub mod variants;
 
-pub use parse::{parse_scenario, ScenarioFileError};
+pub use parse::{parse_scenario, parse_scenario_file, read_text_file, ScenarioFileError};

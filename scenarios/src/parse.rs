@@ -32,6 +32,34 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Read the text file at `path` (named `file` in messages): a file that is
+/// not UTF-8 is an error at the line and column of its first bad byte.
+pub fn read_text_file(path: &std::path::Path, file: &str) -> Result<String, ScenarioFileError> {
+    let at = |line, col, message: String| ScenarioFileError {
+        file: file.to_string(),
+        line,
+        col,
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| at(1, 1, format!("cannot read the file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..good]).into_owned();
+        let (line, col) = line_col(&text, good);
+        at(
+            line,
+            col,
+            format!("the file is not UTF-8 text (byte {good} cannot start a character)"),
+        )
+    })
+}
+
+/// Read the scenario file at `path` (named `file` in messages), parse and
+/// validate it.
+pub fn parse_scenario_file(path: &std::path::Path, file: &str) -> Result<Scenario, ScenarioFileError> {
+    parse_scenario(&read_text_file(path, file)?, file)
+}
+
 /// Parse `text` (from `file`, used in messages) and validate it.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioFileError> {
     let scenario: Scenario = toml::from_str(text).map_err(|e| toml_error(text, file, &e))?;
@@ -156,6 +184,93 @@ mod tests {
 
     fn err(text: &str) -> ScenarioFileError {
         parse_scenario(text, "x.toml").expect_err("must be refused")
+    }
+
+    /// Where a refusal points: its line (the key or value at fault) and its
+    /// message, for `GOOD` with `from` replaced by `to`.
+    fn refused(from: &str, to: &str) -> (usize, String) {
+        assert!(GOOD.contains(from), "{from}");
+        let text = GOOD.replacen(from, to, 1);
+        let e = err(&text);
+        let key = to.split(['=', '\n']).next().expect("a key").trim();
+        let want = text
+            .lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .expect("present")
+            + 1;
+        assert_eq!(e.line, want, "{to}: {e}");
+        (e.line, e.message)
+    }
+
+    /// No input wraps: every value that would overflow a time, a count or
+    /// a size is refused at its own line, and the limits are stated.
+    #[test]
+    fn values_that_would_wrap_are_refused_where_they_are_written() {
+        let huge = "\"2305843009213693953s\"";
+        for (from, to, says) in [
+            ("duration = \"10s\"", format!("duration = {huge}"), "limit of 365d"),
+            ("duration = \"10s\"", "duration = \"2h\"".into(), "limit of 1h"),
+            (
+                "recovery-bound = \"30s\"",
+                "recovery-bound = \"3650d\"".into(),
+                "limit of 365d",
+            ),
+            (
+                "recovery-bound = \"30s\"",
+                "recovery-bound = \"2h\"".into(),
+                "limit of 1h",
+            ),
+            (
+                "window = [\"3s\", \"7s\"]",
+                format!("window = [\"3s\", {huge}]"),
+                "limit of 365d",
+            ),
+            (
+                "records-per-second = 2000",
+                "records-per-second = 18014398509481984".into(),
+                "above the limit 50000000",
+            ),
+            (
+                "\"execution.checkpointing.interval\" = \"1s\"",
+                format!("\"execution.checkpointing.interval\" = {huge}"),
+                "limit of 365d",
+            ),
+            (
+                "slots-per-task-manager = 2",
+                "slots-per-task-manager = 4294967295".into(),
+                "1..=256",
+            ),
+            (
+                "count-parallelism = 5",
+                "count-parallelism = 64000".into(),
+                "above 32768",
+            ),
+        ] {
+            let (_, message) = refused(from, &to);
+            assert!(message.contains(says), "{to}: {message}");
+        }
+    }
+
+    #[test]
+    fn three_partition_groups_are_refused() {
+        let text =
+            format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\npartition = [[\"jm\"], [\"tm-0\"], [\"tm-1\"]]\n");
+        let e = err(&text);
+        let line = text.lines().position(|l| l.starts_with("partition")).expect("present") + 1;
+        assert_eq!(e.line, line, "{e}");
+        assert!(e.message.contains("exactly two, found 3"), "{e}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_refused_at_its_first_bad_byte() {
+        let dir = std::env::temp_dir().join(format!("halab-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, b"name = \"x\"\ndescription = \"caf\xe9\"\n").expect("write");
+        let e = parse_scenario_file(&path, "bad.toml").expect_err("not UTF-8");
+        assert_eq!((e.line, e.col), (2, 19), "{e}");
+        assert!(e.message.contains("not UTF-8"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

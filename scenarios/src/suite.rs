@@ -16,12 +16,12 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use halab_engine::duration::parse_duration;
+use halab_engine::duration::parse_bounded_duration;
 use halab_engine::resources::units::ByteSize;
 use halab_sim::Scenario;
 use serde::Deserialize;
 
-use crate::parse::{parse_scenario, ScenarioFileError};
+use crate::parse::ScenarioFileError;
 use crate::variants::{apply, Variation};
 
 /// The text of the standard suite.
@@ -128,12 +128,7 @@ impl Suite {
     /// are relative to its directory.
     pub fn load(path: &Path) -> Result<Suite, ScenarioFileError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioFileError {
-            file: file.clone(),
-            line: 1,
-            col: 1,
-            message: format!("cannot read the suite file: {e}"),
-        })?;
+        let text = crate::parse::read_text_file(path, &file)?;
         Suite::parse(&text, &file, path.parent())
     }
 
@@ -243,8 +238,7 @@ fn load_member(arg: &str, dir: Option<&Path>) -> Result<Scenario, String> {
             return Err(format!("`{arg}`: this suite can name catalogue scenarios only"));
         };
         let path = dir.join(arg);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        return parse_scenario(&text, &path.display().to_string()).map_err(|e| e.to_string());
+        return crate::parse::parse_scenario_file(&path, &path.display().to_string()).map_err(|e| e.to_string());
     }
     match crate::catalogue::load(arg) {
         Some(s) => s.map_err(|e| e.to_string()),
@@ -294,7 +288,7 @@ fn resolve_sweep(sweep: &SweepFile, dir: Option<&Path>) -> Result<Sweep, (String
 fn variation(kind: SweepKind, text: &str) -> Result<Variation, String> {
     let v = match kind {
         SweepKind::CheckpointInterval => {
-            let d = parse_duration(text).map_err(|e| format!("`{text}`: {e}"))?;
+            let d = parse_bounded_duration(text).map_err(|e| format!("`{text}`: {e}"))?;
             Variation::CheckpointInterval(u64::try_from(d.as_millis()).map_err(|_| format!("`{text}` is too long"))?)
         }
         SweepKind::StatePerKey => {

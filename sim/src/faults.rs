@@ -247,17 +247,17 @@ pub struct RawScheduledFault {
     pub pause: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "exactly_two")]
     pub partition: Option<[Vec<String>; 2]>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "exactly_two")]
     pub heal: Option<[Vec<String>; 2]>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "exactly_two")]
     pub partition_one_way: Option<[Vec<String>; 2]>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "exactly_two")]
     pub heal_one_way: Option<[Vec<String>; 2]>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "exactly_two")]
     pub clog: Option<[String; 2]>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "exactly_two")]
     pub unclog: Option<[String; 2]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkSettings>,
@@ -274,6 +274,21 @@ pub struct RawScheduledFault {
     pub restore: Option<Service>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_job: Option<bool>,
+}
+
+/// A pair written as a list of exactly two: two partition groups, or the
+/// two ends of a link. serde's fixed-size arrays would drop a third entry.
+fn exactly_two<'de, D, T>(d: D) -> Result<Option<[T; 2]>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let items = Vec::<T>::deserialize(d)?;
+    let n = items.len();
+    let pair: [T; 2] = items
+        .try_into()
+        .map_err(|_| serde::de::Error::custom(format!("expected a list of exactly two, found {n}")))?;
+    Ok(Some(pair))
 }
 
 const VERBS: &str = "kill, restart, pause, resume, partition, heal, partition-one-way, heal-one-way, clog, unclog, network, restore-network, slow, cut-off, restore, cancel-job";

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use halab_engine::duration::{format_duration, parse_duration};
+use halab_engine::duration::{check_bounded, format_duration, parse_bounded_duration};
 use halab_engine::resources::units::{Bandwidth, ByteSize};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -43,15 +43,16 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 f.write_str("a duration such as \"500ms\" or \"10s\"")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HumanDuration, E> {
-                parse_duration(v).map(HumanDuration).map_err(E::custom)
+                parse_bounded_duration(v).map(HumanDuration).map_err(E::custom)
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<HumanDuration, E> {
-                Ok(HumanDuration::from_millis(v))
+                check_bounded(Duration::from_millis(v))
+                    .map(HumanDuration)
+                    .map_err(|m| E::custom(format!("invalid duration {v} (ms): {m}")))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<HumanDuration, E> {
-                u64::try_from(v)
-                    .map(HumanDuration::from_millis)
-                    .map_err(|_| E::custom("a duration cannot be negative"))
+                let ms = u64::try_from(v).map_err(|_| E::custom("a duration cannot be negative"))?;
+                self.visit_u64(ms)
             }
         }
         d.deserialize_any(V)

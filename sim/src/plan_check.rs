@@ -1,5 +1,6 @@
 //! Fault plans that cannot do what they say are bad input: a fault after
-//! the run can have ended, a node named twice in a partition group, and a
+//! the run can have ended, a node named twice in a partition group or in
+//! both groups, and a
 //! heal, resume, restart, restore, unclog or network restore with no
 //! disturbance of the same target before it (a lone heal, a heal whose
 //! groups match no partition, a restart of a node never killed). Each is
@@ -55,6 +56,9 @@ pub fn check_plan(faults: &[ScheduledFault], last_ms: u64) -> Result<(), PlanPro
                 if let Some(n) = g.iter().enumerate().find(|(j, n)| g[..*j].contains(n)).map(|(_, n)| n) {
                     return Err(problem(i, "", format!("node `{n}` is listed twice in a group")));
                 }
+            }
+            if let Some(n) = groups[0].iter().find(|n| groups[1].contains(n)) {
+                return Err(problem(i, "", format!("node `{n}` is in both groups")));
             }
         }
     }
@@ -174,5 +178,9 @@ mod tests {
             groups: groups(&["tm-0", "tm-0"], &["jm"]),
         };
         assert!(message(&[at(1, twice)]).contains("`tm-0` is listed twice"));
+        let both = Fault::PartitionOneWay {
+            groups: groups(&["tm-0", "jm"], &["tm-1", "jm"]),
+        };
+        assert!(message(&[at(1, both)]).contains("`jm` is in both groups"));
     }
 }

@@ -265,8 +265,13 @@ fn err(path: &str, message: impl Into<String>) -> ScenarioError {
     }
 }
 
-/// Upper bounds that keep one run within memory and time.
+/// Upper bounds that keep one run within memory and time
+/// (docs/scenarios.md, "Limits").
 pub const MAX_TASK_MANAGERS: u32 = 64;
+/// The most slots (and cores) a TaskManager may have.
+pub const MAX_SLOTS_PER_TASK_MANAGER: u32 = 256;
+/// The longest input phase (`duration`) and recovery bound a run may have.
+pub const MAX_RUN_DURATION_MS: u64 = 3_600_000;
 /// The most JobManagers a cluster may have.
 pub const MAX_JOB_MANAGERS: u32 = 5;
 pub const MAX_RECORDS: u64 = 50_000_000;
@@ -300,12 +305,17 @@ impl Scenario {
     }
 
     /// Records each partition receives over the input phase.
+    /// Records each source partition holds: the rate over the input phase.
+    /// Validation keeps it (and [`Self::total_records`]) within
+    /// [`MAX_RECORDS`]; before that it saturates instead of wrapping.
     pub fn records_per_partition(&self) -> u64 {
-        self.job.records_per_second * self.duration.as_millis() / 1000
+        let n = u128::from(self.job.records_per_second) * u128::from(self.duration.as_millis()) / 1000;
+        u64::try_from(n).unwrap_or(u64::MAX)
     }
 
     pub fn total_records(&self) -> u64 {
-        self.records_per_partition() * u64::from(self.job.source_partitions)
+        self.records_per_partition()
+            .saturating_mul(u64::from(self.job.source_partitions))
     }
 
     /// Where the two-pipelines job splits its partitions (the second pipeline
@@ -383,8 +393,13 @@ impl Scenario {
         }
         let (r, j) = (&self.resources, &self.job);
         let d = ResourceModel::default();
-        if r.task_manager_cores == Some(0) {
-            return Err(err("resources.task-manager-cores", "must be at least 1"));
+        if r.task_manager_cores
+            .is_some_and(|c| c == 0 || c > MAX_SLOTS_PER_TASK_MANAGER)
+        {
+            return Err(err(
+                "resources.task-manager-cores",
+                format!("must be within 1..={MAX_SLOTS_PER_TASK_MANAGER}"),
+            ));
         }
         if j.record_weight == Some(0) {
             return Err(err("job.record-weight", "must be at least 1"));
@@ -422,6 +437,12 @@ impl Scenario {
         if self.duration.as_millis() == 0 {
             return Err(err("duration", "must be positive"));
         }
+        if self.duration.as_millis() > MAX_RUN_DURATION_MS {
+            return Err(err(
+                "duration",
+                format!("{} is above the limit of 1h for a run's input phase", self.duration),
+            ));
+        }
         self.validate_cluster()?;
         self.validate_job()?;
         let engine = self.validate_engine()?;
@@ -438,8 +459,11 @@ impl Scenario {
                 format!("must be within 1..={MAX_TASK_MANAGERS}"),
             ));
         }
-        if c.slots_per_task_manager == 0 {
-            return Err(err("cluster.slots-per-task-manager", "must be at least 1"));
+        if c.slots_per_task_manager == 0 || c.slots_per_task_manager > MAX_SLOTS_PER_TASK_MANAGER {
+            return Err(err(
+                "cluster.slots-per-task-manager",
+                format!("must be within 1..={MAX_SLOTS_PER_TASK_MANAGER}"),
+            ));
         }
         if c.job_managers == 0 || c.job_managers > MAX_JOB_MANAGERS {
             return Err(err(
@@ -460,6 +484,14 @@ impl Scenario {
         ] {
             if v == 0 {
                 return Err(err(name, "must be at least 1"));
+            }
+            // Flink's largest parallelism (and number of key groups).
+            let upper = halab_engine::partition::key_groups::UPPER_BOUND_MAX_PARALLELISM;
+            if i32::try_from(v).map_or(true, |p| p > upper) {
+                return Err(err(
+                    name,
+                    format!("{v} is above {upper}, the largest parallelism Flink allows"),
+                ));
             }
         }
         let per_source = match j.topology {
@@ -491,11 +523,13 @@ impl Scenario {
             return Err(err("job.records-per-second", "must be at least 1"));
         }
         if self.total_records() > MAX_RECORDS {
+            let exact = u128::from(j.records_per_second) * u128::from(self.duration.as_millis()) / 1000
+                * u128::from(j.source_partitions);
             return Err(err(
                 "job.records-per-second",
                 format!(
-                    "the run would hold {} records, above the limit {MAX_RECORDS}",
-                    self.total_records()
+                    "the run would hold {exact} records ({} per second x {} partitions x {}), above the limit {MAX_RECORDS}",
+                    j.records_per_second, j.source_partitions, self.duration
                 ),
             ));
         }
@@ -613,6 +647,12 @@ impl Scenario {
         if self.expect.recovery_bound.as_millis() == 0 {
             return Err(err("expect.recovery-bound", "must be positive"));
         }
+        if self.expect.recovery_bound.as_millis() > MAX_RUN_DURATION_MS {
+            return Err(err(
+                "expect.recovery-bound",
+                format!("{} is above the limit of 1h", self.expect.recovery_bound),
+            ));
+        }
         Ok(())
     }
 
@@ -654,13 +694,24 @@ impl Scenario {
         }
     }
 
-    /// This seed's fault plan: the scripted faults plus the random draw, by time.
+    /// This seed's fault plan: the scripted faults plus the random draw, by
+    /// time. The plan passes the checks a written plan passes (validation
+    /// checked the scripted part; a drawn plan that fails is a bug of the
+    /// drawer).
     pub fn fault_plan(&self, seed: u64) -> FaultPlan {
         let mut all = self.faults.scripted.clone();
         if let Some(r) = &self.faults.random {
             all.extend(r.draw(seed, &self.task_manager_names(), &self.job_manager_names()));
         }
-        FaultPlan(all).normalized()
+        let plan = FaultPlan(all).normalized();
+        let last_ms = self.duration.as_millis() + self.expect.recovery_bound.as_millis();
+        if let Err(p) = crate::plan_check::check_plan(&plan.0, last_ms) {
+            panic!(
+                "invariant: {} seed {seed} drew a plan whose fault {} cannot take effect: {}",
+                self.name, p.index, p.message
+            );
+        }
+        plan
     }
 
     /// The scenario as a TOML document (the scenario file format).

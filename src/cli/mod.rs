@@ -21,6 +21,18 @@ use halab_scenarios::sweep::{SeedRange, Shard};
 /// Exit code for bad input (unknown scenario, malformed file, bad flag).
 pub const EXIT_BAD_INPUT: i32 = 2;
 
+/// A trace hash as halab prints it: 16 hexadecimal digits (lower-cased).
+fn parse_trace_hash(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.len() == 16 && t.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(t.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "`{text}` is not a trace hash: expected 16 hexadecimal digits, as `halab run` prints"
+        ))
+    }
+}
+
 /// Parse `args` (the program name first) and run the command: its exit
 /// code (0 pass, 1 violation, 2 bad input, 3 liveness failure). Errors are
 /// printed to stderr; clap prints help and usage errors itself.
@@ -170,8 +182,9 @@ pub enum Command {
         /// Print every trace event (the default prints the summary only).
         #[arg(long)]
         trace: bool,
-        /// Fail unless the run's trace hash equals this one.
-        #[arg(long, value_name = "HASH")]
+        /// Fail unless the run's trace hash equals this one (16 hex digits,
+        /// as printed); a different hash exits 5, the nondeterminism code.
+        #[arg(long, value_name = "HASH", value_parser = parse_trace_hash)]
         expect_hash: Option<String>,
     },
     /// Ask a restart strategy what it would do (a JSON-lines script on stdin,

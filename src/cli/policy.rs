@@ -15,7 +15,7 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
-use halab_engine::config::parse_duration;
+use halab_engine::config::{check_known_keys, parse_bounded_duration, MAX_DURATION};
 use halab_engine::restart::{load_restart_strategy, RestartBackoffTimeStrategy};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -57,7 +57,18 @@ fn configuration(opts: &Options) -> anyhow::Result<BTreeMap<String, String>> {
     {
         bail!("`{k}` is not a restart-strategy key");
     }
+    check_known_keys(&conf).map_err(|e| anyhow!("`{}` = `{}`: {}", e.key, e.value, e.message))?;
     Ok(conf)
+}
+
+/// The policy clock after `ms` more: it may reach [`MAX_DURATION`] at most,
+/// so no sum of times can wrap.
+fn advance(now: i64, ms: i64) -> anyhow::Result<i64> {
+    let max = i64::try_from(MAX_DURATION.as_millis()).expect("invariant: 365 days fit in i64 ms");
+    match now.checked_add(ms) {
+        Some(t) if t <= max => Ok(t),
+        _ => bail!("advance by {ms} ms would take the clock past {max} ms (365 days), the limit of any time in halab"),
+    }
 }
 
 fn strategy(opts: &Options) -> anyhow::Result<Box<dyn RestartBackoffTimeStrategy>> {
@@ -93,7 +104,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
                     .and_then(Value::as_i64)
                     .filter(|m| *m >= 0)
                     .ok_or_else(|| anyhow!("stdin line {}: advance needs a non-negative integer \"ms\"", i + 1))?;
-                now += ms;
+                now = advance(now, ms).map_err(|e| anyhow!("stdin line {}: {e}", i + 1))?;
                 Value::Null
             }
             "notify_failure" => json!(s.notify_failure(now, &mut rng)),
@@ -116,8 +127,8 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
 fn table(s: &mut dyn RestartBackoffTimeStrategy, rng: &mut StdRng, list: &str) -> anyhow::Result<i32> {
     let mut times = Vec::new();
     for t in list.split(',').filter(|t| !t.trim().is_empty()) {
-        let d = parse_duration(t.trim()).map_err(|e| anyhow!("--failures: {e}"))?;
-        times.push(d.as_millis() as i64);
+        let d = parse_bounded_duration(t.trim()).map_err(|e| anyhow!("--failures: {e}"))?;
+        times.push(i64::try_from(d.as_millis()).expect("invariant: a bounded duration fits in i64 ms"));
     }
     if times.windows(2).any(|w| w[1] < w[0]) {
         bail!("--failures: times must not decrease");

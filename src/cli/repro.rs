@@ -22,13 +22,9 @@ pub fn run(arg: &str, seed: u64, trace: bool, expect_hash: Option<String>) -> an
         println!("  {m}");
     }
     if let Some(h) = expect_hash {
-        if h.trim() != record.trace_hash {
-            println!(
-                "trace hash {} differs from the expected {}",
-                record.trace_hash,
-                h.trim()
-            );
-            return Ok(Verdict::Violation.exit_code());
+        if h != record.trace_hash {
+            println!("trace hash {} differs from the expected {h}", record.trace_hash);
+            return Ok(Verdict::Nondeterminism.exit_code());
         }
         println!("trace hash matches {}", record.trace_hash);
     }

@@ -66,7 +66,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::duration::{format_duration, parse_duration};
+use crate::duration::{format_duration, parse_bounded_duration};
 
 mod crash_loop_backoff;
 mod exponential_delay;
@@ -339,7 +339,7 @@ fn get_duration_ms(
             format_duration(Duration::from_millis(ms.unsigned_abs()))
         },
         |s| {
-            let d = parse_duration(s).map_err(|e| e.to_string())?;
+            let d = parse_bounded_duration(s)?;
             i64::try_from(d.as_millis()).map_err(|_| "duration does not fit in a Java long of milliseconds".to_owned())
         },
     )
