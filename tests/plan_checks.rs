@@ -132,3 +132,82 @@ fn plans_that_cannot_take_effect_are_refused_where_they_are_written() {
     parse_scenario(&ok, "ok.toml").expect("a heal of the same groups, either order");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One entry of a random plan: (disturbance kind, first node, second node,
+/// group shape, time in ms, length in ms, how it is written). Most entries
+/// are valid; some name an unknown node, repeat a node, give three groups,
+/// or leave out or misplace the heal.
+type Entry = (u8, usize, usize, u8, u64, u64, u8);
+
+const NODES: [&str; 7] = ["jm", "tm-0", "tm-1", "jm", "tm-0", "tm-1", "tm-9"];
+
+/// The disturbance and the fault that heals it, as TOML lines.
+fn verbs(kind: u8, a: &str, b: &str, shape: u8) -> (String, String) {
+    let groups = match shape % 8 {
+        5 => format!("[[\"{a}\", \"{a}\"], [\"{b}\"]]"),
+        6 => format!("[[\"{a}\"], [\"{b}\"], [\"jm\"]]"),
+        7 => format!("[[\"{a}\", \"{b}\"], [\"{b}\"]]"),
+        _ => format!("[[\"{a}\"], [\"{b}\"]]"),
+    };
+    match kind % 6 {
+        0 => (format!("kill = \"{a}\""), format!("restart = \"{a}\"")),
+        1 => (format!("pause = \"{a}\""), format!("resume = \"{a}\"")),
+        2 => (format!("partition = {groups}"), format!("heal = {groups}")),
+        3 => (
+            format!("partition-one-way = {groups}"),
+            format!("heal-one-way = {groups}"),
+        ),
+        4 => (
+            format!("clog = [\"{a}\", \"{b}\"]"),
+            format!("unclog = [\"{a}\", \"{b}\"]"),
+        ),
+        _ => (
+            "slow = \"sink-store\"\nfactor = 5".into(),
+            "restore = \"sink-store\"".into(),
+        ),
+    }
+}
+
+fn entry_toml((kind, a, b, shape, at, len, written): Entry) -> String {
+    let (a, b) = (NODES[a % NODES.len()], NODES[b % NODES.len()]);
+    let (disturb, heal) = verbs(kind, a, b, shape);
+    let fault = |ms: u64, what: &str| format!("[[faults.scripted]]\nat = \"{ms}ms\"\n{what}\n");
+    match written % 5 {
+        0 | 1 => fault(at, &disturb) + &fault(at + len, &heal),
+        2 => fault(at, &disturb),
+        3 => fault(at, &heal),
+        _ => fault(at + len, &disturb) + &fault(at, &heal),
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever plan is written, validation either refuses it at a place in
+    /// the file, or the plan runs to a verdict (never a crash) within the
+    /// run's bounds: the input phase, the recovery bound and the quiet
+    /// period.
+    #[test]
+    fn a_plan_that_passes_validation_runs_to_a_verdict_in_bounds(
+        entries in proptest::collection::vec(
+            (0u8..6, 0usize..7, 0usize..7, 0u8..8, 0u64..8_000, 1u64..6_000, 0u8..5),
+            0..4,
+        ),
+        seed in 1u64..1000,
+    ) {
+        let text = with_faults(&entries.iter().map(|e| entry_toml(*e)).collect::<String>());
+        match parse_scenario(&text, "plan.toml") {
+            Err(e) => {
+                let lines = text.lines().count();
+                proptest::prop_assert!(e.line >= 1 && e.line <= lines + 1, "{e}");
+                proptest::prop_assert!(!e.message.is_empty());
+            }
+            Ok(s) => {
+                let r = halab_sim::run_seed(&s, seed).expect("valid");
+                proptest::prop_assert_ne!(r.verdict, halab_sim::Verdict::Crash, "{:?}\n{}", r.message, text);
+                // 4 s of input, 20 s recovery bound, quiet period and slack.
+                proptest::prop_assert!(r.simulated_ms <= 4_000 + 20_000 + 30_000, "{} ms\n{}", r.simulated_ms, text);
+            }
+        }
+    }
+}
