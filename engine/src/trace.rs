@@ -423,22 +423,56 @@ impl Default for Tracer {
     }
 }
 
-/// FNV-1a 64 over the entries' canonical text: stable across runs of one binary.
-pub fn trace_hash(entries: &[TraceEntry]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for e in entries {
-        let line = e.to_string();
-        for b in line.bytes().chain(std::iter::once(b'\n')) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+/// FNV-1a 64: a stable, platform-independent hash of bytes (the trace
+/// hash, the scenario fingerprint).
+#[derive(Clone, Copy, Debug)]
+pub struct Fnv1a64(u64);
+
+impl Default for Fnv1a64 {
+    fn default() -> Self {
+        Fnv1a64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv1a64 {
+    /// Hash `bytes` after what was hashed so far.
+    pub fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    h
+
+    pub fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+/// FNV-1a 64 over the entries' canonical text: stable across runs of one binary.
+pub fn trace_hash(entries: &[TraceEntry]) -> u64 {
+    let mut h = Fnv1a64::default();
+    for e in entries {
+        h.write(e.to_string().as_bytes());
+        h.write(b"\n");
+    }
+    h.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fnv1a_64_matches_the_reference_vectors() {
+        let hash = |s: &str| {
+            let mut h = Fnv1a64::default();
+            h.write(s.as_bytes());
+            h.finish()
+        };
+        assert_eq!(hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(hash("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(hash("foobar"), 0x8594_4171_f739_67e8);
+    }
 
     #[test]
     fn typed_ids_are_written_as_text_and_read_back() {

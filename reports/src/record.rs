@@ -387,6 +387,13 @@ pub struct RunRecord {
     #[serde(default = "schema_one")]
     pub schema: u32,
     pub scenario: String,
+    /// The scenario's fingerprint; empty in records written before it
+    /// existed (schema 1).
+    #[serde(default)]
+    pub scenario_fingerprint: String,
+    /// The halab version that ran it; empty before schema 2.
+    #[serde(default)]
+    pub halab_version: String,
     pub seed: u64,
     #[serde(default)]
     pub fault_plan: Vec<FaultEntry>,
@@ -492,6 +499,8 @@ impl RunRecord {
         RunRecord {
             schema: 1,
             scenario: scenario.to_string(),
+            scenario_fingerprint: String::new(),
+            halab_version: String::new(),
             seed,
             fault_plan: Vec::new(),
             trace_hash: String::new(),

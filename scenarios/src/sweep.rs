@@ -141,10 +141,9 @@ pub fn run_checked(scenario: &Scenario, seed: u64, check_determinism: bool) -> R
         // Scenarios are validated before a sweep starts; a record is still
         // better than a panic.
         Err(e) => RunRecord::without_run(
-            &scenario.name,
+            scenario,
             seed,
             Default::default(),
-            scenario.total_records(),
             Verdict::Violation,
             format!("invalid scenario: {e}"),
         ),

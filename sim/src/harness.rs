@@ -23,7 +23,7 @@ use crate::faults::{FaultPlan, Service};
 use crate::history::{End, History};
 use std::collections::BTreeMap;
 
-use crate::record::{Bucket, RunRecord, SubtaskMetrics, Verdict, RECORD_SCHEMA};
+use crate::record::{Bucket, RunRecord, SubtaskMetrics, Verdict, HALAB_VERSION, RECORD_SCHEMA};
 use crate::recovery;
 use crate::reference::SourceContent;
 use crate::scenario::{Scenario, ScenarioError, Semantics};
@@ -86,10 +86,9 @@ fn run_on_thread(scenario: &Scenario, seed: u64, history: HistoryMode) -> Result
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".into());
             let record = RunRecord::without_run(
-                &scenario.name,
+                scenario,
                 seed,
                 plan,
-                scenario.total_records(),
                 Verdict::Crash,
                 format!("the simulation panicked: {msg}"),
             );
@@ -568,6 +567,8 @@ fn run_record(
     RunRecord {
         schema: RECORD_SCHEMA,
         scenario: run.sc.name.clone(),
+        scenario_fingerprint: run.sc.fingerprint(),
+        halab_version: HALAB_VERSION.to_string(),
         seed: run.seed,
         fault_plan: plan,
         trace_hash: format!("{:016x}", trace_hash(trace)),

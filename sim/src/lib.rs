@@ -7,8 +7,9 @@
 //! - [`harness`]: [`run_seed`], the one way every caller runs a simulation;
 //! - [`checkers`]: exactly-once and liveness, each in its own file, against
 //!   the sequential [`reference`](mod@reference);
-//! - [`record`]: the [`RunRecord`] a run produces; [`recovery`] derives
-//!   recovery episodes from the trace.
+//! - [`record`]: the [`RunRecord`] a run produces, tied to its scenario by
+//!   the [`fingerprint`] and to the binary by its version; [`recovery`]
+//!   derives recovery episodes from the trace.
 
 #[cfg(not(madsim))]
 compile_error!("halab must be built with `--cfg madsim` (see .cargo/config.toml; a RUSTFLAGS variable replaces it)");
@@ -16,6 +17,7 @@ compile_error!("halab must be built with `--cfg madsim` (see .cargo/config.toml;
 pub mod checkers;
 pub mod cluster;
 pub mod faults;
+pub mod fingerprint;
 pub mod harness;
 pub mod history;
 pub mod human;

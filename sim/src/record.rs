@@ -4,9 +4,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultPlan;
+use crate::scenario::Scenario;
 
-/// Version of the record schema.
-pub const RECORD_SCHEMA: u32 = 1;
+/// Version of the record schema (2: records carry `scenario_fingerprint`
+/// and `halab_version`).
+pub const RECORD_SCHEMA: u32 = 2;
+
+/// The version of the halab that writes records (the workspace's).
+pub const HALAB_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The outcome of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -241,6 +246,14 @@ impl SubtaskMetrics {
 pub struct RunRecord {
     pub schema: u32,
     pub scenario: String,
+    /// The scenario's fingerprint ([`Scenario::fingerprint`]); empty in
+    /// records written before it existed.
+    #[serde(default)]
+    pub scenario_fingerprint: String,
+    /// The halab version that ran it; empty in records written before it
+    /// existed.
+    #[serde(default)]
+    pub halab_version: String,
     pub seed: u64,
     pub fault_plan: FaultPlan,
     /// FNV-1a 64 of the trace, 16 hex digits.
@@ -300,16 +313,17 @@ impl RunRecord {
     /// A record for a run that produced no trace (the simulation could not
     /// run or panicked): `verdict` (`Crash` for a panic) with `message`.
     pub fn without_run(
-        scenario: &str,
+        scenario: &Scenario,
         seed: u64,
         fault_plan: FaultPlan,
-        records_expected: u64,
         verdict: Verdict,
         message: String,
     ) -> Self {
         RunRecord {
             schema: RECORD_SCHEMA,
-            scenario: scenario.to_string(),
+            scenario: scenario.name.clone(),
+            scenario_fingerprint: scenario.fingerprint(),
+            halab_version: HALAB_VERSION.to_string(),
             seed,
             fault_plan,
             trace_hash: "0000000000000000".into(),
@@ -323,7 +337,7 @@ impl RunRecord {
             miscounted: 0,
             out_of_order: 0,
             examples: Vec::new(),
-            records_expected,
+            records_expected: scenario.total_records(),
             records_committed: 0,
             restarts: 0,
             failures_handled: 0,
