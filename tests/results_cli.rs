@@ -75,3 +75,49 @@ fn records_carry_the_scenario_fingerprint_and_the_halab_version() {
     ]);
     assert_ne!(changed["scenario_fingerprint"], v["scenario_fingerprint"]);
 }
+
+/// Issue 20, case 24: `--jobs` is capped at four threads per core.
+#[test]
+fn jobs_beyond_four_per_core_are_refused() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = (4 * cores).to_string();
+    let over = (4 * cores + 1).to_string();
+    let dir = tmp("jobs");
+    let out = dir.join("rep");
+    for args in [
+        &["sweep", "steady", "--seeds", "1..3", "--jobs", "100000"][..],
+        &["sweep", "steady", "--seeds", "1..3", "--jobs", &over],
+        &[
+            "compare",
+            "steady",
+            "--vary",
+            "job.keys=10,20",
+            "--seeds",
+            "1..2",
+            "--jobs",
+            &over,
+        ],
+        &[
+            "report",
+            "--scenarios",
+            "steady",
+            "--seeds",
+            "1",
+            "--jobs",
+            &over,
+            "--out",
+            path_str(&out),
+        ],
+    ] {
+        let o = halab(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("at most {cap} (4 per core; this machine has {cores} cores)")),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!out.exists(), "nothing written");
+    let o = halab(&["sweep", "steady", "--seeds", "1..1", "--jobs", &cap]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

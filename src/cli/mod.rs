@@ -127,8 +127,8 @@ pub enum Command {
         /// Inclusive seed range, e.g. 1..100.
         #[arg(long, default_value = "1..100")]
         seeds: SeedRange,
-        /// Worker threads (default: all cores).
-        #[arg(long, value_name = "J", value_parser = positive_usize)]
+        /// Worker threads (default: all cores; at most 4 per core).
+        #[arg(long, value_name = "J", value_parser = jobs_arg)]
         jobs: Option<usize>,
         /// Write the records, the variants' scenario files and an HTML report.
         #[arg(long, value_name = "DIR")]
@@ -150,8 +150,8 @@ pub enum Command {
         /// Inclusive seed range, e.g. 1..1000.
         #[arg(long, default_value = "1..100")]
         seeds: SeedRange,
-        /// Worker threads (default: all cores).
-        #[arg(long, value_name = "J", value_parser = positive_usize)]
+        /// Worker threads (default: all cores; at most 4 per core).
+        #[arg(long, value_name = "J", value_parser = jobs_arg)]
         jobs: Option<usize>,
         /// Take every n-th seed starting at position i (i/n), for spreading a
         /// sweep over machines.
@@ -249,9 +249,9 @@ pub enum Command {
         /// suite's `seeds`, 150 for the standard suite).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         seeds: Option<u64>,
-        /// Worker threads (default: all cores).
-        #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..))]
-        jobs: Option<u64>,
+        /// Worker threads (default: all cores; at most 4 per core).
+        #[arg(long, value_name = "J", value_parser = jobs_arg)]
+        jobs: Option<usize>,
         /// Re-render from run records (JSON Lines) without running anything;
         /// several files (the shards of a sweep) are merged.
         #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["seeds", "jobs", "resume", "scenarios"])]
@@ -283,8 +283,8 @@ pub enum Command {
         /// Repetitions of each pipeline measurement (the median is shown).
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
         reps: u64,
-        /// Worker threads of the sweep (default: all cores).
-        #[arg(long, value_name = "J", value_parser = positive_usize)]
+        /// Worker threads of the sweep (default: all cores; at most 4 per core).
+        #[arg(long, value_name = "J", value_parser = jobs_arg)]
         jobs: Option<usize>,
     },
     /// Minimise the fault plan of a failing seed and write it as a scenario file.
@@ -442,10 +442,20 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// A count of at least 1 (`--jobs`).
-fn positive_usize(s: &str) -> Result<usize, String> {
+/// Worker threads per core that `--jobs` allows: more only contend for
+/// the cores.
+pub const JOBS_PER_CORE: usize = 4;
+
+/// `--jobs`: at least 1 and at most [`JOBS_PER_CORE`] per core of this
+/// machine; more is refused (exit 2) with the cap.
+fn jobs_arg(s: &str) -> Result<usize, String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = JOBS_PER_CORE * cores;
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
+        Ok(n) if n > cap => Err(format!(
+            "at most {cap} ({JOBS_PER_CORE} per core; this machine has {cores} cores)"
+        )),
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }

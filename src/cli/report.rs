@@ -72,7 +72,7 @@ pub struct Options {
     pub out: PathBuf,
     /// Seeds per scenario; `None`: the suite's.
     pub seeds: Option<u64>,
-    pub jobs: Option<u64>,
+    pub jobs: Option<usize>,
     /// Record files to merge and render instead of running (empty: run).
     pub from: Vec<PathBuf>,
     pub resume: bool,
@@ -87,9 +87,6 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     let started = Instant::now();
     if opts.seeds == Some(0) {
         bail!("--seeds must be at least 1");
-    }
-    if opts.jobs == Some(0) {
-        bail!("--jobs must be at least 1");
     }
     let suite = match &opts.suite {
         Some(path) => Suite::load(path).map_err(|e| anyhow!("{e}"))?,
@@ -340,10 +337,9 @@ fn run_in_process(opts: &Options, seeds: u64, scenarios: &[Scenario]) -> anyhow:
         .flat_map(|seed| (0..scenarios.len()).map(move |i| (i, seed)))
         .filter(|&(i, seed)| !done.contains(&(scenarios[i].name.as_str(), seed)))
         .collect();
-    let jobs = opts.jobs.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |j| j as usize,
-    );
+    let jobs = opts
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     println!(
         "halab report: {} scenario(s) x seeds 1..={seeds}; {} runs to do ({} already done), {jobs} jobs; writing {}",
         scenarios.len(),
