@@ -1,10 +1,8 @@
 //! Results keep their identity and are never lost (issue 20): every record
 //! names its scenario's fingerprint and the halab version that ran it;
-//! `sweep --resume` and `report --resume` match finished runs on
-//! (fingerprint, seed) and refuse a file of another scenario or binary;
-//! `report --from` drops identical duplicates and refuses conflicting ones;
-//! a report never truncates records it was not asked about; seed ranges
-//! are lazy and `--jobs` is capped.
+//! `sweep --resume` matches finished runs on (fingerprint, seed) and
+//! refuses a file of another scenario or binary; seed ranges are lazy and
+//! `--jobs` is capped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -74,6 +72,210 @@ fn records_carry_the_scenario_fingerprint_and_the_halab_version() {
         "job.keys=501",
     ]);
     assert_ne!(changed["scenario_fingerprint"], v["scenario_fingerprint"]);
+}
+
+/// Every line of a JSON Lines file, parsed.
+fn records(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("records")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a whole record per line"))
+        .collect()
+}
+
+/// `path`'s records with `edit` applied to each, written back.
+fn edit_records(path: &Path, edit: impl Fn(&mut serde_json::Map<String, serde_json::Value>)) {
+    let lines: Vec<String> = records(path)
+        .into_iter()
+        .map(|mut v| {
+            edit(v.as_object_mut().expect("a record is an object"));
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").expect("write");
+}
+
+/// The catalogue's `steady` renamed `chaos`, as a file in `dir`.
+fn steady_named_chaos(dir: &Path) -> PathBuf {
+    let steady = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/catalogue/steady.toml"))
+        .expect("the catalogue's steady");
+    let file = dir.join("c12-chaos.toml");
+    std::fs::write(&file, steady.replace("name = \"steady\"", "name = \"chaos\"")).expect("write");
+    file
+}
+
+fn fingerprint_of(scenario: &str) -> String {
+    let o = halab(&["run", scenario, "--seed", "1", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("one JSON object");
+    v["scenario_fingerprint"].as_str().expect("a fingerprint").to_string()
+}
+
+/// Issue 20, case 12: a resumed sweep matches runs on (fingerprint, seed),
+/// not on the scenario's name.
+#[test]
+fn sweep_resume_refuses_records_of_another_scenario_or_binary() {
+    let dir = tmp("resume");
+    let out = dir.join("c12.jsonl");
+    let o = halab(&[
+        "sweep",
+        "chaos",
+        "--seeds",
+        "1..3",
+        "--jobs",
+        "1",
+        "--out",
+        path_str(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let impostor = steady_named_chaos(&dir);
+    let resume = |scenario: &str| {
+        halab(&[
+            "sweep",
+            scenario,
+            "--seeds",
+            "1..5",
+            "--jobs",
+            "1",
+            "--out",
+            path_str(&out),
+            "--resume",
+        ])
+    };
+    let o = resume(path_str(&impostor));
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("holds records of another scenario named `chaos`"), "{err}");
+    assert!(err.contains(&fingerprint_of("chaos")), "{err}");
+    assert!(err.contains(&fingerprint_of(path_str(&impostor))), "{err}");
+    assert_eq!(records(&out).len(), 3, "nothing appended");
+
+    let o = resume("chaos");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("2 to run (3 already done)"), "{}", stdout(&o));
+    assert_eq!(records(&out).len(), 5);
+
+    // Records of another halab version, and records from before the
+    // fingerprint existed.
+    edit_records(&out, |r| {
+        r.insert("halab_version".into(), "0.0.1".into());
+    });
+    let o = resume("chaos");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("run by halab 0.0.1; this is halab"),
+        "{}",
+        stderr(&o)
+    );
+    edit_records(&out, |r| {
+        r.remove("halab_version");
+        r.remove("scenario_fingerprint");
+    });
+    let o = resume("chaos");
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("before records carried a scenario fingerprint"), "{err}");
+    assert!(err.contains("choose another --out file"), "{err}");
+    assert_eq!(records(&out).len(), 5, "nothing appended");
+}
+
+/// Issue 20, case 13.
+#[test]
+fn sweep_refuses_a_scenario_twice_and_two_scenarios_of_one_name() {
+    let dir = tmp("twice");
+    let o = halab(&["sweep", "chaos", "chaos", "--seeds", "1..3", "--jobs", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("scenario `chaos` is given twice (`chaos` and `chaos`)"),
+        "{}",
+        stderr(&o)
+    );
+    let impostor = steady_named_chaos(&dir);
+    let o = halab(&["sweep", "chaos", path_str(&impostor), "--seeds", "1..3", "--jobs", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("are two different scenarios named `chaos`"), "{err}");
+    assert!(!stdout(&o).contains("runs in"), "nothing ran: {}", stdout(&o));
+}
+
+/// Complete lines in `path` (none when it does not exist yet).
+fn lines_in(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.matches('\n').count())
+}
+
+/// The resident memory of process `pid` in KiB, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmRSS line")
+}
+
+/// Start `halab args`, wait (up to a minute) until `out` holds more than
+/// `lines` records, and return the first line the sweep printed and its
+/// memory then; the sweep is killed.
+fn start_and_watch(args: &[&str], out: &Path, lines: usize) -> (String, u64) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_halab"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("halab starts");
+    let mut banner = String::new();
+    let stdout = child.stdout.take().expect("piped stdout");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut banner)
+        .expect("a banner");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while lines_in(out) <= lines && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let rss = rss_kib(child.id());
+    child.kill().expect("kill the sweep");
+    child.wait().expect("the sweep ends");
+    assert!(lines_in(out) > lines, "no record within a minute: {banner}");
+    (banner, rss)
+}
+
+/// Issue 20, case 22: a range of 2^64 seeds starts at once, streams its
+/// records, and resumes, sharded too, without building the seed list.
+#[test]
+fn an_endless_seed_range_starts_at_once_and_streams_records() {
+    let dir = tmp("endless");
+    let out = dir.join("c22.jsonl");
+    let endless = ["sweep", "steady", "--seeds", "1..18446744073709551615", "--jobs", "1"];
+    let args = [&endless[..], &["--out", path_str(&out)]].concat();
+    let (banner, rss) = start_and_watch(&args, &out, 0);
+    assert!(banner.contains("x 18446744073709551615 seed(s)"), "{banner}");
+    // The seed list alone would be 128 EiB; building even a part of it
+    // took gigabytes before the seeds were produced lazily.
+    assert!(rss < 300 * 1024, "{rss} KiB resident");
+
+    let first = lines_in(&out);
+    let resumed = [&args[..], &["--resume"]].concat();
+    let (banner, _) = start_and_watch(&resumed, &out, first);
+    assert!(banner.contains(&format!("({first} already done)")), "{banner}");
+    let sharded = [&resumed[..], &["--shard", "1/2"]].concat();
+    let before = lines_in(&out);
+    let (banner, _) = start_and_watch(&sharded, &out, before);
+    assert!(banner.contains("x 9223372036854775807 seed(s)"), "{banner}");
+
+    // Interrupted three times: no seed twice (the last kill may have cut
+    // the last line short; a resume cuts such a line off).
+    let text = std::fs::read_to_string(&out).expect("records");
+    let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    let seeds: Vec<u64> = whole
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("a whole record")["seed"]
+                .as_u64()
+                .expect("seed")
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<u64> = seeds.iter().copied().collect();
+    assert_eq!(distinct.len(), seeds.len(), "{seeds:?}");
 }
 
 /// Issue 20, case 24: `--jobs` is capped at four threads per core.

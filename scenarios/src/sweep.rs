@@ -3,15 +3,19 @@
 //!
 //! Results come back to the caller one by one, in completion order, so the
 //! caller can append each to a JSON Lines file as it finishes: an interrupted
-//! sweep keeps everything that finished, and [`completed_in`] tells a resumed
-//! sweep what to skip.
+//! sweep keeps everything that finished, and [`Finished`] tells a resumed
+//! sweep what to skip: runs are matched on (scenario fingerprint, seed), and
+//! a file whose records of a scenario's name came from another scenario or
+//! another halab version is refused. Seed ranges are produced lazily, so
+//! a sweep of 2^64 seeds starts at once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, PoisonError};
 
+use halab_sim::record::HALAB_VERSION;
 use halab_sim::{RunRecord, Scenario, Verdict};
+use serde::Deserialize;
 
 use crate::runner::{run_timed, run_timed_with_trace};
 
@@ -61,56 +65,171 @@ impl std::str::FromStr for Shard {
 }
 
 impl SeedRange {
-    /// The seeds of this range that belong to `shard`.
-    pub fn seeds(&self, shard: Option<Shard>) -> Vec<u64> {
-        (self.first..=self.last)
-            .enumerate()
-            .filter(|(pos, _)| shard.is_none_or(|s| *pos as u64 % s.count == s.index))
-            .map(|(_, seed)| seed)
-            .collect()
+    /// The seeds of this range that belong to `shard`, in order, produced
+    /// one at a time (a range may hold 2^64 seeds).
+    pub fn seeds(&self, shard: Option<Shard>) -> impl Iterator<Item = u64> + Clone + Send + 'static {
+        let (index, count) = shard.map_or((0, 1), |s| (s.index, s.count));
+        let to_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        (self.first..=self.last).skip(to_usize(index)).step_by(to_usize(count))
+    }
+
+    /// How many seeds [`SeedRange::seeds`] gives (up to 2^64).
+    pub fn count(&self, shard: Option<Shard>) -> u128 {
+        let (index, count) = shard.map_or((0, 1), |s| (s.index, s.count));
+        let total = u128::from(self.last - self.first) + 1;
+        match total.checked_sub(u128::from(index)) {
+            Some(rest) if rest > 0 => (rest - 1) / u128::from(count) + 1,
+            _ => 0,
+        }
+    }
+
+    /// Whether [`SeedRange::seeds`] gives `seed`.
+    pub fn contains(&self, seed: u64, shard: Option<Shard>) -> bool {
+        let (index, count) = shard.map_or((0, 1), |s| (s.index, s.count));
+        (self.first..=self.last).contains(&seed) && (seed - self.first) % count == index
     }
 }
 
-/// `(scenario name, seed)` pairs already present in a JSON Lines file. A
-/// trailing partial line (an interrupted write) is cut off so appends stay
-/// well-formed.
-pub fn completed_in(path: &Path) -> std::io::Result<BTreeSet<(String, u64)>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
-        Err(e) => return Err(e),
-    };
-    if !text.is_empty() && !text.ends_with('\n') {
-        let keep = text.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let f = std::fs::OpenOptions::new().write(true).open(path)?;
-        f.set_len(keep as u64)?;
-    }
-    Ok(text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<RunRecord>(l).ok())
-        .map(|r| (r.scenario, r.seed))
-        .collect())
+/// Every `(scenario index, seed)` of `scenarios` scenarios under `seeds`,
+/// seed by seed (every scenario of a seed before the next seed), lazily.
+pub fn pairs(scenarios: usize, seeds: impl Iterator<Item = u64>) -> impl Iterator<Item = (usize, u64)> {
+    seeds.flat_map(move |seed| (0..scenarios).map(move |i| (i, seed)))
 }
 
-/// Run every `(scenario index, seed)` on `jobs` worker threads; `on_done` sees
-/// each record as it finishes. With `check_determinism` every seed runs twice
+/// Who wrote a record: its scenario, the scenario's fingerprint and the
+/// halab version (empty in records written before they existed).
+#[derive(Debug, Deserialize)]
+struct Origin {
+    scenario: String,
+    #[serde(default)]
+    scenario_fingerprint: String,
+    #[serde(default)]
+    halab_version: String,
+    seed: u64,
+}
+
+/// The runs already in a results file: what a resumed sweep skips, and
+/// which scenario and binary wrote them. A run is its (scenario
+/// fingerprint, seed), not its scenario's name.
+#[derive(Debug, Default)]
+pub struct Finished {
+    /// Per scenario fingerprint: the seeds of its records.
+    runs: BTreeMap<String, BTreeSet<u64>>,
+    /// Per scenario name: the `(fingerprint, halab version)` of its records.
+    origins: BTreeMap<String, BTreeSet<(String, String)>>,
+}
+
+impl Finished {
+    /// The records of a JSON Lines file. A trailing partial line (an
+    /// interrupted write) is cut off so appends stay well-formed; any other
+    /// line that is not a run record is an error naming it.
+    pub fn read(path: &Path) -> Result<Finished, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Finished::default()),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let whole = cut_partial_line(path, &text).map_err(|e| format!("cannot cut {}: {e}", path.display()))?;
+        let mut finished = Finished::default();
+        for (i, line) in whole.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let o: Origin = serde_json::from_str(line)
+                .map_err(|e| format!("{}:{}: not a run record: {e}", path.display(), i + 1))?;
+            finished.add(&o.scenario, &o.scenario_fingerprint, &o.halab_version, o.seed);
+        }
+        Ok(finished)
+    }
+
+    /// Count a record of `scenario` (its fingerprint and halab version)
+    /// under `seed`.
+    pub fn add(&mut self, scenario: &str, fingerprint: &str, version: &str, seed: u64) {
+        self.runs.entry(fingerprint.to_string()).or_default().insert(seed);
+        self.origins
+            .entry(scenario.to_string())
+            .or_default()
+            .insert((fingerprint.to_string(), version.to_string()));
+    }
+
+    /// Whether the run of the scenario with `fingerprint` under `seed` is
+    /// finished.
+    pub fn contains(&self, fingerprint: &str, seed: u64) -> bool {
+        self.runs.get(fingerprint).is_some_and(|seeds| seeds.contains(&seed))
+    }
+
+    /// The finished seeds of the scenario with `fingerprint`.
+    pub fn seeds_of(&self, fingerprint: &str) -> impl Iterator<Item = u64> + '_ {
+        self.runs.get(fingerprint).into_iter().flatten().copied()
+    }
+
+    /// Refuse to resume `scenarios` from `file` unless every record there
+    /// of each one's name came from that very scenario (its fingerprint)
+    /// and this binary (its version). The error names the scenario and
+    /// both fingerprints or versions; the caller adds the remedy.
+    pub fn check(&self, file: &Path, scenarios: &[Scenario]) -> Result<(), String> {
+        for s in scenarios {
+            let ours = s.fingerprint();
+            for (fingerprint, version) in self.origins.get(&s.name).into_iter().flatten() {
+                if fingerprint.is_empty() {
+                    return Err(format!(
+                        "{} holds records of `{}` written before records carried a scenario fingerprint \
+                         (an older halab), which cannot be matched to a scenario",
+                        file.display(),
+                        s.name
+                    ));
+                }
+                if *fingerprint != ours {
+                    return Err(format!(
+                        "{} holds records of another scenario named `{}` (fingerprint {fingerprint}; \
+                         this one's is {ours})",
+                        file.display(),
+                        s.name
+                    ));
+                }
+                if version != HALAB_VERSION {
+                    return Err(format!(
+                        "{} holds records of `{}` run by halab {version}; this is halab {HALAB_VERSION}, \
+                         and runs of different binaries do not mix",
+                        file.display(),
+                        s.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Cut a trailing partial line of `text`, the contents of `path`, off the
+/// file; the whole lines.
+fn cut_partial_line<'a>(path: &Path, text: &'a str) -> std::io::Result<&'a str> {
+    if text.is_empty() || text.ends_with('\n') {
+        return Ok(text);
+    }
+    let keep = text.rfind('\n').map_or(0, |i| i + 1);
+    let f = std::fs::OpenOptions::new().write(true).open(path)?;
+    f.set_len(keep as u64)?;
+    Ok(&text[..keep])
+}
+
+/// Run every `(scenario index, seed)` of `work` on `jobs` worker threads,
+/// taking the next pair as a worker frees up (so `work` may be endless);
+/// `on_done` sees each record as it finishes. With `check_determinism` every seed runs twice
 /// and a hash difference turns the record into a violation.
 pub fn run_sweep(
     scenarios: &[Scenario],
-    work: &[(usize, u64)],
+    work: impl Iterator<Item = (usize, u64)> + Send,
     jobs: usize,
     check_determinism: bool,
     mut on_done: impl FnMut(RunRecord),
 ) {
-    let next = AtomicUsize::new(0);
+    let next = Mutex::new(work);
     let (tx, rx) = mpsc::channel::<RunRecord>();
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
             let tx = tx.clone();
             let next = &next;
             scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(si, seed)) = work.get(i) else { return };
+                let item = next.lock().unwrap_or_else(PoisonError::into_inner).next();
+                let Some((si, seed)) = item else { return };
                 let record = run_checked(&scenarios[si], seed, check_determinism);
                 if tx.send(record).is_err() {
                     return;
@@ -201,21 +320,50 @@ impl ScenarioSummary {
 mod tests {
     use super::*;
 
+    fn seeds(r: SeedRange, shard: Option<Shard>) -> Vec<u64> {
+        r.seeds(shard).collect()
+    }
+
     #[test]
     fn seed_ranges_and_shards() {
         let r: SeedRange = "1..10".parse().expect("valid");
-        assert_eq!(r.seeds(None).len(), 10);
+        assert_eq!(seeds(r, None).len(), 10);
+        assert_eq!(r.count(None), 10);
         assert_eq!("5".parse::<SeedRange>(), Ok(SeedRange { first: 5, last: 5 }));
-        assert_eq!("1..=3".parse::<SeedRange>().map(|r| r.seeds(None)), Ok(vec![1, 2, 3]));
+        assert_eq!("1..=3".parse::<SeedRange>().map(|r| seeds(r, None)), Ok(vec![1, 2, 3]));
         assert!("3..1".parse::<SeedRange>().is_err());
         assert!("x..1".parse::<SeedRange>().is_err());
-        let shards: Vec<Vec<u64>> = (0..3).map(|i| r.seeds(Some(Shard { index: i, count: 3 }))).collect();
+        let shards: Vec<Vec<u64>> = (0..3).map(|i| seeds(r, Some(Shard { index: i, count: 3 }))).collect();
         assert_eq!(shards[0], vec![1, 4, 7, 10]);
+        for (i, shard) in shards.iter().enumerate() {
+            let s = Some(Shard {
+                index: i as u64,
+                count: 3,
+            });
+            assert_eq!(r.count(s), shard.len() as u128);
+            assert!((0..=12).all(|seed| r.contains(seed, s) == shard.contains(&seed)));
+        }
         let mut all: Vec<u64> = shards.concat();
         all.sort_unstable();
-        assert_eq!(all, r.seeds(None), "shards partition the range");
+        assert_eq!(all, seeds(r, None), "shards partition the range");
+        let few: SeedRange = "1..2".parse().expect("valid");
+        assert_eq!(few.count(Some(Shard { index: 4, count: 8 })), 0);
+        assert_eq!(seeds(few, Some(Shard { index: 4, count: 8 })), Vec::<u64>::new());
         assert!("3/3".parse::<Shard>().is_err());
         assert!("1/0".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn the_whole_u64_range_is_produced_lazily() {
+        let r: SeedRange = "0..18446744073709551615".parse().expect("valid");
+        assert_eq!(r.count(None), 1u128 << 64);
+        assert_eq!(r.seeds(None).take(3).collect::<Vec<_>>(), [0, 1, 2]);
+        let last = Shard { index: 7, count: 8 };
+        assert_eq!(r.count(Some(last)), 1u128 << 61);
+        assert_eq!(r.seeds(Some(last)).take(2).collect::<Vec<_>>(), [7, 15]);
+        assert!(r.contains(u64::MAX, Some(last)));
+        let work: Vec<(usize, u64)> = pairs(2, r.seeds(None)).take(3).collect();
+        assert_eq!(work, [(0, 0), (1, 0), (0, 1)], "every scenario of a seed first");
     }
 
     #[test]
@@ -229,14 +377,60 @@ mod tests {
         assert_eq!(s.recovery_percentile(100.0), Some(100));
     }
 
-    #[test]
-    fn completed_in_cuts_a_partial_last_line() {
-        let dir = std::env::temp_dir().join(format!("halab-sweep-{}", std::process::id()));
+    fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("halab-sweep-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let p = dir.join("r.jsonl");
-        std::fs::write(&p, "not json\n{\"partial\":").expect("write");
-        assert!(completed_in(&p).expect("read").is_empty());
-        assert_eq!(std::fs::read_to_string(&p).expect("read"), "not json\n");
-        std::fs::remove_dir_all(&dir).ok();
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    #[test]
+    fn reading_cuts_a_partial_last_line_and_refuses_other_bad_lines() {
+        let p = temp_file("partial", "{\"scenario\":\"a\",\"seed\":1}\n{\"partial\":");
+        let finished = Finished::read(&p).expect("read");
+        assert!(finished.contains("", 1));
+        assert_eq!(
+            std::fs::read_to_string(&p).expect("read"),
+            "{\"scenario\":\"a\",\"seed\":1}\n"
+        );
+        let p = temp_file("bad", "not json\n");
+        let e = Finished::read(&p).expect_err("not a record");
+        assert!(e.contains("r.jsonl:1: not a run record"), "{e}");
+    }
+
+    #[test]
+    fn runs_are_matched_on_fingerprint_and_seed_and_foreign_records_refused() {
+        let steady = crate::catalogue::load("steady").expect("steady").expect("valid");
+        let mut renamed = crate::catalogue::load("chaos").expect("chaos").expect("valid");
+        renamed.name = "steady".into();
+        let file = Path::new("r.jsonl");
+        let mut f = Finished::default();
+        f.add("steady", &steady.fingerprint(), HALAB_VERSION, 3);
+        f.add("other", "0123456789abcdef", "0.0.1", 3);
+        assert!(f.contains(&steady.fingerprint(), 3));
+        assert!(!f.contains(&renamed.fingerprint(), 3), "not by name");
+        assert_eq!(f.check(file, std::slice::from_ref(&steady)), Ok(()));
+        let e = f
+            .check(file, std::slice::from_ref(&renamed))
+            .expect_err("another scenario");
+        assert!(
+            e.contains("another scenario named `steady`")
+                && e.contains(&steady.fingerprint())
+                && e.contains(&renamed.fingerprint()),
+            "{e}"
+        );
+        let mut old = Finished::default();
+        old.add("steady", &steady.fingerprint(), "0.0.1", 1);
+        let e = old
+            .check(file, std::slice::from_ref(&steady))
+            .expect_err("another binary");
+        assert!(e.contains("run by halab 0.0.1; this is halab"), "{e}");
+        let mut legacy = Finished::default();
+        legacy.add("steady", "", "", 1);
+        let e = legacy
+            .check(file, std::slice::from_ref(&steady))
+            .expect_err("no fingerprint");
+        assert!(e.contains("before records carried a scenario fingerprint"), "{e}");
     }
 }

@@ -28,7 +28,7 @@ pub fn seeds(default: RangeInclusive<u64>) -> Result<Vec<u64>, String> {
     }
     if let Some(v) = var(SEEDS_VAR) {
         let range: SeedRange = v.parse().map_err(|e| format!("{SEEDS_VAR}={v}: {e}"))?;
-        return Ok(range.seeds(None));
+        return Ok(range.seeds(None).collect());
     }
     Ok(default.collect())
 }
@@ -49,9 +49,9 @@ fn jobs() -> Result<usize, String> {
 /// records in seed order. An invalid scenario gives violations whose
 /// message names the problem, as `halab sweep` does.
 pub fn run_seeds(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Vec<RunRecord> {
-    let work: Vec<(usize, u64)> = seeds.iter().map(|s| (0, *s)).collect();
+    let work = seeds.iter().map(|s| (0, *s));
     let mut records = Vec::with_capacity(seeds.len());
-    run_sweep(std::slice::from_ref(scenario), &work, jobs, false, |r| records.push(r));
+    run_sweep(std::slice::from_ref(scenario), work, jobs, false, |r| records.push(r));
     records.sort_by_key(|r| r.seed);
     assert_eq!(records.len(), seeds.len(), "invariant: one record per seed");
     records

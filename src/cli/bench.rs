@@ -484,7 +484,7 @@ struct Sweep {
 /// Seeds 1..=n of `s` on the sweep's worker pool, sampling resident memory
 /// every tenth of the way.
 fn long_sweep(s: &Scenario, n: u64, jobs: usize) -> Sweep {
-    let work: Vec<(usize, u64)> = (1..=n).map(|seed| (0, seed)).collect();
+    let work = (1..=n).map(|seed| (0, seed));
     let step = (n / 10).max(1);
     let mut sw = Sweep {
         wall_s: 0.0,
@@ -497,7 +497,7 @@ fn long_sweep(s: &Scenario, n: u64, jobs: usize) -> Sweep {
     let mut done = 0u64;
     let mut next_sample = step;
     let start = Instant::now();
-    run_sweep(std::slice::from_ref(s), &work, jobs, false, |r| {
+    run_sweep(std::slice::from_ref(s), work, jobs, false, |r| {
         done += 1;
         if r.verdict != Verdict::Pass {
             sw.not_passed.push(r.seed);

@@ -16,7 +16,7 @@ use anyhow::{anyhow, bail, Context};
 use halab_reports::plots::interval_sweep::committed_per_s;
 use halab_reports::stats::median;
 use halab_reports::{comparison::comparison_row, render_report, ReportInputs};
-use halab_scenarios::sweep::{run_sweep, SeedRange};
+use halab_scenarios::sweep::{pairs, run_sweep, SeedRange};
 use halab_sim::Scenario;
 
 use halab_scenarios::overrides;
@@ -92,24 +92,21 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     let base = overrides::apply_sets(scenario_arg::load(&opts.scenario)?, &opts.set).map_err(anyhow::Error::msg)?;
     let axes = axes(&opts.vary)?;
     let variants = variants(&base, &axes)?;
-    let seeds = opts.seeds.seeds(None);
-    let work: Vec<(usize, u64)> = (0..variants.len())
-        .flat_map(|i| seeds.iter().map(move |s| (i, *s)))
-        .collect();
+    let seeds = opts.seeds.count(None);
+    let work = pairs(variants.len(), opts.seeds.seeds(None));
     let jobs = opts
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     println!(
-        "halab compare: {} variants x {} seeds of {} ({} runs, {jobs} jobs)",
+        "halab compare: {} variants x {seeds} seeds of {} ({} runs, {jobs} jobs)",
         variants.len(),
-        seeds.len(),
         base.name,
-        work.len()
+        seeds * variants.len() as u128
     );
     let scenarios: Vec<Scenario> = variants.iter().map(|(s, _)| s.clone()).collect();
-    let mut records: Vec<Record> = Vec::with_capacity(work.len());
+    let mut records: Vec<Record> = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
-    run_sweep(&scenarios, &work, jobs, false, |r| {
+    run_sweep(&scenarios, work, jobs, false, |r| {
         let parsed = serde_json::to_string(&r)
             .map_err(|e| anyhow!("{e}"))
             .and_then(|j| serde_json::from_str::<Record>(&j).map_err(|e| anyhow!("{e}")));

@@ -160,7 +160,9 @@ pub enum Command {
         /// Append one run record per line (JSON Lines) as each seed finishes.
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
-        /// Skip (scenario, seed) pairs already in --out.
+        /// Skip the runs already in --out (matched on scenario fingerprint
+        /// and seed); refuse a file of another scenario of the same name or
+        /// of another halab version.
         #[arg(long, requires = "out")]
         resume: bool,
         /// Run every seed twice and fail on any trace-hash difference.

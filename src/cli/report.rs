@@ -48,7 +48,7 @@ use halab_reports::{
     parse_records, render_report, IntervalLayout, RebalanceStats, ReportInputs, ReportSummary, StateLayout, SuiteLayout,
 };
 use halab_scenarios::suite::{GroupPlot, Suite, SweepKind};
-use halab_scenarios::sweep::{completed_in, run_sweep};
+use halab_scenarios::sweep::{run_sweep, Finished};
 use halab_scenarios::variants::Variation;
 use halab_sim::{Scenario, Verdict};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -308,7 +308,7 @@ fn records_kept(jsonl: &Path, resume: bool, wanted: &BTreeSet<(String, u64)>) ->
         return Ok(Vec::new());
     }
     // Cuts a partial last line left by an interrupted write.
-    completed_in(jsonl).with_context(|| format!("cannot read {}", jsonl.display()))?;
+    Finished::read(jsonl).map_err(anyhow::Error::msg)?;
     let text = std::fs::read_to_string(jsonl).with_context(|| format!("cannot read {}", jsonl.display()))?;
     let old = parse_records(&text).map_err(|e| anyhow!("{}: {e}", jsonl.display()))?;
     let mut seen = BTreeSet::new();
@@ -374,7 +374,7 @@ fn run_appending(
     let mut failure: Option<anyhow::Error> = None;
     let mut failed = 0usize;
     let started = Instant::now();
-    run_sweep(scenarios, work, jobs, false, |r| {
+    run_sweep(scenarios, work.iter().copied(), jobs, false, |r| {
         let line = serde_json::to_string(&r).unwrap_or_default();
         let appended = file
             .write_all(format!("{line}\n").as_bytes())

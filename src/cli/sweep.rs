@@ -1,13 +1,21 @@
 //! `halab sweep`: many seeds on all cores, a progress bar, results appended
 //! to a JSON Lines file as each seed finishes, a summary table and the repro
 //! line of every failure.
+//!
+//! Seeds are taken from the range one at a time, so any range starts at
+//! once. `--resume` skips the runs already in the file, matched on
+//! (scenario fingerprint, seed), and refuses a file whose records of a
+//! scenario's name came from another scenario or another halab version.
+//! Two scenarios of one name are refused.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
-use anyhow::Context;
-use halab_scenarios::sweep::{completed_in, run_sweep, ScenarioSummary, SeedRange, Shard};
+use anyhow::{anyhow, bail, Context};
+use halab_scenarios::sweep::{pairs, run_sweep, Finished, ScenarioSummary, SeedRange, Shard};
 use halab_sim::{RunRecord, Scenario, Verdict};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -33,66 +41,77 @@ pub struct Options {
 fn write_histories(
     dir: &std::path::Path,
     scenarios: &[Scenario],
-    work: &[(usize, u64)],
+    work: impl Iterator<Item = (usize, u64)> + Send,
     jobs: usize,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let errors = std::sync::Mutex::new(Vec::new());
+    let next = Mutex::new(work);
+    let written = AtomicUsize::new(0);
+    let errors = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
             scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&(si, seed)) = work.get(i) else { return };
+                let item = next.lock().unwrap_or_else(PoisonError::into_inner).next();
+                let Some((si, seed)) = item else { return };
                 let s = &scenarios[si];
                 let path = dir.join(format!("{}-seed-{seed}.jsonl", s.name));
-                let written = halab_sim::harness::run_seed_with_history(s, seed)
-                    .map_err(|e| e.to_string())
-                    .and_then(|(_, h)| h.ok_or_else(|| "the simulation panicked".to_string()))
-                    .and_then(|h| h.to_jsonl())
-                    .and_then(|text| std::fs::write(&path, text).map_err(|e| e.to_string()));
-                if let Err(e) = written {
-                    errors
-                        .lock()
-                        .expect("invariant: lock not poisoned")
-                        .push(format!("{}: {e}", path.display()));
-                }
+                match write_history(s, seed, &path) {
+                    Ok(()) => written.fetch_add(1, Ordering::Relaxed),
+                    Err(e) => {
+                        let mut errors = errors.lock().unwrap_or_else(PoisonError::into_inner);
+                        errors.push(format!("{}: {e}", path.display()));
+                        0
+                    }
+                };
             });
         }
     });
-    let errors = errors.into_inner().expect("invariant: lock not poisoned");
+    let errors = errors.into_inner().unwrap_or_else(PoisonError::into_inner);
     if let Some(first) = errors.first() {
         anyhow::bail!("cannot write {} histories; the first: {first}", errors.len());
     }
-    println!("histories: {} files in {}", work.len(), dir.display());
+    println!("histories: {} files in {}", written.into_inner(), dir.display());
     Ok(())
+}
+
+/// Run `s` under `seed` once more with its commits kept and write its
+/// history to `path`.
+fn write_history(s: &Scenario, seed: u64, path: &std::path::Path) -> Result<(), String> {
+    halab_sim::harness::run_seed_with_history(s, seed)
+        .map_err(|e| e.to_string())
+        .and_then(|(_, h)| h.ok_or_else(|| "the simulation panicked".to_string()))
+        .and_then(|h| h.to_jsonl())
+        .and_then(|text| std::fs::write(path, text).map_err(|e| e.to_string()))
 }
 
 pub fn run(opts: Options) -> anyhow::Result<i32> {
     let loaded = load_scenarios(&opts)?;
+    refuse_duplicates(&loaded)?;
     let scenarios: Vec<Scenario> = loaded.iter().map(|(_, s)| s.clone()).collect();
-    let (work, done) = work_to_do(&opts, &scenarios)?;
+    let finished = finished_runs(&opts, &scenarios)?;
+    let done = already_done(&opts, &scenarios, &finished);
+    let seeds = opts.seeds.count(opts.shard);
+    let to_run = seeds * scenarios.len() as u128 - done;
     let jobs = opts
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     println!(
-        "halab sweep: {} scenario(s) x {} seed(s) {}..{}{}; {} to run ({} already done), {jobs} jobs",
+        "halab sweep: {} scenario(s) x {seeds} seed(s) {}..{}{}; {to_run} to run ({done} already done), {jobs} jobs",
         scenarios.len(),
-        opts.seeds.seeds(opts.shard).len(),
         opts.seeds.first,
         opts.seeds.last,
         opts.shard
             .map(|s| format!(" shard {}/{}", s.index, s.count))
             .unwrap_or_default(),
-        work.len(),
-        done
     );
     let started = std::time::Instant::now();
-    let (summaries, mut failures) = run_with_bar(&opts, &scenarios, &work, jobs)?;
-    print_summary(&summaries, started.elapsed().as_secs_f64(), work.len());
+    let work = remaining_work(&opts, &scenarios, &finished);
+    let outcome = run_with_bar(&opts, &scenarios, work, to_run, jobs)?;
+    print_summary(&outcome.summaries, started.elapsed().as_secs_f64(), outcome.runs);
     if let Some(dir) = &opts.history_dir {
-        write_histories(dir, &scenarios, &work, jobs)?;
+        write_histories(dir, &scenarios, remaining_work(&opts, &scenarios, &finished), jobs)?;
     }
+    let mut failures = outcome.failures;
     failures.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
     print_failures(&failures, &loaded);
     if let Some(p) = &opts.out {
@@ -113,28 +132,82 @@ fn load_scenarios(opts: &Options) -> anyhow::Result<Vec<(String, Scenario)>> {
         .collect()
 }
 
-/// The `(scenario index, seed)` pairs to run, and how many are already in
-/// the results file (with `--resume`). A results file that holds results
+/// Refuse a scenario given twice, and two different scenarios under one
+/// name: records name their scenario, so the runs of two scenarios of one
+/// name would be merged in the summary and in every later report.
+fn refuse_duplicates(loaded: &[(String, Scenario)]) -> anyhow::Result<()> {
+    for (i, (arg, s)) in loaded.iter().enumerate() {
+        let Some((first, earlier)) = loaded[..i].iter().find(|(_, t)| t.name == s.name) else {
+            continue;
+        };
+        let (a, b) = (earlier.fingerprint(), s.fingerprint());
+        if a == b {
+            bail!(
+                "scenario `{}` is given twice (`{first}` and `{arg}`); give it once",
+                s.name
+            );
+        }
+        bail!(
+            "`{first}` and `{arg}` are two different scenarios named `{}` (fingerprints {a} and {b}); \
+             their results could not be told apart: rename one",
+            s.name
+        );
+    }
+    Ok(())
+}
+
+/// The runs already in the results file (with `--resume`), checked to come
+/// from these scenarios and this halab. A results file that holds results
 /// is refused without `--resume`.
-fn work_to_do(opts: &Options, scenarios: &[Scenario]) -> anyhow::Result<(Vec<(usize, u64)>, usize)> {
-    if let (Some(p), false) = (&opts.out, opts.resume) {
+fn finished_runs(opts: &Options, scenarios: &[Scenario]) -> anyhow::Result<Finished> {
+    let Some(p) = &opts.out else {
+        return Ok(Finished::default());
+    };
+    if !opts.resume {
         if std::fs::metadata(p).is_ok_and(|m| m.len() > 0) {
-            anyhow::bail!(
+            bail!(
                 "{} already holds results; continue it with --resume, or choose another file",
                 p.display()
             );
         }
+        return Ok(Finished::default());
     }
-    let done = match (&opts.out, opts.resume) {
-        (Some(p), true) => completed_in(p).with_context(|| format!("cannot read {}", p.display()))?,
-        _ => Default::default(),
+    let finished = Finished::read(p).map_err(anyhow::Error::msg)?;
+    finished.check(p, scenarios).map_err(|e| {
+        anyhow!("{e}; --resume continues a file only with the scenarios and the halab that wrote it: choose another --out file")
+    })?;
+    Ok(finished)
+}
+
+/// How many runs of the sweep are already finished.
+fn already_done(opts: &Options, scenarios: &[Scenario], finished: &Finished) -> u128 {
+    let count = |s: &Scenario| {
+        let fingerprint = s.fingerprint();
+        finished
+            .seeds_of(&fingerprint)
+            .filter(|seed| opts.seeds.contains(*seed, opts.shard))
+            .count() as u128
     };
-    let seeds = opts.seeds.seeds(opts.shard);
-    let work: Vec<(usize, u64)> = (0..scenarios.len())
-        .flat_map(|i| seeds.iter().map(move |s| (i, *s)))
-        .filter(|(i, s)| !done.contains(&(scenarios[*i].name.clone(), *s)))
-        .collect();
-    Ok((work, done.len()))
+    scenarios.iter().map(count).sum()
+}
+
+/// The `(scenario index, seed)` pairs still to run, seed by seed, lazily.
+fn remaining_work<'a>(
+    opts: &Options,
+    scenarios: &[Scenario],
+    finished: &'a Finished,
+) -> impl Iterator<Item = (usize, u64)> + Send + 'a {
+    let fingerprints: Vec<String> = scenarios.iter().map(Scenario::fingerprint).collect();
+    pairs(scenarios.len(), opts.seeds.seeds(opts.shard))
+        .filter(move |(i, seed)| !finished.contains(&fingerprints[*i], *seed))
+}
+
+/// What a sweep's runs gave: per-scenario totals, the failed runs, and how
+/// many ran.
+struct Outcome {
+    summaries: BTreeMap<String, ScenarioSummary>,
+    failures: Vec<RunRecord>,
+    runs: u64,
 }
 
 /// Run `work` with a progress bar, appending each record to `--out` as it
@@ -142,9 +215,10 @@ fn work_to_do(opts: &Options, scenarios: &[Scenario]) -> anyhow::Result<(Vec<(us
 fn run_with_bar(
     opts: &Options,
     scenarios: &[Scenario],
-    work: &[(usize, u64)],
+    work: impl Iterator<Item = (usize, u64)> + Send,
+    to_run: u128,
     jobs: usize,
-) -> anyhow::Result<(BTreeMap<String, ScenarioSummary>, Vec<RunRecord>)> {
+) -> anyhow::Result<Outcome> {
     let mut file = match &opts.out {
         Some(p) => Some(
             std::fs::OpenOptions::new()
@@ -155,7 +229,7 @@ fn run_with_bar(
         ),
         None => None,
     };
-    let bar = ProgressBar::new(work.len() as u64);
+    let bar = ProgressBar::new(u64::try_from(to_run).unwrap_or(u64::MAX));
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} seeds  {per_sec}  eta {eta}  {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -163,7 +237,9 @@ fn run_with_bar(
     let mut summaries: BTreeMap<String, ScenarioSummary> = BTreeMap::new();
     let mut failures: Vec<RunRecord> = Vec::new();
     let mut write_error = None;
+    let mut runs = 0u64;
     run_sweep(scenarios, work, jobs, opts.check_determinism, |r| {
+        runs += 1;
         if let Some(f) = file.as_mut() {
             let line = serde_json::to_string(&r).unwrap_or_default();
             if let Err(e) = f.write_all(format!("{line}\n").as_bytes()).and_then(|_| f.flush()) {
@@ -188,7 +264,11 @@ fn run_with_bar(
     if let Some(e) = write_error {
         return Err(e).context("cannot append to the results file");
     }
-    Ok((summaries, failures))
+    Ok(Outcome {
+        summaries,
+        failures,
+        runs,
+    })
 }
 
 /// Each failed run with its message and a paste-able repro line naming the
@@ -218,7 +298,7 @@ fn ms(v: Option<u64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn print_summary(summaries: &BTreeMap<String, ScenarioSummary>, elapsed: f64, runs: usize) {
+fn print_summary(summaries: &BTreeMap<String, ScenarioSummary>, elapsed: f64, runs: u64) {
     let w = summaries.keys().map(|k| k.len()).max().unwrap_or(8).max(8);
     println!(
         "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>5} {:>6} {:>9} {:>9} {:>9}",
