@@ -197,6 +197,67 @@ fn sweep_refuses_a_scenario_twice_and_two_scenarios_of_one_name() {
     assert!(!stdout(&o).contains("runs in"), "nothing ran: {}", stdout(&o));
 }
 
+/// Issue 20, case 14: a records file concatenated twice renders once, with
+/// a note; the same run with two trace hashes is refused.
+#[test]
+fn report_from_drops_identical_duplicates_and_refuses_conflicting_ones() {
+    let dir = tmp("duplicates");
+    let once = dir.join("c14.jsonl");
+    let o = halab(&[
+        "sweep",
+        "tm-crash",
+        "--seeds",
+        "1..3",
+        "--jobs",
+        "1",
+        "--out",
+        path_str(&once),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&once).expect("records");
+    let twice = dir.join("c14x2.jsonl");
+    std::fs::write(&twice, format!("{text}{text}")).expect("write");
+    let out = dir.join("rep");
+    let o = halab(&["report", "--from", path_str(&twice), "--out", path_str(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("dropped 3 duplicate record(s)")
+            && stderr(&o).contains("the first: tm-crash seed 1 at")
+            && stderr(&o).contains("c14x2.jsonl:4, first at"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).contains("(3 records,"), "{}", stdout(&o));
+    assert_eq!(records(&out.join("records.jsonl")).len(), 3);
+
+    // The same scenario and seed with another trace hash.
+    let conflicting = dir.join("conflicting.jsonl");
+    std::fs::copy(&once, &conflicting).expect("copy");
+    edit_records(&conflicting, |r| {
+        r.insert("trace_hash".into(), "0123456789abcdef".into());
+    });
+    let o = halab(&[
+        "report",
+        "--from",
+        path_str(&once),
+        path_str(&conflicting),
+        "--out",
+        path_str(&dir.join("rep2")),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("tm-crash seed 1 is at"), "{err}");
+    assert!(
+        err.contains("conflicting.jsonl:1 with trace hash 0123456789abcdef"),
+        "{err}"
+    );
+    assert!(
+        err.contains("nondeterminism, or records of different halab binaries mixed"),
+        "{err}"
+    );
+    assert!(!dir.join("rep2").exists(), "nothing written");
+}
+
 /// Complete lines in `path` (none when it does not exist yet).
 fn lines_in(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |t| t.matches('\n').count())

@@ -33,5 +33,5 @@ pub use plots::recovery::{plot_recovery_breakdown, plot_recovery_cdf};
 pub use plots::state_size::{plot_state_size, StateSizeLine};
 pub use plots::throughput::plot_throughput;
 pub use plots::PlotDescription;
-pub use record::{parse_records, RunRecord, Verdict};
+pub use record::{parse_numbered_records, parse_records, RunRecord, Verdict};
 pub use report::{render_report, ReportInputs, ReportSummary};

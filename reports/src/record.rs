@@ -640,10 +640,19 @@ pub fn repro_line_for(scenario_arg: &str, seed: u64) -> String {
 
 /// Parse JSON Lines run records; blank lines are skipped.
 pub fn parse_records(text: &str) -> Result<Vec<RunRecord>, RecordLineError> {
+    Ok(parse_numbered_records(text)?.into_iter().map(|(_, r)| r).collect())
+}
+
+/// [`parse_records`], each record with its line number (from 1).
+pub fn parse_numbered_records(text: &str) -> Result<Vec<(usize, RunRecord)>, RecordLineError> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).map_err(|source| RecordLineError { line: i + 1, source }))
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map(|r| (i + 1, r))
+                .map_err(|source| RecordLineError { line: i + 1, source })
+        })
         .collect()
 }
 
@@ -673,6 +682,9 @@ mod tests {
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].scenario, "steady");
         assert!(recs[0].buckets.is_empty());
+        assert_eq!(recs[0].scenario_fingerprint, "", "schema 1: no fingerprint");
+        let numbered = parse_numbered_records(&format!("{good}\n\n{good}\n")).expect("valid");
+        assert_eq!(numbered.iter().map(|(line, _)| *line).collect::<Vec<_>>(), [1, 3]);
         let err = parse_records(&format!("{good}\nnot json\n")).expect_err("bad line");
         assert_eq!(err.line, 2);
     }

@@ -45,7 +45,8 @@ use halab_engine::partition::registry::{build_partitioner, partitioner_names};
 use halab_engine::partition::PartitionerParams;
 use halab_reports::report::RECORDS_JSONL;
 use halab_reports::{
-    parse_records, render_report, IntervalLayout, RebalanceStats, ReportInputs, ReportSummary, StateLayout, SuiteLayout,
+    parse_numbered_records, parse_records, render_report, IntervalLayout, RebalanceStats, ReportInputs, ReportSummary,
+    StateLayout, SuiteLayout,
 };
 use halab_scenarios::suite::{GroupPlot, Suite, SweepKind};
 use halab_scenarios::sweep::{run_sweep, Finished};
@@ -171,32 +172,94 @@ fn create_out_dir(out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create the output directory {}", out.display()))
 }
 
-/// The records of several files (the shards of one sweep), merged. A
-/// (scenario, seed) found twice is refused, naming both places: shards
-/// cover disjoint seeds, so a repeat is a merge mistake.
+/// The records of several files (the shards of one sweep), merged, with
+/// repeats of a run — the same scenario (name and fingerprint) and seed —
+/// dropped when they have the same trace hash (a file given twice, shards
+/// concatenated twice), and a note saying how many. Refused, naming both
+/// places: the same run with two trace hashes (nondeterminism, or records
+/// of different binaries mixed), and one scenario name with two
+/// fingerprints (two different scenarios, whose rows would be merged).
 pub fn merge_records(files: &[PathBuf]) -> anyhow::Result<Vec<Record>> {
-    let mut seen: BTreeMap<(String, u64), String> = BTreeMap::new();
-    let mut out = Vec::new();
+    let mut merge = Merge::default();
     for file in files {
-        for r in read_records(file)? {
-            let here = file.display().to_string();
-            if let Some(first) = seen.insert((r.scenario.clone(), r.seed), here.clone()) {
-                bail!(
-                    "{} seed {} is in {first} and again in {here}: shards must not overlap",
-                    r.scenario,
-                    r.seed
-                );
-            }
-            out.push(r);
+        for (line, r) in read_records(file)? {
+            merge.add(format!("{}:{line}", file.display()), r)?;
         }
     }
-    Ok(out)
+    if let Some(first) = merge.dropped.first() {
+        eprintln!(
+            "note: dropped {} duplicate record(s), each the same scenario, fingerprint, seed and trace hash \
+             as an earlier one (the first: {first})",
+            merge.dropped.len()
+        );
+    }
+    Ok(merge.records)
 }
 
-/// Run records from a JSON Lines file; errors name the file and line.
-fn read_records(file: &Path) -> anyhow::Result<Vec<Record>> {
+/// Records being merged ([`merge_records`]).
+#[derive(Default)]
+struct Merge {
+    records: Vec<Record>,
+    /// (scenario, fingerprint, seed) → where it was first seen, its trace hash.
+    seen: BTreeMap<(String, String, u64), (String, String)>,
+    /// Scenario name → its fingerprint and where it was first seen.
+    fingerprints: BTreeMap<String, (String, String)>,
+    /// Each dropped duplicate: where it is, and where its first copy is.
+    dropped: Vec<String>,
+}
+
+impl Merge {
+    /// Take `r`, found at `place` (`file:line`), unless it repeats a run.
+    fn add(&mut self, place: String, r: Record) -> anyhow::Result<()> {
+        let shown = |fp: &str| {
+            if fp.is_empty() {
+                "none (an older halab)".to_string()
+            } else {
+                fp.to_string()
+            }
+        };
+        let (fp, first) = self
+            .fingerprints
+            .entry(r.scenario.clone())
+            .or_insert_with(|| (r.scenario_fingerprint.clone(), place.clone()));
+        if *fp != r.scenario_fingerprint {
+            bail!(
+                "`{}` at {first} has fingerprint {} and at {place} fingerprint {}: the records of two different \
+                 scenarios of one name cannot be merged; report them apart",
+                r.scenario,
+                shown(fp),
+                shown(&r.scenario_fingerprint)
+            );
+        }
+        let key = (r.scenario.clone(), r.scenario_fingerprint.clone(), r.seed);
+        match self.seen.get(&key) {
+            Some((first, hash)) if *hash == r.trace_hash => {
+                self.dropped
+                    .push(format!("{} seed {} at {place}, first at {first}", r.scenario, r.seed));
+                Ok(())
+            }
+            Some((first, hash)) => bail!(
+                "{} seed {} is at {first} with trace hash {hash} and at {place} with trace hash {}: \
+                 the same scenario and seed gave two different runs (nondeterminism, or records of \
+                 different halab binaries mixed)",
+                r.scenario,
+                r.seed,
+                r.trace_hash
+            ),
+            None => {
+                self.seen.insert(key, (place, r.trace_hash.clone()));
+                self.records.push(r);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Run records from a JSON Lines file with their line numbers; errors name
+/// the file and line.
+fn read_records(file: &Path) -> anyhow::Result<Vec<(usize, Record)>> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let records = parse_records(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let records = parse_numbered_records(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
     if records.is_empty() {
         bail!("{} holds no run records", file.display());
     }
