@@ -120,4 +120,9 @@ fn shards_run_by_the_slurm_script_cover_the_range_once_and_merge() {
         seeds_in(&again.join("records.jsonl")).len(),
         repeated + seeds_in(&shards[4]).len()
     );
+    // Rendering the one shard into the merged report would drop the
+    // others' records: refused.
+    let o = halab(&["report", "--out", out.to_str().expect("utf-8"), "--from", names[3]]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("that the new records lack"), "{}", text(&o));
 }

@@ -1,8 +1,10 @@
 //! Results keep their identity and are never lost (issue 20): every record
 //! names its scenario's fingerprint and the halab version that ran it;
-//! `sweep --resume` matches finished runs on (fingerprint, seed) and
-//! refuses a file of another scenario or binary; seed ranges are lazy and
-//! `--jobs` is capped.
+//! `sweep --resume` and `report --resume` match finished runs on
+//! (fingerprint, seed) and refuse a file of another scenario or binary;
+//! `report --from` drops identical duplicates and refuses conflicting ones;
+//! a report never truncates records it was not asked about; seed ranges
+//! are lazy and `--jobs` is capped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -256,6 +258,139 @@ fn report_from_drops_identical_duplicates_and_refuses_conflicting_ones() {
         "{err}"
     );
     assert!(!dir.join("rep2").exists(), "nothing written");
+}
+
+/// A small suite of two scenarios over 3 seeds.
+const SUITE: &str = r#"
+name = "small"
+seeds = 3
+
+[[group]]
+title = "baseline"
+scenarios = ["steady", "tm-crash"]
+"#;
+
+/// Issue 20, cases 16 and 17: a report never drops records it was not asked
+/// about, and never overwrites finished runs.
+#[test]
+fn a_report_keeps_every_record_of_its_directory() {
+    let dir = tmp("keep");
+    let suite = dir.join("suite.toml");
+    std::fs::write(&suite, SUITE).expect("write");
+    let out = dir.join("rep");
+    let jsonl = out.join("records.jsonl");
+    let report = |extra: &[&str]| {
+        let mut args = vec!["report", "--suite", path_str(&suite), "--out", path_str(&out)];
+        args.extend(extra);
+        halab(&args)
+    };
+    let o = report(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let before = std::fs::read_to_string(&jsonl).expect("records");
+    assert_eq!(before.lines().count(), 6);
+
+    // Case 16: fewer seeds, resumed: the other seeds' records stay.
+    let o = report(&["--seeds", "1", "--resume"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("0 runs to do (2 already done)"), "{text}");
+    assert!(
+        text.contains("keeping 4 record(s) of other scenarios or seeds"),
+        "{text}"
+    );
+    assert!(text.contains("(2 records,"), "{text}");
+    assert_eq!(std::fs::read_to_string(&jsonl).expect("records"), before, "untouched");
+    let csv = std::fs::read_to_string(out.join("records.csv")).expect("csv");
+    assert_eq!(csv.lines().count(), 1 + 6, "the CSV holds the same records");
+
+    // Case 17: without --resume, refused, and nothing changes.
+    let o = report(&["--seeds", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("records.jsonl already holds run records; continue them with --resume"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&jsonl).expect("records"), before);
+
+    // Re-rendering records into a directory that holds others is refused
+    // as well; the directory's own records render in place.
+    let one = dir.join("one.jsonl");
+    std::fs::write(&one, before.lines().next().expect("a record").to_string() + "\n").expect("write");
+    let o = halab(&["report", "--from", path_str(&one), "--out", path_str(&out)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("already holds 5 run record(s) that the new records lack"),
+        "{}",
+        stderr(&o)
+    );
+    let o = halab(&["report", "--from", path_str(&jsonl), "--out", path_str(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(records(&jsonl).len(), 6);
+}
+
+/// A resumed report, as a resumed sweep, refuses records of another
+/// scenario of the same name or of another halab version.
+#[test]
+fn report_resume_refuses_records_of_another_binary() {
+    let dir = tmp("report-resume");
+    let suite = dir.join("suite.toml");
+    std::fs::write(&suite, SUITE).expect("write");
+    let out = dir.join("rep");
+    let args = [
+        "report",
+        "--suite",
+        path_str(&suite),
+        "--seeds",
+        "1",
+        "--out",
+        path_str(&out),
+    ];
+    let o = halab(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let jsonl = out.join("records.jsonl");
+    edit_records(&jsonl, |r| {
+        r.insert("halab_version".into(), "0.0.1".into());
+    });
+    let o = halab(&[&args[..], &["--resume"]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("run by halab 0.0.1; this is halab"), "{err}");
+    assert!(err.contains("choose another --out directory"), "{err}");
+    assert_eq!(records(&jsonl).len(), 2, "untouched");
+}
+
+/// `compare --out` does not replace the records of another comparison.
+#[test]
+fn compare_out_keeps_the_records_of_another_comparison() {
+    let dir = tmp("compare");
+    let out = dir.join("cmp");
+    let compare = |values: &str| {
+        halab(&[
+            "compare",
+            "steady",
+            "--vary",
+            values,
+            "--seeds",
+            "1..2",
+            "--out",
+            path_str(&out),
+        ])
+    };
+    let o = compare("job.keys=10,20");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = compare("job.keys=10,20");
+    assert_eq!(o.status.code(), Some(0), "the same comparison again: {}", stderr(&o));
+    let before = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
+    let o = compare("job.keys=30");
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("already holds 4 run record(s) that the new records lack"),
+        "{}",
+        stderr(&o)
+    );
+    let after = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
+    assert!(after == before, "records.jsonl changed");
 }
 
 /// Complete lines in `path` (none when it does not exist yet).

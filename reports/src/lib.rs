@@ -34,4 +34,4 @@ pub use plots::state_size::{plot_state_size, StateSizeLine};
 pub use plots::throughput::plot_throughput;
 pub use plots::PlotDescription;
 pub use record::{parse_numbered_records, parse_records, RunRecord, Verdict};
-pub use report::{render_report, ReportInputs, ReportSummary};
+pub use report::{render_report, RecordsFile, ReportInputs, ReportSummary};

@@ -1,5 +1,6 @@
-//! `render_report`: records in, a directory out — `records.jsonl`,
-//! `records.csv`, every plot as SVG and PNG, and `index.html`.
+//! `render_report`: records in, a directory out — `records.jsonl` (unless
+//! the caller keeps its own, [`RecordsFile`]), `records.csv`, every plot as
+//! SVG and PNG, and `index.html`. Each file is written whole or not at all.
 //!
 //! What the records alone cannot tell (which scenario file a name came
 //! from, which scenarios form a restart-policy comparison, a checkpoint
@@ -61,6 +62,22 @@ pub struct ReportInputs {
     pub state_size_sweep: Vec<StateSizeLine>,
     /// Rebalancing measurements per partitioner; empty: no plot.
     pub rebalancing: Vec<RebalanceStats>,
+    /// Whether `records.jsonl` is written from the records or is the
+    /// caller's.
+    pub records_file: RecordsFile,
+}
+
+/// What [`render_report`] does with `records.jsonl`.
+#[derive(Clone, Debug, Default)]
+pub enum RecordsFile {
+    /// Write it from the rendered records.
+    #[default]
+    Write,
+    /// It is the caller's (who appended each record as its run finished)
+    /// and stays as it is. Besides the rendered records it holds `others`,
+    /// which the page does not show; `records.csv` lists them after the
+    /// rendered ones, so both files hold the same records.
+    Kept { others: Vec<RunRecord> },
 }
 
 /// What `render_report` wrote.
@@ -78,8 +95,15 @@ pub struct ReportSummary {
     pub comparisons: Vec<ComparisonGroup>,
 }
 
+/// Write `text` to `path` whole or not at all: into a temporary file
+/// beside it, renamed over it once written, so an interrupted report never
+/// leaves a truncated `records.jsonl`.
 fn write(path: PathBuf, text: &str, files: &mut Vec<PathBuf>) -> Result<(), ReportError> {
-    std::fs::write(&path, text).map_err(|e| ReportError::io(&path, e))?;
+    let mut partial = path.clone().into_os_string();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, text).map_err(|e| ReportError::io(&partial, e))?;
+    std::fs::rename(&partial, &path).map_err(|e| ReportError::io(&path, e))?;
     files.push(path);
     Ok(())
 }
@@ -178,8 +202,16 @@ pub fn render_report(
 ) -> Result<ReportSummary, ReportError> {
     std::fs::create_dir_all(out_dir).map_err(|e| ReportError::io(out_dir, e))?;
     let mut files = Vec::new();
-    write(out_dir.join(RECORDS_JSONL), &to_jsonl(records)?, &mut files)?;
-    write(out_dir.join(RECORDS_CSV), &to_csv(records), &mut files)?;
+    match &extra.records_file {
+        RecordsFile::Write => {
+            write(out_dir.join(RECORDS_JSONL), &to_jsonl(records)?, &mut files)?;
+            write(out_dir.join(RECORDS_CSV), &to_csv(records), &mut files)?;
+        }
+        RecordsFile::Kept { others } => {
+            let all: Vec<RunRecord> = records.iter().chain(others).cloned().collect();
+            write(out_dir.join(RECORDS_CSV), &to_csv(&all), &mut files)?;
+        }
+    }
 
     let sections = vec![
         runs_section(records, extra, out_dir)?,

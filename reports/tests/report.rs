@@ -2,7 +2,8 @@
 //! page has one summary row per scenario, references every plot by a
 //! relative path that exists beside it, and gives each failed run its repro
 //! line; the CSV has a header and one row per record; the JSON Lines copy
-//! reads back to the same records.
+//! reads back to the same records, or is left alone when it is the
+//! caller's.
 
 mod common;
 
@@ -13,7 +14,7 @@ use std::sync::OnceLock;
 use common::{check_files, fixture, out_dir};
 use halab_reports::csv::CSV_COLUMNS;
 use halab_reports::report::{INDEX_HTML, RECORDS_CSV, RECORDS_JSONL};
-use halab_reports::{parse_records, render_report, RebalanceStats, ReportInputs, ReportSummary, Verdict};
+use halab_reports::{parse_records, render_report, RebalanceStats, RecordsFile, ReportInputs, ReportSummary, Verdict};
 
 fn inputs() -> ReportInputs {
     ReportInputs {
@@ -210,6 +211,27 @@ fn csv_and_jsonl_hold_every_record() {
 
     let back = parse_records(&std::fs::read_to_string(dir.join(RECORDS_JSONL)).expect("jsonl")).expect("parses");
     assert_eq!(back, records);
+}
+
+#[test]
+fn a_kept_records_file_stays_as_it_is_and_the_csv_lists_the_others_too() {
+    let records = fixture();
+    let (shown, others) = records.split_at(3);
+    let dir = out_dir("report-kept");
+    let jsonl = dir.join(RECORDS_JSONL);
+    std::fs::write(&jsonl, "the caller's\n").expect("write");
+    let extra = ReportInputs {
+        records_file: RecordsFile::Kept {
+            others: others.to_vec(),
+        },
+        ..Default::default()
+    };
+    let summary = render_report(shown, &extra, &dir).expect("report");
+    assert_eq!(std::fs::read_to_string(&jsonl).expect("jsonl"), "the caller's\n");
+    assert!(!summary.files.contains(&jsonl), "not written");
+    let csv = std::fs::read_to_string(dir.join(RECORDS_CSV)).expect("csv");
+    assert_eq!(csv.lines().count(), 1 + records.len());
+    assert!(!dir.join("records.csv.partial").exists(), "renamed into place");
 }
 
 #[test]

@@ -7,13 +7,15 @@
 //! key (`tm-crash--restart-strategy.type=fixed-delay`). Keys are read as
 //! `--set` reads them (see `halab_scenarios::overrides`). With `--out DIR` the runs'
 //! records, the variants as scenario files and an HTML report of the
-//! comparison are written there. Exit code as `halab sweep`.
+//! comparison are written there; records already there that the new ones
+//! lack are never replaced (exit 2). Exit code as `halab sweep`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
 use halab_reports::plots::interval_sweep::committed_per_s;
+use halab_reports::report::RECORDS_JSONL;
 use halab_reports::stats::median;
 use halab_reports::{comparison::comparison_row, render_report, ReportInputs};
 use halab_scenarios::sweep::{pairs, run_sweep, SeedRange};
@@ -150,6 +152,7 @@ fn from_files(opts: &Options) -> anyhow::Result<i32> {
     print_table(&names, &records);
     print_failures(&records, |_| None);
     if let Some(dir) = &opts.out {
+        super::report::refuse_replacing(&dir.join(RECORDS_JSONL), &records)?;
         let inputs = ReportInputs {
             title: format!("halab compare {} (from records)", opts.scenario),
             ..Default::default()
@@ -312,6 +315,7 @@ fn write_out(
     variants: &[(Scenario, Vec<String>)],
     records: &[Record],
 ) -> anyhow::Result<()> {
+    super::report::refuse_replacing(&dir.join(RECORDS_JSONL), records)?;
     let scenario_dir = dir.join("scenarios");
     std::fs::create_dir_all(&scenario_dir).with_context(|| format!("cannot create {}", scenario_dir.display()))?;
     let mut args = std::collections::BTreeMap::new();

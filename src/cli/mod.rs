@@ -258,7 +258,8 @@ pub enum Command {
         /// several files (the shards of a sweep) are merged.
         #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["seeds", "jobs", "resume", "scenarios"])]
         from: Vec<std::path::PathBuf>,
-        /// Keep the suite's records already in DIR/records.jsonl; run the rest.
+        /// Keep the suite's records already in DIR/records.jsonl and run the
+        /// rest; records of other scenarios or seeds stay in the file.
         #[arg(long)]
         resume: bool,
         /// Restrict the suite to these scenarios (comma-separated; for tests).

@@ -15,9 +15,14 @@
 //!
 //! Runs go through the sweep worker pool (`halab_scenarios::sweep`) with a
 //! progress bar; each record is appended to `DIR/records.jsonl` as it
-//! finishes, so an interrupted report keeps every finished run, and
-//! `--resume` runs only what is missing. Then `render_report` writes the
-//! page, and the summary table and the repro line of every failed run are
+//! finishes, so an interrupted report keeps every finished run. A
+//! directory that holds records is refused without `--resume`; with it
+//! only what is missing runs (matched on scenario fingerprint and seed, as
+//! `sweep --resume`), and records of other scenarios or seeds stay in the
+//! file, unshown. `--from` merges files, dropping repeated runs and
+//! refusing conflicting ones ([`merge_records`]), and never replaces a
+//! `records.jsonl` holding records the new ones lack. Then `render_report`
+//! writes the page, and the summary table and the repro line of every failed run are
 //! printed. Exit code as `halab sweep`: the worst verdict's; the report is
 //! written first either way. Bad input exits 2.
 //!
@@ -45,11 +50,11 @@ use halab_engine::partition::registry::{build_partitioner, partitioner_names};
 use halab_engine::partition::PartitionerParams;
 use halab_reports::report::RECORDS_JSONL;
 use halab_reports::{
-    parse_numbered_records, parse_records, render_report, IntervalLayout, RebalanceStats, ReportInputs, ReportSummary,
-    StateLayout, SuiteLayout,
+    parse_numbered_records, parse_records, render_report, IntervalLayout, RebalanceStats, RecordsFile, ReportInputs,
+    ReportSummary, StateLayout, SuiteLayout,
 };
 use halab_scenarios::suite::{GroupPlot, Suite, SweepKind};
-use halab_scenarios::sweep::{run_sweep, Finished};
+use halab_scenarios::sweep::{pairs, run_sweep, Finished};
 use halab_scenarios::variants::Variation;
 use halab_sim::{Scenario, Verdict};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -93,20 +98,25 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         Some(path) => Suite::load(path).map_err(|e| anyhow!("{e}"))?,
         None => Suite::standard(),
     };
-    let (mut records, title) = match opts.from.as_slice() {
+    let (mut records, title, records_file) = match opts.from.as_slice() {
         [] => {
             let seeds = opts.seeds.unwrap_or(suite.seeds);
             let chosen = select(&suite, &opts.scenarios)?;
             create_out_dir(&opts.out)?;
-            let records = run_in_process(&opts, seeds, &chosen)?;
+            let ran = run_in_process(&opts, seeds, &chosen)?;
             let title = format!("halab report: {} scenarios, seeds 1..={seeds}", chosen.len());
-            (records, title)
+            (ran.records, title, RecordsFile::Kept { others: ran.others })
         }
         files => {
             let records = merge_records(files)?;
             create_out_dir(&opts.out)?;
+            refuse_replacing(&opts.out.join(RECORDS_JSONL), &records)?;
             let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-            (records, format!("halab report: {}", names.join(", ")))
+            (
+                records,
+                format!("halab report: {}", names.join(", ")),
+                RecordsFile::Write,
+            )
         }
     };
     records.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
@@ -114,6 +124,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         title,
         scenario_args: write_scenario_files(&opts.out, &suite, &records)?,
         rebalancing: rebalancing_stats()?,
+        records_file,
         ..layout_of(&suite).inputs(&records)
     };
     print_interval_sweep(&suite, &inputs);
@@ -255,6 +266,43 @@ impl Merge {
     }
 }
 
+/// Refuse to replace `jsonl` (a report's `records.jsonl`) with `records`
+/// unless it holds none that `records` lacks: rendering rewrites it.
+pub(super) fn refuse_replacing(jsonl: &Path, records: &[Record]) -> anyhow::Result<()> {
+    let text = match std::fs::read_to_string(jsonl) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", jsonl.display())),
+    };
+    let old = parse_records(&text).map_err(|e| {
+        anyhow!(
+            "{} is there and is not a records file ({e}); rendering would replace it: choose another --out",
+            jsonl.display()
+        )
+    })?;
+    let key = |r: &Record| {
+        (
+            r.scenario.clone(),
+            r.scenario_fingerprint.clone(),
+            r.seed,
+            r.trace_hash.clone(),
+        )
+    };
+    let new: BTreeSet<_> = records.iter().map(key).collect();
+    let lost: Vec<&Record> = old.iter().filter(|r| !new.contains(&key(r))).collect();
+    if let Some(first) = lost.first() {
+        bail!(
+            "{} already holds {} run record(s) that the new records lack (the first: {} seed {}); \
+             rendering would replace them: add that file to --from, or choose another --out",
+            jsonl.display(),
+            lost.len(),
+            first.scenario,
+            first.seed
+        );
+    }
+    Ok(())
+}
+
 /// Run records from a JSON Lines file with their line numbers; errors name
 /// the file and line.
 fn read_records(file: &Path) -> anyhow::Result<Vec<(usize, Record)>> {
@@ -363,57 +411,90 @@ fn write_scenario_files(out: &Path, suite: &Suite, records: &[Record]) -> anyhow
     Ok(args)
 }
 
-/// The records of `DIR/records.jsonl` to keep: with `--resume`, those of
-/// `wanted` pairs (once each); else none, and the file starts empty.
-fn records_kept(jsonl: &Path, resume: bool, wanted: &BTreeSet<(String, u64)>) -> anyhow::Result<Vec<Record>> {
-    if !(resume && jsonl.exists()) {
+/// The records of a report's run: those it renders, old and new, and the
+/// others `DIR/records.jsonl` holds (other scenarios or seeds), kept there.
+struct Ran {
+    records: Vec<Record>,
+    others: Vec<Record>,
+}
+
+/// The records already in `DIR/records.jsonl`. Without `--resume` there must
+/// be none (a report never overwrites finished runs); with it, those of
+/// `scenarios`' names must come from those scenarios and this halab.
+fn previous_records(jsonl: &Path, resume: bool, scenarios: &[Scenario]) -> anyhow::Result<Vec<Record>> {
+    let holds_records = std::fs::metadata(jsonl).is_ok_and(|m| m.len() > 0);
+    if !holds_records {
         std::fs::File::create(jsonl).with_context(|| format!("cannot write {}", jsonl.display()))?;
         return Ok(Vec::new());
     }
+    if !resume {
+        bail!(
+            "{} already holds run records; continue them with --resume, or choose another --out directory",
+            jsonl.display()
+        );
+    }
     // Cuts a partial last line left by an interrupted write.
-    Finished::read(jsonl).map_err(anyhow::Error::msg)?;
-    let text = std::fs::read_to_string(jsonl).with_context(|| format!("cannot read {}", jsonl.display()))?;
-    let old = parse_records(&text).map_err(|e| anyhow!("{}: {e}", jsonl.display()))?;
-    let mut seen = BTreeSet::new();
-    Ok(old
-        .into_iter()
-        .filter(|r| {
-            let key = (r.scenario.clone(), r.seed);
-            wanted.contains(&key) && seen.insert(key)
-        })
-        .collect())
+    let finished = Finished::read(jsonl).map_err(anyhow::Error::msg)?;
+    finished.check(jsonl, scenarios).map_err(|e| {
+        anyhow!("{e}; --resume continues a report only with the scenarios and the halab that wrote it: choose another --out directory")
+    })?;
+    Ok(read_records(jsonl)?.into_iter().map(|(_, r)| r).collect())
+}
+
+/// Split `old` into the records of `scenarios` × seeds `1..=seeds` (each
+/// run once) and the others.
+fn split_previous(old: Vec<Record>, scenarios: &[Scenario], seeds: u64) -> Ran {
+    let fingerprints: BTreeSet<String> = scenarios.iter().map(Scenario::fingerprint).collect();
+    let mut taken = Finished::default();
+    let mut ran = Ran {
+        records: Vec::new(),
+        others: Vec::new(),
+    };
+    for r in old {
+        if !(fingerprints.contains(&r.scenario_fingerprint) && (1..=seeds).contains(&r.seed)) {
+            ran.others.push(r);
+        } else if !taken.contains(&r.scenario_fingerprint, r.seed) {
+            taken.add(&r.scenario, &r.scenario_fingerprint, &r.halab_version, r.seed);
+            ran.records.push(r);
+        }
+    }
+    ran
 }
 
 /// Run every (scenario, seed) of `scenarios` × `1..=seeds` that is not
 /// already in `DIR/records.jsonl` (with `--resume`) on the sweep's worker
-/// pool in this process, appending each record to the file as it finishes;
-/// return the records, old and new.
-fn run_in_process(opts: &Options, seeds: u64, scenarios: &[Scenario]) -> anyhow::Result<Vec<Record>> {
+/// pool in this process, appending each record to the file as it finishes.
+/// Records of other scenarios or seeds in the file stay there.
+fn run_in_process(opts: &Options, seeds: u64, scenarios: &[Scenario]) -> anyhow::Result<Ran> {
     let jsonl = opts.out.join(RECORDS_JSONL);
-    let wanted: BTreeSet<(String, u64)> = scenarios
-        .iter()
-        .flat_map(|s| (1..=seeds).map(|seed| (s.name.clone(), seed)))
-        .collect();
-    let mut records = records_kept(&jsonl, opts.resume, &wanted)?;
-    let done: BTreeSet<(&str, u64)> = records.iter().map(|r| (r.scenario.as_str(), r.seed)).collect();
-    let work: Vec<(usize, u64)> = (1..=seeds)
-        .flat_map(|seed| (0..scenarios.len()).map(move |i| (i, seed)))
-        .filter(|&(i, seed)| !done.contains(&(scenarios[i].name.as_str(), seed)))
-        .collect();
+    let mut ran = split_previous(previous_records(&jsonl, opts.resume, scenarios)?, scenarios, seeds);
+    if !ran.others.is_empty() {
+        println!(
+            "keeping {} record(s) of other scenarios or seeds in {}; this report does not show them",
+            ran.others.len(),
+            jsonl.display()
+        );
+    }
+    let mut done = Finished::default();
+    for r in &ran.records {
+        done.add(&r.scenario, &r.scenario_fingerprint, &r.halab_version, r.seed);
+    }
+    let fingerprints: Vec<String> = scenarios.iter().map(Scenario::fingerprint).collect();
+    let work = pairs(scenarios.len(), 1..=seeds).filter(|&(i, seed)| !done.contains(&fingerprints[i], seed));
+    let to_run = u128::from(seeds) * scenarios.len() as u128 - ran.records.len() as u128;
     let jobs = opts
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     println!(
-        "halab report: {} scenario(s) x seeds 1..={seeds}; {} runs to do ({} already done), {jobs} jobs; writing {}",
+        "halab report: {} scenario(s) x seeds 1..={seeds}; {to_run} runs to do ({} already done), {jobs} jobs; writing {}",
         scenarios.len(),
-        work.len(),
-        done.len(),
+        ran.records.len(),
         opts.out.display()
     );
-    let new = run_appending(&jsonl, scenarios, &work, jobs)?;
-    assert_eq!(new.len(), work.len(), "invariant: every run gives one record");
-    records.extend(new);
-    Ok(records)
+    let new = run_appending(&jsonl, scenarios, work, to_run, jobs)?;
+    assert_eq!(new.len() as u128, to_run, "invariant: every run gives one record");
+    ran.records.extend(new);
+    Ok(ran)
 }
 
 /// Run `work` on `jobs` threads with a progress bar, appending each record
@@ -421,23 +502,24 @@ fn run_in_process(opts: &Options, seeds: u64, scenarios: &[Scenario]) -> anyhow:
 fn run_appending(
     jsonl: &Path,
     scenarios: &[Scenario],
-    work: &[(usize, u64)],
+    work: impl Iterator<Item = (usize, u64)> + Send,
+    to_run: u128,
     jobs: usize,
 ) -> anyhow::Result<Vec<Record>> {
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(jsonl)
         .with_context(|| format!("cannot open {}", jsonl.display()))?;
-    let bar = ProgressBar::new(work.len() as u64);
+    let bar = ProgressBar::new(u64::try_from(to_run).unwrap_or(u64::MAX));
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {per_sec}  eta {eta}  {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut out = Vec::with_capacity(work.len());
+    let mut out = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
     let mut failed = 0usize;
     let started = Instant::now();
-    run_sweep(scenarios, work.iter().copied(), jobs, false, |r| {
+    run_sweep(scenarios, work, jobs, false, |r| {
         let line = serde_json::to_string(&r).unwrap_or_default();
         let appended = file
             .write_all(format!("{line}\n").as_bytes())
@@ -470,11 +552,11 @@ fn run_appending(
         return Err(e);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    if !work.is_empty() && elapsed > 0.0 {
+    if !out.is_empty() && elapsed > 0.0 {
         println!(
             "ran {} runs in {elapsed:.1}s wall ({:.1} runs/s); records: {}",
-            work.len(),
-            work.len() as f64 / elapsed,
+            out.len(),
+            out.len() as f64 / elapsed,
             jsonl.display()
         );
     }
