@@ -7,6 +7,8 @@
 //! - [`harness`]: [`run_seed`], the one way every caller runs a simulation;
 //! - [`checkers`]: exactly-once and liveness, each in its own file, against
 //!   the sequential [`reference`](mod@reference);
+//! - [`names`]: the scenario name rule, and user text made safe as a file
+//!   name, on a terminal and as a shell word;
 //! - [`record`]: the [`RunRecord`] a run produces, tied to its scenario by
 //!   the [`fingerprint`] and to the binary by its version; [`recovery`]
 //!   derives recovery episodes from the trace.
@@ -23,6 +25,7 @@ pub mod history;
 pub mod human;
 pub mod keys;
 pub mod latency;
+pub mod names;
 pub mod plan_check;
 pub mod random_faults;
 pub mod record;

@@ -431,9 +431,7 @@ impl Scenario {
 
     /// Check everything that can be checked before running.
     pub fn validate(&self) -> Result<EngineConfig, ScenarioError> {
-        if self.name.trim().is_empty() {
-            return Err(err("name", "must not be empty"));
-        }
+        crate::names::check_scenario_name(&self.name).map_err(|m| err("name", m))?;
         if self.duration.as_millis() == 0 {
             return Err(err("duration", "must be positive"));
         }

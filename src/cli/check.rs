@@ -5,6 +5,7 @@
 
 use anyhow::{anyhow, Context};
 use halab_sim::history::History;
+use halab_sim::names::escape_control;
 use halab_sim::Verdict;
 
 pub fn run(file: &std::path::Path) -> anyhow::Result<i32> {
@@ -13,14 +14,14 @@ pub fn run(file: &std::path::Path) -> anyhow::Result<i32> {
     let found = history.check();
     println!(
         "history of {} seed {}: {} commits, {} trace events",
-        history.scenario.name,
+        escape_control(&history.scenario.name),
         history.seed,
         history.commits.len(),
         history.trace.len()
     );
     println!("verdict: {}", found.verdict.as_str());
     if let Some(m) = &found.message {
-        println!("  {m}");
+        println!("  {}", escape_control(m));
     }
     if found.verdict == history.verdict {
         println!("the run's verdict was the same");
@@ -31,7 +32,7 @@ pub fn run(file: &std::path::Path) -> anyhow::Result<i32> {
             history
                 .message
                 .as_deref()
-                .map(|m| format!(" ({m})"))
+                .map(|m| format!(" ({})", escape_control(m)))
                 .unwrap_or_default()
         );
     }

@@ -4,7 +4,9 @@
 //! one side-by-side table with the best value of each column marked `*`.
 //!
 //! A variant is named for what varies: `<base>--<key>=<value>` per varied
-//! key (`tm-crash--restart-strategy.type=fixed-delay`). Keys are read as
+//! key (`tm-crash--restart-strategy.type=fixed-delay`), with every character
+//! a scenario name may not hold (`halab_sim::names`) written `_`, so the
+//! variant's scenario file loads under the same name. Keys are read as
 //! `--set` reads them (see `halab_scenarios::overrides`). With `--out DIR` the runs'
 //! records, the variants as scenario files and an HTML report of the
 //! comparison are written there; records already there that the new ones
@@ -19,6 +21,7 @@ use halab_reports::report::RECORDS_JSONL;
 use halab_reports::stats::median;
 use halab_reports::{comparison::comparison_row, render_report, ReportInputs};
 use halab_scenarios::sweep::{pairs, run_sweep, SeedRange};
+use halab_sim::names::{escape_control, file_name_part};
 use halab_sim::Scenario;
 
 use halab_scenarios::overrides;
@@ -68,7 +71,8 @@ fn axes(vary: &[String]) -> anyhow::Result<Vec<Axis>> {
         .collect()
 }
 
-/// Every combination of the axes' values applied to `base`, named for it.
+/// Every combination of the axes' values applied to `base`, named for it;
+/// two values that give one name are refused.
 fn variants(base: &Scenario, axes: &[Axis]) -> anyhow::Result<Vec<(Scenario, Vec<String>)>> {
     let mut out = vec![(base.clone(), Vec::new())];
     for axis in axes {
@@ -76,13 +80,21 @@ fn variants(base: &Scenario, axes: &[Axis]) -> anyhow::Result<Vec<(Scenario, Vec
         for (s, sets) in &out {
             for value in &axis.values {
                 let mut v = overrides::apply(s, &axis.key, value, "--vary").map_err(anyhow::Error::msg)?;
-                v.name = format!("{}--{}={}", s.name, axis.key, value);
+                v.name = file_name_part(&format!("{}--{}={}", s.name, axis.key, value));
                 let mut sets = sets.clone();
                 sets.push(format!("{}={}", axis.key, value));
                 next.push((v, sets));
             }
         }
         out = next;
+    }
+    let mut names = BTreeSet::new();
+    if let Some((s, _)) = out.iter().find(|(s, _)| !names.insert(s.name.clone())) {
+        bail!(
+            "two variants are both named `{}`: values that differ only in characters a scenario name cannot \
+             hold (written `_`) cannot be told apart",
+            s.name
+        );
     }
     Ok(out)
 }
@@ -144,7 +156,7 @@ fn from_files(opts: &Options) -> anyhow::Result<i32> {
     let names: Vec<String> = names.into_iter().collect();
     println!(
         "halab compare {}: {} scenarios, {} records from {} file(s)",
-        opts.scenario,
+        escape_control(&opts.scenario),
         names.len(),
         records.len(),
         opts.from.len()
@@ -249,14 +261,23 @@ fn print_table(names: &[String], records: &[Record]) {
             }
         })
         .collect();
-    let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(8).max(8);
+    let w = rows
+        .iter()
+        .map(|r| escape_control(&r.name).len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let mut header = format!("{:<w$} {:>6}", "variant", "passed");
     for (h, _, _) in COLUMNS {
         header.push_str(&format!(" {h:>10}"));
     }
     println!("{header}");
     for r in &rows {
-        let mut line = format!("{:<w$} {:>6}", r.name, format!("{}/{}", r.passes, r.runs));
+        let mut line = format!(
+            "{:<w$} {:>6}",
+            escape_control(&r.name),
+            format!("{}/{}", r.passes, r.runs)
+        );
         for (i, (_, _, unit)) in COLUMNS.iter().enumerate() {
             let is_best = rows.len() > 1 && r.values[i].is_some() && r.values[i] == best[i];
             line.push_str(&format!(" {:>10}", cell(r.values[i], *unit, is_best)));
@@ -298,13 +319,13 @@ fn print_failures(records: &[Record], repro: impl Fn(&Record) -> Option<String>)
     for r in records.iter().filter(|r| r.verdict != halab_reports::Verdict::Pass) {
         println!(
             "{} seed {} {}: {}",
-            r.scenario,
+            escape_control(&r.scenario),
             r.seed,
             r.verdict.as_str(),
-            r.message.clone().unwrap_or_default()
+            escape_control(r.message.as_deref().unwrap_or_default())
         );
         if let Some(line) = repro(r) {
-            println!("  reproduce: {line}");
+            println!("  reproduce: {}", escape_control(&line));
         }
     }
 }
@@ -320,7 +341,7 @@ fn write_out(
     std::fs::create_dir_all(&scenario_dir).with_context(|| format!("cannot create {}", scenario_dir.display()))?;
     let mut args = std::collections::BTreeMap::new();
     for (s, _) in variants {
-        let path = scenario_dir.join(format!("{}.toml", s.name));
+        let path = scenario_dir.join(format!("{}.toml", file_name_part(&s.name)));
         let text = s
             .to_toml()
             .map_err(|e| anyhow!("cannot write scenario {}: {e}", s.name))?;
@@ -337,4 +358,35 @@ fn write_out(
         .context("cannot write the comparison report")?;
     println!("report: {}", summary.index.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variant_names_are_valid_scenario_names() {
+        let base = halab_scenarios::catalogue::load("tm-crash")
+            .expect("built in")
+            .expect("valid");
+        let axes = [Axis {
+            key: "job.key-distribution".into(),
+            values: vec!["zipf(1.1)".into(), "hot(0.8, 10)".into()],
+        }];
+        let names: Vec<String> = variants(&base, &axes)
+            .expect("variants")
+            .into_iter()
+            .map(|(s, _)| {
+                assert_eq!(s.validate().map(|_| ()), Ok(()), "{}", s.name);
+                s.name
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "tm-crash--job.key-distribution=zipf_1.1_",
+                "tm-crash--job.key-distribution=hot_0.8__10_"
+            ]
+        );
+    }
 }

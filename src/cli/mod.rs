@@ -51,7 +51,8 @@ where
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let text = format!("{e:#}");
+            eprintln!("error: {}", halab_sim::names::escape_control(&text));
             EXIT_BAD_INPUT
         }
     }

@@ -12,6 +12,8 @@
 //!
 //! Sweep points and other scenarios not in the catalogue are written as
 //! scenario files to `DIR/scenarios/` so their repro lines work.
+//! Names and messages from records are printed with their control
+//! characters escaped.
 //!
 //! Runs go through the sweep worker pool (`halab_scenarios::sweep`) with a
 //! progress bar; each record is appended to `DIR/records.jsonl` as it
@@ -56,6 +58,7 @@ use halab_reports::{
 use halab_scenarios::suite::{GroupPlot, Suite, SweepKind};
 use halab_scenarios::sweep::{pairs, run_sweep, Finished};
 use halab_scenarios::variants::Variation;
+use halab_sim::names::{escape_control, file_name_part};
 use halab_sim::{Scenario, Verdict};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -387,7 +390,8 @@ fn select(suite: &Suite, filter: &[String]) -> anyhow::Result<Vec<Scenario>> {
 
 /// Write every scenario of `suite` that has records but is not the
 /// catalogue's (sweep points, scenario files) to `DIR/scenarios/<name>.toml`
-/// and return scenario name → that path, for the repro lines.
+/// (the name made safe as a file name) and return scenario name → that
+/// path, for the repro lines.
 fn write_scenario_files(out: &Path, suite: &Suite, records: &[Record]) -> anyhow::Result<BTreeMap<String, String>> {
     let present: BTreeSet<&str> = records.iter().map(|r| r.scenario.as_str()).collect();
     let mut args = BTreeMap::new();
@@ -401,7 +405,7 @@ fn write_scenario_files(out: &Path, suite: &Suite, records: &[Record]) -> anyhow
         }
         let dir = out.join(SCENARIO_DIR);
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let path = dir.join(format!("{}.toml", s.name));
+        let path = dir.join(format!("{}.toml", file_name_part(&s.name)));
         let text = s
             .to_toml()
             .map_err(|e| anyhow!("cannot write scenario {}: {e}", s.name))?;
@@ -532,10 +536,10 @@ fn run_appending(
             failed += 1;
             bar.println(format!(
                 "{} seed {}: {} {}",
-                r.scenario,
+                escape_control(&r.scenario),
                 r.seed,
                 r.verdict.as_str(),
-                r.message.clone().unwrap_or_default()
+                escape_control(r.message.as_deref().unwrap_or_default())
             ));
         }
         match read {
@@ -604,7 +608,7 @@ fn print_summary(summary: &ReportSummary) {
     let w = summary
         .scenarios
         .iter()
-        .map(|r| r.scenario.len())
+        .map(|r| escape_control(&r.scenario).len())
         .max()
         .unwrap_or(8)
         .max(8);
@@ -615,7 +619,7 @@ fn print_summary(summary: &ReportSummary) {
     for r in &summary.scenarios {
         println!(
             "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>5} {:>8} {:>9}",
-            r.scenario,
+            escape_control(&r.scenario),
             r.runs,
             r.passes,
             r.violations,
@@ -638,7 +642,7 @@ fn print_summary(summary: &ReportSummary) {
         for r in &g.rows {
             println!(
                 "  {:<w$} {:>9} {:>9} {:>8} {:>7} {:>9}",
-                r.scenario,
+                escape_control(&r.scenario),
                 seconds(r.median_recovery_ms),
                 seconds(r.p90_recovery_ms),
                 r.median_restarts.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
@@ -657,12 +661,12 @@ fn print_summary(summary: &ReportSummary) {
     for f in &summary.failed {
         println!(
             "{} seed {} {}: {}",
-            f.scenario,
+            escape_control(&f.scenario),
             f.seed,
             f.verdict.as_str(),
-            f.message.clone().unwrap_or_default()
+            escape_control(f.message.as_deref().unwrap_or_default())
         );
-        println!("  reproduce: {}", f.repro);
+        println!("  reproduce: {}", escape_control(&f.repro));
     }
 }
 

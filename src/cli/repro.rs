@@ -2,6 +2,7 @@
 //! against a known trace hash.
 
 use halab_scenarios::runner::run_timed_with_trace;
+use halab_sim::names::escape_control;
 use halab_sim::Verdict;
 
 use super::run::{banner, summary};
@@ -19,7 +20,7 @@ pub fn run(arg: &str, seed: u64, trace: bool, expect_hash: Option<String>) -> an
     println!("{}", summary(&record));
     println!("verdict: {}", record.verdict.as_str());
     if let Some(m) = &record.message {
-        println!("  {m}");
+        println!("  {}", escape_control(m));
     }
     if let Some(h) = expect_hash {
         if h != record.trace_hash {

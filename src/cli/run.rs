@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use halab_scenarios::runner::run_timed_with_trace;
+use halab_sim::names::escape_control;
 use halab_sim::{RunRecord, Scenario, Verdict};
 
 use super::{scenario_arg, Format};
@@ -21,13 +22,17 @@ pub struct Options {
     pub write_plan: Option<PathBuf>,
 }
 
-/// The run banner: scenario, seed, derived parameters, fault plan.
+/// The run banner: scenario, seed, derived parameters, fault plan. Text
+/// from the scenario is shown with its control characters escaped.
 pub fn banner(s: &Scenario, seed: u64) -> String {
     let plan = s.fault_plan(seed);
     let j = &s.job;
     let mut b = String::new();
-    b.push_str(&format!("halab run: scenario {} seed {seed}\n", s.name));
-    b.push_str(&format!("  {}\n", s.description));
+    b.push_str(&format!(
+        "halab run: scenario {} seed {seed}\n",
+        escape_control(&s.name)
+    ));
+    b.push_str(&format!("  {}\n", escape_control(&s.description)));
     b.push_str(&format!(
         "  cluster: {} TaskManagers x {} slots; job: {} partitions, parallelism source {} / count {} / sink {}, {} records/s per partition, {} keys, {} records over {}\n",
         s.cluster.task_managers,
@@ -43,7 +48,7 @@ pub fn banner(s: &Scenario, seed: u64) -> String {
     ));
     if !s.config.is_empty() {
         let cfg: Vec<String> = s.config.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        b.push_str(&format!("  config: {}\n", cfg.join(" ")));
+        b.push_str(&format!("  config: {}\n", escape_control(&cfg.join(" "))));
     }
     match s.resource_model() {
         Ok(Some(m)) => b.push_str(&format!(
@@ -153,7 +158,7 @@ pub fn summary(r: &RunRecord) -> String {
         ));
     }
     for ex in &r.examples {
-        s.push_str(&format!("\n  example: {ex}"));
+        s.push_str(&format!("\n  example: {}", escape_control(ex)));
     }
     s
 }
@@ -191,7 +196,10 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
             .to_toml()
             .map_err(|e| anyhow::anyhow!("cannot write the plan: {e}"))?;
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-        say(&format!("  wrote the explicit plan to {}", path.display()));
+        say(&format!(
+            "  wrote the explicit plan to {}",
+            escape_control(&path.display().to_string())
+        ));
     }
     let (mut record, trace, history) = run_once(&scenario, seed, opts.history.as_deref())?;
     if let (Some(path), Some(history)) = (&opts.history, history) {
@@ -218,16 +226,16 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
             println!("{}", summary(&record));
             println!("verdict: {}", record.verdict.as_str());
             if let Some(m) = &record.message {
-                println!("  {m}");
+                println!("  {}", escape_control(m));
             }
             if record.verdict != Verdict::Pass {
-                println!("reproduce: {}", RunRecord::repro_line_for(arg, seed));
+                println!("reproduce: {}", escape_control(&RunRecord::repro_line_for(arg, seed)));
             }
         }
         Format::Json => {
             println!("{}", serde_json::to_string(&record)?);
             if record.verdict != Verdict::Pass {
-                eprintln!("reproduce: {}", RunRecord::repro_line_for(arg, seed));
+                eprintln!("reproduce: {}", escape_control(&RunRecord::repro_line_for(arg, seed)));
             }
         }
     }

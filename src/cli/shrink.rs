@@ -1,13 +1,21 @@
 //! `halab shrink`: minimise a failing seed's fault plan and write the result
-//! as an explicit scenario file.
+//! as an explicit scenario file: `--out`, or `<name>-seed<N>-shrunk.toml` in
+//! the working directory (the name made safe as a file name).
 
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
 use halab_scenarios::shrink::{shrink, ShrinkError};
+use halab_sim::names::{escape_control, file_name_part};
 
 use super::run::banner;
 use super::scenario_arg;
+
+/// The default output file for `name` under `seed`: a plain file name,
+/// so always in the working directory.
+fn default_out(name: &str, seed: u64) -> PathBuf {
+    PathBuf::from(format!("{}-seed{seed}-shrunk.toml", file_name_part(name)))
+}
 
 pub fn run(arg: &str, seed: u64, out: Option<PathBuf>) -> anyhow::Result<i32> {
     let scenario = scenario_arg::load(arg)?;
@@ -20,7 +28,7 @@ pub fn run(arg: &str, seed: u64, out: Option<PathBuf>) -> anyhow::Result<i32> {
         }
         Err(e) => return Err(anyhow!("{e}")),
     };
-    let path = out.unwrap_or_else(|| PathBuf::from(format!("{}-seed{seed}-shrunk.toml", scenario.name)));
+    let path = out.unwrap_or_else(|| default_out(&scenario.name, seed));
     let text = shrunk
         .scenario
         .to_toml()
@@ -34,7 +42,24 @@ pub fn run(arg: &str, seed: u64, out: Option<PathBuf>) -> anyhow::Result<i32> {
         shrunk.verdict.as_str()
     );
     println!("minimal plan:\n{}", shrunk.shrunk);
-    println!("wrote {}", path.display());
-    println!("reproduce: cargo run --release -- run {} --seed {seed}", path.display());
+    let shown = path.display().to_string();
+    println!("wrote {}", escape_control(&shown));
+    println!(
+        "reproduce: {}",
+        escape_control(&format!("cargo run --release -- run {shown} --seed {seed}"))
+    );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_file_stays_in_the_working_directory() {
+        let p = default_out("../../../escaped/x", 1);
+        assert_eq!(p.components().count(), 1, "{}", p.display());
+        assert_eq!(p, PathBuf::from("_.._.._.._escaped_x-seed1-shrunk.toml"));
+        assert_eq!(default_out("/abs", 2), PathBuf::from("_abs-seed2-shrunk.toml"));
+    }
 }

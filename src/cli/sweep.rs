@@ -16,6 +16,7 @@ use std::sync::{Mutex, PoisonError};
 
 use anyhow::{anyhow, bail, Context};
 use halab_scenarios::sweep::{pairs, run_sweep, Finished, ScenarioSummary, SeedRange, Shard};
+use halab_sim::names::{escape_control, file_name_part};
 use halab_sim::{RunRecord, Scenario, Verdict};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -36,7 +37,8 @@ pub struct Options {
 }
 
 /// Write the history of every `(scenario, seed)` of `work` to
-/// `DIR/<scenario>-seed-<seed>.jsonl`, on `jobs` threads. Each run is run
+/// `DIR/<scenario>-seed-<seed>.jsonl` (the name made safe as a file name),
+/// on `jobs` threads. Each run is run
 /// again with its commits kept: deterministic, so the same run.
 fn write_histories(
     dir: &std::path::Path,
@@ -54,7 +56,7 @@ fn write_histories(
                 let item = next.lock().unwrap_or_else(PoisonError::into_inner).next();
                 let Some((si, seed)) = item else { return };
                 let s = &scenarios[si];
-                let path = dir.join(format!("{}-seed-{seed}.jsonl", s.name));
+                let path = dir.join(format!("{}-seed-{seed}.jsonl", file_name_part(&s.name)));
                 match write_history(s, seed, &path) {
                     Ok(()) => written.fetch_add(1, Ordering::Relaxed),
                     Err(e) => {
@@ -250,10 +252,10 @@ fn run_with_bar(
         if r.verdict != Verdict::Pass {
             bar.println(format!(
                 "{} seed {}: {} {}",
-                r.scenario,
+                escape_control(&r.scenario),
                 r.seed,
                 r.verdict.as_str(),
-                r.message.clone().unwrap_or_default()
+                escape_control(r.message.as_deref().unwrap_or_default())
             ));
             failures.push(r);
         }
@@ -272,7 +274,7 @@ fn run_with_bar(
 }
 
 /// Each failed run with its message and a paste-able repro line naming the
-/// scenario as it was given.
+/// scenario as it was given (quoted for the shell where it needs to be).
 fn print_failures(failures: &[RunRecord], loaded: &[(String, Scenario)]) {
     let arg_of = |name: &str| {
         loaded
@@ -284,12 +286,12 @@ fn print_failures(failures: &[RunRecord], loaded: &[(String, Scenario)]) {
     for f in failures {
         println!(
             "{} seed {} {}: {}",
-            f.scenario,
+            escape_control(&f.scenario),
             f.seed,
             f.verdict.as_str(),
-            f.message.clone().unwrap_or_default()
+            escape_control(f.message.as_deref().unwrap_or_default())
         );
-        println!("  reproduce: {}", f.repro_line(&arg_of(&f.scenario)));
+        println!("  reproduce: {}", escape_control(&f.repro_line(&arg_of(&f.scenario))));
     }
 }
 
@@ -299,7 +301,12 @@ fn ms(v: Option<u64>) -> String {
 }
 
 fn print_summary(summaries: &BTreeMap<String, ScenarioSummary>, elapsed: f64, runs: u64) {
-    let w = summaries.keys().map(|k| k.len()).max().unwrap_or(8).max(8);
+    let w = summaries
+        .keys()
+        .map(|k| escape_control(k).len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     println!(
         "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>5} {:>6} {:>9} {:>9} {:>9}",
         "scenario", "runs", "passed", "violation", "liveness", "crash", "nondet", "rec p50", "rec p99", "rec max"
@@ -307,7 +314,7 @@ fn print_summary(summaries: &BTreeMap<String, ScenarioSummary>, elapsed: f64, ru
     for s in summaries.values() {
         println!(
             "{:<w$} {:>6} {:>6} {:>9} {:>8} {:>5} {:>6} {:>9} {:>9} {:>9}",
-            s.scenario,
+            escape_control(&s.scenario),
             s.runs,
             s.passed,
             s.violations,

@@ -1,0 +1,144 @@
+//! Names are data, not paths or terminal codes; repro lines are pasteable;
+//! written files never replace their input or, without `--force`, an
+//! existing file (issue 20, cases 18–21, 27 and 28). Every test runs the
+//! built binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SHRINK_ME: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/shrink-me.toml");
+const STEADY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/catalogue/steady.toml");
+
+fn halab_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_halab"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("halab runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh directory for one test.
+fn fresh_dir(tag: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("names-cli-{tag}"));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// `text` (a scenario file) with its top-level `key` set to `value` (a
+/// TOML value as written).
+fn with_key(text: &str, key: &str, value: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.starts_with(&format!("{key} =")) {
+                format!("{key} = {value}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_name_that_is_a_path_is_refused_where_it_is_written() {
+    let dir = fresh_dir("case19");
+    let deep = dir.join("d1/d2/d3");
+    std::fs::create_dir_all(&deep).expect("dirs");
+    let text = std::fs::read_to_string(SHRINK_ME).expect("fixture");
+    for (file, name) in [
+        ("c19.toml", "\"../../../escaped/x\""),
+        ("abs.toml", "\"/tmp/abs-name\""),
+    ] {
+        std::fs::write(deep.join(file), with_key(&text, "name", name)).expect("write");
+        let o = halab_in(&deep, &["shrink", file, "--seed", "1"]);
+        assert_eq!(o.status.code(), Some(2), "{file}: {}", stdout(&o));
+        let e = stderr(&o);
+        // The fixture's `name` key is on line 4.
+        assert!(e.contains(&format!("{file}:4:1: name: `")), "{e}");
+        assert!(
+            e.contains("holds only ASCII letters, digits, `-`, `_`, `.` and `=`"),
+            "{e}"
+        );
+    }
+    assert!(
+        !dir.join("escaped").exists(),
+        "nothing written outside the working directory"
+    );
+    let left: Vec<_> = std::fs::read_dir(&deep).expect("dir").collect();
+    assert_eq!(left.len(), 2, "no shrunk file written");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_name_with_terminal_codes_is_refused_and_a_description_is_escaped() {
+    let dir = fresh_dir("case20");
+    let text = std::fs::read_to_string(STEADY).expect("catalogue file");
+    let evil = r#""evil\nverdict: pass\u001b[31mRED\u001b[0m""#;
+    std::fs::write(dir.join("name.toml"), with_key(&text, "name", evil)).expect("write");
+    let o = halab_in(&dir, &["run", "name.toml", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(r"name.toml:1:1: name: `evil\nverdict: pass\u{1b}[31mRED"),
+        "{e}"
+    );
+    assert!(!e.contains('\u{1b}') && e.trim_end().lines().count() == 1, "{e}");
+    // An error that quotes a value as given is escaped too.
+    let o = halab_in(
+        &dir,
+        &[
+            "run",
+            "steady",
+            "--set",
+            "job.key-distribution=x\u{1b}[2J\nverdict: pass",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let e = stderr(&o);
+    assert!(e.contains(r"x\u{1b}[2J\nverdict: pass"), "{e}");
+    assert!(!e.contains('\u{1b}') && e.trim_end().lines().count() == 1, "{e}");
+
+    let description = r#""calm\nverdict: violation\u001b[2J""#;
+    std::fs::write(dir.join("desc.toml"), with_key(&text, "description", description)).expect("write");
+    let o = halab_in(&dir, &["run", "desc.toml", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains(r"  calm\nverdict: violation\u{1b}[2J"), "{out}");
+    assert!(!out.contains('\u{1b}'), "{out}");
+    assert!(!out.lines().any(|l| l == "verdict: violation"), "{out}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn names_and_messages_read_from_records_are_escaped_on_the_terminal() {
+    let dir = fresh_dir("case20-records");
+    let o = halab_in(
+        &dir,
+        &["sweep", SHRINK_ME, "--seeds", "1..1", "--jobs", "1", "--out", "r.jsonl"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.jsonl")).expect("records")).expect("a record");
+    record["scenario"] = "evil\nverdict: pass\u{1b}[2J".into();
+    record["message"] = "bad\u{1b}[31m\nverdict: pass".into();
+    std::fs::write(dir.join("evil.jsonl"), format!("{record}\n")).expect("write");
+    let o = halab_in(&dir, &["report", "--from", "evil.jsonl", "--out", "rep"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(!out.contains('\u{1b}'), "{out}");
+    assert!(!out.lines().any(|l| l.trim() == "verdict: pass"), "{out}");
+    assert!(
+        out.contains(r"evil\nverdict: pass\u{1b}[2J seed 1 violation: bad\u{1b}[31m\nverdict: pass"),
+        "{out}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
