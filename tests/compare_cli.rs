@@ -165,7 +165,7 @@ fn bad_overrides_exit_2_naming_the_problem() {
         (vec!["sweep", "tm-crash", "--set", "=3"], "expected KEY=VALUE"),
         (
             vec!["compare", "no-such-scenario", "--vary", "job.keys=1"],
-            "unknown scenario",
+            "unknown built-in scenario",
         ),
     ] {
         let o = halab(&args);

@@ -142,3 +142,23 @@ fn names_and_messages_read_from_records_are_escaped_on_the_terminal() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_bare_word_is_a_built_in_and_a_file_needs_a_path() {
+    let dir = fresh_dir("case21");
+    let text = std::fs::read_to_string(STEADY).expect("catalogue file");
+    std::fs::write(dir.join("tm-crash"), with_key(&text, "name", "\"from-file\"")).expect("write");
+    let builtin = halab_in(&dir, &["run", "tm-crash", "--seed", "1"]);
+    assert_eq!(builtin.status.code(), Some(0), "{}", stderr(&builtin));
+    assert!(stdout(&builtin).starts_with("halab run: scenario tm-crash seed 1\n"));
+    let file = halab_in(&dir, &["run", "./tm-crash", "--seed", "1"]);
+    assert_eq!(file.status.code(), Some(0), "{}", stderr(&file));
+    assert!(stdout(&file).starts_with("halab run: scenario from-file seed 1\n"));
+    std::fs::write(dir.join("mine"), &text).expect("write");
+    let unknown = halab_in(&dir, &["run", "mine", "--seed", "1"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stdout(&unknown));
+    let e = stderr(&unknown);
+    assert!(e.contains("unknown built-in scenario `mine`"), "{e}");
+    assert!(e.contains("give a path such as ./mine or mine.toml"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}

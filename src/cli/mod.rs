@@ -81,7 +81,8 @@ pub enum Command {
     List,
     /// Run one scenario under one seed.
     Run {
-        /// A built-in scenario name or a path to a scenario file (.toml).
+        /// A built-in scenario name, or a scenario file: an argument that
+        /// contains `/` or ends in `.toml` is a file (./x, x.toml).
         scenario: String,
         /// The seed; everything in the run follows from it.
         #[arg(long, default_value_t = 1)]
@@ -115,7 +116,8 @@ pub enum Command {
     /// Run every combination of the varied keys on the same seeds (the same
     /// fault plans) and compare them side by side.
     Compare {
-        /// A built-in scenario name or a path to a scenario file (.toml).
+        /// A built-in scenario name, or a scenario file: an argument that
+        /// contains `/` or ends in `.toml` is a file (./x, x.toml).
         scenario: String,
         /// A key and its values, e.g.
         /// restart-strategy.type=fixed-delay,exponential-delay (repeatable:
@@ -142,7 +144,8 @@ pub enum Command {
     },
     /// Run scenarios over a range of seeds on all cores.
     Sweep {
-        /// Built-in scenario names or scenario files.
+        /// Built-in scenario names or scenario files (an argument that
+        /// contains `/` or ends in `.toml` is a file).
         #[arg(required_unless_present = "all")]
         scenarios: Vec<String>,
         /// Sweep every built-in scenario (the whole catalogue).
@@ -179,6 +182,8 @@ pub enum Command {
     },
     /// Re-run one seed: its summary, or with --trace its full trace.
     Repro {
+        /// A built-in scenario name, or a scenario file: an argument that
+        /// contains `/` or ends in `.toml` is a file (./x, x.toml).
         scenario: String,
         #[arg(long)]
         seed: u64,
@@ -293,6 +298,8 @@ pub enum Command {
     },
     /// Minimise the fault plan of a failing seed and write it as a scenario file.
     Shrink {
+        /// A built-in scenario name, or a scenario file: an argument that
+        /// contains `/` or ends in `.toml` is a file (./x, x.toml).
         scenario: String,
         #[arg(long)]
         seed: u64,

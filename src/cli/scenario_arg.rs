@@ -1,24 +1,58 @@
-//! Resolve a scenario argument: a catalogue name or a path to a TOML file.
+//! Resolve a scenario argument: a built-in name or a path to a TOML file.
+//!
+//! The rule: an argument that contains a `/` or ends in `.toml` is a path;
+//! any other argument is the name of a built-in scenario. A file in the
+//! working directory never stands in for a built-in (`./tm-crash` runs the
+//! file, `tm-crash` the built-in).
 
 use std::path::Path;
 
 use anyhow::{anyhow, Context};
 use halab_scenarios::{catalogue, parse_scenario};
+use halab_sim::names::escape_control;
 use halab_sim::Scenario;
+
+/// The rule, as help texts and errors state it.
+pub const RULE: &str = "an argument containing `/` or ending in `.toml` is a file; any other is a built-in name";
+
+/// The file `arg` names, or `None` for a built-in name.
+pub fn file_of(arg: &str) -> Option<&Path> {
+    (arg.contains('/') || arg.ends_with(".toml")).then(|| Path::new(arg))
+}
 
 /// Load the scenario named or pointed to by `arg`. Errors name the problem
 /// (and file:line:col for files).
 pub fn load(arg: &str) -> anyhow::Result<Scenario> {
-    let looks_like_path = arg.ends_with(".toml") || arg.contains('/') || Path::new(arg).is_file();
-    if looks_like_path {
-        let text = std::fs::read_to_string(arg).with_context(|| format!("cannot read scenario file `{arg}`"))?;
+    if let Some(path) = file_of(arg) {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read scenario file `{}`", escape_control(arg)))?;
         return parse_scenario(&text, arg).map_err(|e| anyhow!("{e}"));
     }
     match catalogue::load(arg) {
         Some(r) => r.map_err(|e| anyhow!("{e}")),
         None => Err(anyhow!(
-            "unknown scenario `{arg}`; known scenarios: {} (or give a path to a .toml file)",
+            "unknown built-in scenario `{}`; to run a file, give a path such as ./{} or {}.toml ({RULE}); \
+             built-in scenarios: {}",
+            escape_control(arg),
+            escape_control(arg),
+            escape_control(arg),
             catalogue::names().join(", ")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_told_from_names_by_their_form_alone() {
+        assert_eq!(file_of("tm-crash"), None);
+        assert_eq!(file_of("./tm-crash"), Some(Path::new("./tm-crash")));
+        assert_eq!(file_of("x.toml"), Some(Path::new("x.toml")));
+        assert_eq!(file_of("/abs/x"), Some(Path::new("/abs/x")));
+        let e = load("no-such-scenario").expect_err("unknown").to_string();
+        assert!(e.contains("unknown built-in scenario `no-such-scenario`"), "{e}");
+        assert!(e.contains("./no-such-scenario or no-such-scenario.toml"), "{e}");
     }
 }
