@@ -48,6 +48,29 @@ fn with_key(text: &str, key: &str, value: &str) -> String {
         .join("\n")
 }
 
+/// The first line of `text` that starts with `reproduce: ` (after
+/// indentation), without that prefix.
+fn repro_line(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix("reproduce: "))
+        .unwrap_or_else(|| panic!("no repro line in:\n{text}"))
+        .to_string()
+}
+
+/// Paste `line` (`cargo run --release -- ...`) into `sh`, with the built
+/// binary in place of `cargo run --release --`, from `dir`.
+fn paste(dir: &Path, line: &str) -> Output {
+    let args = line
+        .strip_prefix("cargo run --release -- ")
+        .unwrap_or_else(|| panic!("not a cargo run line: {line}"));
+    let command = format!("'{}' {args}", env!("CARGO_BIN_EXE_halab"));
+    Command::new("sh")
+        .args(["-c", &command])
+        .current_dir(dir)
+        .output()
+        .expect("sh runs")
+}
+
 #[test]
 fn a_name_that_is_a_path_is_refused_where_it_is_written() {
     let dir = fresh_dir("case19");
@@ -160,5 +183,89 @@ fn a_bare_word_is_a_built_in_and_a_file_needs_a_path() {
     let e = stderr(&unknown);
     assert!(e.contains("unknown built-in scenario `mine`"), "{e}");
     assert!(e.contains("give a path such as ./mine or mine.toml"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `DIR/my dir/it's bad.toml`: the failing fixture at a path with a space
+/// and a quote.
+fn awkward_copy(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir.join("my dir")).expect("dir");
+    let path = dir.join("my dir/it's bad.toml");
+    std::fs::copy(SHRINK_ME, &path).expect("copy");
+    path
+}
+
+#[test]
+fn repro_lines_of_run_and_sweep_paste_into_a_shell() {
+    let dir = fresh_dir("case27");
+    awkward_copy(&dir);
+    let run = halab_in(&dir, &["run", "my dir/it's bad.toml", "--seed", "1"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let line = repro_line(&stdout(&run));
+    assert_eq!(
+        line,
+        r"cargo run --release -- repro 'my dir/it'\''s bad.toml' --seed 1 --trace"
+    );
+    let sweep = halab_in(
+        &dir,
+        &["sweep", "my dir/it's bad.toml", "--seeds", "1..1", "--jobs", "1"],
+    );
+    assert_eq!(sweep.status.code(), Some(1), "{}", stderr(&sweep));
+    assert_eq!(repro_line(&stdout(&sweep)), line);
+    let pasted = paste(&dir, &line);
+    assert_eq!(pasted.status.code(), Some(1), "{}", stderr(&pasted));
+    let hash = |text: &str| text.split("hash ").nth(1).map(|h| h[..16].to_string());
+    assert_eq!(hash(&stdout(&pasted)), hash(&stdout(&run)), "the same run");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn report_from_records_names_the_scenario_file_or_says_it_is_needed() {
+    let dir = fresh_dir("case28");
+    awkward_copy(&dir);
+    let sweep = halab_in(
+        &dir,
+        &[
+            "sweep",
+            "my dir/it's bad.toml",
+            "--seeds",
+            "1..1",
+            "--jobs",
+            "1",
+            "--out",
+            "r.jsonl",
+        ],
+    );
+    assert_eq!(sweep.status.code(), Some(1), "{}", stderr(&sweep));
+
+    let unknown = halab_in(&dir, &["report", "--from", "r.jsonl", "--out", "rep"]);
+    assert_eq!(unknown.status.code(), Some(1), "{}", stderr(&unknown));
+    assert_eq!(
+        repro_line(&stdout(&unknown)),
+        "cargo run --release -- repro <file of scenario `shrink-me`> --seed 1 --trace"
+    );
+
+    let suite = "name = \"mine\"\nseeds = 1\n[[group]]\ntitle = \"t\"\nscenarios = [\"it's bad.toml\"]\n";
+    std::fs::write(dir.join("my dir/suite.toml"), suite).expect("write");
+    let known = halab_in(
+        &dir,
+        &[
+            "report",
+            "--from",
+            "r.jsonl",
+            "--suite",
+            "my dir/suite.toml",
+            "--out",
+            "rep 2",
+        ],
+    );
+    assert_eq!(known.status.code(), Some(1), "{}", stderr(&known));
+    let line = repro_line(&stdout(&known));
+    assert_eq!(
+        line,
+        "cargo run --release -- repro 'rep 2/scenarios/shrink-me.toml' --seed 1 --trace"
+    );
+    let pasted = paste(&dir, &line);
+    assert_eq!(pasted.status.code(), Some(1), "{}", stderr(&pasted));
     std::fs::remove_dir_all(&dir).ok();
 }

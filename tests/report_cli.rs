@@ -197,8 +197,10 @@ fn from_records_every_plot_loads_in_a_browser_and_each_scenario_has_one_row() {
         "{}",
         stdout(&o)
     );
+    // shrink-me is no built-in and the records do not say which file it
+    // came from: the repro line asks for the file.
     assert!(
-        stdout(&o).contains("reproduce: cargo run --release -- repro shrink-me --seed 1 --trace"),
+        stdout(&o).contains("reproduce: cargo run --release -- repro <file of scenario `shrink-me`> --seed 1 --trace"),
         "{}",
         stdout(&o)
     );

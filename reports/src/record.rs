@@ -632,10 +632,34 @@ impl RunRecord {
 }
 
 /// The line that reproduces a run of `scenario_arg` (a catalogue name or a
-/// scenario file) under `seed`, printing its trace. Kept identical to the
+/// scenario file) under `seed`, printing its trace; the argument is quoted
+/// for a POSIX shell where it needs to be. Kept identical to the
 /// simulator's `RunRecord::repro_line_for`.
 pub fn repro_line_for(scenario_arg: &str, seed: u64) -> String {
-    format!("cargo run --release -- repro {scenario_arg} --seed {seed} --trace")
+    format!(
+        "cargo run --release -- repro {} --seed {seed} --trace",
+        shell_quote(scenario_arg)
+    )
+}
+
+/// The repro line of a run of `scenario` whose file is not known (the
+/// name is not a built-in one): it says which file is needed rather than
+/// naming a scenario `repro` would not find.
+pub fn repro_line_needing_file(scenario: &str, seed: u64) -> String {
+    format!("cargo run --release -- repro <file of scenario `{scenario}`> --seed {seed} --trace")
+}
+
+/// `word` as one word of a POSIX shell command line: unchanged when it
+/// holds only characters with no meaning to the shell, else in single
+/// quotes, each `'` written `'\''`. The same as the simulator's
+/// `names::shell_quote` (this crate depends on no other halab crate).
+pub fn shell_quote(word: &str) -> String {
+    let plain =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '=' | ':' | ',' | '+' | '@' | '%');
+    if !word.is_empty() && word.chars().all(plain) {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
 }
 
 /// Parse JSON Lines run records; blank lines are skipped.
@@ -805,6 +829,14 @@ mod tests {
         assert_eq!(
             r.repro_line("tm-crash"),
             "cargo run --release -- repro tm-crash --seed 7 --trace"
+        );
+        assert_eq!(
+            r.repro_line("my dir/it's.toml"),
+            "cargo run --release -- repro 'my dir/it'\\''s.toml' --seed 7 --trace"
+        );
+        assert_eq!(
+            repro_line_needing_file("x", 7),
+            "cargo run --release -- repro <file of scenario `x`> --seed 7 --trace"
         );
     }
 }

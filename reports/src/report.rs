@@ -7,7 +7,7 @@
 //! interval sweep, partitioner measurements) comes in [`ReportInputs`]; each
 //! part has a default so `ReportInputs::default()` gives a useful report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::comparison::{comparison_groups, ComparisonGroup};
@@ -45,6 +45,9 @@ pub struct ReportInputs {
     /// Scenario name → the argument that loads it, for repro lines, when
     /// that is not the name (a scenario file: `tests/fixtures/x.toml`).
     pub scenario_args: BTreeMap<String, String>,
+    /// Scenarios that are not built in and whose file is not known: their
+    /// repro lines say that the scenario's file is needed.
+    pub scenarios_without_file: BTreeSet<String>,
     /// Runs `(scenario, seed)` to draw throughput and checkpoints for;
     /// empty: one per scenario — its first failed seed, else its first seed.
     pub runs: Vec<(String, u64)>,
@@ -228,7 +231,7 @@ pub fn render_report(
         files.push(p.png.clone());
     }
     let rows = scenario_rows(records);
-    let failed = failed_runs(records, &extra.scenario_args);
+    let failed = failed_runs(records, &extra.scenario_args, &extra.scenarios_without_file);
     let title = if extra.title.is_empty() {
         "halab report"
     } else {

@@ -4,11 +4,11 @@
 //! Medians are nearest-rank, as in the sweep's terminal summary, so the two
 //! agree on the same records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::record::{RunRecord, Verdict};
+use crate::record::{repro_line_needing_file, RunRecord, Verdict};
 use crate::stats::median_u64;
 
 /// One scenario over all its runs.
@@ -68,19 +68,29 @@ pub struct FailedRun {
 
 /// Every run that did not pass, by (scenario, seed). `scenario_args` maps a
 /// scenario name to what loads it when that is not the name itself (the
-/// path of a scenario file); the record only carries the name.
-pub fn failed_runs(records: &[RunRecord], scenario_args: &BTreeMap<String, String>) -> Vec<FailedRun> {
+/// path of a scenario file); the record only carries the name. A scenario
+/// in `without_file` (neither built in nor in a file the caller knows)
+/// gets a repro line that says its file is needed.
+pub fn failed_runs(
+    records: &[RunRecord],
+    scenario_args: &BTreeMap<String, String>,
+    without_file: &BTreeSet<String>,
+) -> Vec<FailedRun> {
     let mut out: Vec<FailedRun> = records
         .iter()
         .filter(|r| r.verdict != Verdict::Pass)
         .map(|r| {
-            let arg = scenario_args.get(&r.scenario).unwrap_or(&r.scenario);
+            let repro = match scenario_args.get(&r.scenario) {
+                Some(arg) => r.repro_line(arg),
+                None if without_file.contains(&r.scenario) => repro_line_needing_file(&r.scenario, r.seed),
+                None => r.repro_line(&r.scenario),
+            };
             FailedRun {
                 scenario: r.scenario.clone(),
                 seed: r.seed,
                 verdict: r.verdict,
                 message: r.message.clone(),
-                repro: r.repro_line(arg),
+                repro,
             }
         })
         .collect();
@@ -105,10 +115,16 @@ mod tests {
         assert_eq!((rows[0].runs, rows[0].passes, rows[0].violations), (2, 1, 1));
         assert_eq!(rows[0].median_restarts, Some(1));
         let args = BTreeMap::from([("from-file".to_string(), "tests/x.toml".to_string())]);
-        let failed = failed_runs(&[a], &args);
+        let failed = failed_runs(&[a.clone()], &args, &BTreeSet::new());
         assert_eq!(
             failed[0].repro,
             "cargo run --release -- repro tests/x.toml --seed 2 --trace"
+        );
+        let unknown = BTreeSet::from(["from-file".to_string()]);
+        let failed = failed_runs(&[a], &BTreeMap::new(), &unknown);
+        assert_eq!(
+            failed[0].repro,
+            "cargo run --release -- repro <file of scenario `from-file`> --seed 2 --trace"
         );
     }
 }

@@ -358,9 +358,13 @@ impl RunRecord {
     }
 
     /// The line that reproduces a run of `scenario_arg` (a catalogue name or
-    /// a file) under `seed`, printing its full trace.
+    /// a file) under `seed`, printing its full trace; the argument is
+    /// quoted for a POSIX shell where it needs to be.
     pub fn repro_line_for(scenario_arg: &str, seed: u64) -> String {
-        format!("cargo run --release -- repro {scenario_arg} --seed {seed} --trace")
+        format!(
+            "cargo run --release -- repro {} --seed {seed} --trace",
+            crate::names::shell_quote(scenario_arg)
+        )
     }
 
     /// The line that reproduces this run.

@@ -10,7 +10,8 @@
 //! `--set` reads them (see `halab_scenarios::overrides`). With `--out DIR` the runs'
 //! records, the variants as scenario files and an HTML report of the
 //! comparison are written there; records already there that the new ones
-//! lack are never replaced (exit 2). Exit code as `halab sweep`.
+//! lack are never replaced (exit 2). Repro lines quote their words for a
+//! POSIX shell where needed. Exit code as `halab sweep`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ use halab_reports::report::RECORDS_JSONL;
 use halab_reports::stats::median;
 use halab_reports::{comparison::comparison_row, render_report, ReportInputs};
 use halab_scenarios::sweep::{pairs, run_sweep, SeedRange};
-use halab_sim::names::{escape_control, file_name_part};
+use halab_sim::names::{escape_control, file_name_part, shell_quote};
 use halab_sim::Scenario;
 
 use halab_scenarios::overrides;
@@ -167,6 +168,7 @@ fn from_files(opts: &Options) -> anyhow::Result<i32> {
         super::report::refuse_replacing(&dir.join(RECORDS_JSONL), &records)?;
         let inputs = ReportInputs {
             title: format!("halab compare {} (from records)", opts.scenario),
+            scenarios_without_file: super::report::without_file(&records, &Default::default()),
             ..Default::default()
         };
         let summary = render_report(&records, &inputs, dir)
@@ -303,11 +305,12 @@ fn print_table(names: &[String], records: &[Record]) {
     }
 }
 
-/// The command that re-runs one variant under one seed.
+/// The command that re-runs one variant under one seed, its words quoted
+/// for a POSIX shell where needed.
 fn repro(opts: &Options, sets: &[String], seed: u64) -> String {
-    let mut line = format!("cargo run --release -- run {}", opts.scenario);
+    let mut line = format!("cargo run --release -- run {}", shell_quote(&opts.scenario));
     for s in opts.set.iter().chain(sets) {
-        line.push_str(&format!(" --set {s}"));
+        line.push_str(&format!(" --set {}", shell_quote(s)));
     }
     line.push_str(&format!(" --seed {seed}"));
     line

@@ -11,7 +11,9 @@
 //! records are sorted by the same suite.
 //!
 //! Sweep points and other scenarios not in the catalogue are written as
-//! scenario files to `DIR/scenarios/` so their repro lines work.
+//! scenario files to `DIR/scenarios/` so their repro lines work. A record
+//! of a scenario that is neither built in nor in the suite (read with
+//! `--from`) gets a repro line that says its scenario file is needed.
 //! Names and messages from records are printed with their control
 //! characters escaped.
 //!
@@ -123,9 +125,11 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         }
     };
     records.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
+    let scenario_args = write_scenario_files(&opts.out, &suite, &records)?;
     let inputs = ReportInputs {
         title,
-        scenario_args: write_scenario_files(&opts.out, &suite, &records)?,
+        scenarios_without_file: without_file(&records, &scenario_args),
+        scenario_args,
         rebalancing: rebalancing_stats()?,
         records_file,
         ..layout_of(&suite).inputs(&records)
@@ -386,6 +390,17 @@ fn select(suite: &Suite, filter: &[String]) -> anyhow::Result<Vec<Scenario>> {
         out.push(s);
     }
     Ok(out)
+}
+
+/// The scenarios of `records` that are neither built in nor in `known`
+/// (scenario name → its file): their repro lines cannot name a file.
+pub(super) fn without_file(records: &[Record], known: &BTreeMap<String, String>) -> BTreeSet<String> {
+    records
+        .iter()
+        .map(|r| &r.scenario)
+        .filter(|name| !known.contains_key(*name) && halab_scenarios::catalogue::load(name).is_none())
+        .cloned()
+        .collect()
 }
 
 /// Write every scenario of `suite` that has records but is not the
@@ -690,6 +705,17 @@ mod tests {
         assert!(layout.state_sweeps.iter().all(|s| s.members.len() == 3));
         assert_eq!(layout.policy_scenarios.len(), 5);
         assert_eq!(layout.alignment_scenarios[0], "backpressure-aligned");
+    }
+
+    #[test]
+    fn repro_lines_of_records_and_of_runs_agree() {
+        for arg in ["tm-crash", "my dir/it's.toml", "a$b", "~/x.toml", "", "x\ny", "k=v,w"] {
+            assert_eq!(
+                halab_reports::record::repro_line_for(arg, 3),
+                halab_sim::RunRecord::repro_line_for(arg, 3),
+                "{arg:?}"
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
 use halab_scenarios::shrink::{shrink, ShrinkError};
-use halab_sim::names::{escape_control, file_name_part};
+use halab_sim::names::{escape_control, file_name_part, shell_quote};
 
 use super::run::banner;
 use super::scenario_arg;
@@ -46,7 +46,10 @@ pub fn run(arg: &str, seed: u64, out: Option<PathBuf>) -> anyhow::Result<i32> {
     println!("wrote {}", escape_control(&shown));
     println!(
         "reproduce: {}",
-        escape_control(&format!("cargo run --release -- run {shown} --seed {seed}"))
+        escape_control(&format!(
+            "cargo run --release -- run {} --seed {seed}",
+            shell_quote(&shown)
+        ))
     );
     Ok(0)
 }
