@@ -269,3 +269,80 @@ fn report_from_records_names_the_scenario_file_or_says_it_is_needed() {
     assert_eq!(pasted.status.code(), Some(1), "{}", stderr(&pasted));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn write_plan_replaces_neither_its_input_nor_an_existing_file_without_force() {
+    let dir = fresh_dir("case18-run");
+    std::fs::copy(STEADY, dir.join("in.toml")).expect("copy");
+    let input = std::fs::read(dir.join("in.toml")).expect("read");
+    for args in [
+        &["run", "in.toml", "--write-plan", "in.toml"][..],
+        &["run", "in.toml", "--write-plan", "./in.toml", "--force"],
+    ] {
+        let o = halab_in(&dir, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains("is the scenario file this command reads"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty(), "refused before running: {}", stdout(&o));
+        assert_eq!(std::fs::read(dir.join("in.toml")).expect("read"), input, "{args:?}");
+    }
+    std::fs::write(dir.join("precious.toml"), "precious").expect("write");
+    let o = halab_in(&dir, &["run", "steady", "--write-plan", "precious.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("already exists; choose another file, or give --force"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("precious.toml")).expect("read"),
+        "precious"
+    );
+    let o = halab_in(&dir, &["run", "steady", "--write-plan", "precious.toml", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plan = std::fs::read_to_string(dir.join("precious.toml")).expect("read");
+    assert!(plan.starts_with("name = \"steady\""), "{plan}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn shrink_replaces_neither_its_input_nor_an_existing_file_without_force() {
+    let dir = fresh_dir("case18-shrink");
+    std::fs::copy(SHRINK_ME, dir.join("in.toml")).expect("copy");
+    let input = std::fs::read(dir.join("in.toml")).expect("read");
+    let o = halab_in(
+        &dir,
+        &["shrink", "in.toml", "--seed", "1", "--out", "in.toml", "--force"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("--out in.toml is the scenario file"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(dir.join("in.toml")).expect("read"), input);
+
+    // The default file, then the same again: refused without --force.
+    let first = halab_in(&dir, &["shrink", "in.toml", "--seed", "1"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let default = dir.join("shrink-me-seed1-shrunk.toml");
+    std::fs::write(&default, "precious").expect("write");
+    let again = halab_in(&dir, &["shrink", "in.toml", "--seed", "1"]);
+    assert_eq!(again.status.code(), Some(2), "{}", stdout(&again));
+    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+    assert!(
+        stdout(&again).is_empty(),
+        "refused before shrinking: {}",
+        stdout(&again)
+    );
+    assert_eq!(std::fs::read_to_string(&default).expect("read"), "precious");
+    let forced = halab_in(&dir, &["shrink", "in.toml", "--seed", "1", "--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    assert!(std::fs::read_to_string(&default)
+        .expect("read")
+        .contains("name = \"shrink-me\""));
+    std::fs::remove_dir_all(&dir).ok();
+}

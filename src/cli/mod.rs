@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod compare;
 mod list;
+mod output_file;
 mod partition;
 mod policy;
 mod report;
@@ -17,6 +18,7 @@ pub use report::{rebalancing_stats, rebalancing_stats_of, RESCALES};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use halab_scenarios::sweep::{SeedRange, Shard};
+use output_file::Overwrite;
 
 /// Exit code for bad input (unknown scenario, malformed file, bad flag).
 pub const EXIT_BAD_INPUT: i32 = 2;
@@ -96,9 +98,14 @@ pub enum Command {
         /// Run twice and fail on any trace-hash difference.
         #[arg(long)]
         check_determinism: bool,
-        /// Write the run's fault plan out as an explicit scenario file.
+        /// Write the run's fault plan out as an explicit scenario file (a
+        /// new file: an existing one only with --force, the scenario file
+        /// itself never).
         #[arg(long, value_name = "FILE")]
         write_plan: Option<std::path::PathBuf>,
+        /// Let --write-plan replace an existing file.
+        #[arg(long, requires = "write_plan")]
+        force: bool,
         /// Override one key of the scenario (repeatable): a Flink key,
         /// job.<key>, resources.<key>, cluster.<key>, expect.<key> or duration.
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -303,9 +310,14 @@ pub enum Command {
         scenario: String,
         #[arg(long)]
         seed: u64,
-        /// Where to write the shrunk scenario (default: <name>-seed<N>-shrunk.toml).
+        /// Where to write the shrunk scenario (default:
+        /// <name>-seed<N>-shrunk.toml); a new file: an existing one only
+        /// with --force, the scenario file itself never.
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
+        /// Let the shrunk scenario replace an existing file.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -319,6 +331,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             trace,
             check_determinism,
             write_plan,
+            force,
             set,
             history,
         } => run::run(
@@ -329,6 +342,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 trace,
                 check_determinism,
                 write_plan,
+                overwrite: if force { Overwrite::Allow } else { Overwrite::Refuse },
                 set,
                 history,
             },
@@ -398,7 +412,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             reps: reps as usize,
             jobs,
         }),
-        Command::Shrink { scenario, seed, out } => shrink::run(&scenario, seed, out),
+        Command::Shrink {
+            scenario,
+            seed,
+            out,
+            force,
+        } => shrink::run(
+            &scenario,
+            seed,
+            out,
+            if force { Overwrite::Allow } else { Overwrite::Refuse },
+        ),
         Command::Report {
             out,
             seeds,

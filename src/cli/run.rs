@@ -9,6 +9,7 @@ use halab_scenarios::runner::run_timed_with_trace;
 use halab_sim::names::escape_control;
 use halab_sim::{RunRecord, Scenario, Verdict};
 
+use super::output_file::{self, Overwrite};
 use super::{scenario_arg, Format};
 
 pub struct Options {
@@ -20,6 +21,8 @@ pub struct Options {
     pub trace: bool,
     pub check_determinism: bool,
     pub write_plan: Option<PathBuf>,
+    /// Whether `--write-plan` may replace an existing file (`--force`).
+    pub overwrite: Overwrite,
 }
 
 /// The run banner: scenario, seed, derived parameters, fault plan. Text
@@ -189,13 +192,17 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
         Format::Text => println!("{text}"),
         Format::Json => eprintln!("{text}"),
     };
+    let input = scenario_arg::file_of(arg);
+    if let Some(path) = &opts.write_plan {
+        output_file::check(path, "--write-plan", input, opts.overwrite)?;
+    }
     say(&banner(&scenario, seed));
     if let Some(path) = &opts.write_plan {
         let explicit = scenario.with_explicit_plan(&scenario.fault_plan(seed));
         let text = explicit
             .to_toml()
             .map_err(|e| anyhow::anyhow!("cannot write the plan: {e}"))?;
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        output_file::write(path, "--write-plan", input, opts.overwrite, &text)?;
         say(&format!(
             "  wrote the explicit plan to {}",
             escape_control(&path.display().to_string())

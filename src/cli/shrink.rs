@@ -1,13 +1,15 @@
 //! `halab shrink`: minimise a failing seed's fault plan and write the result
 //! as an explicit scenario file: `--out`, or `<name>-seed<N>-shrunk.toml` in
-//! the working directory (the name made safe as a file name).
+//! the working directory (the name made safe as a file name). The file is
+//! new unless `--force` is given, and never the scenario file read.
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use halab_scenarios::shrink::{shrink, ShrinkError};
 use halab_sim::names::{escape_control, file_name_part, shell_quote};
 
+use super::output_file::{self, Overwrite};
 use super::run::banner;
 use super::scenario_arg;
 
@@ -17,8 +19,14 @@ fn default_out(name: &str, seed: u64) -> PathBuf {
     PathBuf::from(format!("{}-seed{seed}-shrunk.toml", file_name_part(name)))
 }
 
-pub fn run(arg: &str, seed: u64, out: Option<PathBuf>) -> anyhow::Result<i32> {
+pub fn run(arg: &str, seed: u64, out: Option<PathBuf>, overwrite: Overwrite) -> anyhow::Result<i32> {
     let scenario = scenario_arg::load(arg)?;
+    let (path, flag) = match out {
+        Some(path) => (path, "--out"),
+        None => (default_out(&scenario.name, seed), "the default output file"),
+    };
+    let input = scenario_arg::file_of(arg);
+    output_file::check(&path, flag, input, overwrite)?;
     println!("{}", banner(&scenario, seed));
     let shrunk = match shrink(&scenario, seed, |p| eprintln!("  {p}")) {
         Ok(s) => s,
@@ -28,12 +36,11 @@ pub fn run(arg: &str, seed: u64, out: Option<PathBuf>) -> anyhow::Result<i32> {
         }
         Err(e) => return Err(anyhow!("{e}")),
     };
-    let path = out.unwrap_or_else(|| default_out(&scenario.name, seed));
     let text = shrunk
         .scenario
         .to_toml()
         .map_err(|e| anyhow!("cannot write the scenario: {e}"))?;
-    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    output_file::write(&path, flag, input, overwrite, &text)?;
     println!(
         "shrunk {} faults to {} in {} runs; still fails with verdict {}",
         shrunk.original.len(),
