@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, Context};
-use halab_scenarios::{catalogue, parse_scenario};
+use anyhow::anyhow;
+use halab_scenarios::{catalogue, parse_scenario_file};
 use halab_sim::names::escape_control;
 use halab_sim::Scenario;
 
@@ -24,9 +24,8 @@ pub fn file_of(arg: &str) -> Option<&Path> {
 /// (and file:line:col for files).
 pub fn load(arg: &str) -> anyhow::Result<Scenario> {
     if let Some(path) = file_of(arg) {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read scenario file `{}`", escape_control(arg)))?;
-        return parse_scenario(&text, arg).map_err(|e| anyhow!("{e}"));
+        // A file that is not UTF-8 is refused at its first bad byte.
+        return parse_scenario_file(path, &escape_control(arg)).map_err(|e| anyhow!("{e}"));
     }
     match catalogue::load(arg) {
         Some(r) => r.map_err(|e| anyhow!("{e}")),
@@ -54,5 +53,10 @@ mod tests {
         let e = load("no-such-scenario").expect_err("unknown").to_string();
         assert!(e.contains("unknown built-in scenario `no-such-scenario`"), "{e}");
         assert!(e.contains("./no-such-scenario or no-such-scenario.toml"), "{e}");
+        let missing = load("./no/such.toml").expect_err("no file").to_string();
+        assert!(
+            missing.starts_with("./no/such.toml:1:1: cannot read the file"),
+            "{missing}"
+        );
     }
 }
