@@ -74,6 +74,76 @@ pub fn check_plan(faults: &[ScheduledFault], last_ms: u64) -> Result<(), PlanPro
         }
         before.push(f);
     }
+    check_link_cuts(faults, &order_by_time(faults))
+}
+
+/// The plan's faults in the order they run: by time, then as written.
+fn order_by_time(faults: &[ScheduledFault]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..faults.len()).collect();
+    order.sort_by_key(|&i| faults[i].at);
+    order
+}
+
+/// Whether a link change goes both ways or from the first group only.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Directions {
+    Both,
+    OneWay,
+}
+
+/// The directed links between `from` and `to`, each with `change`.
+fn links<'a>(from: &'a [String], to: &'a [String], directions: Directions, change: i8) -> Vec<(&'a str, &'a str, i8)> {
+    let mut v = Vec::new();
+    for a in from {
+        for b in to {
+            v.push((a.as_str(), b.as_str(), change));
+            if directions == Directions::Both {
+                v.push((b.as_str(), a.as_str(), change));
+            }
+        }
+    }
+    v
+}
+
+/// The directed links a fault cuts (`+1`) or heals (`-1`).
+fn link_changes(f: &Fault) -> Vec<(&str, &str, i8)> {
+    use Directions::{Both, OneWay};
+    match f {
+        Fault::Partition { groups } => links(&groups[0], &groups[1], Both, 1),
+        Fault::Heal { groups } => links(&groups[0], &groups[1], Both, -1),
+        Fault::PartitionOneWay { groups } => links(&groups[0], &groups[1], OneWay, 1),
+        Fault::HealOneWay { groups } => links(&groups[0], &groups[1], OneWay, -1),
+        Fault::Clog { link } => links(&link[..1], &link[1..], Both, 1),
+        Fault::Unclog { link } => links(&link[..1], &link[1..], Both, -1),
+        _ => Vec::new(),
+    }
+}
+
+/// Links count their cuts, as the cluster does: each heal of a link must
+/// find a cut of it that no earlier heal took back (two heals of one
+/// partition would otherwise pass the shape check above).
+fn check_link_cuts(faults: &[ScheduledFault], order: &[usize]) -> Result<(), PlanProblem> {
+    let mut cuts: std::collections::BTreeMap<(&str, &str), u32> = std::collections::BTreeMap::new();
+    for &i in order {
+        let f = &faults[i].fault;
+        for (a, b, change) in link_changes(f) {
+            let n = cuts.entry((a, b)).or_insert(0);
+            if change > 0 {
+                *n += 1;
+            } else if *n == 0 {
+                return Err(PlanProblem {
+                    index: i,
+                    field: "",
+                    message: format!(
+                        "`{}` cannot take effect: the link {a} -> {b} is not cut any more (an earlier heal restored it)",
+                        f.verb()
+                    ),
+                });
+            } else {
+                *n -= 1;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -165,6 +235,40 @@ mod tests {
             ],
         });
         assert!(check_plan(&[at(1, network), at(2, Fault::RestoreNetwork)], 10_000).is_ok());
+    }
+
+    /// Found by `a_plan_that_passes_validation_runs_to_a_verdict_in_bounds`:
+    /// one partition healed twice passed the shape check and crashed the
+    /// run ("invariant: a heal follows its cut").
+    #[test]
+    fn a_cut_is_healed_once() {
+        let cut = Fault::Partition {
+            groups: groups(&["tm-1"], &["tm-0"]),
+        };
+        let heal = Fault::Heal {
+            groups: groups(&["tm-1"], &["tm-0"]),
+        };
+        let twice = [at(0, cut.clone()), at(1, heal.clone()), at(0, heal.clone())];
+        let p = check_plan(&twice, 10_000).expect_err("healed twice");
+        assert_eq!(p.index, 1, "the second heal to run");
+        assert!(p.message.contains("tm-1 -> tm-0 is not cut any more"), "{}", p.message);
+        let two_cuts = [at(0, cut.clone()), at(1, cut), at(2, heal.clone()), at(3, heal)];
+        assert!(check_plan(&two_cuts, 10_000).is_ok(), "overlapping cuts heal one each");
+        // Overlapping partitions of two shapes: the wide heal, written
+        // twice, finds tm-0's link cut twice but tm-1's once.
+        let narrow = Fault::Partition {
+            groups: groups(&["tm-0"], &["jm"]),
+        };
+        let wide = Fault::Partition {
+            groups: groups(&["tm-0", "tm-1"], &["jm"]),
+        };
+        let wide_heal = Fault::Heal {
+            groups: groups(&["tm-0", "tm-1"], &["jm"]),
+        };
+        let plan = [at(0, narrow), at(1, wide), at(2, wide_heal.clone()), at(3, wide_heal)];
+        let p = check_plan(&plan, 10_000).expect_err("tm-1 healed twice");
+        assert_eq!(p.index, 3);
+        assert!(p.message.contains("tm-1 -> jm is not cut any more"), "{}", p.message);
     }
 
     #[test]
