@@ -308,6 +308,39 @@ fn write_plan_replaces_neither_its_input_nor_an_existing_file_without_force() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `run --history` follows the same rule as `--write-plan`.
+#[test]
+fn history_replaces_neither_its_input_nor_an_existing_file_without_force() {
+    let dir = fresh_dir("history-run");
+    std::fs::copy(STEADY, dir.join("in.toml")).expect("copy");
+    let input = std::fs::read(dir.join("in.toml")).expect("read");
+    let o = halab_in(&dir, &["run", "in.toml", "--history", "in.toml", "--force"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("--history in.toml is the scenario file"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(dir.join("in.toml")).expect("read"), input);
+    std::fs::write(dir.join("h.jsonl"), "precious").expect("write");
+    let o = halab_in(&dir, &["run", "steady", "--history", "h.jsonl"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stdout(&o).is_empty(), "refused before running: {}", stdout(&o));
+    assert_eq!(std::fs::read_to_string(dir.join("h.jsonl")).expect("read"), "precious");
+    let o = halab_in(&dir, &["run", "steady", "--history", "h.jsonl", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let history = std::fs::read_to_string(dir.join("h.jsonl")).expect("read");
+    assert!(
+        history
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("\"kind\":\"header\"")),
+        "{}",
+        &history[..80.min(history.len())]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn shrink_replaces_neither_its_input_nor_an_existing_file_without_force() {
     let dir = fresh_dir("case18-shrink");

@@ -103,8 +103,8 @@ pub enum Command {
         /// itself never).
         #[arg(long, value_name = "FILE")]
         write_plan: Option<std::path::PathBuf>,
-        /// Let --write-plan replace an existing file.
-        #[arg(long, requires = "write_plan")]
+        /// Let --write-plan and --history replace an existing file.
+        #[arg(long)]
         force: bool,
         /// Override one key of the scenario (repeatable): a Flink key,
         /// job.<key>, resources.<key>, cluster.<key>, expect.<key> or duration.

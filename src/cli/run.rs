@@ -4,7 +4,6 @@
 use halab_engine::resources::ResourceModel;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use halab_scenarios::runner::run_timed_with_trace;
 use halab_sim::names::escape_control;
 use halab_sim::{RunRecord, Scenario, Verdict};
@@ -196,6 +195,9 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
     if let Some(path) = &opts.write_plan {
         output_file::check(path, "--write-plan", input, opts.overwrite)?;
     }
+    if let Some(path) = &opts.history {
+        output_file::check(path, "--history", input, opts.overwrite)?;
+    }
     say(&banner(&scenario, seed));
     if let Some(path) = &opts.write_plan {
         let explicit = scenario.with_explicit_plan(&scenario.fault_plan(seed));
@@ -211,8 +213,11 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
     let (mut record, trace, history) = run_once(&scenario, seed, opts.history.as_deref())?;
     if let (Some(path), Some(history)) = (&opts.history, history) {
         let text = history.to_jsonl().map_err(anyhow::Error::msg)?;
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-        say(&format!("  wrote the run's history to {}", path.display()));
+        output_file::write(path, "--history", input, opts.overwrite, &text)?;
+        say(&format!(
+            "  wrote the run's history to {}",
+            escape_control(&path.display().to_string())
+        ));
     }
     if opts.trace {
         for line in &trace {
