@@ -221,6 +221,18 @@ fn the_report_shows_the_hot_count_and_the_back_pressured_sources() {
     );
     assert!(page.contains(&note), "the page says:\n{note}");
     let _ = std::fs::remove_dir_all(&dir);
+    // Uneven shares alone are no bottleneck: with the hot count busy less
+    // than half the time, the run gets no load plot.
+    let mut idle = records.clone();
+    for s in idle.iter_mut().flat_map(|r| r.subtasks.iter_mut()) {
+        s.busy_time_ms_per_second = s.busy_time_ms_per_second.min(499);
+    }
+    let summary = halab_reports::render_report(&idle, &halab_reports::ReportInputs::default(), &dir).expect("report");
+    assert!(
+        summary.plots.iter().all(|p| !p.name.starts_with("load-")),
+        "no load plot"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn thousands(n: u64) -> String {

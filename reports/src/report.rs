@@ -299,6 +299,10 @@ fn runs_section(records: &[RunRecord], extra: &ReportInputs, out_dir: &Path) -> 
 /// hottest took at least this many times the mean.
 pub const UNEVEN_LOAD: f64 = 1.2;
 
+/// The hottest keyed subtask is the job's bottleneck when it is busy at
+/// least this many ms per second (half the time).
+pub const HOT_BUSY_MS_PER_SECOND: u64 = 500;
+
 /// The hottest keyed subtask of `r` against the mean of its vertex: its
 /// share of the vertex's records and that share over the mean share.
 pub fn load_imbalance(r: &RunRecord) -> Option<(&SubtaskMetrics, f64, f64)> {
@@ -338,11 +342,16 @@ pub fn load_note(r: &RunRecord) -> Option<String> {
 }
 
 /// Subtask load of each selected run whose keyed subtasks took uneven
-/// shares of the records (key skew).
+/// shares of the records and whose hottest one was busy at least half the
+/// time: key skew that makes a bottleneck (uneven shares alone are common
+/// with few keys, and harmless while the subtasks keep up).
 fn load_section(records: &[RunRecord], extra: &ReportInputs, out_dir: &Path) -> Result<Section, ReportError> {
     let mut load = section("Subtask load under key skew");
     for r in selected_runs(records, extra)? {
-        if !load_imbalance(r).is_some_and(|(_, _, over_mean)| over_mean >= UNEVEN_LOAD) {
+        let hot = load_imbalance(r).is_some_and(|(s, _, over_mean)| {
+            over_mean >= UNEVEN_LOAD && s.busy_time_ms_per_second >= HOT_BUSY_MS_PER_SECOND
+        });
+        if !hot {
             continue;
         }
         let stem = file_stem(&["load", &r.scenario, &r.seed.to_string()]);
