@@ -2,10 +2,23 @@
 //! the limits bound what the simulator accepts, and each is reachable.
 
 use halab_scenarios::{catalogue, parse_scenario};
-use halab_sim::scenario::{MAX_JOB_MANAGERS, MAX_KEYS, MAX_SLOTS_PER_TASK_MANAGER, MAX_TASK_MANAGERS};
+use halab_sim::scenario::{
+    MAX_DATA_CHANNELS, MAX_JOB_MANAGERS, MAX_KEYS, MAX_PARALLELISM, MAX_RECORDS, MAX_RUN_DURATION_MS,
+    MAX_SLOTS_PER_TASK_MANAGER, MAX_TASK_MANAGERS,
+};
 use halab_sim::{run_seed, Verdict};
 
 const TM_CRASH: &str = include_str!("../scenarios/catalogue/tm-crash.toml");
+const STEADY: &str = include_str!("../scenarios/catalogue/steady.toml");
+const CHAOS: &str = include_str!("../scenarios/catalogue/chaos.toml");
+
+/// `text` with each `(from, to)` replaced once; every `from` must be there.
+fn edit(text: &str, edits: &[(&str, String)]) -> String {
+    edits.iter().fold(text.to_string(), |t, (from, to)| {
+        assert!(t.contains(from), "{from} is not in the scenario");
+        t.replacen(from, to, 1)
+    })
+}
 
 fn passes(text: &str) {
     let s = parse_scenario(text, "limit.toml").expect("a scenario at the limits is valid");
@@ -39,5 +52,89 @@ fn a_run_with_the_most_job_managers_passes() {
         1,
     );
     assert!(text.contains(&format!("job-managers = {MAX_JOB_MANAGERS}")), "{text}");
+    passes(&text);
+}
+
+#[test]
+fn a_run_at_the_record_limit_passes() {
+    // 12,500 records/s x 4 partitions x 1000 s: exactly the limit.
+    let text = edit(
+        STEADY,
+        &[
+            ("duration = \"10s\"", "duration = \"1000s\"".into()),
+            ("records-per-second = 2000", "records-per-second = 12500".into()),
+        ],
+    );
+    let s = parse_scenario(&text, "limit.toml").expect("valid");
+    assert_eq!(s.total_records(), MAX_RECORDS);
+    passes(&text);
+}
+
+#[test]
+fn a_run_at_the_parallelism_and_data_channel_limits_passes() {
+    // 8 sources x 4096 counters + 4096 counters x 8 sinks: 65,536 channels.
+    let text = edit(
+        STEADY,
+        &[
+            ("task-managers = 2", format!("task-managers = {MAX_TASK_MANAGERS}")),
+            (
+                "slots-per-task-manager = 2",
+                format!("slots-per-task-manager = {MAX_SLOTS_PER_TASK_MANAGER}"),
+            ),
+            ("source-partitions = 4", "source-partitions = 8".into()),
+            ("source-parallelism = 2", "source-parallelism = 8".into()),
+            (
+                "count-parallelism = 4",
+                format!("count-parallelism = {MAX_PARALLELISM}"),
+            ),
+            ("sink-parallelism = 2", "sink-parallelism = 8".into()),
+            ("records-per-second = 2000", "records-per-second = 1000".into()),
+            ("keys = 500", "keys = 100000".into()),
+        ],
+    );
+    let s = parse_scenario(&text, "limit.toml").expect("valid");
+    assert_eq!(s.job_graph().data_channels(), MAX_DATA_CHANNELS);
+    passes(&text);
+}
+
+#[test]
+fn a_run_at_the_source_partition_limit_passes() {
+    let text = edit(
+        STEADY,
+        &[
+            ("task-managers = 2", "task-managers = 4".into()),
+            (
+                "source-partitions = 4",
+                format!("source-partitions = {MAX_PARALLELISM}"),
+            ),
+            ("source-parallelism = 2", "source-parallelism = 8".into()),
+            ("records-per-second = 2000", "records-per-second = 10".into()),
+        ],
+    );
+    passes(&text);
+}
+
+#[test]
+fn a_run_with_the_most_random_faults_over_the_longest_duration_passes() {
+    let hour = format!("\"{}s\"", MAX_RUN_DURATION_MS / 1000);
+    let text = edit(
+        CHAOS,
+        &[
+            ("duration = \"12s\"", format!("duration = {hour}")),
+            (
+                "rate = 0.5",
+                format!("count = {}", halab_sim::random_faults::MAX_RANDOM_FAULTS),
+            ),
+            ("window = [\"1s\", \"10s\"]", "window = [\"1s\", \"3000s\"]".into()),
+            ("recovery-bound = \"120s\"", format!("recovery-bound = {hour}")),
+        ],
+    );
+    let s = parse_scenario(&text, "limit.toml").expect("valid");
+    let plan = s.fault_plan(1);
+    assert_eq!(
+        plan.0.len(),
+        2 * halab_sim::random_faults::MAX_RANDOM_FAULTS as usize,
+        "each fault and its heal"
+    );
     passes(&text);
 }

@@ -300,6 +300,18 @@ impl JobGraph {
         needed
     }
 
+    /// Data channels the job's tasks open: one per producer and consumer
+    /// subtask pair on a keyed or rebalanced edge, one per subtask on a
+    /// forward edge (every consumer's input gates, summed).
+    pub fn data_channels(&self) -> u64 {
+        self.vertex_ids()
+            .map(|v| {
+                let per_subtask: u64 = self.input_gate_sizes(v).iter().map(|n| u64::from(*n)).sum();
+                per_subtask * u64::from(self.vertex(v).parallelism)
+            })
+            .sum()
+    }
+
     /// The slot (index into the job's slots) a subtask runs in: its group's
     /// first slot plus its subtask index.
     pub fn slot_index(&self, ev: ExecutionVertexId) -> usize {

@@ -81,6 +81,16 @@ pub(crate) fn toml_error(text: &str, file: &str, e: &toml::de::Error) -> Scenari
     }
 }
 
+/// `e`, found while running the scenario read from `path` (named `file` in
+/// messages), at the field it names: a run-time limit such as
+/// `expect.max-trace-events` is reported where the file sets it.
+pub fn scenario_error_in_file(path: &std::path::Path, file: &str, e: &ScenarioError) -> ScenarioFileError {
+    match read_text_file(path, file) {
+        Ok(text) => semantic_error(&text, file, e),
+        Err(unreadable) => unreadable,
+    }
+}
+
 fn semantic_error(text: &str, file: &str, e: &ScenarioError) -> ScenarioFileError {
     error_at(text, file, &e.path, e.to_string())
 }
@@ -243,7 +253,7 @@ mod tests {
             (
                 "count-parallelism = 5",
                 "count-parallelism = 64000".into(),
-                "above 32768",
+                "above the limit 4096",
             ),
         ] {
             let (_, message) = refused(from, &to);

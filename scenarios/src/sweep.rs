@@ -11,9 +11,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex, PoisonError};
 
 use halab_sim::record::HALAB_VERSION;
+use halab_sim::scenario::ScenarioError;
 use halab_sim::{RunRecord, Scenario, Verdict};
 use serde::Deserialize;
 
@@ -212,61 +214,63 @@ fn cut_partial_line<'a>(path: &Path, text: &'a str) -> std::io::Result<&'a str> 
 
 /// Run every `(scenario index, seed)` of `work` on `jobs` worker threads,
 /// taking the next pair as a worker frees up (so `work` may be endless);
-/// `on_done` sees each record as it finishes. With `check_determinism` every seed runs twice
-/// and a hash difference turns the record into a violation.
+/// `on_done` sees each record as it finishes. With `check_determinism` every
+/// seed runs twice and a hash difference turns the record into a violation.
+///
+/// A run that cannot reach a verdict (its scenario is invalid, or it
+/// outgrew `expect.max-trace-events`) stops the sweep: no new run starts,
+/// the runs under way finish and reach `on_done`, and the first such error
+/// is returned.
 pub fn run_sweep(
     scenarios: &[Scenario],
     work: impl Iterator<Item = (usize, u64)> + Send,
     jobs: usize,
     check_determinism: bool,
     mut on_done: impl FnMut(RunRecord),
-) {
+) -> Result<(), ScenarioError> {
     let next = Mutex::new(work);
-    let (tx, rx) = mpsc::channel::<RunRecord>();
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<Result<RunRecord, ScenarioError>>();
+    let mut first_error = None;
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
-            let tx = tx.clone();
-            let next = &next;
+            let (tx, next, stop) = (tx.clone(), &next, &stop);
             scope.spawn(move || loop {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
                 let item = next.lock().unwrap_or_else(PoisonError::into_inner).next();
                 let Some((si, seed)) = item else { return };
-                let record = run_checked(&scenarios[si], seed, check_determinism);
-                if tx.send(record).is_err() {
+                if tx.send(run_checked(&scenarios[si], seed, check_determinism)).is_err() {
                     return;
                 }
             });
         }
         drop(tx);
-        for record in rx {
-            on_done(record);
+        for result in rx {
+            match result {
+                Ok(record) => on_done(record),
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    first_error.get_or_insert(e);
+                }
+            }
         }
     });
+    first_error.map_or(Ok(()), Err)
 }
 
 /// One run, optionally twice to compare traces
-/// ([`crate::determinism::judge_repetition`]).
-pub fn run_checked(scenario: &Scenario, seed: u64, check_determinism: bool) -> RunRecord {
+/// ([`crate::determinism::judge_repetition`]); an error when it cannot
+/// reach a verdict.
+pub fn run_checked(scenario: &Scenario, seed: u64, check_determinism: bool) -> Result<RunRecord, ScenarioError> {
     if check_determinism {
-        if let (Ok((mut r, trace)), Ok((again, again_trace))) = (
-            run_timed_with_trace(scenario, seed),
-            run_timed_with_trace(scenario, seed),
-        ) {
-            crate::determinism::judge_repetition(&mut r, &trace, &again, &again_trace);
-            return r;
-        }
+        let (mut r, trace) = run_timed_with_trace(scenario, seed)?;
+        let (again, again_trace) = run_timed_with_trace(scenario, seed)?;
+        crate::determinism::judge_repetition(&mut r, &trace, &again, &again_trace);
+        return Ok(r);
     }
-    match run_timed(scenario, seed) {
-        Ok(r) => r,
-        // Scenarios are validated before a sweep starts; a record is still
-        // better than a panic.
-        Err(e) => RunRecord::without_run(
-            scenario,
-            seed,
-            Default::default(),
-            Verdict::Violation,
-            format!("invalid scenario: {e}"),
-        ),
-    }
+    run_timed(scenario, seed)
 }
 
 /// Per-scenario totals of a sweep.

@@ -46,12 +46,15 @@ fn jobs() -> Result<usize, String> {
 }
 
 /// Run `scenario` under every seed of `seeds` on `jobs` threads; the
-/// records in seed order. An invalid scenario gives violations whose
-/// message names the problem, as `halab sweep` does.
+/// records in seed order. A run that reaches no verdict (an invalid
+/// scenario, or one that outgrew `expect.max-trace-events`) panics with
+/// the reason, as `halab sweep` stops with it.
 pub fn run_seeds(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Vec<RunRecord> {
     let work = seeds.iter().map(|s| (0, *s));
     let mut records = Vec::with_capacity(seeds.len());
-    run_sweep(std::slice::from_ref(scenario), work, jobs, false, |r| records.push(r));
+    if let Err(e) = run_sweep(std::slice::from_ref(scenario), work, jobs, false, |r| records.push(r)) {
+        panic!("{} cannot run: {e}", scenario.name);
+    }
     records.sort_by_key(|r| r.seed);
     assert_eq!(records.len(), seeds.len(), "invariant: one record per seed");
     records

@@ -21,6 +21,7 @@ use crate::checkers::{self, conformance, leadership, liveness, rescaling, CheckR
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
 use crate::history::{End, History};
+use crate::progress::Progress;
 use std::collections::BTreeMap;
 
 use crate::record::{Bucket, RunRecord, SubtaskMetrics, Verdict, HALAB_VERSION, RECORD_SCHEMA};
@@ -46,39 +47,57 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> Result<RunRecord, ScenarioErr
 
 /// Like [`run_seed`], also returning the full trace as text lines.
 pub fn run_seed_with_trace(scenario: &Scenario, seed: u64) -> Result<(RunRecord, Vec<String>), ScenarioError> {
-    run_on_thread(scenario, seed, HistoryMode::Off).map(|(r, t, _)| (r, t))
+    run_on_thread(scenario, seed, HistoryMode::Off, Progress::new()).map(|(r, t, _)| (r, t))
 }
 
 /// Like [`run_seed`], also returning the run's history (`crate::history`);
 /// `None` if the simulation panicked.
 pub fn run_seed_with_history(scenario: &Scenario, seed: u64) -> Result<(RunRecord, Option<History>), ScenarioError> {
-    run_on_thread(scenario, seed, HistoryMode::Keep).map(|(r, _, h)| (r, h))
+    run_on_thread(scenario, seed, HistoryMode::Keep, Progress::new()).map(|(r, _, h)| (r, h))
+}
+
+/// Like [`run_seed_with_trace`] (and the history under
+/// [`HistoryMode::Keep`]), writing the run's simulated time to `progress`
+/// as it goes.
+pub fn run_seed_watched(
+    scenario: &Scenario,
+    seed: u64,
+    history: HistoryMode,
+    progress: Progress,
+) -> Result<RunOutput, ScenarioError> {
+    run_on_thread(scenario, seed, history, progress)
 }
 
 /// Whether a run keeps its commits for a history.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum HistoryMode {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryMode {
     Off,
     Keep,
 }
 
-type RunOutput = (RunRecord, Vec<String>, Option<History>);
+/// A run's record, its trace as text lines, and its history when kept.
+pub type RunOutput = (RunRecord, Vec<String>, Option<History>);
 
-fn run_on_thread(scenario: &Scenario, seed: u64, history: HistoryMode) -> Result<RunOutput, ScenarioError> {
+fn run_on_thread(
+    scenario: &Scenario,
+    seed: u64,
+    history: HistoryMode,
+    progress: Progress,
+) -> Result<RunOutput, ScenarioError> {
     let engine = scenario.validate()?;
     let plan = scenario.fault_plan(seed);
     let sc = scenario.clone();
     let plan2 = plan.clone();
     let joined = std::thread::Builder::new()
         .name(format!("halab-seed-{seed}"))
-        .spawn(move || simulate(sc, engine, plan2, seed, history))
+        .spawn(move || simulate(sc, engine, plan2, seed, history, progress))
         .map_err(|e| ScenarioError {
             path: "(runtime)".into(),
             message: format!("cannot start a simulation thread: {e}"),
         })?
         .join();
     Ok(match joined {
-        Ok(r) => r,
+        Ok(r) => r?,
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<String>()
@@ -124,6 +143,8 @@ struct SimOutput {
     end_ms: u64,
     /// Every subtask's load at the end.
     load: BTreeMap<ExecutionVertexId, SubtaskLoad>,
+    /// When the run was stopped for recording too many trace events.
+    too_busy_at_ms: Option<u64>,
 }
 
 /// When a run's phases end, in simulated ms from its start.
@@ -166,10 +187,19 @@ struct Setup {
     history: HistoryMode,
     content: SourceContent,
     phases: Phases,
+    progress: Progress,
 }
 
-/// Run one simulation on this thread and judge it.
-fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64, history: HistoryMode) -> RunOutput {
+/// Run one simulation on this thread and judge it; an error when the run
+/// recorded more trace events than the scenario allows.
+fn simulate(
+    sc: Scenario,
+    engine: EngineConfig,
+    plan: FaultPlan,
+    seed: u64,
+    history: HistoryMode,
+    progress: Progress,
+) -> Result<RunOutput, ScenarioError> {
     let phases = Phases::of(&sc, &engine, &plan);
     let content = SourceContent {
         seed,
@@ -189,10 +219,28 @@ fn simulate(sc: Scenario, engine: EngineConfig, plan: FaultPlan, seed: u64, hist
         history,
         content,
         phases,
+        progress,
     };
     let out = rt.block_on(run_cluster(setup));
+    if let Some(at_ms) = out.too_busy_at_ms {
+        return Err(too_busy(&sc, at_ms));
+    }
     let run = RunOf { sc: &sc, seed, content };
-    finish(run, plan, phases.deadline_ms, out)
+    Ok(finish(run, plan, phases.deadline_ms, out))
+}
+
+/// The error of a run stopped at `at_ms` for recording more trace events
+/// than `expect.max-trace-events`.
+fn too_busy(sc: &Scenario, at_ms: u64) -> ScenarioError {
+    ScenarioError {
+        path: "expect.max-trace-events".into(),
+        message: format!(
+            "the run recorded more than {} trace events by {:.1}s of simulated time and was stopped; \
+             shorten `duration`, or lower the parallelism, the fault rate or the checkpoint frequency",
+            sc.expect.max_trace_events,
+            at_ms as f64 / 1000.0
+        ),
+    }
 }
 
 /// The services of a run, their state shared with the harness.
@@ -227,6 +275,7 @@ async fn run_cluster(setup: Setup) -> SimOutput {
         history,
         content,
         phases,
+        progress,
     } = setup;
     let tracer = Tracer::new();
     let services = services(&sc, &tracer, &content);
@@ -249,7 +298,11 @@ async fn run_cluster(setup: Setup) -> SimOutput {
             chaos.apply(&f.fault);
         }
     });
-    let mut monitor = Monitor::new(tracer, services, expected_outputs(&sc, &content), phases);
+    let limits = Limits {
+        max_trace_events: sc.expect.max_trace_events,
+        progress,
+    };
+    let mut monitor = Monitor::new(tracer, services, expected_outputs(&sc, &content), phases, limits);
     let mut ticker = madsim::time::interval(Duration::from_millis(BUCKET_MS));
     ticker.tick().await;
     let end_ms = loop {
@@ -270,9 +323,18 @@ enum Step {
     Over,
 }
 
+/// What bounds a run beyond its phases, and who watches it.
+struct Limits {
+    max_trace_events: u64,
+    progress: Progress,
+}
+
 /// What the harness watches while a run goes on: a bucket of metrics per
 /// step, when every expected output was committed, and the job's status.
 struct Monitor {
+    limits: Limits,
+    /// When the trace outgrew `limits.max_trace_events`.
+    too_busy_at_ms: Option<u64>,
     tracer: Tracer,
     services: Services,
     expected_outputs: u64,
@@ -287,8 +349,10 @@ struct Monitor {
 }
 
 impl Monitor {
-    fn new(tracer: Tracer, services: Services, expected_outputs: u64, phases: Phases) -> Monitor {
+    fn new(tracer: Tracer, services: Services, expected_outputs: u64, phases: Phases, limits: Limits) -> Monitor {
         Monitor {
+            limits,
+            too_busy_at_ms: None,
             tracer,
             services,
             expected_outputs,
@@ -307,6 +371,11 @@ impl Monitor {
     fn step(&mut self, now: u64) -> Step {
         self.record_bucket(now);
         let status = self.follow_status();
+        self.limits.progress.set(now, self.phases.deadline_ms);
+        if self.seen as u64 > self.limits.max_trace_events {
+            self.too_busy_at_ms = Some(now);
+            return Step::Over;
+        }
         if self.completed_at_ms.is_none() && self.services.sink_store.distinct_committed() == self.expected_outputs {
             self.completed_at_ms = Some(now);
         }
@@ -366,6 +435,7 @@ impl Monitor {
             completed_at_ms: self.completed_at_ms,
             end_ms,
             load: self.services.load.totals(),
+            too_busy_at_ms: self.too_busy_at_ms,
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod keys;
 pub mod latency;
 pub mod names;
 pub mod plan_check;
+pub mod progress;
 pub mod random_faults;
 pub mod record;
 pub mod recovery;

@@ -102,6 +102,10 @@ fn default_slow_factor() -> [u32; 2] {
     [5, 50]
 }
 
+/// The most faults a random spec may draw (`count`, or `rate` over the
+/// window); each comes with its heal.
+pub const MAX_RANDOM_FAULTS: u32 = 1000;
+
 /// Salt so the plan's random stream is independent of the simulator's.
 const PLAN_SALT: u64 = 0x6861_6c61_625f_706c; // "halab_pl"
 
@@ -136,8 +140,15 @@ impl RandomFaults {
             (None, Some(r)) if !(r.is_finite() && r > 0.0) => return e("rate", format!("must be positive, got {r}")),
             _ => {}
         }
-        if self.fault_count() > 1000 {
-            return e("count", format!("{} faults is more than 1000", self.fault_count()));
+        if self.fault_count() > MAX_RANDOM_FAULTS {
+            let key = if self.count.is_some() { "count" } else { "rate" };
+            return e(
+                key,
+                format!(
+                    "{} faults is more than the limit {MAX_RANDOM_FAULTS}",
+                    self.fault_count()
+                ),
+            );
         }
         if self.slow_factor[0] == 0 || self.slow_factor[0] > self.slow_factor[1] {
             return e(

@@ -236,6 +236,14 @@ pub struct Expectations {
     /// After the last fault and the end of input, all input must be committed
     /// within this bound (liveness).
     pub recovery_bound: HumanDuration,
+    /// The most trace events the run may record: a run that records more
+    /// stops, and halab reports it as too busy to simulate (exit 2).
+    #[serde(skip_serializing_if = "is_max_trace_events")]
+    pub max_trace_events: u64,
+}
+
+fn is_max_trace_events(n: &u64) -> bool {
+    *n == MAX_TRACE_EVENTS
 }
 
 impl Default for Expectations {
@@ -244,6 +252,7 @@ impl Default for Expectations {
             semantics: Semantics::ExactlyOnce,
             final_status: JobStatus::Running,
             recovery_bound: HumanDuration::from_millis(30_000),
+            max_trace_events: MAX_TRACE_EVENTS,
         }
     }
 }
@@ -274,7 +283,21 @@ pub const MAX_SLOTS_PER_TASK_MANAGER: u32 = 256;
 pub const MAX_RUN_DURATION_MS: u64 = 3_600_000;
 /// The most JobManagers a cluster may have.
 pub const MAX_JOB_MANAGERS: u32 = 5;
+/// The most records a run may hold (its source log and output check).
 pub const MAX_RECORDS: u64 = 50_000_000;
+/// The most trace events a run may record (`expect.max-trace-events`, and
+/// its default): about 150 bytes each in memory, and a bound on the
+/// simulated events of a run, which trace every protocol step.
+pub const MAX_TRACE_EVENTS: u64 = 5_000_000;
+/// The largest parallelism of an operator (and the most source partitions).
+/// Flink allows 32,768 (`pipeline.max-parallelism`, which halab accepts up
+/// to that bound); a job deployed at more than this does not start within
+/// the RPC timeout here, as every message costs a simulated millisecond.
+pub const MAX_PARALLELISM: u32 = 4096;
+/// The most data channels a job may open (`JobGraph::data_channels`):
+/// each holds its credit-based buffers, and a run at this bound holds about
+/// 3 GB of them.
+pub const MAX_DATA_CHANNELS: u64 = 65_536;
 /// The most distinct keys a job may have: the exactly-once check keeps a
 /// 32-byte slot per key and pipeline, so a run holds at most 64 MB of them
 /// whatever its records.
@@ -483,13 +506,8 @@ impl Scenario {
             if v == 0 {
                 return Err(err(name, "must be at least 1"));
             }
-            // Flink's largest parallelism (and number of key groups).
-            let upper = halab_engine::partition::key_groups::UPPER_BOUND_MAX_PARALLELISM;
-            if i32::try_from(v).map_or(true, |p| p > upper) {
-                return Err(err(
-                    name,
-                    format!("{v} is above {upper}, the largest parallelism Flink allows"),
-                ));
+            if v > MAX_PARALLELISM {
+                return Err(err(name, format!("{v} is above the limit {MAX_PARALLELISM}")));
             }
         }
         let per_source = match j.topology {
@@ -528,6 +546,16 @@ impl Scenario {
                 format!(
                     "the run would hold {exact} records ({} per second x {} partitions x {}), above the limit {MAX_RECORDS}",
                     j.records_per_second, j.source_partitions, self.duration
+                ),
+            ));
+        }
+        let channels = self.job_graph().data_channels();
+        if channels > MAX_DATA_CHANNELS {
+            return Err(err(
+                "job",
+                format!(
+                    "the job would open {channels} data channels (parallelism source {} / count {} / sink {}), above the limit {MAX_DATA_CHANNELS}",
+                    j.source_parallelism, j.count_parallelism, j.sink_parallelism
                 ),
             ));
         }
@@ -649,6 +677,15 @@ impl Scenario {
             return Err(err(
                 "expect.recovery-bound",
                 format!("{} is above the limit of 1h", self.expect.recovery_bound),
+            ));
+        }
+        if !(1..=MAX_TRACE_EVENTS).contains(&self.expect.max_trace_events) {
+            return Err(err(
+                "expect.max-trace-events",
+                format!(
+                    "must be within 1..={MAX_TRACE_EVENTS}, got {}",
+                    self.expect.max_trace_events
+                ),
             ));
         }
         Ok(())

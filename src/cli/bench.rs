@@ -218,6 +218,9 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
 
     progress(&format!("chaos: sweep of seeds 1..{long_seeds} on {jobs} threads"));
     let sweep = long_sweep(&chaos, long_seeds, jobs);
+    if let Some(e) = &sweep.stopped {
+        problems.push(format!("the chaos sweep stopped: {e}"));
+    }
     if !sweep.not_passed.is_empty() {
         let first: Vec<String> = sweep.not_passed.iter().take(5).map(|s| s.to_string()).collect();
         problems.push(format!(
@@ -474,6 +477,8 @@ struct Sweep {
     wall_s: f64,
     /// Seeds whose verdict was not pass, in order.
     not_passed: Vec<u64>,
+    /// Why the sweep stopped early: a run that reached no verdict.
+    stopped: Option<String>,
     rss_before: Option<u64>,
     rss_warm: Option<u64>,
     rss_after: Option<u64>,
@@ -489,6 +494,7 @@ fn long_sweep(s: &Scenario, n: u64, jobs: usize) -> Sweep {
     let mut sw = Sweep {
         wall_s: 0.0,
         not_passed: Vec::new(),
+        stopped: None,
         rss_before: proc_status_kib("VmRSS:"),
         rss_warm: None,
         rss_after: None,
@@ -497,7 +503,7 @@ fn long_sweep(s: &Scenario, n: u64, jobs: usize) -> Sweep {
     let mut done = 0u64;
     let mut next_sample = step;
     let start = Instant::now();
-    run_sweep(std::slice::from_ref(s), work, jobs, false, |r| {
+    let swept = run_sweep(std::slice::from_ref(s), work, jobs, false, |r| {
         done += 1;
         if r.verdict != Verdict::Pass {
             sw.not_passed.push(r.seed);
@@ -512,6 +518,7 @@ fn long_sweep(s: &Scenario, n: u64, jobs: usize) -> Sweep {
         }
     });
     sw.wall_s = start.elapsed().as_secs_f64();
+    sw.stopped = swept.err().map(|e| e.to_string());
     sw.not_passed.sort_unstable();
     sw.rss_after = proc_status_kib("VmRSS:");
     sw

@@ -121,7 +121,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     let scenarios: Vec<Scenario> = variants.iter().map(|(s, _)| s.clone()).collect();
     let mut records: Vec<Record> = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
-    run_sweep(&scenarios, work, jobs, false, |r| {
+    let swept = run_sweep(&scenarios, work, jobs, false, |r| {
         let parsed = serde_json::to_string(&r)
             .map_err(|e| anyhow!("{e}"))
             .and_then(|j| serde_json::from_str::<Record>(&j).map_err(|e| anyhow!("{e}")));
@@ -133,6 +133,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     if let Some(e) = failure {
         return Err(e);
     }
+    swept.context("a run could not reach a verdict, so the comparison stopped")?;
     records.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
     let names: Vec<String> = variants.iter().map(|(s, _)| s.name.clone()).collect();
     print_table(&names, &records);

@@ -7,6 +7,7 @@ mod list;
 mod output_file;
 mod partition;
 mod policy;
+mod progress;
 mod report;
 mod repro;
 mod run;
@@ -114,6 +115,10 @@ pub enum Command {
         /// as JSON Lines (docs/history.md).
         #[arg(long, value_name = "FILE")]
         history: Option<std::path::PathBuf>,
+        /// Print how far the run has got to stderr, once a second (auto:
+        /// when stderr is a terminal).
+        #[arg(long, value_enum, default_value_t = progress::ProgressMode::Auto)]
+        progress: progress::ProgressMode,
     },
     /// Re-run the checkers on a run history alone and print the verdict.
     Check {
@@ -334,6 +339,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             force,
             set,
             history,
+            progress,
         } => run::run(
             &scenario,
             seed,
@@ -345,6 +351,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 overwrite: if force { Overwrite::Allow } else { Overwrite::Refuse },
                 set,
                 history,
+                progress,
             },
         ),
         Command::Check { file } => check::run(&file),

@@ -538,7 +538,7 @@ fn run_appending(
     let mut failure: Option<anyhow::Error> = None;
     let mut failed = 0usize;
     let started = Instant::now();
-    run_sweep(scenarios, work, jobs, false, |r| {
+    let swept = run_sweep(scenarios, work, jobs, false, |r| {
         let line = serde_json::to_string(&r).unwrap_or_default();
         let appended = file
             .write_all(format!("{line}\n").as_bytes())
@@ -570,6 +570,7 @@ fn run_appending(
     if let Some(e) = failure {
         return Err(e);
     }
+    swept.context("a run could not reach a verdict, so the sweep stopped; the records of finished runs are kept")?;
     let elapsed = started.elapsed().as_secs_f64();
     if !out.is_empty() && elapsed > 0.0 {
         println!(

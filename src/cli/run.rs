@@ -9,7 +9,10 @@ use halab_sim::names::escape_control;
 use halab_sim::{RunRecord, Scenario, Verdict};
 
 use super::output_file::{self, Overwrite};
+use super::progress::ProgressMode;
 use super::{scenario_arg, Format};
+use halab_sim::harness::{run_seed_watched, HistoryMode};
+use halab_sim::progress::Progress;
 
 pub struct Options {
     /// `--set KEY=V` overrides, in order.
@@ -22,6 +25,8 @@ pub struct Options {
     pub write_plan: Option<PathBuf>,
     /// Whether `--write-plan` may replace an existing file (`--force`).
     pub overwrite: Overwrite,
+    /// When to print progress lines.
+    pub progress: ProgressMode,
 }
 
 /// The run banner: scenario, seed, derived parameters, fault plan. Text
@@ -166,22 +171,30 @@ pub fn summary(r: &RunRecord) -> String {
 }
 
 /// Run `scenario` under `seed` once, keeping its commits when a history is
-/// asked for: the record, the trace lines, and the history.
+/// asked for and showing progress under `progress`: the record, the trace
+/// lines, and the history.
 fn run_once(
+    arg: &str,
     scenario: &halab_sim::Scenario,
     seed: u64,
     history: Option<&std::path::Path>,
+    progress: ProgressMode,
 ) -> anyhow::Result<(RunRecord, Vec<String>, Option<halab_sim::history::History>)> {
-    if history.is_none() {
-        let (record, trace) = run_timed_with_trace(scenario, seed)?;
-        return Ok((record, trace, None));
-    }
+    let mode = match history {
+        Some(_) => HistoryMode::Keep,
+        None => HistoryMode::Off,
+    };
+    let watched = Progress::new();
+    let watcher = super::progress::watch(watched.clone(), progress);
     let start = std::time::Instant::now();
-    let (mut record, history) = halab_sim::harness::run_seed_with_history(scenario, seed)?;
+    let result = run_seed_watched(scenario, seed, mode, watched);
+    drop(watcher);
+    let (mut record, trace, kept) = result.map_err(|e| scenario_arg::run_error(arg, &e))?;
     record.wall_ms = start.elapsed().as_secs_f64() * 1000.0;
-    let history = history.ok_or_else(|| anyhow::anyhow!("the simulation panicked: no history"))?;
-    let trace = history.trace.iter().map(|e| e.to_string()).collect();
-    Ok((record, trace, Some(history)))
+    if mode == HistoryMode::Keep && kept.is_none() {
+        anyhow::bail!("the simulation panicked: no history");
+    }
+    Ok((record, trace, kept))
 }
 
 pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
@@ -210,7 +223,7 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
             escape_control(&path.display().to_string())
         ));
     }
-    let (mut record, trace, history) = run_once(&scenario, seed, opts.history.as_deref())?;
+    let (mut record, trace, history) = run_once(arg, &scenario, seed, opts.history.as_deref(), opts.progress)?;
     if let (Some(path), Some(history)) = (&opts.history, history) {
         let text = history.to_jsonl().map_err(anyhow::Error::msg)?;
         output_file::write(path, "--history", input, opts.overwrite, &text)?;

@@ -40,6 +40,18 @@ pub fn load(arg: &str) -> anyhow::Result<Scenario> {
     }
 }
 
+/// `e`, raised while running the scenario `arg` names: at its
+/// `file:line:col` when `arg` is a file, else with the key it names.
+pub fn run_error(arg: &str, e: &halab_sim::scenario::ScenarioError) -> anyhow::Error {
+    match file_of(arg) {
+        Some(path) => anyhow!(
+            "{}",
+            halab_scenarios::parse::scenario_error_in_file(path, &escape_control(arg), e)
+        ),
+        None => anyhow!("scenario `{}`: {}", escape_control(arg), escape_control(&e.to_string())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -240,7 +240,7 @@ fn run_with_bar(
     let mut failures: Vec<RunRecord> = Vec::new();
     let mut write_error = None;
     let mut runs = 0u64;
-    run_sweep(scenarios, work, jobs, opts.check_determinism, |r| {
+    let swept = run_sweep(scenarios, work, jobs, opts.check_determinism, |r| {
         runs += 1;
         if let Some(f) = file.as_mut() {
             let line = serde_json::to_string(&r).unwrap_or_default();
@@ -266,6 +266,7 @@ fn run_with_bar(
     if let Some(e) = write_error {
         return Err(e).context("cannot append to the results file");
     }
+    swept.context("a run could not reach a verdict, so the sweep stopped; the records of finished runs are kept")?;
     Ok(Outcome {
         summaries,
         failures,
