@@ -5,11 +5,13 @@
 //! `backPressuredTimeMsPerSecond` and `idleTimeMsPerSecond`.
 //!
 //! A task charges its time to a [`LoadMeter`] as it goes; the meter adds it
-//! to the subtask's totals in the run's [`LoadRegistry`], which sums every
-//! attempt of a subtask and is read once the run ends. Nothing here is
+//! to its attempt's own counters (no lock, no lookup: it is charged on every
+//! turn of the task's loop), which the run's [`LoadRegistry`] holds and sums
+//! by subtask when it is read, once the run ends. Nothing here is
 //! traced, so metering changes no trace.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::graph::ExecutionVertexId;
@@ -43,41 +45,71 @@ impl SubtaskLoad {
     }
 }
 
-/// Every subtask's load in a run, shared by all TaskManagers.
+/// One task attempt's running totals: counters only its meter adds to, so
+/// charging takes no lock and looks nothing up.
+#[derive(Debug, Default)]
+struct AttemptCounters {
+    busy_ns: AtomicU64,
+    back_pressured_ns: AtomicU64,
+    idle_ns: AtomicU64,
+    records_in: AtomicU64,
+}
+
+impl AttemptCounters {
+    fn load(&self) -> SubtaskLoad {
+        SubtaskLoad {
+            busy_ns: self.busy_ns.load(Ordering::Relaxed),
+            back_pressured_ns: self.back_pressured_ns.load(Ordering::Relaxed),
+            idle_ns: self.idle_ns.load(Ordering::Relaxed),
+            records_in: self.records_in.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Every subtask's load in a run, shared by all TaskManagers: the counters
+/// of every attempt, summed by subtask when read.
 #[derive(Clone, Debug, Default)]
-pub struct LoadRegistry(Arc<Mutex<BTreeMap<ExecutionVertexId, SubtaskLoad>>>);
+pub struct LoadRegistry(Arc<Mutex<Vec<(ExecutionVertexId, Arc<AttemptCounters>)>>>);
 
 impl LoadRegistry {
     /// The totals so far, by subtask.
     pub fn totals(&self) -> BTreeMap<ExecutionVertexId, SubtaskLoad> {
-        self.0.lock().expect("invariant: lock not poisoned").clone()
+        let attempts = self.0.lock().expect("invariant: lock not poisoned");
+        let mut totals: BTreeMap<ExecutionVertexId, SubtaskLoad> = BTreeMap::new();
+        for (id, counters) in attempts.iter() {
+            let (sum, one) = (totals.entry(*id).or_default(), counters.load());
+            sum.busy_ns += one.busy_ns;
+            sum.back_pressured_ns += one.back_pressured_ns;
+            sum.idle_ns += one.idle_ns;
+            sum.records_in += one.records_in;
+        }
+        totals
     }
 
-    fn add(&self, id: ExecutionVertexId, f: impl FnOnce(&mut SubtaskLoad)) {
-        f(self
-            .0
+    /// Counters for a new attempt of `id`.
+    fn register(&self, id: ExecutionVertexId) -> Arc<AttemptCounters> {
+        let counters = Arc::new(AttemptCounters::default());
+        self.0
             .lock()
             .expect("invariant: lock not poisoned")
-            .entry(id)
-            .or_default());
+            .push((id, counters.clone()));
+        counters
     }
 }
 
 /// One task attempt's meter: charges the time since its last charge.
 pub struct LoadMeter {
-    registry: LoadRegistry,
-    id: ExecutionVertexId,
+    counters: Arc<AttemptCounters>,
     clock: Tracer,
     since_ns: u64,
 }
 
 impl LoadMeter {
-    /// A meter whose first charge counts from now.
+    /// A meter for a new attempt of `id`, whose first charge counts from now.
     pub fn new(registry: LoadRegistry, id: ExecutionVertexId, clock: Tracer) -> LoadMeter {
         let since_ns = clock.now_ns();
         LoadMeter {
-            registry,
-            id,
+            counters: registry.register(id),
             clock,
             since_ns,
         }
@@ -89,19 +121,17 @@ impl LoadMeter {
         assert!(now >= self.since_ns, "invariant: the run's clock is monotone");
         let ns = now - self.since_ns;
         self.since_ns = now;
-        if ns == 0 {
-            return;
-        }
-        self.registry.add(self.id, |l| match activity {
-            Activity::Busy => l.busy_ns += ns,
-            Activity::BackPressured => l.back_pressured_ns += ns,
-            Activity::Idle => l.idle_ns += ns,
-        });
+        let counter = match activity {
+            Activity::Busy => &self.counters.busy_ns,
+            Activity::BackPressured => &self.counters.back_pressured_ns,
+            Activity::Idle => &self.counters.idle_ns,
+        };
+        counter.fetch_add(ns, Ordering::Relaxed);
     }
 
     /// The task took in `records`.
     pub fn took_in(&mut self, records: u64) {
-        self.registry.add(self.id, |l| l.records_in += records);
+        self.counters.records_in.fetch_add(records, Ordering::Relaxed);
     }
 }
 
