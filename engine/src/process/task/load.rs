@@ -69,7 +69,10 @@ impl AttemptCounters {
 /// Every subtask's load in a run, shared by all TaskManagers: the counters
 /// of every attempt, summed by subtask when read.
 #[derive(Clone, Debug, Default)]
-pub struct LoadRegistry(Arc<Mutex<Vec<(ExecutionVertexId, Arc<AttemptCounters>)>>>);
+pub struct LoadRegistry(Arc<Mutex<Vec<Attempt>>>);
+
+/// An attempt's subtask and its counters.
+type Attempt = (ExecutionVertexId, Arc<AttemptCounters>);
 
 impl LoadRegistry {
     /// The totals so far, by subtask.
