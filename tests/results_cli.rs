@@ -3,8 +3,9 @@
 //! `sweep --resume` and `report --resume` match finished runs on
 //! (fingerprint, seed) and refuse a file of another scenario or binary;
 //! `report --from` drops identical duplicates and refuses conflicting ones;
-//! a report never truncates records it was not asked about; seed ranges
-//! are lazy and `--jobs` is capped.
+//! a report never truncates records it was not asked about, and writes
+//! each record exactly as the simulator did; seed ranges are lazy and
+//! `--jobs` is capped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -391,6 +392,117 @@ fn compare_out_keeps_the_records_of_another_comparison() {
     );
     let after = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
     assert!(after == before, "records.jsonl changed");
+}
+
+/// `halab run ARGS --format json`'s record line; `code` is the exit code
+/// its verdict gives.
+fn record_line(args: &[&str], code: i32) -> String {
+    let o = halab(&[args, &["--format", "json"]].concat());
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert_eq!(text.lines().count(), 1, "one record: {text}");
+    text.trim_end().to_string()
+}
+
+/// The lines of `path`, sorted (a report writes its records by scenario
+/// and seed).
+fn sorted_lines(path: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = std::fs::read_to_string(path)
+        .expect("records")
+        .lines()
+        .map(String::from)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Issue 20: `records.jsonl` of a report or comparison holds each record
+/// exactly as the simulator wrote it (fields the report does not read,
+/// fault times, key order), also when a report is re-rendered from
+/// another's records; a failing run and runs with faults, checks and
+/// leaderships among them.
+#[test]
+fn records_jsonl_holds_each_record_as_the_simulator_wrote_it() {
+    let dir = tmp("as-written");
+    let no_fencing = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/no-fencing.toml");
+    let lines = [
+        record_line(&["run", "tm-crash", "--seed", "1"], 0),
+        record_line(&["run", no_fencing, "--seed", "17"], 1),
+        record_line(&["run", "jm-crash", "--seed", "1"], 0),
+    ];
+    let failing: serde_json::Value = serde_json::from_str(&lines[1]).expect("a record");
+    assert_eq!(failing["verdict"], "violation");
+    assert!(failing["checks"].as_array().is_some_and(|c| !c.is_empty()), "{failing}");
+    assert!(lines.iter().all(|l| l.contains("\"fault_plan\":[{\"at\":")));
+    let x = dir.join("x.jsonl");
+    std::fs::write(&x, lines.join("\n") + "\n").expect("write");
+    let mut expected = lines.to_vec();
+    expected.sort();
+
+    let out = dir.join("rep");
+    let o = halab(&["report", "--from", path_str(&x), "--out", path_str(&out)]);
+    assert_eq!(o.status.code(), Some(1), "the violation's code: {}", stderr(&o));
+    assert_eq!(sorted_lines(&out.join("records.jsonl")), expected);
+
+    // A report of the report's records: the same file again.
+    let again = dir.join("rep2");
+    let o = halab(&[
+        "report",
+        "--from",
+        path_str(&out.join("records.jsonl")),
+        "--out",
+        path_str(&again),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(again.join("records.jsonl")).expect("records"),
+        std::fs::read_to_string(out.join("records.jsonl")).expect("records")
+    );
+
+    // `compare --from` writes them the same way.
+    let cmp = dir.join("cmp");
+    let o = halab(&["compare", "x", "--from", path_str(&x), "--out", path_str(&cmp)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(sorted_lines(&cmp.join("records.jsonl")), expected);
+}
+
+/// Issue 20: a comparison that runs its variants writes their records with
+/// every field the simulator writes, those the report does not read too.
+#[test]
+fn compare_writes_every_field_of_its_runs() {
+    let dir = tmp("compare-fields");
+    let out = dir.join("cmp");
+    let o = halab(&[
+        "compare",
+        "tm-crash",
+        "--vary",
+        "job.keys=10,20",
+        "--seeds",
+        "1..1",
+        "--out",
+        path_str(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let direct = record_line(&["run", "tm-crash", "--seed", "1"], 0);
+    let keys = |line: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a record");
+        let mut keys: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let written = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
+    assert_eq!(written.lines().count(), 2);
+    for line in written.lines() {
+        assert_eq!(keys(line), keys(&direct));
+        for field in [
+            "\"checks\":",
+            "\"leaderships\":",
+            "\"uploaded_bytes\":",
+            "\"lastCheckpointFullSize\":",
+        ] {
+            assert!(line.contains(field), "{field} in {line}");
+        }
+    }
 }
 
 /// Complete lines in `path` (none when it does not exist yet).

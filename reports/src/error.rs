@@ -34,6 +34,13 @@ pub enum ReportError {
         #[source]
         source: serde_json::Error,
     },
+    /// A record read from JSON was changed in code: neither its text nor
+    /// its fields would write it as it now is without losing something.
+    #[error(
+        "the record of {scenario} seed {seed} was changed after it was read: it cannot be written as read, \
+         and writing its known fields alone would drop the others (RunRecord::forget_json writes them alone)"
+    )]
+    Changed { scenario: String, seed: u64 },
     /// plotters failed to draw or to write a figure.
     #[error("cannot draw {}: {message}", path.display())]
     Draw { path: PathBuf, message: String },

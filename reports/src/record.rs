@@ -7,6 +7,18 @@
 //! empty value, except `scenario`, `seed` and `verdict`, without which a
 //! record means nothing.
 //!
+//! The mirror is lossy (it skips fields it does not know and writes fault
+//! times in one form), so a record read from JSON text keeps that text and
+//! serialises as exactly it: the same keys, values, order and spacing.
+//! [`to_jsonl`] therefore writes every record read as it was read (a
+//! record read from several lines of JSON on one line, without the line
+//! breaks and the blanks between its tokens); only a record built in code
+//! is written from the mirror's fields. A read record changed in code is
+//! refused, unless it forgets its text ([`RunRecord::forget_json`]) and is
+//! written from its fields too. Records are read with `serde_json`,
+//! whose raw values keep the text (from a `serde_json::Value`, the text is
+//! the value's own); no other deserializer can read one.
+//!
 //! Besides the raw fields, `RunRecord` derives the few quantities the plots
 //! and the summary share (recovery phases, when the job gave up, downtime),
 //! so that every consumer computes them the same way.
@@ -15,6 +27,7 @@ use std::fmt;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::duration::parse_duration_ms;
@@ -381,8 +394,15 @@ fn schema_one() -> u32 {
     1
 }
 
-/// One run: every field of `docs/records.md`.
+/// One run: every field of `docs/records.md` that the reports use, and the
+/// record's JSON text when it was read from one.
+///
+/// `remote = "Self"` derives the mirror's serde code as the inherent
+/// functions `RunRecord::serialize` and `RunRecord::deserialize`, which
+/// know the fields alone; the `Serialize` and `Deserialize` impls below wrap
+/// them to keep the text, and are what serde calls.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RunRecord {
     #[serde(default = "schema_one")]
     pub schema: u32,
@@ -449,6 +469,47 @@ pub struct RunRecord {
     /// Every subtask's load (records written before it existed have none).
     #[serde(default)]
     pub subtasks: Vec<SubtaskMetrics>,
+    /// The record as read, byte for byte; `None` for a record built in code.
+    #[serde(skip)]
+    json: Option<RecordJson>,
+}
+
+/// A record's JSON text as read. Equal when the texts are; shown by length
+/// (a record's text runs to tens of kilobytes).
+#[derive(Clone)]
+struct RecordJson(Box<RawValue>);
+
+impl PartialEq for RecordJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl fmt::Debug for RecordJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordJson({} bytes)", self.0.get().len())
+    }
+}
+
+impl<'de> Deserialize<'de> for RunRecord {
+    /// The mirror's fields, parsed from the record's text, and the text.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let json = Box::<RawValue>::deserialize(d)?;
+        let mut record =
+            RunRecord::deserialize(&mut serde_json::Deserializer::from_str(json.get())).map_err(D::Error::custom)?;
+        record.json = Some(RecordJson(json));
+        Ok(record)
+    }
+}
+
+impl Serialize for RunRecord {
+    /// The text the record was read from, else the mirror's fields.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.json {
+            Some(json) => json.0.serialize(s),
+            None => RunRecord::serialize(self, s),
+        }
+    }
 }
 
 /// One subtask's task metrics over a run (Flink's names; the per-second
@@ -529,7 +590,22 @@ impl RunRecord {
             rescales: Vec::new(),
             latency: LatencySummary::default(),
             subtasks: Vec::new(),
+            json: None,
         }
+    }
+
+    /// The JSON text this record was read from, exactly as read; `None` for
+    /// a record built in code.
+    pub fn json(&self) -> Option<&str> {
+        self.json.as_ref().map(|j| j.0.get())
+    }
+
+    /// Forget the text this record was read from, for a record changed on
+    /// purpose: it is then written from its fields, as a record built in
+    /// code, without those the mirror lacks. ([`to_jsonl`] refuses a read
+    /// record whose fields no longer match its text.)
+    pub fn forget_json(&mut self) {
+        self.json = None;
     }
 
     /// The width of one bucket: the most common gap between bucket times
@@ -680,19 +756,53 @@ pub fn parse_numbered_records(text: &str) -> Result<Vec<(usize, RunRecord)>, Rec
         .collect()
 }
 
-/// Records as JSON Lines (one object a line, each line ending in `\n`).
+/// Records as JSON Lines (one object a line, each line ending in `\n`): a
+/// record read from JSON as exactly the text it was read from, a record
+/// built in code from its fields. A read record whose fields were changed
+/// since is refused: its text would not hold the change, and its fields
+/// alone would drop what the mirror does not know.
 pub fn to_jsonl(records: &[RunRecord]) -> Result<String, crate::ReportError> {
     let mut out = String::new();
     for r in records {
-        let line = serde_json::to_string(r).map_err(|source| crate::ReportError::Serialize {
+        let serialize_error = |source| crate::ReportError::Serialize {
             scenario: r.scenario.clone(),
             seed: r.seed,
             source,
-        })?;
-        out.push_str(&line);
+        };
+        if let Some(json) = r.json() {
+            let as_read: RunRecord = serde_json::from_str(json).map_err(serialize_error)?;
+            if as_read != *r {
+                return Err(crate::ReportError::Changed {
+                    scenario: r.scenario.clone(),
+                    seed: r.seed,
+                });
+            }
+        }
+        out.push_str(&on_one_line(serde_json::to_string(r).map_err(serialize_error)?));
         out.push('\n');
     }
     Ok(out)
+}
+
+/// `json` without the blanks between its tokens if it spans several lines
+/// (a record read from pretty-printed JSON); unchanged otherwise.
+fn on_one_line(json: String) -> String {
+    if !json.contains(['\n', '\r']) {
+        return json;
+    }
+    let (mut in_string, mut escaped) = (false, false);
+    json.chars()
+        .filter(|&c| {
+            let keep = in_string || !matches!(c, ' ' | '\t' | '\n' | '\r');
+            if in_string {
+                in_string = escaped || c != '"';
+                escaped = !escaped && c == '\\';
+            } else {
+                in_string = c == '"';
+            }
+            keep
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -711,6 +821,19 @@ mod tests {
         assert_eq!(numbered.iter().map(|(line, _)| *line).collect::<Vec<_>>(), [1, 3]);
         let err = parse_records(&format!("{good}\nnot json\n")).expect_err("bad line");
         assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn a_record_read_from_several_lines_is_written_on_one() {
+        let pretty = "{\n  \"scenario\": \"a \\\"b\\\" c\",\n\t\"seed\": 1, \"verdict\": \"pass\",\r\n  \"message\": \"x\\\\\",\n  \"new\": [ 1, \" \" ]\n}";
+        let r: RunRecord = serde_json::from_str(pretty).expect("a record");
+        assert_eq!(r.json(), Some(pretty));
+        assert_eq!(r.message.as_deref(), Some("x\\"));
+        let line = to_jsonl(&[r]).expect("JSON Lines");
+        assert_eq!(
+            line,
+            r#"{"scenario":"a \"b\" c","seed":1,"verdict":"pass","message":"x\\","new":[1," "]}"#.to_string() + "\n"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! page has one summary row per scenario, references every plot by a
 //! relative path that exists beside it, and gives each failed run its repro
 //! line; the CSV has a header and one row per record; the JSON Lines copy
-//! reads back to the same records, or is left alone when it is the
+//! is the records as read, byte for byte, or is left alone when it is the
 //! caller's.
 
 mod common;
@@ -209,7 +209,13 @@ fn csv_and_jsonl_hold_every_record() {
     );
     assert_eq!(fields[col("time_to_give_up_ms")], "");
 
-    let back = parse_records(&std::fs::read_to_string(dir.join(RECORDS_JSONL)).expect("jsonl")).expect("parses");
+    let written = std::fs::read_to_string(dir.join(RECORDS_JSONL)).expect("jsonl");
+    assert_eq!(
+        written,
+        include_str!("fixtures/records.jsonl"),
+        "the records as read, byte for byte"
+    );
+    let back = parse_records(&written).expect("parses");
     assert_eq!(back, records);
 }
 

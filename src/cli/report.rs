@@ -19,8 +19,10 @@
 //!
 //! Runs go through the sweep worker pool (`halab_scenarios::sweep`) with a
 //! progress bar; each record is appended to `DIR/records.jsonl` as it
-//! finishes, so an interrupted report keeps every finished run. A
-//! directory that holds records is refused without `--resume`; with it
+//! finishes, so an interrupted report keeps every finished run. Appended
+//! there, or written back from the records read with `--from`, each record
+//! is byte for byte the one the simulator wrote (`halab_reports::record`).
+//! A directory that holds records is refused without `--resume`; with it
 //! only what is missing runs (matched on scenario fingerprint and seed, as
 //! `sweep --resume`), and records of other scenarios or seeds stay in the
 //! file, unshown. `--from` merges files, dropping repeated runs and
