@@ -86,9 +86,26 @@ pub fn restart_events(trace: &[TraceEntry]) -> Vec<RestartEvent> {
         .collect()
 }
 
-/// The number of restarts (Flink's `numRestarts`) at the end of the run.
+/// The number of restarts (Flink's `numRestarts`) at the end of the run, as
+/// the JobManager that leads last counts them: a new leader's count starts
+/// at 0 (Flink's new JobMaster builds a new ExecutionGraph), and a revoked
+/// leader that still schedules restarts does not count once another leads.
 pub fn num_restarts(trace: &[TraceEntry]) -> u32 {
-    restart_events(trace).last().map(|r| r.num_restarts).unwrap_or(0)
+    let mut leader: Option<(u64, &str)> = None;
+    let mut count = 0;
+    for e in trace {
+        match e.event {
+            TraceEvent::LeadershipGranted { epoch, .. } if leader.is_none_or(|(newest, _)| epoch > newest) => {
+                leader = Some((epoch, e.node.as_str()));
+                count = 0;
+            }
+            TraceEvent::RestartScheduled { num_restarts, .. } if leader.is_none_or(|(_, l)| l == e.node) => {
+                count = num_restarts;
+            }
+            _ => {}
+        }
+    }
+    count
 }
 
 /// The job's status as its current leader sees it. With HA several
@@ -290,6 +307,51 @@ mod tests {
             node: "jm".into(),
             event: TraceEvent::JobStatusChanged { from, to },
         }
+    }
+
+    fn at(t_ms: u64, node: &str, event: TraceEvent) -> TraceEntry {
+        TraceEntry {
+            t_ms,
+            node: node.into(),
+            event,
+        }
+    }
+
+    fn restart(num_restarts: u32) -> TraceEvent {
+        TraceEvent::RestartScheduled {
+            delay_ms: 1000,
+            num_restarts,
+        }
+    }
+
+    fn granted(epoch: u64) -> TraceEvent {
+        TraceEvent::LeadershipGranted {
+            epoch,
+            restored_from: None,
+        }
+    }
+
+    #[test]
+    fn num_restarts_is_the_last_leaders_count() {
+        // Without HA: the one JobManager's last count.
+        assert_eq!(num_restarts(&[at(1, "jm", restart(1)), at(2, "jm", restart(2))]), 2);
+        assert_eq!(num_restarts(&[]), 0);
+        let failover = [
+            at(0, "jm-0", granted(1)),
+            at(10, "jm-0", restart(1)),
+            at(20, "jm-0", restart(2)),
+            at(30, "jm-1", granted(2)),
+            // A revoked leader still restarting does not count.
+            at(40, "jm-0", restart(3)),
+        ];
+        assert_eq!(num_restarts(&failover), 0, "the new leader has not restarted");
+        let mut later = failover.to_vec();
+        later.push(at(50, "jm-1", restart(1)));
+        assert_eq!(num_restarts(&later), 1);
+        // A stale grant (an older epoch, traced late) changes nothing.
+        later.push(at(60, "jm-0", granted(1)));
+        later.push(at(70, "jm-0", restart(4)));
+        assert_eq!(num_restarts(&later), 1);
     }
 
     #[test]
