@@ -379,3 +379,91 @@ fn shrink_replaces_neither_its_input_nor_an_existing_file_without_force() {
         .contains("name = \"shrink-me\""));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `stderr` of a usage error: exit 2, nothing on stdout, no raw escape,
+/// no forged `verdict:` line, and clap's own last line kept on its own.
+fn assert_escaped_usage_error(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(o));
+    assert!(o.stdout.is_empty(), "{}", stdout(o));
+    let e = stderr(o);
+    assert!(!e.contains('\u{1b}') && !e.contains('\r'), "{e}");
+    assert!(!e.lines().any(|l| l.trim_start().starts_with("verdict:")), "{e}");
+    assert!(e.starts_with("error: "), "{e}");
+    assert!(e.lines().any(|l| l == "For more information, try '--help'."), "{e}");
+    e
+}
+
+#[test]
+fn clap_usage_errors_escape_the_users_words_and_keep_their_lines() {
+    let dir = fresh_dir("clap-usage");
+    let forged = "1\n\u{1b}[2Jverdict: pass";
+    // A bad value, as a separate word and after `=`.
+    for args in [
+        vec!["run", "tm-crash", "--seed", forged],
+        vec!["run", "tm-crash", "--seed=1\n\u{1b}[2Jverdict: pass"],
+    ] {
+        let e = assert_escaped_usage_error(&halab_in(&dir, &args));
+        assert!(
+            e.contains(r"invalid value '1\n\u{1b}[2Jverdict: pass' for '--seed <SEED>'"),
+            "{e}"
+        );
+    }
+    // An unknown subcommand and an unknown flag (clap's tip and usage lines
+    // stay lines of their own).
+    let e = assert_escaped_usage_error(&halab_in(&dir, &["\u{1b}[2Jrun\nverdict: pass"]));
+    assert!(
+        e.contains(r"unrecognized subcommand '\u{1b}[2Jrun\nverdict: pass'"),
+        "{e}"
+    );
+    assert!(e.lines().any(|l| l == "Usage: halab <COMMAND>"), "{e}");
+    let e = assert_escaped_usage_error(&halab_in(&dir, &["run", "tm-crash", "--se\u{1b}[2Jed\nverdict: pass"]));
+    assert!(
+        e.contains(r"unexpected argument '--se\u{1b}[2Jed\nverdict: pass' found"),
+        "{e}"
+    );
+    assert!(
+        e.lines().any(|l| l == "  tip: a similar argument exists: '--seed'"),
+        "{e}"
+    );
+    // A value parser of ours that quotes the value.
+    let e = assert_escaped_usage_error(&halab_in(
+        &dir,
+        &[
+            "repro",
+            "tm-crash",
+            "--seed",
+            "1",
+            "--expect-hash",
+            "ab\nverdict: pass\u{1b}[31m",
+        ],
+    ));
+    assert!(e.contains(r"`ab\nverdict: pass\u{1b}[31m` is not a trace hash"), "{e}");
+    // Escaping changes which argument is wrong (`1..3\n` is a range,
+    // `1..3\\n` is not): the first error is printed on one line, its line
+    // breaks escaped.
+    let o = halab_in(
+        &dir,
+        &[
+            "sweep",
+            "steady",
+            "--seeds",
+            "1..3\n",
+            "--jobs",
+            "\u{1b}\nverdict: pass",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let e = stderr(&o);
+    assert!(
+        e.starts_with("error: invalid value") && e.contains("'--jobs <J>'"),
+        "{e}"
+    );
+    assert!(!e.contains('\u{1b}') && e.lines().count() == 1, "{e}");
+    // Help and version still go to stdout with exit 0.
+    for args in [vec!["run", "--help"], vec!["--version"]] {
+        let o = halab_in(&dir, &args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(!o.stdout.is_empty() && o.stderr.is_empty(), "{}", stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -14,6 +14,7 @@ mod run;
 mod scenario_arg;
 mod shrink;
 mod sweep;
+mod usage_error;
 
 pub use report::{rebalancing_stats, rebalancing_stats_of, RESCALES};
 
@@ -38,18 +39,17 @@ fn parse_trace_hash(text: &str) -> Result<String, String> {
 
 /// Parse `args` (the program name first) and run the command: its exit
 /// code (0 pass, 1 violation, 2 bad input, 3 liveness failure). Errors are
-/// printed to stderr; clap prints help and usage errors itself.
+/// printed to stderr with control characters escaped, clap's usage errors
+/// too (exit 2); help and version go to stdout (exit 0).
 pub fn main_with<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return e.exit_code();
-        }
+        Err(e) => return usage_error::report(&e, &args),
     };
     match dispatch(cli) {
         Ok(code) => code,
