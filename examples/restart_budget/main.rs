@@ -29,7 +29,6 @@ fn main() {
         std::process::exit(halab::cli::main_with(std::env::args_os()));
     }
     let storm = catalogue::load("storm-fixed-delay").expect("built-in").expect("valid");
-    let seeds: Vec<u64> = (1..=20).collect();
     println!(
         "{:<20} {:>10} {:>9} {:>8} {:>10}",
         "restart strategy", "violations", "restarts", "gave up", "committed"
@@ -40,7 +39,7 @@ fn main() {
             s = set_key(&s, "restart-budget.tokens", "3").expect("valid");
             s = set_key(&s, "restart-budget.refill", "5s").expect("valid");
         }
-        let records = run_seeds(&s, &seeds, 2);
+        let records = run_seeds(&s, 1..=20, 2);
         // Violations: output, restart-policy conformance, split brain. Whether
         // the job survives the storm is what the strategies differ in, so it
         // is counted (gave up), not judged.

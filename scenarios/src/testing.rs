@@ -1,6 +1,7 @@
 #![doc = include_str!("../../docs/library.md")]
 
 use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use halab_sim::{RunRecord, Scenario, Verdict};
 
@@ -16,21 +17,23 @@ pub const SEEDS_VAR: &str = "HALAB_TEST_SEEDS";
 pub const JOBS_VAR: &str = "HALAB_TEST_JOBS";
 
 /// The seeds to run: [`SEED_VAR`] if set, else [`SEEDS_VAR`], else
-/// `default`. A malformed variable is an error naming it.
-pub fn seeds(default: RangeInclusive<u64>) -> Result<Vec<u64>, String> {
+/// `default`. A malformed variable is an error naming it. The seeds are a
+/// range, produced one at a time as they are run: a range of 2^64 seeds
+/// costs nothing until it is run.
+pub fn seeds(default: RangeInclusive<u64>) -> Result<RangeInclusive<u64>, String> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     if let Some(v) = var(SEED_VAR) {
         let seed = v
             .trim()
             .parse::<u64>()
             .map_err(|_| format!("{SEED_VAR}={v}: not a seed"))?;
-        return Ok(vec![seed]);
+        return Ok(seed..=seed);
     }
     if let Some(v) = var(SEEDS_VAR) {
         let range: SeedRange = v.parse().map_err(|e| format!("{SEEDS_VAR}={v}: {e}"))?;
-        return Ok(range.seeds(None).collect());
+        return Ok(range.first..=range.last);
     }
-    Ok(default.collect())
+    Ok(default)
 }
 
 fn jobs() -> Result<usize, String> {
@@ -46,17 +49,32 @@ fn jobs() -> Result<usize, String> {
 }
 
 /// Run `scenario` under every seed of `seeds` on `jobs` threads; the
-/// records in seed order. A run that reaches no verdict (an invalid
-/// scenario, or one that outgrew `expect.max-trace-events`) panics with
-/// the reason, as `halab sweep` stops with it.
-pub fn run_seeds(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Vec<RunRecord> {
-    let work = seeds.iter().map(|s| (0, *s));
-    let mut records = Vec::with_capacity(seeds.len());
-    if let Err(e) = run_sweep(std::slice::from_ref(scenario), work, jobs, false, |r| records.push(r)) {
+/// records in seed order. The seeds are taken one at a time as workers
+/// come free, never collected first. A run that reaches no verdict (an
+/// invalid scenario, or one that outgrew `expect.max-trace-events`) panics
+/// with the reason, as `halab sweep` stops with it.
+pub fn run_seeds<I>(scenario: &Scenario, seeds: I, jobs: usize) -> Vec<RunRecord>
+where
+    I: IntoIterator<Item = u64>,
+    I::IntoIter: Send,
+{
+    let taken = AtomicUsize::new(0);
+    let work = seeds.into_iter().inspect(|_| {
+        taken.fetch_add(1, Ordering::Relaxed);
+    });
+    let mut records = Vec::new();
+    let swept = run_sweep(
+        std::slice::from_ref(scenario),
+        work.map(|seed| (0, seed)),
+        jobs,
+        false,
+        |r| records.push(r),
+    );
+    if let Err(e) = swept {
         panic!("{} cannot run: {e}", scenario.name);
     }
     records.sort_by_key(|r| r.seed);
-    assert_eq!(records.len(), seeds.len(), "invariant: one record per seed");
+    assert_eq!(records.len(), taken.into_inner(), "invariant: one record per seed");
     records
 }
 
@@ -77,7 +95,7 @@ pub fn repro_lines(scenario: &Scenario, seed: u64) -> Vec<String> {
 pub fn check_seeds(scenario: &Scenario, default: RangeInclusive<u64>) -> Vec<RunRecord> {
     let seeds = seeds(default).unwrap_or_else(|e| panic!("{e}"));
     let jobs = jobs().unwrap_or_else(|e| panic!("{e}"));
-    let records = run_seeds(scenario, &seeds, jobs);
+    let records = run_seeds(scenario, seeds, jobs);
     let failed: Vec<&RunRecord> = records.iter().filter(|r| r.verdict != Verdict::Pass).collect();
     if !failed.is_empty() {
         let mut text = format!(
