@@ -275,9 +275,12 @@ fn write_plan_replaces_neither_its_input_nor_an_existing_file_without_force() {
     let dir = fresh_dir("case18-run");
     std::fs::copy(STEADY, dir.join("in.toml")).expect("copy");
     let input = std::fs::read(dir.join("in.toml")).expect("read");
+    // A hard link is the input under another name.
+    std::fs::hard_link(dir.join("in.toml"), dir.join("hard.toml")).expect("hard link");
     for args in [
         &["run", "in.toml", "--write-plan", "in.toml"][..],
         &["run", "in.toml", "--write-plan", "./in.toml", "--force"],
+        &["run", "in.toml", "--write-plan", "hard.toml", "--force"],
     ] {
         let o = halab_in(&dir, args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
@@ -338,6 +341,26 @@ fn history_replaces_neither_its_input_nor_an_existing_file_without_force() {
         "{}",
         &history[..80.min(history.len())]
     );
+    // One new file for both: refused before anything runs or is written.
+    let o = halab_in(
+        &dir,
+        &[
+            "run",
+            "steady",
+            "--write-plan",
+            "both",
+            "--history",
+            "./both",
+            "--force",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("--write-plan and --history both name both"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty() && !dir.join("both").exists(), "{}", stdout(&o));
     std::fs::remove_dir_all(&dir).ok();
 }
 

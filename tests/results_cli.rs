@@ -233,6 +233,27 @@ fn report_from_drops_identical_duplicates_and_refuses_conflicting_ones() {
     assert!(stdout(&o).contains("(3 records,"), "{}", stdout(&o));
     assert_eq!(records(&out.join("records.jsonl")).len(), 3);
 
+    // One file given twice (under two names): the note tells its two
+    // readings apart.
+    let again = dir.join(".").join("c14.jsonl");
+    let out = dir.join("rep-again");
+    let o = halab(&[
+        "report",
+        "--from",
+        path_str(&once),
+        path_str(&again),
+        "--out",
+        path_str(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("dropped 3 duplicate record(s)")
+            && stderr(&o).contains("c14.jsonl:1 (the file given again), first at"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(records(&out.join("records.jsonl")).len(), 3);
+
     // The same scenario and seed with another trace hash.
     let conflicting = dir.join("conflicting.jsonl");
     std::fs::copy(&once, &conflicting).expect("copy");

@@ -47,9 +47,29 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
             "source-parallelism",
             line_of("source-parallelism"),
         ),
+        // Too few slots: at the parallelism that needs them, the cluster's
+        // keys stated; at the cluster when the file does not write the job.
         (
             GOOD.replace("task-managers = 3", "task-managers = 2"),
-            "slots",
+            "job.count-parallelism: the job needs 5 slots but the cluster has only 4 (task-managers = 2, slots-per-task-manager = 2)",
+            line_of("count-parallelism"),
+        ),
+        (
+            GOOD.replace("count-parallelism = 5", "count-parallelism = 5000"),
+            "needs 5000 slots",
+            line_of("count-parallelism"),
+        ),
+        (
+            GOOD.replace("[cluster]\ntask-managers = 3\nslots-per-task-manager = 2\n", "")
+                .replace("count-parallelism = 5", "count-parallelism = 5000"),
+            "needs 5000 slots",
+            line_of("count-parallelism") - 3,
+        ),
+        (
+            GOOD.replace("[job]\nsource-partitions = 4\nsource-parallelism = 2\ncount-parallelism = 5\nsink-parallelism = 2\nrecords-per-second = 1000\nkeys = 300\n", "")
+                .replace("task-managers = 3", "task-managers = 1")
+                .replace("slots-per-task-manager = 2", "slots-per-task-manager = 1"),
+            "the cluster has only 1",
             line_of("[cluster]"),
         ),
         (
@@ -62,6 +82,38 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
             "unknown configuration key",
             line_of("heartbeat.interval"),
         ),
+        // A restart strategy's key is named where it is written, with the
+        // value as written (not `restart-strategy` at `[config]`).
+        (
+            GOOD.replace(
+                "\"halab.rpc.timeout\" = \"2s\"",
+                "\"halab.rpc.timeout\" = \"2s\"\n\"restart-strategy.type\" = \"fixed-delay\"\n\"restart-strategy.fixed-delay.attempts\" = \"three\"",
+            ),
+            "config.\"restart-strategy.fixed-delay.attempts\": `three`: not a 32-bit integer",
+            line_of("halab.rpc.timeout") + 2,
+        ),
+        (
+            GOOD.replace(
+                "\"halab.rpc.timeout\" = \"2s\"",
+                "\"halab.rpc.timeout\" = \"2s\"\n\"restart-strategy.type\" = \"fixed-delay\"\n\"restart-strategy.fixed-delay.attempts\" = -3",
+            ),
+            "config.\"restart-strategy.fixed-delay.attempts\": `-3`",
+            line_of("halab.rpc.timeout") + 2,
+        ),
+        (
+            GOOD.replace(
+                "\"halab.rpc.timeout\" = \"2s\"",
+                "\"halab.rpc.timeout\" = \"2s\"\n\"restart-strategy.type\" = \"sometimes\"",
+            ),
+            "config.\"restart-strategy.type\": `sometimes`: unknown restart strategy",
+            line_of("halab.rpc.timeout") + 1,
+        ),
+        // A value that is no configuration value, in the user's words.
+        (
+            GOOD.replace("\"heartbeat.timeout\" = \"3s\"", "\"heartbeat.timeout\" = { s = 3 }"),
+            "not a Flink configuration value: write a string, a number or a boolean",
+            line_of("heartbeat.timeout"),
+        ),
         (GOOD.replace("rate = 0.5", "rate = 0.5\ncount = 3"), "count or rate", 0),
         (
             GOOD.replace("\"tm-crash\", ", "\"tm-explode\", "),
@@ -73,15 +125,16 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
             "window",
             line_of("window"),
         ),
+        // A fault's problem is at its verb's key.
         (
             format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\nkill = \"tm-9\"\n"),
-            "tm-9",
-            GOOD.lines().count() + 3,
+            "faults.scripted[0].kill: unknown node `tm-9`",
+            GOOD.lines().count() + 4,
         ),
         (
             format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\nkill = \"jm\"\n"),
             "high availability",
-            GOOD.lines().count() + 3,
+            GOOD.lines().count() + 4,
         ),
         (
             format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\nkill = \"tm-0\"\npause = \"tm-1\"\n"),
@@ -95,8 +148,13 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
         ),
         (
             format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\npartition = [[\"tm-0\"], [\"tm-0\"]]\n"),
-            "both groups",
-            GOOD.lines().count() + 3,
+            "faults.scripted[0].partition: node `tm-0` is in both groups",
+            GOOD.lines().count() + 4,
+        ),
+        (
+            format!("{GOOD}\n[[faults.scripted]]\nat = \"1s\"\nrestart = \"tm-1\"\n"),
+            "faults.scripted[0].restart: `restart` cannot take effect",
+            GOOD.lines().count() + 4,
         ),
         (
             format!(
@@ -167,6 +225,7 @@ fn many_broken_files_are_refused_with_position() {
     for (i, (text, mention, line)) in broken_cases().into_iter().enumerate() {
         let e = parse_scenario(&text, "broken.toml").expect_err(&format!("case {i} must be refused"));
         let shown = e.to_string();
+        assert!(!shown.contains("untagged enum"), "case {i}: {shown}");
         assert!(
             shown.starts_with(&format!("broken.toml:{}:{}: ", e.line, e.col)),
             "case {i}: {shown}"

@@ -505,6 +505,15 @@ fn lease_config(conf: &Configuration) -> Result<LeaseConfig, ConfigError> {
     })
 }
 
+/// A restart strategy's refusal, at the key and value it names.
+fn restart_error(e: crate::restart::RestartConfigError) -> ConfigError {
+    use crate::restart::RestartConfigError::{InvalidValue, UnknownStrategy};
+    match &e {
+        InvalidValue { key, value, reason } => ConfigError::new(key, value, reason.clone()),
+        UnknownStrategy { key, value } => ConfigError::new(key, value, e.to_string()),
+    }
+}
+
 impl EngineConfig {
     /// Validate a raw configuration against Flink's keys and defaults.
     pub fn from_configuration(conf: &Configuration) -> Result<EngineConfig, ConfigError> {
@@ -564,8 +573,7 @@ impl EngineConfig {
         };
         cfg.validate()?;
         // The restart strategy is validated by building it once.
-        crate::restart::load_restart_strategy(conf, cfg.checkpoint_interval.is_some())
-            .map_err(|e| ConfigError::new("restart-strategy", "", e.to_string()))?;
+        crate::restart::load_restart_strategy(conf, cfg.checkpoint_interval.is_some()).map_err(restart_error)?;
         Ok(cfg)
     }
 
@@ -740,6 +748,18 @@ mod tests {
         assert_eq!(e.key, "heartbeat.timeout");
         let e = EngineConfig::from_configuration(&conf(&[("restart-strategy.type", "sometimes")])).unwrap_err();
         assert!(e.to_string().contains("sometimes"), "{e}");
+        assert_eq!(e.key, "restart-strategy.type");
+        // A restart strategy's own key is named, with its value.
+        let e = EngineConfig::from_configuration(&conf(&[
+            ("restart-strategy.type", "fixed-delay"),
+            ("restart-strategy.fixed-delay.attempts", "three"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.value.as_str()),
+            ("restart-strategy.fixed-delay.attempts", "three")
+        );
+        assert!(e.message.contains("not a 32-bit integer"), "{e}");
     }
 
     #[test]

@@ -75,7 +75,9 @@ pub fn apply(scenario: &Scenario, key: &str, value: &str, flag: &str) -> Result<
         }
     }
     let text = toml::to_string(&doc).map_err(|e| format!("invariant: a table serialises: {e}"))?;
-    let out = parse_scenario(&text, &format!("{flag} {key}={value}")).map_err(|e| e.to_string())?;
+    // The document is ours, not the user's: its line and column mean
+    // nothing to them, the override does.
+    let out = parse_scenario(&text, "").map_err(|e| format!("{flag} {key}={value}: {}", e.message))?;
     out.validate().map_err(|e| format!("{flag} {key}={value}: {e}"))?;
     Ok(out)
 }
@@ -127,6 +129,12 @@ mod tests {
         assert!(e("job.no-such-key", "1").contains("no-such-key"));
         assert!(e("cluster.task-managers", "0").contains("--vary cluster.task-managers=0"));
         assert!(e("resources.network-bandwidth", "fast").contains("fast"));
+        // No line and column of the re-read document.
+        assert_eq!(
+            e("job.keys", "abc"),
+            "--vary job.keys=abc: invalid type: string \"abc\", expected u64"
+        );
+        assert!(e("no.such.key", "1").starts_with("--vary no.such.key=1: config.\"no.such.key\": "));
         assert!(split("novalue", "--set").is_err());
         assert!(split("=1", "--set").is_err());
         assert_eq!(

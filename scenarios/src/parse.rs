@@ -91,8 +91,14 @@ pub fn scenario_error_in_file(path: &std::path::Path, file: &str, e: &ScenarioEr
     }
 }
 
+/// A semantic error at its field, or at its fallback when the document
+/// does not hold the field (nor any table on its path).
 fn semantic_error(text: &str, file: &str, e: &ScenarioError) -> ScenarioFileError {
-    error_at(text, file, &e.path, e.to_string())
+    let path = match &e.fallback {
+        Some(fallback) if locate(text, &e.path).is_none() => fallback,
+        _ => &e.path,
+    };
+    error_at(text, file, path, e.to_string())
 }
 
 /// `message` at the field `path` (`a.b[2].c`), or at 1:1 when the
@@ -313,7 +319,22 @@ mod tests {
 
     #[test]
     fn impossible_cluster_is_refused() {
+        // At the parallelism that needs the slots, the cluster's keys stated.
         let text = GOOD.replace("task-managers = 3", "task-managers = 1");
+        let e = err(&text);
+        assert!(e.message.contains("task-managers = 1"), "{e}");
+        assert_eq!(
+            e.line,
+            text.lines()
+                .position(|l| l.starts_with("count-parallelism"))
+                .expect("present")
+                + 1
+        );
+        // A file that leaves the job to its defaults: at the cluster.
+        let job = text.find("[job]").expect("present");
+        let config = text.find("[config]").expect("present");
+        let text = format!("{}{}", &text[..job], &text[config..])
+            .replace("slots-per-task-manager = 2", "slots-per-task-manager = 1");
         let e = err(&text);
         assert!(e.message.contains("slots"), "{e}");
         assert_eq!(
@@ -329,7 +350,8 @@ mod tests {
         assert!(e.message.contains("tm-9"), "{e}");
         assert_eq!(
             e.line,
-            text.lines().position(|l| l.starts_with("at = ")).expect("present") + 1
+            text.lines().position(|l| l.starts_with("kill = ")).expect("present") + 1,
+            "at the fault's verb"
         );
     }
 

@@ -94,6 +94,7 @@ fn run_on_thread(
         .map_err(|e| ScenarioError {
             path: "(runtime)".into(),
             message: format!("cannot start a simulation thread: {e}"),
+            fallback: None,
         })?
         .join();
     Ok(match joined {

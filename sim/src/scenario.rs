@@ -55,7 +55,10 @@ fn is_no_sabotage(s: &Sabotage) -> bool {
 
 /// A configuration value as written: string, integer, float or boolean.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not a Flink configuration value: write a string, a number or a boolean"
+)]
 pub enum ConfigValue {
     Bool(bool),
     Int(i64),
@@ -265,12 +268,16 @@ pub struct ScenarioError {
     /// `config."heartbeat.timeout"`.
     pub path: String,
     pub message: String,
+    /// Where else the problem is, for a file that does not write `path`
+    /// (a problem of two tables: the job's parallelism and the cluster).
+    pub fallback: Option<String>,
 }
 
 fn err(path: &str, message: impl Into<String>) -> ScenarioError {
     ScenarioError {
         path: path.to_string(),
         message: message.into(),
+        fallback: None,
     }
 }
 
@@ -568,6 +575,7 @@ impl Scenario {
         let mut engine = EngineConfig::from_configuration(&self.configuration()).map_err(|e| ScenarioError {
             path: format!("config.\"{}\"", e.key),
             message: format!("`{}`: {}", e.value, e.message),
+            fallback: None,
         })?;
         engine.resources = self.resource_model()?;
         if c.job_managers > 1 && engine.high_availability == HighAvailabilityType::None {
@@ -589,13 +597,7 @@ impl Scenario {
         } else {
             self.job_graph().slots_needed()
         };
-        let slots = c.task_managers * c.slots_per_task_manager;
-        if slots < needed {
-            return Err(err(
-                "cluster",
-                format!("the job needs {needed} slots but the cluster has only {slots}; it could never start"),
-            ));
-        }
+        self.check_slots(needed, engine.reactive)?;
         engine
             .effective_max_parallelism(needed)
             .map_err(|e| err("config.\"pipeline.max-parallelism\"", e.to_string()))?;
@@ -608,16 +610,51 @@ impl Scenario {
         Ok(engine)
     }
 
+    /// The cluster holds the `needed` slots. A refusal is at the job key
+    /// that needs them (the widest vertex's parallelism), else at the
+    /// cluster, and states both sides.
+    fn check_slots(&self, needed: u32, reactive: bool) -> Result<(), ScenarioError> {
+        let (c, j) = (&self.cluster, &self.job);
+        let slots = c.task_managers * c.slots_per_task_manager;
+        if slots >= needed {
+            return Ok(());
+        }
+        let message = format!(
+            "the job needs {needed} slots but the cluster has only {slots} (task-managers = {}, slots-per-task-manager = {}); it could never start",
+            c.task_managers, c.slots_per_task_manager
+        );
+        let widest = [
+            ("job.source-parallelism", j.source_parallelism),
+            ("job.count-parallelism", j.count_parallelism),
+            ("job.sink-parallelism", j.sink_parallelism),
+        ]
+        .into_iter()
+        // Reactive mode fits the keyed operators to the slots.
+        .filter(|(key, _)| !(reactive && *key == "job.count-parallelism"))
+        .find(|(_, p)| *p == needed);
+        let (path, fallback) = match widest {
+            Some((key, _)) => (key, "cluster"),
+            None => ("cluster", "job"),
+        };
+        Err(ScenarioError {
+            path: path.to_string(),
+            message,
+            fallback: Some(fallback.to_string()),
+        })
+    }
+
     fn validate_faults(&self) -> Result<(), ScenarioError> {
         let tms = self.task_manager_names();
+        // A fault's problem is at its verb's key (`kill = ...`), the key
+        // the file names it by.
+        let at_verb = |i: usize| format!("faults.scripted[{i}].{}", self.faults.scripted[i].fault.verb());
         for (i, f) in self.faults.scripted.iter().enumerate() {
-            self.validate_fault(&f.fault)
-                .map_err(|m| err(&format!("faults.scripted[{i}]"), m))?;
+            self.validate_fault(&f.fault).map_err(|m| err(&at_verb(i), m))?;
         }
         let last_ms = self.duration.as_millis() + self.expect.recovery_bound.as_millis();
         crate::plan_check::check_plan(&self.faults.scripted, last_ms).map_err(|p| {
             let path = match p.field {
-                "" => format!("faults.scripted[{}]", p.index),
+                "" => at_verb(p.index),
                 field => format!("faults.scripted[{}].{field}", p.index),
             };
             err(&path, p.message)

@@ -1,6 +1,6 @@
 //! Files the CLI writes on request (`run --write-plan`, `shrink --out`):
-//! never the scenario file the command read, and never an existing file
-//! unless `--force` says so.
+//! never the scenario file the command read (by any path or link), and
+//! never an existing file unless `--force` says so.
 
 use std::io::Write;
 use std::path::Path;
@@ -17,13 +17,31 @@ pub enum Overwrite {
     Allow,
 }
 
+/// Whether `a` and `b` are the same existing file (through symbolic and
+/// hard links and relative paths).
+#[cfg(unix)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
 /// Whether `a` and `b` are the same existing file (through links and
 /// relative paths).
+#[cfg(not(unix))]
 fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     }
+}
+
+/// Whether `a` and `b` name one file: the same existing file, or the same
+/// path (one that may not exist yet).
+pub fn same_target(a: &Path, b: &Path) -> bool {
+    same_file(a, b) || matches!((std::path::absolute(a), std::path::absolute(b)), (Ok(a), Ok(b)) if a == b)
 }
 
 /// Refuse to write `path` (given by `flag`) when it is `input`, the file
@@ -75,7 +93,15 @@ mod tests {
         let same = dir.join(".").join("in.toml");
         let e = write(&same, "--write-plan", Some(&input), Overwrite::Allow, "x").expect_err("the input");
         assert!(e.to_string().contains("is the scenario file"), "{e}");
+        // A hard link is the input under another name.
+        let hard = dir.join("hard.toml");
+        let _ = std::fs::remove_file(&hard);
+        std::fs::hard_link(&input, &hard).expect("hard link");
+        let e = write(&hard, "--write-plan", Some(&input), Overwrite::Allow, "x").expect_err("the input");
+        assert!(e.to_string().contains("is the scenario file"), "{e}");
         assert_eq!(std::fs::read_to_string(&input).expect("read"), "precious");
+        assert!(same_target(&dir.join("new.toml"), &dir.join(".").join("new.toml")));
+        assert!(!same_target(&dir.join("new.toml"), &other));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -201,9 +201,12 @@ fn create_out_dir(out: &Path) -> anyhow::Result<()> {
 /// fingerprints (two different scenarios, whose rows would be merged).
 pub fn merge_records(files: &[PathBuf]) -> anyhow::Result<Vec<Record>> {
     let mut merge = Merge::default();
-    for file in files {
+    for (i, file) in files.iter().enumerate() {
+        // A file given twice: its second reading is told apart in notes.
+        let again = files[..i].iter().any(|f| super::output_file::same_target(f, file));
+        let tag = if again { " (the file given again)" } else { "" };
         for (line, r) in read_records(file)? {
-            merge.add(format!("{}:{line}", file.display()), r)?;
+            merge.add(format!("{}:{line}{tag}", file.display()), r)?;
         }
     }
     if let Some(first) = merge.dropped.first() {

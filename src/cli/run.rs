@@ -197,6 +197,27 @@ fn run_once(
     Ok((record, trace, kept))
 }
 
+/// Refuse, before the run, files that `--write-plan` and `--history` may
+/// not write: the input, an existing file without `--force`, and one file
+/// named by both.
+fn check_outputs(opts: &Options, input: Option<&std::path::Path>) -> anyhow::Result<()> {
+    if let (Some(plan), Some(history)) = (&opts.write_plan, &opts.history) {
+        if output_file::same_target(plan, history) {
+            anyhow::bail!(
+                "--write-plan and --history both name {}; give each its own file",
+                escape_control(&plan.display().to_string())
+            );
+        }
+    }
+    if let Some(path) = &opts.write_plan {
+        output_file::check(path, "--write-plan", input, opts.overwrite)?;
+    }
+    if let Some(path) = &opts.history {
+        output_file::check(path, "--history", input, opts.overwrite)?;
+    }
+    Ok(())
+}
+
 pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
     let scenario =
         halab_scenarios::overrides::apply_sets(scenario_arg::load(arg)?, &opts.set).map_err(anyhow::Error::msg)?;
@@ -205,12 +226,7 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
         Format::Json => eprintln!("{text}"),
     };
     let input = scenario_arg::file_of(arg);
-    if let Some(path) = &opts.write_plan {
-        output_file::check(path, "--write-plan", input, opts.overwrite)?;
-    }
-    if let Some(path) = &opts.history {
-        output_file::check(path, "--history", input, opts.overwrite)?;
-    }
+    check_outputs(&opts, input)?;
     say(&banner(&scenario, seed));
     if let Some(path) = &opts.write_plan {
         let explicit = scenario.with_explicit_plan(&scenario.fault_plan(seed));
