@@ -235,6 +235,7 @@ fn simulate(
 fn too_busy(sc: &Scenario, at_ms: u64) -> ScenarioError {
     ScenarioError {
         path: "expect.max-trace-events".into(),
+        fallback: None,
         message: format!(
             "the run recorded more than {} trace events by {:.1}s of simulated time and was stopped; \
              shorten `duration`, or lower the parallelism, the fault rate or the checkpoint frequency",
