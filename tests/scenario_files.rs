@@ -55,14 +55,14 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
             line_of("count-parallelism"),
         ),
         (
-            GOOD.replace("count-parallelism = 5", "count-parallelism = 5000"),
-            "needs 5000 slots",
+            GOOD.replace("count-parallelism = 5", "count-parallelism = 50"),
+            "needs 50 slots",
             line_of("count-parallelism"),
         ),
         (
             GOOD.replace("[cluster]\ntask-managers = 3\nslots-per-task-manager = 2\n", "")
-                .replace("count-parallelism = 5", "count-parallelism = 5000"),
-            "needs 5000 slots",
+                .replace("count-parallelism = 5", "count-parallelism = 50"),
+            "needs 50 slots",
             line_of("count-parallelism") - 3,
         ),
         (
