@@ -1,21 +1,10 @@
 //! The `halab` command line: output formats, exit codes and error messages.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn halab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_halab"))
-        .args(args)
-        .output()
-        .expect("halab runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{halab, stderr, stdout};
 
 #[test]
 fn run_json_is_one_object_with_the_documented_fields() {

@@ -2,22 +2,11 @@
 //! one table, the best of each column marked; `--set` on `run`, `sweep` and
 //! `compare`; bad overrides exit 2 naming themselves.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn halab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_halab"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{halab, stderr, stdout};
 
 /// The table's rows: lines that start with the base scenario's name.
 fn rows<'a>(text: &'a str, base: &str) -> Vec<&'a str> {

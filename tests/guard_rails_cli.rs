@@ -5,28 +5,16 @@
 //! test runs the built binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{halab_in, stderr};
 
 const STEADY: &str = include_str!("../scenarios/catalogue/steady.toml");
 
-fn halab_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_halab"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("halab runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// A fresh directory for one test.
 fn fresh_dir(tag: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("guard-rails-{tag}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    cli::fresh_dir(&format!("guard-rails-{tag}"))
 }
 
 /// `steady` with `[expect] max-trace-events = limit`, as `busy.toml` in

@@ -6,31 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{halab_in, stderr, stdout};
+
 const SHRINK_ME: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/shrink-me.toml");
 const STEADY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/catalogue/steady.toml");
 
-fn halab_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_halab"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("halab runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// A fresh directory for one test.
 fn fresh_dir(tag: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("names-cli-{tag}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    cli::fresh_dir(&format!("names-cli-{tag}"))
 }
 
 /// `text` (a scenario file) with its top-level `key` set to `value` (a

@@ -16,36 +16,18 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{halab, path_str, stderr, stdout};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/tests/fixtures/records.jsonl");
 
-fn halab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_halab"))
-        .args(args)
-        .output()
-        .expect("halab runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// A fresh directory for one test.
 fn tmp(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("report-cli-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 temp path")
+    cli::fresh_dir(&format!("report-cli-{name}"))
 }
 
 /// The browser: `HALAB_CHROMIUM`, else the first of chromium,

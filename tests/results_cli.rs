@@ -8,33 +8,15 @@
 //! `--jobs` is capped.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn halab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_halab"))
-        .args(args)
-        .output()
-        .expect("halab runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{halab, path_str, stderr, stdout};
 
 /// A fresh directory for one test.
 fn tmp(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("results-cli-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 temp path")
+    cli::fresh_dir(&format!("results-cli-{name}"))
 }
 
 #[test]
