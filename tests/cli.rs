@@ -184,3 +184,30 @@ fn sweep_all_runs_every_catalogue_scenario() {
     let neither = halab(&["sweep"]);
     assert_eq!(neither.status.code(), Some(2), "a sweep needs scenarios or --all");
 }
+
+#[test]
+fn run_prints_the_load_line_of_its_record() {
+    let text = stdout(&halab(&["run", "skew-hot", "--seed", "1"]));
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&halab(&["run", "skew-hot", "--seed", "1", "--format", "json"]))).expect("json");
+    let subtasks = json["subtasks"].as_array().expect("subtasks");
+    let of = |vertex: &'static str| subtasks.iter().filter(move |s| s["vertex"] == vertex);
+    let n = |s: &serde_json::Value, k: &str| s[k].as_u64().expect("a count");
+    // The hottest count subtask: the most records in, the lower index on a tie.
+    let hot = of("count")
+        .max_by_key(|s| (n(s, "numRecordsIn"), std::cmp::Reverse(n(s, "subtask"))))
+        .expect("a count subtask");
+    let total: u64 = of("count").map(|s| n(s, "numRecordsIn")).sum();
+    let sources: Vec<u64> = of("source").map(|s| n(s, "backPressuredTimeMsPerSecond")).collect();
+    let want = format!(
+        "  load: busiest count[{}] took {:.0}% of its vertex's records, busy {} ms/s; sources back-pressured {} ms/s",
+        n(hot, "subtask"),
+        n(hot, "numRecordsIn") as f64 * 100.0 / total as f64,
+        n(hot, "busyTimeMsPerSecond"),
+        sources.iter().sum::<u64>() / sources.len() as u64
+    );
+    assert!(text.lines().any(|l| l == want), "want `{want}` in:\n{text}");
+    // Skew makes the hot subtask a bottleneck that back-pressures the sources.
+    assert!(n(hot, "busyTimeMsPerSecond") >= 500, "{hot}");
+    assert!(sources.iter().all(|b| *b > 0), "{sources:?}");
+}

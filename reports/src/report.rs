@@ -316,9 +316,20 @@ pub fn load_imbalance(r: &RunRecord) -> Option<(&SubtaskMetrics, f64, f64)> {
     Some((hot, share, share * peers.len() as f64))
 }
 
-/// What the load plot of `r` shows, in words: the hottest keyed subtask,
-/// its share and how busy it was, and how back-pressured the sources were.
-pub fn load_note(r: &RunRecord) -> Option<String> {
+/// What a run's subtask load comes to: its hottest keyed subtask, that
+/// subtask's share of its vertex's records and the share over the mean,
+/// and how long the sources waited for output credit, on average.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoadSummary<'a> {
+    pub hot: &'a SubtaskMetrics,
+    pub share: f64,
+    pub over_mean: f64,
+    pub sources_back_pressured_ms_per_second: u64,
+}
+
+/// The load summary of `r`; `None` without a keyed subtask that took in
+/// records. `halab run`'s load line and the report's load note both say it.
+pub fn load_summary(r: &RunRecord) -> Option<LoadSummary<'_>> {
     let (hot, share, over_mean) = load_imbalance(r)?;
     let sources: Vec<u64> = r
         .subtasks
@@ -326,18 +337,29 @@ pub fn load_note(r: &RunRecord) -> Option<String> {
         .filter(|s| s.vertex == "source")
         .map(|s| s.back_pressured_time_ms_per_second)
         .collect();
-    let back_pressured = sources.iter().sum::<u64>() / (sources.len() as u64).max(1);
+    Some(LoadSummary {
+        hot,
+        share,
+        over_mean,
+        sources_back_pressured_ms_per_second: sources.iter().sum::<u64>() / (sources.len() as u64).max(1),
+    })
+}
+
+/// What the load plot of `r` shows, in words: the hottest keyed subtask,
+/// its share and how busy it was, and how back-pressured the sources were.
+pub fn load_note(r: &RunRecord) -> Option<String> {
+    let l = load_summary(r)?;
     Some(format!(
         "{} seed {}: the hottest keyed subtask, {}[{}], took {:.0}% of its vertex's records ({:.2}× the mean) \
          and was busy {} ms per second; the sources were back-pressured {} ms per second on average.",
         r.scenario,
         r.seed,
-        hot.vertex,
-        hot.subtask,
-        share * 100.0,
-        over_mean,
-        hot.busy_time_ms_per_second,
-        back_pressured
+        l.hot.vertex,
+        l.hot.subtask,
+        l.share * 100.0,
+        l.over_mean,
+        l.hot.busy_time_ms_per_second,
+        l.sources_back_pressured_ms_per_second
     ))
 }
 

@@ -89,31 +89,19 @@ fn describe_resources(m: &ResourceModel, slots: u32) -> String {
     )
 }
 
-/// The busiest keyed subtask (the one that took in the most records) and
-/// how long the sources waited for output credit; `None` without a keyed
-/// vertex.
+/// The run's load summary (`halab_reports::report::load_summary`, as the
+/// report's load note gives it) in one line; `None` without a keyed vertex.
 fn load_line(r: &RunRecord) -> Option<String> {
-    let keyed = |s: &&halab_sim::record::SubtaskMetrics| s.vertex != "source" && s.vertex != "sink";
-    let hot = r.subtasks.iter().filter(keyed).max_by_key(|s| s.num_records_in)?;
-    let peers: u64 = r
-        .subtasks
-        .iter()
-        .filter(|s| s.vertex == hot.vertex)
-        .map(|s| s.num_records_in)
-        .sum();
-    let sources: Vec<u64> = r
-        .subtasks
-        .iter()
-        .filter(|s| s.vertex == "source")
-        .map(|s| s.back_pressured_time_ms_per_second)
-        .collect();
+    let json = serde_json::to_string(r).ok()?;
+    let read: halab_reports::record::RunRecord = serde_json::from_str(&json).ok()?;
+    let l = halab_reports::report::load_summary(&read)?;
     Some(format!(
         "busiest {}[{}] took {:.0}% of its vertex's records, busy {} ms/s; sources back-pressured {} ms/s",
-        hot.vertex,
-        hot.subtask,
-        hot.num_records_in as f64 * 100.0 / peers.max(1) as f64,
-        hot.busy_time_ms_per_second,
-        sources.iter().sum::<u64>() / (sources.len() as u64).max(1)
+        escape_control(&l.hot.vertex),
+        l.hot.subtask,
+        l.share * 100.0,
+        l.hot.busy_time_ms_per_second,
+        l.sources_back_pressured_ms_per_second
     ))
 }
 
