@@ -17,8 +17,28 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
             line_of("duration"),
         ),
         (
+            GOOD.replace("duration = \"12s\"", "duration = 12"),
+            "duration: the duration `12` has no unit: write \"12ms\", \"12s\" or \"12min\"",
+            line_of("duration"),
+        ),
+        (
+            GOOD.replace("duration = \"12s\"", "duration = \"12\""),
+            "has no unit",
+            line_of("duration"),
+        ),
+        (
+            GOOD.replace("keys = 300", "keys = 1.5"),
+            "job.keys: invalid type: decimal number `1.5`, expected a whole number, 0 or more",
+            line_of("keys = 300"),
+        ),
+        (
+            GOOD.replace("count-parallelism = 5", "count-parallelism = [5]"),
+            "job.count-parallelism: invalid type: array, expected a whole number from 0 to 4294967295",
+            line_of("count-parallelism"),
+        ),
+        (
             GOOD.replace("duration = \"12s\"", "duration = -5"),
-            "negative",
+            "has no unit",
             line_of("duration"),
         ),
         (
@@ -226,6 +246,9 @@ fn many_broken_files_are_refused_with_position() {
         let e = parse_scenario(&text, "broken.toml").expect_err(&format!("case {i} must be refused"));
         let shown = e.to_string();
         assert!(!shown.contains("untagged enum"), "case {i}: {shown}");
+        for rust in ["expected u", "expected i", "expected f", "sequence", "floating point", "target type"] {
+            assert!(!shown.contains(rust), "case {i} speaks Rust (`{rust}`): {shown}");
+        }
         assert!(
             shown.starts_with(&format!("broken.toml:{}:{}: ", e.line, e.col)),
             "case {i}: {shown}"

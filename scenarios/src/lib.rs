@@ -14,6 +14,7 @@ pub mod shrink;
 pub mod suite;
 pub mod sweep;
 pub mod testing;
+mod type_errors;
 pub mod variants;
 
 pub use parse::{parse_scenario, parse_scenario_file, read_text_file, ScenarioFileError};

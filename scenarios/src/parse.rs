@@ -70,13 +70,18 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioFileEr
 /// A syntax or type error of the TOML parser, at its span.
 pub(crate) fn toml_error(text: &str, file: &str, e: &toml::de::Error) -> ScenarioFileError {
     let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+    let key = e.span().and_then(|s| crate::type_errors::key_at(text, s.start));
+    let message = match e.message().trim() {
+        "" => "incomplete TOML (a key without a value or an unclosed bracket?)".to_string(),
+        m => crate::type_errors::plain(m),
+    };
     ScenarioFileError {
         file: file.to_string(),
         line,
         col,
-        message: match e.message().trim() {
-            "" => "incomplete TOML (a key without a value or an unclosed bracket?)".to_string(),
-            m => m.to_string(),
+        message: match key {
+            Some(k) if !message.contains(&format!("`{k}`")) => format!("{k}: {message}"),
+            _ => message,
         },
     }
 }

@@ -4,11 +4,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use halab_engine::duration::{check_bounded, format_duration, parse_bounded_duration};
+use halab_engine::duration::{format_duration, parse_bounded_duration};
 use halab_engine::resources::units::{Bandwidth, ByteSize};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A duration written as text (`"1s"`, `"250ms"`); a bare integer is milliseconds.
+/// A duration written as text with its unit (`"1s"`, `"250ms"`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HumanDuration(pub Duration);
 
@@ -43,20 +43,30 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 f.write_str("a duration such as \"500ms\" or \"10s\"")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HumanDuration, E> {
+                if v.trim().parse::<f64>().is_ok() {
+                    return Err(E::custom(without_unit(v.trim())));
+                }
                 parse_bounded_duration(v).map(HumanDuration).map_err(E::custom)
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<HumanDuration, E> {
-                check_bounded(Duration::from_millis(v))
-                    .map(HumanDuration)
-                    .map_err(|m| E::custom(format!("invalid duration {v} (ms): {m}")))
+                Err(E::custom(without_unit(&v.to_string())))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<HumanDuration, E> {
-                let ms = u64::try_from(v).map_err(|_| E::custom("a duration cannot be negative"))?;
-                self.visit_u64(ms)
+                Err(E::custom(without_unit(&v.to_string())))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<HumanDuration, E> {
+                Err(E::custom(without_unit(&v.to_string())))
             }
         }
         d.deserialize_any(V)
     }
+}
+
+/// The refusal of a duration written without a unit: halab's own keys
+/// take none by default, so a forgotten unit cannot turn seconds into
+/// milliseconds (Flink's keys in `[config]` keep Flink's rule).
+fn without_unit(v: &str) -> String {
+    format!("the duration `{v}` has no unit: write \"{v}ms\", \"{v}s\" or \"{v}min\"")
 }
 
 /// A byte size as written: `"64KB"`, `"10GB"`; a bare integer is bytes
