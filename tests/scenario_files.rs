@@ -246,7 +246,14 @@ fn many_broken_files_are_refused_with_position() {
         let e = parse_scenario(&text, "broken.toml").expect_err(&format!("case {i} must be refused"));
         let shown = e.to_string();
         assert!(!shown.contains("untagged enum"), "case {i}: {shown}");
-        for rust in ["expected u", "expected i", "expected f", "sequence", "floating point", "target type"] {
+        for rust in [
+            "expected u",
+            "expected i",
+            "expected f",
+            "sequence",
+            "floating point",
+            "target type",
+        ] {
             assert!(!shown.contains(rust), "case {i} speaks Rust (`{rust}`): {shown}");
         }
         assert!(
