@@ -77,7 +77,11 @@ pub fn apply(scenario: &Scenario, key: &str, value: &str, flag: &str) -> Result<
     let text = toml::to_string(&doc).map_err(|e| format!("invariant: a table serialises: {e}"))?;
     // The document is ours, not the user's: its line and column mean
     // nothing to them, the override does.
-    let out = parse_scenario(&text, "").map_err(|e| format!("{flag} {key}={value}: {}", e.message))?;
+    let out = parse_scenario(&text, "").map_err(|e| {
+        // The flag names the key already.
+        let message = e.message.strip_prefix(&format!("{key}: ")).unwrap_or(&e.message);
+        format!("{flag} {key}={value}: {message}")
+    })?;
     out.validate().map_err(|e| format!("{flag} {key}={value}: {e}"))?;
     Ok(out)
 }
@@ -132,7 +136,7 @@ mod tests {
         // No line and column of the re-read document.
         assert_eq!(
             e("job.keys", "abc"),
-            "--vary job.keys=abc: invalid type: string \"abc\", expected u64"
+            "--vary job.keys=abc: invalid type: string \"abc\", expected a whole number, 0 or more"
         );
         assert!(e("no.such.key", "1").starts_with("--vary no.such.key=1: config.\"no.such.key\": "));
         assert!(split("novalue", "--set").is_err());
