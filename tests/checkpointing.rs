@@ -247,3 +247,41 @@ fn tumbling_windows_commit_every_window_exactly_once_through_a_crash() {
     let r = first_violation(&broken, 1..=8).expect("window state not restored is caught");
     assert!(r.miscounted > 0, "{r:?}");
 }
+
+/// Flink starts the periodic trigger when the job runs, after a delay drawn
+/// uniformly in [minPause, baseInterval] (`CheckpointCoordinator`
+/// `startCheckpointScheduler`): across seeds the first trigger comes
+/// anywhere in that range after RUNNING, not at a fixed offset.
+#[test]
+fn the_first_periodic_trigger_comes_after_a_random_delay_within_the_interval() {
+    let s = scenario("steady");
+    let interval_ms = 1000.0;
+    let delays: Vec<f64> = (1..=40)
+        .map(|seed| {
+            let (_, trace) = halab_sim::harness::run_seed_with_trace(&s, seed).expect("valid");
+            let time_of = |event: &str| {
+                trace
+                    .iter()
+                    .find(|l| l.contains(event))
+                    .and_then(|l| l.split_whitespace().next())
+                    .map(|t| t.trim_end_matches('s').parse::<f64>().expect("a time") * 1000.0)
+                    .unwrap_or_else(|| panic!("seed {seed}: no {event}"))
+            };
+            let running = time_of(r#""to":"RUNNING""#);
+            let first = time_of(r#""event":"checkpoint_trigger"#);
+            first - running
+        })
+        .collect();
+    // minPause is 0 in steady; the trace's times are whole milliseconds.
+    assert!(
+        delays.iter().all(|d| (0.0..=interval_ms + 1.0).contains(d)),
+        "{delays:?}"
+    );
+    let (lo, hi) = delays
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), d| (l.min(*d), h.max(*d)));
+    assert!(lo < 250.0 && hi > 750.0, "drawn over the whole interval: {lo}..{hi}");
+    let mean = delays.iter().sum::<f64>() / delays.len() as f64;
+    // Uniform on [0, 1000]: mean 500, standard error 289/sqrt(40) = 46.
+    assert!((mean - 500.0).abs() < 5.0 * 46.0, "mean {mean}");
+}

@@ -694,6 +694,24 @@ mod tests {
     }
 
     #[test]
+    fn high_availability_takes_none_and_kubernetes_in_any_case_and_refuses_zookeeper() {
+        let ha = |v: &str| EngineConfig::from_configuration(&conf(&[("high-availability.type", v)]));
+        assert_eq!(ha("NONE").expect("none").high_availability, HighAvailabilityType::None);
+        assert_eq!(
+            ha("Kubernetes").expect("kubernetes").high_availability,
+            HighAvailabilityType::Kubernetes
+        );
+        let e = ha("zookeeper").expect_err("refused");
+        assert_eq!(
+            (e.key.as_str(), e.value.as_str()),
+            ("high-availability.type", "zookeeper")
+        );
+        assert!(e.message.contains("use `kubernetes`"), "{e}");
+        let e = ha("etcd").expect_err("unknown");
+        assert_eq!(e.value, "etcd");
+    }
+
+    #[test]
     fn defaults_are_flinks() {
         let c = EngineConfig::from_configuration(&Configuration::new()).expect("defaults valid");
         assert_eq!(c.checkpoint_interval, None);
