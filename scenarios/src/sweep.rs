@@ -329,6 +329,21 @@ mod tests {
     }
 
     #[test]
+    fn a_run_that_reaches_no_verdict_stops_the_sweep() {
+        let good = crate::catalogue::load("steady").expect("built-in").expect("valid");
+        let mut bad = good.clone();
+        bad.name = "bad".into();
+        bad.job.keys = 0;
+        // One worker: the invalid scenario's run first, then 50 good ones.
+        let work = std::iter::once((1, 1)).chain((1..=50).map(|seed| (0, seed)));
+        let mut done = Vec::new();
+        let e = run_sweep(&[good, bad], work, 1, false, |r| done.push(r.seed)).expect_err("stopped");
+        assert_eq!(e.path, "job.keys", "{e}");
+        // The worker may take a run or two before it sees the stop.
+        assert!(done.len() <= 5, "the sweep went on after the error: {done:?}");
+    }
+
+    #[test]
     fn seed_ranges_and_shards() {
         let r: SeedRange = "1..10".parse().expect("valid");
         assert_eq!(seeds(r, None).len(), 10);
