@@ -86,23 +86,50 @@ pub fn restart_events(trace: &[TraceEntry]) -> Vec<RestartEvent> {
         .collect()
 }
 
+/// The JobManager that was granted leadership last, followed through a
+/// trace: what it traces is the job's; a revoked leader's (or a zombie's)
+/// entries do not count once another leads. Without HA there is no grant
+/// and every entry counts.
+#[derive(Clone, Debug, Default)]
+pub struct LeaderTracker {
+    /// The newest leadership: epoch and node.
+    newest: Option<(u64, String)>,
+}
+
+impl LeaderTracker {
+    /// Feed one trace entry; true when it granted a newer leadership.
+    pub fn observe(&mut self, e: &TraceEntry) -> bool {
+        match e.event {
+            TraceEvent::LeadershipGranted { epoch, .. }
+                if self.newest.as_ref().is_none_or(|(newest, _)| epoch > *newest) =>
+            {
+                self.newest = Some((epoch, e.node.clone()));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `e` comes from the current leader.
+    pub fn leads(&self, e: &TraceEntry) -> bool {
+        self.newest.as_ref().is_none_or(|(_, node)| *node == e.node)
+    }
+}
+
 /// The number of restarts (Flink's `numRestarts`) at the end of the run, as
 /// the JobManager that leads last counts them: a new leader's count starts
 /// at 0 (Flink's new JobMaster builds a new ExecutionGraph), and a revoked
 /// leader that still schedules restarts does not count once another leads.
 pub fn num_restarts(trace: &[TraceEntry]) -> u32 {
-    let mut leader: Option<(u64, &str)> = None;
+    let mut leader = LeaderTracker::default();
     let mut count = 0;
     for e in trace {
-        match e.event {
-            TraceEvent::LeadershipGranted { epoch, .. } if leader.is_none_or(|(newest, _)| epoch > newest) => {
-                leader = Some((epoch, e.node.as_str()));
-                count = 0;
-            }
-            TraceEvent::RestartScheduled { num_restarts, .. } if leader.is_none_or(|(_, l)| l == e.node) => {
+        if leader.observe(e) {
+            count = 0;
+        } else if let TraceEvent::RestartScheduled { num_restarts, .. } = e.event {
+            if leader.leads(e) {
                 count = num_restarts;
             }
-            _ => {}
         }
     }
     count
@@ -110,19 +137,17 @@ pub fn num_restarts(trace: &[TraceEntry]) -> u32 {
 
 /// The job's status as its current leader sees it. With HA several
 /// JobManagers trace status changes; the job's status is the one of the
-/// JobManager that was granted leadership last (a revoked leader's
-/// SUSPENDED, or a zombie's changes, do not count once another leads).
+/// JobManager that was granted leadership last ([`LeaderTracker`]).
 #[derive(Clone, Debug)]
 pub struct JobStatusTracker {
-    /// The newest leadership: epoch and node.
-    leader: Option<(u64, String)>,
+    leader: LeaderTracker,
     pub status: JobStatus,
 }
 
 impl Default for JobStatusTracker {
     fn default() -> Self {
         JobStatusTracker {
-            leader: None,
+            leader: LeaderTracker::default(),
             status: JobStatus::Created,
         }
     }
@@ -131,14 +156,11 @@ impl Default for JobStatusTracker {
 impl JobStatusTracker {
     /// Feed one trace entry; returns the new status if it changed the job's.
     pub fn observe(&mut self, e: &TraceEntry) -> Option<JobStatus> {
+        if self.leader.observe(e) {
+            return None;
+        }
         match e.event {
-            TraceEvent::LeadershipGranted { epoch, .. } => {
-                if self.leader.as_ref().is_none_or(|(newest, _)| epoch > *newest) {
-                    self.leader = Some((epoch, e.node.clone()));
-                }
-                None
-            }
-            TraceEvent::JobStatusChanged { to, .. } if self.leader.as_ref().is_none_or(|(_, l)| *l == e.node) => {
+            TraceEvent::JobStatusChanged { to, .. } if self.leader.leads(e) => {
                 self.status = to;
                 Some(to)
             }
