@@ -3,6 +3,8 @@
 //! checkpoint timeouts, Flink's checkpoint metrics, and broken variants that
 //! the checkers must catch.
 
+mod common;
+
 use halab_engine::config::Sabotage;
 use halab_scenarios::catalogue;
 use halab_sim::scenario::ConfigValue;
@@ -259,20 +261,25 @@ fn the_first_periodic_trigger_comes_after_a_random_delay_within_the_interval() {
     let delays: Vec<f64> = (1..=40)
         .map(|seed| {
             let (_, trace) = halab_sim::harness::run_seed_with_trace(&s, seed).expect("valid");
-            let time_of = |event: &str| {
-                trace
+            let events = common::events(&trace);
+            let time_of = |what: &str, is: &dyn Fn(&serde_json::Value) -> bool| {
+                events
                     .iter()
-                    .find(|l| l.contains(event))
-                    .and_then(|l| l.split_whitespace().next())
-                    .map(|t| t.trim_end_matches('s').parse::<f64>().expect("a time") * 1000.0)
-                    .unwrap_or_else(|| panic!("seed {seed}: no {event}"))
+                    .find(|(_, _, v)| is(v))
+                    .map(|(t, _, _)| *t as f64)
+                    .unwrap_or_else(|| panic!("seed {seed}: no {what}"))
             };
-            let running = time_of(r#""to":"RUNNING""#);
-            let first = time_of(r#""event":"checkpoint_trigger"#);
+            let running = time_of("RUNNING", &|v| {
+                v["event"] == "job_status_changed" && v["to"] == "RUNNING"
+            });
+            // The first periodic trigger, whether it triggered or failed to.
+            let first = time_of("trigger", &|v| {
+                v["event"] == "checkpoint_triggered" || v["event"] == "checkpoint_trigger_failed"
+            });
             first - running
         })
         .collect();
-    // minPause is 0 in steady; the trace's times are whole milliseconds.
+    // minPause is 0 in steady.
     assert!(
         delays.iter().all(|d| (0.0..=interval_ms + 1.0).contains(d)),
         "{delays:?}"
