@@ -1,5 +1,5 @@
 //! Type errors of the TOML parser in the user's words: the key that holds
-//! the bad value, and TOML's names for kinds of value instead of Rust's
+//! the bad value (a value spanning lines or inside an inline table too), and TOML's names for kinds of value instead of Rust's
 //! (`expected u64` becomes `expected a whole number, 0 or more`).
 
 /// Rust and serde type words, and what a scenario file calls them.
@@ -26,45 +26,41 @@ pub(crate) fn plain(message: &str) -> String {
         .fold(message.to_string(), |m, (rust, toml)| m.replace(rust, toml))
 }
 
-/// The dotted key whose value starts at byte `offset` of `text`
-/// (`job.keys`, `faults.scripted[1].at`), read from the line's `key =` and
-/// the table header above it; `None` when the line holds no key.
+/// The dotted key whose value holds byte `offset` of `text` (`job.keys`,
+/// `faults.scripted[1].at`, `config."heartbeat.timeout"`), found in the
+/// document's spans as `parse::locate` finds a path's; `None` when no
+/// value holds it.
 pub(crate) fn key_at(text: &str, offset: usize) -> Option<String> {
-    let offset = offset.min(text.len());
-    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let line = text[line_start..].lines().next()?;
-    let key = line.split_once('=')?.0.trim().trim_matches('"');
-    if key.is_empty() || key.starts_with('[') || key.starts_with('#') {
-        return None;
-    }
-    match table_of(&text[..line_start]) {
-        Some(table) => Some(format!("{table}.{key}")),
-        None => Some(key.to_string()),
-    }
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    key_in(doc.as_table(), "", offset)
 }
 
-/// The table the text ending here is in: its last header, with the index
-/// of an array-of-tables entry (`faults.scripted[2]`).
-fn table_of(before: &str) -> Option<String> {
-    let header = before.lines().rev().map(str::trim).find(|l| l.starts_with('['))?;
-    if let Some(name) = header.strip_prefix("[[").and_then(|h| h.split("]]").next()) {
-        let name = name.trim();
-        let entries = before
-            .lines()
-            .filter(|l| {
-                l.trim()
-                    .strip_prefix("[[")
-                    .is_some_and(|h| h.split("]]").next().map(str::trim) == Some(name))
-            })
-            .count();
-        assert!(entries >= 1, "invariant: the header found is counted");
-        return Some(format!("{name}[{}]", entries - 1));
-    }
-    header
-        .strip_prefix('[')?
-        .split(']')
-        .next()
-        .map(|n| n.trim().to_string())
+fn key_in(table: &dyn toml_edit::TableLike, prefix: &str, offset: usize) -> Option<String> {
+    table.iter().find_map(|(key, item)| {
+        let key = if key.contains('.') {
+            format!("\"{key}\"")
+        } else {
+            key.to_string()
+        };
+        let path = if prefix.is_empty() {
+            key
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match item {
+            toml_edit::Item::Value(v) => {
+                let holds = v.span().is_some_and(|s| s.contains(&offset));
+                let inner = v.as_inline_table().and_then(|t| key_in(t, &path, offset));
+                inner.or(holds.then_some(path))
+            }
+            toml_edit::Item::Table(t) => key_in(t, &path, offset),
+            toml_edit::Item::ArrayOfTables(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, t)| key_in(t, &format!("{path}[{i}]"), offset)),
+            toml_edit::Item::None => None,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -96,7 +92,12 @@ mod tests {
         assert_eq!(at("\"abc\"").as_deref(), Some("job.keys"));
         assert_eq!(at("\"1s\"").as_deref(), Some("faults.scripted[0].at"));
         assert_eq!(at("5\n").as_deref(), Some("faults.scripted[1].at"));
-        assert_eq!(at("[]").as_deref(), Some("config.heartbeat.timeout"));
+        assert_eq!(at("[]").as_deref(), Some("config.\"heartbeat.timeout\""));
         assert_eq!(key_at(text, text.find("[job]").expect("header")), None);
+        // A value over several lines, and one in an inline table.
+        let text = "[faults.random]\nkinds = [\n  \"tm-crash\",\n  7,\n]\n[resources]\nx = { cores = \"two\" }\n";
+        let at = |needle: &str| key_at(text, text.find(needle).expect("in the text"));
+        assert_eq!(at("7,").as_deref(), Some("faults.random.kinds"));
+        assert_eq!(at("\"two\"").as_deref(), Some("resources.x.cores"));
     }
 }
