@@ -3,8 +3,8 @@
 //! A [`JobGraph`] holds [`JobVertex`]es (an operator with a parallelism) joined by
 //! [`JobEdge`]s (how records are shipped). [`ExecutionVertexId`] names one
 //! parallel subtask; the channel layout between subtasks follows from the ship
-//! strategy: `Forward` joins subtask i to subtask i, `Hash` and `Rebalance` join
-//! every producer to every consumer.
+//! strategy: `Forward` joins subtask i to subtask i, `Hash`, `Rebalance` and
+//! `Broadcast` join every producer to every consumer.
 
 use std::fmt;
 
@@ -12,6 +12,8 @@ use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde::{Deserialize, Serialize};
+
+use crate::functions::{FilterPredicate, MapFunction};
 
 /// What an operator does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +28,26 @@ pub enum OperatorKind {
     TumblingWindowCount { size_ms: u64 },
     /// Two-phase-commit sink into the sink store.
     TwoPhaseCommitSink,
+    /// One record out per record in ([`MapFunction`]); no state.
+    Map { function: MapFunction },
+    /// The records that pass the predicate ([`FilterPredicate`]); no state.
+    Filter { predicate: FilterPredicate },
+}
+
+impl OperatorKind {
+    /// Whether the operator keeps keyed state: its inputs must be shipped
+    /// by key, and reactive mode rescales it.
+    pub fn is_keyed(&self) -> bool {
+        matches!(
+            self,
+            OperatorKind::KeyedCount | OperatorKind::TumblingWindowCount { .. }
+        )
+    }
+
+    /// Whether the operator works in event time (it needs watermarks).
+    pub fn is_event_time(&self) -> bool {
+        matches!(self, OperatorKind::TumblingWindowCount { .. })
+    }
 }
 
 /// How records travel along an edge.
@@ -37,6 +59,8 @@ pub enum ShipStrategy {
     Hash,
     /// Round robin over all consumers.
     Rebalance,
+    /// Every record to every consumer.
+    Broadcast,
 }
 
 pub use crate::failover::region::ResultPartitionType;
@@ -103,6 +127,8 @@ pub enum GraphError {
     SourceParallelismAbovePartitions(String, u32, u32),
     #[error("the job graph has a cycle")]
     Cycle,
+    #[error("`{0}` keeps keyed state, but its input from `{1}` is not shipped by key")]
+    KeyedInputNotByKey(String, String),
 }
 
 /// A DAG of operators.
@@ -220,8 +246,28 @@ impl JobGraph {
             if e.weight().ship == ShipStrategy::Forward && a.parallelism != b.parallelism {
                 return Err(GraphError::ForwardParallelismMismatch(a.name.clone(), b.name.clone()));
             }
+            if b.kind.is_keyed() && e.weight().ship != ShipStrategy::Hash {
+                return Err(GraphError::KeyedInputNotByKey(b.name.clone(), a.name.clone()));
+            }
         }
         Ok(())
+    }
+
+    /// Whether `id`'s tasks send watermarks downstream: sources always do
+    /// (as Flink's), other operators when an event-time operator is
+    /// downstream of them (elsewhere nothing reads them).
+    pub fn forwards_watermarks(&self, id: JobVertexId) -> bool {
+        if matches!(self.vertex(id).kind, OperatorKind::Source { .. }) {
+            return true;
+        }
+        let mut dfs = petgraph::visit::Dfs::new(&self.graph, NodeIndex::new(id as usize));
+        dfs.next(&self.graph); // `id` itself
+        while let Some(n) = dfs.next(&self.graph) {
+            if self.graph[n].kind.is_event_time() {
+                return true;
+            }
+        }
+        false
     }
 
     /// Change a vertex's parallelism (a rescale; the caller redeploys).

@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod duration;
 pub mod failover;
+pub mod functions;
 pub mod graph;
 pub mod ha;
 pub mod net;

@@ -130,8 +130,19 @@ pub struct TaskDeploymentDescriptor {
     /// Number of channels of each input gate.
     pub input_gates: Vec<u32>,
     pub outputs: Vec<OutputDescriptor>,
+    /// Whether the task sends its watermarks downstream.
+    pub watermarks: WatermarkOutput,
     pub restore: Option<RestoreSpec>,
     pub services: ServiceAddrs,
+}
+
+/// Whether a task sends watermarks downstream
+/// ([`JobGraph::forwards_watermarks`](crate::graph::JobGraph::forwards_watermarks)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatermarkOutput {
+    Forward,
+    /// Nothing downstream reads them.
+    Withhold,
 }
 
 /// TaskManager → JobManager.

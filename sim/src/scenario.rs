@@ -454,6 +454,7 @@ impl Scenario {
                 count_ns: op(j.count_cost_per_record),
                 window_ns: op(j.window_cost_per_record),
                 sink_ns: op(j.sink_cost_per_record),
+                stateless_ns: base,
             },
             record_weight: j.record_weight.unwrap_or(d.record_weight),
         }))

@@ -41,6 +41,8 @@ pub enum OperatorState {
     Keyed(KeyedStateSnapshot),
     Window(WindowSnapshot),
     Sink(SinkState),
+    /// A map or filter: nothing of its own (in-flight data only).
+    Stateless,
 }
 
 /// The state one subtask writes for one checkpoint: its operator state and,
@@ -115,6 +117,7 @@ impl TaskStateSnapshot {
             OperatorState::Keyed(k) => per_entry(16, k.entries.len()),
             OperatorState::Window(w) => per_entry(24, w.entries.len()),
             OperatorState::Sink(s) => 12 * (s.pending_commit.len() as u64 + 1),
+            OperatorState::Stateless => 0,
         }
     }
 

@@ -25,6 +25,8 @@ pub enum CostedOperator {
     Count,
     Window,
     Sink,
+    /// Map and filter.
+    Stateless,
 }
 
 /// CPU nanoseconds per record, per operator kind.
@@ -34,6 +36,7 @@ pub struct OperatorCosts {
     pub count_ns: u64,
     pub window_ns: u64,
     pub sink_ns: u64,
+    pub stateless_ns: u64,
 }
 
 impl OperatorCosts {
@@ -43,6 +46,7 @@ impl OperatorCosts {
             count_ns: ns,
             window_ns: ns,
             sink_ns: ns,
+            stateless_ns: ns,
         }
     }
 
@@ -52,6 +56,7 @@ impl OperatorCosts {
             CostedOperator::Count => self.count_ns,
             CostedOperator::Window => self.window_ns,
             CostedOperator::Sink => self.sink_ns,
+            CostedOperator::Stateless => self.stateless_ns,
         }
     }
 }

@@ -16,10 +16,7 @@ use crate::graph::JobVertexId;
 
 impl JobMaster {
     fn is_keyed(&self, v: JobVertexId) -> bool {
-        matches!(
-            self.cfg.job.vertex(v).kind,
-            OperatorKind::KeyedCount | OperatorKind::TumblingWindowCount { .. }
-        )
+        self.cfg.job.vertex(v).kind.is_keyed()
     }
 
     /// The parallelism of each vertex with `slots` slots, or `None` when the

@@ -292,6 +292,11 @@ impl JobMaster {
             max_parallelism: self.max_parallelism,
             input_gates: self.cfg.job.input_gate_sizes(v.vertex),
             outputs: self.outputs(v),
+            watermarks: if self.cfg.job.forwards_watermarks(v.vertex) {
+                crate::protocol::WatermarkOutput::Forward
+            } else {
+                crate::protocol::WatermarkOutput::Withhold
+            },
             restore: latest.and_then(|c| restore_spec(c, v, p)),
             services: self.cfg.services,
         }

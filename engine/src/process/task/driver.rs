@@ -18,6 +18,7 @@ use crate::checkpoint::barrier::{AlignmentType, BarrierConfig};
 use crate::checkpoint::{CheckpointBarrier, CheckpointId, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::protocol::TaskCheckpointMetrics;
+use crate::protocol::WatermarkOutput;
 use crate::record::Record;
 use crate::resources::cpu::CpuDebt;
 use crate::resources::{CostedOperator, StateBackendKind};
@@ -274,6 +275,10 @@ impl<O: Operator> OperatorTask<O> {
             InputEvent::Watermark { channel, watermark } => {
                 if let Some(wm) = self.watermarks.update(channel, watermark) {
                     self.op.on_watermark(wm, &mut self.out).await?;
+                    // Behind whatever the operator emitted for it.
+                    if self.env.tdd.watermarks == WatermarkOutput::Forward {
+                        self.out.broadcast_watermark(wm).await?;
+                    }
                 }
             }
             InputEvent::Snapshot {

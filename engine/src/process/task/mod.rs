@@ -14,6 +14,7 @@ pub mod io;
 pub mod load;
 pub mod sink;
 pub mod source;
+pub mod stateless;
 pub mod window;
 
 use std::collections::BTreeMap;
@@ -218,6 +219,8 @@ pub async fn run(env: TaskEnv) {
         OperatorKind::KeyedCount => count::run(env).await,
         OperatorKind::TumblingWindowCount { size_ms } => window::run(env, size_ms).await,
         OperatorKind::TwoPhaseCommitSink => sink::run(env).await,
+        OperatorKind::Map { function } => stateless::run(env, stateless::Function::Map(function)).await,
+        OperatorKind::Filter { predicate } => stateless::run(env, stateless::Function::Filter(predicate)).await,
     };
     match result {
         // With connection-loss detection off, a broken connection is not a
@@ -290,6 +293,10 @@ impl TaskEnv {
                 | (OperatorKind::KeyedCount, OperatorState::Keyed(_))
                 | (OperatorKind::TumblingWindowCount { .. }, OperatorState::Window(_))
                 | (OperatorKind::TwoPhaseCommitSink, OperatorState::Sink(_))
+                | (
+                    OperatorKind::Map { .. } | OperatorKind::Filter { .. },
+                    OperatorState::Stateless
+                )
         )
     }
 

@@ -178,7 +178,7 @@ impl OutputGate {
             // or the only one (forward).
             let expected = match e.ship {
                 ShipStrategy::Forward => 1,
-                ShipStrategy::Hash | ShipStrategy::Rebalance => e.parallelism as usize,
+                ShipStrategy::Hash | ShipStrategy::Rebalance | ShipStrategy::Broadcast => e.parallelism as usize,
             };
             assert!(
                 len == expected && len > 0,
@@ -261,6 +261,16 @@ impl OutputGate {
                     let c = edge.next_rr;
                     edge.next_rr = (edge.next_rr + 1) % edge.len;
                     c
+                }
+                ShipStrategy::Broadcast => {
+                    for buffer in self.channels[edge.first..edge.first + edge.len]
+                        .iter_mut()
+                        .map(|c| &mut c.buffer)
+                    {
+                        buffer.push(record);
+                        full |= buffer.len() >= self.batch_size;
+                    }
+                    continue;
                 }
             };
             assert!(ch < edge.len, "invariant: a record goes to a channel of its edge");
