@@ -541,6 +541,31 @@ impl JobGraph {
         g
     }
 
+    /// Whether `other` has the same operators (kind and parallelism, in
+    /// order) joined by the same edges, whatever the vertices' names.
+    pub fn same_structure(&self, other: &JobGraph) -> bool {
+        let vertices = |g: &JobGraph| -> Vec<(OperatorKind, u32)> {
+            g.graph
+                .node_weights()
+                .map(|v| (v.kind.clone(), v.parallelism))
+                .collect()
+        };
+        let edges = |g: &JobGraph| -> Vec<(usize, usize, ShipStrategy, ResultPartitionType)> {
+            g.graph
+                .edge_references()
+                .map(|e| {
+                    (
+                        e.source().index(),
+                        e.target().index(),
+                        e.weight().ship,
+                        e.weight().partition_type,
+                    )
+                })
+                .collect()
+        };
+        vertices(self) == vertices(other) && edges(self) == edges(other)
+    }
+
     /// Vertices in topological order.
     pub fn topological_order(&self) -> Result<Vec<JobVertexId>, GraphError> {
         let order: Vec<JobVertexId> = petgraph::algo::toposort(&self.graph, None)

@@ -63,8 +63,24 @@ pub fn parse_scenario_file(path: &std::path::Path, file: &str) -> Result<Scenari
 /// Parse `text` (from `file`, used in messages) and validate it.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioFileError> {
     let scenario: Scenario = toml::from_str(text).map_err(|e| toml_error(text, file, &e))?;
+    if let Some(key) = topology_key_beside_operators(text) {
+        let e = halab_sim::operators::topology_key_beside_operators(key);
+        return Err(semantic_error(text, file, &e));
+    }
     scenario.validate().map_err(|e| semantic_error(text, file, &e))?;
     Ok(scenario)
+}
+
+/// A `[job]` key of the named topologies in a file that gives
+/// `[[job.operators]]`, even at its default value (validation sees only
+/// values that differ from the defaults).
+fn topology_key_beside_operators(text: &str) -> Option<&'static str> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let job = doc.get("job")?.as_table_like()?;
+    job.get("operators")?;
+    halab_sim::operators::TOPOLOGY_KEYS
+        .into_iter()
+        .find(|k| job.get(k).is_some())
 }
 
 /// A syntax or type error of the TOML parser, at its span.
@@ -173,7 +189,12 @@ fn locate(text: &str, path: &str) -> Option<usize> {
                 }
                 toml_edit::Item::Value(toml_edit::Value::Array(a)) => {
                     let v = a.get(i)?;
-                    return v.span().map(|s| s.start).or(best);
+                    best = v.span().map(|s| s.start).or(best);
+                    // An inline table's keys are found like a table's.
+                    let Some(t) = v.as_inline_table() else { return best };
+                    table = t;
+                    value = None;
+                    continue;
                 }
                 _ => return best,
             }

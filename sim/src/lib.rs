@@ -26,6 +26,7 @@ pub mod human;
 pub mod keys;
 pub mod latency;
 pub mod names;
+pub mod operators;
 pub mod plan_check;
 pub mod progress;
 pub mod random_faults;

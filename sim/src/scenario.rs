@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use halab_engine::config::{Configuration, EngineConfig, Sabotage};
-use halab_engine::graph::JobGraph;
+use halab_engine::graph::{JobGraph, OperatorKind};
 use halab_engine::ha::HighAvailabilityType;
 use halab_engine::resources::{OperatorCosts, ResourceModel};
 use halab_engine::status::JobStatus;
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::faults::{Fault, FaultPlan, ScheduledFault, Service};
 use crate::human::{HumanBytes, HumanDuration, HumanRate};
 use crate::keys::KeyDistribution;
+use crate::operators::OperatorSpec;
 
 fn is_uniform(d: &KeyDistribution) -> bool {
     *d == KeyDistribution::Uniform
@@ -155,6 +156,11 @@ pub struct JobSpec {
     /// How many real records one simulated record stands for, in every cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_weight: Option<u64>,
+    /// The job as a graph of operators (`[[job.operators]]`, see
+    /// [`crate::operators`]); when given, `topology` and the parallelism
+    /// and window keys above are not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operators: Vec<OperatorSpec>,
 }
 
 /// The `[resources]` table; every key optional (defaults in docs/cost-model.md).
@@ -208,6 +214,7 @@ impl Default for JobSpec {
             window_cost_per_record: None,
             sink_cost_per_record: None,
             record_weight: None,
+            operators: Vec::new(),
         }
     }
 }
@@ -316,7 +323,27 @@ impl Scenario {
         self.config.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()
     }
 
+    /// The job's graph: its `[[job.operators]]`, or its named topology.
+    /// Validation builds it first, so a scenario that passed has one.
     pub fn job_graph(&self) -> JobGraph {
+        self.try_job_graph()
+            .expect("invariant: job_graph is called on validated scenarios")
+    }
+
+    /// [`Self::job_graph`], or what is wrong with the operators.
+    pub fn try_job_graph(&self) -> Result<JobGraph, ScenarioError> {
+        let j = &self.job;
+        let mut g = if j.operators.is_empty() {
+            self.topology_graph(j.topology)
+        } else {
+            crate::operators::build(&j.operators, j.source_partitions)?
+        };
+        g.bounded = j.bounded;
+        Ok(g)
+    }
+
+    /// The graph of a named topology with the job's parallelism keys.
+    fn topology_graph(&self, topology: Topology) -> JobGraph {
         let j = &self.job;
         let (parts, src, cnt, snk) = (
             j.source_partitions,
@@ -324,14 +351,51 @@ impl Scenario {
             j.count_parallelism,
             j.sink_parallelism,
         );
-        let mut g = match j.topology {
+        match topology {
             Topology::Count => JobGraph::streaming_count(parts, src, cnt, snk),
             Topology::Union => JobGraph::union_count(parts, src, cnt, snk),
             Topology::TwoPipelines => JobGraph::two_pipelines(parts, src, cnt, snk),
             Topology::Window => JobGraph::windowed_count(parts, src, cnt, snk, j.window_size.as_millis()),
+        }
+    }
+
+    /// The named topology the job is, written either way: its `topology`,
+    /// or operators that build exactly that topology's graph (then its
+    /// specialised output check applies). `None` for any other graph.
+    pub fn topology_shape(&self) -> Option<Topology> {
+        if self.job.operators.is_empty() {
+            return Some(self.job.topology);
+        }
+        let g = self.try_job_graph().ok()?;
+        let p = |kind: fn(&OperatorKind) -> bool| {
+            g.vertex_ids()
+                .map(|v| g.vertex(v))
+                .find(|v| kind(&v.kind))
+                .map_or(0, |v| v.parallelism)
         };
-        g.bounded = j.bounded;
-        g
+        let window = g.vertex_ids().find_map(|v| match g.vertex(v).kind {
+            OperatorKind::TumblingWindowCount { size_ms } => Some(size_ms),
+            _ => None,
+        });
+        let named = Scenario {
+            job: JobSpec {
+                source_parallelism: p(|k| matches!(k, OperatorKind::Source { .. })),
+                count_parallelism: p(OperatorKind::is_keyed),
+                sink_parallelism: p(|k| matches!(k, OperatorKind::TwoPhaseCommitSink)),
+                window_size: HumanDuration::from_millis(window.unwrap_or(1)),
+                operators: Vec::new(),
+                ..self.job.clone()
+            },
+            ..self.clone()
+        };
+        [
+            Topology::Count,
+            Topology::Union,
+            Topology::TwoPipelines,
+            Topology::Window,
+        ]
+        .into_iter()
+        .find(|t| named.topology_graph(*t).same_structure(&g))
     }
 
     /// Records each partition receives over the input phase.
@@ -351,12 +415,19 @@ impl Scenario {
     /// Where the two-pipelines job splits its partitions (the second pipeline
     /// reads from here on); `None` for jobs with one pipeline.
     pub fn pipeline_split(&self) -> Option<u32> {
-        (self.job.topology == Topology::TwoPipelines).then_some(self.job.source_partitions / 2)
+        (self.topology_shape() == Some(Topology::TwoPipelines)).then_some(self.job.source_partitions / 2)
     }
 
     /// The window size, if the job is the `window` topology.
     pub fn window_size_ms(&self) -> Option<u64> {
-        (self.job.topology == Topology::Window).then(|| self.job.window_size.as_millis())
+        (self.topology_shape() == Some(Topology::Window)).then(|| {
+            let g = self.job_graph();
+            let size = g.vertex_ids().find_map(|v| match g.vertex(v).kind {
+                OperatorKind::TumblingWindowCount { size_ms } => Some(size_ms),
+                _ => None,
+            });
+            size.expect("invariant: the window topology has a window")
+        })
     }
 
     /// Node names of the TaskManagers.
@@ -505,8 +576,65 @@ impl Scenario {
 
     fn validate_job(&self) -> Result<(), ScenarioError> {
         let j = &self.job;
+        if j.source_partitions == 0 {
+            return Err(err("job.source-partitions", "must be at least 1"));
+        }
+        if j.source_partitions > MAX_PARALLELISM {
+            return Err(err(
+                "job.source-partitions",
+                format!("{} is above the limit {MAX_PARALLELISM}", j.source_partitions),
+            ));
+        }
+        if j.operators.is_empty() {
+            self.validate_topology()?;
+        } else {
+            self.validate_operators()?;
+        }
+        if j.keys == 0 {
+            return Err(err("job.keys", "must be at least 1"));
+        }
+        if j.keys > MAX_KEYS {
+            return Err(err("job.keys", format!("{} is above the limit {MAX_KEYS}", j.keys)));
+        }
+        j.key_distribution
+            .check(j.keys)
+            .map_err(|m| err("job.key-distribution", m))?;
+        if j.records_per_second == 0 {
+            return Err(err("job.records-per-second", "must be at least 1"));
+        }
+        if self.total_records() > MAX_RECORDS {
+            let exact = u128::from(j.records_per_second) * u128::from(self.duration.as_millis()) / 1000
+                * u128::from(j.source_partitions);
+            return Err(err(
+                "job.records-per-second",
+                format!(
+                    "the run would hold {exact} records ({} per second x {} partitions x {}), above the limit {MAX_RECORDS}",
+                    j.records_per_second, j.source_partitions, self.duration
+                ),
+            ));
+        }
+        let g = self.job_graph();
+        let channels = g.data_channels();
+        if channels > MAX_DATA_CHANNELS {
+            let parallelism: Vec<String> = g
+                .vertex_ids()
+                .map(|v| format!("{} {}", g.vertex(v).name, g.vertex(v).parallelism))
+                .collect();
+            return Err(err(
+                "job",
+                format!(
+                    "the job would open {channels} data channels (parallelism {}), above the limit {MAX_DATA_CHANNELS}",
+                    parallelism.join(" / ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The legacy job keys: `topology` and its parallelisms.
+    fn validate_topology(&self) -> Result<(), ScenarioError> {
+        let j = &self.job;
         for (name, v) in [
-            ("job.source-partitions", j.source_partitions),
             ("job.source-parallelism", j.source_parallelism),
             ("job.count-parallelism", j.count_parallelism),
             ("job.sink-parallelism", j.sink_parallelism),
@@ -534,45 +662,29 @@ impl Scenario {
                 ),
             ));
         }
-        if j.keys == 0 {
-            return Err(err("job.keys", "must be at least 1"));
-        }
-        if j.keys > MAX_KEYS {
-            return Err(err("job.keys", format!("{} is above the limit {MAX_KEYS}", j.keys)));
-        }
-        j.key_distribution
-            .check(j.keys)
-            .map_err(|m| err("job.key-distribution", m))?;
-        if j.records_per_second == 0 {
-            return Err(err("job.records-per-second", "must be at least 1"));
-        }
-        if self.total_records() > MAX_RECORDS {
-            let exact = u128::from(j.records_per_second) * u128::from(self.duration.as_millis()) / 1000
-                * u128::from(j.source_partitions);
-            return Err(err(
-                "job.records-per-second",
-                format!(
-                    "the run would hold {exact} records ({} per second x {} partitions x {}), above the limit {MAX_RECORDS}",
-                    j.records_per_second, j.source_partitions, self.duration
-                ),
-            ));
-        }
-        let channels = self.job_graph().data_channels();
-        if channels > MAX_DATA_CHANNELS {
-            return Err(err(
-                "job",
-                format!(
-                    "the job would open {channels} data channels (parallelism source {} / count {} / sink {}), above the limit {MAX_DATA_CHANNELS}",
-                    j.source_parallelism, j.count_parallelism, j.sink_parallelism
-                ),
-            ));
-        }
         Ok(())
+    }
+
+    /// A job given as `[[job.operators]]`: no legacy job keys beside it,
+    /// and a graph that builds.
+    fn validate_operators(&self) -> Result<(), ScenarioError> {
+        let (j, d) = (&self.job, JobSpec::default());
+        let given = [
+            j.topology != d.topology,
+            j.source_parallelism != d.source_parallelism,
+            j.count_parallelism != d.count_parallelism,
+            j.sink_parallelism != d.sink_parallelism,
+            j.window_size != d.window_size,
+        ];
+        if let Some((key, _)) = crate::operators::TOPOLOGY_KEYS.iter().zip(given).find(|(_, set)| *set) {
+            return Err(crate::operators::topology_key_beside_operators(key));
+        }
+        self.try_job_graph().map(|_| ())
     }
 
     /// The engine's configuration, and what the cluster and job need of it.
     fn validate_engine(&self) -> Result<EngineConfig, ScenarioError> {
-        let (c, j) = (&self.cluster, &self.job);
+        let c = &self.cluster;
         let mut engine = EngineConfig::from_configuration(&self.configuration()).map_err(|e| ScenarioError {
             path: format!("config.\"{}\"", e.key),
             message: format!("`{}`: {}", e.value, e.message),
@@ -592,11 +704,17 @@ impl Scenario {
             ));
         }
         // Reactive mode starts the keyed operators at what the slots allow;
-        // sources and sinks keep their parallelism.
+        // the others keep their parallelism.
+        let g = self.job_graph();
         let needed = if engine.reactive {
-            j.source_parallelism.max(j.sink_parallelism)
+            self.check_reactive_edges(&g)?;
+            g.vertex_ids()
+                .filter(|v| !g.vertex(*v).kind.is_keyed())
+                .map(|v| g.vertex(v).parallelism)
+                .max()
+                .unwrap_or(1)
         } else {
-            self.job_graph().slots_needed()
+            g.slots_needed()
         };
         self.check_slots(needed, engine.reactive)?;
         engine
@@ -611,11 +729,55 @@ impl Scenario {
         Ok(engine)
     }
 
+    /// Reactive mode changes the keyed operators' parallelism, so no
+    /// forward edge may join one.
+    fn check_reactive_edges(&self, g: &JobGraph) -> Result<(), ScenarioError> {
+        for v in g.vertex_ids() {
+            for (from, e) in g.inputs(v) {
+                let keyed = g.vertex(v).kind.is_keyed() || g.vertex(from).kind.is_keyed();
+                if keyed && e.ship == halab_engine::graph::ShipStrategy::Forward {
+                    return Err(err(
+                        "config.\"scheduler-mode\"",
+                        format!(
+                            "reactive mode rescales keyed operators, and the forward edge from `{}` to `{}` would then join different parallelisms",
+                            g.vertex(from).name,
+                            g.vertex(v).name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The keys that set each vertex's parallelism, in vertex order.
+    fn parallelism_keys(&self) -> Vec<(String, u32, bool)> {
+        let j = &self.job;
+        if j.operators.is_empty() {
+            return vec![
+                ("job.source-parallelism".into(), j.source_parallelism, false),
+                ("job.count-parallelism".into(), j.count_parallelism, true),
+                ("job.sink-parallelism".into(), j.sink_parallelism, false),
+            ];
+        }
+        let g = self.job_graph();
+        g.vertex_ids()
+            .map(|v| {
+                let vertex = g.vertex(v);
+                (
+                    format!("job.operators[{v}].parallelism"),
+                    vertex.parallelism,
+                    vertex.kind.is_keyed(),
+                )
+            })
+            .collect()
+    }
+
     /// The cluster holds the `needed` slots. A refusal is at the job key
     /// that needs them (the widest vertex's parallelism), else at the
     /// cluster, and states both sides.
     fn check_slots(&self, needed: u32, reactive: bool) -> Result<(), ScenarioError> {
-        let (c, j) = (&self.cluster, &self.job);
+        let c = &self.cluster;
         let slots = c.task_managers * c.slots_per_task_manager;
         if slots >= needed {
             return Ok(());
@@ -624,17 +786,14 @@ impl Scenario {
             "the job needs {needed} slots but the cluster has only {slots} (task-managers = {}, slots-per-task-manager = {}); it could never start",
             c.task_managers, c.slots_per_task_manager
         );
-        let widest = [
-            ("job.source-parallelism", j.source_parallelism),
-            ("job.count-parallelism", j.count_parallelism),
-            ("job.sink-parallelism", j.sink_parallelism),
-        ]
-        .into_iter()
-        // Reactive mode fits the keyed operators to the slots.
-        .filter(|(key, _)| !(reactive && *key == "job.count-parallelism"))
-        .find(|(_, p)| *p == needed);
-        let (path, fallback) = match widest {
-            Some((key, _)) => (key, "cluster"),
+        let widest = self
+            .parallelism_keys()
+            .into_iter()
+            // Reactive mode fits the keyed operators to the slots.
+            .filter(|(_, _, keyed)| !(reactive && *keyed))
+            .find(|(_, p, _)| *p == needed);
+        let (path, fallback) = match &widest {
+            Some((key, _, _)) => (key.as_str(), "cluster"),
             None => ("cluster", "job"),
         };
         Err(ScenarioError {

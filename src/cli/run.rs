@@ -40,14 +40,17 @@ pub fn banner(s: &Scenario, seed: u64) -> String {
         escape_control(&s.name)
     ));
     b.push_str(&format!("  {}\n", escape_control(&s.description)));
+    let g = s.job_graph();
+    let parallelism: Vec<String> = g
+        .vertex_ids()
+        .map(|v| format!("{} {}", g.vertex(v).name, g.vertex(v).parallelism))
+        .collect();
     b.push_str(&format!(
-        "  cluster: {} TaskManagers x {} slots; job: {} partitions, parallelism source {} / count {} / sink {}, {} records/s per partition, {} keys, {} records over {}\n",
+        "  cluster: {} TaskManagers x {} slots; job: {} partitions, parallelism {}, {} records/s per partition, {} keys, {} records over {}\n",
         s.cluster.task_managers,
         s.cluster.slots_per_task_manager,
         j.source_partitions,
-        j.source_parallelism,
-        j.count_parallelism,
-        j.sink_parallelism,
+        escape_control(&parallelism.join(" / ")),
         j.records_per_second,
         j.keys,
         s.total_records(),

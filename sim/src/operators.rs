@@ -1,0 +1,630 @@
+//! Jobs as data: a scenario's `[[job.operators]]`, each an operator with an
+//! id, a kind, a parallelism and its inputs, built into the engine's
+//! [`JobGraph`]. Every refusal names the key at fault
+//! (`job.operators[2].inputs[0].from`), so a file error points at its line.
+//!
+//! ```toml
+//! [[job.operators]]
+//! id = "source"
+//! kind = "source"
+//! parallelism = 2
+//!
+//! [[job.operators]]
+//! id = "count"
+//! kind = "count"
+//! parallelism = 2
+//! inputs = [{ from = "source", ship = "key-by" }]
+//! ```
+//!
+//! Sources take the source log's partitions in the order they are listed:
+//! each its `partitions`, or, when no source names them, an even share of
+//! `job.source-partitions` (the last takes what is left).
+
+use std::collections::BTreeMap;
+
+use halab_engine::functions::{FilterPredicate, MapFunction};
+use halab_engine::graph::{JobGraph, JobVertexId, OperatorKind, ShipStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::human::HumanDuration;
+use crate::scenario::{ScenarioError, MAX_PARALLELISM};
+
+/// One `[[job.operators]]` entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OperatorSpec {
+    pub id: String,
+    pub kind: KindName,
+    /// Subtasks; Flink's `parallelism.default`, 1, when left out.
+    #[serde(default = "one")]
+    pub parallelism: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputSpec>,
+    /// Source only: how many partitions it reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<u32>,
+    /// Tumbling window only: its size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<HumanDuration>,
+    /// Map only (`value * N`, `value + N`, `key % N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<MapFunction>,
+    /// Filter only (`key % N == R`, `value % N == R`, `value >= N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<FilterPredicate>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The kinds of operator a file can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KindName {
+    Source,
+    /// The keyed running count.
+    Count,
+    TumblingWindow,
+    Map,
+    Filter,
+    /// The two-phase-commit sink.
+    Sink,
+}
+
+/// One input of an operator: its producer and how records travel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct InputSpec {
+    pub from: String,
+    /// Flink's default when left out: forward between equal parallelisms,
+    /// rebalance otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship: Option<ShipName>,
+}
+
+/// Ship strategies by their DataStream API names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShipName {
+    Forward,
+    KeyBy,
+    Rebalance,
+    Broadcast,
+}
+
+impl ShipName {
+    fn strategy(self) -> ShipStrategy {
+        match self {
+            ShipName::Forward => ShipStrategy::Forward,
+            ShipName::KeyBy => ShipStrategy::Hash,
+            ShipName::Rebalance => ShipStrategy::Rebalance,
+            ShipName::Broadcast => ShipStrategy::Broadcast,
+        }
+    }
+
+    fn of(strategy: ShipStrategy) -> ShipName {
+        match strategy {
+            ShipStrategy::Forward => ShipName::Forward,
+            ShipStrategy::Hash => ShipName::KeyBy,
+            ShipStrategy::Rebalance => ShipName::Rebalance,
+            ShipStrategy::Broadcast => ShipName::Broadcast,
+        }
+    }
+}
+
+/// The `[job]` keys of the named topologies, which a job given as
+/// operators does not take.
+pub const TOPOLOGY_KEYS: [&str; 5] = [
+    "topology",
+    "source-parallelism",
+    "count-parallelism",
+    "sink-parallelism",
+    "window-size",
+];
+
+/// A `[job]` key of the named topologies beside `[[job.operators]]`.
+pub fn topology_key_beside_operators(key: &str) -> ScenarioError {
+    assert!(TOPOLOGY_KEYS.contains(&key), "invariant: `{key}` is a topology key");
+    ScenarioError {
+        path: format!("job.{key}"),
+        message: "describes the job by a named topology, but `[[job.operators]]` describes it too: keep one (each operator has its own `parallelism` and `size`)".into(),
+        fallback: None,
+    }
+}
+
+fn at(i: usize, key: &str, message: impl Into<String>) -> ScenarioError {
+    ScenarioError {
+        path: format!("job.operators[{i}].{key}"),
+        message: message.into(),
+        fallback: Some(format!("job.operators[{i}]")),
+    }
+}
+
+/// Build the job graph of `operators` over `partitions` source partitions,
+/// or say which key is wrong and why.
+pub fn build(operators: &[OperatorSpec], partitions: u32) -> Result<JobGraph, ScenarioError> {
+    let ids = check_ids(operators)?;
+    let ranges = source_ranges(operators, partitions)?;
+    let mut g = JobGraph::new();
+    for (i, op) in operators.iter().enumerate() {
+        check_parallelism(i, op)?;
+        let kind = kind_of(i, op, ranges.get(&i).copied())?;
+        let v = g.add_vertex(&op.id, kind, op.parallelism);
+        assert_eq!(v as usize, i, "invariant: vertex ids follow the file's order");
+    }
+    for (i, op) in operators.iter().enumerate() {
+        connect_inputs(&mut g, operators, &ids, i)?;
+        if op.kind != KindName::Source && op.inputs.is_empty() {
+            return Err(at(
+                i,
+                "id",
+                format!("`{}` has no inputs: only a source may have none", op.id),
+            ));
+        }
+    }
+    check_acyclic(&g, operators)?;
+    if !operators.iter().any(|o| o.kind == KindName::Sink) {
+        return Err(ScenarioError {
+            path: "job.operators".into(),
+            message: "the job has no sink: nothing it computes would be committed".into(),
+            fallback: None,
+        });
+    }
+    g.validate()
+        .expect("invariant: every refusal of JobGraph::validate is named above");
+    Ok(g)
+}
+
+/// Operator ids are unique and not empty; each id's position.
+fn check_ids(operators: &[OperatorSpec]) -> Result<BTreeMap<&str, usize>, ScenarioError> {
+    if operators.is_empty() {
+        return Err(ScenarioError {
+            path: "job.operators".into(),
+            message: "lists no operator".into(),
+            fallback: None,
+        });
+    }
+    let mut ids = BTreeMap::new();
+    for (i, op) in operators.iter().enumerate() {
+        crate::names::check_scenario_name(&op.id).map_err(|m| at(i, "id", m))?;
+        if let Some(first) = ids.insert(op.id.as_str(), i) {
+            return Err(at(
+                i,
+                "id",
+                format!("`{}` is already the id of job.operators[{first}]", op.id),
+            ));
+        }
+    }
+    Ok(ids)
+}
+
+fn check_parallelism(i: usize, op: &OperatorSpec) -> Result<(), ScenarioError> {
+    match op.parallelism {
+        0 => Err(at(i, "parallelism", "must be at least 1")),
+        p if p > MAX_PARALLELISM => Err(at(
+            i,
+            "parallelism",
+            format!("{p} is above the limit {MAX_PARALLELISM}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Each source's first partition and partition count.
+fn source_ranges(operators: &[OperatorSpec], partitions: u32) -> Result<BTreeMap<usize, (u32, u32)>, ScenarioError> {
+    let sources: Vec<usize> = (0..operators.len())
+        .filter(|i| operators[*i].kind == KindName::Source)
+        .collect();
+    let Some(&last) = sources.last() else {
+        return Err(ScenarioError {
+            path: "job.operators".into(),
+            message: "the job has no source".into(),
+            fallback: None,
+        });
+    };
+    let named = sources.iter().filter(|i| operators[**i].partitions.is_some()).count();
+    let counts: Vec<u32> = if named == 0 {
+        let share = partitions / sources.len() as u32;
+        let rest = partitions - share * (sources.len() as u32 - 1);
+        sources.iter().map(|i| if *i == last { rest } else { share }).collect()
+    } else if named < sources.len() {
+        let i = *sources
+            .iter()
+            .find(|i| operators[**i].partitions.is_none())
+            .expect("one is unnamed");
+        return Err(at(
+            i,
+            "id",
+            "names no `partitions` while another source does: name them for every source or for none",
+        ));
+    } else {
+        sources
+            .iter()
+            .map(|i| operators[*i].partitions.expect("all named"))
+            .collect()
+    };
+    let total: u64 = counts.iter().map(|c| u64::from(*c)).sum();
+    if total != u64::from(partitions) {
+        return Err(at(
+            sources[0],
+            "partitions",
+            format!("the sources read {total} partitions but job.source-partitions is {partitions}"),
+        ));
+    }
+    let mut first = 0;
+    let mut ranges = BTreeMap::new();
+    for (i, n) in sources.into_iter().zip(counts) {
+        let op = &operators[i];
+        if n == 0 {
+            return Err(at(i, "partitions", "a source reads at least one partition"));
+        }
+        if op.parallelism > n {
+            return Err(at(
+                i,
+                "parallelism",
+                format!(
+                    "{} exceeds the {n} partitions source `{}` reads: some subtasks would read nothing",
+                    op.parallelism, op.id
+                ),
+            ));
+        }
+        ranges.insert(i, (first, n));
+        first += n;
+    }
+    Ok(ranges)
+}
+
+/// The engine's kind for entry `i`; refuses keys that belong to other kinds.
+fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<OperatorKind, ScenarioError> {
+    let extra = [
+        ("partitions", op.partitions.is_some(), KindName::Source),
+        ("size", op.size.is_some(), KindName::TumblingWindow),
+        ("function", op.function.is_some(), KindName::Map),
+        ("predicate", op.predicate.is_some(), KindName::Filter),
+    ];
+    for (key, given, owner) in extra {
+        if given && op.kind != owner {
+            return Err(at(i, key, format!("only a {} operator has `{key}`", kind_text(owner))));
+        }
+    }
+    let missing = |key: &str| at(i, "kind", format!("a {} operator needs `{key}`", kind_text(op.kind)));
+    Ok(match op.kind {
+        KindName::Source => {
+            let (first_partition, partitions) = source.expect("invariant: every source has its range");
+            OperatorKind::Source {
+                first_partition,
+                partitions,
+            }
+        }
+        KindName::Count => OperatorKind::KeyedCount,
+        KindName::TumblingWindow => {
+            let size_ms = op.size.ok_or_else(|| missing("size"))?.as_millis();
+            if size_ms == 0 {
+                return Err(at(i, "size", "must be positive"));
+            }
+            OperatorKind::TumblingWindowCount { size_ms }
+        }
+        KindName::Map => OperatorKind::Map {
+            function: op.function.ok_or_else(|| missing("function"))?,
+        },
+        KindName::Filter => OperatorKind::Filter {
+            predicate: op.predicate.ok_or_else(|| missing("predicate"))?,
+        },
+        KindName::Sink => OperatorKind::TwoPhaseCommitSink,
+    })
+}
+
+fn kind_text(k: KindName) -> &'static str {
+    match k {
+        KindName::Source => "source",
+        KindName::Count => "count",
+        KindName::TumblingWindow => "tumbling-window",
+        KindName::Map => "map",
+        KindName::Filter => "filter",
+        KindName::Sink => "sink",
+    }
+}
+
+/// Connect entry `i`'s inputs, each checked where it is written.
+fn connect_inputs(
+    g: &mut JobGraph,
+    operators: &[OperatorSpec],
+    ids: &BTreeMap<&str, usize>,
+    i: usize,
+) -> Result<(), ScenarioError> {
+    let op = &operators[i];
+    if op.kind == KindName::Source && !op.inputs.is_empty() {
+        return Err(at(
+            i,
+            "inputs",
+            format!("`{}` is a source: it reads the source log, not other operators", op.id),
+        ));
+    }
+    for (j, input) in op.inputs.iter().enumerate() {
+        let key = |k: &str| format!("inputs[{j}].{k}");
+        let Some(&from) = ids.get(input.from.as_str()) else {
+            let known: Vec<&str> = ids.keys().copied().collect();
+            return Err(at(
+                i,
+                &key("from"),
+                format!("no operator has the id `{}` (ids: {})", input.from, known.join(", ")),
+            ));
+        };
+        let producer = &operators[from];
+        if producer.kind == KindName::Sink {
+            return Err(at(
+                i,
+                &key("from"),
+                format!("`{}` is a sink: it has no output", producer.id),
+            ));
+        }
+        if op.inputs[..j].iter().any(|earlier| earlier.from == input.from) {
+            return Err(at(i, &key("from"), format!("`{}` is an input twice", input.from)));
+        }
+        let ship = input.ship.unwrap_or(if producer.parallelism == op.parallelism {
+            ShipName::Forward
+        } else {
+            ShipName::Rebalance
+        });
+        check_ship(i, j, op, producer, ship)?;
+        g.connect(from as JobVertexId, i as JobVertexId, ship.strategy());
+    }
+    Ok(())
+}
+
+fn check_ship(
+    i: usize,
+    j: usize,
+    op: &OperatorSpec,
+    producer: &OperatorSpec,
+    ship: ShipName,
+) -> Result<(), ScenarioError> {
+    let path = format!("inputs[{j}].ship");
+    let keyed = matches!(op.kind, KindName::Count | KindName::TumblingWindow);
+    if keyed && ship != ShipName::KeyBy {
+        let given = serde_plain_name(ship);
+        return Err(at(
+            i,
+            &path,
+            format!(
+                "`{}` keeps keyed state: its input from `{}` must be shipped `key-by`, not `{given}`",
+                op.id, producer.id
+            ),
+        ));
+    }
+    if ship == ShipName::Forward && producer.parallelism != op.parallelism {
+        return Err(at(
+            i,
+            &path,
+            format!(
+                "`forward` joins subtask i to subtask i, but `{}` has parallelism {} and `{}` {}",
+                producer.id, producer.parallelism, op.id, op.parallelism
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn serde_plain_name(ship: ShipName) -> &'static str {
+    match ship {
+        ShipName::Forward => "forward",
+        ShipName::KeyBy => "key-by",
+        ShipName::Rebalance => "rebalance",
+        ShipName::Broadcast => "broadcast",
+    }
+}
+
+/// A cycle is refused at an input that closes it, naming the whole loop.
+fn check_acyclic(g: &JobGraph, operators: &[OperatorSpec]) -> Result<(), ScenarioError> {
+    if g.topological_order().is_ok() {
+        return Ok(());
+    }
+    let cycle = find_cycle(operators).expect("invariant: a graph with no topological order has a cycle");
+    let (i, j) = cycle.closing_input;
+    let names: Vec<&str> = cycle.path.iter().map(|v| operators[*v].id.as_str()).collect();
+    Err(at(
+        i,
+        &format!("inputs[{j}].from"),
+        format!(
+            "{} is a cycle without an iteration head: halab's jobs are acyclic",
+            names.join(" → ")
+        ),
+    ))
+}
+
+struct Cycle {
+    /// The operators around the loop, first repeated at the end.
+    path: Vec<usize>,
+    /// (operator, input index) of the edge that closes it.
+    closing_input: (usize, usize),
+}
+
+/// A cycle of the input relation, by depth-first search from each operator.
+fn find_cycle(operators: &[OperatorSpec]) -> Option<Cycle> {
+    let index: BTreeMap<&str, usize> = operators.iter().enumerate().map(|(i, o)| (o.id.as_str(), i)).collect();
+    // Following inputs backwards finds the same cycles as following outputs.
+    fn visit(
+        v: usize,
+        ops: &[OperatorSpec],
+        index: &BTreeMap<&str, usize>,
+        stack: &mut Vec<usize>,
+        done: &mut [bool],
+    ) -> Option<Cycle> {
+        stack.push(v);
+        for (j, input) in ops[v].inputs.iter().enumerate() {
+            let Some(&u) = index.get(input.from.as_str()) else {
+                continue;
+            };
+            if let Some(pos) = stack.iter().position(|s| *s == u) {
+                // The stack follows inputs upstream from u to v, and v reads
+                // u: reversed, the loop in the direction records flow.
+                let mut path: Vec<usize> = stack[pos..].iter().rev().copied().collect();
+                path.push(path[0]);
+                return Some(Cycle {
+                    path,
+                    closing_input: (v, j),
+                });
+            }
+            if !done[u] {
+                if let Some(c) = visit(u, ops, index, stack, done) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        done[v] = true;
+        None
+    }
+    let mut done = vec![false; operators.len()];
+    (0..operators.len()).find_map(|v| {
+        if done[v] {
+            return None;
+        }
+        visit(v, operators, &index, &mut Vec::new(), &mut done)
+    })
+}
+
+/// The `[[job.operators]]` that build `graph` (the four named topologies
+/// written out: `halab` prints them so a file can start from one).
+pub fn describe(graph: &JobGraph) -> Vec<OperatorSpec> {
+    let ids: Vec<JobVertexId> = graph.vertex_ids().collect();
+    ids.iter()
+        .map(|&v| {
+            let vertex = graph.vertex(v);
+            let mut spec = OperatorSpec {
+                id: vertex.name.clone(),
+                kind: KindName::Sink,
+                parallelism: vertex.parallelism,
+                inputs: graph
+                    .inputs(v)
+                    .into_iter()
+                    .map(|(from, e)| InputSpec {
+                        from: graph.vertex(from).name.clone(),
+                        ship: Some(ShipName::of(e.ship)),
+                    })
+                    .collect(),
+                partitions: None,
+                size: None,
+                function: None,
+                predicate: None,
+            };
+            match &vertex.kind {
+                OperatorKind::Source { partitions, .. } => {
+                    spec.kind = KindName::Source;
+                    spec.partitions = Some(*partitions);
+                }
+                OperatorKind::KeyedCount => spec.kind = KindName::Count,
+                OperatorKind::TumblingWindowCount { size_ms } => {
+                    spec.kind = KindName::TumblingWindow;
+                    spec.size = Some(HumanDuration::from_millis(*size_ms));
+                }
+                OperatorKind::Map { function } => {
+                    spec.kind = KindName::Map;
+                    spec.function = Some(*function);
+                }
+                OperatorKind::Filter { predicate } => {
+                    spec.kind = KindName::Filter;
+                    spec.predicate = Some(*predicate);
+                }
+                OperatorKind::TwoPhaseCommitSink => spec.kind = KindName::Sink,
+            }
+            spec
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(g: &JobGraph) -> Vec<String> {
+        g.vertex_ids().map(|v| g.vertex(v).name.clone()).collect()
+    }
+
+    #[test]
+    fn the_named_topologies_described_as_operators_build_again() {
+        for g in [
+            JobGraph::streaming_count(4, 2, 3, 2),
+            JobGraph::union_count(5, 2, 3, 1),
+            JobGraph::two_pipelines(4, 2, 3, 2),
+            JobGraph::windowed_count(4, 2, 3, 2, 500),
+        ] {
+            let partitions = g
+                .vertex_ids()
+                .map(|v| match g.vertex(v).kind {
+                    OperatorKind::Source { partitions, .. } => partitions,
+                    _ => 0,
+                })
+                .sum();
+            let built = build(&describe(&g), partitions).expect("valid");
+            assert!(built.same_structure(&g), "{:?}", names(&g));
+            assert_eq!(names(&built), names(&g));
+        }
+    }
+
+    fn source(id: &str, partitions: Option<u32>) -> OperatorSpec {
+        OperatorSpec {
+            id: id.into(),
+            kind: KindName::Source,
+            parallelism: 1,
+            inputs: Vec::new(),
+            partitions,
+            size: None,
+            function: None,
+            predicate: None,
+        }
+    }
+
+    #[test]
+    fn sources_share_the_partitions_in_order_unless_they_name_theirs() {
+        let ops = [source("a", None), source("b", None), source("c", None)];
+        let r = source_ranges(&ops, 7).expect("valid");
+        assert_eq!(r.into_values().collect::<Vec<_>>(), vec![(0, 2), (2, 2), (4, 3)]);
+        let ops = [source("a", Some(5)), source("b", Some(2))];
+        let r = source_ranges(&ops, 7).expect("valid");
+        assert_eq!(r.into_values().collect::<Vec<_>>(), vec![(0, 5), (5, 2)]);
+        let e = source_ranges(&ops, 8).expect_err("7 of 8");
+        assert_eq!(e.path, "job.operators[0].partitions");
+        assert!(
+            e.message.contains("read 7 partitions but job.source-partitions is 8"),
+            "{}",
+            e.message
+        );
+        let e = source_ranges(&[source("a", None), source("b", None)], 1).expect_err("one for two");
+        assert_eq!(e.path, "job.operators[0].partitions");
+    }
+
+    #[test]
+    fn a_cycle_is_named_in_the_direction_records_flow() {
+        let map = |id: &str, from: &[&str]| OperatorSpec {
+            kind: KindName::Map,
+            function: Some(MapFunction::AddToValue(1)),
+            inputs: from
+                .iter()
+                .map(|f| InputSpec {
+                    from: f.to_string(),
+                    ship: None,
+                })
+                .collect(),
+            ..source(id, None)
+        };
+        let ops = [
+            source("s", None),
+            map("a", &["s", "c"]),
+            map("b", &["a"]),
+            map("c", &["b"]),
+        ];
+        // The search goes upstream from a (through c, then b) and closes
+        // the loop at b's input from a.
+        let cycle = find_cycle(&ops).expect("a → b → c → a");
+        let ids: Vec<&str> = cycle.path.iter().map(|i| ops[*i].id.as_str()).collect();
+        assert_eq!(ids, vec!["b", "c", "a", "b"]);
+        assert_eq!(cycle.closing_input, (2, 0), "b's input from a closes it");
+        let e = build(&ops, 1).expect_err("cyclic");
+        assert_eq!(e.path, "job.operators[2].inputs[0].from");
+        assert!(e.message.starts_with("b → c → a → b is a cycle"), "{}", e.message);
+        let selfloop = [source("s", None), map("a", &["s", "a"])];
+        assert_eq!(find_cycle(&selfloop).expect("a → a").path, vec![1, 1]);
+    }
+}

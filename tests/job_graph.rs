@@ -1,0 +1,296 @@
+//! Jobs as data (`[[job.operators]]`, docs/scenarios.md "The job graph"):
+//! the named topologies written as operators are the same jobs, and every
+//! invalid graph is refused at its key with `file:line:col`.
+
+use halab_scenarios::parse_scenario;
+use halab_sim::harness::run_seed;
+use halab_sim::scenario::{Scenario, Topology};
+
+/// A scenario with `job` as its `[job]` table (and whatever tables follow).
+fn scenario_text(job: &str) -> String {
+    format!(
+        r#"name = "graph"
+duration = "4s"
+
+[cluster]
+task-managers = 3
+slots-per-task-manager = 2
+
+[job]
+source-partitions = 4
+records-per-second = 500
+keys = 40
+{job}
+
+[config]
+"execution.checkpointing.interval" = "500ms"
+"restart-strategy.type" = "fixed-delay"
+"restart-strategy.fixed-delay.attempts" = 5
+"restart-strategy.fixed-delay.delay" = "200ms"
+
+[[faults.scripted]]
+at = "2s"
+kill = "tm-1"
+
+[[faults.scripted]]
+at = "3s"
+restart = "tm-1"
+"#
+    )
+}
+
+fn parse(job: &str) -> Scenario {
+    let text = scenario_text(job);
+    parse_scenario(&text, "graph.toml").unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn op(id: &str, kind: &str, parallelism: u32, inputs: &[&str], extra: &str) -> String {
+    let inputs: Vec<String> = inputs
+        .iter()
+        .map(|from| format!("{{ from = \"{from}\", ship = \"key-by\" }}"))
+        .collect();
+    let inputs = if inputs.is_empty() {
+        String::new()
+    } else {
+        format!("inputs = [{}]\n", inputs.join(", "))
+    };
+    format!("\n[[job.operators]]\nid = \"{id}\"\nkind = \"{kind}\"\nparallelism = {parallelism}\n{extra}{inputs}")
+}
+
+/// Each named topology and the same job written as operators.
+fn both_ways() -> Vec<(Topology, String, String)> {
+    let legacy = |t: &str, extra: &str| {
+        format!("topology = \"{t}\"\nsource-parallelism = 2\ncount-parallelism = 3\nsink-parallelism = 2\n{extra}")
+    };
+    vec![
+        (
+            Topology::Count,
+            legacy("count", ""),
+            op("source", "source", 2, &[], "")
+                + &op("count", "count", 3, &["source"], "")
+                + &op("sink", "sink", 2, &["count"], ""),
+        ),
+        (
+            Topology::Union,
+            legacy("union", ""),
+            op("source-a", "source", 2, &[], "")
+                + &op("source-b", "source", 2, &[], "")
+                + &op("count", "count", 3, &["source-a", "source-b"], "")
+                + &op("sink", "sink", 2, &["count"], ""),
+        ),
+        (
+            Topology::TwoPipelines,
+            legacy("two-pipelines", ""),
+            ["a", "b"]
+                .iter()
+                .map(|n| {
+                    op(&format!("source-{n}"), "source", 2, &[], "")
+                        + &op(&format!("count-{n}"), "count", 3, &[&format!("source-{n}")], "")
+                        + &op(&format!("sink-{n}"), "sink", 2, &[&format!("count-{n}")], "")
+                })
+                .collect(),
+        ),
+        (
+            Topology::Window,
+            legacy("window", "window-size = \"500ms\"\n"),
+            op("source", "source", 2, &[], "")
+                + &op("window", "tumbling-window", 3, &["source"], "size = \"500ms\"\n")
+                + &op("sink", "sink", 2, &["window"], ""),
+        ),
+    ]
+}
+
+#[test]
+fn named_topologies_written_as_operators_are_the_same_jobs() {
+    for (topology, legacy, operators) in both_ways() {
+        let (a, b) = (parse(&legacy), parse(&operators));
+        let (ga, gb) = (a.job_graph(), b.job_graph());
+        assert!(ga.same_structure(&gb), "{topology:?}: different graphs");
+        let names = |g: &halab_engine::graph::JobGraph| -> Vec<String> {
+            g.vertex_ids().map(|v| g.vertex(v).name.clone()).collect()
+        };
+        assert_eq!(names(&ga), names(&gb), "{topology:?}");
+        assert_eq!(b.topology_shape(), Some(topology), "the operators are recognised");
+        assert_eq!(a.pipeline_split(), b.pipeline_split(), "{topology:?}");
+        assert_eq!(a.window_size_ms(), b.window_size_ms(), "{topology:?}");
+        let (ra, rb) = (run_seed(&a, 7).expect("runs"), run_seed(&b, 7).expect("runs"));
+        assert_eq!(ra.verdict, rb.verdict, "{topology:?}");
+        assert_eq!(ra.trace_hash, rb.trace_hash, "{topology:?}: same job, same trace");
+        assert_eq!(
+            ra.verdict,
+            halab_sim::record::Verdict::Pass,
+            "{topology:?}: {:?}",
+            ra.message
+        );
+    }
+}
+
+#[test]
+fn an_operator_graph_of_no_named_shape_has_none() {
+    let text = op("source", "source", 2, &[], "")
+        + &op("count", "count", 3, &["source"], "")
+        + &op(
+            "half",
+            "filter",
+            3,
+            &[],
+            "predicate = \"key % 2 == 0\"\ninputs = [{ from = \"count\" }]\n",
+        )
+        + &op("sink", "sink", 2, &["half"], "");
+    let s = parse(&text);
+    assert_eq!(s.topology_shape(), None);
+    assert_eq!(s.pipeline_split(), None);
+    assert_eq!(s.window_size_ms(), None);
+}
+
+/// `(what the job table holds, text the error must contain, text of the
+/// line it must point at)`.
+fn refusals() -> Vec<(String, &'static str, &'static str)> {
+    let src = op("source", "source", 2, &[], "");
+    let sink_of = |from: &str| op("sink", "sink", 2, &[from], "");
+    vec![
+        (
+            src.clone() + &sink_of("nowhere"),
+            "job.operators[1].inputs[0].from: no operator has the id `nowhere` (ids: sink, source)",
+            "inputs = [{ from = \"nowhere\"",
+        ),
+        (
+            src.clone()
+                + &op(
+                    "count",
+                    "count",
+                    2,
+                    &[],
+                    "inputs = [{ from = \"source\", ship = \"rebalance\" }]\n",
+                )
+                + &sink_of("count"),
+            "`count` keeps keyed state: its input from `source` must be shipped `key-by`, not `rebalance`",
+            "ship = \"rebalance\"",
+        ),
+        (
+            src.clone() + &op("count", "count", 2, &[], "inputs = [{ from = \"source\" }]\n") + &sink_of("count"),
+            "must be shipped `key-by`, not `forward`",
+            "from = \"source\" }",
+        ),
+        (
+            src.clone()
+                + &op(
+                    "double",
+                    "map",
+                    3,
+                    &[],
+                    "function = \"value * 2\"\ninputs = [{ from = \"source\", ship = \"forward\" }]\n",
+                )
+                + &sink_of("double"),
+            "`forward` joins subtask i to subtask i, but `source` has parallelism 2 and `double` 3",
+            "ship = \"forward\"",
+        ),
+        (
+            src.clone()
+                + &op(
+                    "a",
+                    "map",
+                    2,
+                    &[],
+                    "function = \"value + 1\"\ninputs = [{ from = \"source\" }, { from = \"b\" }]\n",
+                )
+                + &op(
+                    "b",
+                    "map",
+                    2,
+                    &[],
+                    "function = \"value + 1\"\ninputs = [{ from = \"a\" }]\n",
+                )
+                + &sink_of("b"),
+            "is a cycle without an iteration head",
+            "",
+        ),
+        (
+            src.clone() + &op("sink", "sink", 2, &["source"], "") + &op("after", "sink", 2, &["sink"], ""),
+            "`sink` is a sink: it has no output",
+            "inputs = [{ from = \"sink\"",
+        ),
+        (
+            src.clone() + &op("double", "map", 2, &["source"], "") + &sink_of("double"),
+            "job.operators[1].kind: a map operator needs `function`",
+            "kind = \"map\"",
+        ),
+        (
+            src.clone() + &op("count", "count", 2, &["source"], "size = \"1s\"\n") + &sink_of("count"),
+            "only a tumbling-window operator has `size`",
+            "size = \"1s\"",
+        ),
+        (
+            src.clone() + &op("double", "map", 2, &["source"], "function = \"value / 2\"\n") + &sink_of("double"),
+            "`value / 2` is not a map function",
+            "function = \"value / 2\"",
+        ),
+        (
+            src.clone() + &op("source", "map", 2, &["source"], "function = \"value * 2\"\n") + &sink_of("source"),
+            "`source` is already the id of job.operators[0]",
+            "id = \"source\"",
+        ),
+        (
+            src.clone() + &op("count", "count", 2, &["source"], ""),
+            "the job has no sink",
+            "[[job.operators]]",
+        ),
+        (
+            src.clone() + &op("sink", "sink", 2, &["source", "source"], ""),
+            "`source` is an input twice",
+            "",
+        ),
+        (
+            op("source", "source", 5, &[], "") + &sink_of("source"),
+            "5 exceeds the 4 partitions source `source` reads",
+            "parallelism = 5",
+        ),
+        (
+            "count-parallelism = 2\n".to_string() + &src + &sink_of("source"),
+            "job.count-parallelism: describes the job by a named topology, but `[[job.operators]]` describes it too",
+            "count-parallelism = 2",
+        ),
+        (
+            op("a", "source", 1, &[], "partitions = 1\n")
+                + &op("b", "source", 1, &[], "")
+                + &op("sink", "sink", 1, &["a", "b"], ""),
+            "names no `partitions` while another source does",
+            "id = \"b\"",
+        ),
+        (
+            src.clone()
+                + &op("count", "count", 2, &["source"], "")
+                + &op(
+                    "even",
+                    "filter",
+                    2,
+                    &[],
+                    "predicate = \"value % 2 == 0\"\ninputs = [{ from = \"count\" }]\n",
+                )
+                + &op("window", "tumbling-window", 2, &["even"], "size = \"1s\"\n")
+                + &sink_of("window"),
+            "window",
+            "kind = \"tumbling-window\"",
+        ),
+    ]
+}
+
+#[test]
+fn invalid_graphs_are_refused_at_their_key() {
+    for (job, message, line_text) in refusals() {
+        let text = scenario_text(&job);
+        let e = match parse_scenario(&text, "graph.toml") {
+            Err(e) => e,
+            Ok(_) => panic!("accepted:\n{job}"),
+        };
+        let shown = e.to_string();
+        assert!(shown.starts_with("graph.toml:"), "{shown}");
+        assert!(shown.contains(message), "expected `{message}` in: {shown}\n{job}");
+        let line = text.lines().nth(e.line - 1).unwrap_or_default();
+        assert!(
+            line.contains(line_text),
+            "{shown}: line {} is `{line}`, not `{line_text}`\n{job}",
+            e.line
+        );
+    }
+}
