@@ -6,7 +6,8 @@
 //!   store, checkpoint storage), durable across their own crashes;
 //! - [`harness`]: [`run_seed`], the one way every caller runs a simulation;
 //! - [`checkers`]: exactly-once and liveness, each in its own file, against
-//!   the sequential [`reference`](mod@reference);
+//!   the sequential [`reference`](mod@reference), or of any job graph
+//!   against its [`graph_reference`];
 //! - [`names`]: the scenario name rule, and user text made safe as a file
 //!   name, on a terminal and as a shell word;
 //! - [`record`]: the [`RunRecord`] a run produces, tied to its scenario by
@@ -20,6 +21,7 @@ pub mod checkers;
 pub mod cluster;
 pub mod faults;
 pub mod fingerprint;
+pub mod graph_reference;
 pub mod harness;
 pub mod history;
 pub mod human;

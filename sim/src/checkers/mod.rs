@@ -4,6 +4,7 @@
 
 pub mod conformance;
 pub mod exactly_once;
+pub mod graph;
 pub mod leadership;
 pub mod liveness;
 pub mod output;
