@@ -6,6 +6,16 @@ use proptest::prelude::*;
 
 const GOOD: &str = include_str!("../scenarios/catalogue/chaos.toml");
 
+/// The count operator's parallelism in `GOOD`, and ten times it.
+const COUNT_5: &str = "kind = \"count\"\nparallelism = 5";
+const COUNT_50: &str = "kind = \"count\"\nparallelism = 50";
+
+/// `GOOD` without its `[job]` table and operators: the job's defaults.
+fn without_job() -> String {
+    let (job, config) = (GOOD.find("[job]").expect("present"), GOOD.find("[config]").expect("present"));
+    format!("{}{}", &GOOD[..job], &GOOD[config..])
+}
+
 /// (mutation, text the error must mention, line it must point at or 0 for "any")
 fn broken_cases() -> Vec<(String, &'static str, usize)> {
     let line_of = |needle: &str| GOOD.lines().position(|l| l.contains(needle)).expect("present") + 1;
@@ -32,9 +42,9 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
             line_of("keys = 300"),
         ),
         (
-            GOOD.replace("count-parallelism = 5", "count-parallelism = [5]"),
-            "job.count-parallelism: invalid type: array, expected a whole number from 0 to 4294967295",
-            line_of("count-parallelism"),
+            GOOD.replace(COUNT_5, "kind = \"count\"\nparallelism = [5]"),
+            "parallelism: invalid type: array, expected a whole number from 0 to 4294967295",
+            line_of("parallelism = 5"),
         ),
         (
             GOOD.replace("duration = \"12s\"", "duration = -5"),
@@ -63,30 +73,30 @@ fn broken_cases() -> Vec<(String, &'static str, usize)> {
         ),
         (GOOD.replace("keys = 300", "keyz = 300"), "keyz", line_of("keys = 300")),
         (
-            GOOD.replace("source-parallelism = 2", "source-parallelism = 9"),
-            "source-parallelism",
-            line_of("source-parallelism"),
+            GOOD.replace("kind = \"source\"\nparallelism = 2", "kind = \"source\"\nparallelism = 9"),
+            "job.operators[0].parallelism: 9 exceeds the 4 partitions source `source` reads",
+            line_of("parallelism = 2"),
         ),
         // Too few slots: at the parallelism that needs them, the cluster's
         // keys stated; at the cluster when the file does not write the job.
         (
             GOOD.replace("task-managers = 3", "task-managers = 2"),
-            "job.count-parallelism: the job needs 5 slots but the cluster has only 4 (task-managers = 2, slots-per-task-manager = 2)",
-            line_of("count-parallelism"),
+            "job.operators[1].parallelism: the job needs 5 slots but the cluster has only 4 (task-managers = 2, slots-per-task-manager = 2)",
+            line_of("parallelism = 5"),
         ),
         (
-            GOOD.replace("count-parallelism = 5", "count-parallelism = 50"),
+            GOOD.replace(COUNT_5, COUNT_50),
             "needs 50 slots",
-            line_of("count-parallelism"),
+            line_of("parallelism = 5"),
         ),
         (
             GOOD.replace("[cluster]\ntask-managers = 3\nslots-per-task-manager = 2\n", "")
-                .replace("count-parallelism = 5", "count-parallelism = 50"),
+                .replace(COUNT_5, COUNT_50),
             "needs 50 slots",
-            line_of("count-parallelism") - 3,
+            line_of("parallelism = 5") - 3,
         ),
         (
-            GOOD.replace("[job]\nsource-partitions = 4\nsource-parallelism = 2\ncount-parallelism = 5\nsink-parallelism = 2\nrecords-per-second = 1000\nkeys = 300\n", "")
+            without_job()
                 .replace("task-managers = 3", "task-managers = 1")
                 .replace("slots-per-task-manager = 2", "slots-per-task-manager = 1"),
             "the cluster has only 1",

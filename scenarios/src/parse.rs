@@ -63,24 +63,8 @@ pub fn parse_scenario_file(path: &std::path::Path, file: &str) -> Result<Scenari
 /// Parse `text` (from `file`, used in messages) and validate it.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioFileError> {
     let scenario: Scenario = toml::from_str(text).map_err(|e| toml_error(text, file, &e))?;
-    if let Some(key) = topology_key_beside_operators(text) {
-        let e = halab_sim::operators::topology_key_beside_operators(key);
-        return Err(semantic_error(text, file, &e));
-    }
     scenario.validate().map_err(|e| semantic_error(text, file, &e))?;
     Ok(scenario)
-}
-
-/// A `[job]` key of the named topologies in a file that gives
-/// `[[job.operators]]`, even at its default value (validation sees only
-/// values that differ from the defaults).
-fn topology_key_beside_operators(text: &str) -> Option<&'static str> {
-    let doc = toml_edit::ImDocument::parse(text).ok()?;
-    let job = doc.get("job")?.as_table_like()?;
-    job.get("operators")?;
-    halab_sim::operators::TOPOLOGY_KEYS
-        .into_iter()
-        .find(|k| job.get(k).is_some())
 }
 
 /// A syntax or type error of the TOML parser, at its span.
@@ -234,10 +218,11 @@ mod tests {
         assert!(GOOD.contains(from), "{from}");
         let text = GOOD.replacen(from, to, 1);
         let e = err(&text);
-        let key = to.split(['=', '\n']).next().expect("a key").trim();
+        // The last line of `to` is the key at fault.
+        let key_line = to.lines().last().expect("a key").trim();
         let want = text
             .lines()
-            .position(|l| l.trim_start().starts_with(key))
+            .position(|l| l.trim_start().starts_with(key_line))
             .expect("present")
             + 1;
         assert_eq!(e.line, want, "{to}: {e}");
@@ -283,8 +268,8 @@ mod tests {
                 "1..=256",
             ),
             (
-                "count-parallelism = 5",
-                "count-parallelism = 64000".into(),
+                "kind = \"count\"\nparallelism = 5",
+                "kind = \"count\"\nparallelism = 64000".into(),
                 "above the limit 4096",
             ),
         ] {
@@ -352,7 +337,7 @@ mod tests {
         assert_eq!(
             e.line,
             text.lines()
-                .position(|l| l.starts_with("count-parallelism"))
+                .position(|l| l.starts_with("parallelism = 5"))
                 .expect("present")
                 + 1
         );

@@ -16,7 +16,9 @@ use halab_engine::trace::{trace_hash, TraceEntry, Tracer};
 
 use crate::checkers::exactly_once::{ExactlyOnceCheck, ExactlyOnceReport};
 use crate::checkers::output::OutputCheck;
+use crate::checkers::graph::GraphCheck;
 use crate::checkers::windows::WindowsCheck;
+use crate::graph_reference::GraphReference;
 use crate::checkers::{self, conformance, leadership, liveness, rescaling, CheckResult};
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
@@ -27,7 +29,7 @@ use std::collections::BTreeMap;
 use crate::record::{Bucket, RunRecord, SubtaskMetrics, Verdict, HALAB_VERSION, RECORD_SCHEMA};
 use crate::recovery;
 use crate::reference::SourceContent;
-use crate::scenario::{Scenario, ScenarioError, Semantics};
+use crate::scenario::{Scenario, ScenarioError, Semantics, Topology};
 use crate::services::checkpoint_storage::CheckpointStorage;
 use crate::services::coordination::Coordination;
 use crate::services::sink_store::SinkStore;
@@ -119,19 +121,33 @@ fn run_on_thread(
 
 /// The output check of `sc`'s topology, which the sink store feeds as
 /// transactions commit.
+/// A named topology's graph gets its specialised check; any other graph
+/// the check against its sequential reference.
 pub(crate) fn output_check(sc: &Scenario, content: &SourceContent) -> OutputCheck {
-    match sc.window_size_ms() {
-        Some(size) => OutputCheck::Windows(Box::new(WindowsCheck::new(content, size))),
-        None => OutputCheck::Counts(Box::new(ExactlyOnceCheck::new(content, sc.pipeline_split()))),
+    match sc.topology_shape() {
+        Some(Topology::Window) => OutputCheck::Windows(Box::new(WindowsCheck::new(
+            content,
+            sc.window_size_ms().expect("invariant: the window topology has a size"),
+        ))),
+        Some(_) => OutputCheck::Counts(Box::new(ExactlyOnceCheck::new(content, sc.pipeline_split()))),
+        None => OutputCheck::Graph(Box::new(
+            GraphCheck::new(&sc.job_graph(), content).expect("invariant: validation refuses graphs without a reference"),
+        )),
     }
 }
 
-/// How many distinct outputs a complete run commits: one per source record,
-/// or one per (key, window) for the window topology.
+/// How many distinct outputs a complete run commits: one per source record
+/// (keyed counts), one per (key, window) for the window topology, the
+/// reference's outputs for any other graph.
 pub(crate) fn expected_outputs(sc: &Scenario, content: &SourceContent) -> u64 {
-    match sc.window_size_ms() {
-        Some(size) => content.reference_windows(size).len() as u64,
-        None => content.total(),
+    match sc.topology_shape() {
+        Some(Topology::Window) => content
+            .reference_windows(sc.window_size_ms().expect("invariant: the window topology has a size"))
+            .len() as u64,
+        Some(_) => content.total(),
+        None => GraphReference::new(&sc.job_graph(), content)
+            .expect("invariant: validation refuses graphs without a reference")
+            .total(),
     }
 }
 

@@ -117,11 +117,18 @@ pub enum Topology {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct JobSpec {
-    pub topology: Topology,
+    /// A named topology (shorthand for its graph); `count` when neither
+    /// it nor `operators` is given. Read through [`JobSpec::topology`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topology: Option<Topology>,
     pub source_partitions: u32,
-    pub source_parallelism: u32,
-    pub count_parallelism: u32,
-    pub sink_parallelism: u32,
+    /// The named topology's parallelisms (default 2 each).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_parallelism: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count_parallelism: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sink_parallelism: Option<u32>,
     /// Records arriving per second in each source partition.
     pub records_per_second: u64,
     /// Number of distinct keys.
@@ -131,7 +138,8 @@ pub struct JobSpec {
     #[serde(skip_serializing_if = "is_uniform")]
     pub key_distribution: KeyDistribution,
     /// Window size of the `window` topology.
-    pub window_size: HumanDuration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_size: Option<HumanDuration>,
     /// Bounded sources: once all input is read and committed by a final
     /// checkpoint, the tasks finish and the job ends FINISHED.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -161,6 +169,29 @@ pub struct JobSpec {
     /// and window keys above are not.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub operators: Vec<OperatorSpec>,
+}
+
+/// The named topology's keys, with their defaults.
+impl JobSpec {
+    pub fn topology(&self) -> Topology {
+        self.topology.unwrap_or_default()
+    }
+
+    pub fn source_parallelism(&self) -> u32 {
+        self.source_parallelism.unwrap_or(2)
+    }
+
+    pub fn count_parallelism(&self) -> u32 {
+        self.count_parallelism.unwrap_or(2)
+    }
+
+    pub fn sink_parallelism(&self) -> u32 {
+        self.sink_parallelism.unwrap_or(2)
+    }
+
+    pub fn window_size(&self) -> HumanDuration {
+        self.window_size.unwrap_or(HumanDuration::from_millis(1000))
+    }
 }
 
 /// The `[resources]` table; every key optional (defaults in docs/cost-model.md).
@@ -196,15 +227,15 @@ impl ResourcesSpec {
 impl Default for JobSpec {
     fn default() -> Self {
         JobSpec {
-            topology: Topology::Count,
+            topology: None,
             source_partitions: 4,
-            source_parallelism: 2,
-            count_parallelism: 2,
-            sink_parallelism: 2,
+            source_parallelism: None,
+            count_parallelism: None,
+            sink_parallelism: None,
             records_per_second: 1000,
             keys: 100,
             key_distribution: KeyDistribution::Uniform,
-            window_size: HumanDuration::from_millis(1000),
+            window_size: None,
             bounded: false,
             record_bytes: None,
             state_bytes_per_key: None,
@@ -334,7 +365,7 @@ impl Scenario {
     pub fn try_job_graph(&self) -> Result<JobGraph, ScenarioError> {
         let j = &self.job;
         let mut g = if j.operators.is_empty() {
-            self.topology_graph(j.topology)
+            self.topology_graph(j.topology())
         } else {
             crate::operators::build(&j.operators, j.source_partitions)?
         };
@@ -347,15 +378,15 @@ impl Scenario {
         let j = &self.job;
         let (parts, src, cnt, snk) = (
             j.source_partitions,
-            j.source_parallelism,
-            j.count_parallelism,
-            j.sink_parallelism,
+            j.source_parallelism(),
+            j.count_parallelism(),
+            j.sink_parallelism(),
         );
         match topology {
             Topology::Count => JobGraph::streaming_count(parts, src, cnt, snk),
             Topology::Union => JobGraph::union_count(parts, src, cnt, snk),
             Topology::TwoPipelines => JobGraph::two_pipelines(parts, src, cnt, snk),
-            Topology::Window => JobGraph::windowed_count(parts, src, cnt, snk, j.window_size.as_millis()),
+            Topology::Window => JobGraph::windowed_count(parts, src, cnt, snk, j.window_size().as_millis()),
         }
     }
 
@@ -364,7 +395,7 @@ impl Scenario {
     /// specialised output check applies). `None` for any other graph.
     pub fn topology_shape(&self) -> Option<Topology> {
         if self.job.operators.is_empty() {
-            return Some(self.job.topology);
+            return Some(self.job.topology());
         }
         let g = self.try_job_graph().ok()?;
         let p = |kind: fn(&OperatorKind) -> bool| {
@@ -379,10 +410,10 @@ impl Scenario {
         });
         let named = Scenario {
             job: JobSpec {
-                source_parallelism: p(|k| matches!(k, OperatorKind::Source { .. })),
-                count_parallelism: p(OperatorKind::is_keyed),
-                sink_parallelism: p(|k| matches!(k, OperatorKind::TwoPhaseCommitSink)),
-                window_size: HumanDuration::from_millis(window.unwrap_or(1)),
+                source_parallelism: Some(p(|k| matches!(k, OperatorKind::Source { .. }))),
+                count_parallelism: Some(p(OperatorKind::is_keyed)),
+                sink_parallelism: Some(p(|k| matches!(k, OperatorKind::TwoPhaseCommitSink))),
+                window_size: Some(HumanDuration::from_millis(window.unwrap_or(1))),
                 operators: Vec::new(),
                 ..self.job.clone()
             },
@@ -635,9 +666,9 @@ impl Scenario {
     fn validate_topology(&self) -> Result<(), ScenarioError> {
         let j = &self.job;
         for (name, v) in [
-            ("job.source-parallelism", j.source_parallelism),
-            ("job.count-parallelism", j.count_parallelism),
-            ("job.sink-parallelism", j.sink_parallelism),
+            ("job.source-parallelism", j.source_parallelism()),
+            ("job.count-parallelism", j.count_parallelism()),
+            ("job.sink-parallelism", j.sink_parallelism()),
         ] {
             if v == 0 {
                 return Err(err(name, "must be at least 1"));
@@ -646,40 +677,47 @@ impl Scenario {
                 return Err(err(name, format!("{v} is above the limit {MAX_PARALLELISM}")));
             }
         }
-        let per_source = match j.topology {
+        let per_source = match j.topology() {
             Topology::Count | Topology::Window => j.source_partitions,
             Topology::Union | Topology::TwoPipelines => j.source_partitions / 2,
         };
-        if j.topology == Topology::Window && j.window_size.as_millis() == 0 {
+        if j.topology() == Topology::Window && j.window_size().as_millis() == 0 {
             return Err(err("job.window-size", "must be positive"));
         }
-        if j.source_parallelism > per_source {
+        if j.source_parallelism() > per_source {
             return Err(err(
                 "job.source-parallelism",
                 format!(
                     "{} exceeds the {per_source} partitions each source reads (job.source-partitions = {})",
-                    j.source_parallelism, j.source_partitions
+                    j.source_parallelism(),
+                    j.source_partitions
                 ),
             ));
         }
         Ok(())
     }
 
-    /// A job given as `[[job.operators]]`: no legacy job keys beside it,
-    /// and a graph that builds.
+    /// A job given as `[[job.operators]]`: no named-topology key beside
+    /// it, and a graph that builds and has a reference to check against.
     fn validate_operators(&self) -> Result<(), ScenarioError> {
-        let (j, d) = (&self.job, JobSpec::default());
+        let j = &self.job;
         let given = [
-            j.topology != d.topology,
-            j.source_parallelism != d.source_parallelism,
-            j.count_parallelism != d.count_parallelism,
-            j.sink_parallelism != d.sink_parallelism,
-            j.window_size != d.window_size,
+            j.topology.is_some(),
+            j.source_parallelism.is_some(),
+            j.count_parallelism.is_some(),
+            j.sink_parallelism.is_some(),
+            j.window_size.is_some(),
         ];
         if let Some((key, _)) = crate::operators::TOPOLOGY_KEYS.iter().zip(given).find(|(_, set)| *set) {
             return Err(crate::operators::topology_key_beside_operators(key));
         }
-        self.try_job_graph().map(|_| ())
+        let g = self.try_job_graph()?;
+        crate::graph_reference::pairings(&g).map_err(|e| ScenarioError {
+            path: format!("job.operators[{}].kind", e.vertex),
+            message: e.to_string(),
+            fallback: None,
+        })?;
+        Ok(())
     }
 
     /// The engine's configuration, and what the cluster and job need of it.
@@ -755,9 +793,9 @@ impl Scenario {
         let j = &self.job;
         if j.operators.is_empty() {
             return vec![
-                ("job.source-parallelism".into(), j.source_parallelism, false),
-                ("job.count-parallelism".into(), j.count_parallelism, true),
-                ("job.sink-parallelism".into(), j.sink_parallelism, false),
+                ("job.source-parallelism".into(), j.source_parallelism(), false),
+                ("job.count-parallelism".into(), j.count_parallelism(), true),
+                ("job.sink-parallelism".into(), j.sink_parallelism(), false),
             ];
         }
         let g = self.job_graph();
