@@ -294,3 +294,71 @@ fn invalid_graphs_are_refused_at_their_key() {
         );
     }
 }
+
+mod broken_engines {
+    use halab_engine::config::Sabotage;
+    use halab_scenarios::catalogue;
+    use halab_sim::human::HumanDuration;
+    use halab_sim::record::{RunRecord, Verdict};
+    use halab_sim::run_seed;
+    use halab_sim::scenario::ConfigValue;
+    use halab_sim::scenario::Scenario;
+
+    const SEEDS: std::ops::RangeInclusive<u64> = 1..=64;
+
+    fn graph_crash(sabotage: Sabotage) -> Scenario {
+        let mut s = catalogue::load("graph-crash").expect("built-in").expect("valid");
+        assert_eq!(s.topology_shape(), None, "checked against its sequential reference");
+        s.sabotage = sabotage;
+        s
+    }
+
+    /// The first violating run over the seeds.
+    fn first_violation(s: &Scenario) -> Option<RunRecord> {
+        SEEDS
+            .map(|seed| run_seed(s, seed).expect("valid"))
+            .find(|r| r.verdict == Verdict::Violation)
+    }
+
+    #[test]
+    fn the_correct_engine_passes_the_same_seeds() {
+        assert!(first_violation(&graph_crash(Sabotage::None)).is_none());
+    }
+
+    #[test]
+    fn early_commits_and_rewound_sources_duplicate() {
+        for sabotage in [Sabotage::SinkCommitsAtPreCommit, Sabotage::SourceIgnoresRestoredOffsets] {
+            let mut s = graph_crash(sabotage);
+            // Slow snapshot uploads widen the window between the sink's
+            // pre-commit and the checkpoint's completion, where a crash
+            // makes an early commit a duplicate.
+            s.resources.checkpoint_storage_latency = Some(HumanDuration::from_millis(300));
+            let r = first_violation(&s).unwrap_or_else(|| panic!("{sabotage:?} caught"));
+            assert!(r.duplicated > 0, "{sabotage:?}: {r:?}");
+            s.sabotage = Sabotage::None;
+            assert!(
+                first_violation(&s).is_none(),
+                "the correct engine passes the same seeds"
+            );
+        }
+    }
+
+    #[test]
+    fn keyed_state_not_restored_is_caught() {
+        let r = first_violation(&graph_crash(Sabotage::CountIgnoresRestoredState)).expect("caught");
+        assert!(r.lost > 0 && r.duplicated + r.unexpected > 0, "{r:?}");
+    }
+
+    #[test]
+    fn in_flight_data_skipped_by_a_restore_is_lost() {
+        let mut s = graph_crash(Sabotage::RestoreSkipsInFlightData);
+        s.config.insert(
+            "execution.checkpointing.unaligned.enabled".into(),
+            ConfigValue::Bool(true),
+        );
+        let r = first_violation(&s).expect("caught");
+        assert!(r.lost > 0, "{r:?}");
+        s.sabotage = Sabotage::None;
+        assert!(first_violation(&s).is_none(), "unaligned checkpoints of the graph pass");
+    }
+}

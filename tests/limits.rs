@@ -41,7 +41,11 @@ fn a_run_at_the_key_task_manager_and_slot_limits_passes() {
             &format!("slots-per-task-manager = {MAX_SLOTS_PER_TASK_MANAGER}"),
             1,
         )
-        .replacen("kind = \"count\"\nparallelism = 5", "kind = \"count\"\nparallelism = 512", 1);
+        .replacen(
+            "kind = \"count\"\nparallelism = 5",
+            "kind = \"count\"\nparallelism = 512",
+            1,
+        );
     assert!(text.contains("parallelism = 512"), "{text}");
     passes(&text);
 }
@@ -91,7 +95,10 @@ fn a_run_at_the_parallelism_and_data_channel_limits_passes() {
                 "kind = \"count\"\nparallelism = 4",
                 format!("kind = \"count\"\nparallelism = {MAX_PARALLELISM}"),
             ),
-            ("kind = \"sink\"\nparallelism = 2", "kind = \"sink\"\nparallelism = 8".into()),
+            (
+                "kind = \"sink\"\nparallelism = 2",
+                "kind = \"sink\"\nparallelism = 8".into(),
+            ),
             ("records-per-second = 2000", "records-per-second = 1000".into()),
             ("keys = 500", "keys = 100000".into()),
         ],

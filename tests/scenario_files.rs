@@ -12,7 +12,10 @@ const COUNT_50: &str = "kind = \"count\"\nparallelism = 50";
 
 /// `GOOD` without its `[job]` table and operators: the job's defaults.
 fn without_job() -> String {
-    let (job, config) = (GOOD.find("[job]").expect("present"), GOOD.find("[config]").expect("present"));
+    let (job, config) = (
+        GOOD.find("[job]").expect("present"),
+        GOOD.find("[config]").expect("present"),
+    );
     format!("{}{}", &GOOD[..job], &GOOD[config..])
 }
 

@@ -46,6 +46,18 @@ impl Origin {
     }
 }
 
+/// A record of output in-flight data: an unaligned barrier overtook it in
+/// the output channel it was routed to (the channel's index among all of
+/// the task's output channels), and a restore replays it into the same
+/// channel, as Flink restores a subpartition's buffers. Routing it again
+/// would send a broadcast record to every consumer a second time and a
+/// record of a task with several outputs down each of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelRecord {
+    pub channel: u32,
+    pub record: Record,
+}
+
 /// A batch of records, the unit that crosses the network (like a Flink network
 /// buffer): every simulated message costs at least 1 ms of simulated time, so
 /// records never travel alone.

@@ -29,6 +29,9 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         include_str!("../catalogue/backpressure-unaligned.toml"),
     ),
     ("chaos", include_str!("../catalogue/chaos.toml")),
+    ("graph-crash", include_str!("../catalogue/graph-crash.toml")),
+    ("graph-chaos", include_str!("../catalogue/graph-chaos.toml")),
+    ("graph-unaligned", include_str!("../catalogue/graph-unaligned.toml")),
     (
         "checkpoint-storage-outage",
         include_str!("../catalogue/checkpoint-storage-outage.toml"),

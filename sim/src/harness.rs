@@ -15,13 +15,13 @@ use halab_engine::status::JobStatus;
 use halab_engine::trace::{trace_hash, TraceEntry, Tracer};
 
 use crate::checkers::exactly_once::{ExactlyOnceCheck, ExactlyOnceReport};
-use crate::checkers::output::OutputCheck;
 use crate::checkers::graph::GraphCheck;
+use crate::checkers::output::OutputCheck;
 use crate::checkers::windows::WindowsCheck;
-use crate::graph_reference::GraphReference;
 use crate::checkers::{self, conformance, leadership, liveness, rescaling, CheckResult};
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
+use crate::graph_reference::GraphReference;
 use crate::history::{End, History};
 use crate::progress::Progress;
 use std::collections::BTreeMap;
@@ -131,7 +131,8 @@ pub(crate) fn output_check(sc: &Scenario, content: &SourceContent) -> OutputChec
         ))),
         Some(_) => OutputCheck::Counts(Box::new(ExactlyOnceCheck::new(content, sc.pipeline_split()))),
         None => OutputCheck::Graph(Box::new(
-            GraphCheck::new(&sc.job_graph(), content).expect("invariant: validation refuses graphs without a reference"),
+            GraphCheck::new(&sc.job_graph(), content)
+                .expect("invariant: validation refuses graphs without a reference"),
         )),
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::graph::ExecutionVertexId;
-use crate::record::Record;
+use crate::record::{ChannelRecord, Record};
 use crate::sink::SinkState;
 use crate::state::KeyedStateSnapshot;
 use crate::window::WindowSnapshot;
@@ -55,7 +55,7 @@ pub struct TaskStateSnapshot {
     /// the snapshot (unaligned).
     pub in_flight_input: Vec<Record>,
     /// Output records not yet sent when the barrier overtook them (unaligned).
-    pub in_flight_output: Vec<Record>,
+    pub in_flight_output: Vec<ChannelRecord>,
     /// A source of a bounded job that had read all its input.
     pub end_of_input: bool,
     /// Keyed entries changed since the task's previous snapshot, where the

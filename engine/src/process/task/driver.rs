@@ -19,7 +19,7 @@ use crate::checkpoint::{CheckpointBarrier, CheckpointId, OperatorState, TaskStat
 use crate::config::Sabotage;
 use crate::protocol::TaskCheckpointMetrics;
 use crate::protocol::WatermarkOutput;
-use crate::record::Record;
+use crate::record::{ChannelRecord, Record};
 use crate::resources::cpu::CpuDebt;
 use crate::resources::{CostedOperator, StateBackendKind};
 use crate::window::WatermarkTracker;
@@ -80,7 +80,7 @@ pub async fn run_operator<O: Operator>(
     (mut op, cost): (O, CostedOperator),
     mut out: OutputGate,
     replay_in: Vec<Record>,
-    replay_out: Vec<Record>,
+    replay_out: Vec<ChannelRecord>,
 ) -> Result<(), TaskError> {
     let mut cpu = CpuDebt::default();
     let nic = CpuDebt::default();
@@ -93,7 +93,7 @@ pub async fn run_operator<O: Operator>(
 
     // Persisted in-flight data first: output as it was, input reprocessed.
     for r in replay_out {
-        out.emit(r).await?;
+        out.replay(r).await?;
     }
     if !replay_in.is_empty() {
         let n = replay_in.len() as u64;

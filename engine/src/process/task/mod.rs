@@ -37,7 +37,7 @@ use crate::process::resources::TaskManagerResources;
 use crate::protocol::{
     ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskCheckpointMetrics, TaskDeploymentDescriptor,
 };
-use crate::record::Record;
+use crate::record::{ChannelRecord, Record};
 use crate::resources::StateBackendKind;
 use crate::trace::Tracer;
 
@@ -174,7 +174,7 @@ impl Snapshots {
     /// The barrier of checkpoint `id` left every output queue; `records`
     /// are those it overtook where it timed out (its output in-flight
     /// data): write the snapshot.
-    pub fn output_complete(&mut self, id: CheckpointId, records: Vec<Record>) {
+    pub fn output_complete(&mut self, id: CheckpointId, records: Vec<ChannelRecord>) {
         let waiting = self.waiting.remove(&id);
         assert!(
             waiting.is_some(),
@@ -401,10 +401,18 @@ impl TaskEnv {
     /// In-flight data of the restored snapshots, to replay before new input:
     /// `(input, output)` records. Empty under the test-only variant that
     /// skips it.
-    pub fn in_flight_to_replay(&self, restored: &[Arc<TaskStateSnapshot>]) -> (Vec<Record>, Vec<Record>) {
+    pub fn in_flight_to_replay(&self, restored: &[Arc<TaskStateSnapshot>]) -> (Vec<Record>, Vec<ChannelRecord>) {
         if self.sabotage == Sabotage::RestoreSkipsInFlightData {
             return (Vec::new(), Vec::new());
         }
+        // Output in-flight data goes back into its channels: only a
+        // restore at the same parallelism (one snapshot) has the layout
+        // it was written at (rescaling needs aligned checkpoints).
+        assert!(
+            restored.len() <= 1 || restored.iter().all(|s| s.in_flight_output.is_empty()),
+            "invariant: output in-flight data restored from {} snapshots",
+            restored.len()
+        );
         let input = restored
             .iter()
             .flat_map(|s| s.in_flight_input.iter().copied())

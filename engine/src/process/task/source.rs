@@ -59,7 +59,7 @@ pub async fn run(env: TaskEnv, first_partition: u32, partitions: u32) -> Result<
     env.report_running();
     // Output that an unaligned barrier overtook goes out first.
     for r in replay_out {
-        out.emit(r).await?;
+        out.replay(r).await?;
     }
     out.flush().await?;
     let load = LoadMeter::new(env.load.clone(), env.tdd.id.vertex, env.tracer.clone());

@@ -13,7 +13,7 @@ use crate::graph::ShipStrategy;
 use crate::net::{ConnRx, ConnTx};
 use crate::partition::Partitioner;
 use crate::protocol::{Credit, DataMsg};
-use crate::record::Record;
+use crate::record::{ChannelRecord, Record};
 
 use crate::process::task::TaskError;
 
@@ -46,7 +46,7 @@ struct PendingBarrier {
     /// Channels whose queue still holds the barrier.
     queued_in: BTreeSet<usize>,
     /// Records the barrier overtook where it was converted.
-    overtaken: Vec<Record>,
+    overtaken: Vec<ChannelRecord>,
 }
 
 /// A barrier forwarded by [`OutputGate::forward_barrier`].
@@ -54,7 +54,7 @@ struct PendingBarrier {
 pub struct Forwarded {
     /// The output in-flight data known now: records an unaligned barrier
     /// overtook.
-    pub in_flight: Vec<Record>,
+    pub in_flight: Vec<ChannelRecord>,
     /// An aligned barrier that may time out is still queued: the snapshot's
     /// output in-flight data comes later ([`OutputGate::take_completed`]).
     pub output_pending: bool,
@@ -147,7 +147,7 @@ pub struct OutputGate {
     pending: Option<PendingBarrier>,
     /// Timeoutable barriers sent or converted on every channel, with the
     /// records they overtook, for the task to complete their snapshots.
-    completed: VecDeque<(CheckpointId, Vec<Record>)>,
+    completed: VecDeque<(CheckpointId, Vec<ChannelRecord>)>,
 }
 
 /// One output edge's connected channels, in channel-selection order.
@@ -218,6 +218,26 @@ impl OutputGate {
     /// Whether the task may take more input: nothing waits for credit.
     pub fn is_available(&self) -> bool {
         self.channels.iter().all(|c| c.queue.is_empty())
+    }
+
+    /// Put a record of restored output in-flight data back into the
+    /// channel it was overtaken in ([`ChannelRecord`]).
+    pub async fn replay(&mut self, r: ChannelRecord) -> Result<(), TaskError> {
+        let idx = r.channel as usize;
+        // The restored snapshot was written by this subtask at this layout.
+        assert!(
+            idx < self.channels.len(),
+            "invariant: in-flight output of channel {idx} of {}",
+            self.channels.len()
+        );
+        self.records_out += 1;
+        let buffer = &mut self.channels[idx].buffer;
+        buffer.push(r.record);
+        if buffer.len() >= self.batch_size {
+            self.queue_full();
+            self.pump().await?;
+        }
+        Ok(())
     }
 
     /// Route one record to a channel of every output edge; a full buffer
@@ -382,7 +402,7 @@ impl OutputGate {
 
     /// A timeoutable barrier that left every queue, with the records it
     /// overtook: its snapshot's output in-flight data is complete.
-    pub fn take_completed(&mut self) -> Option<(CheckpointId, Vec<Record>)> {
+    pub fn take_completed(&mut self) -> Option<(CheckpointId, Vec<ChannelRecord>)> {
         self.completed.pop_front()
     }
 
@@ -419,7 +439,7 @@ impl OutputGate {
             queue.remove(pos);
             for q in queue.iter().take(pos) {
                 if let Queued::Records(r) = q {
-                    p.overtaken.extend_from_slice(r);
+                    p.overtaken.extend(in_channel(idx, r));
                 }
             }
             send_on(&self.channels[idx].tx, idx, DataMsg::Barrier(p.barrier)).await?;
@@ -500,18 +520,21 @@ impl OutputGate {
     /// Unaligned: send the barrier at once on every channel, ahead of the
     /// queued and buffered records (they follow it). Returns those overtaken
     /// records: the output in-flight data of the checkpoint.
-    async fn broadcast_barrier_unaligned(&mut self, barrier: CheckpointBarrier) -> Result<Vec<Record>, TaskError> {
+    async fn broadcast_barrier_unaligned(
+        &mut self,
+        barrier: CheckpointBarrier,
+    ) -> Result<Vec<ChannelRecord>, TaskError> {
         let mut overtaken = Vec::new();
         for idx in 0..self.channels.len() {
             let ch = &self.channels[idx];
             for q in &ch.queue {
                 match q {
-                    Queued::Records(r) => overtaken.extend_from_slice(r),
+                    Queued::Records(r) => overtaken.extend(in_channel(idx, r)),
                     Queued::Watermark(_) => {}
                     Queued::Barrier(b) => panic!("invariant: unaligned {barrier:?} overtakes aligned {b:?}"),
                 }
             }
-            overtaken.extend_from_slice(&ch.buffer);
+            overtaken.extend(in_channel(idx, &ch.buffer));
             send_on(&self.channels[idx].tx, idx, DataMsg::Barrier(barrier)).await?;
         }
         Ok(overtaken)
@@ -523,4 +546,12 @@ async fn send_on(tx: &ConnTx, idx: usize, msg: DataMsg) -> Result<(), TaskError>
     tx.send(msg)
         .await
         .map_err(|e| TaskError::Network(format!("sending on output channel {idx}: {e}")))
+}
+
+/// The records of channel `idx`, as output in-flight data.
+fn in_channel(idx: usize, records: &[Record]) -> impl Iterator<Item = ChannelRecord> + '_ {
+    records.iter().map(move |&record| ChannelRecord {
+        channel: idx as u32,
+        record,
+    })
 }
