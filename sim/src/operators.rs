@@ -232,7 +232,7 @@ fn source_ranges(operators: &[OperatorSpec], partitions: u32) -> Result<BTreeMap
         let i = *sources
             .iter()
             .find(|i| operators[**i].partitions.is_none())
-            .expect("one is unnamed");
+            .expect("invariant: some source names no partitions");
         return Err(at(
             i,
             "id",
@@ -241,7 +241,11 @@ fn source_ranges(operators: &[OperatorSpec], partitions: u32) -> Result<BTreeMap
     } else {
         sources
             .iter()
-            .map(|i| operators[*i].partitions.expect("all named"))
+            .map(|i| {
+                operators[*i]
+                    .partitions
+                    .expect("invariant: every source names its partitions")
+            })
             .collect()
     };
     let total: u64 = counts.iter().map(|c| u64::from(*c)).sum();
