@@ -217,8 +217,34 @@ fn refusals() -> Vec<(String, &'static str, &'static str)> {
         ),
         (
             src.clone() + &op("count", "count", 2, &["source"], "size = \"1s\"\n") + &sink_of("count"),
-            "only a tumbling-window operator has `size`",
+            "only a tumbling-window or sliding-window operator has `size`",
             "size = \"1s\"",
+        ),
+        (
+            src.clone()
+                + &op(
+                    "recent",
+                    "sliding-window",
+                    2,
+                    &["source"],
+                    "size = \"1s\"\nslide = \"2s\"\n",
+                )
+                + &sink_of("recent"),
+            "job.operators[1].slide: must be positive and at most the size (1000ms)",
+            "slide = \"2s\"",
+        ),
+        (
+            src.clone()
+                + &op(
+                    "recent",
+                    "tumbling-window",
+                    2,
+                    &["source"],
+                    "size = \"1s\"\nslide = \"500ms\"\n",
+                )
+                + &sink_of("recent"),
+            "only a sliding-window operator has `slide`",
+            "slide = \"500ms\"",
         ),
         (
             src.clone() + &op("double", "map", 2, &["source"], "function = \"value / 2\"\n") + &sink_of("double"),

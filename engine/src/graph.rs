@@ -26,6 +26,9 @@ pub enum OperatorKind {
     KeyedCount,
     /// Tumbling event-time windows counting records per key.
     TumblingWindowCount { size_ms: u64 },
+    /// Sliding event-time windows of `size_ms` every `slide_ms` (at most
+    /// the size) counting records per key.
+    SlidingWindowCount { size_ms: u64, slide_ms: u64 },
     /// Two-phase-commit sink into the sink store.
     TwoPhaseCommitSink,
     /// One record out per record in ([`MapFunction`]); no state.
@@ -40,13 +43,18 @@ impl OperatorKind {
     pub fn is_keyed(&self) -> bool {
         matches!(
             self,
-            OperatorKind::KeyedCount | OperatorKind::TumblingWindowCount { .. }
+            OperatorKind::KeyedCount
+                | OperatorKind::TumblingWindowCount { .. }
+                | OperatorKind::SlidingWindowCount { .. }
         )
     }
 
     /// Whether the operator works in event time (it needs watermarks).
     pub fn is_event_time(&self) -> bool {
-        matches!(self, OperatorKind::TumblingWindowCount { .. })
+        matches!(
+            self,
+            OperatorKind::TumblingWindowCount { .. } | OperatorKind::SlidingWindowCount { .. }
+        )
     }
 }
 

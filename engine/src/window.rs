@@ -1,7 +1,13 @@
-//! Tumbling event-time windows: per key and window, the number of records.
+//! Event-time windows, tumbling and sliding: per key and window, the number
+//! of records.
 //!
-//! A record with event time `t` belongs to the window starting at
-//! `t - t % size`. A window `[start, start + size)` fires once the operator's
+//! Windows of `size` start at the multiples of `slide` (`slide = size`:
+//! tumbling). A record with event time `t` belongs to every window
+//! `[start, start + size)` that holds `t`: the one starting at
+//! `t - t % slide` and those starting a slide, two slides, ... earlier.
+//! Windows that would start before time 0 are not formed (Flink forms them,
+//! with negative starts: there a record before `size - slide` is counted in
+//! more windows). A window `[start, start + size)` fires once the operator's
 //! watermark (the minimum over its input channels, see [`WatermarkTracker`])
 //! reaches `start + size`: no earlier record can follow. Fired windows leave
 //! the state, so a restore never fires them twice; windows still open are in
@@ -15,8 +21,9 @@ use crate::partition::Partitioner;
 
 /// Open windows of one subtask.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TumblingWindowCounts {
+pub struct WindowCounts {
     size_ms: u64,
+    slide_ms: u64,
     /// (window start, key) → count.
     counts: BTreeMap<(u64, u64), u64>,
 }
@@ -35,27 +42,34 @@ pub struct WindowResult {
     pub count: u64,
 }
 
-impl TumblingWindowCounts {
-    pub fn new(size_ms: u64) -> Self {
-        assert!(size_ms > 0, "invariant: window size validated");
-        TumblingWindowCounts {
+impl WindowCounts {
+    /// Tumbling windows of `size_ms`.
+    pub fn tumbling(size_ms: u64) -> Self {
+        Self::sliding(size_ms, size_ms)
+    }
+
+    /// Windows of `size_ms` every `slide_ms`.
+    pub fn sliding(size_ms: u64, slide_ms: u64) -> Self {
+        assert!(
+            size_ms > 0 && slide_ms > 0 && slide_ms <= size_ms,
+            "invariant: window size {size_ms} and slide {slide_ms} validated"
+        );
+        WindowCounts {
             size_ms,
+            slide_ms,
             counts: BTreeMap::new(),
         }
     }
 
-    pub fn window_start(&self, timestamp_ms: u64) -> u64 {
-        let start = timestamp_ms - timestamp_ms % self.size_ms;
-        assert!(
-            start.is_multiple_of(self.size_ms) && timestamp_ms - start < self.size_ms,
-            "invariant: time {timestamp_ms} falls in the window [{start}, +{}) aligned to the size",
-            self.size_ms
-        );
-        start
+    /// The starts of the windows that hold `timestamp_ms`, latest first.
+    pub fn window_starts(&self, timestamp_ms: u64) -> impl Iterator<Item = u64> + '_ {
+        window_starts(self.size_ms, self.slide_ms, timestamp_ms)
     }
 
     pub fn add(&mut self, key: u64, timestamp_ms: u64) {
-        *self.counts.entry((self.window_start(timestamp_ms), key)).or_insert(0) += 1;
+        for start in window_starts(self.size_ms, self.slide_ms, timestamp_ms) {
+            *self.counts.entry((start, key)).or_insert(0) += 1;
+        }
     }
 
     /// Fire (and forget) every window that ends at or before `watermark`, in
@@ -95,20 +109,23 @@ impl TumblingWindowCounts {
         }
     }
 
-    /// Restore from snapshots, keeping only keys that `subtask` owns.
+    /// Restore `empty`'s windows from snapshots, keeping only keys that
+    /// `subtask` owns.
     pub fn restore<'a>(
-        size_ms: u64,
+        empty: WindowCounts,
         snapshots: impl IntoIterator<Item = &'a WindowSnapshot>,
         partitioner: &dyn Partitioner,
         subtask: u32,
         parallelism: u32,
     ) -> Self {
-        let mut w = TumblingWindowCounts::new(size_ms);
+        assert!(empty.counts.is_empty(), "invariant: restored into empty windows");
+        let mut w = empty;
+        let slide_ms = w.slide_ms;
         for s in snapshots {
             for &(start, key, count) in &s.entries {
                 assert!(
-                    start.is_multiple_of(size_ms) && count > 0,
-                    "invariant: snapshot window ({start}, key {key}, count {count}) of size {size_ms}"
+                    start.is_multiple_of(slide_ms) && count > 0,
+                    "invariant: snapshot window ({start}, key {key}, count {count}) on slide {slide_ms}"
                 );
                 if partitioner.owner(key, parallelism) == subtask {
                     let prev = w.counts.insert((start, key), count);
@@ -118,6 +135,20 @@ impl TumblingWindowCounts {
         }
         w
     }
+}
+
+/// The starts of the windows of `size_ms` every `slide_ms` that hold
+/// `timestamp_ms`, latest first (none before time 0).
+pub fn window_starts(size_ms: u64, slide_ms: u64, timestamp_ms: u64) -> impl Iterator<Item = u64> {
+    let last = timestamp_ms - timestamp_ms % slide_ms;
+    let starts = std::iter::successors(Some(last), move |s| s.checked_sub(slide_ms))
+        .take_while(move |s| s + size_ms > timestamp_ms);
+    starts.inspect(move |s| {
+        assert!(
+            s.is_multiple_of(slide_ms) && *s <= timestamp_ms && timestamp_ms - s < size_ms,
+            "invariant: time {timestamp_ms} falls in the window [{s}, +{size_ms}) on slide {slide_ms}"
+        )
+    })
 }
 
 /// The operator watermark: the minimum of its input channels' watermarks.
@@ -170,7 +201,7 @@ mod tests {
 
     #[test]
     fn windows_fire_once_when_the_watermark_passes_their_end() {
-        let mut w = TumblingWindowCounts::new(1000);
+        let mut w = WindowCounts::tumbling(1000);
         for (k, t) in [(1, 0), (1, 999), (2, 500), (1, 1000), (1, 2500)] {
             w.add(k, t);
         }
@@ -197,15 +228,35 @@ mod tests {
     }
 
     #[test]
+    fn a_sliding_record_counts_in_every_window_that_holds_it() {
+        let starts = |t| window_starts(1000, 250, t).collect::<Vec<_>>();
+        assert_eq!(starts(1100), vec![1000, 750, 500, 250]);
+        assert_eq!(starts(999), vec![750, 500, 250, 0]);
+        assert_eq!(starts(300), vec![250, 0], "none before time 0");
+        assert_eq!(
+            window_starts(500, 500, 1499).collect::<Vec<_>>(),
+            vec![1000],
+            "tumbling: one"
+        );
+        let mut w = WindowCounts::sliding(1000, 500);
+        for t in [100, 600, 1200] {
+            w.add(7, t);
+        }
+        // [0,1000): 100, 600; [500,1500): 600, 1200; [1000,2000): 1200.
+        let fired: Vec<(u64, u64)> = w.fire(u64::MAX).iter().map(|r| (r.start_ms, r.count)).collect();
+        assert_eq!(fired, vec![(0, 2), (500, 2), (1000, 1)]);
+    }
+
+    #[test]
     fn snapshot_restore_keeps_open_windows_by_owner() {
         let p = KeyGroupPartitioner::new(128);
-        let mut w = TumblingWindowCounts::new(100);
+        let mut w = WindowCounts::tumbling(100);
         for k in 0..50 {
             w.add(k, k * 7);
         }
         let snap = w.snapshot();
         let parts: Vec<_> = (0..3)
-            .map(|i| TumblingWindowCounts::restore(100, [&snap], &p, i, 3))
+            .map(|i| WindowCounts::restore(WindowCounts::tumbling(100), [&snap], &p, i, 3))
             .collect();
         assert_eq!(parts.iter().map(|x| x.open_windows()).sum::<usize>(), w.open_windows());
     }

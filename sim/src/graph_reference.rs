@@ -180,11 +180,13 @@ pub fn pairings(graph: &JobGraph) -> Result<Vec<Pairing>, NondeterministicGraph>
                 cause[v as usize] = Some(v);
                 Pairing::OrderDependentMembership
             }
-            OperatorKind::TumblingWindowCount { .. } if input == Pairing::OrderDependentMembership => {
+            OperatorKind::TumblingWindowCount { .. } | OperatorKind::SlidingWindowCount { .. }
+                if input == Pairing::OrderDependentMembership =>
+            {
                 let filter = input_cause.expect("invariant: a membership stream has a value filter upstream");
                 return Err(window_over_membership(graph, v, filter));
             }
-            OperatorKind::TumblingWindowCount { .. } => Pairing::Exact,
+            OperatorKind::TumblingWindowCount { .. } | OperatorKind::SlidingWindowCount { .. } => Pairing::Exact,
             OperatorKind::Map { .. } | OperatorKind::Filter { .. } | OperatorKind::TwoPhaseCommitSink => input,
         };
         if class == Pairing::OrderDependentMembership && cause[v as usize].is_none() {
@@ -318,7 +320,9 @@ impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
             .topological_order()
             .expect("invariant: the job graph was validated")
         {
-            let OperatorKind::TumblingWindowCount { size_ms } = graph.vertex(v).kind else {
+            let (OperatorKind::TumblingWindowCount { size_ms } | OperatorKind::SlidingWindowCount { size_ms, .. }) =
+                graph.vertex(v).kind
+            else {
                 assert!(
                     self.windows[v as usize].is_empty(),
                     "invariant: only windows open windows"
@@ -373,6 +377,20 @@ impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
                 );
                 let start = rec.timestamp_ms - rec.timestamp_ms % size_ms;
                 *self.windows[v as usize].entry((start, rec.key)).or_insert(0) += 1;
+                None
+            }
+            &OperatorKind::SlidingWindowCount { size_ms, slide_ms } => {
+                assert!(
+                    slide_ms > 0 && slide_ms <= size_ms,
+                    "invariant: window `{}` slides by a positive step within its size",
+                    graph.vertex(v).name
+                );
+                // The multiples of the slide in (t - size, t], from time 0 on.
+                let t = rec.timestamp_ms;
+                let earliest = (t + 1).saturating_sub(size_ms).div_ceil(slide_ms) * slide_ms;
+                for start in (earliest..=t).step_by(slide_ms as usize) {
+                    *self.windows[v as usize].entry((start, rec.key)).or_insert(0) += 1;
+                }
                 None
             }
             OperatorKind::TwoPhaseCommitSink => {
@@ -638,6 +656,41 @@ mod tests {
         assert_eq!(pairs(&out), pairs(&reference));
         // Read in the same order, it is the reference record for record.
         assert_eq!(out, reference);
+    }
+
+    #[test]
+    fn sliding_windows_count_each_record_in_every_window_that_holds_it() {
+        let c = content();
+        let (size, slide) = (1000, 250);
+        let mut g = JobGraph::new();
+        let src = source(&mut g, 3);
+        let win = g.add_vertex(
+            "recent",
+            OperatorKind::SlidingWindowCount {
+                size_ms: size,
+                slide_ms: slide,
+            },
+            2,
+        );
+        let snk = g.add_vertex("sink", OperatorKind::TwoPhaseCommitSink, 1);
+        g.connect(src, win, ShipStrategy::Hash);
+        g.connect(win, snk, ShipStrategy::Hash);
+        let got: BTreeMap<(u64, u64), u64> = output(&g, &c)
+            .iter()
+            .map(|r| ((r.key, r.origin.window_start().expect("a window")), r.value))
+            .collect();
+        // Brute force: every start from 0 on, every record it holds.
+        let mut want = BTreeMap::new();
+        for p in 0..c.partitions {
+            for o in 0..c.records_per_partition {
+                let t = c.timestamp_ms(o);
+                for start in (0..=t).step_by(slide as usize).filter(|s| t < s + size) {
+                    *want.entry((c.key_at(p, o), start)).or_insert(0) += 1;
+                }
+            }
+        }
+        assert_eq!(got, want);
+        assert!(want.keys().any(|(_, s)| *s == 0) && want.len() > c.reference_windows(size).len());
     }
 
     #[test]

@@ -43,9 +43,12 @@ pub struct OperatorSpec {
     /// Source only: how many partitions it reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partitions: Option<u32>,
-    /// Tumbling window only: its size.
+    /// Tumbling and sliding windows: their size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<HumanDuration>,
+    /// Sliding window only: how far apart windows start (at most `size`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slide: Option<HumanDuration>,
     /// Map only (`value * N`, `value + N`, `key % N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<MapFunction>,
@@ -66,6 +69,7 @@ pub enum KindName {
     /// The keyed running count.
     Count,
     TumblingWindow,
+    SlidingWindow,
     Map,
     Filter,
     /// The two-phase-commit sink.
@@ -282,14 +286,24 @@ fn source_ranges(operators: &[OperatorSpec], partitions: u32) -> Result<BTreeMap
 /// The engine's kind for entry `i`; refuses keys that belong to other kinds.
 fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<OperatorKind, ScenarioError> {
     let extra = [
-        ("partitions", op.partitions.is_some(), KindName::Source),
-        ("size", op.size.is_some(), KindName::TumblingWindow),
-        ("function", op.function.is_some(), KindName::Map),
-        ("predicate", op.predicate.is_some(), KindName::Filter),
+        ("partitions", op.partitions.is_some(), &[KindName::Source][..]),
+        (
+            "size",
+            op.size.is_some(),
+            &[KindName::TumblingWindow, KindName::SlidingWindow],
+        ),
+        ("slide", op.slide.is_some(), &[KindName::SlidingWindow]),
+        ("function", op.function.is_some(), &[KindName::Map]),
+        ("predicate", op.predicate.is_some(), &[KindName::Filter]),
     ];
-    for (key, given, owner) in extra {
-        if given && op.kind != owner {
-            return Err(at(i, key, format!("only a {} operator has `{key}`", kind_text(owner))));
+    for (key, given, owners) in extra {
+        if given && !owners.contains(&op.kind) {
+            let names: Vec<&str> = owners.iter().map(|k| kind_text(*k)).collect();
+            return Err(at(
+                i,
+                key,
+                format!("only a {} operator has `{key}`", names.join(" or ")),
+            ));
         }
     }
     let missing = |key: &str| at(i, "kind", format!("a {} operator needs `{key}`", kind_text(op.kind)));
@@ -309,6 +323,21 @@ fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<Op
             }
             OperatorKind::TumblingWindowCount { size_ms }
         }
+        KindName::SlidingWindow => {
+            let size_ms = op.size.ok_or_else(|| missing("size"))?.as_millis();
+            let slide_ms = op.slide.ok_or_else(|| missing("slide"))?.as_millis();
+            if size_ms == 0 {
+                return Err(at(i, "size", "must be positive"));
+            }
+            if slide_ms == 0 || slide_ms > size_ms {
+                return Err(at(
+                    i,
+                    "slide",
+                    format!("must be positive and at most the size ({size_ms}ms): windows {slide_ms}ms apart would leave records out"),
+                ));
+            }
+            OperatorKind::SlidingWindowCount { size_ms, slide_ms }
+        }
         KindName::Map => OperatorKind::Map {
             function: op.function.ok_or_else(|| missing("function"))?,
         },
@@ -324,6 +353,7 @@ fn kind_text(k: KindName) -> &'static str {
         KindName::Source => "source",
         KindName::Count => "count",
         KindName::TumblingWindow => "tumbling-window",
+        KindName::SlidingWindow => "sliding-window",
         KindName::Map => "map",
         KindName::Filter => "filter",
         KindName::Sink => "sink",
@@ -385,7 +415,10 @@ fn check_ship(
     ship: ShipName,
 ) -> Result<(), ScenarioError> {
     let path = format!("inputs[{j}].ship");
-    let keyed = matches!(op.kind, KindName::Count | KindName::TumblingWindow);
+    let keyed = matches!(
+        op.kind,
+        KindName::Count | KindName::TumblingWindow | KindName::SlidingWindow
+    );
     if keyed && ship != ShipName::KeyBy {
         let given = serde_plain_name(ship);
         return Err(at(
@@ -510,6 +543,7 @@ pub fn describe(graph: &JobGraph) -> Vec<OperatorSpec> {
                     .collect(),
                 partitions: None,
                 size: None,
+                slide: None,
                 function: None,
                 predicate: None,
             };
@@ -522,6 +556,11 @@ pub fn describe(graph: &JobGraph) -> Vec<OperatorSpec> {
                 OperatorKind::TumblingWindowCount { size_ms } => {
                     spec.kind = KindName::TumblingWindow;
                     spec.size = Some(HumanDuration::from_millis(*size_ms));
+                }
+                OperatorKind::SlidingWindowCount { size_ms, slide_ms } => {
+                    spec.kind = KindName::SlidingWindow;
+                    spec.size = Some(HumanDuration::from_millis(*size_ms));
+                    spec.slide = Some(HumanDuration::from_millis(*slide_ms));
                 }
                 OperatorKind::Map { function } => {
                     spec.kind = KindName::Map;
@@ -575,6 +614,7 @@ mod tests {
             inputs: Vec::new(),
             partitions,
             size: None,
+            slide: None,
             function: None,
             predicate: None,
         }

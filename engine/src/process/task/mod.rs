@@ -217,7 +217,8 @@ pub async fn run(env: TaskEnv) {
             partitions,
         } => source::run(env, first_partition, partitions).await,
         OperatorKind::KeyedCount => count::run(env).await,
-        OperatorKind::TumblingWindowCount { size_ms } => window::run(env, size_ms).await,
+        OperatorKind::TumblingWindowCount { size_ms } => window::run(env, size_ms, size_ms).await,
+        OperatorKind::SlidingWindowCount { size_ms, slide_ms } => window::run(env, size_ms, slide_ms).await,
         OperatorKind::TwoPhaseCommitSink => sink::run(env).await,
         OperatorKind::Map { function } => stateless::run(env, stateless::Function::Map(function)).await,
         OperatorKind::Filter { predicate } => stateless::run(env, stateless::Function::Filter(predicate)).await,
@@ -291,7 +292,10 @@ impl TaskEnv {
             (&self.tdd.kind, &snapshot.operator),
             (OperatorKind::Source { .. }, OperatorState::Source { .. })
                 | (OperatorKind::KeyedCount, OperatorState::Keyed(_))
-                | (OperatorKind::TumblingWindowCount { .. }, OperatorState::Window(_))
+                | (
+                    OperatorKind::TumblingWindowCount { .. } | OperatorKind::SlidingWindowCount { .. },
+                    OperatorState::Window(_)
+                )
                 | (OperatorKind::TwoPhaseCommitSink, OperatorState::Sink(_))
                 | (
                     OperatorKind::Map { .. } | OperatorKind::Filter { .. },

@@ -1,5 +1,6 @@
-//! The tumbling-window count task: counts records per key and event-time
-//! window, and emits each window's count once the watermark passes its end.
+//! The event-time window count task (tumbling or sliding): counts records
+//! per key and window, and emits each window's count once the watermark
+//! passes its end.
 //! Window results carry the window as their origin ([`Origin::window`]).
 
 use super::driver::{run_operator, Operator};
@@ -9,11 +10,12 @@ use crate::checkpoint::{CheckpointId, OperatorState};
 use crate::config::Sabotage;
 use crate::record::{Origin, Record};
 use crate::resources::CostedOperator;
-use crate::window::TumblingWindowCounts;
+use crate::window::WindowCounts;
 
 struct WindowCount {
-    windows: TumblingWindowCounts,
+    windows: WindowCounts,
     size_ms: u64,
+    slide_ms: u64,
     /// The operator watermark windows last fired at (0 before any).
     watermark: u64,
 }
@@ -46,9 +48,9 @@ impl Operator for WindowCount {
                 w.start_ms
             );
             assert!(
-                w.start_ms % self.size_ms == 0 && w.count > 0,
-                "invariant: fired window {w:?} of size {}",
-                self.size_ms
+                w.start_ms % self.slide_ms == 0 && w.count > 0,
+                "invariant: fired window {w:?} on slide {}",
+                self.slide_ms
             );
             // The results go out in end-time order.
             assert!(
@@ -73,17 +75,19 @@ impl Operator for WindowCount {
     }
 }
 
-pub async fn run(env: TaskEnv, size_ms: u64) -> Result<(), TaskError> {
+/// Run a window task of `size_ms` every `slide_ms` (tumbling: equal).
+pub async fn run(env: TaskEnv, size_ms: u64, slide_ms: u64) -> Result<(), TaskError> {
     let restored = env.restored_state().await?;
+    let empty = WindowCounts::sliding(size_ms, slide_ms);
     let windows = if env.sabotage == Sabotage::CountIgnoresRestoredState {
-        TumblingWindowCounts::new(size_ms)
+        empty
     } else {
         let snaps = restored.iter().filter_map(|s| match &s.operator {
             OperatorState::Window(w) => Some(w),
             _ => None,
         });
-        TumblingWindowCounts::restore(
-            size_ms,
+        WindowCounts::restore(
+            empty,
             snaps,
             env.partitioner().as_ref(),
             env.tdd.id.vertex.subtask,
@@ -103,6 +107,7 @@ pub async fn run(env: TaskEnv, size_ms: u64) -> Result<(), TaskError> {
             WindowCount {
                 windows,
                 size_ms,
+                slide_ms,
                 watermark: 0,
             },
             CostedOperator::Window,
