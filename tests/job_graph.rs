@@ -39,12 +39,12 @@ restart = "tm-1"
     )
 }
 
-fn parse(job: &str) -> Scenario {
+pub(crate) fn parse(job: &str) -> Scenario {
     let text = scenario_text(job);
     parse_scenario(&text, "graph.toml").unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
-fn op(id: &str, kind: &str, parallelism: u32, inputs: &[&str], extra: &str) -> String {
+pub(crate) fn op(id: &str, kind: &str, parallelism: u32, inputs: &[&str], extra: &str) -> String {
     let inputs: Vec<String> = inputs
         .iter()
         .map(|from| format!("{{ from = \"{from}\", ship = \"key-by\" }}"))
@@ -217,7 +217,7 @@ fn refusals() -> Vec<(String, &'static str, &'static str)> {
         ),
         (
             src.clone() + &op("count", "count", 2, &["source"], "size = \"1s\"\n") + &sink_of("count"),
-            "only a tumbling-window or sliding-window operator has `size`",
+            "only a tumbling-window, sliding-window or processing-time-window operator has `size`",
             "size = \"1s\"",
         ),
         (
@@ -232,6 +232,59 @@ fn refusals() -> Vec<(String, &'static str, &'static str)> {
                 + &sink_of("recent"),
             "job.operators[1].slide: must be positive and at most the size (1000ms)",
             "slide = \"2s\"",
+        ),
+        (
+            src.clone()
+                + &op(
+                    "per-second",
+                    "processing-time-window",
+                    2,
+                    &["source"],
+                    "size = \"1s\"\n",
+                )
+                + &op(
+                    "double",
+                    "map",
+                    2,
+                    &[],
+                    "function = \"value * 2\"\ninputs = [{ from = \"per-second\" }]\n",
+                )
+                + &sink_of("double"),
+            "`double` is not a sink: a processing-time window's counts depend on when records are processed",
+            "inputs = [{ from = \"per-second\" }]",
+        ),
+        (
+            src.clone()
+                + &op(
+                    "per-second",
+                    "processing-time-window",
+                    2,
+                    &["source"],
+                    "size = \"1s\"\n",
+                )
+                + &op(
+                    "sink",
+                    "sink",
+                    2,
+                    &[],
+                    "inputs = [{ from = \"per-second\", ship = \"broadcast\" }]\n",
+                ),
+            "`broadcast` would commit each count more than once",
+            "ship = \"broadcast\"",
+        ),
+        (
+            "bounded = true\n".to_string()
+                + &src
+                + &op(
+                    "per-second",
+                    "processing-time-window",
+                    2,
+                    &["source"],
+                    "size = \"1s\"\n",
+                )
+                + &sink_of("per-second"),
+            "job.bounded: `per-second` is a processing-time window",
+            "bounded = true",
         ),
         (
             src.clone()
@@ -386,5 +439,80 @@ mod broken_engines {
         assert!(r.lost > 0, "{r:?}");
         s.sabotage = Sabotage::None;
         assert!(first_violation(&s).is_none(), "unaligned checkpoints of the graph pass");
+    }
+}
+
+mod processing_time {
+    use halab_engine::config::Sabotage;
+    use halab_sim::record::{RunRecord, Verdict};
+    use halab_sim::run_seed;
+
+    use super::{op, parse};
+
+    const SEEDS: std::ops::RangeInclusive<u64> = 1..=16;
+
+    /// source → 500 ms processing-time windows → sink, through a crash.
+    fn scenario(sabotage: Sabotage) -> halab_sim::Scenario {
+        let job = op("source", "source", 2, &[], "")
+            + &op(
+                "per-window",
+                "processing-time-window",
+                3,
+                &["source"],
+                "size = \"500ms\"\n",
+            )
+            + &op("sink", "sink", 2, &["per-window"], "");
+        let mut s = parse(&job);
+        s.sabotage = sabotage;
+        s
+    }
+
+    fn runs(sabotage: Sabotage) -> Vec<RunRecord> {
+        let s = scenario(sabotage);
+        SEEDS.map(|seed| run_seed(&s, seed).expect("valid")).collect()
+    }
+
+    #[test]
+    fn counts_sum_to_the_records_whatever_the_windows() {
+        let runs = runs(Sabotage::None);
+        for r in &runs {
+            assert_eq!(
+                r.verdict,
+                Verdict::Pass,
+                "seed {}: {:?} {:?}",
+                r.seed,
+                r.message,
+                r.examples
+            );
+            // Fewer results than records: each counts a window's worth.
+            assert!(
+                r.records_committed > 0 && r.records_committed < r.records_expected,
+                "{r:?}"
+            );
+        }
+        // Windows follow processing time, which the crash shifts.
+        let committed: std::collections::BTreeSet<u64> = runs.iter().map(|r| r.records_committed).collect();
+        assert!(
+            committed.len() > 1,
+            "different seeds commit different windows: {committed:?}"
+        );
+    }
+
+    #[test]
+    fn windows_not_restored_lose_their_records() {
+        let caught = runs(Sabotage::CountIgnoresRestoredState)
+            .into_iter()
+            .find(|r| r.verdict == Verdict::Violation)
+            .expect("caught");
+        assert!(caught.lost > 0, "{caught:?}");
+    }
+
+    #[test]
+    fn replayed_input_counts_twice() {
+        let caught = runs(Sabotage::SourceIgnoresRestoredOffsets)
+            .into_iter()
+            .find(|r| r.verdict == Verdict::Violation)
+            .expect("caught");
+        assert!(caught.duplicated > 0, "{caught:?}");
     }
 }

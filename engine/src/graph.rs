@@ -29,6 +29,9 @@ pub enum OperatorKind {
     /// Sliding event-time windows of `size_ms` every `slide_ms` (at most
     /// the size) counting records per key.
     SlidingWindowCount { size_ms: u64, slide_ms: u64 },
+    /// Tumbling processing-time windows of `size_ms` counting records per
+    /// key: a record counts in the window of the time its task takes it.
+    ProcessingTimeWindowCount { size_ms: u64 },
     /// Two-phase-commit sink into the sink store.
     TwoPhaseCommitSink,
     /// One record out per record in ([`MapFunction`]); no state.
@@ -46,6 +49,7 @@ impl OperatorKind {
             OperatorKind::KeyedCount
                 | OperatorKind::TumblingWindowCount { .. }
                 | OperatorKind::SlidingWindowCount { .. }
+                | OperatorKind::ProcessingTimeWindowCount { .. }
         )
     }
 

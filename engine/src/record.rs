@@ -30,6 +30,9 @@ pub struct Record {
 /// Origins of window results use this partition number; their offset is
 /// the window's start time.
 pub const WINDOW_PARTITION: u32 = u32::MAX;
+/// Origins of processing-time window results use this partition number;
+/// their offset is the window's start (processing time).
+pub const PROCESSING_WINDOW_PARTITION: u32 = u32::MAX - 1;
 
 impl Origin {
     /// The origin of the result of the window starting at `start_ms`.
@@ -43,6 +46,20 @@ impl Origin {
     /// The window start, if this is a window result's origin.
     pub fn window_start(&self) -> Option<u64> {
         (self.partition == WINDOW_PARTITION).then_some(self.offset)
+    }
+
+    /// The origin of the result of the processing-time window starting at
+    /// `start_ms`.
+    pub fn processing_window(start_ms: u64) -> Origin {
+        Origin {
+            partition: PROCESSING_WINDOW_PARTITION,
+            offset: start_ms,
+        }
+    }
+
+    /// The window start, if this is a processing-time window result's origin.
+    pub fn processing_window_start(&self) -> Option<u64> {
+        (self.partition == PROCESSING_WINDOW_PARTITION).then_some(self.offset)
     }
 }
 

@@ -99,6 +99,13 @@ impl WindowCounts {
             .collect()
     }
 
+    /// The end of the earliest open window: when the next one can fire.
+    pub fn next_end_ms(&self) -> Option<u64> {
+        self.counts
+            .first_key_value()
+            .map(|((start, _), _)| start + self.size_ms)
+    }
+
     pub fn open_windows(&self) -> usize {
         self.counts.len()
     }

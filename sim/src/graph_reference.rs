@@ -187,6 +187,9 @@ pub fn pairings(graph: &JobGraph) -> Result<Vec<Pairing>, NondeterministicGraph>
                 return Err(window_over_membership(graph, v, filter));
             }
             OperatorKind::TumblingWindowCount { .. } | OperatorKind::SlidingWindowCount { .. } => Pairing::Exact,
+            // Its results are checked by conservation, not by fingerprint
+            // (`processing_time_inputs`); they feed sinks only.
+            OperatorKind::ProcessingTimeWindowCount { .. } => Pairing::Exact,
             OperatorKind::Map { .. } | OperatorKind::Filter { .. } | OperatorKind::TwoPhaseCommitSink => input,
         };
         if class == Pairing::OrderDependentMembership && cause[v as usize].is_none() {
@@ -236,6 +239,16 @@ pub fn interpret(graph: &JobGraph, content: &SourceContent, mut sink: impl FnMut
 
 /// [`interpret`], naming the sink vertex each record reaches.
 pub fn interpret_by_sink(graph: &JobGraph, content: &SourceContent, sink: impl FnMut(JobVertexId, &Record)) {
+    run_interpreter(graph, content, sink);
+}
+
+/// One interpretation: sink records to `sink`; returns the records per key
+/// that reached processing-time windows.
+fn run_interpreter(
+    graph: &JobGraph,
+    content: &SourceContent,
+    sink: impl FnMut(JobVertexId, &Record),
+) -> BTreeMap<u64, u64> {
     if let Err(e) = graph.validate() {
         panic!("invariant: the job graph was validated: {e}");
     }
@@ -258,10 +271,19 @@ pub fn interpret_by_sink(graph: &JobGraph, content: &SourceContent, sink: impl F
         consumers,
         counts: vec![FingerprintMap::default(); n],
         windows: vec![BTreeMap::new(); n],
+        processing_time: BTreeMap::new(),
         sink,
     };
     run.read_sources(content);
     run.fire_windows();
+    run.processing_time
+}
+
+/// Per key, the records that reach the graph's processing-time windows:
+/// which windows count them depends on when they are processed, but a run
+/// that counts each exactly once commits window counts that sum to these.
+pub fn processing_time_inputs(graph: &JobGraph, content: &SourceContent) -> BTreeMap<u64, u64> {
+    run_interpreter(graph, content, |_, _| {})
 }
 
 /// The state of one [`interpret`] pass.
@@ -273,6 +295,8 @@ struct Interpreter<'g, F> {
     counts: Vec<FingerprintMap<u64>>,
     /// Per vertex: count per (window start, key) (window vertices only).
     windows: Vec<BTreeMap<(u64, u64), u64>>,
+    /// Per key: the records that reached a processing-time window.
+    processing_time: BTreeMap<u64, u64>,
     sink: F,
 }
 
@@ -391,6 +415,10 @@ impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
                 for start in (earliest..=t).step_by(slide_ms as usize) {
                     *self.windows[v as usize].entry((start, rec.key)).or_insert(0) += 1;
                 }
+                None
+            }
+            OperatorKind::ProcessingTimeWindowCount { .. } => {
+                *self.processing_time.entry(rec.key).or_insert(0) += 1;
                 None
             }
             OperatorKind::TwoPhaseCommitSink => {
@@ -536,6 +564,9 @@ pub struct GraphReference {
     /// Origin fingerprint → expected multiplicity, where the graph keeps
     /// origins ([`Fingerprints::origin`]).
     pub origins: Option<FingerprintMap<u32>>,
+    /// Per key, the records that reach processing-time windows (their
+    /// results are checked by conservation, [`processing_time_inputs`]).
+    pub processing_time: BTreeMap<u64, u64>,
 }
 
 /// One more expected copy of `fp`.
@@ -554,7 +585,7 @@ impl GraphReference {
         let mut records = FingerprintMap::default();
         let mut origins = fingerprints.keeps_origins().then(FingerprintMap::default);
         let mut total = 0u64;
-        interpret_by_sink(graph, content, |sink, rec| {
+        let processing_time = run_interpreter(graph, content, |sink, rec| {
             add(&mut records, fingerprints.content(sink, rec));
             if let (Some(map), Some(fp)) = (origins.as_mut(), fingerprints.origin(rec)) {
                 add(map, fp);
@@ -565,8 +596,13 @@ impl GraphReference {
             fingerprints,
             content: records,
             origins,
+            processing_time,
         };
-        assert_eq!(reference.total(), total, "invariant: every sink record is counted once");
+        assert_eq!(
+            sum(&reference.content),
+            total,
+            "invariant: every sink record is counted once"
+        );
         assert!(
             reference.origins.as_ref().is_none_or(|o| sum(o) == total),
             "invariant: every sink record has an origin fingerprint"
@@ -574,9 +610,10 @@ impl GraphReference {
         Ok(reference)
     }
 
-    /// The total expected multiplicity: the records a correct run commits.
+    /// The records a correct run commits, and for processing-time windows
+    /// the records their committed counts add up to.
     pub fn total(&self) -> u64 {
-        sum(&self.content)
+        sum(&self.content) + self.processing_time.values().sum::<u64>()
     }
 }
 

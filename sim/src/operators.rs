@@ -70,6 +70,7 @@ pub enum KindName {
     Count,
     TumblingWindow,
     SlidingWindow,
+    ProcessingTimeWindow,
     Map,
     Filter,
     /// The two-phase-commit sink.
@@ -168,6 +169,7 @@ pub fn build(operators: &[OperatorSpec], partitions: u32) -> Result<JobGraph, Sc
         }
     }
     check_acyclic(&g, operators)?;
+    check_processing_time_outputs(operators)?;
     if !operators.iter().any(|o| o.kind == KindName::Sink) {
         return Err(ScenarioError {
             path: "job.operators".into(),
@@ -290,7 +292,11 @@ fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<Op
         (
             "size",
             op.size.is_some(),
-            &[KindName::TumblingWindow, KindName::SlidingWindow],
+            &[
+                KindName::TumblingWindow,
+                KindName::SlidingWindow,
+                KindName::ProcessingTimeWindow,
+            ],
         ),
         ("slide", op.slide.is_some(), &[KindName::SlidingWindow]),
         ("function", op.function.is_some(), &[KindName::Map]),
@@ -299,11 +305,7 @@ fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<Op
     for (key, given, owners) in extra {
         if given && !owners.contains(&op.kind) {
             let names: Vec<&str> = owners.iter().map(|k| kind_text(*k)).collect();
-            return Err(at(
-                i,
-                key,
-                format!("only a {} operator has `{key}`", names.join(" or ")),
-            ));
+            return Err(at(i, key, format!("only a {} operator has `{key}`", either(&names))));
         }
     }
     let missing = |key: &str| at(i, "kind", format!("a {} operator needs `{key}`", kind_text(op.kind)));
@@ -338,6 +340,13 @@ fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<Op
             }
             OperatorKind::SlidingWindowCount { size_ms, slide_ms }
         }
+        KindName::ProcessingTimeWindow => {
+            let size_ms = op.size.ok_or_else(|| missing("size"))?.as_millis();
+            if size_ms == 0 {
+                return Err(at(i, "size", "must be positive"));
+            }
+            OperatorKind::ProcessingTimeWindowCount { size_ms }
+        }
         KindName::Map => OperatorKind::Map {
             function: op.function.ok_or_else(|| missing("function"))?,
         },
@@ -348,12 +357,22 @@ fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<Op
     })
 }
 
+/// `a`, `a or b`, `a, b or c`.
+fn either(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 fn kind_text(k: KindName) -> &'static str {
     match k {
         KindName::Source => "source",
         KindName::Count => "count",
         KindName::TumblingWindow => "tumbling-window",
         KindName::SlidingWindow => "sliding-window",
+        KindName::ProcessingTimeWindow => "processing-time-window",
         KindName::Map => "map",
         KindName::Filter => "filter",
         KindName::Sink => "sink",
@@ -417,7 +436,7 @@ fn check_ship(
     let path = format!("inputs[{j}].ship");
     let keyed = matches!(
         op.kind,
-        KindName::Count | KindName::TumblingWindow | KindName::SlidingWindow
+        KindName::Count | KindName::TumblingWindow | KindName::SlidingWindow | KindName::ProcessingTimeWindow
     );
     if keyed && ship != ShipName::KeyBy {
         let given = serde_plain_name(ship);
@@ -450,6 +469,43 @@ fn serde_plain_name(ship: ShipName) -> &'static str {
         ShipName::Rebalance => "rebalance",
         ShipName::Broadcast => "broadcast",
     }
+}
+
+/// A processing-time window's results are checked by conservation (per
+/// key they sum to its input): they go to one sink, once each.
+fn check_processing_time_outputs(operators: &[OperatorSpec]) -> Result<(), ScenarioError> {
+    let why = "a processing-time window's counts depend on when records are processed: halab checks that they add up to its input, so they go to exactly one sink, once";
+    for (w, window) in operators.iter().enumerate() {
+        if window.kind != KindName::ProcessingTimeWindow {
+            continue;
+        }
+        let readers: Vec<(usize, usize, &InputSpec)> = operators
+            .iter()
+            .enumerate()
+            .flat_map(|(i, op)| op.inputs.iter().enumerate().map(move |(j, input)| (i, j, input)))
+            .filter(|(_, _, input)| input.from == window.id)
+            .collect();
+        let Some(&(i, j, input)) = readers.first() else {
+            return Err(at(w, "id", format!("nothing reads `{}`: {why}", window.id)));
+        };
+        if let Some(&(i2, j2, _)) = readers.get(1) {
+            let path = format!("inputs[{j2}].from");
+            return Err(at(i2, &path, format!("`{}` has a second reader: {why}", window.id)));
+        }
+        if operators[i].kind != KindName::Sink {
+            let path = format!("inputs[{j}].from");
+            return Err(at(i, &path, format!("`{}` is not a sink: {why}", operators[i].id)));
+        }
+        if input.ship == Some(ShipName::Broadcast) {
+            let path = format!("inputs[{j}].ship");
+            return Err(at(
+                i,
+                &path,
+                format!("`broadcast` would commit each count more than once: {why}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A cycle is refused at an input that closes it, naming the whole loop.
@@ -561,6 +617,10 @@ pub fn describe(graph: &JobGraph) -> Vec<OperatorSpec> {
                     spec.kind = KindName::SlidingWindow;
                     spec.size = Some(HumanDuration::from_millis(*size_ms));
                     spec.slide = Some(HumanDuration::from_millis(*slide_ms));
+                }
+                OperatorKind::ProcessingTimeWindowCount { size_ms } => {
+                    spec.kind = KindName::ProcessingTimeWindow;
+                    spec.size = Some(HumanDuration::from_millis(*size_ms));
                 }
                 OperatorKind::Map { function } => {
                     spec.kind = KindName::Map;

@@ -712,6 +712,18 @@ impl Scenario {
             return Err(crate::operators::topology_key_beside_operators(key));
         }
         let g = self.try_job_graph()?;
+        let processing_time = g
+            .vertex_ids()
+            .find(|v| matches!(g.vertex(*v).kind, OperatorKind::ProcessingTimeWindowCount { .. }));
+        if let (true, Some(v)) = (j.bounded, processing_time) {
+            return Err(err(
+                "job.bounded",
+                format!(
+                    "`{}` is a processing-time window: a bounded job ends with its last windows open (halab does not fire processing-time windows at the end of input)",
+                    g.vertex(v).name
+                ),
+            ));
+        }
         crate::graph_reference::pairings(&g).map_err(|e| ScenarioError {
             path: format!("job.operators[{}].kind", e.vertex),
             message: e.to_string(),

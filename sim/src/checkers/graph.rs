@@ -59,6 +59,7 @@ use std::collections::BTreeSet;
 use halab_engine::graph::JobGraph;
 use halab_engine::record::Record;
 
+use super::conservation::ConservationCheck;
 use super::exactly_once::{ExactlyOnceReport, Examples};
 use crate::graph_reference::{interpret_by_sink, FingerprintMap, Fingerprints, GraphReference, NondeterministicGraph};
 use crate::reference::SourceContent;
@@ -121,6 +122,8 @@ pub struct GraphCheck {
     /// Σ min(seen, expected) over the content fingerprints.
     distinct: u64,
     unexpected: u64,
+    /// Results of processing-time windows, checked by conservation.
+    processing_time: ConservationCheck,
     examples: Examples,
 }
 
@@ -129,7 +132,7 @@ impl GraphCheck {
     /// has no single right answer.
     pub fn new(graph: &JobGraph, content: &SourceContent) -> Result<GraphCheck, NondeterministicGraph> {
         let reference = GraphReference::new(graph, content)?;
-        let expected = reference.total();
+        let expected = reference.total() - reference.processing_time.values().sum::<u64>();
         Ok(GraphCheck {
             graph: graph.clone(),
             source: *content,
@@ -139,6 +142,7 @@ impl GraphCheck {
             expected,
             distinct: 0,
             unexpected: 0,
+            processing_time: ConservationCheck::new(reference.processing_time),
             examples: Examples::default(),
         })
     }
@@ -147,16 +151,21 @@ impl GraphCheck {
     /// the committed copies up to the expected ones. The run is complete
     /// when it reaches [`Self::expected`].
     pub fn distinct(&self) -> u64 {
-        self.distinct
+        self.distinct + self.processing_time.distinct()
     }
 
-    /// The records a correct run commits.
+    /// The records a correct run commits (of processing-time windows: the
+    /// records their counts add up to).
     pub fn expected(&self) -> u64 {
-        self.expected
+        self.expected + self.processing_time.expected()
     }
 
     /// Account for the next committed record.
     pub fn observe(&mut self, rec: &Record) {
+        if let Some(start) = rec.origin.processing_window_start() {
+            self.processing_time.observe(rec, start, &mut self.examples);
+            return;
+        }
         let fp = self
             .fingerprints
             .candidates(rec)
@@ -197,17 +206,18 @@ impl GraphCheck {
     pub fn finish(mut self) -> ExactlyOnceReport {
         let (lost_content, duplicated_content) = shortfall(&self.content);
         let (lost_origin, duplicated_origin) = self.origins.as_ref().map_or((0, 0), shortfall);
+        let conserved = self.processing_time.finish(&mut self.examples);
         let mut report = ExactlyOnceReport {
-            lost: lost_content.max(lost_origin),
-            duplicated: duplicated_content.max(duplicated_origin),
-            unexpected: self.unexpected,
+            lost: lost_content.max(lost_origin) + conserved.lost,
+            duplicated: duplicated_content.max(duplicated_origin) + conserved.duplicated,
+            unexpected: self.unexpected + conserved.unexpected,
             ..ExactlyOnceReport::default()
         };
         assert!(
             self.distinct + lost_content == self.expected,
             "invariant: an expected output is committed or lost"
         );
-        if report.lost > 0 || report.duplicated > 0 {
+        if lost_content.max(lost_origin) > 0 || duplicated_content.max(duplicated_origin) > 0 {
             self.name_lost_and_duplicated();
         }
         report.examples = self.examples.into_list();

@@ -3,6 +3,7 @@
 //! feeds as transactions commit so that a run need not keep its output.
 
 pub mod conformance;
+pub mod conservation;
 pub mod exactly_once;
 pub mod graph;
 pub mod leadership;

@@ -52,6 +52,21 @@ pub trait Operator: Send {
         async { Ok(()) }
     }
 
+    /// When the operator's next processing-time timer is due (simulated ms
+    /// since the run began), if it has one.
+    fn next_timer_ms(&self) -> Option<u64> {
+        None
+    }
+
+    /// Processing time reached `now_ms`: fire what is due.
+    fn on_processing_time(
+        &mut self,
+        _now_ms: u64,
+        _out: &mut OutputGate,
+    ) -> impl Future<Output = Result<(), TaskError>> + Send {
+        async { Ok(()) }
+    }
+
     /// The synchronous part of the snapshot for `checkpoint`.
     fn snapshot(&mut self, checkpoint: CheckpointId) -> impl Future<Output = Result<OperatorState, TaskError>> + Send;
 
@@ -151,6 +166,7 @@ enum Wake {
     OutputTimer,
     Credit(Result<(), TaskError>),
     FlushDue,
+    ProcessingTimer,
     Paid(Paid),
     Input(Result<InputEvent, TaskError>),
 }
@@ -193,6 +209,7 @@ impl<O: Operator> OperatorTask<O> {
             self.complete_outputs();
             let deadline = self.input.deadline_ms();
             let out_deadline = self.out.barrier_deadline_ms();
+            let timer = self.op.next_timer_ms();
             // New input only when the output takes more and the last
             // batch is paid for; checkpoint events always.
             let take_input = self.out.is_available() && self.busy.is_none();
@@ -219,6 +236,7 @@ impl<O: Operator> OperatorTask<O> {
                 _ = sleep_until_ms(&clock, out_deadline.unwrap_or(0)), if out_deadline.is_some() => Wake::OutputTimer,
                 credit = self.out.recv_credit(), if !available => Wake::Credit(credit),
                 _ = sleep_until_ms(&clock, flush_at.unwrap_or(0)), if flush_at.is_some() => Wake::FlushDue,
+                _ = sleep_until_ms(&clock, timer.unwrap_or(0) as i64), if timer.is_some() => Wake::ProcessingTimer,
                 debts = paid(&mut self.busy), if self.busy.is_some() => Wake::Paid(debts),
                 ev = self.input.next_when(&now, take_input) => Wake::Input(ev),
             };
@@ -239,6 +257,7 @@ impl<O: Operator> OperatorTask<O> {
                     self.out.flush().await?;
                     flush_at = None;
                 }
+                Wake::ProcessingTimer => self.op.on_processing_time(now() as u64, &mut self.out).await?,
                 Wake::Paid(debts) => self.processed(debts).await?,
                 Wake::Input(ev) => self.on_input(ev?).await?,
             }

@@ -12,6 +12,7 @@ pub mod driver;
 pub mod input;
 pub mod io;
 pub mod load;
+pub mod processing_window;
 pub mod sink;
 pub mod source;
 pub mod stateless;
@@ -219,6 +220,7 @@ pub async fn run(env: TaskEnv) {
         OperatorKind::KeyedCount => count::run(env).await,
         OperatorKind::TumblingWindowCount { size_ms } => window::run(env, size_ms, size_ms).await,
         OperatorKind::SlidingWindowCount { size_ms, slide_ms } => window::run(env, size_ms, slide_ms).await,
+        OperatorKind::ProcessingTimeWindowCount { size_ms } => processing_window::run(env, size_ms).await,
         OperatorKind::TwoPhaseCommitSink => sink::run(env).await,
         OperatorKind::Map { function } => stateless::run(env, stateless::Function::Map(function)).await,
         OperatorKind::Filter { predicate } => stateless::run(env, stateless::Function::Filter(predicate)).await,
@@ -293,7 +295,9 @@ impl TaskEnv {
             (OperatorKind::Source { .. }, OperatorState::Source { .. })
                 | (OperatorKind::KeyedCount, OperatorState::Keyed(_))
                 | (
-                    OperatorKind::TumblingWindowCount { .. } | OperatorKind::SlidingWindowCount { .. },
+                    OperatorKind::TumblingWindowCount { .. }
+                        | OperatorKind::SlidingWindowCount { .. }
+                        | OperatorKind::ProcessingTimeWindowCount { .. },
                     OperatorState::Window(_)
                 )
                 | (OperatorKind::TwoPhaseCommitSink, OperatorState::Sink(_))
