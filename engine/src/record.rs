@@ -63,16 +63,26 @@ impl Origin {
     }
 }
 
-/// A record of output in-flight data: an unaligned barrier overtook it in
-/// the output channel it was routed to (the channel's index among all of
-/// the task's output channels), and a restore replays it into the same
-/// channel, as Flink restores a subpartition's buffers. Routing it again
-/// would send a broadcast record to every consumer a second time and a
-/// record of a task with several outputs down each of them.
+/// A record of in-flight data with its channel: the index among all of the
+/// task's output channels (output in-flight data), or among all of its
+/// input channels (input in-flight data). A restore puts an output record
+/// back into the same channel, as Flink restores a subpartition's buffers
+/// (routing it again would send a broadcast record to every consumer a
+/// second time, and a record of a task with several outputs down each of
+/// them), and hands an input record to the operator as coming from the
+/// same input (a join's two sides differ).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelRecord {
     pub channel: u32,
     pub record: Record,
+}
+
+impl ChannelRecord {
+    /// `records`, all of channel `channel`.
+    pub fn tag(channel: usize, records: &[Record]) -> impl Iterator<Item = ChannelRecord> + '_ {
+        let channel = u32::try_from(channel).expect("invariant: fewer than 2^32 channels");
+        records.iter().map(move |&record| ChannelRecord { channel, record })
+    }
 }
 
 /// A batch of records, the unit that crosses the network (like a Flink network

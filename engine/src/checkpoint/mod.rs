@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::graph::ExecutionVertexId;
-use crate::record::{ChannelRecord, Record};
+use crate::record::ChannelRecord;
 use crate::sink::SinkState;
 use crate::state::KeyedStateSnapshot;
 use crate::window::WindowSnapshot;
@@ -53,7 +53,7 @@ pub struct TaskStateSnapshot {
     pub operator: OperatorState,
     /// Input records that arrived before their channel's barrier but after
     /// the snapshot (unaligned).
-    pub in_flight_input: Vec<Record>,
+    pub in_flight_input: Vec<ChannelRecord>,
     /// Output records not yet sent when the barrier overtook them (unaligned).
     pub in_flight_output: Vec<ChannelRecord>,
     /// A source of a bounded job that had read all its input.

@@ -11,7 +11,7 @@ use std::pin::Pin;
 
 use super::changes::Changes;
 use super::input::{CheckpointedInput, InputEvent};
-use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
+use super::io::{InputGate, OutputGate, BUFFER_TIMEOUT_MS};
 use super::load::{Activity, LoadMeter};
 use super::{sleep_until_ms, AbortOnDrop, Snapshots, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::barrier::{AlignmentType, BarrierConfig};
@@ -34,6 +34,18 @@ pub trait Operator: Send {
         batch: Vec<Record>,
         out: &mut OutputGate,
     ) -> impl Future<Output = Result<(), TaskError>> + Send;
+
+    /// [`Operator::process`] for a batch of input gate `input` (the
+    /// position of its producer among the operator's inputs); operators
+    /// that treat their inputs alike need not say.
+    fn process_input(
+        &mut self,
+        _input: usize,
+        batch: Vec<Record>,
+        out: &mut OutputGate,
+    ) -> impl Future<Output = Result<(), TaskError>> + Send {
+        self.process(batch, out)
+    }
 
     /// Output the operator sent on its own during the last `process` that
     /// the batch's credit must wait for (the sink's write to its store):
@@ -88,18 +100,33 @@ pub trait Operator: Send {
 /// [`Operator::take_output_in_flight`]).
 pub type OutputInFlight = Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send>>;
 
+/// Restored input in-flight data as runs of records of one input gate, in
+/// the order they were captured.
+fn by_input(gate: &InputGate, records: Vec<ChannelRecord>) -> Vec<(usize, Vec<Record>)> {
+    let mut runs: Vec<(usize, Vec<Record>)> = Vec::new();
+    for r in records {
+        let input = gate.gate_of(r.channel as usize);
+        match runs.last_mut() {
+            Some((last, batch)) if *last == input => batch.push(r.record),
+            _ => runs.push((input, vec![r.record])),
+        }
+    }
+    runs
+}
+
 /// Run `op` until the task is cancelled or fails. `out` is already connected;
 /// `replay_in` / `replay_out` are the restored in-flight data.
 pub async fn run_operator<O: Operator>(
     mut env: TaskEnv,
     (mut op, cost): (O, CostedOperator),
     mut out: OutputGate,
-    replay_in: Vec<Record>,
+    replay_in: Vec<ChannelRecord>,
     replay_out: Vec<ChannelRecord>,
 ) -> Result<(), TaskError> {
     let mut cpu = CpuDebt::default();
     let nic = CpuDebt::default();
     let gate = env.connect_inputs().await?;
+    let replay_in = by_input(&gate, replay_in);
     let watermarks = WatermarkTracker::new(gate.num_channels());
     let barriers = env.config.barrier_config();
     let input = CheckpointedInput::new(gate, barriers, env.sabotage == Sabotage::NoBarrierAlignment);
@@ -110,10 +137,13 @@ pub async fn run_operator<O: Operator>(
     for r in replay_out {
         out.replay(r).await?;
     }
-    if !replay_in.is_empty() {
-        let n = replay_in.len() as u64;
-        op.process(replay_in, &mut out).await?;
-        env.resources.process_records(&mut cpu, cost, n).await;
+    let n: u64 = replay_in.iter().map(|(_, batch)| batch.len() as u64).sum();
+    let runs = replay_in.len();
+    for (i, (input, batch)) in replay_in.into_iter().enumerate() {
+        op.process_input(input, batch, &mut out).await?;
+        if i + 1 == runs {
+            env.resources.process_records(&mut cpu, cost, n).await;
+        }
         if let Some(sent) = op.take_output_in_flight() {
             sent.await?;
         }
@@ -349,7 +379,8 @@ impl<O: Operator> OperatorTask<O> {
     async fn on_records(&mut self, channel: usize, batch: Vec<Record>) -> Result<(), TaskError> {
         let n = batch.len();
         self.load.took_in(n as u64);
-        self.op.process(batch, &mut self.out).await?;
+        let input = self.input.gate_of(channel);
+        self.op.process_input(input, batch, &mut self.out).await?;
         let sent = self.op.take_output_in_flight();
         // The work costs CPU time before the credits go back, so a busy
         // task backpressures its producers.

@@ -15,7 +15,7 @@ use crate::checkpoint::barrier::{AlignmentType, BarrierAction, BarrierConfig, Ba
 use crate::checkpoint::failure_manager::CheckpointFailureReason;
 use crate::checkpoint::{CheckpointBarrier, CheckpointId};
 use crate::protocol::DataMsg;
-use crate::record::Record;
+use crate::record::{ChannelRecord, Record};
 
 /// What the operator must do next.
 #[derive(Debug)]
@@ -33,7 +33,10 @@ pub enum InputEvent {
     /// A watermark arrived on `channel`.
     Watermark { channel: usize, watermark: u64 },
     /// The in-flight data of unaligned checkpoint `id` is complete.
-    InFlightComplete { id: CheckpointId, records: Vec<Record> },
+    InFlightComplete {
+        id: CheckpointId,
+        records: Vec<ChannelRecord>,
+    },
     /// Decline checkpoint `id`.
     Abort {
         id: CheckpointId,
@@ -49,7 +52,7 @@ pub struct CheckpointedInput {
     gate: InputGate,
     handler: BarrierHandler,
     queued: VecDeque<InputEvent>,
-    in_flight: BTreeMap<CheckpointId, Vec<Record>>,
+    in_flight: BTreeMap<CheckpointId, Vec<ChannelRecord>>,
     /// The last checkpoint snapshotted: snapshots (and the barriers the
     /// operator forwards with them) go in checkpoint order.
     last_snapshot: Option<CheckpointId>,
@@ -129,7 +132,10 @@ impl CheckpointedInput {
 
     fn capture(&mut self, channel: usize, batch: &[Record]) {
         if let Some(id) = self.handler.is_capturing(channel) {
-            let captured = self.in_flight.get_mut(&id).map(|v| v.extend_from_slice(batch));
+            let captured = self
+                .in_flight
+                .get_mut(&id)
+                .map(|v| v.extend(ChannelRecord::tag(channel, batch)));
             assert!(
                 captured.is_some(),
                 "invariant: channel {channel} captured before snapshot {id}"
@@ -232,7 +238,7 @@ impl CheckpointedInput {
         let target = if starts { Some(barrier.id) } else { was_capturing };
         self.enqueue(actions, now_ms());
         if let Some(id) = target {
-            let kept = self.keep_overtaken(id, overtaken);
+            let kept = self.keep_overtaken(id, ChannelRecord::tag(c, &overtaken).collect());
             // Only a checkpoint this barrier subsumed loses them.
             assert!(
                 kept || id < barrier.id,
@@ -246,7 +252,7 @@ impl CheckpointedInput {
     /// Add records a barrier overtook to the in-flight data of checkpoint
     /// `id`, still collecting or complete and queued; false if it is
     /// neither (aborted).
-    fn keep_overtaken(&mut self, id: CheckpointId, overtaken: Vec<Record>) -> bool {
+    fn keep_overtaken(&mut self, id: CheckpointId, overtaken: Vec<ChannelRecord>) -> bool {
         if let Some(v) = self.in_flight.get_mut(&id) {
             v.extend(overtaken);
             return true;
@@ -260,6 +266,11 @@ impl CheckpointedInput {
             return true;
         }
         false
+    }
+
+    /// The input gate `channel` belongs to.
+    pub fn gate_of(&self, channel: usize) -> usize {
+        self.gate.gate_of(channel)
     }
 
     /// A record batch from `channel` was processed: return its credit.

@@ -38,7 +38,7 @@ use crate::process::resources::TaskManagerResources;
 use crate::protocol::{
     ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskCheckpointMetrics, TaskDeploymentDescriptor,
 };
-use crate::record::{ChannelRecord, Record};
+use crate::record::ChannelRecord;
 use crate::resources::StateBackendKind;
 use crate::trace::Tracer;
 
@@ -145,7 +145,7 @@ impl Snapshots {
     }
 
     /// The in-flight input of unaligned checkpoint `id` is complete: write it.
-    pub fn in_flight_complete(&mut self, id: CheckpointId, records: Vec<Record>) {
+    pub fn in_flight_complete(&mut self, id: CheckpointId, records: Vec<ChannelRecord>) {
         let waiting = self.waiting.remove(&id);
         assert!(
             waiting.is_some(),
@@ -409,15 +409,18 @@ impl TaskEnv {
     /// In-flight data of the restored snapshots, to replay before new input:
     /// `(input, output)` records. Empty under the test-only variant that
     /// skips it.
-    pub fn in_flight_to_replay(&self, restored: &[Arc<TaskStateSnapshot>]) -> (Vec<Record>, Vec<ChannelRecord>) {
+    pub fn in_flight_to_replay(&self, restored: &[Arc<TaskStateSnapshot>]) -> (Vec<ChannelRecord>, Vec<ChannelRecord>) {
         if self.sabotage == Sabotage::RestoreSkipsInFlightData {
             return (Vec::new(), Vec::new());
         }
-        // Output in-flight data goes back into its channels: only a
-        // restore at the same parallelism (one snapshot) has the layout
-        // it was written at (rescaling needs aligned checkpoints).
+        // In-flight data goes back to its channels: only a restore at the
+        // same parallelism (one snapshot) has the layout it was written at
+        // (rescaling needs aligned checkpoints).
         assert!(
-            restored.len() <= 1 || restored.iter().all(|s| s.in_flight_output.is_empty()),
+            restored.len() <= 1
+                || restored
+                    .iter()
+                    .all(|s| s.in_flight_output.is_empty() && s.in_flight_input.is_empty()),
             "invariant: output in-flight data restored from {} snapshots",
             restored.len()
         );

@@ -439,7 +439,7 @@ impl OutputGate {
             queue.remove(pos);
             for q in queue.iter().take(pos) {
                 if let Queued::Records(r) = q {
-                    p.overtaken.extend(in_channel(idx, r));
+                    p.overtaken.extend(ChannelRecord::tag(idx, r));
                 }
             }
             send_on(&self.channels[idx].tx, idx, DataMsg::Barrier(p.barrier)).await?;
@@ -529,12 +529,12 @@ impl OutputGate {
             let ch = &self.channels[idx];
             for q in &ch.queue {
                 match q {
-                    Queued::Records(r) => overtaken.extend(in_channel(idx, r)),
+                    Queued::Records(r) => overtaken.extend(ChannelRecord::tag(idx, r)),
                     Queued::Watermark(_) => {}
                     Queued::Barrier(b) => panic!("invariant: unaligned {barrier:?} overtakes aligned {b:?}"),
                 }
             }
-            overtaken.extend(in_channel(idx, &ch.buffer));
+            overtaken.extend(ChannelRecord::tag(idx, &ch.buffer));
             send_on(&self.channels[idx].tx, idx, DataMsg::Barrier(barrier)).await?;
         }
         Ok(overtaken)
@@ -546,12 +546,4 @@ async fn send_on(tx: &ConnTx, idx: usize, msg: DataMsg) -> Result<(), TaskError>
     tx.send(msg)
         .await
         .map_err(|e| TaskError::Network(format!("sending on output channel {idx}: {e}")))
-}
-
-/// The records of channel `idx`, as output in-flight data.
-fn in_channel(idx: usize, records: &[Record]) -> impl Iterator<Item = ChannelRecord> + '_ {
-    records.iter().map(move |&record| ChannelRecord {
-        channel: idx as u32,
-        record,
-    })
 }
