@@ -55,6 +55,8 @@ catalogue_tests! {
     graph_crash => "graph-crash",
     graph_chaos => "graph-chaos",
     graph_unaligned => "graph-unaligned",
+    join_crash => "join-crash",
+    join_unaligned => "join-unaligned",
     checkpoint_storage_outage => "checkpoint-storage-outage",
     checkpoint_storage_slow => "checkpoint-storage-slow",
     connection_detection => "connection-detection",

@@ -7,7 +7,7 @@ use halab_sim::harness::run_seed;
 use halab_sim::scenario::{Scenario, Topology};
 
 /// A scenario with `job` as its `[job]` table (and whatever tables follow).
-fn scenario_text(job: &str) -> String {
+pub(crate) fn scenario_text(job: &str) -> String {
     format!(
         r#"name = "graph"
 duration = "4s"
@@ -514,5 +514,64 @@ mod processing_time {
             .find(|r| r.verdict == Verdict::Violation)
             .expect("caught");
         assert!(caught.duplicated > 0, "{caught:?}");
+    }
+}
+
+mod join {
+    use halab_engine::config::Sabotage;
+    use halab_scenarios::catalogue;
+    use halab_sim::human::HumanDuration;
+    use halab_sim::record::{RunRecord, Verdict};
+    use halab_sim::run_seed;
+    use halab_sim::scenario::Scenario;
+
+    use super::{op, scenario_text};
+
+    const SEEDS: std::ops::RangeInclusive<u64> = 1..=32;
+
+    fn join_crash(sabotage: Sabotage) -> Scenario {
+        let mut s = catalogue::load("join-crash").expect("built-in").expect("valid");
+        s.sabotage = sabotage;
+        // Slow uploads widen the window in which a crash finds an early
+        // commit not yet covered by a completed checkpoint.
+        s.resources.checkpoint_storage_latency = Some(HumanDuration::from_millis(300));
+        s
+    }
+
+    fn first_violation(s: &Scenario) -> Option<RunRecord> {
+        SEEDS
+            .map(|seed| run_seed(s, seed).expect("valid"))
+            .find(|r| r.verdict == Verdict::Violation)
+    }
+
+    #[test]
+    fn the_correct_engine_joins_every_pair_once() {
+        assert!(first_violation(&join_crash(Sabotage::None)).is_none());
+    }
+
+    #[test]
+    fn a_join_that_forgets_its_records_loses_pairs() {
+        let r = first_violation(&join_crash(Sabotage::CountIgnoresRestoredState)).expect("caught");
+        assert!(r.lost > 0, "{r:?}");
+    }
+
+    #[test]
+    fn early_commits_duplicate_pairs() {
+        let r = first_violation(&join_crash(Sabotage::SinkCommitsAtPreCommit)).expect("caught");
+        assert!(r.duplicated > 0, "{r:?}");
+    }
+
+    #[test]
+    fn a_join_needs_two_inputs() {
+        let job = op("source", "source", 2, &[], "")
+            + &op("matched", "join", 2, &["source"], "")
+            + &op("sink", "sink", 2, &["matched"], "");
+        let text = scenario_text(&job);
+        let e = halab_scenarios::parse_scenario(&text, "graph.toml").expect_err("one input");
+        assert!(
+            e.message
+                .contains("job.operators[1].inputs: a join has two inputs, the left then the right; `matched` has 1"),
+            "{e}"
+        );
     }
 }

@@ -32,6 +32,9 @@ pub enum OperatorKind {
     /// Tumbling processing-time windows of `size_ms` counting records per
     /// key: a record counts in the window of the time its task takes it.
     ProcessingTimeWindowCount { size_ms: u64 },
+    /// Incremental inner join on the key of its two inputs (the first
+    /// listed is the left): [`crate::join`].
+    KeyedJoin,
     /// Two-phase-commit sink into the sink store.
     TwoPhaseCommitSink,
     /// One record out per record in ([`MapFunction`]); no state.
@@ -50,6 +53,7 @@ impl OperatorKind {
                 | OperatorKind::TumblingWindowCount { .. }
                 | OperatorKind::SlidingWindowCount { .. }
                 | OperatorKind::ProcessingTimeWindowCount { .. }
+                | OperatorKind::KeyedJoin
         )
     }
 
@@ -141,6 +145,8 @@ pub enum GraphError {
     Cycle,
     #[error("`{0}` keeps keyed state, but its input from `{1}` is not shipped by key")]
     KeyedInputNotByKey(String, String),
+    #[error("join `{0}` has {1} inputs, not two")]
+    JoinInputs(String, usize),
 }
 
 /// A DAG of operators.
@@ -250,6 +256,12 @@ impl JobGraph {
                     }
                 }
                 _ if !has_inputs => return Err(GraphError::MissingInputs(v.name.clone())),
+                OperatorKind::KeyedJoin => {
+                    let inputs = self.graph.edges_directed(n, Direction::Incoming).count();
+                    if inputs != 2 {
+                        return Err(GraphError::JoinInputs(v.name.clone(), inputs));
+                    }
+                }
                 _ => {}
             }
         }

@@ -24,6 +24,7 @@ pub mod failover;
 pub mod functions;
 pub mod graph;
 pub mod ha;
+pub mod join;
 pub mod net;
 pub mod partition;
 pub mod plugins;

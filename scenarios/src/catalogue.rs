@@ -32,6 +32,8 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("graph-crash", include_str!("../catalogue/graph-crash.toml")),
     ("graph-chaos", include_str!("../catalogue/graph-chaos.toml")),
     ("graph-unaligned", include_str!("../catalogue/graph-unaligned.toml")),
+    ("join-crash", include_str!("../catalogue/join-crash.toml")),
+    ("join-unaligned", include_str!("../catalogue/join-unaligned.toml")),
     (
         "checkpoint-storage-outage",
         include_str!("../catalogue/checkpoint-storage-outage.toml"),

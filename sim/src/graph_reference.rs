@@ -190,7 +190,12 @@ pub fn pairings(graph: &JobGraph) -> Result<Vec<Pairing>, NondeterministicGraph>
             // Its results are checked by conservation, not by fingerprint
             // (`processing_time_inputs`); they feed sinks only.
             OperatorKind::ProcessingTimeWindowCount { .. } => Pairing::Exact,
-            OperatorKind::Map { .. } | OperatorKind::Filter { .. } | OperatorKind::TwoPhaseCommitSink => input,
+            // The pairs are fixed, and so are their values and origins as
+            // far as the inputs' are.
+            OperatorKind::Map { .. }
+            | OperatorKind::Filter { .. }
+            | OperatorKind::KeyedJoin
+            | OperatorKind::TwoPhaseCommitSink => input,
         };
         if class == Pairing::OrderDependentMembership && cause[v as usize].is_none() {
             cause[v as usize] = input_cause;
@@ -259,9 +264,17 @@ fn run_interpreter(
             graph
                 .outputs(v)
                 .into_iter()
-                .map(|(to, e)| match e.ship {
-                    ShipStrategy::Broadcast => (to, graph.vertex(to).parallelism),
-                    ShipStrategy::Forward | ShipStrategy::Hash | ShipStrategy::Rebalance => (to, 1),
+                .map(|(to, e)| {
+                    let copies = match e.ship {
+                        ShipStrategy::Broadcast => graph.vertex(to).parallelism,
+                        ShipStrategy::Forward | ShipStrategy::Hash | ShipStrategy::Rebalance => 1,
+                    };
+                    let gate = graph
+                        .inputs(to)
+                        .iter()
+                        .position(|(from, _)| *from == v)
+                        .expect("invariant: an output edge is an input of its target");
+                    Consumer { to, copies, gate }
                 })
                 .collect()
         })
@@ -271,6 +284,7 @@ fn run_interpreter(
         consumers,
         counts: vec![FingerprintMap::default(); n],
         windows: vec![BTreeMap::new(); n],
+        joins: vec![BTreeMap::new(); n],
         processing_time: BTreeMap::new(),
         sink,
     };
@@ -286,11 +300,23 @@ pub fn processing_time_inputs(graph: &JobGraph, content: &SourceContent) -> BTre
     run_interpreter(graph, content, |_, _| {})
 }
 
+/// Where a vertex's output goes: a consumer, the copies it gets of each
+/// record, and the input gate they arrive on.
+#[derive(Clone, Copy, Debug)]
+struct Consumer {
+    to: JobVertexId,
+    copies: u32,
+    gate: usize,
+}
+
 /// The state of one [`interpret`] pass.
 struct Interpreter<'g, F> {
     graph: &'g JobGraph,
-    /// Per vertex: its consumers, each with the copies it gets of a record.
-    consumers: Vec<Vec<(JobVertexId, u32)>>,
+    /// Per vertex: its consumers.
+    consumers: Vec<Vec<Consumer>>,
+    /// Per vertex: per key, the records seen on each input (join vertices
+    /// only).
+    joins: Vec<BTreeMap<u64, [Vec<Record>; 2]>>,
     /// Per vertex: running count per key (count vertices only).
     counts: Vec<FingerprintMap<u64>>,
     /// Per vertex: count per (window start, key) (window vertices only).
@@ -374,17 +400,46 @@ impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
     /// `rec` is an output of `v`: to each consumer, as many copies as it gets.
     fn forward(&mut self, v: JobVertexId, rec: Record) {
         for i in 0..self.consumers[v as usize].len() {
-            let (to, copies) = self.consumers[v as usize][i];
-            for _ in 0..copies {
-                self.push(to, rec);
+            let c = self.consumers[v as usize][i];
+            for _ in 0..c.copies {
+                self.push(c.to, c.gate, rec);
             }
         }
     }
 
-    /// `rec` reaches `v`.
-    fn push(&mut self, v: JobVertexId, rec: Record) {
+    /// `rec` reaches input `gate` of a join `v`: it pairs with every
+    /// record of the other input with its key so far (left, right).
+    fn join(&mut self, v: JobVertexId, gate: usize, rec: Record) {
+        assert!(
+            gate < 2,
+            "invariant: join `{}` has two inputs",
+            self.graph.vertex(v).name
+        );
+        let seen = self.joins[v as usize].entry(rec.key).or_default();
+        seen[gate].push(rec);
+        let pairs: Vec<(Record, Record)> = seen[1 - gate]
+            .iter()
+            .map(|other| if gate == 0 { (rec, *other) } else { (*other, rec) })
+            .collect();
+        for (l, r) in pairs {
+            let result = Record {
+                key: l.key,
+                value: l.value.saturating_add(r.value),
+                origin: l.origin,
+                timestamp_ms: l.timestamp_ms.max(r.timestamp_ms),
+            };
+            self.forward(v, result);
+        }
+    }
+
+    /// `rec` reaches input `gate` of `v`.
+    fn push(&mut self, v: JobVertexId, gate: usize, rec: Record) {
         let graph = self.graph;
         let out = match &graph.vertex(v).kind {
+            OperatorKind::KeyedJoin => {
+                self.join(v, gate, rec);
+                None
+            }
             OperatorKind::Source { .. } => unreachable!("invariant: a source has no inputs (validated)"),
             OperatorKind::Map { function } => Some(function.apply(rec)),
             OperatorKind::Filter { predicate } => predicate.test(&rec).then_some(rec),
@@ -728,6 +783,53 @@ mod tests {
         }
         assert_eq!(got, want);
         assert!(want.keys().any(|(_, s)| *s == 0) && want.len() > c.reference_windows(size).len());
+    }
+
+    #[test]
+    fn a_join_gives_every_pair_of_a_keys_left_and_right_records_once() {
+        let c = content();
+        let mut g = JobGraph::new();
+        let left = g.add_vertex(
+            "left",
+            OperatorKind::Source {
+                first_partition: 0,
+                partitions: 1,
+            },
+            1,
+        );
+        let right = g.add_vertex(
+            "right",
+            OperatorKind::Source {
+                first_partition: 1,
+                partitions: 2,
+            },
+            1,
+        );
+        let join = g.add_vertex("join", OperatorKind::KeyedJoin, 2);
+        let snk = g.add_vertex("sink", OperatorKind::TwoPhaseCommitSink, 1);
+        g.connect(left, join, ShipStrategy::Hash);
+        g.connect(right, join, ShipStrategy::Hash);
+        g.connect(join, snk, ShipStrategy::Hash);
+        let mut got: Vec<(u64, u64, u64, u64)> = output(&g, &c)
+            .iter()
+            .map(|r| (r.key, r.origin.offset, r.value, r.timestamp_ms))
+            .collect();
+        got.sort_unstable();
+        // Brute force: every (left, right) pair of one key.
+        let mut want = Vec::new();
+        for lo in 0..c.records_per_partition {
+            for rp in 1..3 {
+                for ro in 0..c.records_per_partition {
+                    if c.key_at(0, lo) == c.key_at(rp, ro) {
+                        let t = c.timestamp_ms(lo).max(c.timestamp_ms(ro));
+                        want.push((c.key_at(0, lo), lo, 2, t));
+                    }
+                }
+            }
+        }
+        want.sort_unstable();
+        assert_eq!(got, want);
+        assert!(!want.is_empty());
     }
 
     #[test]

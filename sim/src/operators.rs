@@ -71,6 +71,8 @@ pub enum KindName {
     TumblingWindow,
     SlidingWindow,
     ProcessingTimeWindow,
+    /// The keyed join of its two inputs (left, right).
+    Join,
     Map,
     Filter,
     /// The two-phase-commit sink.
@@ -287,27 +289,7 @@ fn source_ranges(operators: &[OperatorSpec], partitions: u32) -> Result<BTreeMap
 
 /// The engine's kind for entry `i`; refuses keys that belong to other kinds.
 fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<OperatorKind, ScenarioError> {
-    let extra = [
-        ("partitions", op.partitions.is_some(), &[KindName::Source][..]),
-        (
-            "size",
-            op.size.is_some(),
-            &[
-                KindName::TumblingWindow,
-                KindName::SlidingWindow,
-                KindName::ProcessingTimeWindow,
-            ],
-        ),
-        ("slide", op.slide.is_some(), &[KindName::SlidingWindow]),
-        ("function", op.function.is_some(), &[KindName::Map]),
-        ("predicate", op.predicate.is_some(), &[KindName::Filter]),
-    ];
-    for (key, given, owners) in extra {
-        if given && !owners.contains(&op.kind) {
-            let names: Vec<&str> = owners.iter().map(|k| kind_text(*k)).collect();
-            return Err(at(i, key, format!("only a {} operator has `{key}`", either(&names))));
-        }
-    }
+    check_kind_keys(i, op)?;
     let missing = |key: &str| at(i, "kind", format!("a {} operator needs `{key}`", kind_text(op.kind)));
     Ok(match op.kind {
         KindName::Source => {
@@ -318,19 +300,66 @@ fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<Op
             }
         }
         KindName::Count => OperatorKind::KeyedCount,
-        KindName::TumblingWindow => {
-            let size_ms = op.size.ok_or_else(|| missing("size"))?.as_millis();
-            if size_ms == 0 {
-                return Err(at(i, "size", "must be positive"));
+        KindName::TumblingWindow | KindName::SlidingWindow | KindName::ProcessingTimeWindow => window_kind(i, op)?,
+        KindName::Join => {
+            if op.inputs.len() != 2 {
+                return Err(at(
+                    i,
+                    "inputs",
+                    format!(
+                        "a join has two inputs, the left then the right; `{}` has {}",
+                        op.id,
+                        op.inputs.len()
+                    ),
+                ));
             }
-            OperatorKind::TumblingWindowCount { size_ms }
+            OperatorKind::KeyedJoin
         }
+        KindName::Map => OperatorKind::Map {
+            function: op.function.ok_or_else(|| missing("function"))?,
+        },
+        KindName::Filter => OperatorKind::Filter {
+            predicate: op.predicate.ok_or_else(|| missing("predicate"))?,
+        },
+        KindName::Sink => OperatorKind::TwoPhaseCommitSink,
+    })
+}
+
+/// Entry `i` gives no key that belongs to other kinds.
+fn check_kind_keys(i: usize, op: &OperatorSpec) -> Result<(), ScenarioError> {
+    let windows = [
+        KindName::TumblingWindow,
+        KindName::SlidingWindow,
+        KindName::ProcessingTimeWindow,
+    ];
+    let extra = [
+        ("partitions", op.partitions.is_some(), &[KindName::Source][..]),
+        ("size", op.size.is_some(), &windows[..]),
+        ("slide", op.slide.is_some(), &[KindName::SlidingWindow]),
+        ("function", op.function.is_some(), &[KindName::Map]),
+        ("predicate", op.predicate.is_some(), &[KindName::Filter]),
+    ];
+    for (key, given, owners) in extra {
+        if given && !owners.contains(&op.kind) {
+            let names: Vec<&str> = owners.iter().map(|k| kind_text(*k)).collect();
+            return Err(at(i, key, format!("only a {} operator has `{key}`", either(&names))));
+        }
+    }
+    Ok(())
+}
+
+/// The engine's kind of window entry `i`, with its size (and slide).
+fn window_kind(i: usize, op: &OperatorSpec) -> Result<OperatorKind, ScenarioError> {
+    let missing = |key: &str| at(i, "kind", format!("a {} operator needs `{key}`", kind_text(op.kind)));
+    let size_ms = op.size.ok_or_else(|| missing("size"))?.as_millis();
+    if size_ms == 0 {
+        return Err(at(i, "size", "must be positive"));
+    }
+    Ok(match op.kind {
+        KindName::TumblingWindow => OperatorKind::TumblingWindowCount { size_ms },
+        KindName::ProcessingTimeWindow => OperatorKind::ProcessingTimeWindowCount { size_ms },
         KindName::SlidingWindow => {
-            let size_ms = op.size.ok_or_else(|| missing("size"))?.as_millis();
             let slide_ms = op.slide.ok_or_else(|| missing("slide"))?.as_millis();
-            if size_ms == 0 {
-                return Err(at(i, "size", "must be positive"));
-            }
             if slide_ms == 0 || slide_ms > size_ms {
                 return Err(at(
                     i,
@@ -340,20 +369,7 @@ fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<Op
             }
             OperatorKind::SlidingWindowCount { size_ms, slide_ms }
         }
-        KindName::ProcessingTimeWindow => {
-            let size_ms = op.size.ok_or_else(|| missing("size"))?.as_millis();
-            if size_ms == 0 {
-                return Err(at(i, "size", "must be positive"));
-            }
-            OperatorKind::ProcessingTimeWindowCount { size_ms }
-        }
-        KindName::Map => OperatorKind::Map {
-            function: op.function.ok_or_else(|| missing("function"))?,
-        },
-        KindName::Filter => OperatorKind::Filter {
-            predicate: op.predicate.ok_or_else(|| missing("predicate"))?,
-        },
-        KindName::Sink => OperatorKind::TwoPhaseCommitSink,
+        other => unreachable!("invariant: {other:?} is a window kind"),
     })
 }
 
@@ -373,6 +389,7 @@ fn kind_text(k: KindName) -> &'static str {
         KindName::TumblingWindow => "tumbling-window",
         KindName::SlidingWindow => "sliding-window",
         KindName::ProcessingTimeWindow => "processing-time-window",
+        KindName::Join => "join",
         KindName::Map => "map",
         KindName::Filter => "filter",
         KindName::Sink => "sink",
@@ -436,7 +453,11 @@ fn check_ship(
     let path = format!("inputs[{j}].ship");
     let keyed = matches!(
         op.kind,
-        KindName::Count | KindName::TumblingWindow | KindName::SlidingWindow | KindName::ProcessingTimeWindow
+        KindName::Count
+            | KindName::TumblingWindow
+            | KindName::SlidingWindow
+            | KindName::ProcessingTimeWindow
+            | KindName::Join
     );
     if keyed && ship != ShipName::KeyBy {
         let given = serde_plain_name(ship);
@@ -622,6 +643,7 @@ pub fn describe(graph: &JobGraph) -> Vec<OperatorSpec> {
                     spec.kind = KindName::ProcessingTimeWindow;
                     spec.size = Some(HumanDuration::from_millis(*size_ms));
                 }
+                OperatorKind::KeyedJoin => spec.kind = KindName::Join,
                 OperatorKind::Map { function } => {
                     spec.kind = KindName::Map;
                     spec.function = Some(*function);

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::graph::ExecutionVertexId;
+use crate::join::JoinSnapshot;
 use crate::record::ChannelRecord;
 use crate::sink::SinkState;
 use crate::state::KeyedStateSnapshot;
@@ -43,6 +44,8 @@ pub enum OperatorState {
     Sink(SinkState),
     /// A map or filter: nothing of its own (in-flight data only).
     Stateless,
+    /// The records a keyed join keeps.
+    Join(JoinSnapshot),
 }
 
 /// The state one subtask writes for one checkpoint: its operator state and,
@@ -118,6 +121,10 @@ impl TaskStateSnapshot {
             OperatorState::Window(w) => per_entry(24, w.entries.len()),
             OperatorState::Sink(s) => 12 * (s.pending_commit.len() as u64 + 1),
             OperatorState::Stateless => 0,
+            OperatorState::Join(j) => match model {
+                Some(m) => m.records_bytes(j.entries.len() as u64),
+                None => 40 * j.entries.len() as u64,
+            },
         }
     }
 

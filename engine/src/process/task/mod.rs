@@ -11,6 +11,7 @@ pub mod count;
 pub mod driver;
 pub mod input;
 pub mod io;
+pub mod join;
 pub mod load;
 pub mod processing_window;
 pub mod sink;
@@ -221,6 +222,7 @@ pub async fn run(env: TaskEnv) {
         OperatorKind::TumblingWindowCount { size_ms } => window::run(env, size_ms, size_ms).await,
         OperatorKind::SlidingWindowCount { size_ms, slide_ms } => window::run(env, size_ms, slide_ms).await,
         OperatorKind::ProcessingTimeWindowCount { size_ms } => processing_window::run(env, size_ms).await,
+        OperatorKind::KeyedJoin => join::run(env).await,
         OperatorKind::TwoPhaseCommitSink => sink::run(env).await,
         OperatorKind::Map { function } => stateless::run(env, stateless::Function::Map(function)).await,
         OperatorKind::Filter { predicate } => stateless::run(env, stateless::Function::Filter(predicate)).await,
@@ -301,6 +303,7 @@ impl TaskEnv {
                     OperatorState::Window(_)
                 )
                 | (OperatorKind::TwoPhaseCommitSink, OperatorState::Sink(_))
+                | (OperatorKind::KeyedJoin, OperatorState::Join(_))
                 | (
                     OperatorKind::Map { .. } | OperatorKind::Filter { .. },
                     OperatorState::Stateless
