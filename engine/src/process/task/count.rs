@@ -135,17 +135,10 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         }
         state
     };
-    let (replay_in, replay_out) = env.in_flight_to_replay(&restored);
     // After a rescale a subtask downloads only the keys it now owns (from
     // several old subtasks), plus the in-flight data it replays.
-    let bytes = env.resources.model().map_or(0, |m| {
-        m.state_bytes(state.len() as u64)
-            .saturating_add(m.records_bytes((replay_in.len() + replay_out.len()) as u64))
-    });
-    // Output channels first (Flink sets up partitions before restoring),
-    // so consumers do not time out while the state downloads.
-    let out = env.connect_outputs().await?;
-    env.download_restored_state(bytes).await;
+    let keys = state.len() as u64;
+    let ready = env.restore_and_connect(&restored, |m| m.state_bytes(keys)).await?;
     let tracks_changes = env.config.state_backend == StateBackendKind::RocksDb && env.resources.model().is_some();
     let op = KeyedCount {
         changes: tracks_changes.then(|| ChangeTracker::new(state.snapshot().entries)),
@@ -159,5 +152,5 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         node: env.node.clone(),
         task: env.tdd.id,
     };
-    run_operator(env, (op, CostedOperator::Count), out, replay_in, replay_out).await
+    run_operator(env, (op, CostedOperator::Count), ready).await
 }

@@ -13,7 +13,7 @@ use super::changes::Changes;
 use super::input::{CheckpointedInput, InputEvent};
 use super::io::{InputGate, OutputGate, BUFFER_TIMEOUT_MS};
 use super::load::{Activity, LoadMeter};
-use super::{sleep_until_ms, AbortOnDrop, Snapshots, TaskControl, TaskEnv, TaskError};
+use super::{sleep_until_ms, AbortOnDrop, Restored, Snapshots, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::barrier::{AlignmentType, BarrierConfig};
 use crate::checkpoint::{CheckpointBarrier, CheckpointId, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
@@ -114,15 +114,18 @@ fn by_input(gate: &InputGate, records: Vec<ChannelRecord>) -> Vec<(usize, Vec<Re
     runs
 }
 
-/// Run `op` until the task is cancelled or fails. `out` is already connected;
-/// `replay_in` / `replay_out` are the restored in-flight data.
+/// Run `op` until the task is cancelled or fails; `ready` holds its
+/// connected output and the restored in-flight data.
 pub async fn run_operator<O: Operator>(
     mut env: TaskEnv,
     (mut op, cost): (O, CostedOperator),
-    mut out: OutputGate,
-    replay_in: Vec<ChannelRecord>,
-    replay_out: Vec<ChannelRecord>,
+    ready: Restored,
 ) -> Result<(), TaskError> {
+    let Restored {
+        mut out,
+        replay_in,
+        replay_out,
+    } = ready;
     let mut cpu = CpuDebt::default();
     let nic = CpuDebt::default();
     let gate = env.connect_inputs().await?;

@@ -51,18 +51,7 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
             env.tdd.parallelism,
         )
     };
-    let (replay_in, replay_out) = env.in_flight_to_replay(&restored);
-    let bytes = env.resources.model().map_or(0, |m| {
-        m.records_bytes((state.len() + replay_in.len() + replay_out.len()) as u64)
-    });
-    let out = env.connect_outputs().await?;
-    env.download_restored_state(bytes).await;
-    run_operator(
-        env,
-        (KeyedJoin { state }, CostedOperator::Count),
-        out,
-        replay_in,
-        replay_out,
-    )
-    .await
+    let kept = state.len() as u64;
+    let ready = env.restore_and_connect(&restored, |m| m.records_bytes(kept)).await?;
+    run_operator(env, (KeyedJoin { state }, CostedOperator::Count), ready).await
 }

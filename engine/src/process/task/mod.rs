@@ -40,7 +40,7 @@ use crate::protocol::{
     ChannelHello, ExecutionAttemptId, StorageRequest, StorageResponse, TaskCheckpointMetrics, TaskDeploymentDescriptor,
 };
 use crate::record::ChannelRecord;
-use crate::resources::StateBackendKind;
+use crate::resources::{ResourceModel, StateBackendKind};
 use crate::trace::Tracer;
 
 use io::{ConnectedEdge, InputGate, OutputGate};
@@ -208,6 +208,14 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// A task ready to run: its connected output and the in-flight data to
+/// replay ([`TaskEnv::restore_and_connect`]).
+pub struct Restored {
+    pub out: OutputGate,
+    pub replay_in: Vec<ChannelRecord>,
+    pub replay_out: Vec<ChannelRecord>,
+}
+
 /// Run a task to its end; failures are reported as [`TaskEvent::Failed`].
 pub async fn run(env: TaskEnv) {
     let id = env.tdd.id;
@@ -315,6 +323,29 @@ impl TaskEnv {
     /// downloads them.
     pub fn restored_bytes(&self, restored: &[Arc<TaskStateSnapshot>]) -> u64 {
         restored.iter().map(|s| s.size_bytes(self.resources.model())).sum()
+    }
+
+    /// What every operator task does before it runs: take the in-flight
+    /// data of `restored` to replay, connect the outputs (first, as Flink
+    /// sets up partitions before restoring, so consumers do not time out
+    /// while the state downloads), then download the restored state
+    /// (`state_bytes` under the resource model) and the in-flight data.
+    pub async fn restore_and_connect(
+        &self,
+        restored: &[Arc<TaskStateSnapshot>],
+        state_bytes: impl FnOnce(&ResourceModel) -> u64,
+    ) -> Result<Restored, TaskError> {
+        let (replay_in, replay_out) = self.in_flight_to_replay(restored);
+        let bytes = self.resources.model().map_or(0, |m| {
+            state_bytes(m).saturating_add(m.records_bytes((replay_in.len() + replay_out.len()) as u64))
+        });
+        let out = self.connect_outputs().await?;
+        self.download_restored_state(bytes).await;
+        Ok(Restored {
+            out,
+            replay_in,
+            replay_out,
+        })
     }
 
     /// The restore phase: download `bytes` of restored state before the

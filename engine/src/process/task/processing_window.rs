@@ -87,17 +87,12 @@ pub async fn run(env: TaskEnv, size_ms: u64) -> Result<(), TaskError> {
             env.tdd.parallelism,
         )
     };
-    let (replay_in, replay_out) = env.in_flight_to_replay(&restored);
-    let bytes = env.resources.model().map_or(0, |m| {
-        m.state_bytes(windows.open_windows() as u64)
-            .saturating_add(m.records_bytes((replay_in.len() + replay_out.len()) as u64))
-    });
-    let out = env.connect_outputs().await?;
-    env.download_restored_state(bytes).await;
+    let open = windows.open_windows() as u64;
+    let ready = env.restore_and_connect(&restored, |m| m.state_bytes(open)).await?;
     let op = ProcessingWindow {
         windows,
         size_ms,
         clock: env.tracer.clone(),
     };
-    run_operator(env, (op, CostedOperator::Window), out, replay_in, replay_out).await
+    run_operator(env, (op, CostedOperator::Window), ready).await
 }

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::driver::{run_operator, Operator, OutputInFlight};
 use super::io::OutputGate;
-use super::{AbortOnDrop, TaskEnv, TaskError};
+use super::{AbortOnDrop, Restored, TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointId, OperatorState};
 use crate::config::Sabotage;
 use crate::net::RpcClient;
@@ -233,5 +233,11 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         commit_at_pre_commit: env.sabotage == Sabotage::SinkCommitsAtPreCommit,
         received: 0,
     };
-    run_operator(env, (sink, CostedOperator::Sink), out, replay_in, Vec::new()).await
+    // A sink has no output channels: no output in-flight data.
+    let ready = Restored {
+        out,
+        replay_in,
+        replay_out: Vec::new(),
+    };
+    run_operator(env, (sink, CostedOperator::Sink), ready).await
 }

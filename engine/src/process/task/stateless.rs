@@ -51,13 +51,6 @@ impl Operator for Stateless {
 
 pub async fn run(env: TaskEnv, function: Function) -> Result<(), TaskError> {
     let restored = env.restored_state().await?;
-    let (replay_in, replay_out) = env.in_flight_to_replay(&restored);
-    let bytes = env
-        .resources
-        .model()
-        .map_or(0, |m| m.records_bytes((replay_in.len() + replay_out.len()) as u64));
-    let out = env.connect_outputs().await?;
-    env.download_restored_state(bytes).await;
-    let op = Stateless { function };
-    run_operator(env, (op, CostedOperator::Stateless), out, replay_in, replay_out).await
+    let ready = env.restore_and_connect(&restored, |_| 0).await?;
+    run_operator(env, (Stateless { function }, CostedOperator::Stateless), ready).await
 }

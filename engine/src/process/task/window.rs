@@ -94,13 +94,8 @@ pub async fn run(env: TaskEnv, size_ms: u64, slide_ms: u64) -> Result<(), TaskEr
             env.tdd.parallelism,
         )
     };
-    let (replay_in, replay_out) = env.in_flight_to_replay(&restored);
-    let bytes = env.resources.model().map_or(0, |m| {
-        m.state_bytes(windows.open_windows() as u64)
-            .saturating_add(m.records_bytes((replay_in.len() + replay_out.len()) as u64))
-    });
-    let out = env.connect_outputs().await?;
-    env.download_restored_state(bytes).await;
+    let open = windows.open_windows() as u64;
+    let ready = env.restore_and_connect(&restored, |m| m.state_bytes(open)).await?;
     run_operator(
         env,
         (
@@ -112,9 +107,7 @@ pub async fn run(env: TaskEnv, size_ms: u64, slide_ms: u64) -> Result<(), TaskEr
             },
             CostedOperator::Window,
         ),
-        out,
-        replay_in,
-        replay_out,
+        ready,
     )
     .await
 }
