@@ -575,3 +575,70 @@ mod join {
         );
     }
 }
+
+mod watermarks_and_rescaling {
+    use halab_sim::record::Verdict;
+    use halab_sim::run_seed;
+
+    use super::{op, parse, scenario_text};
+
+    /// A window behind a map and a window behind a window fire only if the
+    /// map and the first window forward their watermarks.
+    #[test]
+    fn windows_behind_other_operators_fire() {
+        let job = op("source", "source", 2, &[], "")
+            + &op(
+                "scale",
+                "map",
+                2,
+                &[],
+                "function = \"value * 2\"\ninputs = [{ from = \"source\" }]\n",
+            )
+            + &op("small", "tumbling-window", 3, &["scale"], "size = \"250ms\"\n")
+            + &op(
+                "large",
+                "sliding-window",
+                2,
+                &["small"],
+                "size = \"1s\"\nslide = \"500ms\"\n",
+            )
+            + &op("sink", "sink", 2, &["large"], "");
+        let s = parse(&job);
+        for seed in 1..=4 {
+            let r = run_seed(&s, seed).expect("valid");
+            assert_eq!(
+                r.verdict,
+                Verdict::Pass,
+                "seed {seed}: {:?} {:?}",
+                r.message,
+                r.examples
+            );
+            assert!(
+                r.records_committed > 0 && r.records_committed == r.records_expected,
+                "{r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reactive_mode_refuses_a_forward_edge_at_a_keyed_operator() {
+        let job = op("source", "source", 2, &[], "")
+            + &op("count", "count", 2, &["source"], "")
+            + &op(
+                "double",
+                "map",
+                2,
+                &[],
+                "function = \"value * 2\"\ninputs = [{ from = \"count\" }]\n",
+            )
+            + &op("sink", "sink", 2, &["double"], "");
+        let text = scenario_text(&job).replace("[config]\n", "[config]\n\"scheduler-mode\" = \"reactive\"\n");
+        let e = halab_scenarios::parse_scenario(&text, "graph.toml").expect_err("forward at a rescaled operator");
+        assert!(
+            e.message.contains("config.\"scheduler-mode\": reactive mode rescales keyed operators, and the forward edge from `count` to `double`"),
+            "{e}"
+        );
+        let line = text.lines().nth(e.line - 1).unwrap_or_default();
+        assert!(line.contains("scheduler-mode"), "{e}: {line}");
+    }
+}

@@ -668,6 +668,31 @@ mod tests {
     }
 
     #[test]
+    fn watermarks_go_out_where_an_event_time_operator_is_downstream() {
+        let mut g = JobGraph::new();
+        let src = g.add_vertex(
+            "source",
+            OperatorKind::Source {
+                first_partition: 0,
+                partitions: 2,
+            },
+            2,
+        );
+        let map = "value * 2".parse().expect("function");
+        let scale = g.add_vertex("scale", OperatorKind::Map { function: map }, 2);
+        let win = g.add_vertex("window", OperatorKind::TumblingWindowCount { size_ms: 100 }, 2);
+        let count = g.add_vertex("count", OperatorKind::KeyedCount, 2);
+        let snk = g.add_vertex("sink", OperatorKind::TwoPhaseCommitSink, 2);
+        g.connect(src, scale, ShipStrategy::Forward);
+        g.connect(scale, win, ShipStrategy::Hash);
+        g.connect(win, count, ShipStrategy::Hash);
+        g.connect(count, snk, ShipStrategy::Hash);
+        let forwards: Vec<bool> = g.vertex_ids().map(|v| g.forwards_watermarks(v)).collect();
+        assert_eq!(forwards, vec![true, true, false, false, false]);
+        g.validate().expect("valid");
+    }
+
+    #[test]
     fn invalid_graphs_are_refused() {
         let g = JobGraph::streaming_count(1, 2, 3, 2);
         assert!(matches!(

@@ -239,6 +239,7 @@ mod tests {
         let starts = |t| window_starts(1000, 250, t).collect::<Vec<_>>();
         assert_eq!(starts(1100), vec![1000, 750, 500, 250]);
         assert_eq!(starts(999), vec![750, 500, 250, 0]);
+        assert_eq!(starts(1000), vec![1000, 750, 500, 250], "[0, 1000) ends before 1000");
         assert_eq!(starts(300), vec![250, 0], "none before time 0");
         assert_eq!(
             window_starts(500, 500, 1499).collect::<Vec<_>>(),
