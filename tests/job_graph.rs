@@ -642,3 +642,46 @@ mod watermarks_and_rescaling {
         assert!(line.contains("scheduler-mode"), "{e}: {line}");
     }
 }
+
+#[path = "common/cli.rs"]
+mod common_cli;
+
+mod cli {
+    use super::common_cli::{fresh_dir, halab, stderr};
+
+    use super::{op, scenario_text};
+
+    #[test]
+    fn halab_run_refuses_a_cyclic_graph_at_its_line_with_exit_2() {
+        let job = op("source", "source", 2, &[], "")
+            + &op(
+                "a",
+                "map",
+                2,
+                &[],
+                "function = \"value + 1\"\ninputs = [{ from = \"source\" }, { from = \"b\" }]\n",
+            )
+            + &op(
+                "b",
+                "map",
+                2,
+                &[],
+                "function = \"value + 1\"\ninputs = [{ from = \"a\" }]\n",
+            )
+            + &op("sink", "sink", 2, &["b"], "");
+        let text = scenario_text(&job);
+        let dir = fresh_dir("job-graph-cycle");
+        let file = dir.join("cycle.toml");
+        std::fs::write(&file, &text).expect("write");
+        let o = halab(&["run", file.to_str().expect("utf-8"), "--seed", "1"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let line = text
+            .lines()
+            .position(|l| l.contains("from = \"a\" }]"))
+            .expect("b's input")
+            + 1;
+        let err = stderr(&o);
+        assert!(err.contains(&format!("cycle.toml:{line}:")), "{err}");
+        assert!(err.contains("b → a → b is a cycle without an iteration head"), "{err}");
+    }
+}
