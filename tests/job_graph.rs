@@ -274,14 +274,26 @@ fn refusals() -> Vec<(String, &'static str, &'static str)> {
         ),
         (
             src.clone()
-                + &op("per-second", "processing-time-window", 2, &["source"], "size = \"1s\"\n")
+                + &op(
+                    "per-second",
+                    "processing-time-window",
+                    2,
+                    &["source"],
+                    "size = \"1s\"\n",
+                )
                 + &sink_of("source"),
             "nothing reads `per-second`",
             "id = \"per-second\"",
         ),
         (
             src.clone()
-                + &op("per-second", "processing-time-window", 2, &["source"], "size = \"1s\"\n")
+                + &op(
+                    "per-second",
+                    "processing-time-window",
+                    2,
+                    &["source"],
+                    "size = \"1s\"\n",
+                )
                 + &op("sink", "sink", 2, &["per-second"], "")
                 + &op("again", "sink", 2, &["per-second"], ""),
             "job.operators[3].inputs[0].from: `per-second` has a second reader",
