@@ -712,3 +712,43 @@ mod cli {
         assert!(err.contains("b → a → b is a cycle without an iteration head"), "{err}");
     }
 }
+
+mod common;
+
+mod regressions {
+    use halab_sim::harness::run_seed_with_trace;
+    use halab_sim::record::Verdict;
+
+    use super::common::{events, of};
+
+    /// graph-chaos seed 11390 (shrunk plan in `tests/fixtures/`): tm-1
+    /// resumes 19 ms before a restart falls due, and the JobManager's loop
+    /// spends 12 ms on its stale tasks (9 of this 25-task job) before it
+    /// deploys. The fixed 10 ms of slack called that late; the slack now
+    /// grows by a millisecond per task of the job.
+    #[test]
+    fn a_busy_loop_of_a_large_job_is_not_a_late_restart() {
+        let path = format!(
+            "{}/tests/fixtures/busy-loop-of-a-large-job.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).expect("fixture");
+        let s = halab_scenarios::parse_scenario(&text, &path).expect("valid");
+        let (r, trace) = run_seed_with_trace(&s, 11390).expect("runs");
+        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.message);
+        let ev = events(&trace);
+        let scheduled = of(&ev, "restart_scheduled");
+        let last = scheduled.last().expect("restarts");
+        let due = last.0 + last.2["delay_ms"].as_u64().expect("delay");
+        let deployed = of(&ev, "tasks_deployed")
+            .into_iter()
+            .find(|(t, _, _)| *t >= due)
+            .expect("the restart");
+        assert!(
+            deployed.0 > due + 10,
+            "the case this pins: deployed {} for {due}",
+            deployed.0
+        );
+        assert_eq!(deployed.2["tasks"], 25);
+    }
+}

@@ -85,6 +85,10 @@ pub fn check(
 /// take simulated time, at the instant the restart falls due. Early is never
 /// allowed; a wrong backoff is off by far more.
 const BUSY_LOOP_SLACK_MS: u64 = 10;
+/// And per task of the job: what keeps the loop busy is per task (a
+/// resumed TaskManager's reports of its stale tasks, each answered with a
+/// cancel), so a job of 25 tasks may keep it busy longer than one of 7.
+const BUSY_LOOP_SLACK_PER_TASK_MS: u64 = 1;
 
 /// When the fault injector had `node` paused: `[pause, resume)` in ms. A
 /// frozen JobManager cannot act on time; what falls due meanwhile happens
@@ -134,6 +138,7 @@ fn check_leadership(
         frozen,
         cancelling: BTreeSet::new(),
         cancelled_for_this_failure: BTreeSet::new(),
+        job_tasks: 0,
     };
     for e in events {
         // What a revoked leader had scheduled dies with its JobMaster: it
@@ -146,7 +151,10 @@ fn check_leadership(
             }
             TraceEvent::JobFailed { .. } => replay.on_job_failed(e.t_ms, r),
             TraceEvent::WaitingForSlots { .. } | TraceEvent::WaitingForCheckpoint { .. } => replay.on_waiting(),
-            TraceEvent::TasksDeployed { .. } => replay.on_deployed(e.t_ms, r),
+            TraceEvent::TasksDeployed { tasks, .. } => {
+                replay.job_tasks = replay.job_tasks.max(u64::from(*tasks));
+                replay.on_deployed(e.t_ms, r)
+            }
             TraceEvent::TaskCanceling { task, try_number, .. } => replay.on_cancelling(*task, *try_number),
             TraceEvent::TaskCanceled { task, .. } => replay.on_cancelled(*task, e.t_ms),
             _ => {}
@@ -190,6 +198,9 @@ struct Replay<'a> {
     /// Tasks whose cancellation started since the latest failure: the
     /// restart scheduled for it restarts them.
     cancelled_for_this_failure: BTreeSet<ExecutionVertexId>,
+    /// The most tasks a deployment of this leadership deployed: the job's
+    /// size, for [`BUSY_LOOP_SLACK_PER_TASK_MS`].
+    job_tasks: u64,
 }
 
 impl Replay<'_> {
@@ -323,7 +334,8 @@ impl Replay<'_> {
             .find(|(a, b)| *a <= t && t < *b)
             .map_or(t, |(_, resumed)| *resumed)
             .max(cancelled_ms);
-        let late = t_ms > due_at.saturating_add(BUSY_LOOP_SLACK_MS) && !waited;
+        let slack = BUSY_LOOP_SLACK_MS + BUSY_LOOP_SLACK_PER_TASK_MS * self.job_tasks;
+        let late = t_ms > due_at.saturating_add(slack) && !waited;
         if early || late {
             r.mismatches.push(format!(
                 "restart due at {t}ms happened at {t_ms}ms{}",
@@ -596,6 +608,8 @@ mod leadership_tests {
 
     #[test]
     fn a_restart_held_up_by_a_pause_of_the_jobmanager_is_not_late() {
+        // `deployed` deploys 4 tasks.
+        const SLACK: u64 = BUSY_LOOP_SLACK_MS + 4 * BUSY_LOOP_SLACK_PER_TASK_MS;
         let mut trace = failure("jm-0", 100);
         trace.push(fault(900, "pause jm-0"));
         trace.push(fault(2500, "resume jm-0"));
@@ -613,7 +627,7 @@ mod leadership_tests {
         let mut within_slack = failure("jm-0", 100);
         within_slack.push(fault(900, "pause jm-0"));
         within_slack.push(fault(2500, "resume jm-0"));
-        within_slack.push(deployed("jm-0", 2500 + BUSY_LOOP_SLACK_MS));
+        within_slack.push(deployed("jm-0", 2500 + SLACK));
         assert!(check(&fixed(), Checkpointing::Enabled, 0, &within_slack).passed());
         // A pause that began after the restart fell due excuses nothing.
         let mut paused_later = failure("jm-0", 100);
@@ -625,14 +639,43 @@ mod leadership_tests {
         let mut dawdled = failure("jm-0", 100);
         dawdled.push(fault(900, "pause jm-0"));
         dawdled.push(fault(2500, "resume jm-0"));
-        dawdled.push(deployed("jm-0", 2500 + BUSY_LOOP_SLACK_MS + 1));
+        dawdled.push(deployed("jm-0", 2500 + SLACK + 1));
         assert!(!check(&fixed(), Checkpointing::Enabled, 0, &dawdled).passed());
         // A pause that ended before the restart was due excuses nothing.
         let mut before = failure("jm-0", 100);
         before.push(fault(200, "pause jm-0"));
         before.push(fault(300, "resume jm-0"));
-        before.push(deployed("jm-0", 1100 + BUSY_LOOP_SLACK_MS + 1));
+        before.push(deployed("jm-0", 1100 + SLACK + 1));
         assert!(!check(&fixed(), Checkpointing::Enabled, 0, &before).passed());
+    }
+
+    /// graph-chaos seed 11390: a job of 25 tasks, a TaskManager resumed
+    /// just before the restart fell due, and the event loop busy with its
+    /// 9 stale tasks for 12 ms. A job of 4 tasks gets 14 ms.
+    #[test]
+    fn the_slack_for_a_busy_loop_grows_with_the_job() {
+        let big = |t: u64| {
+            on(
+                "jm-0",
+                t,
+                TraceEvent::TasksDeployed {
+                    attempt: 2,
+                    tasks: 25,
+                    restored_from: None,
+                },
+            )
+        };
+        let late_by = |ms: u64, deploy: &dyn Fn(u64) -> TraceEntry| {
+            let mut trace = failure("jm-0", 100);
+            trace.push(fault(900, "pause jm-0"));
+            trace.push(fault(2500, "resume jm-0"));
+            trace.push(deploy(2500 + ms));
+            check(&fixed(), Checkpointing::Enabled, 0, &trace).passed()
+        };
+        assert!(late_by(BUSY_LOOP_SLACK_MS + 25, &big));
+        assert!(!late_by(BUSY_LOOP_SLACK_MS + 26, &big));
+        assert!(late_by(BUSY_LOOP_SLACK_MS + 4, &|t| deployed("jm-0", t)));
+        assert!(!late_by(BUSY_LOOP_SLACK_MS + 5, &|t| deployed("jm-0", t)));
     }
 
     #[test]
