@@ -6,6 +6,30 @@ use halab_scenarios::parse_scenario;
 use halab_sim::harness::run_seed;
 use halab_sim::scenario::{Scenario, Topology};
 
+/// source → a ⇄ b → sink: a loop of two maps.
+pub(crate) fn cycle_job() -> String {
+    let map = |id: &str, inputs: &str| {
+        op(
+            id,
+            "map",
+            2,
+            &[],
+            &format!("function = \"value + 1\"\ninputs = [{inputs}]\n"),
+        )
+    };
+    op("source", "source", 2, &[], "")
+        + &map("a", "{ from = \"source\" }, { from = \"b\" }")
+        + &map("b", "{ from = \"a\" }")
+        + &op("sink", "sink", 2, &["b"], "")
+}
+
+/// The first violating run of `s` over `seeds`.
+pub(crate) fn first_violation(s: &Scenario, seeds: std::ops::RangeInclusive<u64>) -> Option<halab_sim::RunRecord> {
+    seeds
+        .map(|seed| run_seed(s, seed).expect("valid"))
+        .find(|r| r.verdict == halab_sim::record::Verdict::Violation)
+}
+
 /// A scenario with `job` as its `[job]` table (and whatever tables follow).
 pub(crate) fn scenario_text(job: &str) -> String {
     format!(
@@ -185,26 +209,7 @@ fn refusals() -> Vec<(String, &'static str, &'static str)> {
             "`forward` joins subtask i to subtask i, but `source` has parallelism 2 and `double` 3",
             "ship = \"forward\"",
         ),
-        (
-            src.clone()
-                + &op(
-                    "a",
-                    "map",
-                    2,
-                    &[],
-                    "function = \"value + 1\"\ninputs = [{ from = \"source\" }, { from = \"b\" }]\n",
-                )
-                + &op(
-                    "b",
-                    "map",
-                    2,
-                    &[],
-                    "function = \"value + 1\"\ninputs = [{ from = \"a\" }]\n",
-                )
-                + &sink_of("b"),
-            "is a cycle without an iteration head",
-            "",
-        ),
+        (cycle_job(), "is a cycle without an iteration head", ""),
         (
             src.clone() + &op("sink", "sink", 2, &["source"], "") + &op("after", "sink", 2, &["sink"], ""),
             "`sink` is a sink: it has no output",
@@ -405,8 +410,7 @@ mod broken_engines {
     use halab_engine::config::Sabotage;
     use halab_scenarios::catalogue;
     use halab_sim::human::HumanDuration;
-    use halab_sim::record::{RunRecord, Verdict};
-    use halab_sim::run_seed;
+    use halab_sim::record::RunRecord;
     use halab_sim::scenario::ConfigValue;
     use halab_sim::scenario::Scenario;
 
@@ -421,9 +425,7 @@ mod broken_engines {
 
     /// The first violating run over the seeds.
     fn first_violation(s: &Scenario) -> Option<RunRecord> {
-        SEEDS
-            .map(|seed| run_seed(s, seed).expect("valid"))
-            .find(|r| r.verdict == Verdict::Violation)
+        super::first_violation(s, SEEDS)
     }
 
     #[test]
@@ -548,8 +550,7 @@ mod join {
     use halab_engine::config::Sabotage;
     use halab_scenarios::catalogue;
     use halab_sim::human::HumanDuration;
-    use halab_sim::record::{RunRecord, Verdict};
-    use halab_sim::run_seed;
+    use halab_sim::record::RunRecord;
     use halab_sim::scenario::Scenario;
 
     use super::{op, scenario_text};
@@ -566,9 +567,7 @@ mod join {
     }
 
     fn first_violation(s: &Scenario) -> Option<RunRecord> {
-        SEEDS
-            .map(|seed| run_seed(s, seed).expect("valid"))
-            .find(|r| r.verdict == Verdict::Violation)
+        super::first_violation(s, SEEDS)
     }
 
     #[test]
@@ -676,26 +675,11 @@ mod common_cli;
 mod cli {
     use super::common_cli::{fresh_dir, halab, stderr};
 
-    use super::{op, scenario_text};
+    use super::scenario_text;
 
     #[test]
     fn halab_run_refuses_a_cyclic_graph_at_its_line_with_exit_2() {
-        let job = op("source", "source", 2, &[], "")
-            + &op(
-                "a",
-                "map",
-                2,
-                &[],
-                "function = \"value + 1\"\ninputs = [{ from = \"source\" }, { from = \"b\" }]\n",
-            )
-            + &op(
-                "b",
-                "map",
-                2,
-                &[],
-                "function = \"value + 1\"\ninputs = [{ from = \"a\" }]\n",
-            )
-            + &op("sink", "sink", 2, &["b"], "");
+        let job = super::cycle_job();
         let text = scenario_text(&job);
         let dir = fresh_dir("job-graph-cycle");
         let file = dir.join("cycle.toml");

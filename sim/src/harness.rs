@@ -21,7 +21,6 @@ use crate::checkers::windows::WindowsCheck;
 use crate::checkers::{self, conformance, leadership, liveness, rescaling, CheckResult};
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
-use crate::graph_reference::GraphReference;
 use crate::history::{End, History};
 use crate::progress::Progress;
 use std::collections::BTreeMap;
@@ -134,21 +133,6 @@ pub(crate) fn output_check(sc: &Scenario, content: &SourceContent) -> OutputChec
             GraphCheck::new(&sc.job_graph(), content)
                 .expect("invariant: validation refuses graphs without a reference"),
         )),
-    }
-}
-
-/// How many distinct outputs a complete run commits: one per source record
-/// (keyed counts), one per (key, window) for the window topology, the
-/// reference's outputs for any other graph.
-pub(crate) fn expected_outputs(sc: &Scenario, content: &SourceContent) -> u64 {
-    match sc.topology_shape() {
-        Some(Topology::Window) => content
-            .reference_windows(sc.window_size_ms().expect("invariant: the window topology has a size"))
-            .len() as u64,
-        Some(_) => content.total(),
-        None => GraphReference::new(&sc.job_graph(), content)
-            .expect("invariant: validation refuses graphs without a reference")
-            .total(),
     }
 }
 
@@ -321,7 +305,7 @@ async fn run_cluster(setup: Setup) -> SimOutput {
         max_trace_events: sc.expect.max_trace_events,
         progress,
     };
-    let mut monitor = Monitor::new(tracer, services, expected_outputs(&sc, &content), phases, limits);
+    let mut monitor = Monitor::new(tracer, services, phases, limits);
     let mut ticker = madsim::time::interval(Duration::from_millis(BUCKET_MS));
     ticker.tick().await;
     let end_ms = loop {
@@ -368,13 +352,13 @@ struct Monitor {
 }
 
 impl Monitor {
-    fn new(tracer: Tracer, services: Services, expected_outputs: u64, phases: Phases, limits: Limits) -> Monitor {
+    fn new(tracer: Tracer, services: Services, phases: Phases, limits: Limits) -> Monitor {
         Monitor {
             limits,
             too_busy_at_ms: None,
             tracer,
+            expected_outputs: services.sink_store.expected_outputs(),
             services,
-            expected_outputs,
             phases,
             buckets: Vec::new(),
             last_read: 0,
@@ -465,6 +449,8 @@ pub struct RunFacts {
     pub eo: ExactlyOnceReport,
     /// Distinct expected outputs committed.
     pub distinct: u64,
+    /// Distinct outputs a complete run commits ([`OutputCheck::expected`]).
+    pub expected: u64,
     /// When every expected output had been committed (bucket time).
     pub completed_at_ms: Option<u64>,
     pub deadline_ms: u64,
@@ -514,7 +500,7 @@ pub fn judge(sc: &Scenario, seed: u64, content: &SourceContent, facts: &RunFacts
     let status = recovery::final_status(trace);
     let live = liveness::check(
         facts.distinct,
-        expected_outputs(sc, content),
+        facts.expected,
         facts.completed_at_ms,
         facts.deadline_ms,
         status,
@@ -613,6 +599,7 @@ fn finish(run: RunOf<'_>, plan: FaultPlan, deadline_ms: u64, out: SimOutput) -> 
 fn run_facts(out: &SimOutput, deadline_ms: u64) -> RunFacts {
     RunFacts {
         distinct: out.sink.distinct_committed(),
+        expected: out.sink.expected_outputs(),
         eo: out
             .sink
             .take_check()
@@ -671,7 +658,7 @@ fn run_record(
         miscounted: eo.miscounted,
         out_of_order: eo.out_of_order,
         examples: eo.examples,
-        records_expected: expected_outputs(run.sc, &run.content),
+        records_expected: facts.expected,
         records_committed: out.sink.committed_len(),
         restarts: recovery::num_restarts(trace),
         failures_handled: conformance.failures,

@@ -163,10 +163,10 @@ impl History {
         for r in self.commits.iter().flat_map(|t| &t.records) {
             check.observe(r);
         }
-        let distinct = check.distinct();
-        let expected = crate::harness::expected_outputs(&self.scenario, &self.content);
+        let (distinct, expected) = (check.distinct(), check.expected());
         let facts = RunFacts {
             distinct,
+            expected,
             eo: check.finish().unwrap_or_default(),
             completed_at_ms: self.end.completed_at_ms.filter(|_| distinct == expected),
             deadline_ms: self.end.deadline_ms,

@@ -110,6 +110,8 @@ impl ShipName {
         }
     }
 
+    /// The name of `strategy` (tests write graphs back out).
+    #[cfg(test)]
     fn of(strategy: ShipStrategy) -> ShipName {
         match strategy {
             ShipStrategy::Forward => ShipName::Forward,
@@ -599,69 +601,68 @@ fn find_cycle(operators: &[OperatorSpec]) -> Option<Cycle> {
     })
 }
 
-/// The `[[job.operators]]` that build `graph` (the four named topologies
-/// written out: `halab` prints them so a file can start from one).
-pub fn describe(graph: &JobGraph) -> Vec<OperatorSpec> {
-    let ids: Vec<JobVertexId> = graph.vertex_ids().collect();
-    ids.iter()
-        .map(|&v| {
-            let vertex = graph.vertex(v);
-            let mut spec = OperatorSpec {
-                id: vertex.name.clone(),
-                kind: KindName::Sink,
-                parallelism: vertex.parallelism,
-                inputs: graph
-                    .inputs(v)
-                    .into_iter()
-                    .map(|(from, e)| InputSpec {
-                        from: graph.vertex(from).name.clone(),
-                        ship: Some(ShipName::of(e.ship)),
-                    })
-                    .collect(),
-                partitions: None,
-                size: None,
-                slide: None,
-                function: None,
-                predicate: None,
-            };
-            match &vertex.kind {
-                OperatorKind::Source { partitions, .. } => {
-                    spec.kind = KindName::Source;
-                    spec.partitions = Some(*partitions);
-                }
-                OperatorKind::KeyedCount => spec.kind = KindName::Count,
-                OperatorKind::TumblingWindowCount { size_ms } => {
-                    spec.kind = KindName::TumblingWindow;
-                    spec.size = Some(HumanDuration::from_millis(*size_ms));
-                }
-                OperatorKind::SlidingWindowCount { size_ms, slide_ms } => {
-                    spec.kind = KindName::SlidingWindow;
-                    spec.size = Some(HumanDuration::from_millis(*size_ms));
-                    spec.slide = Some(HumanDuration::from_millis(*slide_ms));
-                }
-                OperatorKind::ProcessingTimeWindowCount { size_ms } => {
-                    spec.kind = KindName::ProcessingTimeWindow;
-                    spec.size = Some(HumanDuration::from_millis(*size_ms));
-                }
-                OperatorKind::KeyedJoin => spec.kind = KindName::Join,
-                OperatorKind::Map { function } => {
-                    spec.kind = KindName::Map;
-                    spec.function = Some(*function);
-                }
-                OperatorKind::Filter { predicate } => {
-                    spec.kind = KindName::Filter;
-                    spec.predicate = Some(*predicate);
-                }
-                OperatorKind::TwoPhaseCommitSink => spec.kind = KindName::Sink,
-            }
-            spec
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `[[job.operators]]` that build `graph`.
+    fn describe(graph: &JobGraph) -> Vec<OperatorSpec> {
+        let ids: Vec<JobVertexId> = graph.vertex_ids().collect();
+        ids.iter()
+            .map(|&v| {
+                let vertex = graph.vertex(v);
+                let mut spec = OperatorSpec {
+                    id: vertex.name.clone(),
+                    kind: KindName::Sink,
+                    parallelism: vertex.parallelism,
+                    inputs: graph
+                        .inputs(v)
+                        .into_iter()
+                        .map(|(from, e)| InputSpec {
+                            from: graph.vertex(from).name.clone(),
+                            ship: Some(ShipName::of(e.ship)),
+                        })
+                        .collect(),
+                    partitions: None,
+                    size: None,
+                    slide: None,
+                    function: None,
+                    predicate: None,
+                };
+                match &vertex.kind {
+                    OperatorKind::Source { partitions, .. } => {
+                        spec.kind = KindName::Source;
+                        spec.partitions = Some(*partitions);
+                    }
+                    OperatorKind::KeyedCount => spec.kind = KindName::Count,
+                    OperatorKind::TumblingWindowCount { size_ms } => {
+                        spec.kind = KindName::TumblingWindow;
+                        spec.size = Some(HumanDuration::from_millis(*size_ms));
+                    }
+                    OperatorKind::SlidingWindowCount { size_ms, slide_ms } => {
+                        spec.kind = KindName::SlidingWindow;
+                        spec.size = Some(HumanDuration::from_millis(*size_ms));
+                        spec.slide = Some(HumanDuration::from_millis(*slide_ms));
+                    }
+                    OperatorKind::ProcessingTimeWindowCount { size_ms } => {
+                        spec.kind = KindName::ProcessingTimeWindow;
+                        spec.size = Some(HumanDuration::from_millis(*size_ms));
+                    }
+                    OperatorKind::KeyedJoin => spec.kind = KindName::Join,
+                    OperatorKind::Map { function } => {
+                        spec.kind = KindName::Map;
+                        spec.function = Some(*function);
+                    }
+                    OperatorKind::Filter { predicate } => {
+                        spec.kind = KindName::Filter;
+                        spec.predicate = Some(*predicate);
+                    }
+                    OperatorKind::TwoPhaseCommitSink => spec.kind = KindName::Sink,
+                }
+                spec
+            })
+            .collect()
+    }
 
     fn names(g: &JobGraph) -> Vec<String> {
         g.vertex_ids().map(|v| g.vertex(v).name.clone()).collect()

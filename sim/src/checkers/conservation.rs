@@ -47,7 +47,7 @@ pub struct Conservation {
 
 impl ConservationCheck {
     /// A check against `expected`: per key, the records that reach the
-    /// processing-time windows ([`crate::graph_reference::processing_time_inputs`]).
+    /// processing-time windows ([`crate::graph_reference::GraphReference::processing_time`]).
     pub fn new(expected: BTreeMap<u64, u64>) -> ConservationCheck {
         let total = expected.values().sum();
         ConservationCheck {

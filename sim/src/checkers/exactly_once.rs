@@ -165,6 +165,11 @@ impl ExactlyOnceCheck {
         self.distinct
     }
 
+    /// Distinct outputs a complete run commits: one per source record.
+    pub fn expected(&self) -> u64 {
+        self.content.total()
+    }
+
     /// Account for the next committed record.
     pub fn observe(&mut self, rec: &Record) {
         let (r, ex) = (&mut self.report, &mut self.examples);

@@ -45,6 +45,17 @@ impl OutputCheck {
         }
     }
 
+    /// Distinct expected outputs a complete run commits (see each check);
+    /// 0 for a kept output, which expects nothing.
+    pub fn expected(&self) -> u64 {
+        match self {
+            OutputCheck::Counts(c) => c.expected(),
+            OutputCheck::Windows(c) => c.expected(),
+            OutputCheck::Graph(c) => c.expected(),
+            OutputCheck::Keep(_) => 0,
+        }
+    }
+
     /// The report of a checking variant; `None` for [`OutputCheck::Keep`].
     pub fn finish(self) -> Option<ExactlyOnceReport> {
         match self {

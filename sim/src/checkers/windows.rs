@@ -54,6 +54,11 @@ impl WindowsCheck {
         self.seen.len() as u64
     }
 
+    /// Distinct outputs a complete run commits: one per reference window.
+    pub fn expected(&self) -> u64 {
+        self.reference.len() as u64
+    }
+
     /// Account for the next committed record.
     pub fn observe(&mut self, rec: &Record) {
         let (r, ex) = (&mut self.report, &mut self.examples);

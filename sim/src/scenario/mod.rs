@@ -193,6 +193,23 @@ impl JobSpec {
     pub fn window_size(&self) -> HumanDuration {
         self.window_size.unwrap_or(HumanDuration::from_millis(1000))
     }
+
+    /// The graph of a named topology with this job's partitions and
+    /// parallelism keys.
+    pub fn topology_graph(&self, topology: Topology) -> JobGraph {
+        let (parts, src, cnt, snk) = (
+            self.source_partitions,
+            self.source_parallelism(),
+            self.count_parallelism(),
+            self.sink_parallelism(),
+        );
+        match topology {
+            Topology::Count => JobGraph::streaming_count(parts, src, cnt, snk),
+            Topology::Union => JobGraph::union_count(parts, src, cnt, snk),
+            Topology::TwoPipelines => JobGraph::two_pipelines(parts, src, cnt, snk),
+            Topology::Window => JobGraph::windowed_count(parts, src, cnt, snk, self.window_size().as_millis()),
+        }
+    }
 }
 
 /// The `[resources]` table; every key optional (defaults in docs/cost-model.md).
@@ -366,29 +383,12 @@ impl Scenario {
     pub fn try_job_graph(&self) -> Result<JobGraph, ScenarioError> {
         let j = &self.job;
         let mut g = if j.operators.is_empty() {
-            self.topology_graph(j.topology())
+            j.topology_graph(j.topology())
         } else {
             crate::operators::build(&j.operators, j.source_partitions)?
         };
         g.bounded = j.bounded;
         Ok(g)
-    }
-
-    /// The graph of a named topology with the job's parallelism keys.
-    fn topology_graph(&self, topology: Topology) -> JobGraph {
-        let j = &self.job;
-        let (parts, src, cnt, snk) = (
-            j.source_partitions,
-            j.source_parallelism(),
-            j.count_parallelism(),
-            j.sink_parallelism(),
-        );
-        match topology {
-            Topology::Count => JobGraph::streaming_count(parts, src, cnt, snk),
-            Topology::Union => JobGraph::union_count(parts, src, cnt, snk),
-            Topology::TwoPipelines => JobGraph::two_pipelines(parts, src, cnt, snk),
-            Topology::Window => JobGraph::windowed_count(parts, src, cnt, snk, j.window_size().as_millis()),
-        }
     }
 
     /// The named topology the job is, written either way: its `topology`,
@@ -409,16 +409,13 @@ impl Scenario {
             OperatorKind::TumblingWindowCount { size_ms } => Some(size_ms),
             _ => None,
         });
-        let named = Scenario {
-            job: JobSpec {
-                source_parallelism: Some(p(|k| matches!(k, OperatorKind::Source { .. }))),
-                count_parallelism: Some(p(OperatorKind::is_keyed)),
-                sink_parallelism: Some(p(|k| matches!(k, OperatorKind::TwoPhaseCommitSink))),
-                window_size: Some(HumanDuration::from_millis(window.unwrap_or(1))),
-                operators: Vec::new(),
-                ..self.job.clone()
-            },
-            ..self.clone()
+        let named = JobSpec {
+            source_parallelism: Some(p(|k| matches!(k, OperatorKind::Source { .. }))),
+            count_parallelism: Some(p(OperatorKind::is_keyed)),
+            sink_parallelism: Some(p(|k| matches!(k, OperatorKind::TwoPhaseCommitSink))),
+            window_size: Some(HumanDuration::from_millis(window.unwrap_or(1))),
+            source_partitions: self.job.source_partitions,
+            ..JobSpec::default()
         };
         [
             Topology::Count,
@@ -430,7 +427,6 @@ impl Scenario {
         .find(|t| named.topology_graph(*t).same_structure(&g))
     }
 
-    /// Records each partition receives over the input phase.
     /// Records each source partition holds: the rate over the input phase.
     /// Validation keeps it (and [`Self::total_records`]) within
     /// [`MAX_RECORDS`]; before that it saturates instead of wrapping.

@@ -417,6 +417,13 @@ impl SinkStore {
         g.check.as_ref().map_or(0, OutputCheck::distinct)
     }
 
+    /// Distinct outputs a complete run commits ([`OutputCheck::expected`]);
+    /// 0 once the check was taken.
+    pub fn expected_outputs(&self) -> u64 {
+        let g = self.inner.lock().expect("invariant: lock not poisoned");
+        g.check.as_ref().map_or(0, OutputCheck::expected)
+    }
+
     /// Mean and max end-to-end latency (ms) of the records committed since
     /// the last call.
     pub fn take_latency_window(&self) -> (u64, u64) {

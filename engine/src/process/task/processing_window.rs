@@ -14,7 +14,6 @@ use super::driver::{run_operator, Operator};
 use super::io::OutputGate;
 use super::{TaskEnv, TaskError};
 use crate::checkpoint::{CheckpointId, OperatorState};
-use crate::config::Sabotage;
 use crate::record::{Origin, Record};
 use crate::resources::CostedOperator;
 use crate::trace::Tracer;
@@ -72,21 +71,7 @@ impl Operator for ProcessingWindow {
 pub async fn run(env: TaskEnv, size_ms: u64) -> Result<(), TaskError> {
     let restored = env.restored_state().await?;
     let empty = WindowCounts::tumbling(size_ms);
-    let windows = if env.sabotage == Sabotage::CountIgnoresRestoredState {
-        empty
-    } else {
-        let snaps = restored.iter().filter_map(|s| match &s.operator {
-            OperatorState::Window(w) => Some(w),
-            _ => None,
-        });
-        WindowCounts::restore(
-            empty,
-            snaps,
-            env.partitioner().as_ref(),
-            env.tdd.id.vertex.subtask,
-            env.tdd.parallelism,
-        )
-    };
+    let windows = super::window::restore_windows(&env, &restored, empty);
     let open = windows.open_windows() as u64;
     let ready = env.restore_and_connect(&restored, |m| m.state_bytes(open)).await?;
     let op = ProcessingWindow {

@@ -6,11 +6,12 @@
 use super::driver::{run_operator, Operator};
 use super::io::OutputGate;
 use super::{TaskEnv, TaskError};
-use crate::checkpoint::{CheckpointId, OperatorState};
+use crate::checkpoint::{CheckpointId, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::record::{Origin, Record};
 use crate::resources::CostedOperator;
 use crate::window::WindowCounts;
+use std::sync::Arc;
 
 struct WindowCount {
     windows: WindowCounts,
@@ -75,25 +76,31 @@ impl Operator for WindowCount {
     }
 }
 
+/// `empty` with the open windows of `restored` this subtask owns (event or
+/// processing time: the state is the same); empty under the test-only
+/// variant that ignores restored state.
+pub(super) fn restore_windows(env: &TaskEnv, restored: &[Arc<TaskStateSnapshot>], empty: WindowCounts) -> WindowCounts {
+    if env.sabotage == Sabotage::CountIgnoresRestoredState {
+        return empty;
+    }
+    let snaps = restored.iter().filter_map(|s| match &s.operator {
+        OperatorState::Window(w) => Some(w),
+        _ => None,
+    });
+    WindowCounts::restore(
+        empty,
+        snaps,
+        env.partitioner().as_ref(),
+        env.tdd.id.vertex.subtask,
+        env.tdd.parallelism,
+    )
+}
+
 /// Run a window task of `size_ms` every `slide_ms` (tumbling: equal).
 pub async fn run(env: TaskEnv, size_ms: u64, slide_ms: u64) -> Result<(), TaskError> {
     let restored = env.restored_state().await?;
     let empty = WindowCounts::sliding(size_ms, slide_ms);
-    let windows = if env.sabotage == Sabotage::CountIgnoresRestoredState {
-        empty
-    } else {
-        let snaps = restored.iter().filter_map(|s| match &s.operator {
-            OperatorState::Window(w) => Some(w),
-            _ => None,
-        });
-        WindowCounts::restore(
-            empty,
-            snaps,
-            env.partitioner().as_ref(),
-            env.tdd.id.vertex.subtask,
-            env.tdd.parallelism,
-        )
-    };
+    let windows = restore_windows(&env, &restored, empty);
     let open = windows.open_windows() as u64;
     let ready = env.restore_and_connect(&restored, |m| m.state_bytes(open)).await?;
     run_operator(
