@@ -18,6 +18,7 @@ fn bench_checker(c: &mut Criterion) {
             keys: 500,
             distribution: halab_sim::keys::KeyDistribution::Uniform,
             records_per_second: 2000,
+            nexmark: None,
         };
         let committed = content.reference_output();
         g.throughput(Throughput::Elements(committed.len() as u64));

@@ -241,6 +241,7 @@ fn tumbling_windows_commit_every_window_exactly_once_through_a_crash() {
             keys: s.job.keys,
             distribution: s.job.key_distribution,
             records_per_second: s.job.records_per_second,
+            nexmark: None,
         };
         assert_eq!(r.records_committed, content.reference_windows(size).len() as u64);
     }

@@ -222,7 +222,7 @@ fn refusals() -> Vec<(String, &'static str, &'static str)> {
         ),
         (
             src.clone() + &op("count", "count", 2, &["source"], "size = \"1s\"\n") + &sink_of("count"),
-            "only a tumbling-window, sliding-window or processing-time-window operator has `size`",
+            "only a tumbling-window, sliding-window, processing-time-window or join operator has `size`",
             "size = \"1s\"",
         ),
         (

@@ -3,12 +3,15 @@
 //!
 //! | operator | expression        | meaning                                   |
 //! |----------|-------------------|-------------------------------------------|
-//! | map      | `value * N`       | multiply the value (currency conversion)  |
+//! | map      | `value * N`       | multiply the value                        |
+//! | map      | `value * N / D`   | scale the value (NexMark q1's conversion), rounding down |
 //! | map      | `value + N`       | add to the value                          |
 //! | map      | `key % N`         | re-key: the key modulo `N` (`N` ≥ 1)      |
 //! | filter   | `key % N == R`    | keep records whose key modulo `N` is `R`  |
 //! | filter   | `value % N == R`  | keep records whose value modulo `N` is `R`|
 //! | filter   | `value >= N`      | keep records whose value is at least `N`  |
+//! | filter   | `value < N`       | keep records whose value is below `N`     |
+//! | filter   | `value == N`      | keep records whose value is `N`           |
 //!
 //! Arithmetic saturates, so every function is total. The simulator's
 //! reference interpreter applies the same functions, so the engine and the
@@ -26,6 +29,8 @@ use crate::record::Record;
 pub enum MapFunction {
     /// `value * N`.
     ScaleValue(u64),
+    /// `value * N / D` (`D` ≥ 1), rounded down, computed without overflow.
+    ScaleValueBy { numerator: u64, denominator: u64 },
     /// `value + N`.
     AddToValue(u64),
     /// `key % N`: the record gets a new key (a later key-by regroups it).
@@ -41,6 +46,10 @@ pub enum FilterPredicate {
     ValueModulo { modulus: u64, remainder: u64 },
     /// `value >= N`.
     ValueAtLeast(u64),
+    /// `value < N`.
+    ValueBelow(u64),
+    /// `value == N`.
+    ValueEquals(u64),
 }
 
 impl FilterPredicate {
@@ -63,6 +72,14 @@ impl MapFunction {
                 value: r.value.saturating_add(n),
                 ..r
             },
+            MapFunction::ScaleValueBy { numerator, denominator } => {
+                assert!(denominator > 0, "invariant: `/ 0` is refused when parsed");
+                let v = u128::from(r.value) * u128::from(numerator) / u128::from(denominator);
+                Record {
+                    value: u64::try_from(v).unwrap_or(u64::MAX),
+                    ..r
+                }
+            }
             MapFunction::KeyModulo(n) => {
                 assert!(n > 0, "invariant: `key % 0` is refused when parsed");
                 Record { key: r.key % n, ..r }
@@ -83,6 +100,8 @@ impl FilterPredicate {
                 r.value % modulus == remainder
             }
             FilterPredicate::ValueAtLeast(n) => r.value >= n,
+            FilterPredicate::ValueBelow(n) => r.value < n,
+            FilterPredicate::ValueEquals(n) => r.value == n,
         }
     }
 }
@@ -92,6 +111,7 @@ impl fmt::Display for MapFunction {
         match self {
             MapFunction::ScaleValue(n) => write!(f, "value * {n}"),
             MapFunction::AddToValue(n) => write!(f, "value + {n}"),
+            MapFunction::ScaleValueBy { numerator, denominator } => write!(f, "value * {numerator} / {denominator}"),
             MapFunction::KeyModulo(n) => write!(f, "key % {n}"),
         }
     }
@@ -103,17 +123,19 @@ impl fmt::Display for FilterPredicate {
             FilterPredicate::KeyModulo { modulus, remainder } => write!(f, "key % {modulus} == {remainder}"),
             FilterPredicate::ValueModulo { modulus, remainder } => write!(f, "value % {modulus} == {remainder}"),
             FilterPredicate::ValueAtLeast(n) => write!(f, "value >= {n}"),
+            FilterPredicate::ValueBelow(n) => write!(f, "value < {n}"),
+            FilterPredicate::ValueEquals(n) => write!(f, "value == {n}"),
         }
     }
 }
 
 /// The words of an expression, split on white space and around operators.
 fn tokens(s: &str) -> Vec<String> {
-    let spaced = s.replace("==", " == ").replace(">=", " >= ");
+    let spaced = s.replace("==", " == ").replace(">=", " >= ").replace('<', " < ");
     let spaced: String = spaced
         .chars()
         .flat_map(|c| match c {
-            '*' | '+' | '%' => vec![' ', c, ' '],
+            '*' | '+' | '%' | '/' => vec![' ', c, ' '],
             c => vec![c],
         })
         .collect();
@@ -140,10 +162,14 @@ impl FromStr for MapFunction {
         let words: Vec<&str> = t.iter().map(String::as_str).collect();
         match words.as_slice() {
             ["value", "*", n] => Ok(MapFunction::ScaleValue(number(n, s)?)),
+            ["value", "*", n, "/", d] => Ok(MapFunction::ScaleValueBy {
+                numerator: number(n, s)?,
+                denominator: positive(d, s)?,
+            }),
             ["value", "+", n] => Ok(MapFunction::AddToValue(number(n, s)?)),
             ["key", "%", n] => Ok(MapFunction::KeyModulo(positive(n, s)?)),
             _ => Err(format!(
-                "`{s}` is not a map function (expected `value * N`, `value + N` or `key % N`)"
+                "`{s}` is not a map function (expected `value * N`, `value * N / D`, `value + N` or `key % N`)"
             )),
         }
     }
@@ -172,8 +198,10 @@ impl FromStr for FilterPredicate {
                 Ok(FilterPredicate::ValueModulo { modulus, remainder })
             }
             ["value", ">=", n] => Ok(FilterPredicate::ValueAtLeast(number(n, s)?)),
+            ["value", "<", n] => Ok(FilterPredicate::ValueBelow(number(n, s)?)),
+            ["value", "==", n] => Ok(FilterPredicate::ValueEquals(number(n, s)?)),
             _ => Err(format!(
-                "`{s}` is not a filter predicate (expected `key % N == R`, `value % N == R` or `value >= N`)"
+                "`{s}` is not a filter predicate (expected `key % N == R`, `value % N == R`, `value >= N`, `value < N` or `value == N`)"
             )),
         }
     }
@@ -218,11 +246,17 @@ mod tests {
 
     #[test]
     fn expressions_round_trip_through_their_text() {
-        for text in ["value * 3", "value + 0", "key % 7"] {
+        for text in ["value * 3", "value * 908 / 1000", "value + 0", "key % 7"] {
             let f: MapFunction = text.parse().expect(text);
             assert_eq!(f.to_string(), text);
         }
-        for text in ["key % 3 == 0", "value % 2 == 1", "value >= 10"] {
+        for text in [
+            "key % 3 == 0",
+            "value % 2 == 1",
+            "value >= 10",
+            "value < 4",
+            "value == 10",
+        ] {
             let p: FilterPredicate = text.parse().expect(text);
             assert_eq!(p.to_string(), text);
         }
@@ -243,7 +277,15 @@ mod tests {
         assert_eq!(MapFunction::AddToValue(3).apply(r), rec(10, 7));
         assert_eq!(MapFunction::KeyModulo(3).apply(r), rec(1, 4));
         assert_eq!(MapFunction::ScaleValue(u64::MAX).apply(r).value, u64::MAX);
+        let q1: MapFunction = "value * 908 / 1000".parse().expect("q1");
+        assert_eq!(q1.apply(rec(1, 12_345)).value, 11_209, "12,345 * 0.908 = 11,209.26");
+        assert_eq!(
+            q1.apply(rec(1, u64::MAX)).value,
+            u64::MAX / 1000 * 908 + 908 * (u64::MAX % 1000) / 1000
+        );
         let p = |s: &str| s.parse::<FilterPredicate>().expect(s);
+        assert!(p("value < 5").test(&r) && !p("value < 4").test(&r));
+        assert!(p("value == 4").test(&r) && !p("value == 5").test(&r));
         assert!(p("key % 3 == 1").test(&r) && !p("key % 3 == 0").test(&r));
         assert!(p("value % 4 == 0").test(&r) && !p("value % 3 == 0").test(&r));
         assert!(p("value >= 4").test(&r) && !p("value >= 5").test(&r));
@@ -256,6 +298,8 @@ mod tests {
         assert!(e.contains("divides by zero"), "{e}");
         let e = "value / 2".parse::<MapFunction>().unwrap_err();
         assert!(e.contains("not a map function"), "{e}");
+        let e = "value * 908 / 0".parse::<MapFunction>().unwrap_err();
+        assert!(e.contains("divides by zero"), "{e}");
         let e = "key % 3 == 3".parse::<FilterPredicate>().unwrap_err();
         assert!(e.contains("never true"), "{e}");
         let e = "value >= x".parse::<FilterPredicate>().unwrap_err();

@@ -33,8 +33,13 @@ pub enum OperatorKind {
     /// key: a record counts in the window of the time its task takes it.
     ProcessingTimeWindowCount { size_ms: u64 },
     /// Incremental inner join on the key of its two inputs (the first
-    /// listed is the left): [`crate::join`].
-    KeyedJoin,
+    /// listed is the left): [`crate::join`]. With `window_ms`, a window
+    /// join: only records in the same tumbling event-time window of that
+    /// size pair.
+    KeyedJoin { window_ms: Option<u64> },
+    /// Per window of an event-time window's results, the results with the
+    /// highest value ([`crate::window_max`]); parallelism 1.
+    WindowMax,
     /// Two-phase-commit sink into the sink store.
     TwoPhaseCommitSink,
     /// One record out per record in ([`MapFunction`]); no state.
@@ -53,7 +58,7 @@ impl OperatorKind {
                 | OperatorKind::TumblingWindowCount { .. }
                 | OperatorKind::SlidingWindowCount { .. }
                 | OperatorKind::ProcessingTimeWindowCount { .. }
-                | OperatorKind::KeyedJoin
+                | OperatorKind::KeyedJoin { .. }
         )
     }
 
@@ -61,7 +66,9 @@ impl OperatorKind {
     pub fn is_event_time(&self) -> bool {
         matches!(
             self,
-            OperatorKind::TumblingWindowCount { .. } | OperatorKind::SlidingWindowCount { .. }
+            OperatorKind::TumblingWindowCount { .. }
+                | OperatorKind::SlidingWindowCount { .. }
+                | OperatorKind::WindowMax
         )
     }
 }
@@ -256,7 +263,7 @@ impl JobGraph {
                     }
                 }
                 _ if !has_inputs => return Err(GraphError::MissingInputs(v.name.clone())),
-                OperatorKind::KeyedJoin => {
+                OperatorKind::KeyedJoin { .. } => {
                     let inputs = self.graph.edges_directed(n, Direction::Incoming).count();
                     if inputs != 2 {
                         return Err(GraphError::JoinInputs(v.name.clone(), inputs));

@@ -8,6 +8,9 @@
 //! two arrives second, whatever the interleaving. A result has the key,
 //! the sum of the two values, the left record's origin and the later of
 //! the two event times.
+//!
+//! A window join (Flink's tumbling window join) pairs only records whose
+//! event times fall in the same tumbling window of `window_ms`.
 
 use std::collections::BTreeMap;
 
@@ -51,6 +54,17 @@ pub struct JoinState {
     /// key → (left records, right records), each in arrival order.
     sides: BTreeMap<u64, (Vec<Record>, Vec<Record>)>,
     kept: usize,
+    /// A window join's window size.
+    window_ms: Option<u64>,
+}
+
+/// Whether `a` and `b` pair: always, or, in a window join, when their
+/// event times fall in the same window.
+fn pair(window_ms: Option<u64>, a: &Record, b: &Record) -> bool {
+    window_ms.is_none_or(|w| {
+        assert!(w > 0, "invariant: a join window has a positive size");
+        a.timestamp_ms / w == b.timestamp_ms / w
+    })
 }
 
 /// A join snapshot: every kept record with its side, by key then side.
@@ -60,13 +74,30 @@ pub struct JoinSnapshot {
 }
 
 impl JoinState {
+    /// An empty join, a window join when `window_ms` is given.
+    pub fn new(window_ms: Option<u64>) -> JoinState {
+        JoinState {
+            window_ms,
+            ..JoinState::default()
+        }
+    }
+
     /// Keep `rec` from `side`; the results of joining it with what the
     /// other side holds.
     pub fn add(&mut self, side: Side, rec: Record) -> Vec<Record> {
+        let w = self.window_ms;
         let (left, right) = self.sides.entry(rec.key).or_default();
         let out: Vec<Record> = match side {
-            Side::Left => right.iter().map(|r| joined(&rec, r)).collect(),
-            Side::Right => left.iter().map(|l| joined(l, &rec)).collect(),
+            Side::Left => right
+                .iter()
+                .filter(|r| pair(w, &rec, r))
+                .map(|r| joined(&rec, r))
+                .collect(),
+            Side::Right => left
+                .iter()
+                .filter(|l| pair(w, l, &rec))
+                .map(|l| joined(l, &rec))
+                .collect(),
         };
         match side {
             Side::Left => left.push(rec),
@@ -101,13 +132,14 @@ impl JoinState {
 
     /// Restore from snapshots, keeping the keys `subtask` owns.
     pub fn restore<'a>(
+        window_ms: Option<u64>,
         snapshots: impl IntoIterator<Item = &'a JoinSnapshot>,
         partitioner: &dyn Partitioner,
         subtask: u32,
         parallelism: u32,
     ) -> JoinState {
         assert!(subtask < parallelism, "invariant: subtask {subtask} of {parallelism}");
-        let mut state = JoinState::default();
+        let mut state = JoinState::new(window_ms);
         for s in snapshots {
             for (side, rec) in &s.entries {
                 if partitioner.owner(rec.key, parallelism) != subtask {
@@ -181,6 +213,29 @@ mod tests {
     }
 
     #[test]
+    fn a_window_join_pairs_records_of_the_same_window_only() {
+        // Event times are offset * 10: offsets 0..9 in window 0 of 100 ms.
+        let mut s = JoinState::new(Some(100));
+        assert!(s.add(Side::Left, rec(1, 10, 5)).is_empty());
+        assert!(s.add(Side::Right, rec(1, 1, 12)).is_empty(), "120 ms: the next window");
+        assert_eq!(s.add(Side::Right, rec(1, 2, 9)).len(), 1, "90 ms: the same window");
+        assert_eq!(
+            s.add(Side::Left, rec(1, 20, 10)).len(),
+            1,
+            "100 ms pairs with 120 ms only"
+        );
+        let snap = s.snapshot();
+        let p = KeyGroupPartitioner::new(128);
+        let mut back = JoinState::restore(Some(100), [&snap], &p, 0, 1);
+        assert_eq!(back, s, "a restore keeps the window");
+        assert_eq!(
+            back.add(Side::Right, rec(1, 3, 19)).len(),
+            1,
+            "190 ms: with 100 ms only"
+        );
+    }
+
+    #[test]
     fn snapshot_restore_keeps_each_record_with_its_owner() {
         let p = KeyGroupPartitioner::new(128);
         let mut s = JoinState::default();
@@ -190,11 +245,11 @@ mod tests {
         }
         let snap = s.snapshot();
         assert_eq!(
-            JoinState::restore([&snap], &p, 0, 1),
+            JoinState::restore(None, [&snap], &p, 0, 1),
             s,
             "same parallelism: the same state"
         );
-        let parts: Vec<JoinState> = (0..3).map(|i| JoinState::restore([&snap], &p, i, 3)).collect();
+        let parts: Vec<JoinState> = (0..3).map(|i| JoinState::restore(None, [&snap], &p, i, 3)).collect();
         assert_eq!(parts.iter().map(JoinState::len).sum::<usize>(), 40);
     }
 }

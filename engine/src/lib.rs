@@ -38,3 +38,4 @@ pub mod state;
 pub mod status;
 pub mod trace;
 pub mod window;
+pub mod window_max;

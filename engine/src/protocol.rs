@@ -242,13 +242,15 @@ pub enum SourceLogRequest {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceLogResponse {
-    /// `keys[i]` is the key of the record at `offset + i`; record `o`
+    /// `keys[i]` is the key of the record at `offset + i` and `values[i]`
+    /// its value (`values` is empty when every value is 1); record `o`
     /// arrived at event time `o * 1000 / records_per_second` ms. `end` is set
     /// once the partition holds all its records and this fetch reached them.
     Records {
         partition: u32,
         offset: u64,
         keys: Vec<u64>,
+        values: Vec<u64>,
         records_per_second: u64,
         end: bool,
     },

@@ -34,6 +34,12 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("graph-unaligned", include_str!("../catalogue/graph-unaligned.toml")),
     ("join-crash", include_str!("../catalogue/join-crash.toml")),
     ("join-unaligned", include_str!("../catalogue/join-unaligned.toml")),
+    ("nexmark-q1", include_str!("../catalogue/nexmark-q1.toml")),
+    ("nexmark-q2", include_str!("../catalogue/nexmark-q2.toml")),
+    ("nexmark-q3", include_str!("../catalogue/nexmark-q3.toml")),
+    ("nexmark-q5", include_str!("../catalogue/nexmark-q5.toml")),
+    ("nexmark-q8", include_str!("../catalogue/nexmark-q8.toml")),
+    ("nexmark-q12", include_str!("../catalogue/nexmark-q12.toml")),
     (
         "checkpoint-storage-outage",
         include_str!("../catalogue/checkpoint-storage-outage.toml"),

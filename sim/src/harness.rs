@@ -203,14 +203,7 @@ fn simulate(
     progress: Progress,
 ) -> Result<RunOutput, ScenarioError> {
     let phases = Phases::of(&sc, &engine, &plan);
-    let content = SourceContent {
-        seed,
-        partitions: sc.job.source_partitions,
-        records_per_partition: sc.records_per_partition(),
-        keys: sc.job.keys,
-        distribution: sc.job.key_distribution,
-        records_per_second: sc.job.records_per_second,
-    };
+    let content = SourceContent::of(&sc, seed);
     let mut rt = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
     rt.set_time_limit(Duration::from_millis(phases.deadline_ms + phases.quiet_ms + 60_000));
     let setup = Setup {

@@ -83,14 +83,19 @@ impl History {
             "trace_hash": self.trace_hash,
         }));
         for p in 0..c.partitions {
-            for o in 0..c.records_per_partition {
-                line(json!({
+            for o in 0..c.partition_len(p) {
+                let (key, value) = c.record_at(p, o);
+                let mut offered = json!({
                     "kind": "offered",
                     "partition": p,
                     "offset": o,
-                    "key": c.key_at(p, o),
-                    "timestamp_ms": c.timestamp_ms(o),
-                }));
+                    "key": key,
+                    "timestamp_ms": c.timestamp_at(p, o),
+                });
+                if c.nexmark.is_some() {
+                    offered["value"] = json!(value);
+                }
+                line(offered);
             }
         }
         for t in &self.commits {
@@ -134,14 +139,7 @@ impl History {
         let scenario: Scenario = toml::from_str(toml).map_err(|e| format!("header: scenario: {e}"))?;
         let c = &h["content"];
         let num = |v: &Value, k: &str| v[k].as_u64().ok_or(format!("header: no {k}"));
-        let content = SourceContent {
-            seed: num(c, "seed")?,
-            partitions: u32::try_from(num(c, "partitions")?).map_err(|e| e.to_string())?,
-            records_per_partition: num(c, "records_per_partition")?,
-            keys: num(c, "keys")?,
-            distribution: scenario.job.key_distribution,
-            records_per_second: num(c, "records_per_second")?,
-        };
+        let content = SourceContent::of(&scenario, num(c, "seed")?);
         Ok(History {
             scenario,
             seed: num(&h, "seed")?,

@@ -28,6 +28,7 @@ pub mod human;
 pub mod keys;
 pub mod latency;
 pub mod names;
+pub mod nexmark;
 pub mod operators;
 pub mod plan_check;
 pub mod progress;

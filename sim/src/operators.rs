@@ -27,7 +27,8 @@ use halab_engine::graph::{JobGraph, JobVertexId, OperatorKind, ShipStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::human::HumanDuration;
-use crate::scenario::{ScenarioError, MAX_PARALLELISM};
+use crate::nexmark::{EventKind, Field, Projection};
+use crate::scenario::{ScenarioError, Workload, MAX_PARALLELISM};
 
 /// One `[[job.operators]]` entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,7 +44,8 @@ pub struct OperatorSpec {
     /// Source only: how many partitions it reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partitions: Option<u32>,
-    /// Tumbling and sliding windows: their size.
+    /// Tumbling and sliding windows: their size; a join's window (a
+    /// window join) when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<HumanDuration>,
     /// Sliding window only: how far apart windows start (at most `size`).
@@ -55,6 +57,15 @@ pub struct OperatorSpec {
     /// Filter only (`key % N == R`, `value % N == R`, `value >= N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicate: Option<FilterPredicate>,
+    /// Source of a `nexmark` workload only: the events it reads
+    /// (`person`, `auction` or `bid`) and the two fields that become each
+    /// record's key and value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Field>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Field>,
 }
 
 fn one() -> u32 {
@@ -75,6 +86,9 @@ pub enum KindName {
     Join,
     Map,
     Filter,
+    /// Per window of an event-time window's results, those with the
+    /// highest value (NexMark q5); parallelism 1.
+    MaxPerWindow,
     /// The two-phase-commit sink.
     Sink,
 }
@@ -152,8 +166,11 @@ fn at(i: usize, key: &str, message: impl Into<String>) -> ScenarioError {
 
 /// Build the job graph of `operators` over `partitions` source partitions,
 /// or say which key is wrong and why.
-pub fn build(operators: &[OperatorSpec], partitions: u32) -> Result<JobGraph, ScenarioError> {
+pub fn build(operators: &[OperatorSpec], partitions: u32, workload: Workload) -> Result<JobGraph, ScenarioError> {
     let ids = check_ids(operators)?;
+    for (i, op) in operators.iter().enumerate() {
+        check_events(i, op, workload)?;
+    }
     let ranges = source_ranges(operators, partitions)?;
     let mut g = JobGraph::new();
     for (i, op) in operators.iter().enumerate() {
@@ -173,6 +190,7 @@ pub fn build(operators: &[OperatorSpec], partitions: u32) -> Result<JobGraph, Sc
         }
     }
     check_acyclic(&g, operators)?;
+    check_projections(operators)?;
     check_processing_time_outputs(operators)?;
     if !operators.iter().any(|o| o.kind == KindName::Sink) {
         return Err(ScenarioError {
@@ -221,18 +239,41 @@ fn check_parallelism(i: usize, op: &OperatorSpec) -> Result<(), ScenarioError> {
     }
 }
 
-/// Each source's first partition and partition count.
+/// Each source's first partition and partition count. Sources share the
+/// partitions of their topic (a `nexmark` workload's events) or of the
+/// whole log.
 fn source_ranges(operators: &[OperatorSpec], partitions: u32) -> Result<BTreeMap<usize, (u32, u32)>, ScenarioError> {
     let sources: Vec<usize> = (0..operators.len())
         .filter(|i| operators[*i].kind == KindName::Source)
         .collect();
-    let Some(&last) = sources.last() else {
+    if sources.is_empty() {
         return Err(ScenarioError {
             path: "job.operators".into(),
             message: "the job has no source".into(),
             fallback: None,
         });
-    };
+    }
+    let mut topics: BTreeMap<Option<EventKind>, Vec<usize>> = BTreeMap::new();
+    for i in sources {
+        topics.entry(operators[i].events).or_default().push(i);
+    }
+    let mut ranges = BTreeMap::new();
+    for (events, sources) in topics {
+        let first = events.map_or(0, |k| k.topic() as u32 * partitions);
+        ranges.extend(topic_ranges(operators, &sources, partitions, first)?);
+    }
+    Ok(ranges)
+}
+
+/// The ranges of `sources`, which share `partitions` partitions from
+/// `first` on.
+fn topic_ranges(
+    operators: &[OperatorSpec],
+    sources: &[usize],
+    partitions: u32,
+    mut first: u32,
+) -> Result<BTreeMap<usize, (u32, u32)>, ScenarioError> {
+    let last = *sources.last().expect("invariant: a topic has a source");
     let named = sources.iter().filter(|i| operators[**i].partitions.is_some()).count();
     let counts: Vec<u32> = if named == 0 {
         let share = partitions / sources.len() as u32;
@@ -263,12 +304,16 @@ fn source_ranges(operators: &[OperatorSpec], partitions: u32) -> Result<BTreeMap
         return Err(at(
             sources[0],
             "partitions",
-            format!("the sources read {total} partitions but job.source-partitions is {partitions}"),
+            match operators[sources[0]].events {
+                None => format!("the sources read {total} partitions but job.source-partitions is {partitions}"),
+                Some(k) => format!(
+                    "the {k} sources read {total} partitions but each topic has job.source-partitions, {partitions}"
+                ),
+            },
         ));
     }
-    let mut first = 0;
     let mut ranges = BTreeMap::new();
-    for (i, n) in sources.into_iter().zip(counts) {
+    for (i, n) in sources.iter().copied().zip(counts) {
         let op = &operators[i];
         if n == 0 {
             return Err(at(i, "partitions", "a source reads at least one partition"));
@@ -287,6 +332,85 @@ fn source_ranges(operators: &[OperatorSpec], partitions: u32) -> Result<BTreeMap
         first += n;
     }
     Ok(ranges)
+}
+
+/// Entry `i` names its events exactly when it is a source of a `nexmark`
+/// workload, and projects them onto fields they have.
+fn check_events(i: usize, op: &OperatorSpec, workload: Workload) -> Result<(), ScenarioError> {
+    let nexmark_source = op.kind == KindName::Source && workload == Workload::Nexmark;
+    for (key, given) in [
+        ("events", op.events.is_some()),
+        ("key", op.key.is_some()),
+        ("value", op.value.is_some()),
+    ] {
+        if given && !nexmark_source {
+            return Err(at(
+                i,
+                key,
+                "only a source of a `workload = \"nexmark\"` job has `events`, `key` and `value`",
+            ));
+        }
+    }
+    if !nexmark_source {
+        return Ok(());
+    }
+    let needs = |key: &str| {
+        at(
+            i,
+            "kind",
+            format!("a source of NexMark events needs `events`, `key` and `value`; `{key}` is missing"),
+        )
+    };
+    let kind = op.events.ok_or_else(|| needs("events"))?;
+    for (key, field) in [("key", op.key), ("value", op.value)] {
+        let field = field.ok_or_else(|| needs(key))?;
+        if !kind.fields().contains(&field) {
+            let fields: Vec<String> = kind.fields().iter().map(Field::to_string).collect();
+            return Err(at(
+                i,
+                key,
+                format!(
+                    "a {kind} has no field `{field}`; its fields are {}",
+                    either_str(&fields)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What each NexMark topic read is projected onto: its sources'
+/// `key` and `value`; every source of a topic must agree (they read the
+/// same log, which projects each topic one way).
+pub fn projections(operators: &[OperatorSpec]) -> BTreeMap<EventKind, Projection> {
+    check_projections(operators).expect("invariant: validation refuses sources of one topic that disagree")
+}
+
+/// [`projections`], or the source that disagrees with an earlier one.
+fn check_projections(operators: &[OperatorSpec]) -> Result<BTreeMap<EventKind, Projection>, ScenarioError> {
+    let mut out: BTreeMap<EventKind, (usize, Projection)> = BTreeMap::new();
+    for (i, op) in operators.iter().enumerate() {
+        let (Some(kind), Some(key), Some(value)) = (op.events, op.key, op.value) else {
+            continue;
+        };
+        let p = Projection { key, value };
+        match out.get(&kind) {
+            Some((first, q)) if *q != p => {
+                return Err(at(
+                    i,
+                    "key",
+                    format!(
+                        "`{}` reads the {kind} events as ({key}, {value}), but `{}` reads them as ({}, {}): sources of one topic project it alike",
+                        op.id, operators[*first].id, q.key, q.value
+                    ),
+                ));
+            }
+            _ => {
+                out.entry(kind).or_insert((i, p));
+            }
+        }
+    }
+    Ok(out.into_iter().map(|(k, (_, p))| (k, p)).collect())
 }
 
 /// The engine's kind for entry `i`; refuses keys that belong to other kinds.
@@ -315,7 +439,11 @@ fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<Op
                     ),
                 ));
             }
-            OperatorKind::KeyedJoin
+            let window_ms = match op.size {
+                Some(size) if size.as_millis() == 0 => return Err(at(i, "size", "must be positive")),
+                size => size.map(|s| s.as_millis()),
+            };
+            OperatorKind::KeyedJoin { window_ms }
         }
         KindName::Map => OperatorKind::Map {
             function: op.function.ok_or_else(|| missing("function"))?,
@@ -323,6 +451,16 @@ fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<Op
         KindName::Filter => OperatorKind::Filter {
             predicate: op.predicate.ok_or_else(|| missing("predicate"))?,
         },
+        KindName::MaxPerWindow => {
+            if op.parallelism != 1 {
+                return Err(at(
+                    i,
+                    "parallelism",
+                    "a max-per-window sees every result of a window: its parallelism is 1",
+                ));
+            }
+            OperatorKind::WindowMax
+        }
         KindName::Sink => OperatorKind::TwoPhaseCommitSink,
     })
 }
@@ -333,6 +471,7 @@ fn check_kind_keys(i: usize, op: &OperatorSpec) -> Result<(), ScenarioError> {
         KindName::TumblingWindow,
         KindName::SlidingWindow,
         KindName::ProcessingTimeWindow,
+        KindName::Join,
     ];
     let extra = [
         ("partitions", op.partitions.is_some(), &[KindName::Source][..]),
@@ -375,6 +514,12 @@ fn window_kind(i: usize, op: &OperatorSpec) -> Result<OperatorKind, ScenarioErro
     })
 }
 
+/// [`either`] of owned names.
+fn either_str(names: &[String]) -> String {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    either(&names)
+}
+
 /// `a`, `a or b`, `a, b or c`.
 fn either(names: &[&str]) -> String {
     match names {
@@ -394,6 +539,7 @@ fn kind_text(k: KindName) -> &'static str {
         KindName::Join => "join",
         KindName::Map => "map",
         KindName::Filter => "filter",
+        KindName::MaxPerWindow => "max-per-window",
         KindName::Sink => "sink",
     }
 }
@@ -429,6 +575,18 @@ fn connect_inputs(
                 i,
                 &key("from"),
                 format!("`{}` is a sink: it has no output", producer.id),
+            ));
+        }
+        let windows = [KindName::TumblingWindow, KindName::SlidingWindow];
+        if op.kind == KindName::MaxPerWindow && !windows.contains(&producer.kind) {
+            return Err(at(
+                i,
+                &key("from"),
+                format!(
+                    "`{}` is a {}: a max-per-window reads the results of a tumbling-window or sliding-window",
+                    producer.id,
+                    kind_text(producer.kind)
+                ),
             ));
         }
         if op.inputs[..j].iter().any(|earlier| earlier.from == input.from) {
@@ -628,6 +786,9 @@ mod tests {
                     slide: None,
                     function: None,
                     predicate: None,
+                    events: None,
+                    key: None,
+                    value: None,
                 };
                 match &vertex.kind {
                     OperatorKind::Source { partitions, .. } => {
@@ -648,7 +809,10 @@ mod tests {
                         spec.kind = KindName::ProcessingTimeWindow;
                         spec.size = Some(HumanDuration::from_millis(*size_ms));
                     }
-                    OperatorKind::KeyedJoin => spec.kind = KindName::Join,
+                    OperatorKind::KeyedJoin { window_ms } => {
+                        spec.kind = KindName::Join;
+                        spec.size = window_ms.map(HumanDuration::from_millis);
+                    }
                     OperatorKind::Map { function } => {
                         spec.kind = KindName::Map;
                         spec.function = Some(*function);
@@ -658,6 +822,7 @@ mod tests {
                         spec.predicate = Some(*predicate);
                     }
                     OperatorKind::TwoPhaseCommitSink => spec.kind = KindName::Sink,
+                    OperatorKind::WindowMax => spec.kind = KindName::MaxPerWindow,
                 }
                 spec
             })
@@ -683,7 +848,7 @@ mod tests {
                     _ => 0,
                 })
                 .sum();
-            let built = build(&describe(&g), partitions).expect("valid");
+            let built = build(&describe(&g), partitions, Workload::Keys).expect("valid");
             assert!(built.same_structure(&g), "{:?}", names(&g));
             assert_eq!(names(&built), names(&g));
         }
@@ -700,6 +865,9 @@ mod tests {
             slide: None,
             function: None,
             predicate: None,
+            events: None,
+            key: None,
+            value: None,
         }
     }
 
@@ -748,7 +916,7 @@ mod tests {
         let ids: Vec<&str> = cycle.path.iter().map(|i| ops[*i].id.as_str()).collect();
         assert_eq!(ids, vec!["b", "c", "a", "b"]);
         assert_eq!(cycle.closing_input, (2, 0), "b's input from a closes it");
-        let e = build(&ops, 1).expect_err("cyclic");
+        let e = build(&ops, 1, Workload::Keys).expect_err("cyclic");
         assert_eq!(e.path, "job.operators[2].inputs[0].from");
         assert!(e.message.starts_with("b → c → a → b is a cycle"), "{}", e.message);
         let selfloop = [source("s", None), map("a", &["s", "a"])];

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use halab_engine::record::{Origin, Record};
 
 use crate::keys::KeyDistribution;
+use crate::nexmark::NexmarkLog;
 
 /// SplitMix64: a small, well-mixed, stable hash.
 pub fn splitmix64(mut x: u64) -> u64 {
@@ -36,26 +37,86 @@ pub struct SourceContent {
     pub distribution: KeyDistribution,
     /// Arrival rate per partition: record `o` arrives at `o * 1000 / rate` ms.
     pub records_per_second: u64,
+    /// `Some` for the NexMark workload: the partitions are its three
+    /// topics, with their own lengths, rates and fields.
+    pub nexmark: Option<NexmarkLog>,
 }
 
 impl SourceContent {
+    /// The source content of `sc` run with `seed`.
+    pub fn of(sc: &crate::scenario::Scenario, seed: u64) -> SourceContent {
+        let nexmark = sc.job.nexmark_log(sc.duration.as_millis());
+        SourceContent {
+            seed,
+            partitions: sc.job.source_partitions * if nexmark.is_some() { 3 } else { 1 },
+            records_per_partition: sc.records_per_partition(),
+            keys: sc.job.keys,
+            distribution: sc.job.key_distribution,
+            records_per_second: sc.job.records_per_second,
+            nexmark,
+        }
+    }
+
     /// The key of the record at `(partition, offset)`.
     pub fn key_at(&self, partition: u32, offset: u64) -> u64 {
         let h = splitmix64(self.seed ^ splitmix64((u64::from(partition) << 40) ^ offset));
         self.distribution.key(self.keys, h)
     }
 
-    /// Event time of the record at `offset` (its arrival in the source log).
+    /// Event time of the record at `offset` of a keys workload's partition
+    /// (its arrival in the source log).
     pub fn timestamp_ms(&self, offset: u64) -> u64 {
+        assert!(self.nexmark.is_none(), "invariant: NexMark topics have their own rates");
         offset * 1000 / self.records_per_second.max(1)
     }
 
+    /// Records partition `p` holds.
+    pub fn partition_len(&self, p: u32) -> u64 {
+        match &self.nexmark {
+            None => self.records_per_partition,
+            Some(n) => n.records(n.locate(p).0),
+        }
+    }
+
+    /// Arrival rate of partition `p` (records/s).
+    pub fn partition_rate(&self, p: u32) -> u64 {
+        match &self.nexmark {
+            None => self.records_per_second,
+            Some(n) => n.rate(n.locate(p).0),
+        }
+    }
+
+    /// Event time of record `o` of partition `p`.
+    pub fn timestamp_at(&self, p: u32, o: u64) -> u64 {
+        o * 1000 / self.partition_rate(p).max(1)
+    }
+
+    /// `(key, value)` of record `o` of partition `p`: a key with value 1,
+    /// or a NexMark event as its topic's source projects it.
+    pub fn record_at(&self, p: u32, o: u64) -> (u64, u64) {
+        match &self.nexmark {
+            None => (self.key_at(p, o), 1),
+            Some(n) => n.record(self.seed, p, o),
+        }
+    }
+
+    /// The record at `origin`, as its source emits it.
+    pub fn source_record(&self, origin: Origin) -> Record {
+        let (key, value) = self.record_at(origin.partition, origin.offset);
+        Record {
+            key,
+            value,
+            origin,
+            timestamp_ms: self.timestamp_at(origin.partition, origin.offset),
+        }
+    }
+
     pub fn contains(&self, o: Origin) -> bool {
-        o.partition < self.partitions && o.offset < self.records_per_partition
+        o.partition < self.partitions && o.offset < self.partition_len(o.partition)
     }
 
     pub fn total(&self) -> u64 {
-        self.records_per_partition * u64::from(self.partitions)
+        (0..self.partitions).map(|p| self.partition_len(p)).sum()
     }
 
     /// The output of a fault-free sequential run that reads the partitions one
@@ -142,6 +203,7 @@ mod tests {
             keys: 10,
             distribution: crate::keys::KeyDistribution::Uniform,
             records_per_second: 100,
+            nexmark: None,
         };
         assert_eq!(c.key_at(1, 5), c.key_at(1, 5));
         let counts = c.reference_counts_by_pipeline(None);

@@ -375,6 +375,7 @@ fn content_of(s: &Scenario, seed: u64) -> SourceContent {
         keys: s.job.keys,
         distribution: s.job.key_distribution,
         records_per_second: s.job.records_per_second,
+        nexmark: None,
     }
 }
 
@@ -599,6 +600,7 @@ mod tests {
             keys: 17,
             distribution: halab_sim::keys::KeyDistribution::Uniform,
             records_per_second: 100,
+            nexmark: None,
         };
         let counts = fold(&c);
         assert_eq!(counts.iter().sum::<u64>(), 3000);

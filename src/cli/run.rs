@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use halab_scenarios::runner::run_timed_with_trace;
 use halab_sim::names::escape_control;
+use halab_sim::nexmark::EventKind;
 use halab_sim::{RunRecord, Scenario, Verdict};
 
 use super::output_file::{self, Overwrite};
@@ -45,16 +46,34 @@ pub fn banner(s: &Scenario, seed: u64) -> String {
         .vertex_ids()
         .map(|v| format!("{} {}", g.vertex(v).name, g.vertex(v).parallelism))
         .collect();
+    let input = match j.nexmark_log(s.duration.as_millis()) {
+        None => format!(
+            "{} partitions, parallelism {}, {} records/s per partition, {} keys, {} records over {}",
+            j.source_partitions,
+            escape_control(&parallelism.join(" / ")),
+            j.records_per_second,
+            j.keys,
+            s.total_records(),
+            s.duration
+        ),
+        Some(log) => {
+            let [p, a, b] = log.proportions;
+            let per_topic = EventKind::ALL.map(|k| log.records(k) * u64::from(j.source_partitions));
+            format!(
+                "NexMark persons : auctions : bids {p}:{a}:{b} in {} partitions per topic, parallelism {}, {} events/s per partition, {} persons, {} auctions and {} bids over {}",
+                j.source_partitions,
+                escape_control(&parallelism.join(" / ")),
+                j.records_per_second,
+                per_topic[0],
+                per_topic[1],
+                per_topic[2],
+                s.duration
+            )
+        }
+    };
     b.push_str(&format!(
-        "  cluster: {} TaskManagers x {} slots; job: {} partitions, parallelism {}, {} records/s per partition, {} keys, {} records over {}\n",
-        s.cluster.task_managers,
-        s.cluster.slots_per_task_manager,
-        j.source_partitions,
-        escape_control(&parallelism.join(" / ")),
-        j.records_per_second,
-        j.keys,
-        s.total_records(),
-        s.duration
+        "  cluster: {} TaskManagers x {} slots; job: {input}\n",
+        s.cluster.task_managers, s.cluster.slots_per_task_manager,
     ));
     if !s.config.is_empty() {
         let cfg: Vec<String> = s.config.iter().map(|(k, v)| format!("{k}={v}")).collect();

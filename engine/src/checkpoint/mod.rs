@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::graph::ExecutionVertexId;
 use crate::join::JoinSnapshot;
-use crate::record::ChannelRecord;
+use crate::record::{ChannelRecord, Record};
 use crate::sink::SinkState;
 use crate::state::KeyedStateSnapshot;
 use crate::window::WindowSnapshot;
@@ -46,6 +46,8 @@ pub enum OperatorState {
     Stateless,
     /// The records a keyed join keeps.
     Join(JoinSnapshot),
+    /// The window results a max-per-window keeps.
+    WindowMax(Vec<Record>),
 }
 
 /// The state one subtask writes for one checkpoint: its operator state and,
@@ -124,6 +126,10 @@ impl TaskStateSnapshot {
             OperatorState::Join(j) => match model {
                 Some(m) => m.records_bytes(j.entries.len() as u64),
                 None => 40 * j.entries.len() as u64,
+            },
+            OperatorState::WindowMax(records) => match model {
+                Some(m) => m.records_bytes(records.len() as u64),
+                None => SERIALISED_RECORD_BYTES * records.len() as u64,
             },
         }
     }

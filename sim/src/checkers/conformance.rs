@@ -243,8 +243,8 @@ impl Replay<'_> {
                 }
                 // Due times never decrease under the built-in strategies (a
                 // failure during a pending backoff does not shorten it), and
-                // the JobMaster deploys batches in due order, so each
-                // deployment carries out the oldest.
+                // the JobMaster deploys ready batches in due order, so each
+                // deployment carries out the oldest ready one.
                 let own = std::mem::take(&mut self.cancelled_for_this_failure);
                 self.due.push_back(Due {
                     at_ms: t_ms + delay_ms as u64,
@@ -302,17 +302,25 @@ impl Replay<'_> {
         }
     }
 
-    /// A deployment carries out the earliest due restart: never early (not
-    /// before its due time, nor before the tasks cancelled for it are
-    /// CANCELED), and late only when excused.
+    /// A deployment carries out the earliest due restart that may go (due,
+    /// and the tasks cancelled for it CANCELED): the JobMaster deploys every
+    /// ready batch, so a batch still waiting for its cancellation does not
+    /// hold back a later-scheduled one of another region. If none may go,
+    /// the earliest: never early (not before its due time, nor before the
+    /// tasks cancelled for it are CANCELED), and late only when excused.
     fn on_deployed(&mut self, t_ms: u64, r: &mut ConformanceReport) {
+        let ready = self
+            .due
+            .iter()
+            .position(|d| d.at_ms <= t_ms && d.own_cancels.is_empty())
+            .unwrap_or(0);
         let Some(Due {
             at_ms: t,
             waited,
             own_cancels,
             earlier_cancels,
             cancelled_ms,
-        }) = self.due.pop_front()
+        }) = self.due.remove(ready)
         else {
             return;
         };
@@ -514,6 +522,40 @@ mod tests {
                 .iter()
                 .any(|m| m.contains("before the cancellation of v1[0]")),
             "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_ready_restart_does_not_wait_for_an_earlier_one_still_cancelling() {
+        // Two regions fail 100 ms apart; their restarts fall due at 1100
+        // and 1200 ms. The first cancels v1[0], CANCELED at 3000 ms; the
+        // second is ready at 1200 ms and goes then (as in NexMark q1 seed
+        // 80, where both fell due in the same millisecond).
+        let cfg = fixed(3);
+        let check = |trace: &[TraceEntry]| check(&cfg, Checkpointing::Enabled, 0, trace);
+        let [call, end] = cancel_events(100, 3000);
+        let two = |first: u64, second: u64| {
+            let mut t = vec![
+                failed(100),
+                call.clone(),
+                restart(100, 1000, 1),
+                failed(200),
+                restart(200, 1000, 2),
+                end.clone(),
+                deployed(first),
+                deployed(second),
+            ];
+            t.sort_by_key(|e| e.t_ms);
+            t
+        };
+        let r = check(&two(1200, 3000));
+        assert!(r.passed(), "{r:?}");
+        let r = check(&two(1200, 1200));
+        assert!(
+            r.mismatches
+                .iter()
+                .any(|m| m.contains("before the cancellation of v1[0]")),
+            "both at 1200 ms: the first went before its cancellation ended: {r:?}"
         );
     }
 

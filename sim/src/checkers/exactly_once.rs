@@ -262,6 +262,7 @@ mod tests {
             keys: 5,
             distribution: crate::keys::KeyDistribution::Uniform,
             records_per_second: 10,
+            nexmark: None,
         }
     }
 

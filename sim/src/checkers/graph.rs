@@ -41,6 +41,7 @@
 //!     keys: 3,
 //!     distribution: KeyDistribution::Uniform,
 //!     records_per_second: 10,
+//!     nexmark: None,
 //! };
 //! let graph = JobGraph::streaming_count(2, 1, 1, 1);
 //! let mut check = GraphCheck::new(&graph, &content).expect("a count has a right answer");
@@ -285,6 +286,7 @@ mod tests {
             keys: 4,
             distribution: KeyDistribution::Uniform,
             records_per_second: 30,
+            nexmark: None,
         }
     }
 

@@ -125,6 +125,7 @@ mod tests {
             keys: 4,
             distribution: crate::keys::KeyDistribution::Uniform,
             records_per_second: 100,
+            nexmark: None,
         }
     }
 

@@ -72,6 +72,7 @@
 //!     keys: 3,
 //!     distribution: KeyDistribution::Uniform,
 //!     records_per_second: 10,
+//!     nexmark: None,
 //! };
 //! let graph = JobGraph::streaming_count(2, 1, 1, 1);
 //! let mut out = Vec::new();
@@ -187,6 +188,8 @@ pub fn pairings(graph: &JobGraph) -> Result<Vec<Pairing>, NondeterministicGraph>
                 return Err(window_over_membership(graph, v, filter));
             }
             OperatorKind::TumblingWindowCount { .. } | OperatorKind::SlidingWindowCount { .. } => Pairing::Exact,
+            // Over an exact window's results (validated): fixed best.
+            OperatorKind::WindowMax => Pairing::Exact,
             // Its results are checked by conservation, not by fingerprint
             // (`GraphReference::processing_time`); they feed sinks only.
             OperatorKind::ProcessingTimeWindowCount { .. } => Pairing::Exact,
@@ -194,7 +197,7 @@ pub fn pairings(graph: &JobGraph) -> Result<Vec<Pairing>, NondeterministicGraph>
             // far as the inputs' are.
             OperatorKind::Map { .. }
             | OperatorKind::Filter { .. }
-            | OperatorKind::KeyedJoin
+            | OperatorKind::KeyedJoin { .. }
             | OperatorKind::TwoPhaseCommitSink => input,
         };
         if class == Pairing::OrderDependentMembership && cause[v as usize].is_none() {
@@ -285,6 +288,7 @@ fn run_interpreter(
         counts: vec![FingerprintMap::default(); n],
         windows: vec![BTreeMap::new(); n],
         joins: vec![BTreeMap::new(); n],
+        maxes: vec![BTreeMap::new(); n],
         processing_time: BTreeMap::new(),
         sink,
     };
@@ -314,6 +318,9 @@ struct Interpreter<'g, F> {
     counts: Vec<FingerprintMap<u64>>,
     /// Per vertex: count per (window start, key) (window vertices only).
     windows: Vec<BTreeMap<(u64, u64), u64>>,
+    /// Per vertex: the window results per (event time, window origin)
+    /// (max-per-window vertices only).
+    maxes: Vec<BTreeMap<(u64, Origin), Vec<Record>>>,
     /// Per key: the records that reached a processing-time window.
     processing_time: BTreeMap<u64, u64>,
     sink: F,
@@ -339,16 +346,11 @@ impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
                 content.partitions
             );
             for p in first_partition..first_partition + partitions {
-                for o in 0..content.records_per_partition {
-                    let rec = Record {
-                        key: content.key_at(p, o),
-                        value: 1,
-                        origin: Origin {
-                            partition: p,
-                            offset: o,
-                        },
-                        timestamp_ms: content.timestamp_ms(o),
-                    };
+                for o in 0..content.partition_len(p) {
+                    let rec = content.source_record(Origin {
+                        partition: p,
+                        offset: o,
+                    });
                     self.forward(v, rec);
                 }
             }
@@ -363,6 +365,10 @@ impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
             .topological_order()
             .expect("invariant: the job graph was validated")
         {
+            if graph.vertex(v).kind == OperatorKind::WindowMax {
+                self.fire_maxes(v);
+                continue;
+            }
             let (OperatorKind::TumblingWindowCount { size_ms } | OperatorKind::SlidingWindowCount { size_ms, .. }) =
                 graph.vertex(v).kind
             else {
@@ -390,6 +396,23 @@ impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
         );
     }
 
+    /// End of input at max-per-window `v`: per window in time order, the
+    /// results with the window's highest value, by key.
+    fn fire_maxes(&mut self, v: JobVertexId) {
+        for (_, mut results) in std::mem::take(&mut self.maxes[v as usize]) {
+            let max = results
+                .iter()
+                .map(|r| r.value)
+                .max()
+                .expect("invariant: a window has a result");
+            results.retain(|r| r.value == max);
+            results.sort_by_key(|r| r.key);
+            for rec in results {
+                self.forward(v, rec);
+            }
+        }
+    }
+
     /// `rec` is an output of `v`: to each consumer, as many copies as it gets.
     fn forward(&mut self, v: JobVertexId, rec: Record) {
         for i in 0..self.consumers[v as usize].len() {
@@ -408,10 +431,14 @@ impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
             "invariant: join `{}` has two inputs",
             self.graph.vertex(v).name
         );
+        let OperatorKind::KeyedJoin { window_ms } = self.graph.vertex(v).kind else {
+            unreachable!("invariant: only joins join")
+        };
         let seen = self.joins[v as usize].entry(rec.key).or_default();
         seen[gate].push(rec);
         let pairs: Vec<(Record, Record)> = seen[1 - gate]
             .iter()
+            .filter(|other| window_ms.is_none_or(|w| other.timestamp_ms / w == rec.timestamp_ms / w))
             .map(|other| if gate == 0 { (rec, *other) } else { (*other, rec) })
             .collect();
         for (l, r) in pairs {
@@ -429,12 +456,19 @@ impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
     fn push(&mut self, v: JobVertexId, gate: usize, rec: Record) {
         let graph = self.graph;
         let out = match &graph.vertex(v).kind {
-            OperatorKind::KeyedJoin => {
+            OperatorKind::KeyedJoin { .. } => {
                 self.join(v, gate, rec);
                 None
             }
             OperatorKind::Source { .. } => unreachable!("invariant: a source has no inputs (validated)"),
             OperatorKind::Map { function } => Some(function.apply(rec)),
+            OperatorKind::WindowMax => {
+                self.maxes[v as usize]
+                    .entry((rec.timestamp_ms, rec.origin))
+                    .or_default()
+                    .push(rec);
+                None
+            }
             OperatorKind::Filter { predicate } => predicate.test(&rec).then_some(rec),
             OperatorKind::KeyedCount => {
                 let n = self.counts[v as usize].entry(rec.key).or_insert(0);

@@ -15,6 +15,7 @@ fn content() -> SourceContent {
         keys: 6,
         distribution: KeyDistribution::Uniform,
         records_per_second: 20,
+        nexmark: None,
     }
 }
 
@@ -126,7 +127,7 @@ fn a_join_gives_every_pair_of_a_keys_left_and_right_records_once() {
         },
         1,
     );
-    let join = g.add_vertex("join", OperatorKind::KeyedJoin, 2);
+    let join = g.add_vertex("join", OperatorKind::KeyedJoin { window_ms: None }, 2);
     let snk = g.add_vertex("sink", OperatorKind::TwoPhaseCommitSink, 1);
     g.connect(left, join, ShipStrategy::Hash);
     g.connect(right, join, ShipStrategy::Hash);

@@ -115,6 +115,24 @@ pub enum Topology {
     Window,
 }
 
+/// What the source log holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    /// Records with a key (drawn by `key-distribution`) and value 1.
+    #[default]
+    Keys,
+    /// NexMark's persons, auctions and bids, one topic each
+    /// ([`crate::nexmark`]); every source names the events it reads.
+    Nexmark,
+}
+
+impl Workload {
+    fn is_keys(&self) -> bool {
+        *self == Workload::Keys
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct JobSpec {
@@ -170,6 +188,12 @@ pub struct JobSpec {
     /// and window keys above are not.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub operators: Vec<OperatorSpec>,
+    /// What the source log holds (`keys` or `nexmark`).
+    #[serde(skip_serializing_if = "Workload::is_keys")]
+    pub workload: Workload,
+    /// NexMark's persons : auctions : bids (1 : 3 : 46 when left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nexmark_proportions: Option<[u64; 3]>,
 }
 
 /// The named topology's keys, with their defaults.
@@ -209,6 +233,26 @@ impl JobSpec {
             Topology::TwoPipelines => JobGraph::two_pipelines(parts, src, cnt, snk),
             Topology::Window => JobGraph::windowed_count(parts, src, cnt, snk, self.window_size().as_millis()),
         }
+    }
+
+    /// The NexMark log of a `nexmark` workload over `duration_ms` of input:
+    /// its topics, their proportions and what each topic's source
+    /// projects (validated first).
+    pub fn nexmark_log(&self, duration_ms: u64) -> Option<crate::nexmark::NexmarkLog> {
+        if self.workload != Workload::Nexmark {
+            return None;
+        }
+        let events = u128::from(self.records_per_second) * u128::from(duration_ms) / 1000;
+        let mut log = crate::nexmark::NexmarkLog::new(
+            self.source_partitions,
+            u64::try_from(events).unwrap_or(u64::MAX),
+            self.records_per_second,
+        );
+        log.proportions = self.nexmark_proportions.unwrap_or(crate::nexmark::DEFAULT_PROPORTIONS);
+        for (kind, projection) in crate::operators::projections(&self.operators) {
+            log.projections[kind.topic()] = projection;
+        }
+        Some(log)
     }
 }
 
@@ -264,6 +308,8 @@ impl Default for JobSpec {
             sink_cost_per_record: None,
             record_weight: None,
             operators: Vec::new(),
+            workload: Workload::Keys,
+            nexmark_proportions: None,
         }
     }
 }
@@ -385,7 +431,7 @@ impl Scenario {
         let mut g = if j.operators.is_empty() {
             j.topology_graph(j.topology())
         } else {
-            crate::operators::build(&j.operators, j.source_partitions)?
+            crate::operators::build(&j.operators, j.source_partitions, j.workload)?
         };
         g.bounded = j.bounded;
         Ok(g)
@@ -395,6 +441,9 @@ impl Scenario {
     /// or operators that build exactly that topology's graph (then its
     /// specialised output check applies). `None` for any other graph.
     pub fn topology_shape(&self) -> Option<Topology> {
+        if self.job.workload == Workload::Nexmark {
+            return None;
+        }
         if self.job.operators.is_empty() {
             return Some(self.job.topology());
         }

@@ -80,6 +80,7 @@ impl Scenario {
         if j.records_per_second == 0 {
             return Err(err("job.records-per-second", "must be at least 1"));
         }
+        self.validate_workload()?;
         if self.total_records() > MAX_RECORDS {
             let exact = u128::from(j.records_per_second) * u128::from(self.duration.as_millis()) / 1000
                 * u128::from(j.source_partitions);
@@ -105,6 +106,54 @@ impl Scenario {
                     parallelism.join(" / ")
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    /// A `nexmark` workload: a job of operators, NexMark's own skew, and
+    /// every topic at least one record per second and per partition.
+    fn validate_workload(&self) -> Result<(), ScenarioError> {
+        let j = &self.job;
+        if j.workload == Workload::Keys {
+            return match j.nexmark_proportions {
+                Some(_) => Err(err(
+                    "job.nexmark-proportions",
+                    "only a `workload = \"nexmark\"` job has NexMark proportions",
+                )),
+                None => Ok(()),
+            };
+        }
+        if j.operators.is_empty() {
+            return Err(err(
+                "job.workload",
+                "a NexMark job is written as [[job.operators]], its sources naming the events they read",
+            ));
+        }
+        if j.key_distribution != KeyDistribution::Uniform {
+            return Err(err(
+                "job.key-distribution",
+                "NexMark events have NexMark's own skew (hot sellers, bidders and auctions); leave key-distribution out",
+            ));
+        }
+        let log = j
+            .nexmark_log(self.duration.as_millis())
+            .expect("invariant: a nexmark workload has a NexMark log");
+        if log.proportions.contains(&0) {
+            return Err(err("job.nexmark-proportions", "every event kind needs a share above 0"));
+        }
+        for kind in crate::nexmark::EventKind::ALL {
+            if log.rate(kind) == 0 || log.records(kind) == 0 {
+                let [p, a, b] = log.proportions;
+                return Err(err(
+                    "job.records-per-second",
+                    format!(
+                        "{} events per second and partition over {} give the {kind} topic no record (proportions {p}:{a}:{b}): raise it to at least {}",
+                        j.records_per_second,
+                        self.duration,
+                        p + a + b
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -31,10 +31,10 @@ impl SourceLog {
         })
     }
 
-    /// Records of each partition that have arrived by now.
-    pub fn available(&self) -> u64 {
+    /// Records of partition `p` that have arrived by now.
+    pub fn available(&self, p: u32) -> u64 {
         let ms = self.start.elapsed().as_millis() as u64;
-        (self.records_per_second * ms / 1000).min(self.content.records_per_partition)
+        (self.content.partition_rate(p) * ms / 1000).min(self.content.partition_len(p))
     }
 
     /// Records handed out so far (re-reads after a restore count again).
@@ -45,9 +45,11 @@ impl SourceLog {
     /// Consumer lag: records that have arrived and that no source has read
     /// yet, over all partitions (a restore moves the read position back).
     pub fn lag(&self) -> u64 {
-        let available = self.available();
         let positions = self.positions.lock().expect("invariant: lock not poisoned");
-        positions.iter().map(|p| available.saturating_sub(*p)).sum()
+        (0..self.content.partitions)
+            .zip(positions.iter())
+            .map(|(p, read)| self.available(p).saturating_sub(*read))
+            .sum()
     }
 
     pub fn handle(&self, req: SourceLogRequest) -> Option<SourceLogResponse> {
@@ -55,16 +57,23 @@ impl SourceLog {
         if partition >= self.content.partitions {
             return Some(SourceLogResponse::Error(format!("no partition {partition}")));
         }
-        let end = self.available().min(offset.saturating_add(u64::from(max)));
-        let keys: Vec<u64> = (offset..end).map(|o| self.content.key_at(partition, o)).collect();
+        let end = self.available(partition).min(offset.saturating_add(u64::from(max)));
+        let (keys, values): (Vec<u64>, Vec<u64>) = match self.content.nexmark {
+            None => (
+                (offset..end).map(|o| self.content.key_at(partition, o)).collect(),
+                Vec::new(),
+            ),
+            Some(_) => (offset..end).map(|o| self.content.record_at(partition, o)).unzip(),
+        };
         *self.records_read.lock().expect("invariant: lock not poisoned") += keys.len() as u64;
         self.positions.lock().expect("invariant: lock not poisoned")[partition as usize] = end.max(offset);
         Some(SourceLogResponse::Records {
             partition,
             offset,
             keys,
-            records_per_second: self.records_per_second,
-            end: end >= self.content.records_per_partition,
+            values,
+            records_per_second: self.content.partition_rate(partition),
+            end: end >= self.content.partition_len(partition),
         })
     }
 }

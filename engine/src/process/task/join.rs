@@ -33,18 +33,19 @@ impl Operator for KeyedJoin {
     }
 }
 
-pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
+pub async fn run(env: TaskEnv, window_ms: Option<u64>) -> Result<(), TaskError> {
     // Its two inputs: which side a record is on depends on its gate.
     assert_eq!(env.tdd.input_gates.len(), 2, "invariant: a join has two inputs");
     let restored = env.restored_state().await?;
     let state = if env.sabotage == Sabotage::CountIgnoresRestoredState {
-        JoinState::default()
+        JoinState::new(window_ms)
     } else {
         let snaps = restored.iter().filter_map(|s| match &s.operator {
             OperatorState::Join(j) => Some(j),
             _ => None,
         });
         JoinState::restore(
+            window_ms,
             snaps,
             env.partitioner().as_ref(),
             env.tdd.id.vertex.subtask,

@@ -18,6 +18,7 @@ pub mod sink;
 pub mod source;
 pub mod stateless;
 pub mod window;
+pub mod window_max;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -230,7 +231,8 @@ pub async fn run(env: TaskEnv) {
         OperatorKind::TumblingWindowCount { size_ms } => window::run(env, size_ms, size_ms).await,
         OperatorKind::SlidingWindowCount { size_ms, slide_ms } => window::run(env, size_ms, slide_ms).await,
         OperatorKind::ProcessingTimeWindowCount { size_ms } => processing_window::run(env, size_ms).await,
-        OperatorKind::KeyedJoin => join::run(env).await,
+        OperatorKind::KeyedJoin { window_ms } => join::run(env, window_ms).await,
+        OperatorKind::WindowMax => window_max::run(env).await,
         OperatorKind::TwoPhaseCommitSink => sink::run(env).await,
         OperatorKind::Map { function } => stateless::run(env, stateless::Function::Map(function)).await,
         OperatorKind::Filter { predicate } => stateless::run(env, stateless::Function::Filter(predicate)).await,
@@ -311,7 +313,8 @@ impl TaskEnv {
                     OperatorState::Window(_)
                 )
                 | (OperatorKind::TwoPhaseCommitSink, OperatorState::Sink(_))
-                | (OperatorKind::KeyedJoin, OperatorState::Join(_))
+                | (OperatorKind::KeyedJoin { .. }, OperatorState::Join(_))
+                | (OperatorKind::WindowMax, OperatorState::WindowMax(_))
                 | (
                     OperatorKind::Map { .. } | OperatorKind::Filter { .. },
                     OperatorState::Stateless

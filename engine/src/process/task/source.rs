@@ -106,11 +106,13 @@ struct Reader {
     start: u64,
 }
 
-/// One fetch's answer: `keys` from `offset` on in `partition`.
+/// One fetch's answer: `keys` from `offset` on in `partition`, with
+/// their `values` (empty: every value is 1).
 struct Fetched {
     partition: u32,
     offset: u64,
     keys: Vec<u64>,
+    values: Vec<u64>,
     rate: u64,
 }
 
@@ -174,19 +176,24 @@ impl Reader {
             })
             .await
             .map_err(|e| TaskError::Service(e.to_string()))?;
-        let (keys, rate, end) = match resp {
+        let (keys, values, rate, end) = match resp {
             SourceLogResponse::Records {
                 partition,
                 offset: o,
                 keys,
+                values,
                 records_per_second,
                 end,
-            } if partition == q && o == offset => (keys, records_per_second.max(1), end),
+            } if partition == q && o == offset => (keys, values, records_per_second.max(1), end),
             other => return Err(TaskError::Service(format!("unexpected source-log answer {other:?}"))),
         };
         assert!(
             keys.len() as u64 <= u64::from(max),
             "invariant: a fetch returns at most what was asked"
+        );
+        assert!(
+            values.is_empty() || values.len() == keys.len(),
+            "invariant: a value per key, or none"
         );
         assert!(
             !self.finished.contains(&q) || keys.is_empty(),
@@ -206,6 +213,7 @@ impl Reader {
             partition: q,
             offset,
             keys,
+            values,
             rate,
         })
     }
@@ -413,13 +421,21 @@ impl SourceTask {
     async fn emit(&mut self, fetched: Fetched) -> Result<(), TaskError> {
         let (partition, offset, rate) = (fetched.partition, fetched.offset, fetched.rate);
         let n = fetched.keys.len() as u64;
+        let values = fetched.values;
         self.out
-            .emit_all(fetched.keys.into_iter().zip(offset..).map(|(key, o)| Record {
-                key,
-                value: 1,
-                origin: Origin { partition, offset: o },
-                timestamp_ms: o * 1000 / rate,
-            }))
+            .emit_all(
+                fetched
+                    .keys
+                    .into_iter()
+                    .zip(offset..)
+                    .enumerate()
+                    .map(|(i, (key, o))| Record {
+                        key,
+                        value: values.get(i).copied().unwrap_or(1),
+                        origin: Origin { partition, offset: o },
+                        timestamp_ms: o * 1000 / rate,
+                    }),
+            )
             .await?;
         self.reader.advance(partition, offset, n);
         let emitted = self.replayed + self.reader.fetched;
