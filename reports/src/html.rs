@@ -58,6 +58,8 @@ pub struct Section {
     pub heading: String,
     /// Paragraphs shown under the heading, before the plots.
     pub notes: Vec<String>,
+    /// Links shown after the notes: `(text, relative URL)`.
+    pub links: Vec<(String, String)>,
     pub plots: Vec<PlotDescription>,
 }
 
@@ -219,6 +221,13 @@ fn render_sections(h: &mut String, page: &Page<'_>) {
         let _ = writeln!(h, "<h2>{}</h2>", escape(&s.heading));
         for n in &s.notes {
             let _ = writeln!(h, "<p>{}</p>", escape(n));
+        }
+        if !s.links.is_empty() {
+            h.push_str("<ul class=\"links\">\n");
+            for (text, href) in &s.links {
+                let _ = writeln!(h, "<li><a href=\"{}\">{}</a></li>", url(href), escape(text));
+            }
+            h.push_str("</ul>\n");
         }
         for p in &s.plots {
             let [svg, png] = p.file_names();
@@ -416,6 +425,7 @@ mod tests {
         let sections = [Section {
             heading: "h".into(),
             notes: vec!["C < 2·M & more".into()],
+            links: vec![("timeline <1>".into(), "timeline x.html".into())],
             plots: vec![plot("a"), plot("b c")],
         }];
         let svg_a = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"480\"></svg>";
@@ -435,6 +445,10 @@ mod tests {
         assert!(
             html.contains("<h2>h</h2>\n<p>C &lt; 2·M &amp; more</p>"),
             "notes are escaped"
+        );
+        assert!(
+            html.contains("<li><a href=\"timeline%20x.html\">timeline &lt;1&gt;</a></li>"),
+            "links are escaped"
         );
         // Without its text, a plot is shown from the file beside the page.
         assert_eq!(attribute_after(&html, "<figure id=\"b c\">", "src"), "b%20c.svg");

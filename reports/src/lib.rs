@@ -19,6 +19,7 @@ pub mod record;
 pub mod report;
 pub mod stats;
 pub mod summary;
+pub mod timeline;
 
 pub use comparison::{comparison_groups, ComparisonGroup, ComparisonRow};
 pub use error::{RecordLineError, ReportError};

@@ -68,6 +68,9 @@ pub struct ReportInputs {
     /// Whether `records.jsonl` is written from the records or is the
     /// caller's.
     pub records_file: RecordsFile,
+    /// Timeline pages beside the report, by `(scenario, seed)`: file names
+    /// relative to the output directory, linked from the runs they show.
+    pub timelines: BTreeMap<(String, u64), String>,
 }
 
 /// What [`render_report`] does with `records.jsonl`.
@@ -117,6 +120,16 @@ fn scenario_names(records: &[RunRecord]) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// The `(scenario, seed)` of each run the report draws one by one
+/// (`ReportInputs::runs`, else one per scenario): the runs a timeline page
+/// is worth writing for.
+pub fn selected_run_keys(records: &[RunRecord], extra: &ReportInputs) -> Result<Vec<(String, u64)>, ReportError> {
+    Ok(selected_runs(records, extra)?
+        .into_iter()
+        .map(|r| (r.scenario.clone(), r.seed))
+        .collect())
 }
 
 /// The runs to draw one by one.
@@ -279,6 +292,10 @@ fn runs_section(records: &[RunRecord], extra: &ReportInputs, out_dir: &Path) -> 
     let mut runs = section("Runs: throughput and checkpoints");
     for r in selected_runs(records, extra)? {
         let seed = r.seed.to_string();
+        if let Some(file) = extra.timelines.get(&(r.scenario.clone(), r.seed)) {
+            runs.links
+                .push((format!("timeline of {} seed {}", r.scenario, r.seed), file.clone()));
+        }
         runs.plots.push(plot_throughput(
             r,
             out_dir,

@@ -21,7 +21,7 @@ use crate::checkers::windows::WindowsCheck;
 use crate::checkers::{self, conformance, leadership, liveness, rescaling, CheckResult};
 use crate::cluster::{Cluster, Services};
 use crate::faults::{FaultPlan, Service};
-use crate::history::{End, History};
+use crate::history::{End, History, LoadSample, StateSample, SubtaskTotals};
 use crate::progress::Progress;
 use std::collections::BTreeMap;
 
@@ -147,6 +147,8 @@ struct SimOutput {
     load: BTreeMap<ExecutionVertexId, SubtaskLoad>,
     /// When the run was stopped for recording too many trace events.
     too_busy_at_ms: Option<u64>,
+    /// Every second's load totals (kept histories only).
+    load_samples: Vec<LoadSample>,
 }
 
 /// When a run's phases end, in simulated ms from its start.
@@ -298,7 +300,7 @@ async fn run_cluster(setup: Setup) -> SimOutput {
         max_trace_events: sc.expect.max_trace_events,
         progress,
     };
-    let mut monitor = Monitor::new(tracer, services, phases, limits);
+    let mut monitor = Monitor::new(tracer, services, phases, limits, history);
     let mut ticker = madsim::time::interval(Duration::from_millis(BUCKET_MS));
     ticker.tick().await;
     let end_ms = loop {
@@ -342,10 +344,13 @@ struct Monitor {
     /// Trace entries the status tracker has seen.
     seen: usize,
     status: recovery::JobStatusTracker,
+    /// Every second's load totals, for a kept history.
+    history: HistoryMode,
+    load_samples: Vec<LoadSample>,
 }
 
 impl Monitor {
-    fn new(tracer: Tracer, services: Services, phases: Phases, limits: Limits) -> Monitor {
+    fn new(tracer: Tracer, services: Services, phases: Phases, limits: Limits, history: HistoryMode) -> Monitor {
         Monitor {
             limits,
             too_busy_at_ms: None,
@@ -359,13 +364,39 @@ impl Monitor {
             completed_at_ms: None,
             seen: 0,
             status: recovery::JobStatusTracker::default(),
+            history,
+            load_samples: Vec::new(),
         }
+    }
+
+    /// Each subtask's load totals, every simulated second of a run whose
+    /// history is kept (reading them changes nothing in the run).
+    fn sample_load(&mut self, now: u64) {
+        // Every tenth bucket (the ticker's times drift off whole seconds).
+        let per_second = (1000 / BUCKET_MS) as usize;
+        if self.history == HistoryMode::Off || !self.buckets.len().is_multiple_of(per_second) {
+            return;
+        }
+        let subtasks = self
+            .services
+            .load
+            .totals()
+            .into_iter()
+            .map(|(id, l)| SubtaskTotals {
+                task: id.to_string(),
+                busy_ns: l.busy_ns,
+                back_pressured_ns: l.back_pressured_ns,
+                records_in: l.records_in,
+            })
+            .collect();
+        self.load_samples.push(LoadSample { t_ms: now, subtasks });
     }
 
     /// One bucket at `now`: record its metrics, follow the job's status, and
     /// say whether the run is over.
     fn step(&mut self, now: u64) -> Step {
         self.record_bucket(now);
+        self.sample_load(now);
         let status = self.follow_status();
         self.limits.progress.set(now, self.phases.deadline_ms);
         if self.seen as u64 > self.limits.max_trace_events {
@@ -432,6 +463,7 @@ impl Monitor {
             end_ms,
             load: self.services.load.totals(),
             too_busy_at_ms: self.too_busy_at_ms,
+            load_samples: self.load_samples,
         }
     }
 }
@@ -577,6 +609,8 @@ fn finish(run: RunOf<'_>, plan: FaultPlan, deadline_ms: u64, out: SimOutput) -> 
         trace_hash: record.trace_hash.clone(),
         commits,
         trace: trace.clone(),
+        load: out.load_samples.clone(),
+        state: state_samples(&out.storage),
         end: End {
             completed_at_ms: facts.completed_at_ms,
             deadline_ms,
@@ -585,6 +619,19 @@ fn finish(run: RunOf<'_>, plan: FaultPlan, deadline_ms: u64, out: SimOutput) -> 
         },
     });
     (record, trace.iter().map(|e| e.to_string()).collect(), history)
+}
+
+/// Each completed checkpoint's snapshot size per subtask.
+fn state_samples(storage: &CheckpointStorage) -> Vec<StateSample> {
+    storage
+        .completed()
+        .into_iter()
+        .map(|c| StateSample {
+            checkpoint: c.id,
+            t_ms: u64::try_from(c.completion_ms).unwrap_or(0),
+            subtasks: c.states.iter().map(|(id, h)| (id.to_string(), h.size_bytes)).collect(),
+        })
+        .collect()
 }
 
 /// The facts of a finished run. Takes the output check out of the sink

@@ -13,6 +13,11 @@
 //!   `txn-<vertex>-<subtask>-<checkpoint>`, `records` in order, each
 //!   `{key, value, origin: {partition, offset}, timestamp_ms}`);
 //! - `trace`: one per trace event (`t_ms`, `node`, `event`, ...);
+//! - `load`: every simulated second, each subtask's totals so far
+//!   (`busy_ns`, `back_pressured_ns`, `records_in`, summed over its
+//!   attempts);
+//! - `state`: per completed checkpoint, its completion time and each
+//!   subtask's snapshot size in bytes;
 //! - `end`: the facts the checkers read besides these (`completed_at_ms`,
 //!   `deadline_ms`, `end_ms`, `latest_consumed`).
 
@@ -39,7 +44,36 @@ pub struct History {
     pub trace_hash: String,
     pub commits: Vec<CommittedTxn>,
     pub trace: Vec<TraceEntry>,
+    /// Every simulated second, each subtask's load so far.
+    pub load: Vec<LoadSample>,
+    /// Per completed checkpoint, each subtask's state size.
+    pub state: Vec<StateSample>,
     pub end: End,
+}
+
+/// Each subtask's load totals at `t_ms` (cumulative over the run).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadSample {
+    pub t_ms: u64,
+    pub subtasks: Vec<SubtaskTotals>,
+}
+
+/// One subtask's totals, by its name (`v1[0]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubtaskTotals {
+    pub task: String,
+    pub busy_ns: u64,
+    pub back_pressured_ns: u64,
+    pub records_in: u64,
+}
+
+/// A completed checkpoint's snapshot size per subtask.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateSample {
+    pub checkpoint: u64,
+    pub t_ms: u64,
+    /// `(subtask, bytes)` in subtask order.
+    pub subtasks: Vec<(String, u64)>,
 }
 
 /// The run's facts besides its commits and trace.
@@ -108,6 +142,16 @@ impl History {
             v["kind"] = json!("trace");
             line(v);
         }
+        for s in &self.load {
+            let mut v = serde_json::to_value(s).map_err(|e| e.to_string())?;
+            v["kind"] = json!("load");
+            line(v);
+        }
+        for s in &self.state {
+            let mut v = serde_json::to_value(s).map_err(|e| e.to_string())?;
+            v["kind"] = json!("state");
+            line(v);
+        }
         let mut end = serde_json::to_value(self.end).map_err(|e| e.to_string())?;
         end["kind"] = json!("end");
         line(end);
@@ -118,6 +162,7 @@ impl History {
     pub fn from_jsonl(text: &str) -> Result<History, String> {
         let mut header: Option<Value> = None;
         let (mut commits, mut trace, mut end) = (Vec::new(), Vec::new(), None);
+        let (mut load, mut state) = (Vec::new(), Vec::new());
         for (i, l) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let at = |e: String| format!("line {}: {e}", i + 1);
             let mut v: Value = serde_json::from_str(l).map_err(|e| at(e.to_string()))?;
@@ -131,6 +176,8 @@ impl History {
                 "commit" => commits.push(serde_json::from_value(v).map_err(|e| at(e.to_string()))?),
                 "trace" => trace.push(serde_json::from_value(v).map_err(|e| at(e.to_string()))?),
                 "end" => end = Some(serde_json::from_value(v).map_err(|e| at(e.to_string()))?),
+                "load" => load.push(serde_json::from_value(v).map_err(|e| at(e.to_string()))?),
+                "state" => state.push(serde_json::from_value(v).map_err(|e| at(e.to_string()))?),
                 other => return Err(at(format!("unknown kind `{other}`"))),
             }
         }
@@ -149,6 +196,8 @@ impl History {
             trace_hash: h["trace_hash"].as_str().unwrap_or_default().to_string(),
             commits,
             trace,
+            load,
+            state,
             end: end.ok_or("no end line")?,
         })
     }

@@ -14,6 +14,7 @@ mod run;
 mod scenario_arg;
 mod shrink;
 mod sweep;
+mod timeline;
 mod usage_error;
 
 pub use report::{rebalancing_stats, rebalancing_stats_of, RESCALES};
@@ -104,7 +105,7 @@ pub enum Command {
         /// itself never).
         #[arg(long, value_name = "FILE")]
         write_plan: Option<std::path::PathBuf>,
-        /// Let --write-plan and --history replace an existing file.
+        /// Let --write-plan, --history and --timeline replace an existing file.
         #[arg(long)]
         force: bool,
         /// Override one key of the scenario (repeatable): a Flink key,
@@ -115,6 +116,11 @@ pub enum Command {
         /// as JSON Lines (docs/history.md).
         #[arg(long, value_name = "FILE")]
         history: Option<std::path::PathBuf>,
+        /// Write the run's timeline as a self-contained HTML page: a lane
+        /// per node with task placements and faults, restarts, checkpoints,
+        /// leader epochs, and each subtask's load and state over time.
+        #[arg(long, value_name = "FILE.html")]
+        timeline: Option<std::path::PathBuf>,
         /// Print how far the run has got to stderr, once a second (auto:
         /// when stderr is a terminal).
         #[arg(long, value_enum, default_value_t = progress::ProgressMode::Auto)]
@@ -339,6 +345,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             force,
             set,
             history,
+            timeline,
             progress,
         } => run::run(
             &scenario,
@@ -351,6 +358,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 overwrite: if force { Overwrite::Allow } else { Overwrite::Refuse },
                 set,
                 history,
+                timeline,
                 progress,
             },
         ),

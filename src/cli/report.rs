@@ -128,7 +128,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
     };
     records.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
     let scenario_args = write_scenario_files(&opts.out, &suite, &records)?;
-    let inputs = ReportInputs {
+    let mut inputs = ReportInputs {
         title,
         scenarios_without_file: without_file(&records, &scenario_args),
         scenario_args,
@@ -136,6 +136,7 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         records_file,
         ..layout_of(&suite).inputs(&records)
     };
+    inputs.timelines = write_timelines(&opts.out, &suite, &records, &inputs)?;
     print_interval_sweep(&suite, &inputs);
     let rendering = Instant::now();
     let summary = render_report(&records, &inputs, &opts.out)
@@ -151,6 +152,47 @@ pub fn run(opts: Options) -> anyhow::Result<i32> {
         started.elapsed().as_secs_f64()
     );
     Ok(exit_code(&records))
+}
+
+/// A timeline page (`halab run --timeline`) for each run the report draws
+/// one by one, run again in process: only where the scenario is known
+/// (the suite's, or built in) with the record's fingerprint, and the run
+/// again has the record's trace hash (a record of another binary is left
+/// without one). File names by `(scenario, seed)`.
+fn write_timelines(
+    out: &Path,
+    suite: &Suite,
+    records: &[Record],
+    inputs: &ReportInputs,
+) -> anyhow::Result<BTreeMap<(String, u64), String>> {
+    let keys = halab_reports::report::selected_run_keys(records, inputs).map_err(|e| anyhow!("{e}"))?;
+    let known = suite.scenarios();
+    let mut written = BTreeMap::new();
+    for (name, seed) in keys {
+        let Some(record) = records.iter().find(|r| r.scenario == name && r.seed == seed) else {
+            continue;
+        };
+        let builtin = halab_scenarios::catalogue::load(&name).and_then(Result::ok);
+        let Some(scenario) = known
+            .iter()
+            .copied()
+            .cloned()
+            .chain(builtin)
+            .find(|s| s.name == name && s.fingerprint() == record.scenario_fingerprint)
+        else {
+            continue;
+        };
+        let (again, history) = halab_sim::harness::run_seed_with_history(&scenario, seed)?;
+        let Some(history) = history.filter(|_| again.trace_hash == record.trace_hash) else {
+            continue;
+        };
+        let file = format!("timeline-{}-seed-{seed}.html", file_name_part(&name));
+        let page = halab_reports::timeline::render_timeline(&super::timeline::timeline_of(&history));
+        let path = out.join(&file);
+        std::fs::write(&path, page).with_context(|| format!("cannot write {}", path.display()))?;
+        written.insert((name, seed), file);
+    }
+    Ok(written)
 }
 
 /// The interval sweep's intervals and MTBF, and the note on its optimum.

@@ -20,6 +20,8 @@ pub struct Options {
     pub set: Vec<String>,
     /// Write the run's history here.
     pub history: Option<std::path::PathBuf>,
+    /// Write the run's timeline page here.
+    pub timeline: Option<std::path::PathBuf>,
     pub format: Format,
     pub trace: bool,
     pub check_determinism: bool,
@@ -187,13 +189,9 @@ fn run_once(
     arg: &str,
     scenario: &halab_sim::Scenario,
     seed: u64,
-    history: Option<&std::path::Path>,
+    mode: HistoryMode,
     progress: ProgressMode,
 ) -> anyhow::Result<(RunRecord, Vec<String>, Option<halab_sim::history::History>)> {
-    let mode = match history {
-        Some(_) => HistoryMode::Keep,
-        None => HistoryMode::Off,
-    };
     let watched = Progress::new();
     let watcher = super::progress::watch(watched.clone(), progress);
     let start = std::time::Instant::now();
@@ -207,23 +205,52 @@ fn run_once(
     Ok((record, trace, kept))
 }
 
-/// Refuse, before the run, files that `--write-plan` and `--history` may
-/// not write: the input, an existing file without `--force`, and one file
-/// named by both.
+/// Refuse, before the run, files that `--write-plan`, `--history` and
+/// `--timeline` may not write: the input, an existing file without
+/// `--force`, and one file named by two of them.
 fn check_outputs(opts: &Options, input: Option<&std::path::Path>) -> anyhow::Result<()> {
-    if let (Some(plan), Some(history)) = (&opts.write_plan, &opts.history) {
-        if output_file::same_target(plan, history) {
+    let outputs: Vec<(&str, &std::path::PathBuf)> = [
+        ("--write-plan", &opts.write_plan),
+        ("--history", &opts.history),
+        ("--timeline", &opts.timeline),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path)| path.as_ref().map(|p| (flag, p)))
+    .collect();
+    for (i, (flag, path)) in outputs.iter().enumerate() {
+        if let Some((other, first)) = outputs[..i].iter().find(|(_, p)| output_file::same_target(p, path)) {
             anyhow::bail!(
-                "--write-plan and --history both name {}; give each its own file",
-                escape_control(&plan.display().to_string())
+                "{other} and {flag} both name {}; give each its own file",
+                escape_control(&first.display().to_string())
             );
         }
+        output_file::check(path, flag, input, opts.overwrite)?;
     }
-    if let Some(path) = &opts.write_plan {
-        output_file::check(path, "--write-plan", input, opts.overwrite)?;
-    }
+    Ok(())
+}
+
+/// The run's history and timeline page, where asked for.
+fn write_history_files(
+    opts: &Options,
+    input: Option<&std::path::Path>,
+    history: &halab_sim::history::History,
+    say: &dyn Fn(&str),
+) -> anyhow::Result<()> {
     if let Some(path) = &opts.history {
-        output_file::check(path, "--history", input, opts.overwrite)?;
+        let text = history.to_jsonl().map_err(anyhow::Error::msg)?;
+        output_file::write(path, "--history", input, opts.overwrite, &text)?;
+        say(&format!(
+            "  wrote the run's history to {}",
+            escape_control(&path.display().to_string())
+        ));
+    }
+    if let Some(path) = &opts.timeline {
+        let page = halab_reports::timeline::render_timeline(&super::timeline::timeline_of(history));
+        output_file::write(path, "--timeline", input, opts.overwrite, &page)?;
+        say(&format!(
+            "  wrote the run's timeline to {}",
+            escape_control(&path.display().to_string())
+        ));
     }
     Ok(())
 }
@@ -249,14 +276,13 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
             escape_control(&path.display().to_string())
         ));
     }
-    let (mut record, trace, history) = run_once(arg, &scenario, seed, opts.history.as_deref(), opts.progress)?;
-    if let (Some(path), Some(history)) = (&opts.history, history) {
-        let text = history.to_jsonl().map_err(anyhow::Error::msg)?;
-        output_file::write(path, "--history", input, opts.overwrite, &text)?;
-        say(&format!(
-            "  wrote the run's history to {}",
-            escape_control(&path.display().to_string())
-        ));
+    let mode = match (&opts.history, &opts.timeline) {
+        (None, None) => HistoryMode::Off,
+        _ => HistoryMode::Keep,
+    };
+    let (mut record, trace, history) = run_once(arg, &scenario, seed, mode, opts.progress)?;
+    if let Some(history) = &history {
+        write_history_files(&opts, input, history, &say)?;
     }
     if opts.trace {
         for line in &trace {

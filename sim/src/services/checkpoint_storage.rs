@@ -120,6 +120,20 @@ impl CheckpointStorage {
         Some(consumed)
     }
 
+    /// Every completed checkpoint (its stored metadata), by id.
+    pub fn completed(&self) -> Vec<CompletedCheckpoint> {
+        let blobs = self.blobs.lock().expect("invariant: lock not poisoned");
+        let mut out: Vec<CompletedCheckpoint> = blobs
+            .values()
+            .filter_map(|s| match &s.blob {
+                StoredBlob::Metadata(m) => Some(CompletedCheckpoint::clone(m)),
+                StoredBlob::Task(_) => None,
+            })
+            .collect();
+        out.sort_by_key(|m| m.id);
+        out
+    }
+
     pub fn len(&self) -> usize {
         self.blobs.lock().expect("invariant: lock not poisoned").len()
     }
