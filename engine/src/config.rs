@@ -95,6 +95,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "execution.checkpointing.local-backup.enabled",
     "execution.state-recovery.from-local",
     "state.backend.local-recovery",
+    "taskmanager.load-balance.mode",
+    "cluster.evenly-spread-out-slots",
 ];
 
 /// A deliberately broken behaviour, selectable only programmatically (tests
@@ -195,6 +197,9 @@ pub struct EngineConfig {
     /// deprecated `state.backend.local-recovery` sets both; the new keys win.
     pub local_backup: bool,
     pub recover_from_local: bool,
+    /// Which TaskManager each slot goes to (`taskmanager.load-balance.mode`,
+    /// [`crate::placement`]).
+    pub slot_placement: crate::placement::SlotPlacement,
     /// What work costs in simulated time, from the scenario's
     /// `[resources]` and `[job]` cost keys; `None` when the scenario sets
     /// none of them: then work is free, as before the model existed.
@@ -428,6 +433,35 @@ fn high_availability(conf: &Configuration) -> Result<HighAvailabilityType, Confi
     })
 }
 
+/// `taskmanager.load-balance.mode` (`NONE`, `SLOTS`, `TASKS`, or halab's
+/// `LOAD`), or Flink's older `cluster.evenly-spread-out-slots` (true:
+/// `SLOTS`, false: `NONE`). Unset: `SLOTS`, halab's placement before the
+/// key existed (Flink's default is `NONE`).
+fn slot_placement(conf: &Configuration) -> Result<crate::placement::SlotPlacement, ConfigError> {
+    use crate::placement::SlotPlacement;
+    let key = "taskmanager.load-balance.mode";
+    Ok(match get(conf, key).map(|v| v.trim().to_ascii_uppercase()) {
+        None if get(conf, "cluster.evenly-spread-out-slots").is_some() => {
+            match bool_key(conf, "cluster.evenly-spread-out-slots", true)? {
+                true => SlotPlacement::Spread,
+                false => SlotPlacement::Fill,
+            }
+        }
+        None => SlotPlacement::Spread,
+        Some(v) if v == "NONE" => SlotPlacement::Fill,
+        Some(v) if v == "SLOTS" => SlotPlacement::Spread,
+        Some(v) if v == "TASKS" => SlotPlacement::Tasks,
+        Some(v) if v == "LOAD" => SlotPlacement::Load,
+        Some(v) => {
+            return Err(ConfigError::new(
+                key,
+                &v,
+                "must be NONE, SLOTS, TASKS (Flink's) or LOAD (halab's: by measured busy time)",
+            ))
+        }
+    })
+}
+
 /// `scheduler-mode: reactive`.
 fn reactive_mode(conf: &Configuration) -> Result<bool, ConfigError> {
     Ok(match get(conf, "scheduler-mode") {
@@ -536,6 +570,7 @@ impl EngineConfig {
             incremental,
             local_backup,
             recover_from_local,
+            slot_placement: slot_placement(conf)?,
             resources: None,
             checkpoint_interval,
             checkpointing_mode,

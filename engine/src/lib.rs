@@ -27,6 +27,7 @@ pub mod ha;
 pub mod join;
 pub mod net;
 pub mod partition;
+pub mod placement;
 pub mod plugins;
 pub mod process;
 pub mod protocol;

@@ -38,6 +38,23 @@ pub struct ComparisonRow {
     pub median_downtime_ms: Option<u64>,
     /// Median duration of the completed checkpoints of all runs (ms).
     pub median_checkpoint_ms: Option<u64>,
+    /// Median catch-up (state downloaded to the source lag back at its
+    /// level before the fault) over the episodes that caught up (ms).
+    pub median_catch_up_ms: Option<u64>,
+    /// Median over the runs of the busiest TaskManager's busy time per
+    /// second (ms/s).
+    pub median_hottest_task_manager_ms_per_s: Option<u64>,
+    /// TaskManager kills over all runs, and the task attempts running on
+    /// the killed TaskManagers (their mean is the tasks lost per crash).
+    pub crashes: usize,
+    pub tasks_lost: u64,
+}
+
+impl ComparisonRow {
+    /// Task attempts lost per TaskManager crash, on average.
+    pub fn tasks_lost_per_crash(&self) -> Option<f64> {
+        (self.crashes > 0).then(|| self.tasks_lost as f64 / self.crashes as f64)
+    }
 }
 
 /// Scenarios that ran on identical fault schedules.
@@ -97,7 +114,23 @@ pub fn comparison_row(scenario: &str, records: &[RunRecord]) -> ComparisonRow {
         .filter_map(|c| c.duration_ms)
         .map(|d| d.max(0) as u64)
         .collect();
+    let catch_up: Vec<u64> = runs
+        .iter()
+        .flat_map(|r| r.recovery.iter().filter_map(|e| e.catch_up_ms()))
+        .collect();
+    let hottest: Vec<u64> = runs
+        .iter()
+        .filter_map(|r| r.hottest_task_manager_ms_per_second())
+        .collect();
+    let lost: Vec<u32> = runs
+        .iter()
+        .flat_map(|r| r.tasks_lost_per_crash.iter().copied())
+        .collect();
     ComparisonRow {
+        median_catch_up_ms: median_u64(&catch_up),
+        median_hottest_task_manager_ms_per_s: median_u64(&hottest),
+        crashes: lost.len(),
+        tasks_lost: lost.iter().map(|n| u64::from(*n)).sum(),
         scenario: scenario.to_string(),
         runs: runs.len(),
         passes: runs.iter().filter(|r| r.verdict == Verdict::Pass).count(),
@@ -133,6 +166,31 @@ mod tests {
             }];
         }
         r
+    }
+
+    #[test]
+    fn a_row_gives_catch_up_the_hottest_task_manager_and_tasks_lost_per_crash() {
+        let mut records = Vec::new();
+        for seed in 1..=3 {
+            let mut r = run("a", seed, Some(2_000));
+            r.recovery[0].restored_ms = Some(3_000);
+            r.recovery[0].caught_up_ms = Some(3_000 + seed * 100);
+            r.task_managers = (0..3)
+                .map(|i| crate::record::TaskManagerMetrics {
+                    name: format!("tm-{i}"),
+                    busy_time_ms_per_second: 100 * seed + i,
+                    num_records_in: 0,
+                })
+                .collect();
+            r.tasks_lost_per_crash = vec![u32::try_from(seed).expect("small")];
+            records.push(r);
+        }
+        let row = comparison_row("a", &records);
+        assert_eq!(row.median_catch_up_ms, Some(200), "100, 200, 300 ms");
+        assert_eq!(row.median_hottest_task_manager_ms_per_s, Some(202), "102, 202, 302");
+        assert_eq!((row.crashes, row.tasks_lost), (3, 6));
+        assert_eq!(row.tasks_lost_per_crash(), Some(2.0));
+        assert_eq!(comparison_row("none", &records).tasks_lost_per_crash(), None);
     }
 
     #[test]

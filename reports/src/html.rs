@@ -261,63 +261,92 @@ fn render_comparisons(h: &mut String, groups: &[ComparisonGroup]) {
         "<h2 id=\"comparisons\">Strategies side by side</h2>\n<p>Each table compares scenarios that ran the \
          same seeds with the same fault plan under every seed: only the strategy differs. Recovery is fault \
          &rarr; first commit after it; downtime is the total time the job was not running, and for a strategy that \
-         gave up in some runs (&ge;) only a lower bound: such a job stays down after the run ends. The lowest \
-         recovery times and downtime of each table are in bold.</p>\n",
+         gave up in some runs (&ge;) only a lower bound: such a job stays down after the run ends. Catch-up is \
+         restored state &rarr; source lag back at its level before the fault; the hottest TaskManager is the \
+         median over runs of the busiest TaskManager's busy time per second; tasks lost per crash are the \
+         tasks running on a killed TaskManager. The lowest recovery times and downtime of each table are in \
+         bold.</p>\n",
     );
     for g in groups {
-        let best = |f: fn(&ComparisonRow) -> Option<u64>| g.rows.iter().filter_map(f).min();
-        let best_p50 = best(|r| r.median_recovery_ms);
-        let best_p90 = best(|r| r.p90_recovery_ms);
-        // A job that gave up stays down: its downtime, counted to the end of
-        // the run, is only a lower bound and never the best.
-        let best_down = g
-            .rows
-            .iter()
-            .filter(|r| r.gave_up == 0)
-            .filter_map(|r| r.median_downtime_ms)
-            .min();
         let names: Vec<String> = g.rows.iter().map(|r| escape(&r.scenario)).collect();
         let _ = writeln!(
             h,
             "<table class=\"comparison\" data-scenarios=\"{}\">\n<caption>{} scenarios &times; {} seeds; \
              seed {}: <code>{}</code></caption>\n<thead><tr><th class=\"name\">scenario</th><th>runs</th>\
              <th>passed</th><th>recovered</th><th>median recovery</th><th>p90 recovery</th>\
-             <th>median restarts</th><th>gave up</th><th>median downtime</th><th>median checkpoint</th></tr></thead>\n<tbody>",
+             <th>median restarts</th><th>gave up</th><th>median downtime</th><th>median checkpoint</th>\
+             <th>median catch-up</th><th>hottest TaskManager</th><th>tasks lost per crash</th></tr></thead>\n<tbody>",
             names.join(" "),
             g.rows.len(),
             g.seeds.len(),
             g.seeds.first().copied().unwrap_or_default(),
             escape(&g.example_plan),
         );
+        let bests = Bests::of(g);
         for r in &g.rows {
-            let mark = |v: Option<u64>, best: Option<u64>, text: String| {
-                if v.is_some() && v == best && g.rows.len() > 1 {
-                    format!("<strong>{text}</strong>")
-                } else {
-                    text
-                }
-            };
-            let _ = writeln!(
-                h,
-                "<tr data-compared=\"{name}\"><td class=\"name\">{name}</td><td>{}</td><td>{}</td><td>{}/{}</td>\
-                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                r.runs,
-                r.passes,
-                r.recovered,
-                r.episodes,
-                mark(r.median_recovery_ms, best_p50, seconds(r.median_recovery_ms)),
-                mark(r.p90_recovery_ms, best_p90, seconds(r.p90_recovery_ms)),
-                r.median_restarts.map(|v| v.to_string()).unwrap_or_else(|| "–".into()),
-                r.gave_up,
-                mark(r.median_downtime_ms, best_down, downtime(r)),
-                r.median_checkpoint_ms
-                    .map(|v| format!("{v} ms"))
-                    .unwrap_or_else(|| "–".into()),
-                name = escape(&r.scenario),
-            );
+            render_comparison_row(h, r, &bests);
         }
         h.push_str("</tbody>\n</table>\n");
     }
+}
+
+/// The figures a comparison table shows in bold (with more than one row).
+struct Bests {
+    p50: Option<u64>,
+    p90: Option<u64>,
+    downtime: Option<u64>,
+    rows: usize,
+}
+
+impl Bests {
+    fn of(g: &ComparisonGroup) -> Bests {
+        let best = |f: fn(&ComparisonRow) -> Option<u64>| g.rows.iter().filter_map(f).min();
+        Bests {
+            p50: best(|r| r.median_recovery_ms),
+            p90: best(|r| r.p90_recovery_ms),
+            // A job that gave up stays down: its downtime, counted to the end
+            // of the run, is only a lower bound and never the best.
+            downtime: g
+                .rows
+                .iter()
+                .filter(|r| r.gave_up == 0)
+                .filter_map(|r| r.median_downtime_ms)
+                .min(),
+            rows: g.rows.len(),
+        }
+    }
+
+    fn mark(&self, v: Option<u64>, best: Option<u64>, text: String) -> String {
+        if v.is_some() && v == best && self.rows > 1 {
+            format!("<strong>{text}</strong>")
+        } else {
+            text
+        }
+    }
+}
+
+/// One row of a comparison table.
+fn render_comparison_row(h: &mut String, r: &ComparisonRow, b: &Bests) {
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "–".into());
+    let _ = writeln!(
+        h,
+        "<tr data-compared=\"{name}\"><td class=\"name\">{name}</td><td>{}</td><td>{}</td><td>{}/{}</td>\
+         <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        r.runs,
+        r.passes,
+        r.recovered,
+        r.episodes,
+        b.mark(r.median_recovery_ms, b.p50, seconds(r.median_recovery_ms)),
+        b.mark(r.p90_recovery_ms, b.p90, seconds(r.p90_recovery_ms)),
+        or_dash(r.median_restarts.map(|v| v.to_string())),
+        r.gave_up,
+        b.mark(r.median_downtime_ms, b.downtime, downtime(r)),
+        or_dash(r.median_checkpoint_ms.map(|v| format!("{v} ms"))),
+        seconds(r.median_catch_up_ms),
+        or_dash(r.median_hottest_task_manager_ms_per_s.map(|v| format!("{v} ms/s busy"))),
+        or_dash(r.tasks_lost_per_crash().map(|v| format!("{v:.1}"))),
+        name = escape(&r.scenario),
+    );
 }
 
 /// The median downtime of a comparison row; `≥` when some of its runs gave
@@ -468,6 +497,10 @@ mod tests {
             gave_up,
             median_downtime_ms: Some(downtime),
             median_checkpoint_ms: Some(80),
+            median_catch_up_ms: Some(1_500),
+            median_hottest_task_manager_ms_per_s: Some(700),
+            crashes: 4,
+            tasks_lost: 10,
         };
         let groups = [ComparisonGroup {
             rows: vec![row("patient", 4_000, 9_000, 0), row("quitter", 1_000, 2_000, 2)],
@@ -484,6 +517,11 @@ mod tests {
                 .unwrap_or_else(|| panic!("{name} row in {html}"))
                 .to_string()
         };
+        assert!(
+            line("patient").ends_with("<td>1.50 s</td><td>700 ms/s busy</td><td>2.5</td></tr>"),
+            "catch-up, hottest TaskManager, tasks lost per crash: {}",
+            line("patient")
+        );
         // The quitter recovers fastest, but its downtime is a lower bound.
         assert!(
             line("quitter").contains("<td><strong>1.00 s</strong></td>"),

@@ -40,6 +40,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("nexmark-q5", include_str!("../catalogue/nexmark-q5.toml")),
     ("nexmark-q8", include_str!("../catalogue/nexmark-q8.toml")),
     ("nexmark-q12", include_str!("../catalogue/nexmark-q12.toml")),
+    ("placement-none", include_str!("../catalogue/placement-none.toml")),
+    ("placement-slots", include_str!("../catalogue/placement-slots.toml")),
+    ("placement-tasks", include_str!("../catalogue/placement-tasks.toml")),
+    ("placement-load", include_str!("../catalogue/placement-load.toml")),
     (
         "checkpoint-storage-outage",
         include_str!("../catalogue/checkpoint-storage-outage.toml"),

@@ -310,12 +310,13 @@ mod tests {
         let s = Suite::standard();
         assert_eq!(s.seeds, 150);
         let names: Vec<&str> = s.scenarios().iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names.len(), 32 + 7 + 9);
+        assert_eq!(names.len(), 36 + 7 + 9);
         assert_eq!(names[0], "steady");
         assert!(names.contains(&"graph-crash") && names.contains(&"join-crash"));
-        assert_eq!(names[32], "interval-tradeoff-checkpoint-interval-250ms");
-        assert_eq!(names[39], "restore-remote-state-per-key-1KB");
-        assert_eq!(names[47], "restore-incremental-state-per-key-100KB");
+        assert!(names.contains(&"placement-slots") && names.contains(&"placement-load"));
+        assert_eq!(names[36], "interval-tradeoff-checkpoint-interval-250ms");
+        assert_eq!(names[43], "restore-remote-state-per-key-1KB");
+        assert_eq!(names[51], "restore-incremental-state-per-key-100KB");
         assert_eq!(s.plotted(GroupPlot::RestartPolicies).len(), 5);
         assert_eq!(s.plotted(GroupPlot::Alignment).len(), 6);
         assert_eq!(s.swept(SweepKind::CheckpointInterval).len(), 7);

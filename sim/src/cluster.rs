@@ -173,6 +173,7 @@ impl Processes<'_> {
                 index: i as u32,
                 coordination: self.coordination,
                 cancel: cancel.clone(),
+                load: self.load.clone(),
             };
             let id = self
                 .handle

@@ -25,7 +25,7 @@ use crate::history::{End, History, LoadSample, StateSample, SubtaskTotals};
 use crate::progress::Progress;
 use std::collections::BTreeMap;
 
-use crate::record::{Bucket, RunRecord, SubtaskMetrics, Verdict, HALAB_VERSION, RECORD_SCHEMA};
+use crate::record::{Bucket, RunRecord, SubtaskMetrics, TaskManagerMetrics, Verdict, HALAB_VERSION, RECORD_SCHEMA};
 use crate::recovery;
 use crate::reference::SourceContent;
 use crate::scenario::{Scenario, ScenarioError, Semantics, Topology};
@@ -145,6 +145,8 @@ struct SimOutput {
     end_ms: u64,
     /// Every subtask's load at the end.
     load: BTreeMap<ExecutionVertexId, SubtaskLoad>,
+    /// Every TaskManager's load at the end, by node name.
+    load_by_task_manager: BTreeMap<String, SubtaskLoad>,
     /// When the run was stopped for recording too many trace events.
     too_busy_at_ms: Option<u64>,
     /// Every second's load totals (kept histories only).
@@ -462,6 +464,7 @@ impl Monitor {
             completed_at_ms: self.completed_at_ms,
             end_ms,
             load: self.services.load.totals(),
+            load_by_task_manager: self.services.load.totals_by_task_manager(),
             too_busy_at_ms: self.too_busy_at_ms,
             load_samples: self.load_samples,
         }
@@ -680,6 +683,7 @@ fn run_record(
     let eo = facts.eo.clone();
     let checkpoints = recovery::checkpoint_events(trace);
     let recovery = recovery::recovery_episodes(&plan, trace, &out.buckets);
+    let tasks_lost_per_crash = recovery::tasks_lost_per_crash(&plan, trace);
     RunRecord {
         schema: RECORD_SCHEMA,
         scenario: run.sc.name.clone(),
@@ -718,5 +722,11 @@ fn run_record(
         recovery,
         latency: out.sink.latency(),
         subtasks: subtask_metrics(run.sc, &out.load),
+        task_managers: out
+            .load_by_task_manager
+            .iter()
+            .map(|(name, l)| TaskManagerMetrics::of(name, l, out.end_ms))
+            .collect(),
+        tasks_lost_per_crash,
     }
 }

@@ -307,6 +307,37 @@ pub struct RunRecord {
     /// Every subtask's load: records in, and where its time went.
     #[serde(default)]
     pub subtasks: Vec<SubtaskMetrics>,
+    /// Every TaskManager's load: the busy time of the task attempts it ran.
+    #[serde(default)]
+    pub task_managers: Vec<TaskManagerMetrics>,
+    /// Per kill of a TaskManager in the plan, in plan order: the task
+    /// attempts running on it when it died.
+    #[serde(default)]
+    pub tasks_lost_per_crash: Vec<u32>,
+}
+
+/// One TaskManager's load over the run, under Flink's metric names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskManagerMetrics {
+    pub name: String,
+    /// Busy time of its task attempts (CPU and network paid) per second of
+    /// the run, in ms: above 1000 when several cores were busy.
+    pub busy_time_ms_per_second: u64,
+    pub num_records_in: u64,
+}
+
+impl TaskManagerMetrics {
+    /// The metrics of TaskManager `name` whose attempts' totals are `load`,
+    /// over a run of `simulated_ms`.
+    pub fn of(name: &str, load: &halab_engine::process::task::load::SubtaskLoad, simulated_ms: u64) -> Self {
+        let per_second = u128::from(load.busy_ns) / u128::from(simulated_ms.max(1)) / 1000;
+        TaskManagerMetrics {
+            name: name.to_string(),
+            busy_time_ms_per_second: u64::try_from(per_second).unwrap_or(u64::MAX),
+            num_records_in: load.records_in,
+        }
+    }
 }
 
 impl RunRecord {
@@ -354,6 +385,8 @@ impl RunRecord {
             recovery: Vec::new(),
             latency: crate::latency::LatencySummary::default(),
             subtasks: Vec::new(),
+            task_managers: Vec::new(),
+            tasks_lost_per_crash: Vec::new(),
         }
     }
 

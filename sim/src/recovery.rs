@@ -5,8 +5,9 @@
 use halab_engine::status::JobStatus;
 use halab_engine::trace::{TraceEntry, TraceEvent};
 
-use crate::faults::FaultPlan;
+use crate::faults::{Fault, FaultPlan};
 use crate::record::{Bucket, CheckpointEvent, CheckpointMetrics, JobMetrics, RecoveryEpisode, RestartEvent};
+use halab_engine::protocol::ExecutionAttemptId;
 
 pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
     trace
@@ -317,6 +318,44 @@ fn caught_up_at(buckets: &[Bucket], fault_ms: u64, from_ms: u64) -> Option<u64> 
         .max()
         .unwrap_or(0);
     buckets.iter().find(|b| end(b) >= from_ms && b.lag <= level).map(end)
+}
+
+/// Per kill of a TaskManager in `plan`, in plan order: the task attempts
+/// running on it at the kill (deployed there, and neither failed, CANCELED
+/// nor replaced by another attempt of their subtask before it).
+pub fn tasks_lost_per_crash(plan: &FaultPlan, trace: &[TraceEntry]) -> Vec<u32> {
+    plan.0
+        .iter()
+        .filter_map(|f| match &f.fault {
+            Fault::Kill { node } if node.starts_with("tm-") => Some((node, f.at.as_millis())),
+            _ => None,
+        })
+        .map(|(node, at)| {
+            let running = trace.iter().enumerate().filter(|(i, e)| {
+                let TraceEvent::DeploymentAccepted { task, .. } = &e.event else {
+                    return false;
+                };
+                e.node == *node && e.t_ms <= at && !attempt_ended_by(trace, *i, task, at)
+            });
+            u32::try_from(running.count()).expect("invariant: fewer than 2^32 tasks")
+        })
+        .collect()
+}
+
+/// Whether the attempt deployed at entry `i` ended before `at`: it failed,
+/// was CANCELED, or another attempt of its subtask was deployed (what the
+/// JobManager records at the kill's own millisecond is the kill's doing).
+fn attempt_ended_by(trace: &[TraceEntry], i: usize, task: &ExecutionAttemptId, at: u64) -> bool {
+    trace[i + 1..]
+        .iter()
+        .take_while(|e| e.t_ms < at)
+        .any(|e| match &e.event {
+            TraceEvent::TaskFailed { task: t, attempt, .. } | TraceEvent::TaskCanceled { task: t, attempt, .. } => {
+                *t == task.vertex && *attempt == task.attempt
+            }
+            TraceEvent::DeploymentAccepted { task: t, .. } => t.vertex == task.vertex,
+            _ => false,
+        })
 }
 
 #[cfg(test)]

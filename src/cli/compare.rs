@@ -185,11 +185,11 @@ struct Row {
     name: String,
     runs: usize,
     passes: usize,
-    values: [Option<f64>; 8],
+    values: [Option<f64>; 11],
 }
 
 /// (header, lower is better, shown as seconds).
-const COLUMNS: [(&str, Better, Unit); 8] = [
+const COLUMNS: [(&str, Better, Unit); 11] = [
     ("recovery", Better::Lower, Unit::Seconds),
     ("p90", Better::Lower, Unit::Seconds),
     ("downtime", Better::Lower, Unit::Seconds),
@@ -198,6 +198,9 @@ const COLUMNS: [(&str, Better, Unit); 8] = [
     ("checkpoint", Better::Lower, Unit::Seconds),
     ("latency", Better::Lower, Unit::Seconds),
     ("records/s", Better::Higher, Unit::Count),
+    ("catch-up", Better::Lower, Unit::Seconds),
+    ("hottest TM", Better::Lower, Unit::Count),
+    ("lost/crash", Better::Lower, Unit::Count),
 ];
 
 #[derive(Clone, Copy, PartialEq)]
@@ -235,6 +238,9 @@ fn row(name: &str, records: &[Record]) -> Row {
             f(c.median_checkpoint_ms),
             median(&latency),
             median(&throughput),
+            f(c.median_catch_up_ms),
+            f(c.median_hottest_task_manager_ms_per_s),
+            c.tasks_lost_per_crash(),
         ],
     }
 }
@@ -289,7 +295,9 @@ fn print_table(names: &[String], records: &[Record]) {
     }
     println!(
         "(medians over runs; recovery is fault → first commit, p90 its 90th percentile; latency is the runs' \
-         median end-to-end p50; * marks the best of a column)"
+         median end-to-end p50; catch-up is restored state → source lag back to its level before the fault; \
+         hottest TM the busiest TaskManager's busy ms per second; lost/crash the tasks running on a killed \
+         TaskManager; * marks the best of a column)"
     );
     let plans: BTreeSet<Vec<(u64, String)>> = names
         .iter()

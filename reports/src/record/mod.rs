@@ -312,6 +312,12 @@ pub struct RunRecord {
     /// Every subtask's load (records written before it existed have none).
     #[serde(default)]
     pub subtasks: Vec<SubtaskMetrics>,
+    /// Every TaskManager's load (records written before it existed have none).
+    #[serde(default)]
+    pub task_managers: Vec<TaskManagerMetrics>,
+    /// Per kill of a TaskManager in the plan: the task attempts running on it.
+    #[serde(default)]
+    pub tasks_lost_per_crash: Vec<u32>,
     /// The record as read, byte for byte; `None` for a record built in code.
     #[serde(skip)]
     json: Option<RecordJson>,
@@ -367,6 +373,23 @@ pub struct SubtaskMetrics {
     pub back_pressured_time_ms_per_second: u64,
     pub idle_time_ms_per_second: u64,
     pub running_ms: u64,
+}
+
+/// One TaskManager's load over a run: the busy time of the task attempts
+/// it ran per second of the run (ms; above 1000 with several cores busy).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TaskManagerMetrics {
+    pub name: String,
+    pub busy_time_ms_per_second: u64,
+    pub num_records_in: u64,
+}
+
+impl RunRecord {
+    /// The busy time per second of the run's busiest TaskManager.
+    pub fn hottest_task_manager_ms_per_second(&self) -> Option<u64> {
+        self.task_managers.iter().map(|t| t.busy_time_ms_per_second).max()
+    }
 }
 
 /// End-to-end latency (source log arrival to commit) over a run's
@@ -433,6 +456,8 @@ impl RunRecord {
             rescales: Vec::new(),
             latency: LatencySummary::default(),
             subtasks: Vec::new(),
+            task_managers: Vec::new(),
+            tasks_lost_per_crash: Vec::new(),
             json: None,
         }
     }

@@ -86,6 +86,9 @@ pub struct JobManagerConfig {
     pub index: u32,
     /// The coordination service, with HA.
     pub coordination: Option<SocketAddr>,
+    /// Every subtask's measured load, as Flink's metric query service
+    /// reports task metrics to the JobManager: what `LOAD` placement reads.
+    pub load: crate::process::task::load::LoadRegistry,
 }
 
 impl JobManagerConfig {

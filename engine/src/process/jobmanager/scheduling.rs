@@ -2,6 +2,7 @@
 //! (with their channels and the state to restore) once a restart is due.
 
 use super::*;
+use crate::placement::{SlotDemand, SlotPlacement};
 
 /// Whether the due restart batches deploy when due, or wait, and for what.
 /// Flink's scheduler waits for slots the same way; the wait for a
@@ -21,15 +22,27 @@ pub(super) enum DeploymentPhase {
 }
 
 impl JobMaster {
-    /// Slots in deterministic order, spread over the TaskManagers (slot 0 of
-    /// every TaskManager, then slot 1, ...), like Flink with
-    /// `cluster.evenly-spread-out-slots`. With Flink's default slot sharing one
-    /// slot holds one subtask of every vertex, so slot i runs subtask i.
+    /// Every slot of the registered TaskManagers, in the order slot index
+    /// `i` takes them: placed by `taskmanager.load-balance.mode`
+    /// ([`crate::placement`]). With Flink's default slot sharing one slot
+    /// holds one subtask of every vertex, so slot i runs subtask i.
     pub(super) fn slots(&self) -> Vec<TmId> {
-        let max = self.tms.values().map(|t| t.slots).max().unwrap_or(0);
-        let slots: Vec<TmId> = (0..max)
-            .flat_map(|s| self.tms.iter().filter(move |(_, t)| s < t.slots).map(|(id, _)| *id))
-            .collect();
+        let needed = self.cfg.job.slots_needed() as usize;
+        let mut demand = SlotDemand {
+            task_managers: self.tms.iter().map(|(id, t)| (*id, t.slots)).collect(),
+            tasks: vec![0; needed],
+            busy_ns: vec![0; needed],
+        };
+        let measured = match self.cfg.engine.slot_placement {
+            SlotPlacement::Load => self.cfg.load.totals(),
+            _ => BTreeMap::new(),
+        };
+        for v in &self.vertices {
+            let i = self.cfg.job.slot_index(*v);
+            demand.tasks[i] += 1;
+            demand.busy_ns[i] += measured.get(v).map_or(0, |l| l.busy_ns);
+        }
+        let slots = crate::placement::place(self.cfg.engine.slot_placement, &demand);
         let total: u32 = self.tms.values().map(|t| t.slots).sum();
         assert_eq!(slots.len(), total as usize, "invariant: every slot once");
         slots

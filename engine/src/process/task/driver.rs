@@ -152,7 +152,7 @@ pub async fn run_operator<O: Operator>(
         }
     }
     out.flush().await?;
-    let load = LoadMeter::new(env.load.clone(), env.tdd.id.vertex, env.tracer.clone());
+    let load = LoadMeter::new(env.load.clone(), env.tdd.id.vertex, &env.node, env.tracer.clone());
     let mut task = OperatorTask {
         load,
         _writer: writer,

@@ -71,15 +71,15 @@ impl AttemptCounters {
 #[derive(Clone, Debug, Default)]
 pub struct LoadRegistry(Arc<Mutex<Vec<Attempt>>>);
 
-/// An attempt's subtask and its counters.
-type Attempt = (ExecutionVertexId, Arc<AttemptCounters>);
+/// An attempt's subtask, the TaskManager it ran on, and its counters.
+type Attempt = (ExecutionVertexId, Arc<str>, Arc<AttemptCounters>);
 
 impl LoadRegistry {
     /// The totals so far, by subtask.
     pub fn totals(&self) -> BTreeMap<ExecutionVertexId, SubtaskLoad> {
         let attempts = self.0.lock().expect("invariant: lock not poisoned");
         let mut totals: BTreeMap<ExecutionVertexId, SubtaskLoad> = BTreeMap::new();
-        for (id, counters) in attempts.iter() {
+        for (id, _, counters) in attempts.iter() {
             let (sum, one) = (totals.entry(*id).or_default(), counters.load());
             sum.busy_ns += one.busy_ns;
             sum.back_pressured_ns += one.back_pressured_ns;
@@ -90,12 +90,27 @@ impl LoadRegistry {
     }
 
     /// Counters for a new attempt of `id`.
-    fn register(&self, id: ExecutionVertexId) -> Arc<AttemptCounters> {
+    /// The totals so far of the attempts each TaskManager ran, by its
+    /// node name.
+    pub fn totals_by_task_manager(&self) -> BTreeMap<String, SubtaskLoad> {
+        let attempts = self.0.lock().expect("invariant: lock not poisoned");
+        let mut totals: BTreeMap<String, SubtaskLoad> = BTreeMap::new();
+        for (_, node, counters) in attempts.iter() {
+            let (sum, one) = (totals.entry(node.to_string()).or_default(), counters.load());
+            sum.busy_ns += one.busy_ns;
+            sum.back_pressured_ns += one.back_pressured_ns;
+            sum.idle_ns += one.idle_ns;
+            sum.records_in += one.records_in;
+        }
+        totals
+    }
+
+    fn register(&self, id: ExecutionVertexId, node: &str) -> Arc<AttemptCounters> {
         let counters = Arc::new(AttemptCounters::default());
         self.0
             .lock()
             .expect("invariant: lock not poisoned")
-            .push((id, counters.clone()));
+            .push((id, Arc::from(node), counters.clone()));
         counters
     }
 }
@@ -108,11 +123,12 @@ pub struct LoadMeter {
 }
 
 impl LoadMeter {
-    /// A meter for a new attempt of `id`, whose first charge counts from now.
-    pub fn new(registry: LoadRegistry, id: ExecutionVertexId, clock: Tracer) -> LoadMeter {
+    /// A meter for a new attempt of `id` on the TaskManager `node`, whose
+    /// first charge counts from now.
+    pub fn new(registry: LoadRegistry, id: ExecutionVertexId, node: &str, clock: Tracer) -> LoadMeter {
         let since_ns = clock.now_ns();
         LoadMeter {
-            counters: registry.register(id),
+            counters: registry.register(id, node),
             clock,
             since_ns,
         }
@@ -144,23 +160,23 @@ mod tests {
 
     #[madsim::test]
     async fn time_goes_to_the_activity_charged_and_attempts_add_up() {
-        let totals = {
+        let (totals, by_tm) = {
             let registry = LoadRegistry::default();
             let id = ExecutionVertexId { vertex: 1, subtask: 0 };
             let tracer = Tracer::new();
             let sleep = |ms| madsim::time::sleep(std::time::Duration::from_millis(ms));
-            let mut first = LoadMeter::new(registry.clone(), id, tracer.clone());
+            let mut first = LoadMeter::new(registry.clone(), id, "tm-0", tracer.clone());
             sleep(30).await;
             first.spent(Activity::Busy);
             sleep(20).await;
             first.spent(Activity::BackPressured);
             first.took_in(7);
-            let mut second = LoadMeter::new(registry.clone(), id, tracer);
+            let mut second = LoadMeter::new(registry.clone(), id, "tm-1", tracer);
             sleep(5).await;
             second.spent(Activity::Idle);
             second.spent(Activity::Busy);
             second.took_in(3);
-            registry.totals()
+            (registry.totals(), registry.totals_by_task_manager())
         };
         let load = totals[&ExecutionVertexId { vertex: 1, subtask: 0 }];
         // madsim wakes a sleeper a few dozen nanoseconds late.
@@ -170,5 +186,10 @@ mod tests {
         assert!(about_ms(load.idle_ns, 5), "{load:?}");
         assert_eq!(load.records_in, 10);
         assert_eq!(load.running_ns(), load.busy_ns + load.back_pressured_ns + load.idle_ns);
+        // By TaskManager: each attempt where it ran.
+        assert_eq!(by_tm.keys().collect::<Vec<_>>(), ["tm-0", "tm-1"]);
+        assert!(about_ms(by_tm["tm-0"].busy_ns, 30) && about_ms(by_tm["tm-0"].back_pressured_ns, 20));
+        assert_eq!((by_tm["tm-0"].records_in, by_tm["tm-1"].records_in), (7, 3));
+        assert!(about_ms(by_tm["tm-1"].idle_ns, 5), "{by_tm:?}");
     }
 }

@@ -62,7 +62,7 @@ pub async fn run(env: TaskEnv, first_partition: u32, partitions: u32) -> Result<
         out.replay(r).await?;
     }
     out.flush().await?;
-    let load = LoadMeter::new(env.load.clone(), env.tdd.id.vertex, env.tracer.clone());
+    let load = LoadMeter::new(env.load.clone(), env.tdd.id.vertex, &env.node, env.tracer.clone());
     let mut task = SourceTask {
         load,
         log,
