@@ -149,3 +149,33 @@ fn a_sweep_writes_one_history_per_run_and_each_checks() {
         assert!(String::from_utf8_lossy(&check.stdout).contains("the run's verdict was the same"));
     }
 }
+
+#[test]
+fn a_history_holds_a_load_sample_a_second_and_a_state_sample_a_checkpoint() {
+    let s = scenario("tm-crash");
+    let (r, h) = run_seed_with_history(&s, 3).expect("runs");
+    let h = h.expect("a history");
+    let seconds = r.simulated_ms / 1000;
+    assert!(
+        h.load.len() as u64 + 1 >= seconds && h.load.len() as u64 <= seconds,
+        "{} samples over {} ms",
+        h.load.len(),
+        r.simulated_ms
+    );
+    for pair in h.load.windows(2) {
+        assert!((900..=1100).contains(&(pair[1].t_ms - pair[0].t_ms)), "a second apart");
+        for (a, b) in pair[0].subtasks.iter().zip(&pair[1].subtasks) {
+            assert!(a.task == b.task && a.busy_ns <= b.busy_ns, "totals only grow");
+        }
+    }
+    let completed = r.checkpoints.iter().filter(|c| c.outcome == "completed").count();
+    assert_eq!(h.state.len(), completed, "a state sample per completed checkpoint");
+    let parallelism = s
+        .job_graph()
+        .vertex_ids()
+        .map(|v| s.job_graph().vertex(v).parallelism as usize)
+        .sum::<usize>();
+    assert!(h.state.iter().all(|c| c.subtasks.len() == parallelism));
+    let back = History::from_jsonl(&h.to_jsonl().expect("json")).expect("reads back");
+    assert_eq!((back.load, back.state), (h.load, h.state));
+}

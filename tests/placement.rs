@@ -171,3 +171,20 @@ fn task_manager_load_adds_up_to_its_subtasks() {
     assert_eq!(records, r.subtasks.iter().map(|m| m.num_records_in).sum::<u64>());
     assert!(r.tasks_lost_per_crash.is_empty(), "no crash, no loss");
 }
+
+#[test]
+fn load_aware_placement_works_through_reactive_rescales() {
+    // Reactive mode places the slots again at every rescale, by load.
+    for name in ["rescale-scale-out", "rescale-scale-in-crash"] {
+        let mut s = catalogue::load(name).expect("built-in").expect("valid");
+        s.config.insert(
+            "taskmanager.load-balance.mode".into(),
+            halab_sim::scenario::ConfigValue::String("LOAD".into()),
+        );
+        for seed in 1..=4 {
+            let r = run_seed(&s, seed).expect("runs");
+            assert_eq!(r.verdict, Verdict::Pass, "{name} seed {seed}: {:?}", r.message);
+            assert!(!r.rescales.is_empty(), "{name} seed {seed} rescaled");
+        }
+    }
+}

@@ -181,6 +181,19 @@ mod tests {
     }
 
     #[test]
+    fn load_weighs_busy_time_before_task_counts() {
+        // Slot 2 is hot; slots 0 and 1 hold three tasks each but little
+        // load. By load, the hot slot shares its TaskManager with the idle
+        // slot 3 (100 against 20 ms); by tasks first it would take slot 1
+        // beside it (110 against 10).
+        let busy = [10, 10, 100, 0];
+        let d = demand(&[(0, 2), (1, 2)], &[3, 3, 1, 1], &busy);
+        let placed = place(SlotPlacement::Load, &d);
+        let load = per_tm(&placed, |i| busy[i]);
+        assert_eq!(load.values().copied().collect::<Vec<_>>(), vec![100, 20], "{placed:?}");
+    }
+
+    #[test]
     fn every_slot_is_placed_once_with_spare_task_managers() {
         for strategy in [
             SlotPlacement::Fill,

@@ -398,6 +398,17 @@ mod tests {
     }
 
     #[test]
+    fn arrived_counts_the_records_of_a_topic_up_to_a_time() {
+        let l = log();
+        for kind in EventKind::ALL {
+            for t in (0..10_500).step_by(37) {
+                let brute = (0..l.records(kind)).filter(|o| l.timestamp_ms(kind, *o) <= t).count() as u64;
+                assert_eq!(l.arrived_by(kind, t), brute, "{kind} at {t} ms");
+            }
+        }
+    }
+
+    #[test]
     fn events_are_pure_functions_of_seed_and_position() {
         let l = log();
         for p in 0..6 {
