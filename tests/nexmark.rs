@@ -413,3 +413,27 @@ mod regressions {
         );
     }
 }
+
+#[path = "common/cli.rs"]
+mod cli;
+
+/// A processing-time window commits one count for many records: `halab
+/// run` says so rather than "committed 710 of 22080".
+#[test]
+fn the_run_summary_tells_window_counts_from_records() {
+    let o = cli::halab(&["run", "nexmark-q12", "--seed", "1"]);
+    let out = cli::stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(
+            "records against 22080 expected (outputs, and the records processing-time window counts must sum to)"
+        ),
+        "{out}"
+    );
+    let o = cli::halab(&["run", "nexmark-q1", "--seed", "1"]);
+    assert!(
+        cli::stdout(&o).contains("committed 22080 of 22080 records"),
+        "{}",
+        cli::stdout(&o)
+    );
+}

@@ -17,7 +17,7 @@ pub fn run(arg: &str, seed: u64, trace: bool, expect_hash: Option<String>) -> an
             println!("{l}");
         }
     }
-    println!("{}", summary(&record));
+    println!("{}", summary(&scenario, &record));
     println!("verdict: {}", record.verdict.as_str());
     if let Some(m) = &record.message {
         println!("  {}", escape_control(m));

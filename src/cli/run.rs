@@ -1,6 +1,7 @@
 //! `halab run`: one scenario, one seed. The banner comes first, the verdict
 //! last; a failure ends with a line that reproduces it.
 
+use halab_engine::graph::OperatorKind;
 use halab_engine::resources::ResourceModel;
 use std::path::PathBuf;
 
@@ -129,12 +130,29 @@ fn load_line(r: &RunRecord) -> Option<String> {
     ))
 }
 
-pub fn summary(r: &RunRecord) -> String {
+/// What the run committed against what its check expects. A
+/// processing-time window commits one count for many records, so there the
+/// two numbers are of different things and are said apart.
+fn committed_line(sc: &Scenario, r: &RunRecord) -> String {
+    let g = sc.job_graph();
+    let counts_records = g
+        .vertex_ids()
+        .any(|v| matches!(g.vertex(v).kind, OperatorKind::ProcessingTimeWindowCount { .. }));
+    if counts_records {
+        format!(
+            "committed {} records against {} expected (outputs, and the records processing-time window counts must sum to)",
+            r.records_committed, r.records_expected
+        )
+    } else {
+        format!("committed {} of {} records", r.records_committed, r.records_expected)
+    }
+}
+
+pub fn summary(sc: &Scenario, r: &RunRecord) -> String {
     let completed = r.checkpoints.iter().filter(|c| c.outcome == "completed").count();
     let mut s = format!(
-        "  committed {} of {} records; lost {}, duplicated {}, unexpected {}\n  checkpoints completed {completed}; restarts {}; final job status {}\n  end-to-end latency p50 {} ms, p99 {} ms, max {} ms\n  simulated {:.1}s in {:.0}ms wall; trace {} events, hash {}",
-        r.records_committed,
-        r.records_expected,
+        "  {}; lost {}, duplicated {}, unexpected {}\n  checkpoints completed {completed}; restarts {}; final job status {}\n  end-to-end latency p50 {} ms, p99 {} ms, max {} ms\n  simulated {:.1}s in {:.0}ms wall; trace {} events, hash {}",
+        committed_line(sc, r),
         r.lost,
         r.duplicated,
         r.unexpected,
@@ -300,7 +318,7 @@ pub fn run(arg: &str, seed: u64, opts: Options) -> anyhow::Result<i32> {
     }
     match opts.format {
         Format::Text => {
-            println!("{}", summary(&record));
+            println!("{}", summary(&scenario, &record));
             println!("verdict: {}", record.verdict.as_str());
             if let Some(m) = &record.message {
                 println!("  {}", escape_control(m));
