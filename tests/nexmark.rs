@@ -437,3 +437,26 @@ fn the_run_summary_tells_window_counts_from_records() {
         cli::stdout(&o)
     );
 }
+
+/// A window join drops a window's records once the watermark passes its
+/// end: after the input ends, q8's join snapshots are empty (a plain join
+/// would hold every person and auction).
+#[test]
+fn the_window_join_forgets_ended_windows() {
+    let s = query("nexmark-q8");
+    let (r, h) = halab_sim::harness::run_seed_with_history(&s, 1).expect("runs");
+    assert_eq!(r.verdict, Verdict::Pass);
+    let h = h.expect("a history");
+    let join = |sample: &halab_sim::history::StateSample| -> u64 {
+        sample
+            .subtasks
+            .iter()
+            .filter(|(t, _)| t.starts_with("v2["))
+            .map(|(_, b)| b)
+            .sum()
+    };
+    let peak = h.state.iter().map(join).max().expect("checkpoints");
+    let last = h.state.last().map(join).expect("checkpoints");
+    assert!(peak > 0, "the join held records while windows were open");
+    assert_eq!(last, 0, "every window ended: nothing kept (peak {peak} bytes)");
+}

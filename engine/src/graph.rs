@@ -69,6 +69,7 @@ impl OperatorKind {
             OperatorKind::TumblingWindowCount { .. }
                 | OperatorKind::SlidingWindowCount { .. }
                 | OperatorKind::WindowMax
+                | OperatorKind::KeyedJoin { window_ms: Some(_) }
         )
     }
 }

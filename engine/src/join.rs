@@ -10,7 +10,8 @@
 //! the two event times.
 //!
 //! A window join (Flink's tumbling window join) pairs only records whose
-//! event times fall in the same tumbling window of `window_ms`.
+//! event times fall in the same tumbling window of `window_ms`, and drops
+//! a window's records once the watermark passes its end ([`JoinState::prune`]).
 
 use std::collections::BTreeMap;
 
@@ -105,6 +106,24 @@ impl JoinState {
         }
         self.kept += 1;
         out
+    }
+
+    /// A window join drops the records of the windows that ended by
+    /// `watermark` (no record of them can come any more: none is behind
+    /// the watermark); a plain join keeps everything. The records dropped.
+    pub fn prune(&mut self, watermark: u64) -> usize {
+        let Some(w) = self.window_ms else {
+            return 0;
+        };
+        let open = |r: &Record| (r.timestamp_ms / w + 1).saturating_mul(w) > watermark;
+        let before = self.kept;
+        for (left, right) in self.sides.values_mut() {
+            left.retain(open);
+            right.retain(open);
+        }
+        self.sides.retain(|_, (l, r)| !(l.is_empty() && r.is_empty()));
+        self.kept = self.sides.values().map(|(l, r)| l.len() + r.len()).sum();
+        before - self.kept
     }
 
     /// Records kept (both sides).
@@ -233,6 +252,27 @@ mod tests {
             1,
             "190 ms: with 100 ms only"
         );
+    }
+
+    #[test]
+    fn a_window_join_forgets_ended_windows_and_a_plain_join_nothing() {
+        let mut s = JoinState::new(Some(100));
+        for o in [1, 5, 12, 15] {
+            s.add(Side::Left, rec(1, 1, o));
+        }
+        assert_eq!(s.prune(99), 0, "window [0, 100) is still open at 99");
+        assert_eq!(s.prune(100), 2, "it ended at 100");
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            s.add(Side::Right, rec(1, 2, 19)).len(),
+            2,
+            "window [100, 200) still joins"
+        );
+        assert_eq!(s.prune(u64::MAX), 3, "the end of input ends every window");
+        assert!(s.is_empty() && s.snapshot().entries.is_empty());
+        let mut plain = JoinState::new(None);
+        plain.add(Side::Left, rec(1, 1, 1));
+        assert_eq!(plain.prune(u64::MAX), 0);
     }
 
     #[test]

@@ -24,8 +24,18 @@ impl Operator for KeyedJoin {
         let side = Side::of_gate(input);
         let (kept, n) = (self.state.len(), batch.len());
         let results: Vec<Record> = batch.into_iter().flat_map(|r| self.state.add(side, r)).collect();
-        assert_eq!(self.state.len(), kept + n, "invariant: a join keeps every record");
+        assert_eq!(
+            self.state.len(),
+            kept + n,
+            "invariant: a join keeps every record it takes"
+        );
         out.emit_all(results).await
+    }
+
+    async fn on_watermark(&mut self, watermark: u64, _out: &mut OutputGate) -> Result<(), TaskError> {
+        let (kept, dropped) = (self.state.len(), self.state.prune(watermark));
+        assert_eq!(self.state.len() + dropped, kept, "invariant: pruning only drops");
+        Ok(())
     }
 
     async fn snapshot(&mut self, _checkpoint: CheckpointId) -> Result<OperatorState, TaskError> {
