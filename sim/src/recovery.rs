@@ -7,7 +7,6 @@ use halab_engine::trace::{TraceEntry, TraceEvent};
 
 use crate::faults::{Fault, FaultPlan};
 use crate::record::{Bucket, CheckpointEvent, CheckpointMetrics, JobMetrics, RecoveryEpisode, RestartEvent};
-use halab_engine::protocol::ExecutionAttemptId;
 
 pub fn checkpoint_events(trace: &[TraceEntry]) -> Vec<CheckpointEvent> {
     trace
@@ -332,30 +331,35 @@ pub fn tasks_lost_per_crash(plan: &FaultPlan, trace: &[TraceEntry]) -> Vec<u32> 
         })
         .map(|(node, at)| {
             let running = trace.iter().enumerate().filter(|(i, e)| {
-                let TraceEvent::DeploymentAccepted { task, .. } = &e.event else {
-                    return false;
-                };
-                e.node == *node && e.t_ms <= at && !attempt_ended_by(trace, *i, task, at)
+                matches!(e.event, TraceEvent::DeploymentAccepted { .. })
+                    && e.node == *node
+                    && e.t_ms <= at
+                    && attempt_end_ms(trace, *i).is_none_or(|end| end >= at)
             });
             u32::try_from(running.count()).expect("invariant: fewer than 2^32 tasks")
         })
         .collect()
 }
 
-/// Whether the attempt deployed at entry `i` ended before `at`: it failed,
-/// was CANCELED, or another attempt of its subtask was deployed (what the
-/// JobManager records at the kill's own millisecond is the kill's doing).
-fn attempt_ended_by(trace: &[TraceEntry], i: usize, task: &ExecutionAttemptId, at: u64) -> bool {
+/// When the attempt deployed at trace entry `i` ended, as the trace tells:
+/// it failed, was CANCELED, or another attempt of its subtask was deployed
+/// (`None`: it ran to the end of the trace). What the JobManager records at
+/// a kill's own millisecond is the kill's doing, so a crash at `at` lost the
+/// attempts whose end is not before `at`.
+pub fn attempt_end_ms(trace: &[TraceEntry], i: usize) -> Option<u64> {
+    let TraceEvent::DeploymentAccepted { task, .. } = &trace[i].event else {
+        panic!("invariant: entry {i} deploys an attempt")
+    };
     trace[i + 1..]
         .iter()
-        .take_while(|e| e.t_ms < at)
-        .any(|e| match &e.event {
+        .find(|e| match &e.event {
             TraceEvent::TaskFailed { task: t, attempt, .. } | TraceEvent::TaskCanceled { task: t, attempt, .. } => {
                 *t == task.vertex && *attempt == task.attempt
             }
             TraceEvent::DeploymentAccepted { task: t, .. } => t.vertex == task.vertex,
             _ => false,
         })
+        .map(|e| e.t_ms)
 }
 
 #[cfg(test)]

@@ -368,15 +368,7 @@ fn print_table(figures: &[Figure]) {
 
 /// The source contents a run of `s` under `seed` reads.
 fn content_of(s: &Scenario, seed: u64) -> SourceContent {
-    SourceContent {
-        seed,
-        partitions: s.job.source_partitions,
-        records_per_partition: s.records_per_partition(),
-        keys: s.job.keys,
-        distribution: s.job.key_distribution,
-        records_per_second: s.job.records_per_second,
-        nexmark: None,
-    }
+    SourceContent::of(s, seed)
 }
 
 /// The plain sequential computation the pipeline distributes: read every

@@ -73,23 +73,14 @@ fn lane_mut<'a>(lanes: &'a mut [Lane], name: &str) -> Option<&'a mut Lane> {
 /// CANCELED, another attempt of its subtask was deployed, or `tm` was
 /// killed; else the run's end.
 fn attempt_end(trace: &[TraceEntry], plan: &FaultPlan, i: usize, tm: &str, end_ms: u64) -> u64 {
-    let TraceEvent::DeploymentAccepted { task, .. } = &trace[i].event else {
-        unreachable!("invariant: an attempt starts with its deployment")
-    };
     let from = trace[i].t_ms;
-    let ended = trace[i + 1..].iter().find(|e| match &e.event {
-        TraceEvent::TaskFailed { task: t, attempt, .. } | TraceEvent::TaskCanceled { task: t, attempt, .. } => {
-            *t == task.vertex && *attempt == task.attempt
-        }
-        TraceEvent::DeploymentAccepted { task: t, .. } => t.vertex == task.vertex,
-        _ => false,
-    });
+    let ended = halab_sim::recovery::attempt_end_ms(trace, i);
     let killed = plan
         .0
         .iter()
         .find(|f| f.at.as_millis() >= from && matches!(&f.fault, Fault::Kill { node } if node == tm))
         .map(|f| f.at.as_millis());
-    ended.map(|e| e.t_ms).into_iter().chain(killed).min().unwrap_or(end_ms)
+    ended.into_iter().chain(killed).min().unwrap_or(end_ms)
 }
 
 /// Every task attempt on the lane of the TaskManager that accepted it.
