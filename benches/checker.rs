@@ -19,6 +19,7 @@ fn bench_checker(c: &mut Criterion) {
             distribution: halab_sim::keys::KeyDistribution::Uniform,
             records_per_second: 2000,
             nexmark: None,
+            edge_targets: halab_sim::reference::EdgeTargets::None,
         };
         let committed = content.reference_output();
         g.throughput(Throughput::Elements(committed.len() as u64));

@@ -67,6 +67,8 @@ catalogue_tests! {
     placement_slots => "placement-slots",
     placement_tasks => "placement-tasks",
     placement_load => "placement-load",
+    reachability => "reachability",
+    reachability_unaligned => "reachability-unaligned",
     checkpoint_storage_outage => "checkpoint-storage-outage",
     checkpoint_storage_slow => "checkpoint-storage-slow",
     connection_detection => "connection-detection",

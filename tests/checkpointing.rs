@@ -242,6 +242,7 @@ fn tumbling_windows_commit_every_window_exactly_once_through_a_crash() {
             distribution: s.job.key_distribution,
             records_per_second: s.job.records_per_second,
             nexmark: None,
+            edge_targets: halab_sim::reference::EdgeTargets::None,
         };
         assert_eq!(r.records_committed, content.reference_windows(size).len() as u64);
     }

@@ -117,6 +117,9 @@ pub enum Sabotage {
     NoBarrierAlignment,
     /// A restore that drops the persisted in-flight data of unaligned checkpoints.
     RestoreSkipsInFlightData,
+    /// An iteration head snapshots at its input's barriers and forgets the
+    /// records in its loop (no back-edge log): the cut is not consistent.
+    ForgetBackEdges,
     /// The JobManager restarts at once, ignoring the strategy's backoff.
     RestartIgnoresBackoff,
     /// The JobManager restarts even when the strategy says it cannot.

@@ -9,7 +9,7 @@
 use std::fmt;
 
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
-use petgraph::visit::EdgeRef;
+use petgraph::visit::{EdgeFiltered, EdgeRef};
 use petgraph::Direction;
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,10 @@ pub enum OperatorKind {
     Map { function: MapFunction },
     /// The records that pass the predicate ([`FilterPredicate`]); no state.
     Filter { predicate: FilterPredicate },
+    /// The iteration head of a cyclic job: the edges out of vertices
+    /// reachable from `root` ([`crate::reachability`]). Its first input is
+    /// the edges, its second its own feedback edge.
+    Reachability { root: u64 },
 }
 
 impl OperatorKind {
@@ -59,7 +63,13 @@ impl OperatorKind {
                 | OperatorKind::SlidingWindowCount { .. }
                 | OperatorKind::ProcessingTimeWindowCount { .. }
                 | OperatorKind::KeyedJoin { .. }
+                | OperatorKind::Reachability { .. }
         )
+    }
+
+    /// Whether the operator takes a feedback edge (an iteration head).
+    pub fn is_iteration_head(&self) -> bool {
+        matches!(self, OperatorKind::Reachability { .. })
     }
 
     /// Whether the operator works in event time (it needs watermarks).
@@ -100,6 +110,17 @@ pub struct JobVertex {
 pub struct JobEdge {
     pub ship: ShipStrategy,
     pub partition_type: ResultPartitionType,
+    /// A feedback edge: an iteration head's output back into itself. It
+    /// closes the job's only cycles; everything that orders vertices
+    /// (topological order, the cycle check) leaves it out.
+    pub feedback: EdgeRole,
+}
+
+/// Whether an edge carries records forward or round an iteration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EdgeRole {
+    Forward,
+    Feedback,
 }
 
 /// Index of a vertex in the job graph.
@@ -151,13 +172,18 @@ pub enum GraphError {
     SourceParallelismAbovePartitions(String, u32, u32),
     #[error("the job graph has a cycle")]
     Cycle,
+    #[error("iteration head `{0}` needs one input and then its own feedback edge")]
+    IterationInputs(String),
+    #[error("`{0}` has a feedback edge but is no iteration head")]
+    FeedbackIntoNonHead(String),
     #[error("`{0}` keeps keyed state, but its input from `{1}` is not shipped by key")]
     KeyedInputNotByKey(String, String),
     #[error("join `{0}` has {1} inputs, not two")]
     JoinInputs(String, usize),
 }
 
-/// A DAG of operators.
+/// A graph of operators: a DAG but for the feedback edges of iteration
+/// heads.
 #[derive(Clone, Debug, Default)]
 pub struct JobGraph {
     graph: DiGraph<JobVertex, JobEdge>,
@@ -218,7 +244,50 @@ impl JobGraph {
             self.graph.find_edge(a, b).is_none(),
             "invariant: at most one edge from {from} to {to}"
         );
-        self.graph.add_edge(a, b, JobEdge { ship, partition_type });
+        self.graph.add_edge(
+            a,
+            b,
+            JobEdge {
+                ship,
+                partition_type,
+                feedback: EdgeRole::Forward,
+            },
+        );
+    }
+
+    /// Give iteration head `head` its feedback edge: its own output, back
+    /// into its last input gate, by key.
+    pub fn connect_feedback(&mut self, head: JobVertexId) {
+        assert!(
+            self.vertex(head).kind.is_iteration_head(),
+            "invariant: only an iteration head takes a feedback edge"
+        );
+        let n = NodeIndex::new(head as usize);
+        assert!(
+            self.graph.find_edge(n, n).is_none(),
+            "invariant: one feedback edge per head"
+        );
+        self.graph.add_edge(
+            n,
+            n,
+            JobEdge {
+                ship: ShipStrategy::Hash,
+                partition_type: ResultPartitionType::Pipelined,
+                feedback: EdgeRole::Feedback,
+            },
+        );
+    }
+
+    /// Whether any vertex is an iteration head with its feedback edge.
+    pub fn is_cyclic(&self) -> bool {
+        self.graph.edge_weights().any(|e| e.feedback == EdgeRole::Feedback)
+    }
+
+    /// Whether `consumer`'s input gate `gate` is its feedback edge.
+    pub fn is_feedback_gate(&self, consumer: JobVertexId, gate: usize) -> bool {
+        self.inputs(consumer)
+            .get(gate)
+            .is_some_and(|(_, e)| e.feedback == EdgeRole::Feedback)
     }
 
     /// The first slice's job: partitioned source → keyBy → keyed running count
@@ -241,7 +310,8 @@ impl JobGraph {
     }
 
     pub fn validate(&self) -> Result<(), GraphError> {
-        if petgraph::algo::is_cyclic_directed(&self.graph) {
+        let forward = EdgeFiltered::from_fn(&self.graph, |e| e.weight().feedback == EdgeRole::Forward);
+        if petgraph::algo::is_cyclic_directed(&forward) {
             return Err(GraphError::Cycle);
         }
         for n in self.graph.node_indices() {
@@ -272,6 +342,7 @@ impl JobGraph {
                 }
                 _ => {}
             }
+            self.validate_iteration(n)?;
         }
         for e in self.graph.edge_references() {
             let (a, b) = (&self.graph[e.source()], &self.graph[e.target()]);
@@ -282,6 +353,29 @@ impl JobGraph {
                 return Err(GraphError::KeyedInputNotByKey(b.name.clone(), a.name.clone()));
             }
         }
+        Ok(())
+    }
+
+    /// An iteration head has one input and its feedback edge, the last;
+    /// nothing else has a feedback edge.
+    fn validate_iteration(&self, n: NodeIndex) -> Result<(), GraphError> {
+        let v = &self.graph[n];
+        let inputs = self.inputs(n.index() as JobVertexId);
+        let feedback: Vec<usize> = (0..inputs.len())
+            .filter(|g| inputs[*g].1.feedback == EdgeRole::Feedback)
+            .collect();
+        let head = v.kind.is_iteration_head();
+        if head && (inputs.len() != 2 || feedback != [1]) {
+            return Err(GraphError::IterationInputs(v.name.clone()));
+        }
+        if !head && !feedback.is_empty() {
+            return Err(GraphError::FeedbackIntoNonHead(v.name.clone()));
+        }
+        assert!(
+            inputs.iter().all(|(from, e)| e.feedback == EdgeRole::Forward
+                || (*from as usize == n.index() && e.ship == ShipStrategy::Hash)),
+            "invariant: a feedback edge is a head's own output, by key (connect_feedback)"
+        );
         Ok(())
     }
 
@@ -600,7 +694,9 @@ impl JobGraph {
 
     /// Vertices in topological order.
     pub fn topological_order(&self) -> Result<Vec<JobVertexId>, GraphError> {
-        let order: Vec<JobVertexId> = petgraph::algo::toposort(&self.graph, None)
+        // Feedback edges close iterations; the order is that of the rest.
+        let forward = EdgeFiltered::from_fn(&self.graph, |e| e.weight().feedback == EdgeRole::Forward);
+        let order: Vec<JobVertexId> = petgraph::algo::toposort(&forward, None)
             .map(|v| v.into_iter().map(|n| n.index() as JobVertexId).collect())
             .map_err(|_| GraphError::Cycle)?;
         let mut position = vec![usize::MAX; self.graph.node_count()];
@@ -614,7 +710,7 @@ impl JobGraph {
         assert!(
             self.edges()
                 .iter()
-                .all(|&(a, b, _)| position[a as usize] < position[b as usize]),
+                .all(|&(a, b, _)| a == b || position[a as usize] < position[b as usize]),
             "invariant: the topological order puts producers before consumers: {order:?}"
         );
         Ok(order)

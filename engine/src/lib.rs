@@ -31,6 +31,7 @@ pub mod placement;
 pub mod plugins;
 pub mod process;
 pub mod protocol;
+pub mod reachability;
 pub mod record;
 pub mod resources;
 pub mod restart;

@@ -44,6 +44,11 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("placement-slots", include_str!("../catalogue/placement-slots.toml")),
     ("placement-tasks", include_str!("../catalogue/placement-tasks.toml")),
     ("placement-load", include_str!("../catalogue/placement-load.toml")),
+    ("reachability", include_str!("../catalogue/reachability.toml")),
+    (
+        "reachability-unaligned",
+        include_str!("../catalogue/reachability-unaligned.toml"),
+    ),
     (
         "checkpoint-storage-outage",
         include_str!("../catalogue/checkpoint-storage-outage.toml"),

@@ -40,6 +40,18 @@ pub struct SourceContent {
     /// `Some` for the NexMark workload: the partitions are its three
     /// topics, with their own lengths, rates and fields.
     pub nexmark: Option<NexmarkLog>,
+    /// An `edges` workload's records are edges of a graph: the key is
+    /// the source vertex, the value the target ([`EdgeTargets::Uniform`]).
+    pub edge_targets: EdgeTargets,
+}
+
+/// Where the value of a keys record comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EdgeTargets {
+    /// Value 1: records are keys.
+    None,
+    /// A target vertex drawn uniformly from the keys: records are edges.
+    Uniform,
 }
 
 impl SourceContent {
@@ -54,6 +66,22 @@ impl SourceContent {
             distribution: sc.job.key_distribution,
             records_per_second: sc.job.records_per_second,
             nexmark,
+            edge_targets: match sc.job.workload {
+                crate::scenario::Workload::Edges => EdgeTargets::Uniform,
+                crate::scenario::Workload::Keys | crate::scenario::Workload::Nexmark => EdgeTargets::None,
+            },
+        }
+    }
+
+    /// The value of the keys record at `(partition, offset)`: 1, or the
+    /// target vertex of an edge.
+    pub fn value_at(&self, partition: u32, offset: u64) -> u64 {
+        match self.edge_targets {
+            EdgeTargets::None => 1,
+            EdgeTargets::Uniform => {
+                let h = splitmix64(!self.seed ^ splitmix64((u64::from(partition) << 40) ^ offset));
+                h % self.keys.max(1)
+            }
         }
     }
 
@@ -95,7 +123,7 @@ impl SourceContent {
     /// or a NexMark event as its topic's source projects it.
     pub fn record_at(&self, p: u32, o: u64) -> (u64, u64) {
         match &self.nexmark {
-            None => (self.key_at(p, o), 1),
+            None => (self.key_at(p, o), self.value_at(p, o)),
             Some(n) => n.record(self.seed, p, o),
         }
     }
@@ -204,6 +232,7 @@ mod tests {
             distribution: crate::keys::KeyDistribution::Uniform,
             records_per_second: 100,
             nexmark: None,
+            edge_targets: EdgeTargets::None,
         };
         assert_eq!(c.key_at(1, 5), c.key_at(1, 5));
         let counts = c.reference_counts_by_pipeline(None);

@@ -593,6 +593,7 @@ mod tests {
             distribution: halab_sim::keys::KeyDistribution::Uniform,
             records_per_second: 100,
             nexmark: None,
+            edge_targets: halab_sim::reference::EdgeTargets::None,
         };
         let counts = fold(&c);
         assert_eq!(counts.iter().sum::<u64>(), 3000);

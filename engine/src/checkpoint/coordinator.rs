@@ -422,6 +422,7 @@ mod tests {
             uploaded_bytes: 1,
             in_flight_bytes: 0,
             end_of_input: false,
+            in_flight_records: 0,
         }
     }
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::graph::ExecutionVertexId;
 use crate::join::JoinSnapshot;
+use crate::reachability::ReachabilitySnapshot;
 use crate::record::{ChannelRecord, Record};
 use crate::sink::SinkState;
 use crate::state::KeyedStateSnapshot;
@@ -48,6 +49,8 @@ pub enum OperatorState {
     Join(JoinSnapshot),
     /// The window results a max-per-window keeps.
     WindowMax(Vec<Record>),
+    /// The reached vertices and waiting edges of an iteration head.
+    Reachability(ReachabilitySnapshot),
 }
 
 /// The state one subtask writes for one checkpoint: its operator state and,
@@ -127,6 +130,10 @@ impl TaskStateSnapshot {
                 Some(m) => m.records_bytes(j.entries.len() as u64),
                 None => 40 * j.entries.len() as u64,
             },
+            OperatorState::Reachability(r) => match model {
+                Some(m) => m.records_bytes(r.len() as u64),
+                None => SERIALISED_RECORD_BYTES * r.len() as u64,
+            },
             OperatorState::WindowMax(records) => match model {
                 Some(m) => m.records_bytes(records.len() as u64),
                 None => SERIALISED_RECORD_BYTES * records.len() as u64,
@@ -158,6 +165,10 @@ pub struct StateHandle {
     pub uploaded_bytes: u64,
     /// Of which persisted in-flight data (unaligned checkpoints).
     pub in_flight_bytes: u64,
+    /// Records of persisted in-flight data (input and output): records
+    /// that were between tasks at the cut.
+    #[serde(default)]
+    pub in_flight_records: u64,
     /// The snapshot is of a source that had read all its input.
     pub end_of_input: bool,
 }

@@ -263,6 +263,7 @@ mod tests {
             distribution: crate::keys::KeyDistribution::Uniform,
             records_per_second: 10,
             nexmark: None,
+            edge_targets: crate::reference::EdgeTargets::None,
         }
     }
 

@@ -42,6 +42,7 @@
 //!     distribution: KeyDistribution::Uniform,
 //!     records_per_second: 10,
 //!     nexmark: None,
+//!     edge_targets: halab_sim::reference::EdgeTargets::None,
 //! };
 //! let graph = JobGraph::streaming_count(2, 1, 1, 1);
 //! let mut check = GraphCheck::new(&graph, &content).expect("a count has a right answer");
@@ -287,6 +288,7 @@ mod tests {
             distribution: KeyDistribution::Uniform,
             records_per_second: 30,
             nexmark: None,
+            edge_targets: crate::reference::EdgeTargets::None,
         }
     }
 

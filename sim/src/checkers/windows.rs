@@ -126,6 +126,7 @@ mod tests {
             distribution: crate::keys::KeyDistribution::Uniform,
             records_per_second: 100,
             nexmark: None,
+            edge_targets: crate::reference::EdgeTargets::None,
         }
     }
 

@@ -73,6 +73,7 @@
 //!     distribution: KeyDistribution::Uniform,
 //!     records_per_second: 10,
 //!     nexmark: None,
+//!     edge_targets: halab_sim::reference::EdgeTargets::None,
 //! };
 //! let graph = JobGraph::streaming_count(2, 1, 1, 1);
 //! let mut out = Vec::new();
@@ -82,7 +83,7 @@
 //! assert_eq!(classes, [Pairing::Exact, Pairing::OrderDependentValues, Pairing::OrderDependentValues]);
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -190,6 +191,16 @@ pub fn pairings(graph: &JobGraph) -> Result<Vec<Pairing>, NondeterministicGraph>
             OperatorKind::TumblingWindowCount { .. } | OperatorKind::SlidingWindowCount { .. } => Pairing::Exact,
             // Over an exact window's results (validated): fixed best.
             OperatorKind::WindowMax => Pairing::Exact,
+            // The edges out of reachable vertices: fixed as long as the
+            // edges are.
+            OperatorKind::Reachability { .. } if input != Pairing::Exact => {
+                return Err(NondeterministicGraph {
+                    vertex: v,
+                    name: graph.vertex(v).name.clone(),
+                    reason: "reads edges whose targets depend on the order records were processed in".into(),
+                });
+            }
+            OperatorKind::Reachability { .. } => Pairing::Exact,
             // Its results are checked by conservation, not by fingerprint
             // (`GraphReference::processing_time`); they feed sinks only.
             OperatorKind::ProcessingTimeWindowCount { .. } => Pairing::Exact,
@@ -290,6 +301,8 @@ fn run_interpreter(
         joins: vec![BTreeMap::new(); n],
         maxes: vec![BTreeMap::new(); n],
         processing_time: BTreeMap::new(),
+        reach: vec![Reach::default(); n],
+        in_loop: VecDeque::new(),
         sink,
     };
     run.read_sources(content);
@@ -323,7 +336,20 @@ struct Interpreter<'g, F> {
     maxes: Vec<BTreeMap<(u64, Origin), Vec<Record>>>,
     /// Per key: the records that reached a processing-time window.
     processing_time: BTreeMap<u64, u64>,
+    /// Per vertex: reached vertices and waiting edges (iteration heads only).
+    reach: Vec<Reach>,
+    /// Records on their way round a feedback edge: handled one after
+    /// another, not by recursion (a long path would be as deep).
+    in_loop: VecDeque<(JobVertexId, Record)>,
     sink: F,
+}
+
+/// An iteration head's reachability in the reference: the vertices
+/// reached besides the root, and edges out of vertices not reached yet.
+#[derive(Clone, Debug, Default)]
+struct Reach {
+    reached: BTreeSet<u64>,
+    waiting: BTreeMap<u64, Vec<Record>>,
 }
 
 impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
@@ -413,13 +439,51 @@ impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
         }
     }
 
-    /// `rec` is an output of `v`: to each consumer, as many copies as it gets.
+    /// `rec` is an output of `v`: to each consumer, as many copies as it
+    /// gets; round a feedback edge, once the current record is done.
     fn forward(&mut self, v: JobVertexId, rec: Record) {
         for i in 0..self.consumers[v as usize].len() {
             let c = self.consumers[v as usize][i];
+            if c.to == v {
+                self.in_loop.push_back((v, rec));
+                continue;
+            }
             for _ in 0..c.copies {
                 self.push(c.to, c.gate, rec);
             }
+        }
+    }
+
+    /// `rec` reaches input `gate` of iteration head `v` (an edge, or a
+    /// traversed edge back round the loop); what it traverses is queued to
+    /// go round ([`Self::push`] drains the queue).
+    fn reach(&mut self, v: JobVertexId, gate: usize, rec: Record) {
+        let OperatorKind::Reachability { root } = self.graph.vertex(v).kind else {
+            unreachable!("invariant: only iteration heads reach")
+        };
+        let traversed = |e: &Record| Record {
+            key: e.value,
+            value: e.key,
+            ..*e
+        };
+        let r = &mut self.reach[v as usize];
+        let out: Vec<Record> = match gate {
+            0 if rec.key == root || r.reached.contains(&rec.key) => vec![traversed(&rec)],
+            0 => {
+                r.waiting.entry(rec.key).or_default().push(rec);
+                Vec::new()
+            }
+            _ if rec.key == root || !r.reached.insert(rec.key) => Vec::new(),
+            _ => r
+                .waiting
+                .remove(&rec.key)
+                .unwrap_or_default()
+                .iter()
+                .map(traversed)
+                .collect(),
+        };
+        for o in out {
+            self.forward(v, o);
         }
     }
 
@@ -458,6 +522,14 @@ impl<F: FnMut(JobVertexId, &Record)> Interpreter<'_, F> {
         let out = match &graph.vertex(v).kind {
             OperatorKind::KeyedJoin { .. } => {
                 self.join(v, gate, rec);
+                None
+            }
+            OperatorKind::Reachability { .. } => {
+                self.reach(v, gate, rec);
+                // Round the loop until nothing more is reached.
+                while let Some((head, back)) = self.in_loop.pop_front() {
+                    self.reach(head, 1, back);
+                }
                 None
             }
             OperatorKind::Source { .. } => unreachable!("invariant: a source has no inputs (validated)"),

@@ -16,6 +16,7 @@ fn content() -> SourceContent {
         distribution: KeyDistribution::Uniform,
         records_per_second: 20,
         nexmark: None,
+        edge_targets: crate::reference::EdgeTargets::None,
     }
 }
 

@@ -125,6 +125,10 @@ pub enum Workload {
     /// NexMark's persons, auctions and bids, one topic each
     /// ([`crate::nexmark`]); every source names the events it reads.
     Nexmark,
+    /// Edges of a graph over `keys` vertices: the key (drawn by
+    /// `key-distribution`) is the source vertex, the value a target drawn
+    /// uniformly (the cyclic reachability query reads these).
+    Edges,
 }
 
 impl Workload {

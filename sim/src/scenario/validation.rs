@@ -1,6 +1,7 @@
 //! Scenario validation: everything that can be checked before a run, each
 //! refusal at the key it names (`ScenarioError::path`).
 
+use halab_engine::checkpoint::barrier::CheckpointingMode;
 use halab_engine::config::EngineConfig;
 use halab_engine::graph::{JobGraph, OperatorKind};
 use halab_engine::ha::HighAvailabilityType;
@@ -111,10 +112,11 @@ impl Scenario {
     }
 
     /// A `nexmark` workload: a job of operators, NexMark's own skew, and
-    /// every topic at least one record per second and per partition.
+    /// every topic at least one record per second and per partition. The
+    /// `keys` and `edges` workloads take any job.
     fn validate_workload(&self) -> Result<(), ScenarioError> {
         let j = &self.job;
-        if j.workload == Workload::Keys {
+        if j.workload != Workload::Nexmark {
             return match j.nexmark_proportions {
                 Some(_) => Err(err(
                     "job.nexmark-proportions",
@@ -271,6 +273,9 @@ impl Scenario {
                 "config.\"execution.checkpointing.interval\"",
                 "must be set: the 2PC sink commits only on checkpoints",
             ));
+        }
+        if g.is_cyclic() {
+            check_cyclic_checkpoints(&engine)?;
         }
         Ok(engine)
     }
@@ -463,4 +468,23 @@ impl Scenario {
             _ => Ok(()),
         }
     }
+}
+
+/// An iteration head logs the records in its loop during aligned and
+/// unaligned exactly-once checkpoints; the other kinds are refused.
+fn check_cyclic_checkpoints(engine: &EngineConfig) -> Result<(), ScenarioError> {
+    let barriers = engine.barrier_config();
+    if barriers.mode == CheckpointingMode::AtLeastOnce {
+        return Err(err(
+            "config.\"execution.checkpointing.mode\"",
+            "a cyclic job needs EXACTLY_ONCE: an at-least-once checkpoint would lose the records in the iteration's loop",
+        ));
+    }
+    if barriers.barrier_timeout_ms().is_some() {
+        return Err(err(
+            "config.\"execution.checkpointing.aligned-checkpoint-timeout\"",
+            "a cyclic job's checkpoints are aligned or unaligned, not alternating: leave the timeout out",
+        ));
+    }
+    Ok(())
 }

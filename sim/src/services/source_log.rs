@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use halab_engine::protocol::{SourceLogRequest, SourceLogResponse};
 
-use crate::reference::SourceContent;
+use crate::reference::{EdgeTargets, SourceContent};
 
 /// The source log's state (shared with the harness for metrics).
 #[derive(Debug)]
@@ -59,10 +59,12 @@ impl SourceLog {
         }
         let end = self.available(partition).min(offset.saturating_add(u64::from(max)));
         let (keys, values): (Vec<u64>, Vec<u64>) = match self.content.nexmark {
-            None => (
+            // A keys workload's values are all 1: left out.
+            None if self.content.edge_targets == EdgeTargets::None => (
                 (offset..end).map(|o| self.content.key_at(partition, o)).collect(),
                 Vec::new(),
             ),
+            None => (offset..end).map(|o| self.content.record_at(partition, o)).unzip(),
             Some(_) => (offset..end).map(|o| self.content.record_at(partition, o)).unzip(),
         };
         *self.records_read.lock().expect("invariant: lock not poisoned") += keys.len() as u64;

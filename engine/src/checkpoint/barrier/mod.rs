@@ -22,6 +22,17 @@
 //! cancellation marker aborts (CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER).
 //! End of a partition closes a channel; with `checkpoints-after-tasks-finish`
 //! (Flink's default) a closed channel counts as aligned.
+//!
+//! **Feedback channels** (an iteration head's own output coming back, see
+//! [`BarrierHandler::with_feedback`]) follow asynchronous barrier snapshots
+//! for cyclic graphs (Carbone et al., 2015, §3.3): an aligned checkpoint
+//! snapshots once every *other* channel delivered its barrier (a head's own
+//! barrier can come round only after it snapshotted), then logs what the
+//! feedback channels still deliver until their barriers arrive
+//! ([`AlignmentType::AlignedWithBackEdgeLog`]): the records in the loop at
+//! the cut. A feedback channel that delivers its barrier early is blocked
+//! as any other. Unaligned checkpoints need nothing more: they capture
+//! every channel whose barrier has not come yet.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,6 +58,11 @@ pub enum AlignmentType {
     /// The barrier overtook records: they are the snapshot's in-flight data,
     /// complete once every input channel delivered the barrier.
     Unaligned,
+    /// An iteration head's aligned snapshot: taken when every channel but
+    /// the feedback edge's delivered the barrier; the barrier goes out
+    /// aligned, and the records the feedback channels deliver before their
+    /// barriers are the snapshot's in-flight data (the back-edge log).
+    AlignedWithBackEdgeLog,
 }
 
 /// How a task handles barriers.
@@ -75,6 +91,15 @@ impl BarrierConfig {
         match Handling::of(*self) {
             Handling::Unaligned => AlignmentType::Unaligned,
             Handling::Aligned | Handling::Alternating { .. } | Handling::AtLeastOnce => AlignmentType::Aligned,
+        }
+    }
+
+    /// Whether snapshots of `alignment` wait for in-flight data: unaligned
+    /// ones and the back-edge log of an iteration head.
+    pub fn collects_in_flight(alignment: AlignmentType) -> bool {
+        match alignment {
+            AlignmentType::Unaligned | AlignmentType::AlignedWithBackEdgeLog => true,
+            AlignmentType::Aligned => false,
         }
     }
 
@@ -154,8 +179,21 @@ enum Phase {
     Idle,
     /// Aligned: collecting barriers, channels that delivered are blocked.
     Aligning,
-    /// Unaligned: snapshot taken, capturing channels without their barrier.
+    /// Unaligned: snapshot taken, capturing channels without their barrier
+    /// (for an aligned checkpoint, only feedback channels: the back-edge
+    /// log).
     Capturing,
+}
+
+/// What an iteration head does with the records in its loop at a
+/// checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackEdges {
+    /// Log them with the snapshot (asynchronous barrier snapshots).
+    Log,
+    /// Test-only broken variant: snapshot at the other channels' barriers
+    /// and forget the records in the loop (a cut that is not consistent).
+    Forget,
 }
 
 /// Barrier handling for a task with `num_channels` input channels.
@@ -164,6 +202,9 @@ pub struct BarrierHandler {
     handling: Handling,
     num_channels: usize,
     closed: BTreeSet<usize>,
+    /// The feedback edge's channels (iteration heads only).
+    feedback: BTreeSet<usize>,
+    back_edges: BackEdges,
     current: Option<CheckpointBarrier>,
     phase: Phase,
     /// Channels that delivered the current barrier.
@@ -185,6 +226,8 @@ impl BarrierHandler {
             handling: Handling::of(config),
             num_channels,
             closed: BTreeSet::new(),
+            feedback: BTreeSet::new(),
+            back_edges: BackEdges::Log,
             current: None,
             phase: Phase::Idle,
             arrived: BTreeSet::new(),
@@ -192,6 +235,19 @@ impl BarrierHandler {
             last_triggered: None,
             alignment_start_ms: None,
         }
+    }
+
+    /// An iteration head: `channels` are its feedback edge's.
+    pub fn with_feedback(mut self, channels: impl IntoIterator<Item = usize>, back_edges: BackEdges) -> Self {
+        self.feedback = channels.into_iter().collect();
+        self.back_edges = back_edges;
+        assert!(
+            self.feedback.iter().all(|c| *c < self.num_channels) && self.feedback.len() < self.num_channels,
+            "invariant: feedback channels {:?} of {} leave an input",
+            self.feedback,
+            self.num_channels
+        );
+        self
     }
 
     /// Aligned checkpoints block the channels that delivered their barrier.
@@ -282,8 +338,8 @@ impl BarrierHandler {
             "invariant: no barrier is counted between checkpoints"
         );
         assert!(
-            self.phase != Phase::Capturing || self.handling.is_unaligned(),
-            "invariant: only unaligned checkpoints capture in-flight data"
+            self.phase != Phase::Capturing || self.handling.is_unaligned() || !self.feedback.is_empty(),
+            "invariant: only unaligned checkpoints and iteration heads capture in-flight data"
         );
         assert!(
             self.arrived.iter().chain(&self.closed).all(|c| *c < self.num_channels),
@@ -306,7 +362,17 @@ impl BarrierHandler {
     }
 
     fn all_arrived(&self) -> bool {
-        (0..self.num_channels).all(|c| self.arrived.contains(&c) || self.closed.contains(&c))
+        (0..self.num_channels).all(|c| self.is_aligned(c))
+    }
+
+    fn is_aligned(&self, channel: usize) -> bool {
+        self.arrived.contains(&channel) || self.closed.contains(&channel)
+    }
+
+    /// Every channel but the feedback edge's delivered the barrier (or
+    /// ended): an iteration head may snapshot.
+    fn forward_channels_arrived(&self) -> bool {
+        (0..self.num_channels).all(|c| self.feedback.contains(&c) || self.is_aligned(c))
     }
 
     /// A barrier arrived on `channel` at `now_ms`.
@@ -407,7 +473,7 @@ impl BarrierHandler {
 
     fn maybe_finish(&mut self) -> Vec<BarrierAction> {
         if !self.all_arrived() {
-            return Vec::new();
+            return self.maybe_log_back_edges();
         }
         let barrier = self.current.expect("invariant: pending checkpoint");
         assert!(
@@ -424,6 +490,32 @@ impl BarrierHandler {
         };
         self.finish();
         vec![action]
+    }
+
+    /// An iteration head's aligned checkpoint whose other channels all
+    /// delivered the barrier: snapshot, and log the feedback channels
+    /// until their barriers come round (or, broken, forget them).
+    fn maybe_log_back_edges(&mut self) -> Vec<BarrierAction> {
+        if self.feedback.is_empty() || self.phase != Phase::Aligning || !self.forward_channels_arrived() {
+            return Vec::new();
+        }
+        let barrier = self.current.expect("invariant: pending checkpoint");
+        match self.back_edges {
+            BackEdges::Log => {
+                self.phase = Phase::Capturing;
+                vec![BarrierAction::Snapshot {
+                    barrier,
+                    alignment: AlignmentType::AlignedWithBackEdgeLog,
+                }]
+            }
+            BackEdges::Forget => {
+                self.finish();
+                vec![BarrierAction::Snapshot {
+                    barrier,
+                    alignment: AlignmentType::Aligned,
+                }]
+            }
+        }
     }
 
     /// A CancelCheckpointMarker for `id` arrived.
@@ -481,10 +573,9 @@ impl BarrierHandler {
     }
 
     fn tracker_check(&mut self, id: CheckpointId) -> Vec<BarrierAction> {
-        let done = self
-            .tracker
-            .get(&id)
-            .is_some_and(|seen| (0..self.num_channels).all(|c| seen.contains(&c) || self.closed.contains(&c)));
+        let done = self.tracker.get(&id).is_some_and(|seen| {
+            (0..self.num_channels).all(|c| seen.contains(&c) || self.closed.contains(&c) || self.feedback.contains(&c))
+        });
         if !done {
             return Vec::new();
         }

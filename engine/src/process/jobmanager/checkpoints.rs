@@ -240,10 +240,12 @@ impl JobMaster {
         }
     }
 
-    /// A bounded job whose sources had all read everything: `checkpoint`
-    /// was the final one, and its commits cover all input. The tasks finish
-    /// after their notification (same connection, same order). Returns
-    /// whether the job is finishing.
+    /// A bounded job whose sources had all read everything and with no
+    /// record between tasks at the cut (unaligned in-flight data, or the
+    /// records in an iteration's loop): `checkpoint` was the final one, and
+    /// its commits cover all input. The tasks finish after their
+    /// notification (same connection, same order). Returns whether the job
+    /// is finishing.
     async fn finish_if_final(
         &mut self,
         checkpoint: &CompletedCheckpoint,
@@ -255,7 +257,8 @@ impl JobMaster {
                 .vertices
                 .iter()
                 .filter(|v| matches!(self.cfg.job.vertex(v.vertex).kind, OperatorKind::Source { .. }))
-                .all(|v| checkpoint.states.get(v).is_some_and(|h| h.end_of_input));
+                .all(|v| checkpoint.states.get(v).is_some_and(|h| h.end_of_input))
+            && checkpoint.states.values().all(|h| h.in_flight_records == 0);
         if !final_checkpoint || targets.len() != self.vertices.len() {
             return false;
         }

@@ -14,7 +14,7 @@ use super::input::{CheckpointedInput, InputEvent};
 use super::io::{InputGate, OutputGate, BUFFER_TIMEOUT_MS};
 use super::load::{Activity, LoadMeter};
 use super::{sleep_until_ms, AbortOnDrop, Restored, Snapshots, TaskControl, TaskEnv, TaskError};
-use crate::checkpoint::barrier::{AlignmentType, BarrierConfig};
+use crate::checkpoint::barrier::{AlignmentType, BackEdges, BarrierConfig};
 use crate::checkpoint::{CheckpointBarrier, CheckpointId, OperatorState, TaskStateSnapshot};
 use crate::config::Sabotage;
 use crate::protocol::TaskCheckpointMetrics;
@@ -132,7 +132,15 @@ pub async fn run_operator<O: Operator>(
     let replay_in = by_input(&gate, replay_in);
     let watermarks = WatermarkTracker::new(gate.num_channels());
     let barriers = env.config.barrier_config();
-    let input = CheckpointedInput::new(gate, barriers, env.sabotage == Sabotage::NoBarrierAlignment);
+    let feedback = env.tdd.kind.is_iteration_head().then(|| {
+        let back_edges = match env.sabotage {
+            Sabotage::ForgetBackEdges => BackEdges::Forget,
+            _ => BackEdges::Log,
+        };
+        (gate.num_gates() - 1, back_edges)
+    });
+    let no_alignment = env.sabotage == Sabotage::NoBarrierAlignment;
+    let input = CheckpointedInput::new(gate, barriers, no_alignment, feedback);
     let (snapshots, writer) = env.spawn_snapshot_writer();
     env.report_running();
 
@@ -340,7 +348,7 @@ impl<O: Operator> OperatorTask<O> {
             } => {
                 let configured = self.barriers.unaligned;
                 assert!(
-                    alignment == AlignmentType::Aligned || configured,
+                    alignment != AlignmentType::Unaligned || configured,
                     "invariant: unaligned {barrier:?} not configured"
                 );
                 let (mut snap, sync_ms) = self.snapshot(barrier).await?;
@@ -354,6 +362,10 @@ impl<O: Operator> OperatorTask<O> {
                     alignment == AlignmentType::Unaligned || overtook == 0,
                     "invariant: aligned {barrier:?} overtook {overtook}"
                 );
+                assert!(
+                    alignment != AlignmentType::AlignedWithBackEdgeLog || !forwarded.output_pending,
+                    "invariant: an iteration head's barrier waits for no timeout (alternating checkpoints are refused)"
+                );
                 let metrics = TaskCheckpointMetrics { alignment_ms, sync_ms };
                 if forwarded.output_pending {
                     self.snapshots.taken_awaiting_output(barrier.id, snap, metrics);
@@ -362,7 +374,11 @@ impl<O: Operator> OperatorTask<O> {
                 }
             }
             InputEvent::InFlightComplete { id, records } => {
-                assert!(self.barriers.unaligned, "invariant: in-flight data of aligned {id}");
+                let head = self.env.tdd.kind.is_iteration_head();
+                assert!(
+                    self.barriers.unaligned || head,
+                    "invariant: in-flight data of aligned {id}"
+                );
                 self.snapshots.in_flight_complete(id, records);
             }
             InputEvent::Abort { id, reason } => {

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::io::InputGate;
 use super::TaskError;
-use crate::checkpoint::barrier::{AlignmentType, BarrierAction, BarrierConfig, BarrierHandler, CheckpointingMode};
+use crate::checkpoint::barrier::{
+    AlignmentType, BackEdges, BarrierAction, BarrierConfig, BarrierHandler, CheckpointingMode,
+};
 use crate::checkpoint::failure_manager::CheckpointFailureReason;
 use crate::checkpoint::{CheckpointBarrier, CheckpointId};
 use crate::protocol::DataMsg;
@@ -59,13 +61,25 @@ pub struct CheckpointedInput {
 }
 
 impl CheckpointedInput {
-    pub fn new(gate: InputGate, mut config: BarrierConfig, no_alignment: bool) -> Self {
+    /// `feedback`: an iteration head's feedback gate and what it does with
+    /// the records in its loop at a checkpoint.
+    pub fn new(
+        gate: InputGate,
+        mut config: BarrierConfig,
+        no_alignment: bool,
+        feedback: Option<(usize, BackEdges)>,
+    ) -> Self {
         if no_alignment && config.mode == CheckpointingMode::ExactlyOnce && !config.unaligned {
             // Test-only broken variant: exactly-once without blocking channels.
             config.mode = CheckpointingMode::AtLeastOnce;
         }
+        let mut handler = BarrierHandler::new(gate.num_channels(), config);
+        if let Some((feedback_gate, back_edges)) = feedback {
+            let channels = (0..gate.num_channels()).filter(|c| gate.gate_of(*c) == feedback_gate);
+            handler = handler.with_feedback(channels, back_edges);
+        }
         CheckpointedInput {
-            handler: BarrierHandler::new(gate.num_channels(), config),
+            handler,
             gate,
             queued: VecDeque::new(),
             in_flight: BTreeMap::new(),
@@ -98,7 +112,7 @@ impl CheckpointedInput {
                         last.is_none_or(|l| l < barrier.id),
                         "invariant: {barrier:?} after {last:?}"
                     );
-                    if alignment == AlignmentType::Unaligned {
+                    if BarrierConfig::collects_in_flight(alignment) {
                         self.in_flight.entry(barrier.id).or_default();
                     }
                     let alignment_ms = self.handler.alignment_started_ms().map(|t| now_ms - t).unwrap_or(0);

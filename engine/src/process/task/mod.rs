@@ -14,6 +14,7 @@ pub mod io;
 pub mod join;
 pub mod load;
 pub mod processing_window;
+pub mod reachability;
 pub mod sink;
 pub mod source;
 pub mod stateless;
@@ -137,7 +138,7 @@ impl Snapshots {
             waiting.keys()
         );
         match alignment {
-            AlignmentType::Unaligned => {
+            AlignmentType::Unaligned | AlignmentType::AlignedWithBackEdgeLog => {
                 self.waiting.insert(id, (snapshot, metrics));
             }
             AlignmentType::Aligned => {
@@ -236,6 +237,7 @@ pub async fn run(env: TaskEnv) {
         OperatorKind::TwoPhaseCommitSink => sink::run(env).await,
         OperatorKind::Map { function } => stateless::run(env, stateless::Function::Map(function)).await,
         OperatorKind::Filter { predicate } => stateless::run(env, stateless::Function::Filter(predicate)).await,
+        OperatorKind::Reachability { root } => reachability::run(env, root).await,
     };
     match result {
         // With connection-loss detection off, a broken connection is not a
@@ -315,6 +317,7 @@ impl TaskEnv {
                 | (OperatorKind::TwoPhaseCommitSink, OperatorState::Sink(_))
                 | (OperatorKind::KeyedJoin { .. }, OperatorState::Join(_))
                 | (OperatorKind::WindowMax, OperatorState::WindowMax(_))
+                | (OperatorKind::Reachability { .. }, OperatorState::Reachability(_))
                 | (
                     OperatorKind::Map { .. } | OperatorKind::Filter { .. },
                     OperatorState::Stateless
@@ -440,7 +443,9 @@ impl TaskEnv {
             .into_iter()
             .map(|s| s.expect("invariant: all channels connected"))
             .collect();
-        InputGate::new(channels, self.config.credits).await
+        // An iteration head's last gate is its feedback edge.
+        let feedback = self.tdd.kind.is_iteration_head().then(|| gates.len() - 1);
+        InputGate::new(channels, self.config.credits, feedback).await
     }
 
     /// In-flight data of the restored snapshots, to replay before new input:
@@ -577,6 +582,7 @@ impl SnapshotWriter {
             resources.upload(uploaded_bytes).await;
         }
         let end_of_input = snapshot.end_of_input;
+        let in_flight_records = (snapshot.in_flight_input.len() + snapshot.in_flight_output.len()) as u64;
         let req = StorageRequest::Put {
             key: key.clone(),
             blob: StoredBlob::Task(Arc::new(snapshot)),
@@ -587,6 +593,7 @@ impl SnapshotWriter {
             size_bytes,
             uploaded_bytes,
             in_flight_bytes,
+            in_flight_records,
             end_of_input,
         };
         match self.client.call::<_, StorageResponse>(req).await {

@@ -14,6 +14,11 @@ use crate::process::task::TaskError;
 
 use super::{tagged, Tagged};
 
+/// Credits a feedback edge's channel grants: more batches than any run
+/// sends, so a cycle never waits for credit (bounded channels in a cycle
+/// can deadlock, each task waiting for the next to take its output).
+pub const FEEDBACK_CREDITS: u32 = 1 << 24;
+
 /// All input channels of a task, merged.
 pub struct InputGate {
     credit_tx: Vec<ConnTx>,
@@ -21,16 +26,22 @@ pub struct InputGate {
     stream: SelectAll<Tagged<DataMsg>>,
     held: Vec<VecDeque<DataMsg>>,
     pub records_in: u64,
-    /// Credits granted per channel (`credits` up front).
-    window: u32,
+    /// Credits granted per channel up front: `credits`, or
+    /// [`FEEDBACK_CREDITS`] on a feedback edge.
+    window: Vec<u32>,
     /// Per channel, credits granted and not yet used by a batch: at most
-    /// `window`, and a batch arrives only on one.
+    /// its `window`, and a batch arrives only on one.
     unused_credits: Vec<u32>,
 }
 
 impl InputGate {
-    /// `channels[i]` = (gate, connection); `credits` batches granted up front.
-    pub async fn new(channels: Vec<(usize, ConnTx, ConnRx)>, credits: u32) -> Result<Self, TaskError> {
+    /// `channels[i]` = (gate, connection); `credits` batches granted up
+    /// front, but [`FEEDBACK_CREDITS`] on the channels of gate `feedback`.
+    pub async fn new(
+        channels: Vec<(usize, ConnTx, ConnRx)>,
+        credits: u32,
+        feedback: Option<usize>,
+    ) -> Result<Self, TaskError> {
         assert!(
             credits > 0,
             "invariant: every channel gets credit (EngineConfig checks it)"
@@ -41,10 +52,15 @@ impl InputGate {
             stream: SelectAll::new(),
             held: Vec::new(),
             records_in: 0,
-            window: credits,
+            window: Vec::new(),
             unused_credits: Vec::new(),
         };
         for (idx, (gate, tx, rx)) in channels.into_iter().enumerate() {
+            let credits = if Some(gate) == feedback {
+                FEEDBACK_CREDITS
+            } else {
+                credits
+            };
             tx.send(Credit(credits))
                 .await
                 .map_err(|e| TaskError::Network(format!("granting credit: {e}")))?;
@@ -53,12 +69,18 @@ impl InputGate {
             g.gate_of.push(gate);
             g.held.push(VecDeque::new());
             g.unused_credits.push(credits);
+            g.window.push(credits);
         }
         Ok(g)
     }
 
     pub fn num_channels(&self) -> usize {
         self.credit_tx.len()
+    }
+
+    /// Input gates: one past the highest a channel belongs to.
+    pub fn num_gates(&self) -> usize {
+        self.gate_of.iter().max().map_or(0, |g| g + 1)
     }
 
     pub fn gate_of(&self, channel: usize) -> usize {
@@ -176,7 +198,7 @@ impl InputGate {
         let unused = &mut self.unused_credits[channel];
         *unused += 1;
         assert!(
-            *unused <= self.window,
+            *unused <= self.window[channel],
             "invariant: {unused} credits on channel {channel}"
         );
         self.records_in += records as u64;

@@ -475,7 +475,11 @@ impl OutputGate {
                     output_pending: false,
                 })
             }
-            AlignmentType::Aligned => self.queue_barrier(barrier, timeout_ms).await,
+            // An iteration head's back-edge log is input-side: its barrier
+            // goes out aligned.
+            AlignmentType::Aligned | AlignmentType::AlignedWithBackEdgeLog => {
+                self.queue_barrier(barrier, timeout_ms).await
+            }
         }
     }
 

@@ -91,7 +91,7 @@ async fn credits_bound_in_flight_batches_and_order_is_kept() {
         std::future::pending::<()>().await;
     });
     let (_ep, tx, rx) = conn_rx.await.expect("connected");
-    let mut input = InputGate::new(vec![(0, tx, rx)], 2).await.expect("gate");
+    let mut input = InputGate::new(vec![(0, tx, rx)], 2, None).await.expect("gate");
     madsim::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(emitted.load(Ordering::SeqCst), 100, "emitting never waits for credit");
     // Two batches went out on the two credits, and no third.

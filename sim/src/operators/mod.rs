@@ -26,6 +26,8 @@ use halab_engine::functions::{FilterPredicate, MapFunction};
 use halab_engine::graph::{JobGraph, JobVertexId, OperatorKind, ShipStrategy};
 use serde::{Deserialize, Serialize};
 
+mod iteration;
+
 use crate::human::HumanDuration;
 use crate::nexmark::{EventKind, Field, Projection};
 use crate::scenario::{ScenarioError, Workload, MAX_PARALLELISM};
@@ -66,6 +68,10 @@ pub struct OperatorSpec {
     pub key: Option<Field>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Field>,
+    /// Reachability only: the vertex reached from the start (0 when left
+    /// out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<u64>,
 }
 
 fn one() -> u32 {
@@ -89,6 +95,10 @@ pub enum KindName {
     /// Per window of an event-time window's results, those with the
     /// highest value (NexMark q5); parallelism 1.
     MaxPerWindow,
+    /// The iteration head of a cyclic job: the edges out of vertices
+    /// reachable from `root`; its own output comes back as its feedback
+    /// input ([`iteration`]).
+    Reachability,
     /// The two-phase-commit sink.
     Sink,
 }
@@ -102,6 +112,10 @@ pub struct InputSpec {
     /// rebalance otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ship: Option<ShipName>,
+    /// The iteration's feedback edge: an iteration head's own output, its
+    /// last input ([`iteration`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub feedback: bool,
 }
 
 /// Ship strategies by their DataStream API names.
@@ -190,6 +204,7 @@ pub fn build(operators: &[OperatorSpec], partitions: u32, workload: Workload) ->
         }
     }
     check_acyclic(&g, operators)?;
+    iteration::check_heads(&g, operators)?;
     check_projections(operators)?;
     check_processing_time_outputs(operators)?;
     if !operators.iter().any(|o| o.kind == KindName::Sink) {
@@ -461,6 +476,9 @@ fn kind_of(i: usize, op: &OperatorSpec, source: Option<(u32, u32)>) -> Result<Op
             }
             OperatorKind::WindowMax
         }
+        KindName::Reachability => OperatorKind::Reachability {
+            root: op.root.unwrap_or(0),
+        },
         KindName::Sink => OperatorKind::TwoPhaseCommitSink,
     })
 }
@@ -479,6 +497,7 @@ fn check_kind_keys(i: usize, op: &OperatorSpec) -> Result<(), ScenarioError> {
         ("slide", op.slide.is_some(), &[KindName::SlidingWindow]),
         ("function", op.function.is_some(), &[KindName::Map]),
         ("predicate", op.predicate.is_some(), &[KindName::Filter]),
+        ("root", op.root.is_some(), &[KindName::Reachability]),
     ];
     for (key, given, owners) in extra {
         if given && !owners.contains(&op.kind) {
@@ -540,6 +559,7 @@ fn kind_text(k: KindName) -> &'static str {
         KindName::Map => "map",
         KindName::Filter => "filter",
         KindName::MaxPerWindow => "max-per-window",
+        KindName::Reachability => "reachability",
         KindName::Sink => "sink",
     }
 }
@@ -592,6 +612,11 @@ fn connect_inputs(
         if op.inputs[..j].iter().any(|earlier| earlier.from == input.from) {
             return Err(at(i, &key("from"), format!("`{}` is an input twice", input.from)));
         }
+        if input.feedback {
+            iteration::check_feedback_input(i, j, op)?;
+            g.connect_feedback(i as JobVertexId);
+            continue;
+        }
         let ship = input.ship.unwrap_or(if producer.parallelism == op.parallelism {
             ShipName::Forward
         } else {
@@ -618,6 +643,7 @@ fn check_ship(
             | KindName::SlidingWindow
             | KindName::ProcessingTimeWindow
             | KindName::Join
+            | KindName::Reachability
     );
     if keyed && ship != ShipName::KeyBy {
         let given = serde_plain_name(ship);
@@ -701,7 +727,7 @@ fn check_acyclic(g: &JobGraph, operators: &[OperatorSpec]) -> Result<(), Scenari
         i,
         &format!("inputs[{j}].from"),
         format!(
-            "{} is a cycle without an iteration head: halab's jobs are acyclic",
+            "{} is a cycle without an iteration head: only a reachability operator's own output may come back, as its last input with `feedback = true`",
             names.join(" → ")
         ),
     ))
@@ -727,7 +753,7 @@ fn find_cycle(operators: &[OperatorSpec]) -> Option<Cycle> {
     ) -> Option<Cycle> {
         stack.push(v);
         for (j, input) in ops[v].inputs.iter().enumerate() {
-            let Some(&u) = index.get(input.from.as_str()) else {
+            let Some(&u) = index.get(input.from.as_str()).filter(|_| !input.feedback) else {
                 continue;
             };
             if let Some(pos) = stack.iter().position(|s| *s == u) {
@@ -779,6 +805,7 @@ mod tests {
                         .map(|(from, e)| InputSpec {
                             from: graph.vertex(from).name.clone(),
                             ship: Some(ShipName::of(e.ship)),
+                            feedback: e.feedback == halab_engine::graph::EdgeRole::Feedback,
                         })
                         .collect(),
                     partitions: None,
@@ -789,6 +816,7 @@ mod tests {
                     events: None,
                     key: None,
                     value: None,
+                    root: None,
                 };
                 match &vertex.kind {
                     OperatorKind::Source { partitions, .. } => {
@@ -823,6 +851,10 @@ mod tests {
                     }
                     OperatorKind::TwoPhaseCommitSink => spec.kind = KindName::Sink,
                     OperatorKind::WindowMax => spec.kind = KindName::MaxPerWindow,
+                    OperatorKind::Reachability { root } => {
+                        spec.kind = KindName::Reachability;
+                        spec.root = Some(*root);
+                    }
                 }
                 spec
             })
@@ -868,6 +900,7 @@ mod tests {
             events: None,
             key: None,
             value: None,
+            root: None,
         }
     }
 
@@ -900,6 +933,7 @@ mod tests {
                 .map(|f| InputSpec {
                     from: f.to_string(),
                     ship: None,
+                    feedback: false,
                 })
                 .collect(),
             ..source(id, None)
