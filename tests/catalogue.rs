@@ -69,6 +69,7 @@ catalogue_tests! {
     placement_load => "placement-load",
     reachability => "reachability",
     reachability_unaligned => "reachability-unaligned",
+    reachability_backpressure => "reachability-backpressure",
     checkpoint_storage_outage => "checkpoint-storage-outage",
     checkpoint_storage_slow => "checkpoint-storage-slow",
     connection_detection => "connection-detection",

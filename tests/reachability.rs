@@ -8,12 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use halab_engine::config::Sabotage;
+use halab_engine::status::JobStatus;
 use halab_scenarios::{catalogue, parse_scenario};
 use halab_sim::graph_reference::interpret;
 use halab_sim::harness::run_seed;
 use halab_sim::record::{RunRecord, Verdict};
 use halab_sim::reference::SourceContent;
-use halab_sim::scenario::Scenario;
+use halab_sim::scenario::{ConfigValue, Scenario};
 
 const SEED: u64 = 7;
 
@@ -99,6 +100,41 @@ fn the_iteration_commits_its_reference_under_chaos() {
         assert_eq!(r.verdict, Verdict::Pass, "{name}: {:?}", r.message);
         assert_eq!(r.records_committed, r.records_expected, "{name}: {r:?}");
         assert!(r.records_expected > 2_400, "{name}: {r:?}");
+    }
+}
+
+#[test]
+fn a_bounded_iteration_finishes_only_once_its_loop_is_empty() {
+    // Checkpoints every 20 ms: many of them cut the loop while traversed
+    // edges are still going round. The final one must find it empty,
+    // or the tasks would finish with those records never committed.
+    let mut s = query("reachability");
+    s.job.bounded = true;
+    s.expect.final_status = JobStatus::Finished;
+    s.faults.random = None;
+    s.config.insert(
+        "execution.checkpointing.interval".into(),
+        ConfigValue::String("20ms".into()),
+    );
+    for seed in 1..=5 {
+        let r = run_seed(&s, seed).expect("runs");
+        assert_eq!(r.verdict, Verdict::Pass, "seed {seed}: {:?}", r.message);
+        assert_eq!(r.final_job_status, "FINISHED", "seed {seed}");
+        assert_eq!(r.records_committed, r.records_expected, "seed {seed}");
+    }
+}
+
+#[test]
+fn a_cpu_bound_iteration_does_not_deadlock_on_its_own_backpressure() {
+    // With credit-limited feedback channels this run stalls for good
+    // (each subtask waits for credit from the other, neither takes input)
+    // and commits about a tenth of its output.
+    let s = query("reachability-backpressure");
+    for seed in 1..=3 {
+        let r = run_seed(&s, seed).expect("runs");
+        assert_eq!(r.verdict, Verdict::Pass, "seed {seed}: {:?}", r.message);
+        assert_eq!(r.records_committed, r.records_expected, "seed {seed}");
+        assert!(r.records_expected > 10_000, "seed {seed}: {r:?}");
     }
 }
 

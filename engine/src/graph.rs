@@ -283,13 +283,6 @@ impl JobGraph {
         self.graph.edge_weights().any(|e| e.feedback == EdgeRole::Feedback)
     }
 
-    /// Whether `consumer`'s input gate `gate` is its feedback edge.
-    pub fn is_feedback_gate(&self, consumer: JobVertexId, gate: usize) -> bool {
-        self.inputs(consumer)
-            .get(gate)
-            .is_some_and(|(_, e)| e.feedback == EdgeRole::Feedback)
-    }
-
     /// The first slice's job: partitioned source → keyBy → keyed running count
     /// → keyBy → two-phase-commit sink, each with its own parallelism.
     pub fn streaming_count(partitions: u32, source_p: u32, count_p: u32, sink_p: u32) -> JobGraph {
@@ -758,6 +751,74 @@ mod tests {
         assert_eq!(g.slot_sharing_groups(), vec![vec![0, 1, 2], vec![3, 4, 5]]);
         assert_eq!(g.slots_needed(), 6);
         assert_eq!(g.slot_index(ExecutionVertexId { vertex: 4, subtask: 2 }), 5);
+    }
+
+    /// source → reach (with its feedback edge) → sink.
+    fn cyclic(feedback: bool) -> JobGraph {
+        let mut g = JobGraph::new();
+        let src = g.add_vertex(
+            "edges",
+            OperatorKind::Source {
+                first_partition: 0,
+                partitions: 2,
+            },
+            2,
+        );
+        let reach = g.add_vertex("reach", OperatorKind::Reachability { root: 0 }, 3);
+        let snk = g.add_vertex("sink", OperatorKind::TwoPhaseCommitSink, 1);
+        g.connect(src, reach, ShipStrategy::Hash);
+        if feedback {
+            g.connect_feedback(reach);
+        }
+        g.connect(reach, snk, ShipStrategy::Rebalance);
+        g
+    }
+
+    #[test]
+    fn a_feedback_edge_is_the_heads_last_gate_and_orders_nothing() {
+        let g = cyclic(true);
+        assert_eq!(g.validate(), Ok(()));
+        assert!(g.is_cyclic() && !cyclic(false).is_cyclic());
+        assert_eq!(g.topological_order(), Ok(vec![0, 1, 2]));
+        // Gate 1 of the head: a channel from each of its own subtasks.
+        assert_eq!(g.input_gate_sizes(1), vec![2, 3]);
+        let outputs = g.output_channels(ExecutionVertexId { vertex: 1, subtask: 2 });
+        type Channels = Vec<(u32, u32, u32)>;
+        let targets: Vec<(ShipStrategy, Channels)> = outputs
+            .into_iter()
+            .map(|(ship, t)| (ship, t.iter().map(|c| (c.consumer.vertex, c.gate, c.channel)).collect()))
+            .collect();
+        assert_eq!(
+            targets,
+            vec![
+                (ShipStrategy::Hash, vec![(1, 1, 2), (1, 1, 2), (1, 1, 2)]),
+                (ShipStrategy::Rebalance, vec![(2, 0, 2)]),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_iteration_head_needs_its_feedback_edge_and_nothing_else_takes_one() {
+        assert_eq!(
+            cyclic(false).validate(),
+            Err(GraphError::IterationInputs("reach".into()))
+        );
+        let mut g = JobGraph::streaming_count(2, 1, 1, 1);
+        let cnt = 1;
+        let n = NodeIndex::new(cnt);
+        g.graph.add_edge(
+            n,
+            n,
+            JobEdge {
+                ship: ShipStrategy::Hash,
+                partition_type: ResultPartitionType::Pipelined,
+                feedback: EdgeRole::Feedback,
+            },
+        );
+        assert_eq!(g.validate(), Err(GraphError::FeedbackIntoNonHead("count".into())));
+        let mut plain = JobGraph::streaming_count(2, 1, 1, 1);
+        plain.connect(cnt as JobVertexId, cnt as JobVertexId, ShipStrategy::Hash);
+        assert_eq!(plain.validate(), Err(GraphError::Cycle), "a cycle without a head");
     }
 
     #[test]

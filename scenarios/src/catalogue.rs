@@ -50,6 +50,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         include_str!("../catalogue/reachability-unaligned.toml"),
     ),
     (
+        "reachability-backpressure",
+        include_str!("../catalogue/reachability-backpressure.toml"),
+    ),
+    (
         "checkpoint-storage-outage",
         include_str!("../catalogue/checkpoint-storage-outage.toml"),
     ),

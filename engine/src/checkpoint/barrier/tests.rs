@@ -342,3 +342,98 @@ fn end_of_partition_counts_as_aligned() {
         vec![BarrierAction::InFlightComplete { id: 1 }]
     );
 }
+
+/// An iteration head: channels 0 and 1 its input, 2 and 3 its feedback
+/// edge.
+fn head(handler: BarrierHandler, back_edges: BackEdges) -> BarrierHandler {
+    handler.with_feedback([2, 3], back_edges)
+}
+
+#[test]
+fn an_iteration_head_snapshots_at_its_inputs_barriers_and_logs_its_loop() {
+    let mut h = head(aligned(4), BackEdges::Log);
+    assert_eq!(h.on_barrier(0, b(1), 0), vec![]);
+    // A feedback barrier that comes round early blocks its channel.
+    assert_eq!(h.on_barrier(3, b(1), 1), vec![]);
+    assert!(h.is_blocked(3) && h.is_blocked(0) && !h.is_blocked(2));
+    assert_eq!(
+        h.on_barrier(1, b(1), 2),
+        vec![snap(1, AlignmentType::AlignedWithBackEdgeLog)]
+    );
+    // The loop's records at the cut: channel 2 until its barrier.
+    assert_eq!(h.is_capturing(2), Some(1));
+    assert_eq!(
+        (h.is_capturing(0), h.is_capturing(1), h.is_capturing(3)),
+        (None, None, None)
+    );
+    assert!(
+        !h.is_blocked(3) && !h.is_blocked(0),
+        "nothing waits once the snapshot is taken"
+    );
+    assert_eq!(
+        h.on_barrier(2, b(1), 3),
+        vec![BarrierAction::InFlightComplete { id: 1 }]
+    );
+    assert!(!h.is_pending() && h.is_capturing(2).is_none());
+}
+
+#[test]
+fn an_iteration_head_whose_loop_barriers_came_first_snapshots_aligned() {
+    let mut h = head(aligned(4), BackEdges::Log);
+    assert_eq!(h.on_barrier(2, b(1), 0), vec![]);
+    assert_eq!(h.on_barrier(3, b(1), 0), vec![]);
+    assert_eq!(h.on_barrier(0, b(1), 0), vec![]);
+    assert_eq!(h.on_barrier(1, b(1), 0), vec![snap(1, AlignmentType::Aligned)]);
+}
+
+#[test]
+fn a_broken_iteration_head_forgets_its_loop() {
+    let mut h = head(aligned(4), BackEdges::Forget);
+    assert_eq!(h.on_barrier(0, b(1), 0), vec![]);
+    assert_eq!(h.on_barrier(1, b(1), 0), vec![snap(1, AlignmentType::Aligned)]);
+    assert_eq!(h.is_capturing(2), None);
+    // Its feedback barriers come round to a finished checkpoint.
+    assert_eq!(h.on_barrier(2, b(1), 1), vec![]);
+    assert_eq!(h.on_barrier(3, b(1), 1), vec![]);
+    assert!(!h.is_pending());
+}
+
+#[test]
+fn an_unaligned_iteration_head_snapshots_at_any_first_barrier() {
+    let mut h = head(unaligned(4, 0), BackEdges::Log);
+    assert_eq!(h.on_barrier(3, b(1), 0), vec![snap(1, AlignmentType::Unaligned)]);
+    assert_eq!(
+        (h.is_capturing(0), h.is_capturing(2), h.is_capturing(3)),
+        (Some(1), Some(1), None)
+    );
+    for c in [0, 1] {
+        assert_eq!(h.on_barrier(c, b(1), 1), vec![]);
+    }
+    assert_eq!(
+        h.on_barrier(2, b(1), 2),
+        vec![BarrierAction::InFlightComplete { id: 1 }]
+    );
+}
+
+#[test]
+fn a_newer_barrier_subsumes_a_head_still_logging_its_loop() {
+    let mut h = head(aligned(4), BackEdges::Log);
+    h.on_barrier(0, b(1), 0);
+    assert_eq!(
+        h.on_barrier(1, b(1), 0),
+        vec![snap(1, AlignmentType::AlignedWithBackEdgeLog)]
+    );
+    let subsumed = BarrierAction::Abort {
+        id: 1,
+        reason: CheckpointFailureReason::CheckpointDeclinedSubsumed,
+    };
+    assert_eq!(h.on_barrier(0, b(2), 1), vec![subsumed]);
+    assert!(h.is_blocked(0) && h.is_capturing(2).is_none());
+}
+
+#[test]
+fn an_at_least_once_head_does_not_wait_for_its_loop() {
+    let mut h = head(at_least_once(4), BackEdges::Log);
+    assert_eq!(h.on_barrier(0, b(1), 0), vec![]);
+    assert_eq!(h.on_barrier(1, b(1), 0), vec![snap(1, AlignmentType::Aligned)]);
+}
