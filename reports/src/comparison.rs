@@ -48,6 +48,9 @@ pub struct ComparisonRow {
     /// the killed TaskManagers (their mean is the tasks lost per crash).
     pub crashes: usize,
     pub tasks_lost: u64,
+    /// Median over the runs of the source records read again after
+    /// restores.
+    pub median_records_rolled_back: Option<u64>,
 }
 
 impl ComparisonRow {
@@ -126,7 +129,9 @@ pub fn comparison_row(scenario: &str, records: &[RunRecord]) -> ComparisonRow {
         .iter()
         .flat_map(|r| r.tasks_lost_per_crash.iter().copied())
         .collect();
+    let rolled_back: Vec<u64> = runs.iter().map(|r| r.records_rolled_back).collect();
     ComparisonRow {
+        median_records_rolled_back: median_u64(&rolled_back),
         median_catch_up_ms: median_u64(&catch_up),
         median_hottest_task_manager_ms_per_s: median_u64(&hottest),
         crashes: lost.len(),
@@ -183,9 +188,11 @@ mod tests {
                 })
                 .collect();
             r.tasks_lost_per_crash = vec![u32::try_from(seed).expect("small")];
+            r.records_rolled_back = [500, 90, 7][seed as usize - 1];
             records.push(r);
         }
         let row = comparison_row("a", &records);
+        assert_eq!(row.median_records_rolled_back, Some(90), "7, 90, 500");
         assert_eq!(row.median_catch_up_ms, Some(200), "100, 200, 300 ms");
         assert_eq!(row.median_hottest_task_manager_ms_per_s, Some(202), "102, 202, 302");
         assert_eq!((row.crashes, row.tasks_lost), (3, 6));

@@ -264,7 +264,8 @@ fn render_comparisons(h: &mut String, groups: &[ComparisonGroup]) {
          gave up in some runs (&ge;) only a lower bound: such a job stays down after the run ends. Catch-up is \
          restored state &rarr; source lag back at its level before the fault; the hottest TaskManager is the \
          median over runs of the busiest TaskManager's busy time per second; tasks lost per crash are the \
-         tasks running on a killed TaskManager. The lowest recovery times and downtime of each table are in \
+         tasks running on a killed TaskManager; records rolled back are the source records read again after \
+         restores (median over runs). The lowest recovery times and downtime of each table are in \
          bold.</p>\n",
     );
     for g in groups {
@@ -275,7 +276,8 @@ fn render_comparisons(h: &mut String, groups: &[ComparisonGroup]) {
              seed {}: <code>{}</code></caption>\n<thead><tr><th class=\"name\">scenario</th><th>runs</th>\
              <th>passed</th><th>recovered</th><th>median recovery</th><th>p90 recovery</th>\
              <th>median restarts</th><th>gave up</th><th>median downtime</th><th>median checkpoint</th>\
-             <th>median catch-up</th><th>hottest TaskManager</th><th>tasks lost per crash</th></tr></thead>\n<tbody>",
+             <th>median catch-up</th><th>hottest TaskManager</th><th>tasks lost per crash</th>\
+             <th>records rolled back</th></tr></thead>\n<tbody>",
             names.join(" "),
             g.rows.len(),
             g.seeds.len(),
@@ -331,7 +333,7 @@ fn render_comparison_row(h: &mut String, r: &ComparisonRow, b: &Bests) {
     let _ = writeln!(
         h,
         "<tr data-compared=\"{name}\"><td class=\"name\">{name}</td><td>{}</td><td>{}</td><td>{}/{}</td>\
-         <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+         <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         r.runs,
         r.passes,
         r.recovered,
@@ -345,6 +347,7 @@ fn render_comparison_row(h: &mut String, r: &ComparisonRow, b: &Bests) {
         seconds(r.median_catch_up_ms),
         or_dash(r.median_hottest_task_manager_ms_per_s.map(|v| format!("{v} ms/s busy"))),
         or_dash(r.tasks_lost_per_crash().map(|v| format!("{v:.1}"))),
+        or_dash(r.median_records_rolled_back.map(|v| v.to_string())),
         name = escape(&r.scenario),
     );
 }
@@ -501,6 +504,7 @@ mod tests {
             median_hottest_task_manager_ms_per_s: Some(700),
             crashes: 4,
             tasks_lost: 10,
+            median_records_rolled_back: Some(1_234),
         };
         let groups = [ComparisonGroup {
             rows: vec![row("patient", 4_000, 9_000, 0), row("quitter", 1_000, 2_000, 2)],
@@ -518,8 +522,8 @@ mod tests {
                 .to_string()
         };
         assert!(
-            line("patient").ends_with("<td>1.50 s</td><td>700 ms/s busy</td><td>2.5</td></tr>"),
-            "catch-up, hottest TaskManager, tasks lost per crash: {}",
+            line("patient").ends_with("<td>1.50 s</td><td>700 ms/s busy</td><td>2.5</td><td>1234</td></tr>"),
+            "catch-up, hottest TaskManager, tasks lost per crash, records rolled back: {}",
             line("patient")
         );
         // The quitter recovers fastest, but its downtime is a lower bound.

@@ -149,6 +149,8 @@ struct SimOutput {
     load_by_task_manager: BTreeMap<String, SubtaskLoad>,
     /// When the run was stopped for recording too many trace events.
     too_busy_at_ms: Option<u64>,
+    /// Source records read again after restores.
+    records_reread: u64,
     /// Every second's load totals (kept histories only).
     load_samples: Vec<LoadSample>,
 }
@@ -466,6 +468,7 @@ impl Monitor {
             load: self.services.load.totals(),
             load_by_task_manager: self.services.load.totals_by_task_manager(),
             too_busy_at_ms: self.too_busy_at_ms,
+            records_reread: self.services.source_log.records_reread(),
             load_samples: self.load_samples,
         }
     }
@@ -728,5 +731,6 @@ fn run_record(
             .map(|(name, l)| TaskManagerMetrics::of(name, l, out.end_ms))
             .collect(),
         tasks_lost_per_crash,
+        records_rolled_back: out.records_reread,
     }
 }

@@ -314,6 +314,10 @@ pub struct RunRecord {
     /// attempts running on it when it died.
     #[serde(default)]
     pub tasks_lost_per_crash: Vec<u32>,
+    /// Source records read more than once: the input that recoveries
+    /// rolled back and processed again.
+    #[serde(default)]
+    pub records_rolled_back: u64,
 }
 
 /// One TaskManager's load over the run, under Flink's metric names.
@@ -387,6 +391,7 @@ impl RunRecord {
             subtasks: Vec::new(),
             task_managers: Vec::new(),
             tasks_lost_per_crash: Vec::new(),
+            records_rolled_back: 0,
         }
     }
 

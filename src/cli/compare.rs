@@ -185,11 +185,11 @@ struct Row {
     name: String,
     runs: usize,
     passes: usize,
-    values: [Option<f64>; 11],
+    values: [Option<f64>; 12],
 }
 
 /// (header, lower is better, shown as seconds).
-const COLUMNS: [(&str, Better, Unit); 11] = [
+const COLUMNS: [(&str, Better, Unit); 12] = [
     ("recovery", Better::Lower, Unit::Seconds),
     ("p90", Better::Lower, Unit::Seconds),
     ("downtime", Better::Lower, Unit::Seconds),
@@ -201,6 +201,7 @@ const COLUMNS: [(&str, Better, Unit); 11] = [
     ("catch-up", Better::Lower, Unit::Seconds),
     ("hottest TM", Better::Lower, Unit::Count),
     ("lost/crash", Better::Lower, Unit::Count),
+    ("rolled back", Better::Lower, Unit::Count),
 ];
 
 #[derive(Clone, Copy, PartialEq)]
@@ -241,6 +242,7 @@ fn row(name: &str, records: &[Record]) -> Row {
             f(c.median_catch_up_ms),
             f(c.median_hottest_task_manager_ms_per_s),
             c.tasks_lost_per_crash(),
+            f(c.median_records_rolled_back),
         ],
     }
 }
@@ -297,7 +299,7 @@ fn print_table(names: &[String], records: &[Record]) {
         "(medians over runs; recovery is fault → first commit, p90 its 90th percentile; latency is the runs' \
          median end-to-end p50; catch-up is restored state → source lag back to its level before the fault; \
          hottest TM the busiest TaskManager's busy ms per second; lost/crash the tasks running on a killed \
-         TaskManager; * marks the best of a column)"
+         TaskManager; rolled back the source records read again after restores; * marks the best of a column)"
     );
     let plans: BTreeSet<Vec<(u64, String)>> = names
         .iter()

@@ -318,6 +318,9 @@ pub struct RunRecord {
     /// Per kill of a TaskManager in the plan: the task attempts running on it.
     #[serde(default)]
     pub tasks_lost_per_crash: Vec<u32>,
+    /// Source records read more than once (input rolled back by recoveries).
+    #[serde(default)]
+    pub records_rolled_back: u64,
     /// The record as read, byte for byte; `None` for a record built in code.
     #[serde(skip)]
     json: Option<RecordJson>,
@@ -458,6 +461,7 @@ impl RunRecord {
             subtasks: Vec::new(),
             task_managers: Vec::new(),
             tasks_lost_per_crash: Vec::new(),
+            records_rolled_back: 0,
             json: None,
         }
     }

@@ -17,6 +17,9 @@ pub struct SourceLog {
     records_read: Mutex<u64>,
     /// Per partition, where the latest fetch ended (a restore moves it back).
     positions: Mutex<Vec<u64>>,
+    /// Per partition, the furthest any fetch reached: the records read at
+    /// least once.
+    high_water: Mutex<Vec<u64>>,
 }
 
 impl SourceLog {
@@ -27,6 +30,7 @@ impl SourceLog {
             start: madsim::time::Instant::now(),
             records_read: Mutex::new(0),
             positions: Mutex::new(vec![0; content.partitions as usize]),
+            high_water: Mutex::new(vec![0; content.partitions as usize]),
             content,
         })
     }
@@ -40,6 +44,21 @@ impl SourceLog {
     /// Records handed out so far (re-reads after a restore count again).
     pub fn records_read(&self) -> u64 {
         *self.records_read.lock().expect("invariant: lock not poisoned")
+    }
+
+    /// Records read again after a restore rewound a source: every read
+    /// beyond the first of each record (the work a recovery rolled back
+    /// at the sources).
+    pub fn records_reread(&self) -> u64 {
+        let once: u64 = self
+            .high_water
+            .lock()
+            .expect("invariant: lock not poisoned")
+            .iter()
+            .sum();
+        let read = self.records_read();
+        assert!(read >= once, "invariant: {read} reads cover {once} records");
+        read - once
     }
 
     /// Consumer lag: records that have arrived and that no source has read
@@ -69,6 +88,14 @@ impl SourceLog {
         };
         *self.records_read.lock().expect("invariant: lock not poisoned") += keys.len() as u64;
         self.positions.lock().expect("invariant: lock not poisoned")[partition as usize] = end.max(offset);
+        let mut high_water = self.high_water.lock().expect("invariant: lock not poisoned");
+        let hw = &mut high_water[partition as usize];
+        // A source reads from its restored offset, never past what was read.
+        assert!(
+            offset <= *hw,
+            "invariant: a fetch at {offset} skips past {hw} in partition {partition}"
+        );
+        *hw = (*hw).max(end);
         Some(SourceLogResponse::Records {
             partition,
             offset,
