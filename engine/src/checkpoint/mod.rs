@@ -6,6 +6,7 @@
 pub mod barrier;
 pub mod coordinator;
 pub mod failure_manager;
+pub mod recovery_line;
 
 use crate::resources::ResourceModel;
 use std::collections::BTreeMap;
