@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::checkpoint::barrier::{BarrierConfig, CheckpointingMode};
+use crate::checkpoint::protocol::CheckpointProtocol;
 pub use crate::duration::{format_duration, parse_bounded_duration, parse_duration, DurationError, MAX_DURATION};
 use crate::ha::{HighAvailabilityType, LeaseConfig};
 use crate::partition::key_groups;
@@ -97,6 +98,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "state.backend.local-recovery",
     "taskmanager.load-balance.mode",
     "cluster.evenly-spread-out-slots",
+    "halab.checkpointing.protocol",
 ];
 
 /// A deliberately broken behaviour, selectable only programmatically (tests
@@ -117,6 +119,9 @@ pub enum Sabotage {
     NoBarrierAlignment,
     /// A restore that drops the persisted in-flight data of unaligned checkpoints.
     RestoreSkipsInFlightData,
+    /// Uncoordinated checkpoints restore every task's latest snapshot, with
+    /// no rollback for orphan records: a cut that is not consistent.
+    InconsistentRecoveryLine,
     /// An iteration head snapshots at its input's barriers and forgets the
     /// records in its loop (no back-edge log): the cut is not consistent.
     ForgetBackEdges,
@@ -210,7 +215,10 @@ pub struct EngineConfig {
     /// The raw map, kept for the restart-strategy loader and the run banner.
     pub raw: Configuration,
     /// `execution.checkpointing.interval`; `None` = checkpointing off.
+    /// Under the uncoordinated protocol, each task's own period.
     pub checkpoint_interval: Option<Duration>,
+    /// `halab.checkpointing.protocol`.
+    pub protocol: CheckpointProtocol,
     /// `execution.checkpointing.mode`.
     pub checkpointing_mode: CheckpointingMode,
     /// `execution.checkpointing.unaligned.enabled`.
@@ -576,6 +584,7 @@ impl EngineConfig {
             slot_placement: slot_placement(conf)?,
             resources: None,
             checkpoint_interval,
+            protocol: CheckpointProtocol::from_configuration(conf)?,
             checkpointing_mode,
             unaligned,
             aligned_checkpoint_timeout: duration_key(
@@ -610,6 +619,15 @@ impl EngineConfig {
             lease: lease_config(conf)?,
         };
         cfg.validate()?;
+        if cfg.protocol.is_uncoordinated() {
+            if let Some((key, value, why)) = crate::checkpoint::protocol::uncoordinated_conflict(conf) {
+                return Err(ConfigError::new(
+                    key,
+                    &value,
+                    format!("with uncoordinated checkpoints: {why}"),
+                ));
+            }
+        }
         // The restart strategy is validated by building it once.
         crate::restart::load_restart_strategy(conf, cfg.checkpoint_interval.is_some()).map_err(restart_error)?;
         Ok(cfg)

@@ -112,11 +112,26 @@ pub struct OutputDescriptor {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestoreSpec {
     pub checkpoint_id: CheckpointId,
+    /// A recovery line's records in flight into this task, to replay
+    /// before new input (uncoordinated checkpoints).
+    pub replay: Vec<crate::checkpoint::ReplaySlice>,
     /// Usually one handle (same parallelism); several when state is
     /// redistributed.
     pub handles: Vec<StateHandle>,
     /// The subtask index each handle was written by (its keys' old owner).
     pub subtasks: Vec<u32>,
+}
+
+/// What a task hears of a completed recovery line (uncoordinated
+/// checkpoints).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineMember {
+    /// Its own snapshot in the line (`None`: its initial state): a sink
+    /// commits the transactions up to it.
+    pub local_id: Option<CheckpointId>,
+    /// Per output channel, what the receiver had processed at the line:
+    /// the log below it is never replayed again.
+    pub floors: Vec<u64>,
 }
 
 /// Everything a TaskManager needs to run one subtask attempt.
@@ -204,6 +219,8 @@ pub enum JmToTm {
     NotifyCheckpointComplete {
         id: ExecutionAttemptId,
         checkpoint: CheckpointId,
+        /// Uncoordinated checkpoints: the task's place in the line.
+        member: Option<LineMember>,
     },
     /// End the task: all input is committed (bounded jobs).
     FinishTask {

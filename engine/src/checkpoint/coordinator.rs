@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::failure_manager::CheckpointFailureReason;
-use super::{CheckpointId, CompletedCheckpoint, StateHandle, INITIAL_CHECKPOINT_ID};
+use super::{CheckpointId, CompletedCheckpoint, ReplaySlice, StateHandle, INITIAL_CHECKPOINT_ID};
 use crate::graph::ExecutionVertexId;
 
 /// Coordinator settings in milliseconds (from `execution.checkpointing.*`).
@@ -54,6 +54,8 @@ pub struct PendingCheckpoint {
     /// under the coordinator lock, which failover and expiry also take).
     /// Only the outcome of the finalisation completes or aborts it.
     pub finalizing: bool,
+    /// A recovery line's in-flight records (uncoordinated checkpoints).
+    pub replay: BTreeMap<ExecutionVertexId, Vec<ReplaySlice>>,
 }
 
 /// The outcome of asking the coordinator whether to trigger now.
@@ -222,6 +224,7 @@ impl CheckpointCoordinator {
             not_yet_acknowledged: tasks.into_iter().collect(),
             acknowledged: BTreeMap::new(),
             finalizing: false,
+            replay: BTreeMap::new(),
         };
         assert!(
             !p.not_yet_acknowledged.is_empty(),
@@ -240,6 +243,34 @@ impl CheckpointCoordinator {
         );
         let prev = self.pending.insert(id, p);
         assert!(prev.is_none(), "invariant: checkpoint ids are never reused");
+    }
+
+    /// Register a recovery line of uncoordinated checkpoints as a
+    /// checkpoint with the next id: every task's snapshot at the line is
+    /// already there (a task at its initial state has none), so it is
+    /// finalizing at once. Returns its id.
+    pub fn register_line(
+        &mut self,
+        trigger_ms: i64,
+        states: BTreeMap<ExecutionVertexId, StateHandle>,
+        replay: BTreeMap<ExecutionVertexId, Vec<ReplaySlice>>,
+    ) -> CheckpointId {
+        assert!(
+            self.pending.is_empty(),
+            "invariant: one recovery line is persisted at a time"
+        );
+        let id = self.allocate_id();
+        self.last_registered = id;
+        let p = PendingCheckpoint {
+            id,
+            trigger_ms,
+            not_yet_acknowledged: BTreeSet::new(),
+            acknowledged: states,
+            finalizing: true,
+            replay,
+        };
+        self.pending.insert(id, p);
+        id
     }
 
     /// The id the next trigger would get.
@@ -345,6 +376,7 @@ impl CheckpointCoordinator {
             trigger_ms: p.trigger_ms,
             completion_ms: now_ms,
             states: p.acknowledged,
+            replay: p.replay,
         };
         self.store.push_back(checkpoint.clone());
         let mut discarded = Vec::new();

@@ -6,6 +6,7 @@
 pub mod barrier;
 pub mod coordinator;
 pub mod failure_manager;
+pub mod protocol;
 pub mod recovery_line;
 
 use crate::resources::ResourceModel;
@@ -21,6 +22,7 @@ use crate::record::{ChannelRecord, Record};
 use crate::sink::SinkState;
 use crate::state::KeyedStateSnapshot;
 use crate::window::WindowSnapshot;
+use recovery_line::ChannelCut;
 
 pub type CheckpointId = u64;
 
@@ -75,6 +77,13 @@ pub struct TaskStateSnapshot {
     /// operator tracks them: an incremental checkpoint uploads only these.
     #[serde(default)]
     pub unconfirmed_entries: Option<u64>,
+    /// An uncoordinated snapshot's place in its task's channels.
+    #[serde(default)]
+    pub cut: Option<ChannelCut>,
+    /// An uncoordinated snapshot's message log: per output channel, the
+    /// records sent from `cut.log_first` on.
+    #[serde(default)]
+    pub sent_log: Vec<Vec<Record>>,
 }
 
 impl TaskStateSnapshot {
@@ -86,6 +95,8 @@ impl TaskStateSnapshot {
             end_of_input: false,
             changed_entries: None,
             unconfirmed_entries: None,
+            cut: None,
+            sent_log: Vec::new(),
         }
     }
 
@@ -142,9 +153,11 @@ impl TaskStateSnapshot {
         }
     }
 
-    /// Size of the persisted in-flight data.
+    /// Size of the persisted in-flight data (with an uncoordinated
+    /// snapshot's message log).
     pub fn in_flight_bytes(&self, model: Option<&ResourceModel>) -> u64 {
-        let records = (self.in_flight_input.len() + self.in_flight_output.len()) as u64;
+        let logged: usize = self.sent_log.iter().map(Vec::len).sum();
+        let records = (self.in_flight_input.len() + self.in_flight_output.len() + logged) as u64;
         match model {
             Some(m) => m.records_bytes(records),
             None => SERIALISED_RECORD_BYTES * records,
@@ -172,6 +185,10 @@ pub struct StateHandle {
     pub in_flight_records: u64,
     /// The snapshot is of a source that had read all its input.
     pub end_of_input: bool,
+    /// An uncoordinated snapshot's channel counts (what the JobManager's
+    /// recovery line is computed from).
+    #[serde(default)]
+    pub cut: Option<ChannelCut>,
 }
 
 impl StateHandle {
@@ -188,6 +205,22 @@ pub struct CompletedCheckpoint {
     pub trigger_ms: i64,
     pub completion_ms: i64,
     pub states: BTreeMap<ExecutionVertexId, StateHandle>,
+    /// A recovery line (uncoordinated checkpoints): per task, the records
+    /// in flight into it at the line, replayed from the senders' logs.
+    #[serde(default)]
+    pub replay: BTreeMap<ExecutionVertexId, Vec<ReplaySlice>>,
+}
+
+/// Records in flight on one channel at a recovery line: records
+/// `from..to` of output channel `out` of the sender, whose snapshot at the
+/// line (`sender_key`) logged them, into input channel `input`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplaySlice {
+    pub sender_key: String,
+    pub out: usize,
+    pub input: usize,
+    pub from: u64,
+    pub to: u64,
 }
 
 impl CompletedCheckpoint {

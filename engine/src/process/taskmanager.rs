@@ -311,8 +311,8 @@ impl SessionTasks<'_> {
             JmToTm::Deploy(tdd) => self.deploy(*tdd),
             JmToTm::CancelTask { id } => self.cancel(id),
             JmToTm::TriggerCheckpoint { id, barrier } => self.control(id, TaskControl::TriggerCheckpoint(barrier)),
-            JmToTm::NotifyCheckpointComplete { id, checkpoint } => {
-                self.control(id, TaskControl::NotifyCheckpointComplete(checkpoint))
+            JmToTm::NotifyCheckpointComplete { id, checkpoint, member } => {
+                self.control(id, TaskControl::NotifyCheckpointComplete(checkpoint, member))
             }
             JmToTm::FinishTask { id } => self.control(id, TaskControl::Finish),
         }

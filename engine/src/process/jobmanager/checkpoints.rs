@@ -232,9 +232,19 @@ impl JobMaster {
             "invariant: tasks hear of the latest completed checkpoint, which is in the store"
         );
         for (tm, id) in &targets {
-            self.send_to_tm(*tm, JmToTm::NotifyCheckpointComplete { id: *id, checkpoint })
-                .await;
+            let member = self
+                .local_checkpoints
+                .as_ref()
+                .map(|l| l.member(&done.checkpoint, id.vertex));
+            let notify = JmToTm::NotifyCheckpointComplete {
+                id: *id,
+                checkpoint,
+                member,
+            };
+            self.send_to_tm(*tm, notify).await;
         }
+        // Uncoordinated: the line may have moved while this one persisted.
+        self.register_line();
         if !self.finish_if_final(&done.checkpoint, targets).await {
             self.poll_checkpoints().await;
         }
@@ -281,7 +291,8 @@ impl JobMaster {
     }
 
     pub(super) async fn poll_checkpoints(&mut self) {
-        if self.status != JobStatus::Running || self.finishing {
+        // Uncoordinated checkpoints are the tasks' own.
+        if self.status != JobStatus::Running || self.finishing || self.local_checkpoints.is_some() {
             return;
         }
         let now = self.now_ms();

@@ -293,6 +293,10 @@ impl JobMaster {
         if !self.is_current(id) {
             return;
         }
+        if self.local_checkpoints.is_some() {
+            self.on_local_checkpoint(id, handle);
+            return;
+        }
         let m = self.task_metrics.entry(checkpoint).or_default();
         *m = m.max(metrics);
         let Some(coord) = self.coordinator.as_mut() else { return };
@@ -307,6 +311,7 @@ impl JobMaster {
                 trigger_ms: p.trigger_ms,
                 completion_ms: self.cfg.tracer.now_ms() as i64,
                 states: p.acknowledged.clone(),
+                replay: BTreeMap::new(),
             };
             let _ = self.metadata.send(metadata);
         }

@@ -37,6 +37,7 @@ mod leadership;
 mod rescaling;
 mod scheduling;
 mod startup;
+mod uncoordinated;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -190,6 +191,8 @@ struct JobMaster {
     /// The first checkpoint id this leadership hands out: a lower id is of
     /// an earlier leadership.
     first_checkpoint_id: CheckpointId,
+    /// Every task's snapshots (uncoordinated checkpoints only).
+    local_checkpoints: Option<uncoordinated::LocalCheckpoints>,
 }
 
 impl JobMaster {

@@ -211,6 +211,15 @@ impl JobMaster {
         self.forget_cancel_calls(&batch);
         self.place(&batch, slots, attempt);
         let latest = self.checkpoint_to_restore();
+        if let Some(local) = self.local_checkpoints.as_mut() {
+            let forgotten = local.roll_back(&batch, latest.as_ref());
+            self.trace(TraceEvent::Note {
+                text: format!(
+                    "recovery line {:?}: {forgotten} snapshots after it rolled back",
+                    latest.as_ref().map(|c| c.id)
+                ),
+            });
+        }
         let tdds: Vec<(TmId, TaskDeploymentDescriptor)> = batch
             .iter()
             .map(|v| (self.executions[v].tm, self.deployment(*v, attempt, latest.as_ref())))
@@ -362,13 +371,18 @@ fn restore_spec(c: &CompletedCheckpoint, v: ExecutionVertexId, parallelism: u32)
         .filter(|(k, _)| k.vertex == v.vertex)
         .map(|(k, h)| (k.subtask, h.clone()))
         .collect();
-    let chosen: Vec<(u32, StateHandle)> = if old.len() as u32 == parallelism {
+    // A recovery line (uncoordinated) has no snapshot for a task at its
+    // initial state; its parallelism never changes (no rescaling).
+    let line = old.iter().any(|(_, h)| h.cut.is_some());
+    let chosen: Vec<(u32, StateHandle)> = if old.len() as u32 == parallelism || line {
         old.into_iter().filter(|(s, _)| *s == v.subtask).collect()
     } else {
         old
     };
-    let restore = (!chosen.is_empty()).then(|| RestoreSpec {
+    let replay = c.replay.get(&v).cloned().unwrap_or_default();
+    let restore = (!chosen.is_empty() || !replay.is_empty()).then(|| RestoreSpec {
         checkpoint_id: c.id,
+        replay,
         subtasks: chosen.iter().map(|(s, _)| *s).collect(),
         handles: chosen.into_iter().map(|(_, h)| h).collect(),
     });

@@ -154,6 +154,11 @@ impl JobMaster {
             cancel_calls: BTreeMap::new(),
             num_restarts: 0,
             task_metrics: BTreeMap::new(),
+            local_checkpoints: cfg
+                .engine
+                .protocol
+                .is_uncoordinated()
+                .then(|| super::uncoordinated::LocalCheckpoints::new(&cfg.job, cfg.sabotage)),
             next_heartbeat_ms: now + cfg.engine.heartbeat_interval.as_millis() as i64,
             vertices,
             metadata,

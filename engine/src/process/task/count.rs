@@ -118,7 +118,9 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
                 _ => MovedKeys::Keep,
             },
         );
-        if env.tdd.restore.is_some() {
+        // A task at its initial state in a recovery line restores no
+        // snapshot, only records in flight (uncoordinated checkpoints).
+        if env.tdd.restore.as_ref().is_some_and(|r| !r.handles.is_empty()) {
             env.tracer.record(
                 &env.node,
                 TraceEvent::KeyedStateRestored {

@@ -13,6 +13,7 @@ use super::changes::Changes;
 use super::input::{CheckpointedInput, InputEvent};
 use super::io::{InputGate, OutputGate, BUFFER_TIMEOUT_MS};
 use super::load::{Activity, LoadMeter};
+use super::local_checkpoints::LocalCheckpoints;
 use super::{sleep_until_ms, AbortOnDrop, Restored, Snapshots, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::barrier::{AlignmentType, BackEdges, BarrierConfig};
 use crate::checkpoint::{CheckpointBarrier, CheckpointId, OperatorState, TaskStateSnapshot};
@@ -125,10 +126,18 @@ pub async fn run_operator<O: Operator>(
         mut out,
         replay_in,
         replay_out,
+        mut local,
     } = ready;
     let mut cpu = CpuDebt::default();
     let nic = CpuDebt::default();
     let gate = env.connect_inputs().await?;
+    // Uncoordinated: records replayed from the senders' logs are
+    // processed, as any other.
+    if let Some(l) = local.as_mut() {
+        for r in &replay_in {
+            l.received[r.channel as usize] += 1;
+        }
+    }
     let replay_in = by_input(&gate, replay_in);
     let watermarks = WatermarkTracker::new(gate.num_channels());
     let barriers = env.config.barrier_config();
@@ -174,6 +183,7 @@ pub async fn run_operator<O: Operator>(
         out,
         op,
         cost,
+        local,
         env,
     };
     task.run().await
@@ -208,6 +218,7 @@ enum Wake {
     Credit(Result<(), TaskError>),
     FlushDue,
     ProcessingTimer,
+    LocalCheckpoint,
     Paid(Paid),
     Input(Result<InputEvent, TaskError>),
 }
@@ -232,6 +243,8 @@ struct OperatorTask<O> {
     cost: CostedOperator,
     /// Where this attempt's time goes.
     load: LoadMeter,
+    /// The own snapshot timer (uncoordinated checkpoints).
+    local: Option<LocalCheckpoints>,
     env: TaskEnv,
 }
 
@@ -251,6 +264,7 @@ impl<O: Operator> OperatorTask<O> {
             let deadline = self.input.deadline_ms();
             let out_deadline = self.out.barrier_deadline_ms();
             let timer = self.op.next_timer_ms();
+            let local_due = self.local.as_ref().map(LocalCheckpoints::due_ms);
             // New input only when the output takes more and the last
             // batch is paid for; checkpoint events always.
             let take_input = self.out.is_available() && self.busy.is_none();
@@ -278,6 +292,7 @@ impl<O: Operator> OperatorTask<O> {
                 credit = self.out.recv_credit(), if !available => Wake::Credit(credit),
                 _ = sleep_until_ms(&clock, flush_at.unwrap_or(0)), if flush_at.is_some() => Wake::FlushDue,
                 _ = sleep_until_ms(&clock, timer.unwrap_or(0) as i64), if timer.is_some() => Wake::ProcessingTimer,
+                _ = sleep_until_ms(&clock, local_due.unwrap_or(0) as i64), if local_due.is_some() => Wake::LocalCheckpoint,
                 debts = paid(&mut self.busy), if self.busy.is_some() => Wake::Paid(debts),
                 ev = self.input.next_when(&now, take_input) => Wake::Input(ev),
             };
@@ -299,6 +314,7 @@ impl<O: Operator> OperatorTask<O> {
                     flush_at = None;
                 }
                 Wake::ProcessingTimer => self.op.on_processing_time(now() as u64, &mut self.out).await?,
+                Wake::LocalCheckpoint => self.local_checkpoint().await?,
                 Wake::Paid(debts) => self.processed(debts).await?,
                 Wake::Input(ev) => self.on_input(ev?).await?,
             }
@@ -308,8 +324,17 @@ impl<O: Operator> OperatorTask<O> {
     /// A control message from the TaskManager; break when it dropped the task.
     async fn on_control(&mut self, c: Option<TaskControl>) -> Result<ControlFlow<()>, TaskError> {
         match c {
-            Some(TaskControl::NotifyCheckpointComplete(checkpoint)) => {
+            Some(TaskControl::NotifyCheckpointComplete(checkpoint, None)) => {
                 self.op.checkpoint_complete(checkpoint).await?;
+            }
+            Some(TaskControl::NotifyCheckpointComplete(_, Some(member))) => {
+                // A recovery line: the own snapshot there completed.
+                if let Some(local) = member.local_id {
+                    self.op.checkpoint_complete(local).await?;
+                }
+                let log = self.out.message_log_mut();
+                log.expect("invariant: an uncoordinated task logs")
+                    .truncate(&member.floors);
             }
             Some(TaskControl::Finish) => self.env.finish().await,
             Some(TaskControl::TriggerCheckpoint(_)) => {
@@ -398,6 +423,9 @@ impl<O: Operator> OperatorTask<O> {
     async fn on_records(&mut self, channel: usize, batch: Vec<Record>) -> Result<(), TaskError> {
         let n = batch.len();
         self.load.took_in(n as u64);
+        if let Some(l) = self.local.as_mut() {
+            l.received[channel] += n as u64;
+        }
         let input = self.input.gate_of(channel);
         self.op.process_input(input, batch, &mut self.out).await?;
         let sent = self.op.take_output_in_flight();
@@ -433,6 +461,29 @@ impl<O: Operator> OperatorTask<O> {
         (self.cpu, self.nic) = (cpu, nic);
         answered?;
         self.input.processed(done.channel, done.records).await
+    }
+
+    /// Uncoordinated checkpoints: the own snapshot is due. Taken between
+    /// batches (a batch being paid for is in the state and the counts),
+    /// with the channel counts and the message log.
+    async fn local_checkpoint(&mut self) -> Result<(), TaskError> {
+        let now = self.env.tracer.now_ms();
+        let id = self.local.as_mut().expect("invariant: a timer of its own").take(now);
+        let barrier = CheckpointBarrier {
+            id,
+            timestamp_ms: now as i64,
+        };
+        let (mut snap, sync_ms) = self.snapshot(barrier).await?;
+        let log = self.out.message_log().expect("invariant: an uncoordinated task logs");
+        let local = self.local.as_ref().expect("invariant: a timer of its own");
+        snap.cut = Some(local.cut(id, log));
+        snap.sent_log = log.records();
+        let metrics = TaskCheckpointMetrics {
+            alignment_ms: 0,
+            sync_ms,
+        };
+        self.snapshots.taken(id, snap, AlignmentType::Aligned, metrics);
+        Ok(())
     }
 
     /// The synchronous part of the snapshot for `barrier`: the operator's

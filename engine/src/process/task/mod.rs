@@ -13,6 +13,7 @@ pub mod input;
 pub mod io;
 pub mod join;
 pub mod load;
+pub mod local_checkpoints;
 pub mod processing_window;
 pub mod reachability;
 pub mod sink;
@@ -62,7 +63,8 @@ pub enum TaskError {
 #[derive(Debug, Clone)]
 pub enum TaskControl {
     TriggerCheckpoint(CheckpointBarrier),
-    NotifyCheckpointComplete(CheckpointId),
+    /// With the task's place in the line (uncoordinated checkpoints).
+    NotifyCheckpointComplete(CheckpointId, Option<crate::protocol::LineMember>),
     /// All input is committed by a final checkpoint: end the task.
     Finish,
 }
@@ -216,6 +218,8 @@ pub struct Restored {
     pub out: OutputGate,
     pub replay_in: Vec<ChannelRecord>,
     pub replay_out: Vec<ChannelRecord>,
+    /// The task's own snapshot timer (uncoordinated checkpoints).
+    pub local: Option<local_checkpoints::LocalCheckpoints>,
 }
 
 /// Run a task to its end; failures are reported as [`TaskEvent::Failed`].
@@ -341,16 +345,19 @@ impl TaskEnv {
         restored: &[Arc<TaskStateSnapshot>],
         state_bytes: impl FnOnce(&ResourceModel) -> u64,
     ) -> Result<Restored, TaskError> {
-        let (replay_in, replay_out) = self.in_flight_to_replay(restored);
+        let (mut replay_in, replay_out) = self.in_flight_to_replay(restored);
+        let mut out = self.connect_outputs().await?;
+        let (local, logged) = self.restore_uncoordinated(restored, &mut out).await?;
+        replay_in.extend(logged);
         let bytes = self.resources.model().map_or(0, |m| {
             state_bytes(m).saturating_add(m.records_bytes((replay_in.len() + replay_out.len()) as u64))
         });
-        let out = self.connect_outputs().await?;
         self.download_restored_state(bytes).await;
         Ok(Restored {
             out,
             replay_in,
             replay_out,
+            local,
         })
     }
 
@@ -582,6 +589,7 @@ impl SnapshotWriter {
             resources.upload(uploaded_bytes).await;
         }
         let end_of_input = snapshot.end_of_input;
+        let cut = snapshot.cut.clone();
         let in_flight_records = (snapshot.in_flight_input.len() + snapshot.in_flight_output.len()) as u64;
         let req = StorageRequest::Put {
             key: key.clone(),
@@ -595,6 +603,7 @@ impl SnapshotWriter {
             in_flight_bytes,
             in_flight_records,
             end_of_input,
+            cut,
         };
         match self.client.call::<_, StorageResponse>(req).await {
             Ok(StorageResponse::Stored) => TaskEvent::Acknowledge(id, checkpoint, handle, metrics),

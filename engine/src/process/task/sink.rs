@@ -224,7 +224,10 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
             .await?;
     }
 
-    let out = env.connect_outputs().await?;
+    let mut out = env.connect_outputs().await?;
+    let (local, logged) = env.restore_uncoordinated(&restored, &mut out).await?;
+    let mut replay_in = replay_in;
+    replay_in.extend(logged);
     let sink = Sink {
         tpc,
         store: StoreWriter::spawn(store),
@@ -238,6 +241,7 @@ pub async fn run(env: TaskEnv) -> Result<(), TaskError> {
         out,
         replay_in,
         replay_out: Vec::new(),
+        local,
     };
     run_operator(env, (sink, CostedOperator::Sink), ready).await
 }

@@ -24,6 +24,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 
 use super::io::{OutputGate, BUFFER_TIMEOUT_MS};
 use super::load::{Activity, LoadMeter};
+use super::local_checkpoints::LocalCheckpoints;
 use super::{sleep_until_ms, AbortOnDrop, Snapshots, TaskControl, TaskEnv, TaskError};
 use crate::checkpoint::barrier::AlignmentType;
 use crate::checkpoint::{CheckpointBarrier, OperatorState, TaskStateSnapshot};
@@ -49,6 +50,8 @@ pub async fn run(env: TaskEnv, first_partition: u32, partitions: u32) -> Result<
     // Output channels first, as Flink sets up partitions before restoring:
     // consumers can connect while the state downloads.
     let mut out = env.connect_outputs().await?;
+    let (local, logged) = env.restore_uncoordinated(&restored, &mut out).await?;
+    assert!(logged.is_empty(), "invariant: nothing is in flight into a source");
     env.download_restored_state(env.restored_bytes(&restored)).await;
     let (snapshots, writer) = env.spawn_snapshot_writer();
     let log = RpcClient::new(
@@ -76,6 +79,7 @@ pub async fn run(env: TaskEnv, first_partition: u32, partitions: u32) -> Result<
         watermark: 0,
         last_watermark_at: None,
         flush_at: None,
+        local,
         env,
     };
     task.run().await
@@ -286,6 +290,8 @@ struct SourceTask {
     last_watermark_at: Option<u64>,
     /// When partly filled output buffers must go out.
     flush_at: Option<u64>,
+    /// The own snapshot timer (uncoordinated checkpoints).
+    local: Option<LocalCheckpoints>,
     env: TaskEnv,
 }
 
@@ -311,6 +317,7 @@ impl SourceTask {
                 self.reader.backlog = false;
             }
             self.flush_if_due().await?;
+            self.local_checkpoint_if_due();
             // Control first: a trigger is taken between fetches.
             if self.take_control().await?.is_break() {
                 return Ok(());
@@ -321,10 +328,13 @@ impl SourceTask {
             let fetched = self.reader.fetch(&mut self.log, max).await?;
             self.load.spent(Activity::Idle);
             self.load.took_in(fetched.keys.len() as u64);
-            if fetched.keys.is_empty() {
-                continue;
+            if !fetched.keys.is_empty() {
+                self.emit(fetched).await?;
             }
-            self.emit(fetched).await?;
+            // Also after an empty fetch: a source restored at the end of
+            // its partitions learns it there, and its final watermark must
+            // still go out (an uncoordinated restore can take a window
+            // from before it fired with the source from after).
             self.send_watermark().await?;
         }
     }
@@ -476,10 +486,34 @@ impl SourceTask {
     async fn on_control(&mut self, c: TaskControl) -> Result<(), TaskError> {
         match c {
             TaskControl::TriggerCheckpoint(barrier) => self.checkpoint(barrier).await?,
-            TaskControl::NotifyCheckpointComplete(_) => {}
+            TaskControl::NotifyCheckpointComplete(_, member) => {
+                if let (Some(m), Some(log)) = (member, self.out.message_log_mut()) {
+                    log.truncate(&m.floors);
+                }
+            }
             TaskControl::Finish => self.env.finish().await,
         }
         Ok(())
+    }
+
+    /// Uncoordinated checkpoints: snapshot the offsets, the sent counts and
+    /// the message log when the own timer is due (between fetches).
+    fn local_checkpoint_if_due(&mut self) {
+        let now = self.env.tracer.now_ms();
+        let Some(local) = self.local.as_mut().filter(|l| now >= l.due_ms()) else {
+            return;
+        };
+        self.reader.assert_offsets_fetched();
+        let id = local.take(now);
+        let mut snap = TaskStateSnapshot::new(OperatorState::Source {
+            offsets: self.reader.offsets.clone(),
+        });
+        snap.end_of_input = self.reader.all_read();
+        let log = self.out.message_log().expect("invariant: an uncoordinated source logs");
+        snap.cut = Some(local.cut(id, log));
+        snap.sent_log = log.records();
+        let metrics = TaskCheckpointMetrics::default();
+        self.snapshots.taken(id, snap, AlignmentType::Aligned, metrics);
     }
 
     /// Snapshot the offsets and forward the barrier.

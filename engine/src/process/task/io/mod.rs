@@ -11,7 +11,8 @@
 //! batch, so a slow consumer slows its producer and nothing is dropped.
 //! Within a channel order is preserved (the connection is ordered).
 //!
-//! `output_gate.rs` holds the output side, `input_gate.rs` the input side.
+//! `output_gate.rs` holds the output side, `input_gate.rs` the input side,
+//! `message_log.rs` the sender-side log of uncoordinated checkpoints.
 
 use std::io;
 use std::pin::Pin;
@@ -21,6 +22,7 @@ use futures::stream::{Stream, StreamExt};
 use crate::net::ConnRx;
 
 mod input_gate;
+pub mod message_log;
 mod output_gate;
 
 pub use input_gate::InputGate;

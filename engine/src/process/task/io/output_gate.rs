@@ -17,6 +17,7 @@ use crate::record::{ChannelRecord, Record};
 
 use crate::process::task::TaskError;
 
+use super::message_log::MessageLog;
 use super::{tagged, Tagged};
 
 /// What waits in an output channel's queue, in order: full record buffers
@@ -148,6 +149,8 @@ pub struct OutputGate {
     /// Timeoutable barriers sent or converted on every channel, with the
     /// records they overtook, for the task to complete their snapshots.
     completed: VecDeque<(CheckpointId, Vec<ChannelRecord>)>,
+    /// Every record sent, per channel (uncoordinated checkpoints only).
+    log: Option<MessageLog>,
 }
 
 /// One output edge's connected channels, in channel-selection order.
@@ -170,6 +173,7 @@ impl OutputGate {
             last_watermark: 0,
             pending: None,
             completed: VecDeque::new(),
+            log: None,
         };
         for e in edges {
             let first = out.channels.len();
@@ -208,6 +212,31 @@ impl OutputGate {
 
     pub fn is_empty(&self) -> bool {
         self.channels.is_empty()
+    }
+
+    /// Output channels, across the output edges.
+    pub fn num_channels(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Log every record sent from now on into `log` (uncoordinated
+    /// checkpoints): a new log, or one restored from a snapshot.
+    pub fn log_into(&mut self, log: MessageLog) {
+        assert_eq!(
+            log.num_channels(),
+            self.channels.len(),
+            "invariant: a log per output channel"
+        );
+        self.log = Some(log);
+    }
+
+    /// The log of sent records, if the task keeps one.
+    pub fn message_log(&self) -> Option<&MessageLog> {
+        self.log.as_ref()
+    }
+
+    pub fn message_log_mut(&mut self) -> Option<&mut MessageLog> {
+        self.log.as_mut()
     }
 
     /// Whether any channel holds records not yet in its queue.
@@ -283,17 +312,24 @@ impl OutputGate {
                     c
                 }
                 ShipStrategy::Broadcast => {
-                    for buffer in self.channels[edge.first..edge.first + edge.len]
+                    for (i, buffer) in self.channels[edge.first..edge.first + edge.len]
                         .iter_mut()
                         .map(|c| &mut c.buffer)
+                        .enumerate()
                     {
                         buffer.push(record);
                         full |= buffer.len() >= self.batch_size;
+                        if let Some(log) = &mut self.log {
+                            log.record(edge.first + i, record);
+                        }
                     }
                     continue;
                 }
             };
             assert!(ch < edge.len, "invariant: a record goes to a channel of its edge");
+            if let Some(log) = &mut self.log {
+                log.record(edge.first + ch, record);
+            }
             let buffer = &mut self.channels[edge.first + ch].buffer;
             buffer.push(record);
             full |= buffer.len() >= self.batch_size;
