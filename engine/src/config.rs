@@ -584,7 +584,7 @@ impl EngineConfig {
             slot_placement: slot_placement(conf)?,
             resources: None,
             checkpoint_interval,
-            protocol: CheckpointProtocol::from_configuration(conf)?,
+            protocol: CheckpointProtocol::checked(conf)?,
             checkpointing_mode,
             unaligned,
             aligned_checkpoint_timeout: duration_key(
@@ -619,15 +619,6 @@ impl EngineConfig {
             lease: lease_config(conf)?,
         };
         cfg.validate()?;
-        if cfg.protocol.is_uncoordinated() {
-            if let Some((key, value, why)) = crate::checkpoint::protocol::uncoordinated_conflict(conf) {
-                return Err(ConfigError::new(
-                    key,
-                    &value,
-                    format!("with uncoordinated checkpoints: {why}"),
-                ));
-            }
-        }
         // The restart strategy is validated by building it once.
         crate::restart::load_restart_strategy(conf, cfg.checkpoint_interval.is_some()).map_err(restart_error)?;
         Ok(cfg)

@@ -29,6 +29,18 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         include_str!("../catalogue/backpressure-unaligned.toml"),
     ),
     ("chaos", include_str!("../catalogue/chaos.toml")),
+    (
+        "chaos-uncoordinated",
+        include_str!("../catalogue/chaos-uncoordinated.toml"),
+    ),
+    (
+        "graph-chaos-uncoordinated",
+        include_str!("../catalogue/graph-chaos-uncoordinated.toml"),
+    ),
+    (
+        "reachability-uncoordinated",
+        include_str!("../catalogue/reachability-uncoordinated.toml"),
+    ),
     ("graph-crash", include_str!("../catalogue/graph-crash.toml")),
     ("graph-chaos", include_str!("../catalogue/graph-chaos.toml")),
     ("graph-unaligned", include_str!("../catalogue/graph-unaligned.toml")),

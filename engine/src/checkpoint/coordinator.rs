@@ -455,6 +455,7 @@ mod tests {
             in_flight_bytes: 0,
             end_of_input: false,
             in_flight_records: 0,
+            cut: None,
         }
     }
 
@@ -606,6 +607,7 @@ mod tests {
             trigger_ms: 0,
             completion_ms: 0,
             states: BTreeMap::new(),
+            replay: BTreeMap::new(),
         };
         let mut c = CheckpointCoordinator::with_next_id(
             CoordinatorConfig {

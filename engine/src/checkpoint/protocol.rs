@@ -43,16 +43,35 @@ impl CheckpointProtocol {
         }
     }
 
+    /// [`Self::from_configuration`], refusing a key that conflicts with
+    /// the protocol ([`uncoordinated_conflict`]).
+    pub fn checked(conf: &Configuration) -> Result<Self, ConfigError> {
+        let protocol = Self::from_configuration(conf)?;
+        if protocol.is_uncoordinated() {
+            if let Some((key, value, why)) = uncoordinated_conflict(conf) {
+                return Err(ConfigError::new(
+                    key,
+                    &value,
+                    format!("with uncoordinated checkpoints: {why}"),
+                ));
+            }
+        }
+        Ok(protocol)
+    }
+
     pub fn is_uncoordinated(self) -> bool {
         self == CheckpointProtocol::Uncoordinated
     }
 }
 
+/// A key, the values of it that conflict, and why.
+type Conflict = (&'static str, fn(&str) -> bool, &'static str);
+
 /// A key whose value does not combine with uncoordinated checkpoints:
 /// (key, value set, why).
 pub fn uncoordinated_conflict(conf: &Configuration) -> Option<(&'static str, String, &'static str)> {
     let set = |k: &str| conf.get(k).map(|v| v.to_ascii_lowercase());
-    let conflicts: [(&'static str, fn(&str) -> bool, &'static str); 6] = [
+    let conflicts: [Conflict; 6] = [
         (
             "execution.checkpointing.mode",
             |v| v == "at_least_once",

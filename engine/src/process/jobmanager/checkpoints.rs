@@ -231,23 +231,26 @@ impl JobMaster {
                 == Some(checkpoint),
             "invariant: tasks hear of the latest completed checkpoint, which is in the store"
         );
-        for (tm, id) in &targets {
-            let member = self
-                .local_checkpoints
-                .as_ref()
-                .map(|l| l.member(&done.checkpoint, id.vertex));
+        self.notify_complete(&done.checkpoint, &targets).await;
+        if !self.finish_if_final(&done.checkpoint, targets).await {
+            self.poll_checkpoints().await;
+        }
+    }
+
+    /// Tell the running attempts `targets` that `c` completed (with their
+    /// place in it, if it is a recovery line); under uncoordinated
+    /// checkpoints the line may have moved meanwhile: register the next.
+    async fn notify_complete(&mut self, c: &CompletedCheckpoint, targets: &[(TmId, ExecutionAttemptId)]) {
+        for (tm, id) in targets {
+            let member = self.local_checkpoints.as_ref().map(|l| l.member(c, id.vertex));
             let notify = JmToTm::NotifyCheckpointComplete {
                 id: *id,
-                checkpoint,
+                checkpoint: c.id,
                 member,
             };
             self.send_to_tm(*tm, notify).await;
         }
-        // Uncoordinated: the line may have moved while this one persisted.
         self.register_line();
-        if !self.finish_if_final(&done.checkpoint, targets).await {
-            self.poll_checkpoints().await;
-        }
     }
 
     /// A bounded job whose sources had all read everything and with no
@@ -268,7 +271,9 @@ impl JobMaster {
                 .iter()
                 .filter(|v| matches!(self.cfg.job.vertex(v.vertex).kind, OperatorKind::Source { .. }))
                 .all(|v| checkpoint.states.get(v).is_some_and(|h| h.end_of_input))
-            && checkpoint.states.values().all(|h| h.in_flight_records == 0);
+            && checkpoint.states.values().all(|h| h.in_flight_records == 0)
+            // A recovery line with records in flight has not processed all.
+            && checkpoint.replay.is_empty();
         if !final_checkpoint || targets.len() != self.vertices.len() {
             return false;
         }

@@ -171,6 +171,10 @@ impl LocalCheckpoints {
                 "invariant: {ch:?}: the log from {} holds the records from {received}",
                 sender.log_first[ch.out]
             );
+            assert!(
+                states.contains_key(&ch.sender),
+                "invariant: a sender at a snapshot in the line has its handle"
+            );
             replay.entry(ch.receiver).or_default().push(ReplaySlice {
                 sender_key: states[&ch.sender].key.clone(),
                 out: ch.out,
@@ -214,9 +218,23 @@ impl LocalCheckpoints {
         let cut = |t: &ExecutionVertexId| c.states.get(t).and_then(|h| h.cut.as_ref());
         let outs = self.channels.iter().filter(|ch| ch.sender == task).count();
         let mut floors = vec![0; outs];
+        let sent = cut(&task);
         for ch in self.channels.iter().filter(|ch| ch.sender == task) {
-            floors[ch.out] = cut(&ch.receiver).map_or(0, |r| r.received[ch.input]);
+            let received = cut(&ch.receiver).map_or(0, |r| r.received[ch.input]);
+            // At most what the sender had sent there: equal for a
+            // consistent line; a broken one has orphans (received more).
+            let had_sent = sent.map_or(0, |s| s.sent[ch.out]);
+            assert!(
+                received <= had_sent || self.sabotage == Sabotage::InconsistentRecoveryLine,
+                "invariant: {ch:?} has an orphan at line {}",
+                c.id
+            );
+            floors[ch.out] = received.min(had_sent);
         }
+        assert!(
+            sent.is_none_or(|s| s.sent.len() == floors.len()),
+            "invariant: a floor per output channel of {task}"
+        );
         LineMember {
             local_id: cut(&task).map(|x| x.local_id),
             floors,

@@ -131,12 +131,8 @@ pub async fn run_operator<O: Operator>(
     let mut cpu = CpuDebt::default();
     let nic = CpuDebt::default();
     let gate = env.connect_inputs().await?;
-    // Uncoordinated: records replayed from the senders' logs are
-    // processed, as any other.
     if let Some(l) = local.as_mut() {
-        for r in &replay_in {
-            l.received[r.channel as usize] += 1;
-        }
+        l.replayed(&replay_in);
     }
     let replay_in = by_input(&gate, replay_in);
     let watermarks = WatermarkTracker::new(gate.num_channels());
@@ -264,7 +260,7 @@ impl<O: Operator> OperatorTask<O> {
             let deadline = self.input.deadline_ms();
             let out_deadline = self.out.barrier_deadline_ms();
             let timer = self.op.next_timer_ms();
-            let local_due = self.local.as_ref().map(LocalCheckpoints::due_ms);
+            let local_due = self.local_checkpoint_due();
             // New input only when the output takes more and the last
             // batch is paid for; checkpoint events always.
             let take_input = self.out.is_available() && self.busy.is_none();
@@ -463,9 +459,19 @@ impl<O: Operator> OperatorTask<O> {
         self.input.processed(done.channel, done.records).await
     }
 
+    /// When the own snapshot is due (uncoordinated checkpoints): between
+    /// batches only, as a sink's write still out could yet fail and the
+    /// snapshot would pre-commit without its records.
+    fn local_checkpoint_due(&self) -> Option<u64> {
+        self.local
+            .as_ref()
+            .filter(|_| self.busy.is_none())
+            .map(LocalCheckpoints::due_ms)
+    }
+
     /// Uncoordinated checkpoints: the own snapshot is due. Taken between
-    /// batches (a batch being paid for is in the state and the counts),
-    /// with the channel counts and the message log.
+    /// batches (never while one is being paid for or its sink write is
+    /// out), with the channel counts and the message log.
     async fn local_checkpoint(&mut self) -> Result<(), TaskError> {
         let now = self.env.tracer.now_ms();
         let id = self.local.as_mut().expect("invariant: a timer of its own").take(now);

@@ -65,6 +65,18 @@ impl LocalCheckpoints {
         })
     }
 
+    /// Records replayed from the senders' logs are processed as any other.
+    pub fn replayed(&mut self, records: &[ChannelRecord]) {
+        for r in records {
+            let channel = r.channel as usize;
+            assert!(
+                channel < self.received.len(),
+                "invariant: replay into input channel {channel}"
+            );
+            self.received[channel] += 1;
+        }
+    }
+
     /// When the next snapshot is due.
     pub fn due_ms(&self) -> u64 {
         self.next_ms
@@ -74,7 +86,8 @@ impl LocalCheckpoints {
     pub fn take(&mut self, now_ms: u64) -> CheckpointId {
         assert!(now_ms >= self.next_ms, "invariant: a snapshot taken when due");
         self.taken += 1;
-        self.next_ms += self.interval_ms;
+        // A snapshot held back (by a batch) does not make the next one late.
+        self.next_ms = (self.next_ms + self.interval_ms).max(now_ms + 1);
         assert!(
             self.taken < 1 << 32,
             "invariant: an attempt's snapshot count fits its bits"
@@ -84,6 +97,10 @@ impl LocalCheckpoints {
 
     /// The cut of snapshot `id`, with `log`'s counts.
     pub fn cut(&self, id: CheckpointId, log: &MessageLog) -> ChannelCut {
+        assert!(
+            id & !((1 << 32) - 1) == self.base && id & ((1 << 32) - 1) == self.taken,
+            "invariant: snapshot {id} is this attempt's latest"
+        );
         ChannelCut {
             local_id: id,
             received: self.received.clone(),
