@@ -132,5 +132,9 @@ mod regressions {
         assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.message);
         assert_eq!(r.records_committed, r.records_expected);
         assert!(r.restarts >= 1, "the write's failure restarts the job");
+        // The first restore forgets the snapshots taken after the line.
+        assert!(r.snapshots_rolled_back > 0, "{r:?}");
+        let coordinated = run_seed(&scenario("tm-crash"), 1).expect("runs");
+        assert!(coordinated.restarts > 0 && coordinated.snapshots_rolled_back == 0);
     }
 }

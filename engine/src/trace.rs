@@ -230,6 +230,13 @@ pub enum TraceEvent {
     Note {
         text: String,
     },
+    /// Uncoordinated checkpoints: a deployment restores recovery line
+    /// `checkpoint` (none: every task's initial state), forgetting the
+    /// restarted tasks' snapshots after it (the domino effect's measure).
+    RecoveryLineRestored {
+        checkpoint: Option<u64>,
+        snapshots_rolled_back: u64,
+    },
 }
 
 /// A trace line: simulated milliseconds, node name, event.

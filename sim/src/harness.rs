@@ -732,5 +732,6 @@ fn run_record(
             .collect(),
         tasks_lost_per_crash,
         records_rolled_back: out.records_reread,
+        snapshots_rolled_back: recovery::snapshots_rolled_back(trace),
     }
 }

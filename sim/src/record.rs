@@ -318,6 +318,11 @@ pub struct RunRecord {
     /// rolled back and processed again.
     #[serde(default)]
     pub records_rolled_back: u64,
+    /// Uncoordinated checkpoints: the tasks' snapshots discarded by
+    /// restores because they were taken after the recovery line (the
+    /// domino effect); 0 under coordinated checkpoints.
+    #[serde(default)]
+    pub snapshots_rolled_back: u64,
 }
 
 /// One TaskManager's load over the run, under Flink's metric names.
@@ -392,6 +397,7 @@ impl RunRecord {
             task_managers: Vec::new(),
             tasks_lost_per_crash: Vec::new(),
             records_rolled_back: 0,
+            snapshots_rolled_back: 0,
         }
     }
 

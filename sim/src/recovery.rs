@@ -120,6 +120,21 @@ impl LeaderTracker {
 /// the JobManager that leads last counts them: a new leader's count starts
 /// at 0 (Flink's new JobMaster builds a new ExecutionGraph), and a revoked
 /// leader that still schedules restarts does not count once another leads.
+/// Uncoordinated checkpoints: the tasks' snapshots that restores of
+/// recovery lines discarded (taken after the line; a chain of forced
+/// rollbacks, the domino effect, discards many).
+pub fn snapshots_rolled_back(trace: &[TraceEntry]) -> u64 {
+    trace
+        .iter()
+        .map(|e| match e.event {
+            TraceEvent::RecoveryLineRestored {
+                snapshots_rolled_back, ..
+            } => snapshots_rolled_back,
+            _ => 0,
+        })
+        .sum()
+}
+
 pub fn num_restarts(trace: &[TraceEntry]) -> u32 {
     let mut leader = LeaderTracker::default();
     let mut count = 0;

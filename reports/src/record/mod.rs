@@ -321,6 +321,9 @@ pub struct RunRecord {
     /// Source records read more than once (input rolled back by recoveries).
     #[serde(default)]
     pub records_rolled_back: u64,
+    /// Snapshots discarded by restores of recovery lines (uncoordinated).
+    #[serde(default)]
+    pub snapshots_rolled_back: u64,
     /// The record as read, byte for byte; `None` for a record built in code.
     #[serde(skip)]
     json: Option<RecordJson>,
@@ -462,6 +465,7 @@ impl RunRecord {
             task_managers: Vec::new(),
             tasks_lost_per_crash: Vec::new(),
             records_rolled_back: 0,
+            snapshots_rolled_back: 0,
             json: None,
         }
     }

@@ -212,12 +212,10 @@ impl JobMaster {
         self.place(&batch, slots, attempt);
         let latest = self.checkpoint_to_restore();
         if let Some(local) = self.local_checkpoints.as_mut() {
-            let forgotten = local.roll_back(&batch, latest.as_ref());
-            self.trace(TraceEvent::Note {
-                text: format!(
-                    "recovery line {:?}: {forgotten} snapshots after it rolled back",
-                    latest.as_ref().map(|c| c.id)
-                ),
+            let snapshots_rolled_back = local.roll_back(&batch, latest.as_ref());
+            self.trace(TraceEvent::RecoveryLineRestored {
+                checkpoint: latest.as_ref().map(|c| c.id),
+                snapshots_rolled_back,
             });
         }
         let tdds: Vec<(TmId, TaskDeploymentDescriptor)> = batch

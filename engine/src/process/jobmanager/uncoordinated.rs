@@ -281,3 +281,90 @@ impl JobMaster {
         let _ = self.metadata.send(metadata);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(vertex: u32) -> ExecutionVertexId {
+        ExecutionVertexId { vertex, subtask: 0 }
+    }
+
+    /// A snapshot of `vertex` with one input and one output channel (the
+    /// source has no input, the sink no output).
+    fn snapshot(vertex: u32, local_id: u64, received: Option<u64>, sent: Option<u64>) -> StateHandle {
+        StateHandle {
+            key: format!("chk-{local_id}/{vertex}-0"),
+            size_bytes: 1,
+            uploaded_bytes: 1,
+            in_flight_bytes: 0,
+            in_flight_records: 0,
+            end_of_input: false,
+            cut: Some(ChannelCut {
+                local_id,
+                received: received.into_iter().collect(),
+                sent: sent.into_iter().collect(),
+                log_first: sent.map(|_| 0).into_iter().collect(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_line_rolls_orphans_back_replays_what_was_in_flight_and_counts_what_it_forgot() {
+        // source -> count -> sink, one subtask each.
+        let job = JobGraph::streaming_count(1, 1, 1, 1);
+        let mut local = LocalCheckpoints::new(&job, Sabotage::None);
+        let (source, count, sink) = (task(0), task(1), task(2));
+        local.add(source, snapshot(0, 1, None, Some(10)), 100);
+        local.add(source, snapshot(0, 2, None, Some(20)), 200);
+        local.add(count, snapshot(1, 1, Some(5), Some(5)), 110);
+        local.add(count, snapshot(1, 2, Some(15), Some(15)), 210);
+        // Processed 25 of the source's records: 5 sent after its last snapshot.
+        local.add(count, snapshot(1, 3, Some(25), Some(25)), 310);
+        local.add(sink, snapshot(2, 1, Some(5), None), 120);
+        // Processed 16 of count's: one more than count's snapshot 2 had sent.
+        local.add(sink, snapshot(2, 2, Some(16), None), 220);
+        let line = local.propose().expect("a first line");
+        let members: Vec<Option<u64>> = [source, count, sink].iter().map(|t| line.members[t]).collect();
+        assert_eq!(
+            members,
+            [Some(2), Some(2), Some(1)],
+            "count and then the sink rolled back"
+        );
+        assert_eq!(line.oldest_ms, 120, "the sink's first snapshot is the oldest member");
+        let slices = |t| -> Vec<(u64, u64)> { line.replay[&t].iter().map(|s| (s.from, s.to)).collect() };
+        assert_eq!(slices(count), [(15, 20)], "the source's records 15..20 were in flight");
+        assert_eq!(slices(sink), [(5, 15)]);
+        assert_eq!(line.replay[&sink][0].sender_key, "chk-2/1-0");
+        local.registered(&line);
+        assert!(local.propose().is_none(), "nothing moved");
+        let c = CompletedCheckpoint {
+            id: 7,
+            trigger_ms: line.oldest_ms,
+            completion_ms: 400,
+            states: line.states.clone(),
+            replay: line.replay.clone(),
+        };
+        assert_eq!(local.member(&c, source).floors, [15], "count had processed 15");
+        assert_eq!(local.member(&c, count).floors, [5]);
+        assert_eq!(local.member(&c, sink).local_id, Some(1));
+        assert_eq!(
+            local.roll_back(&[source, count, sink], Some(&c)),
+            2,
+            "count's 3rd and the sink's 2nd"
+        );
+        assert_eq!(local.roll_back(&[source, count, sink], None), 5, "everything else");
+    }
+
+    #[test]
+    fn a_broken_line_takes_every_latest_snapshot() {
+        let job = JobGraph::streaming_count(1, 1, 1, 1);
+        let mut local = LocalCheckpoints::new(&job, Sabotage::InconsistentRecoveryLine);
+        local.add(task(0), snapshot(0, 1, None, Some(10)), 1);
+        local.add(task(1), snapshot(1, 1, Some(25), Some(25)), 2);
+        local.add(task(2), snapshot(2, 1, Some(5), None), 3);
+        let line = local.propose().expect("a line");
+        assert!(line.members.values().all(|m| *m == Some(1)), "no rollback");
+        assert!(!line.replay.contains_key(&task(1)), "an orphan replays nothing");
+    }
+}
