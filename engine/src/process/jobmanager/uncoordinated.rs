@@ -357,6 +357,18 @@ mod tests {
     }
 
     #[test]
+    fn a_line_with_nothing_in_flight_replays_nothing() {
+        let job = JobGraph::streaming_count(1, 1, 1, 1);
+        let mut local = LocalCheckpoints::new(&job, Sabotage::None);
+        local.add(task(0), snapshot(0, 1, None, Some(10)), 1);
+        local.add(task(1), snapshot(1, 1, Some(10), Some(10)), 2);
+        local.add(task(2), snapshot(2, 1, Some(10), None), 3);
+        let line = local.propose().expect("a line");
+        assert!(line.members.values().all(|m| *m == Some(1)));
+        assert!(line.replay.is_empty(), "{:?}", line.replay);
+    }
+
+    #[test]
     fn a_broken_line_takes_every_latest_snapshot() {
         let job = JobGraph::streaming_count(1, 1, 1, 1);
         let mut local = LocalCheckpoints::new(&job, Sabotage::InconsistentRecoveryLine);
