@@ -41,6 +41,10 @@ pub struct ChannelCut {
     /// Per output channel: the first record the checkpoint's message log
     /// holds (it holds those from there to `sent`).
     pub log_first: Vec<u64>,
+    /// Communication-induced checkpoints: the snapshot's index (0 for the
+    /// uncoordinated protocol).
+    #[serde(default)]
+    pub index: u64,
 }
 
 /// One data channel of the job: output channel `out` of `sender` is input
@@ -70,16 +74,43 @@ fn received(cuts: &[ChannelCut], at: Option<usize>, input: usize) -> u64 {
 /// checkpoints in the order taken) for a job with `channels`. Every task
 /// of a channel must have an entry (possibly empty).
 pub fn recovery_line(checkpoints: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>, channels: &[ChannelPair]) -> Line {
+    let latest: Line = checkpoints
+        .iter()
+        .map(|(t, cuts)| (*t, cuts.len().checked_sub(1)))
+        .collect();
+    recovery_line_from(checkpoints, channels, latest)
+}
+
+/// The index rule of communication-induced checkpoints: for the highest
+/// index `k` every task's snapshots reached, each task's first snapshot at
+/// `k` or above (none reached 1: every initial state). Consistent when
+/// every snapshot taken is known and the tasks took the forced ones.
+pub fn index_line(checkpoints: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>) -> Line {
+    let k = checkpoints
+        .values()
+        .map(|cuts| cuts.iter().map(|c| c.index).max().unwrap_or(0))
+        .min()
+        .unwrap_or(0);
+    checkpoints
+        .iter()
+        .map(|(t, cuts)| (*t, (k > 0).then(|| cuts.iter().position(|c| c.index >= k)).flatten()))
+        .collect()
+}
+
+/// The maximum consistent line at or below `start`: rolls receivers of
+/// orphans back from there.
+pub fn recovery_line_from(
+    checkpoints: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>,
+    channels: &[ChannelPair],
+    start: Line,
+) -> Line {
     for cuts in checkpoints.values() {
         assert!(
             cuts.windows(2).all(|w| w[0].local_id < w[1].local_id),
             "invariant: a task's checkpoints are in the order taken"
         );
     }
-    let mut line: Line = checkpoints
-        .iter()
-        .map(|(t, cuts)| (*t, cuts.len().checked_sub(1)))
-        .collect();
+    let mut line = start;
     loop {
         let mut changed = false;
         for ch in channels {

@@ -14,6 +14,7 @@
 //! that failed).
 
 use super::*;
+use crate::checkpoint::protocol::CheckpointProtocol;
 use crate::checkpoint::recovery_line::{self, ChannelCut, ChannelPair, Line};
 use crate::checkpoint::ReplaySlice;
 use crate::graph::JobGraph;
@@ -43,9 +44,12 @@ pub(super) struct LocalCheckpoints {
     /// Per task, the local id of its snapshot in the last line registered
     /// (`None`: its initial state).
     last: BTreeMap<ExecutionVertexId, Option<CheckpointId>>,
-    /// Test-only broken variant: every task's latest snapshot, orphans or
-    /// not.
+    /// Test-only broken variants: every task's latest snapshot, orphans
+    /// or not; or the index rule's line taken as it is.
     sabotage: Sabotage,
+    /// Communication-induced checkpoints: the line starts from the index
+    /// rule's (consistent unless an acknowledgement was lost).
+    by_index: bool,
 }
 
 /// The data channels of `job`, with each end's channel numbers (outputs
@@ -79,13 +83,32 @@ pub(super) struct LineProposal {
 }
 
 impl LocalCheckpoints {
-    pub fn new(job: &JobGraph, sabotage: Sabotage) -> Self {
+    pub fn new(job: &JobGraph, sabotage: Sabotage, protocol: CheckpointProtocol) -> Self {
         let tasks = job.execution_vertices();
         LocalCheckpoints {
             taken: tasks.iter().map(|t| (*t, Vec::new())).collect(),
             channels: channel_pairs(job),
             last: tasks.iter().map(|t| (*t, None)).collect(),
             sabotage,
+            by_index: protocol.is_communication_induced(),
+        }
+    }
+
+    /// Whether this line may have orphans (test-only broken variants).
+    fn broken(&self) -> bool {
+        matches!(
+            self.sabotage,
+            Sabotage::InconsistentRecoveryLine | Sabotage::NoForcedSnapshots
+        )
+    }
+
+    /// The line over `cuts` by the protocol's rule.
+    fn line(&self, cuts: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>) -> Line {
+        match (self.sabotage, self.by_index) {
+            (Sabotage::InconsistentRecoveryLine, _) => cuts.iter().map(|(t, c)| (*t, c.len().checked_sub(1))).collect(),
+            (Sabotage::NoForcedSnapshots, true) => recovery_line::index_line(cuts),
+            (_, true) => recovery_line::recovery_line_from(cuts, &self.channels, recovery_line::index_line(cuts)),
+            (_, false) => recovery_line::recovery_line(cuts, &self.channels),
         }
     }
 
@@ -114,10 +137,7 @@ impl LocalCheckpoints {
     /// The recovery line now, if it moved since the last one registered.
     pub fn propose(&self) -> Option<LineProposal> {
         let cuts = self.cuts();
-        let line: Line = match self.sabotage {
-            Sabotage::InconsistentRecoveryLine => cuts.iter().map(|(t, c)| (*t, c.len().checked_sub(1))).collect(),
-            _ => recovery_line::recovery_line(&cuts, &self.channels),
-        };
+        let line = self.line(&cuts);
         let members: BTreeMap<ExecutionVertexId, Option<CheckpointId>> = line
             .iter()
             .map(|(t, at)| (*t, at.map(|i| cuts[t][i].local_id)))
@@ -127,7 +147,7 @@ impl LocalCheckpoints {
         }
         // Lines only move forward (the maximum over a growing set).
         assert!(
-            self.sabotage == Sabotage::InconsistentRecoveryLine || members.iter().all(|(t, m)| *m >= self.last[t]),
+            self.broken() || members.iter().all(|(t, m)| *m >= self.last[t]),
             "invariant: the recovery line moved back from {:?} to {members:?}",
             self.last
         );
@@ -225,7 +245,7 @@ impl LocalCheckpoints {
             // consistent line; a broken one has orphans (received more).
             let had_sent = sent.map_or(0, |s| s.sent[ch.out]);
             assert!(
-                received <= had_sent || self.sabotage == Sabotage::InconsistentRecoveryLine,
+                received <= had_sent || self.broken(),
                 "invariant: {ch:?} has an orphan at line {}",
                 c.id
             );
@@ -313,7 +333,7 @@ mod tests {
     fn a_line_rolls_orphans_back_replays_what_was_in_flight_and_counts_what_it_forgot() {
         // source -> count -> sink, one subtask each.
         let job = JobGraph::streaming_count(1, 1, 1, 1);
-        let mut local = LocalCheckpoints::new(&job, Sabotage::None);
+        let mut local = LocalCheckpoints::new(&job, Sabotage::None, CheckpointProtocol::Uncoordinated);
         let (source, count, sink) = (task(0), task(1), task(2));
         local.add(source, snapshot(0, 1, None, Some(10)), 100);
         local.add(source, snapshot(0, 2, None, Some(20)), 200);
@@ -359,7 +379,11 @@ mod tests {
     #[test]
     fn a_broken_line_takes_every_latest_snapshot() {
         let job = JobGraph::streaming_count(1, 1, 1, 1);
-        let mut local = LocalCheckpoints::new(&job, Sabotage::InconsistentRecoveryLine);
+        let mut local = LocalCheckpoints::new(
+            &job,
+            Sabotage::InconsistentRecoveryLine,
+            CheckpointProtocol::Uncoordinated,
+        );
         local.add(task(0), snapshot(0, 1, None, Some(10)), 1);
         local.add(task(1), snapshot(1, 1, Some(25), Some(25)), 2);
         local.add(task(2), snapshot(2, 1, Some(5), None), 3);
