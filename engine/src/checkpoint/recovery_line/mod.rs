@@ -17,6 +17,11 @@
 //! count can only fall, a sender's only rise), so every rollback the
 //! algorithm makes is forced. A chain of forced rollbacks is the domino
 //! effect; in the worst case it ends at the initial state.
+//!
+//! Communication-induced checkpoints avoid the search: [`index_line`]
+//! takes, for the highest index every task reached, each task's first
+//! snapshot at that index or above, consistent by construction when the
+//! tasks took the snapshots the piggybacked indexes forced.
 
 use std::collections::BTreeMap;
 
@@ -83,17 +88,35 @@ pub fn recovery_line(checkpoints: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>,
 
 /// The index rule of communication-induced checkpoints: for the highest
 /// index `k` every task's snapshots reached, each task's first snapshot at
-/// `k` or above (none reached 1: every initial state). Consistent when
-/// every snapshot taken is known and the tasks took the forced ones.
-pub fn index_line(checkpoints: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>) -> Line {
+/// `k` or above. Consistent when every snapshot taken is known and the
+/// tasks took the forced ones. Only the snapshots from `floor` on count
+/// (per task, a position: its snapshot in the line last restored, where
+/// the execution started again with that snapshot's index; absent: the
+/// initial state, index 0).
+pub fn index_line(
+    checkpoints: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>,
+    floor: &BTreeMap<ExecutionVertexId, usize>,
+) -> Line {
+    let from = |t: &ExecutionVertexId| floor.get(t).copied().unwrap_or(0);
     let k = checkpoints
-        .values()
-        .map(|cuts| cuts.iter().map(|c| c.index).max().unwrap_or(0))
+        .iter()
+        .map(|(t, cuts)| {
+            cuts[from(t).min(cuts.len())..]
+                .iter()
+                .map(|c| c.index)
+                .max()
+                .unwrap_or(0)
+        })
         .min()
         .unwrap_or(0);
     checkpoints
         .iter()
-        .map(|(t, cuts)| (*t, (k > 0).then(|| cuts.iter().position(|c| c.index >= k)).flatten()))
+        .map(|(t, cuts)| {
+            let first = (from(t)..cuts.len()).find(|p| cuts[*p].index >= k);
+            // k = 0 with nothing at or above the floor: the initial state.
+            let at = if k == 0 && !floor.contains_key(t) { None } else { first };
+            (*t, at)
+        })
         .collect()
 }
 

@@ -50,6 +50,9 @@ pub(super) struct LocalCheckpoints {
     /// Communication-induced checkpoints: the line starts from the index
     /// rule's (consistent unless an acknowledgement was lost).
     by_index: bool,
+    /// Per task restored from a line, the position of its snapshot there:
+    /// the index rule counts from it (the execution began again there).
+    floor: BTreeMap<ExecutionVertexId, usize>,
 }
 
 /// The data channels of `job`, with each end's channel numbers (outputs
@@ -91,6 +94,7 @@ impl LocalCheckpoints {
             last: tasks.iter().map(|t| (*t, None)).collect(),
             sabotage,
             by_index: protocol.is_communication_induced(),
+            floor: BTreeMap::new(),
         }
     }
 
@@ -102,12 +106,38 @@ impl LocalCheckpoints {
         )
     }
 
+    /// Whether every task's snapshots since its floor are known, none
+    /// missing (ids count up from 1 within an attempt, the attempt in the
+    /// high bits): acknowledgements lost leave gaps.
+    fn known_without_gaps(&self) -> bool {
+        let count = |id: CheckpointId| id & ((1 << 32) - 1);
+        self.taken.iter().all(|(t, list)| {
+            let from = self.floor.get(t).copied().unwrap_or(0);
+            let ids: Vec<CheckpointId> = list[from..].iter().map(|x| x.cut().local_id).collect();
+            let starts = self.floor.contains_key(t) || ids.first().is_none_or(|id| count(*id) == 1);
+            starts
+                && ids.windows(2).all(|w| {
+                    let same_attempt = w[0] >> 32 == w[1] >> 32;
+                    (same_attempt && count(w[1]) == count(w[0]) + 1) || (!same_attempt && count(w[1]) == 1)
+                })
+        })
+    }
+
     /// The line over `cuts` by the protocol's rule.
     fn line(&self, cuts: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>) -> Line {
         match (self.sabotage, self.by_index) {
             (Sabotage::InconsistentRecoveryLine, _) => cuts.iter().map(|(t, c)| (*t, c.len().checked_sub(1))).collect(),
-            (Sabotage::NoForcedSnapshots, true) => recovery_line::index_line(cuts),
-            (_, true) => recovery_line::recovery_line_from(cuts, &self.channels, recovery_line::index_line(cuts)),
+            (Sabotage::NoForcedSnapshots, true) => recovery_line::index_line(cuts, &self.floor),
+            (_, true) => {
+                let start = recovery_line::index_line(cuts, &self.floor);
+                // The forced snapshots make it consistent; only a snapshot
+                // whose acknowledgement was lost leaves a rollback to do.
+                assert!(
+                    !self.known_without_gaps() || recovery_line::is_consistent(cuts, &self.channels, &start),
+                    "invariant: the index line of forced snapshots has no orphan"
+                );
+                recovery_line::recovery_line_from(cuts, &self.channels, start)
+            }
             (_, false) => recovery_line::recovery_line(cuts, &self.channels),
         }
     }
@@ -225,6 +255,10 @@ impl LocalCheckpoints {
             let before = list.len();
             list.retain(|x| Some(x.cut().local_id) <= keep);
             forgotten += (before - list.len()) as u64;
+            match keep {
+                Some(_) => self.floor.insert(*t, list.len() - 1),
+                None => self.floor.remove(t),
+            };
             // A line registered after `restored` but not completed is gone.
             self.last.insert(*t, keep);
         }
@@ -325,6 +359,7 @@ mod tests {
                 received: received.into_iter().collect(),
                 sent: sent.into_iter().collect(),
                 log_first: sent.map(|_| 0).into_iter().collect(),
+                index: 0,
             }),
         }
     }

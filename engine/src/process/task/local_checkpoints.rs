@@ -152,6 +152,11 @@ impl TaskEnv {
             None => MessageLog::new(out.num_channels()),
         };
         out.log_into(log);
+        // CIC: what the task sends after a restore carries the restored
+        // index, as what it sent after that snapshot did.
+        if self.config.protocol.is_communication_induced() {
+            out.raise_index(local.index);
+        }
         let replay = self.fetch_replay().await?;
         Ok((Some(local), replay))
     }
