@@ -4,7 +4,9 @@
 //! the recovery line and replays the records in flight at it from the
 //! senders' logs. Exactly-once holds under chaos for the count, graph and
 //! cyclic jobs; a line that is not consistent (each task's latest
-//! snapshot) is caught; the keys that assume barriers are refused.
+//! snapshot) is caught; the keys that assume barriers are refused. The
+//! same for communication-induced checkpoints (`communication-induced`),
+//! whose index line without the forced snapshots is caught.
 
 use halab_engine::config::Sabotage;
 use halab_engine::status::JobStatus;
@@ -88,6 +90,27 @@ fn a_line_of_every_tasks_latest_snapshot_is_caught() {
 fn a_sink_that_commits_before_the_line_is_caught() {
     let r = first_failure("chaos-uncoordinated", Sabotage::SinkCommitsAtPreCommit).expect("caught");
     assert!(r.duplicated > 0, "{r:?}");
+}
+
+#[test]
+fn communication_induced_jobs_commit_their_reference_under_chaos() {
+    for name in ["chaos-cic", "graph-chaos-cic", "reachability-cic"] {
+        for seed in 1..=4 {
+            let r = run_seed(&scenario(name), seed).expect("runs");
+            assert_eq!(r.verdict, Verdict::Pass, "{name} seed {seed}: {:?}", r.message);
+            assert!(r.records_committed > 0, "{name} seed {seed}");
+        }
+    }
+}
+
+#[test]
+fn an_index_line_without_forced_snapshots_is_caught() {
+    let r = first_failure("chaos-cic", Sabotage::NoForcedSnapshots).expect("caught");
+    assert!(r.lost + r.duplicated + r.miscounted > 0, "{r:?}");
+    assert!(
+        first_failure("chaos-cic", Sabotage::None).is_none(),
+        "the correct engine passes"
+    );
 }
 
 #[test]

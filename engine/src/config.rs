@@ -122,6 +122,10 @@ pub enum Sabotage {
     /// Uncoordinated checkpoints restore every task's latest snapshot, with
     /// no rollback for orphan records: a cut that is not consistent.
     InconsistentRecoveryLine,
+    /// Communication-induced checkpoints whose tasks ignore the indexes
+    /// piggybacked on records (no forced snapshots): the index rule's line
+    /// is then not consistent.
+    NoForcedSnapshots,
     /// An iteration head snapshots at its input's barriers and forgets the
     /// records in its loop (no back-edge log): the cut is not consistent.
     ForgetBackEdges,

@@ -243,6 +243,9 @@ pub enum DataMsg {
     Barrier(CheckpointBarrier),
     /// No record with an earlier event time will follow on this channel.
     Watermark(u64),
+    /// The sender's checkpoint index, piggybacked ahead of the records
+    /// after it rose (communication-induced checkpoints).
+    CheckpointIndex(u64),
 }
 
 /// Consumer → producer: permission to send `n` more record batches.

@@ -9,6 +9,16 @@
 //!   latest consistent set of the tasks' snapshots (the recovery line,
 //!   [`super::recovery_line`]) and restores from it, replaying from the
 //!   senders' logs the records in flight at it.
+//! - `communication-induced` (index-based, Briatico, Ciuffoletti and
+//!   Simoncini's): as uncoordinated, and every snapshot carries an index
+//!   (a task's own timer raises it by one); the index travels with the
+//!   first record batch a task sends on a channel after it rose, and a
+//!   task that receives a higher index takes a *forced* snapshot at that
+//!   index before processing the batch. Then, for every k, each task's
+//!   first snapshot at index k or above form a consistent set: the
+//!   recovery line is that set for the highest k all tasks reached, with
+//!   no search and no domino effect, paid for by forced snapshots and
+//!   the piggybacked indexes.
 //!
 //! The uncoordinated protocol does not combine with what assumes barriers
 //! or one checkpoint id across tasks; each such key is refused, naming it.
@@ -24,6 +34,7 @@ pub enum CheckpointProtocol {
     #[default]
     Coordinated,
     Uncoordinated,
+    CommunicationInduced,
 }
 
 impl CheckpointProtocol {
@@ -35,10 +46,11 @@ impl CheckpointProtocol {
         match value.to_ascii_lowercase().as_str() {
             "coordinated" => Ok(CheckpointProtocol::Coordinated),
             "uncoordinated" => Ok(CheckpointProtocol::Uncoordinated),
+            "communication-induced" => Ok(CheckpointProtocol::CommunicationInduced),
             _ => Err(ConfigError::new(
                 KEY,
                 value,
-                "must be `coordinated` (barriers, Flink's) or `uncoordinated` (a snapshot per task on its own timer, with message logging)",
+                "must be `coordinated` (barriers, Flink's), `uncoordinated` (a snapshot per task on its own timer, with message logging) or `communication-induced` (as uncoordinated, with snapshots forced by piggybacked indexes)",
             )),
         }
     }
@@ -47,7 +59,7 @@ impl CheckpointProtocol {
     /// the protocol ([`uncoordinated_conflict`]).
     pub fn checked(conf: &Configuration) -> Result<Self, ConfigError> {
         let protocol = Self::from_configuration(conf)?;
-        if protocol.is_uncoordinated() {
+        if protocol.has_local_snapshots() {
             if let Some((key, value, why)) = uncoordinated_conflict(conf) {
                 return Err(ConfigError::new(
                     key,
@@ -59,8 +71,18 @@ impl CheckpointProtocol {
         Ok(protocol)
     }
 
-    pub fn is_uncoordinated(self) -> bool {
-        self == CheckpointProtocol::Uncoordinated
+    /// Whether tasks snapshot on their own timers (no barriers): the
+    /// uncoordinated and communication-induced protocols.
+    pub fn has_local_snapshots(self) -> bool {
+        matches!(
+            self,
+            CheckpointProtocol::Uncoordinated | CheckpointProtocol::CommunicationInduced
+        )
+    }
+
+    /// Whether snapshots carry indexes that force others' (CIC).
+    pub fn is_communication_induced(self) -> bool {
+        self == CheckpointProtocol::CommunicationInduced
     }
 }
 
@@ -126,6 +148,11 @@ mod tests {
         assert_eq!(
             CheckpointProtocol::from_configuration(&unc),
             Ok(CheckpointProtocol::Uncoordinated)
+        );
+        let cic = conf(&[(KEY, "communication-induced")]);
+        assert_eq!(
+            CheckpointProtocol::from_configuration(&cic),
+            Ok(CheckpointProtocol::CommunicationInduced)
         );
         let e = CheckpointProtocol::from_configuration(&conf(&[(KEY, "chandy-lamport")])).expect_err("refused");
         assert_eq!((e.key.as_str(), e.value.as_str()), (KEY, "chandy-lamport"));

@@ -17,6 +17,11 @@
 //! count can only fall, a sender's only rise), so every rollback the
 //! algorithm makes is forced. A chain of forced rollbacks is the domino
 //! effect; in the worst case it ends at the initial state.
+//!
+//! Communication-induced checkpoints avoid the search: [`index_line`]
+//! takes, for the highest index every task reached, each task's first
+//! snapshot at that index or above, consistent by construction when the
+//! tasks took the snapshots the piggybacked indexes forced.
 
 use std::collections::BTreeMap;
 
@@ -41,6 +46,10 @@ pub struct ChannelCut {
     /// Per output channel: the first record the checkpoint's message log
     /// holds (it holds those from there to `sent`).
     pub log_first: Vec<u64>,
+    /// Communication-induced checkpoints: the snapshot's index (0 for the
+    /// uncoordinated protocol).
+    #[serde(default)]
+    pub index: u64,
 }
 
 /// One data channel of the job: output channel `out` of `sender` is input
@@ -70,16 +79,61 @@ fn received(cuts: &[ChannelCut], at: Option<usize>, input: usize) -> u64 {
 /// checkpoints in the order taken) for a job with `channels`. Every task
 /// of a channel must have an entry (possibly empty).
 pub fn recovery_line(checkpoints: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>, channels: &[ChannelPair]) -> Line {
+    let latest: Line = checkpoints
+        .iter()
+        .map(|(t, cuts)| (*t, cuts.len().checked_sub(1)))
+        .collect();
+    recovery_line_from(checkpoints, channels, latest)
+}
+
+/// The index rule of communication-induced checkpoints: for the highest
+/// index `k` every task's snapshots reached, each task's first snapshot at
+/// `k` or above. Consistent when every snapshot taken is known and the
+/// tasks took the forced ones. Only the snapshots from `floor` on count
+/// (per task, a position: its snapshot in the line last restored, where
+/// the execution started again with that snapshot's index; absent: the
+/// initial state, index 0).
+pub fn index_line(
+    checkpoints: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>,
+    floor: &BTreeMap<ExecutionVertexId, usize>,
+) -> Line {
+    let from = |t: &ExecutionVertexId| floor.get(t).copied().unwrap_or(0);
+    let k = checkpoints
+        .iter()
+        .map(|(t, cuts)| {
+            cuts[from(t).min(cuts.len())..]
+                .iter()
+                .map(|c| c.index)
+                .max()
+                .unwrap_or(0)
+        })
+        .min()
+        .unwrap_or(0);
+    checkpoints
+        .iter()
+        .map(|(t, cuts)| {
+            let first = (from(t)..cuts.len()).find(|p| cuts[*p].index >= k);
+            // k = 0 with nothing at or above the floor: the initial state.
+            let at = if k == 0 && !floor.contains_key(t) { None } else { first };
+            (*t, at)
+        })
+        .collect()
+}
+
+/// The maximum consistent line at or below `start`: rolls receivers of
+/// orphans back from there.
+pub fn recovery_line_from(
+    checkpoints: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>,
+    channels: &[ChannelPair],
+    start: Line,
+) -> Line {
     for cuts in checkpoints.values() {
         assert!(
             cuts.windows(2).all(|w| w[0].local_id < w[1].local_id),
             "invariant: a task's checkpoints are in the order taken"
         );
     }
-    let mut line: Line = checkpoints
-        .iter()
-        .map(|(t, cuts)| (*t, cuts.len().checked_sub(1)))
-        .collect();
+    let mut line = start;
     loop {
         let mut changed = false;
         for ch in channels {

@@ -59,6 +59,7 @@ fn execute(n: u32, steps: &[(u8, u8)]) -> (Checkpoints, Vec<ChannelPair>) {
                     received: received[t as usize].clone(),
                     sent: sent[t as usize].clone(),
                     log_first: vec![0; outs[t as usize]],
+                    index: 0,
                 });
             }
         }
@@ -112,6 +113,7 @@ fn cut(local_id: u64, received: u64, sent: u64) -> ChannelCut {
         received: vec![received],
         sent: vec![sent],
         log_first: vec![0],
+        index: 0,
     }
 }
 
@@ -156,4 +158,108 @@ fn a_zig_zag_of_messages_rolls_both_tasks_back_to_the_start() {
     assert_eq!(line, Line::from([(a, Some(2)), (b, Some(2))]));
     let flight = in_flight(&tidy, &channels, &line);
     assert_eq!(flight, vec![(channels[1], 2..3)], "B's third record is in flight");
+}
+
+/// A random execution under index-based communication-induced
+/// checkpointing on [`ring`]`(n)`: every record carries its sender's
+/// index, and a receiver whose index is lower takes a forced snapshot at
+/// it before processing the record (unless `forced` is false).
+fn execute_cic(n: u32, steps: &[(u8, u8)], forced: bool) -> (Checkpoints, Vec<ChannelPair>) {
+    let (channels, outs, ins) = ring(n);
+    let mut sent: Vec<Vec<u64>> = outs.iter().map(|n| vec![0; *n]).collect();
+    let mut received: Vec<Vec<u64>> = ins.iter().map(|n| vec![0; *n]).collect();
+    // Per channel, the indexes of the records in flight, oldest first.
+    let mut in_flight: Vec<std::collections::VecDeque<u64>> = vec![Default::default(); channels.len()];
+    let mut index = vec![0u64; n as usize];
+    let mut checkpoints: Checkpoints = (0..n).map(|t| (task(t), Vec::new())).collect();
+    let snap = |checkpoints: &mut Checkpoints, t: usize, index: u64, received: &[u64], sent: &[u64]| {
+        let list = checkpoints.get_mut(&task(t as u32)).expect("every task");
+        list.push(ChannelCut {
+            local_id: list.len() as u64 + 1,
+            received: received.to_vec(),
+            sent: sent.to_vec(),
+            log_first: vec![0; sent.len()],
+            index,
+        });
+    };
+    for &(kind, which) in steps {
+        let c = which as usize % channels.len();
+        let ch = channels[c];
+        let (s, r) = (ch.sender.vertex as usize, ch.receiver.vertex as usize);
+        match kind % 3 {
+            0 => {
+                sent[s][ch.out] += 1;
+                in_flight[c].push_back(index[s]);
+            }
+            1 => {
+                let Some(carried) = in_flight[c].pop_front() else {
+                    continue;
+                };
+                if forced && carried > index[r] {
+                    index[r] = carried;
+                    snap(&mut checkpoints, r, index[r], &received[r], &sent[r]);
+                }
+                received[r][ch.input] += 1;
+            }
+            _ => {
+                let t = which as usize % n as usize;
+                index[t] += 1;
+                snap(&mut checkpoints, t, index[t], &received[t], &sent[t]);
+            }
+        }
+    }
+    (checkpoints, channels)
+}
+
+proptest! {
+    #[test]
+    fn the_index_line_of_forced_snapshots_is_consistent(n in 2u32..5, steps in prop::collection::vec((0u8..3, 0u8..16), 0..60)) {
+        let (checkpoints, channels) = execute_cic(n, &steps, true);
+        let line = index_line(&checkpoints, &BTreeMap::new());
+        prop_assert!(is_consistent(&checkpoints, &channels, &line), "{line:?}");
+        // And it is never above the latest consistent line.
+        prop_assert!(dominates(&recovery_line(&checkpoints, &channels), &line));
+    }
+}
+
+#[test]
+fn without_forced_snapshots_the_index_line_has_orphans() {
+    // A checkpoints (index 1) and sends; B processes the record, then
+    // checkpoints (index 1) without being forced: B's snapshot holds a
+    // record A sent after A's.
+    let steps = [(2, 0), (0, 0), (1, 0), (2, 1)];
+    let (checkpoints, channels) = execute_cic(2, &steps, false);
+    let line = index_line(&checkpoints, &BTreeMap::new());
+    assert!(!is_consistent(&checkpoints, &channels, &line));
+    let (checkpoints, channels) = execute_cic(2, &steps, true);
+    let line = index_line(&checkpoints, &BTreeMap::new());
+    assert!(is_consistent(&checkpoints, &channels, &line));
+}
+
+#[test]
+fn after_a_restore_the_index_line_counts_from_the_restored_snapshots() {
+    let a = task(0);
+    let with = |local_id, index| ChannelCut {
+        local_id,
+        received: vec![0],
+        sent: vec![0],
+        log_first: vec![0],
+        index,
+    };
+    // A was restored at its 2nd snapshot (index 4), B at its 1st (index 2);
+    // B has taken none since.
+    let checkpoints = BTreeMap::from([
+        (a, vec![with(1, 2), with(2, 4), with(3, 5)]),
+        (task(1), vec![with(1, 2)]),
+    ]);
+    let floor = BTreeMap::from([(a, 1), (task(1), 0)]);
+    let line = index_line(&checkpoints, &floor);
+    assert_eq!(line[&a], Some(1), "not A's first, below where it started again");
+    assert_eq!(line[&task(1)], Some(0));
+    let unrestored = index_line(&checkpoints, &BTreeMap::new());
+    assert_eq!(
+        unrestored[&a],
+        Some(0),
+        "without the floor: A's first at index 2 or above"
+    );
 }

@@ -157,8 +157,8 @@ impl JobMaster {
             local_checkpoints: cfg
                 .engine
                 .protocol
-                .is_uncoordinated()
-                .then(|| super::uncoordinated::LocalCheckpoints::new(&cfg.job, cfg.sabotage)),
+                .has_local_snapshots()
+                .then(|| super::uncoordinated::LocalCheckpoints::new(&cfg.job, cfg.sabotage, cfg.engine.protocol)),
             next_heartbeat_ms: now + cfg.engine.heartbeat_interval.as_millis() as i64,
             vertices,
             metadata,

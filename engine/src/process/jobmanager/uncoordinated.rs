@@ -14,6 +14,7 @@
 //! that failed).
 
 use super::*;
+use crate::checkpoint::protocol::CheckpointProtocol;
 use crate::checkpoint::recovery_line::{self, ChannelCut, ChannelPair, Line};
 use crate::checkpoint::ReplaySlice;
 use crate::graph::JobGraph;
@@ -43,9 +44,15 @@ pub(super) struct LocalCheckpoints {
     /// Per task, the local id of its snapshot in the last line registered
     /// (`None`: its initial state).
     last: BTreeMap<ExecutionVertexId, Option<CheckpointId>>,
-    /// Test-only broken variant: every task's latest snapshot, orphans or
-    /// not.
+    /// Test-only broken variants: every task's latest snapshot, orphans
+    /// or not; or the index rule's line taken as it is.
     sabotage: Sabotage,
+    /// Communication-induced checkpoints: the line starts from the index
+    /// rule's (consistent unless an acknowledgement was lost).
+    by_index: bool,
+    /// Per task restored from a line, the position of its snapshot there:
+    /// the index rule counts from it (the execution began again there).
+    floor: BTreeMap<ExecutionVertexId, usize>,
 }
 
 /// The data channels of `job`, with each end's channel numbers (outputs
@@ -79,13 +86,59 @@ pub(super) struct LineProposal {
 }
 
 impl LocalCheckpoints {
-    pub fn new(job: &JobGraph, sabotage: Sabotage) -> Self {
+    pub fn new(job: &JobGraph, sabotage: Sabotage, protocol: CheckpointProtocol) -> Self {
         let tasks = job.execution_vertices();
         LocalCheckpoints {
             taken: tasks.iter().map(|t| (*t, Vec::new())).collect(),
             channels: channel_pairs(job),
             last: tasks.iter().map(|t| (*t, None)).collect(),
             sabotage,
+            by_index: protocol.is_communication_induced(),
+            floor: BTreeMap::new(),
+        }
+    }
+
+    /// Whether this line may have orphans (test-only broken variants).
+    fn broken(&self) -> bool {
+        matches!(
+            self.sabotage,
+            Sabotage::InconsistentRecoveryLine | Sabotage::NoForcedSnapshots
+        )
+    }
+
+    /// Whether every task's snapshots since its floor are known, none
+    /// missing (ids count up from 1 within an attempt, the attempt in the
+    /// high bits): acknowledgements lost leave gaps.
+    fn known_without_gaps(&self) -> bool {
+        let count = |id: CheckpointId| id & ((1 << 32) - 1);
+        self.taken.iter().all(|(t, list)| {
+            let from = self.floor.get(t).copied().unwrap_or(0);
+            let ids: Vec<CheckpointId> = list[from..].iter().map(|x| x.cut().local_id).collect();
+            let starts = self.floor.contains_key(t) || ids.first().is_none_or(|id| count(*id) == 1);
+            starts
+                && ids.windows(2).all(|w| {
+                    let same_attempt = w[0] >> 32 == w[1] >> 32;
+                    (same_attempt && count(w[1]) == count(w[0]) + 1) || (!same_attempt && count(w[1]) == 1)
+                })
+        })
+    }
+
+    /// The line over `cuts` by the protocol's rule.
+    fn line(&self, cuts: &BTreeMap<ExecutionVertexId, Vec<ChannelCut>>) -> Line {
+        match (self.sabotage, self.by_index) {
+            (Sabotage::InconsistentRecoveryLine, _) => cuts.iter().map(|(t, c)| (*t, c.len().checked_sub(1))).collect(),
+            (Sabotage::NoForcedSnapshots, true) => recovery_line::index_line(cuts, &self.floor),
+            (_, true) => {
+                let start = recovery_line::index_line(cuts, &self.floor);
+                // The forced snapshots make it consistent; only a snapshot
+                // whose acknowledgement was lost leaves a rollback to do.
+                assert!(
+                    !self.known_without_gaps() || recovery_line::is_consistent(cuts, &self.channels, &start),
+                    "invariant: the index line of forced snapshots has no orphan"
+                );
+                recovery_line::recovery_line_from(cuts, &self.channels, start)
+            }
+            (_, false) => recovery_line::recovery_line(cuts, &self.channels),
         }
     }
 
@@ -114,10 +167,7 @@ impl LocalCheckpoints {
     /// The recovery line now, if it moved since the last one registered.
     pub fn propose(&self) -> Option<LineProposal> {
         let cuts = self.cuts();
-        let line: Line = match self.sabotage {
-            Sabotage::InconsistentRecoveryLine => cuts.iter().map(|(t, c)| (*t, c.len().checked_sub(1))).collect(),
-            _ => recovery_line::recovery_line(&cuts, &self.channels),
-        };
+        let line = self.line(&cuts);
         let members: BTreeMap<ExecutionVertexId, Option<CheckpointId>> = line
             .iter()
             .map(|(t, at)| (*t, at.map(|i| cuts[t][i].local_id)))
@@ -127,7 +177,7 @@ impl LocalCheckpoints {
         }
         // Lines only move forward (the maximum over a growing set).
         assert!(
-            self.sabotage == Sabotage::InconsistentRecoveryLine || members.iter().all(|(t, m)| *m >= self.last[t]),
+            self.broken() || members.iter().all(|(t, m)| *m >= self.last[t]),
             "invariant: the recovery line moved back from {:?} to {members:?}",
             self.last
         );
@@ -205,6 +255,10 @@ impl LocalCheckpoints {
             let before = list.len();
             list.retain(|x| Some(x.cut().local_id) <= keep);
             forgotten += (before - list.len()) as u64;
+            match keep {
+                Some(_) => self.floor.insert(*t, list.len() - 1),
+                None => self.floor.remove(t),
+            };
             // A line registered after `restored` but not completed is gone.
             self.last.insert(*t, keep);
         }
@@ -225,7 +279,7 @@ impl LocalCheckpoints {
             // consistent line; a broken one has orphans (received more).
             let had_sent = sent.map_or(0, |s| s.sent[ch.out]);
             assert!(
-                received <= had_sent || self.sabotage == Sabotage::InconsistentRecoveryLine,
+                received <= had_sent || self.broken(),
                 "invariant: {ch:?} has an orphan at line {}",
                 c.id
             );
@@ -305,6 +359,7 @@ mod tests {
                 received: received.into_iter().collect(),
                 sent: sent.into_iter().collect(),
                 log_first: sent.map(|_| 0).into_iter().collect(),
+                index: 0,
             }),
         }
     }
@@ -313,7 +368,7 @@ mod tests {
     fn a_line_rolls_orphans_back_replays_what_was_in_flight_and_counts_what_it_forgot() {
         // source -> count -> sink, one subtask each.
         let job = JobGraph::streaming_count(1, 1, 1, 1);
-        let mut local = LocalCheckpoints::new(&job, Sabotage::None);
+        let mut local = LocalCheckpoints::new(&job, Sabotage::None, CheckpointProtocol::Uncoordinated);
         let (source, count, sink) = (task(0), task(1), task(2));
         local.add(source, snapshot(0, 1, None, Some(10)), 100);
         local.add(source, snapshot(0, 2, None, Some(20)), 200);
@@ -371,7 +426,11 @@ mod tests {
     #[test]
     fn a_broken_line_takes_every_latest_snapshot() {
         let job = JobGraph::streaming_count(1, 1, 1, 1);
-        let mut local = LocalCheckpoints::new(&job, Sabotage::InconsistentRecoveryLine);
+        let mut local = LocalCheckpoints::new(
+            &job,
+            Sabotage::InconsistentRecoveryLine,
+            CheckpointProtocol::Uncoordinated,
+        );
         local.add(task(0), snapshot(0, 1, None, Some(10)), 1);
         local.add(task(1), snapshot(1, 1, Some(25), Some(25)), 2);
         local.add(task(2), snapshot(2, 1, Some(5), None), 3);

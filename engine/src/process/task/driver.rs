@@ -408,6 +408,7 @@ impl<O: Operator> OperatorTask<O> {
             }
             // The event loop re-reads the alignment deadline.
             InputEvent::AlignmentStarted => {}
+            InputEvent::CheckpointIndex { index } => self.on_checkpoint_index(index).await?,
         }
         Ok(())
     }
@@ -469,12 +470,35 @@ impl<O: Operator> OperatorTask<O> {
             .map(LocalCheckpoints::due_ms)
     }
 
+    /// Communication-induced checkpoints: a sender's index arrived ahead of
+    /// its records; a higher one than the own forces a snapshot at it
+    /// before they are processed.
+    async fn on_checkpoint_index(&mut self, index: u64) -> Result<(), TaskError> {
+        assert!(
+            self.env.config.protocol.is_communication_induced(),
+            "invariant: indexes only under CIC"
+        );
+        let local = self.local.as_mut().expect("invariant: CIC tasks snapshot on their own");
+        if index <= local.index || self.env.sabotage == Sabotage::NoForcedSnapshots {
+            return Ok(());
+        }
+        let id = local.take_forced(index);
+        self.snapshot_locally(id).await
+    }
+
     /// Uncoordinated checkpoints: the own snapshot is due. Taken between
     /// batches (never while one is being paid for or its sink write is
     /// out), with the channel counts and the message log.
     async fn local_checkpoint(&mut self) -> Result<(), TaskError> {
         let now = self.env.tracer.now_ms();
         let id = self.local.as_mut().expect("invariant: a timer of its own").take(now);
+        self.snapshot_locally(id).await
+    }
+
+    /// Take own snapshot `id` now, with the channel counts and the message
+    /// log; under CIC what the task sends from now on carries its index.
+    async fn snapshot_locally(&mut self, id: CheckpointId) -> Result<(), TaskError> {
+        let now = self.env.tracer.now_ms();
         let barrier = CheckpointBarrier {
             id,
             timestamp_ms: now as i64,
@@ -488,7 +512,11 @@ impl<O: Operator> OperatorTask<O> {
             alignment_ms: 0,
             sync_ms,
         };
+        let index = local.index;
         self.snapshots.taken(id, snap, AlignmentType::Aligned, metrics);
+        if self.env.config.protocol.is_communication_induced() {
+            self.out.raise_index(index);
+        }
         Ok(())
     }
 

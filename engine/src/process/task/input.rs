@@ -34,6 +34,9 @@ pub enum InputEvent {
     },
     /// A watermark arrived on `channel`.
     Watermark { channel: usize, watermark: u64 },
+    /// A sender's checkpoint index arrived ahead of its records
+    /// (communication-induced checkpoints).
+    CheckpointIndex { index: u64 },
     /// The in-flight data of unaligned checkpoint `id` is complete.
     InFlightComplete {
         id: CheckpointId,
@@ -190,6 +193,7 @@ impl CheckpointedInput {
                         watermark: w,
                     })
                 }
+                DataMsg::CheckpointIndex(index) => return Ok(InputEvent::CheckpointIndex { index }),
             }
         }
     }

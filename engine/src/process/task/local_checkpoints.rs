@@ -30,6 +30,9 @@ pub struct LocalCheckpoints {
     taken: u64,
     /// Per input channel (across the input gates): records processed.
     pub received: Vec<u64>,
+    /// Communication-induced checkpoints: the index of the latest
+    /// snapshot (0 before the first).
+    pub index: u64,
 }
 
 /// SplitMix64's finaliser: a well-spread phase from small numbers.
@@ -44,7 +47,7 @@ impl LocalCheckpoints {
     /// channels, continuing the counts of `restored` (its snapshot at the
     /// recovery line).
     fn new(env: &TaskEnv, now_ms: u64, inputs: usize, restored: Option<&ChannelCut>) -> Option<Self> {
-        if !env.config.protocol.is_uncoordinated() {
+        if !env.config.protocol.has_local_snapshots() {
             return None;
         }
         let interval_ms = env
@@ -62,6 +65,7 @@ impl LocalCheckpoints {
             base: u64::from(id.attempt) << 32,
             taken: 0,
             received,
+            index: restored.map_or(0, |c| c.index),
         })
     }
 
@@ -82,9 +86,25 @@ impl LocalCheckpoints {
         self.next_ms
     }
 
-    /// The next snapshot's id; the timer moves on by the interval.
+    /// A snapshot forced by a received checkpoint `index` above the own
+    /// (communication-induced checkpoints): its id, at that index. The
+    /// timer is left as it is.
+    pub fn take_forced(&mut self, index: u64) -> CheckpointId {
+        assert!(index > self.index, "invariant: only a higher index forces a snapshot");
+        self.index = index;
+        self.taken += 1;
+        assert!(
+            self.taken < 1 << 32,
+            "invariant: an attempt's snapshot count fits its bits"
+        );
+        self.base | self.taken
+    }
+
+    /// The next snapshot's id (its index one above the last); the timer
+    /// moves on by the interval.
     pub fn take(&mut self, now_ms: u64) -> CheckpointId {
         assert!(now_ms >= self.next_ms, "invariant: a snapshot taken when due");
+        self.index += 1;
         self.taken += 1;
         // A snapshot held back (by a batch) does not make the next one late.
         self.next_ms = (self.next_ms + self.interval_ms).max(now_ms + 1);
@@ -106,6 +126,7 @@ impl LocalCheckpoints {
             received: self.received.clone(),
             sent: log.sent(),
             log_first: log.first(),
+            index: self.index,
         }
     }
 }
@@ -131,6 +152,11 @@ impl TaskEnv {
             None => MessageLog::new(out.num_channels()),
         };
         out.log_into(log);
+        // CIC: what the task sends after a restore carries the restored
+        // index, as what it sent after that snapshot did.
+        if self.config.protocol.is_communication_induced() {
+            out.raise_index(local.index);
+        }
         let replay = self.fetch_replay().await?;
         Ok((Some(local), replay))
     }

@@ -514,6 +514,10 @@ impl SourceTask {
         snap.sent_log = log.records();
         let metrics = TaskCheckpointMetrics::default();
         self.snapshots.taken(id, snap, AlignmentType::Aligned, metrics);
+        if self.env.config.protocol.is_communication_induced() {
+            let index = self.local.as_ref().map_or(0, |l| l.index);
+            self.out.raise_index(index);
+        }
     }
 
     /// Snapshot the offsets and forward the barrier.

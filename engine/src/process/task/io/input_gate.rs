@@ -174,7 +174,7 @@ impl InputGate {
                     .take(pos)
                     .flat_map(|m| match m {
                         DataMsg::Records(r) => r.clone(),
-                        DataMsg::Barrier(_) | DataMsg::Watermark(_) => Vec::new(),
+                        DataMsg::Barrier(_) | DataMsg::Watermark(_) | DataMsg::CheckpointIndex(_) => Vec::new(),
                     })
                     .collect();
                 return Some((c, b, overtaken));
@@ -187,7 +187,7 @@ impl InputGate {
     pub fn queued_barriers(&self) -> impl Iterator<Item = CheckpointBarrier> + '_ {
         self.held.iter().flatten().filter_map(|m| match m {
             DataMsg::Barrier(b) => Some(*b),
-            DataMsg::Records(_) | DataMsg::Watermark(_) => None,
+            DataMsg::Records(_) | DataMsg::Watermark(_) | DataMsg::CheckpointIndex(_) => None,
         })
     }
 

@@ -27,6 +27,9 @@ enum Queued {
     Records(Vec<Record>),
     Watermark(u64),
     Barrier(CheckpointBarrier),
+    /// The sender's checkpoint index, ahead of the first batch after it
+    /// rose (communication-induced checkpoints).
+    Index(u64),
 }
 
 struct OutChannel {
@@ -151,6 +154,10 @@ pub struct OutputGate {
     completed: VecDeque<(CheckpointId, Vec<ChannelRecord>)>,
     /// Every record sent, per channel (uncoordinated checkpoints only).
     log: Option<MessageLog>,
+    /// Communication-induced checkpoints: the task's checkpoint index, and
+    /// per channel the last index sent on it.
+    index: Option<u64>,
+    index_sent: Vec<u64>,
 }
 
 /// One output edge's connected channels, in channel-selection order.
@@ -174,6 +181,8 @@ impl OutputGate {
             pending: None,
             completed: VecDeque::new(),
             log: None,
+            index: None,
+            index_sent: Vec::new(),
         };
         for e in edges {
             let first = out.channels.len();
@@ -228,6 +237,30 @@ impl OutputGate {
             "invariant: a log per output channel"
         );
         self.log = Some(log);
+    }
+
+    /// Communication-induced checkpoints: the task's checkpoint index is
+    /// `index` from now on. What is buffered goes out first, with the index
+    /// before; the next batch on each channel carries the new one.
+    pub fn raise_index(&mut self, index: u64) {
+        self.queue_all();
+        assert!(
+            self.index.is_none_or(|i| i <= index),
+            "invariant: a checkpoint index only rises ({:?} to {index})",
+            self.index
+        );
+        self.index_sent.resize(self.channels.len(), 0);
+        self.index = Some(index);
+    }
+
+    /// Queue `batch` on channel `idx`, behind the checkpoint index if it
+    /// rose since the channel last carried one.
+    fn queue_batch(&mut self, idx: usize, batch: Vec<Record>) {
+        if let Some(index) = self.index.filter(|i| self.index_sent[idx] < *i) {
+            self.index_sent[idx] = index;
+            self.channels[idx].queue.push_back(Queued::Index(index));
+        }
+        self.channels[idx].queue.push_back(Queued::Records(batch));
     }
 
     /// The log of sent records, if the task keeps one.
@@ -340,10 +373,10 @@ impl OutputGate {
     /// Queue every full buffer.
     fn queue_full(&mut self) {
         let size = self.batch_size;
-        for ch in &mut self.channels {
-            if ch.buffer.len() >= size {
-                let batch = std::mem::replace(&mut ch.buffer, Vec::with_capacity(size));
-                ch.queue.push_back(Queued::Records(batch));
+        for idx in 0..self.channels.len() {
+            if self.channels[idx].buffer.len() >= size {
+                let batch = std::mem::replace(&mut self.channels[idx].buffer, Vec::with_capacity(size));
+                self.queue_batch(idx, batch);
             }
         }
     }
@@ -351,10 +384,10 @@ impl OutputGate {
     /// Queue every non-empty buffer.
     fn queue_all(&mut self) {
         let size = self.batch_size;
-        for ch in &mut self.channels {
-            if !ch.buffer.is_empty() {
-                let batch = std::mem::replace(&mut ch.buffer, Vec::with_capacity(size));
-                ch.queue.push_back(Queued::Records(batch));
+        for idx in 0..self.channels.len() {
+            if !self.channels[idx].buffer.is_empty() {
+                let batch = std::mem::replace(&mut self.channels[idx].buffer, Vec::with_capacity(size));
+                self.queue_batch(idx, batch);
             }
         }
     }
@@ -408,6 +441,7 @@ impl OutputGate {
                         DataMsg::Records(batch)
                     }
                     Queued::Watermark(w) => DataMsg::Watermark(w),
+                    Queued::Index(i) => DataMsg::CheckpointIndex(i),
                     Queued::Barrier(b) => {
                         self.barrier_left(idx, b.id);
                         DataMsg::Barrier(b)
@@ -570,7 +604,7 @@ impl OutputGate {
             for q in &ch.queue {
                 match q {
                     Queued::Records(r) => overtaken.extend(ChannelRecord::tag(idx, r)),
-                    Queued::Watermark(_) => {}
+                    Queued::Watermark(_) | Queued::Index(_) => {}
                     Queued::Barrier(b) => panic!("invariant: unaligned {barrier:?} overtakes aligned {b:?}"),
                 }
             }
