@@ -414,7 +414,7 @@ mod tests {
     #[test]
     fn a_line_with_nothing_in_flight_replays_nothing() {
         let job = JobGraph::streaming_count(1, 1, 1, 1);
-        let mut local = LocalCheckpoints::new(&job, Sabotage::None);
+        let mut local = LocalCheckpoints::new(&job, Sabotage::None, CheckpointProtocol::Uncoordinated);
         local.add(task(0), snapshot(0, 1, None, Some(10)), 1);
         local.add(task(1), snapshot(1, 1, Some(10), Some(10)), 2);
         local.add(task(2), snapshot(2, 1, Some(10), None), 3);
