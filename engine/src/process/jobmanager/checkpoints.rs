@@ -241,6 +241,9 @@ impl JobMaster {
     /// place in it, if it is a recovery line); under uncoordinated
     /// checkpoints the line may have moved meanwhile: register the next.
     async fn notify_complete(&mut self, c: &CompletedCheckpoint, targets: &[(TmId, ExecutionAttemptId)]) {
+        if let Some(local) = self.local_checkpoints.as_mut() {
+            local.completed(c);
+        }
         for (tm, id) in targets {
             let member = self.local_checkpoints.as_ref().map(|l| l.member(c, id.vertex));
             let notify = JmToTm::NotifyCheckpointComplete {

@@ -40,6 +40,9 @@ impl Taken {
 /// Every task's snapshots, and the last line registered.
 pub(super) struct LocalCheckpoints {
     taken: BTreeMap<ExecutionVertexId, Vec<Taken>>,
+    /// The cuts of `taken`, position by position (the recovery line's
+    /// input, kept apart so it is read, not rebuilt, on each ack).
+    cuts: BTreeMap<ExecutionVertexId, Vec<ChannelCut>>,
     channels: Vec<ChannelPair>,
     /// Per task, the local id of its snapshot in the last line registered
     /// (`None`: its initial state).
@@ -90,6 +93,7 @@ impl LocalCheckpoints {
         let tasks = job.execution_vertices();
         LocalCheckpoints {
             taken: tasks.iter().map(|t| (*t, Vec::new())).collect(),
+            cuts: tasks.iter().map(|t| (*t, Vec::new())).collect(),
             channels: channel_pairs(job),
             last: tasks.iter().map(|t| (*t, None)).collect(),
             sabotage,
@@ -154,20 +158,61 @@ impl LocalCheckpoints {
             list.last().is_none_or(|t| Some(t.cut().local_id) < id),
             "invariant: {task}'s snapshots are acknowledged in the order taken"
         );
+        let cut = handle.cut.clone().expect("invariant: checked above");
         list.push(Taken { handle, at_ms: now_ms });
+        self.cuts
+            .get_mut(&task)
+            .expect("invariant: a task of the job")
+            .push(cut);
+        self.assert_parallel(task);
     }
 
-    fn cuts(&self) -> BTreeMap<ExecutionVertexId, Vec<ChannelCut>> {
-        self.taken
-            .iter()
-            .map(|(t, list)| (*t, list.iter().map(|x| x.cut().clone()).collect()))
-            .collect()
+    /// `taken` and `cuts` hold the same snapshots of `task`.
+    fn assert_parallel(&self, task: ExecutionVertexId) {
+        let (taken, cuts) = (&self.taken[&task], &self.cuts[&task]);
+        assert!(
+            taken.len() == cuts.len() && taken.last().map(|t| t.cut()) == cuts.last(),
+            "invariant: {task}'s snapshots and cuts are kept position by position"
+        );
+    }
+
+    /// Line `c` completed: a restore never goes below it (restores take
+    /// the latest completed line, and the maximum consistent line over a
+    /// set holding it is at or above it), so each task's snapshots before
+    /// its member there are dropped. Keeps the work per acknowledgement
+    /// bounded by the snapshots since the last completed line.
+    pub fn completed(&mut self, c: &CompletedCheckpoint) {
+        for (t, handle) in &c.states {
+            let Some(member) = handle.cut.as_ref().map(|x| x.local_id) else {
+                continue;
+            };
+            let cuts = self.cuts.get_mut(t).expect("invariant: a task of the job");
+            // A restore may have forgotten it already (a newer attempt).
+            let Some(at) = cuts.iter().position(|x| x.local_id == member) else {
+                continue;
+            };
+            if at == 0 {
+                continue;
+            }
+            cuts.drain(..at);
+            self.taken.get_mut(t).expect("invariant: a task of the job").drain(..at);
+            // The index rule counts from the member now (indexes rise from
+            // the floor on, so the highest is unchanged); a floor below it
+            // is gone.
+            let floor = self.floor.get(t).map_or(0, |f| f.saturating_sub(at));
+            self.floor.insert(*t, floor);
+            self.assert_parallel(*t);
+            assert_eq!(
+                self.cuts[t][0].local_id, member,
+                "invariant: {t}'s snapshots start at its member of the completed line"
+            );
+        }
     }
 
     /// The recovery line now, if it moved since the last one registered.
     pub fn propose(&self) -> Option<LineProposal> {
-        let cuts = self.cuts();
-        let line = self.line(&cuts);
+        let cuts = &self.cuts;
+        let line = self.line(cuts);
         let members: BTreeMap<ExecutionVertexId, Option<CheckpointId>> = line
             .iter()
             .map(|(t, at)| (*t, at.map(|i| cuts[t][i].local_id)))
@@ -190,7 +235,7 @@ impl LocalCheckpoints {
                 oldest_ms = oldest_ms.min(taken.at_ms);
             }
         }
-        let replay = self.replay(&cuts, &line, &states);
+        let replay = self.replay(cuts, &line, &states);
         Some(LineProposal {
             states,
             replay,
@@ -254,9 +299,19 @@ impl LocalCheckpoints {
             let list = self.taken.get_mut(t).expect("invariant: a task of the job");
             let before = list.len();
             list.retain(|x| Some(x.cut().local_id) <= keep);
-            forgotten += (before - list.len()) as u64;
+            let kept = list.len();
+            forgotten += (before - kept) as u64;
+            self.cuts
+                .get_mut(t)
+                .expect("invariant: a task of the job")
+                .truncate(kept);
+            self.assert_parallel(*t);
+            assert!(
+                keep.is_none() || self.cuts[t].last().map(|c| c.local_id) == keep,
+                "invariant: {t} restarts from a snapshot the JobMaster still holds"
+            );
             match keep {
-                Some(_) => self.floor.insert(*t, list.len() - 1),
+                Some(_) => self.floor.insert(*t, kept - 1),
                 None => self.floor.remove(t),
             };
             // A line registered after `restored` but not completed is gone.
@@ -421,6 +476,44 @@ mod tests {
         let line = local.propose().expect("a line");
         assert!(line.members.values().all(|m| *m == Some(1)));
         assert!(line.replay.is_empty(), "{:?}", line.replay);
+    }
+
+    #[test]
+    fn a_completed_line_drops_the_snapshots_below_it_and_the_line_stays() {
+        let job = JobGraph::streaming_count(1, 1, 1, 1);
+        let mut local = LocalCheckpoints::new(&job, Sabotage::None, CheckpointProtocol::Uncoordinated);
+        let tasks = [task(0), task(1), task(2)];
+        let take = |local: &mut LocalCheckpoints, id: u64, n: u64| {
+            local.add(task(0), snapshot(0, id, None, Some(n)), 1);
+            local.add(task(1), snapshot(1, id, Some(n), Some(n)), 2);
+            local.add(task(2), snapshot(2, id, Some(n), None), 3);
+        };
+        let complete = |local: &mut LocalCheckpoints, id: u64| {
+            let line = local.propose().expect("the line moved");
+            local.registered(&line);
+            let c = CompletedCheckpoint {
+                id,
+                trigger_ms: line.oldest_ms,
+                completion_ms: 10,
+                states: line.states,
+                replay: line.replay,
+            };
+            local.completed(&c);
+            c
+        };
+        take(&mut local, 1, 10);
+        take(&mut local, 2, 20);
+        let first = complete(&mut local, 1);
+        assert!(first.states.values().all(|h| h.cut.as_ref().unwrap().local_id == 2));
+        assert!(tasks.iter().all(|t| local.cuts[t].len() == 1), "snapshots 1 dropped");
+        assert!(tasks.iter().all(|t| local.taken[t].len() == 1));
+        assert!(local.propose().is_none(), "the line did not move");
+        take(&mut local, 3, 30);
+        take(&mut local, 4, 40);
+        let line = local.propose().expect("the line moved");
+        assert!(line.members.values().all(|m| *m == Some(4)), "{:?}", line.members);
+        assert_eq!(local.roll_back(&tasks, Some(&first)), 6, "3 and 4 of each");
+        assert!(tasks.iter().all(|t| local.floor[t] == 0));
     }
 
     #[test]
