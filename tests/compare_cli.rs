@@ -8,9 +8,55 @@ use std::process::Output;
 mod cli;
 use cli::{halab, stderr, stdout};
 
-/// The table's rows: lines that start with the base scenario's name.
+/// The first table's rows: lines before the checkpointing costs that
+/// start with the base scenario's name.
 fn rows<'a>(text: &'a str, base: &str) -> Vec<&'a str> {
-    text.lines().filter(|l| l.starts_with(&format!("{base}--"))).collect()
+    table(text, base, 0)
+}
+
+/// Table `n` (0: recovery and throughput, 1: checkpointing costs) of
+/// `base`'s variants.
+fn table<'a>(text: &'a str, base: &str, n: usize) -> Vec<&'a str> {
+    let after_base = text.find(&format!("\n{base}:\n")).map_or(text, |i| &text[i..]);
+    let part = after_base.split("checkpointing costs:").nth(n).expect("the table");
+    part.lines().filter(|l| l.starts_with(&format!("{base}--"))).collect()
+}
+
+#[test]
+fn the_costs_table_compares_protocols_and_values_may_hold_commas_in_parentheses() {
+    let o = halab(&[
+        "compare",
+        "chaos",
+        "skew-uniform",
+        "--vary",
+        "halab.checkpointing.protocol=coordinated,communication-induced",
+        "--vary",
+        "job.key-distribution=uniform,hot(0.8, 10)",
+        "--seeds",
+        "1..2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    for base in ["chaos", "skew-uniform"] {
+        assert!(text.contains(&format!("\n{base}:\n")), "a heading per scenario: {text}");
+        assert_eq!(rows(&text, base).len(), 4, "{text}");
+        let costs = table(&text, base, 1);
+        assert_eq!(costs.len(), 4, "{text}");
+        let forced = |protocol: &str| -> String {
+            let line = costs
+                .iter()
+                .find(|l| l.contains(protocol) && l.contains("hot_0.8__10_"))
+                .expect("row");
+            line.split_whitespace()
+                .last()
+                .expect("forced")
+                .trim_start_matches('*')
+                .to_string()
+        };
+        assert_eq!(forced("=coordinated"), "0", "{text}");
+        assert_ne!(forced("=communication-induced"), "0", "{text}");
+    }
+    assert!(text.contains("ckpt msgs") && text.contains("lat p99"), "{text}");
 }
 
 #[test]

@@ -259,6 +259,8 @@ impl std::fmt::Display for TraceEntry {
 #[derive(Clone, Debug)]
 pub struct Tracer {
     inner: Arc<Mutex<TraceLog>>,
+    /// Counted beside the trace, not in it.
+    traffic: crate::checkpoint::traffic::CheckpointTraffic,
 }
 
 #[derive(Debug)]
@@ -364,7 +366,13 @@ impl Tracer {
                 entries: Vec::new(),
                 last_lease_epoch: 0,
             })),
+            traffic: Default::default(),
         }
+    }
+
+    /// The run's checkpoint traffic counters (not traced).
+    pub fn traffic(&self) -> &crate::checkpoint::traffic::CheckpointTraffic {
+        &self.traffic
     }
 
     /// Simulated milliseconds since the tracer was created.

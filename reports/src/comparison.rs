@@ -51,6 +51,12 @@ pub struct ComparisonRow {
     /// Median over the runs of the source records read again after
     /// restores.
     pub median_records_rolled_back: Option<u64>,
+    /// Medians over the runs of the checkpoint protocol's control
+    /// messages, the bytes its snapshots uploaded, and the snapshots
+    /// piggybacked indexes forced.
+    pub median_checkpoint_messages: Option<u64>,
+    pub median_checkpoint_bytes: Option<u64>,
+    pub median_forced_snapshots: Option<u64>,
 }
 
 impl ComparisonRow {
@@ -130,7 +136,11 @@ pub fn comparison_row(scenario: &str, records: &[RunRecord]) -> ComparisonRow {
         .flat_map(|r| r.tasks_lost_per_crash.iter().copied())
         .collect();
     let rolled_back: Vec<u64> = runs.iter().map(|r| r.records_rolled_back).collect();
+    let of = |f: fn(&RunRecord) -> u64| median_u64(&runs.iter().map(|r| f(r)).collect::<Vec<u64>>());
     ComparisonRow {
+        median_checkpoint_messages: of(|r| r.checkpoint_messages),
+        median_checkpoint_bytes: of(|r| r.checkpoint_bytes),
+        median_forced_snapshots: of(|r| r.forced_snapshots),
         median_records_rolled_back: median_u64(&rolled_back),
         median_catch_up_ms: median_u64(&catch_up),
         median_hottest_task_manager_ms_per_s: median_u64(&hottest),
@@ -189,10 +199,16 @@ mod tests {
                 .collect();
             r.tasks_lost_per_crash = vec![u32::try_from(seed).expect("small")];
             r.records_rolled_back = [500, 90, 7][seed as usize - 1];
+            r.checkpoint_messages = [30, 10, 20][seed as usize - 1];
+            r.checkpoint_bytes = [4_000, 6_000, 5_000][seed as usize - 1];
+            r.forced_snapshots = [1, 3, 2][seed as usize - 1];
             records.push(r);
         }
         let row = comparison_row("a", &records);
         assert_eq!(row.median_records_rolled_back, Some(90), "7, 90, 500");
+        assert_eq!(row.median_checkpoint_messages, Some(20), "10, 20, 30");
+        assert_eq!(row.median_checkpoint_bytes, Some(5_000));
+        assert_eq!(row.median_forced_snapshots, Some(2));
         assert_eq!(row.median_catch_up_ms, Some(200), "100, 200, 300 ms");
         assert_eq!(row.median_hottest_task_manager_ms_per_s, Some(202), "102, 202, 302");
         assert_eq!((row.crashes, row.tasks_lost), (3, 6));

@@ -98,6 +98,11 @@ impl Default for Page<'_> {
     }
 }
 
+/// `n` bytes in decimal megabytes, one decimal.
+fn bytes(n: u64) -> String {
+    format!("{:.1} MB", n as f64 / 1e6)
+}
+
 fn seconds(ms: Option<u64>) -> String {
     ms.map(|v| format!("{:.2} s", v as f64 / 1000.0))
         .unwrap_or_else(|| "–".into())
@@ -277,7 +282,8 @@ fn render_comparisons(h: &mut String, groups: &[ComparisonGroup]) {
              <th>passed</th><th>recovered</th><th>median recovery</th><th>p90 recovery</th>\
              <th>median restarts</th><th>gave up</th><th>median downtime</th><th>median checkpoint</th>\
              <th>median catch-up</th><th>hottest TaskManager</th><th>tasks lost per crash</th>\
-             <th>records rolled back</th></tr></thead>\n<tbody>",
+             <th>records rolled back</th><th>checkpoint messages</th><th>checkpoint bytes</th>\
+             <th>forced snapshots</th></tr></thead>\n<tbody>",
             names.join(" "),
             g.rows.len(),
             g.seeds.len(),
@@ -333,7 +339,8 @@ fn render_comparison_row(h: &mut String, r: &ComparisonRow, b: &Bests) {
     let _ = writeln!(
         h,
         "<tr data-compared=\"{name}\"><td class=\"name\">{name}</td><td>{}</td><td>{}</td><td>{}/{}</td>\
-         <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+         <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+         <td>{}</td><td>{}</td><td>{}</td></tr>",
         r.runs,
         r.passes,
         r.recovered,
@@ -348,6 +355,9 @@ fn render_comparison_row(h: &mut String, r: &ComparisonRow, b: &Bests) {
         or_dash(r.median_hottest_task_manager_ms_per_s.map(|v| format!("{v} ms/s busy"))),
         or_dash(r.tasks_lost_per_crash().map(|v| format!("{v:.1}"))),
         or_dash(r.median_records_rolled_back.map(|v| v.to_string())),
+        or_dash(r.median_checkpoint_messages.map(|v| v.to_string())),
+        or_dash(r.median_checkpoint_bytes.map(bytes)),
+        or_dash(r.median_forced_snapshots.map(|v| v.to_string())),
         name = escape(&r.scenario),
     );
 }
@@ -505,6 +515,9 @@ mod tests {
             crashes: 4,
             tasks_lost: 10,
             median_records_rolled_back: Some(1_234),
+            median_checkpoint_messages: Some(321),
+            median_checkpoint_bytes: Some(2_500_000),
+            median_forced_snapshots: Some(7),
         };
         let groups = [ComparisonGroup {
             rows: vec![row("patient", 4_000, 9_000, 0), row("quitter", 1_000, 2_000, 2)],
@@ -522,8 +535,12 @@ mod tests {
                 .to_string()
         };
         assert!(
-            line("patient").ends_with("<td>1.50 s</td><td>700 ms/s busy</td><td>2.5</td><td>1234</td></tr>"),
-            "catch-up, hottest TaskManager, tasks lost per crash, records rolled back: {}",
+            line("patient").ends_with(
+                "<td>1.50 s</td><td>700 ms/s busy</td><td>2.5</td><td>1234</td><td>321</td><td>2.5 MB</td>\
+                 <td>7</td></tr>"
+            ),
+            "catch-up, hottest TaskManager, tasks lost per crash, records rolled back, checkpoint messages, \
+             bytes, forced snapshots: {}",
             line("patient")
         );
         // The quitter recovers fastest, but its downtime is a lower bound.

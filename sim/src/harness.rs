@@ -687,6 +687,7 @@ fn run_record(
     let checkpoints = recovery::checkpoint_events(trace);
     let recovery = recovery::recovery_episodes(&plan, trace, &out.buckets);
     let tasks_lost_per_crash = recovery::tasks_lost_per_crash(&plan, trace);
+    let traffic = out.tracer.traffic().totals();
     RunRecord {
         schema: RECORD_SCHEMA,
         scenario: run.sc.name.clone(),
@@ -733,5 +734,8 @@ fn run_record(
         tasks_lost_per_crash,
         records_rolled_back: out.records_reread,
         snapshots_rolled_back: recovery::snapshots_rolled_back(trace),
+        checkpoint_messages: traffic.messages,
+        checkpoint_bytes: traffic.bytes,
+        forced_snapshots: traffic.forced_snapshots,
     }
 }

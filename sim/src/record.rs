@@ -323,6 +323,19 @@ pub struct RunRecord {
     /// domino effect); 0 under coordinated checkpoints.
     #[serde(default)]
     pub snapshots_rolled_back: u64,
+    /// Control messages of the checkpoint protocol: triggers, barriers
+    /// (one per channel), acknowledgements and declines, completion
+    /// notifications, and piggybacked indexes (communication-induced).
+    #[serde(default)]
+    pub checkpoint_messages: u64,
+    /// Bytes the tasks' snapshots uploaded to checkpoint storage (state,
+    /// in-flight data, message logs).
+    #[serde(default)]
+    pub checkpoint_bytes: u64,
+    /// Communication-induced checkpoints: snapshots a received index
+    /// forced.
+    #[serde(default)]
+    pub forced_snapshots: u64,
 }
 
 /// One TaskManager's load over the run, under Flink's metric names.
@@ -398,6 +411,9 @@ impl RunRecord {
             tasks_lost_per_crash: Vec::new(),
             records_rolled_back: 0,
             snapshots_rolled_back: 0,
+            checkpoint_messages: 0,
+            checkpoint_bytes: 0,
+            forced_snapshots: 0,
         }
     }
 

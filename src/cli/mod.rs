@@ -134,9 +134,11 @@ pub enum Command {
     /// Run every combination of the varied keys on the same seeds (the same
     /// fault plans) and compare them side by side.
     Compare {
-        /// A built-in scenario name, or a scenario file: an argument that
-        /// contains `/` or ends in `.toml` is a file (./x, x.toml).
-        scenario: String,
+        /// Built-in scenario names or scenario files (an argument that
+        /// contains `/` or ends in `.toml` is a file: ./x, x.toml). Each
+        /// is varied alike, and gets its own tables.
+        #[arg(required = true, num_args = 1..)]
+        scenarios: Vec<String>,
         /// A key and its values, e.g.
         /// restart-strategy.type=fixed-delay,exponential-delay (repeatable:
         /// the product of all).
@@ -364,7 +366,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         ),
         Command::Check { file } => check::run(&file),
         Command::Compare {
-            scenario,
+            scenarios,
             vary,
             set,
             seeds,
@@ -372,7 +374,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             out,
             from,
         } => compare::run(compare::Options {
-            scenario,
+            scenarios,
             vary,
             set,
             seeds,

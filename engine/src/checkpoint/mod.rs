@@ -8,6 +8,7 @@ pub mod coordinator;
 pub mod failure_manager;
 pub mod protocol;
 pub mod recovery_line;
+pub mod traffic;
 
 use crate::resources::ResourceModel;
 use std::collections::BTreeMap;

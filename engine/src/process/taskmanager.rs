@@ -420,6 +420,9 @@ impl SessionTasks<'_> {
         | TaskEvent::Canceled(id)) = &ev;
         let epoch = self.leader.epoch;
         assert_eq!(id.epoch, epoch, "invariant: {id} reports in a session of epoch {epoch}");
+        if matches!(ev, TaskEvent::Acknowledge(..) | TaskEvent::Decline(..)) {
+            self.cfg.tracer.traffic().message();
+        }
         match ev {
             TaskEvent::Running(id) => TmToJm::TaskRunning { id },
             TaskEvent::Failed(id, reason) => {

@@ -324,6 +324,16 @@ pub struct RunRecord {
     /// Snapshots discarded by restores of recovery lines (uncoordinated).
     #[serde(default)]
     pub snapshots_rolled_back: u64,
+    /// Control messages of the checkpoint protocol (triggers, barriers,
+    /// acknowledgements, notifications, piggybacked indexes).
+    #[serde(default)]
+    pub checkpoint_messages: u64,
+    /// Bytes the snapshots uploaded to checkpoint storage.
+    #[serde(default)]
+    pub checkpoint_bytes: u64,
+    /// Snapshots forced by piggybacked indexes (communication-induced).
+    #[serde(default)]
+    pub forced_snapshots: u64,
     /// The record as read, byte for byte; `None` for a record built in code.
     #[serde(skip)]
     json: Option<RecordJson>,
@@ -466,6 +476,9 @@ impl RunRecord {
             tasks_lost_per_crash: Vec::new(),
             records_rolled_back: 0,
             snapshots_rolled_back: 0,
+            checkpoint_messages: 0,
+            checkpoint_bytes: 0,
+            forced_snapshots: 0,
             json: None,
         }
     }

@@ -331,6 +331,12 @@ impl JobMaster {
     async fn send_to_tm(&self, tm: TmId, msg: JmToTm) {
         assert!(self.revoked.is_none(), "invariant: sends nothing to {tm} once revoked");
         if let Some(info) = self.tms.get(&tm) {
+            if matches!(
+                msg,
+                JmToTm::TriggerCheckpoint { .. } | JmToTm::NotifyCheckpointComplete { .. }
+            ) {
+                self.cfg.tracer.traffic().message();
+            }
             // A broken connection is noticed by its reader task.
             let _ = info.tx.send(msg).await;
         }

@@ -483,6 +483,7 @@ impl<O: Operator> OperatorTask<O> {
             return Ok(());
         }
         let id = local.take_forced(index);
+        self.env.tracer.traffic().forced_snapshot();
         self.snapshot_locally(id).await
     }
 

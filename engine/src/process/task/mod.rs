@@ -413,7 +413,8 @@ impl TaskEnv {
                 channels,
             });
         }
-        Ok(OutputGate::new(edges, self.partitioner(), self.config.batch_size))
+        Ok(OutputGate::new(edges, self.partitioner(), self.config.batch_size)
+            .with_traffic(self.tracer.traffic().clone()))
     }
 
     /// Wait until every input channel has connected.
@@ -503,6 +504,7 @@ impl TaskEnv {
             incremental: self.config.incremental && self.config.state_backend == StateBackendKind::RocksDb,
             local_backup: self.config.local_backup,
             last_written: None,
+            traffic: self.tracer.traffic().clone(),
         };
         let events = self.events.clone();
         let handle = madsim::task::spawn(async move {
@@ -548,6 +550,7 @@ struct SnapshotWriter {
     /// The last checkpoint written: each is acknowledged or declined once,
     /// in order.
     last_written: Option<CheckpointId>,
+    traffic: crate::checkpoint::traffic::CheckpointTraffic,
 }
 
 impl SnapshotWriter {
@@ -588,6 +591,7 @@ impl SnapshotWriter {
         } else {
             resources.upload(uploaded_bytes).await;
         }
+        self.traffic.uploaded(uploaded_bytes);
         let end_of_input = snapshot.end_of_input;
         let cut = snapshot.cut.clone();
         let in_flight_records = (snapshot.in_flight_input.len() + snapshot.in_flight_output.len()) as u64;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use futures::stream::{SelectAll, StreamExt};
 
 use crate::checkpoint::barrier::{is_timed_out, AlignmentType};
+use crate::checkpoint::traffic::CheckpointTraffic;
 use crate::checkpoint::{CheckpointBarrier, CheckpointId};
 use crate::graph::ShipStrategy;
 use crate::net::{ConnRx, ConnTx};
@@ -158,6 +159,8 @@ pub struct OutputGate {
     /// per channel the last index sent on it.
     index: Option<u64>,
     index_sent: Vec<u64>,
+    /// Counts the barriers and indexes sent.
+    traffic: CheckpointTraffic,
 }
 
 /// One output edge's connected channels, in channel-selection order.
@@ -168,6 +171,12 @@ pub struct ConnectedEdge {
 }
 
 impl OutputGate {
+    /// Count the barriers and indexes this gate sends in `traffic`.
+    pub fn with_traffic(mut self, traffic: CheckpointTraffic) -> Self {
+        self.traffic = traffic;
+        self
+    }
+
     pub fn new(edges: Vec<ConnectedEdge>, partitioner: Arc<dyn Partitioner>, batch_size: usize) -> Self {
         let mut out = OutputGate {
             edges: Vec::new(),
@@ -183,6 +192,7 @@ impl OutputGate {
             log: None,
             index: None,
             index_sent: Vec::new(),
+            traffic: CheckpointTraffic::default(),
         };
         for e in edges {
             let first = out.channels.len();
@@ -447,7 +457,7 @@ impl OutputGate {
                         DataMsg::Barrier(b)
                     }
                 };
-                send_on(&self.channels[idx].tx, idx, msg).await?;
+                send_on(&self.channels[idx].tx, idx, msg, &self.traffic).await?;
             }
         }
         self.settle_pending();
@@ -512,7 +522,7 @@ impl OutputGate {
                     p.overtaken.extend(ChannelRecord::tag(idx, r));
                 }
             }
-            send_on(&self.channels[idx].tx, idx, DataMsg::Barrier(p.barrier)).await?;
+            send_on(&self.channels[idx].tx, idx, DataMsg::Barrier(p.barrier), &self.traffic).await?;
         }
         self.completed.push_back((p.barrier.id, p.overtaken));
         Ok(())
@@ -609,14 +619,18 @@ impl OutputGate {
                 }
             }
             overtaken.extend(ChannelRecord::tag(idx, &ch.buffer));
-            send_on(&self.channels[idx].tx, idx, DataMsg::Barrier(barrier)).await?;
+            send_on(&self.channels[idx].tx, idx, DataMsg::Barrier(barrier), &self.traffic).await?;
         }
         Ok(overtaken)
     }
 }
 
-/// Send `msg` on output channel `idx`.
-async fn send_on(tx: &ConnTx, idx: usize, msg: DataMsg) -> Result<(), TaskError> {
+/// Send `msg` on output channel `idx`, counting it in `traffic` if it is
+/// the checkpoint protocol's (a barrier or an index).
+async fn send_on(tx: &ConnTx, idx: usize, msg: DataMsg, traffic: &CheckpointTraffic) -> Result<(), TaskError> {
+    if matches!(msg, DataMsg::Barrier(_) | DataMsg::CheckpointIndex(_)) {
+        traffic.message();
+    }
     tx.send(msg)
         .await
         .map_err(|e| TaskError::Network(format!("sending on output channel {idx}: {e}")))
