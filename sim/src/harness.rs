@@ -666,6 +666,22 @@ fn subtask_metrics(sc: &Scenario, load: &BTreeMap<ExecutionVertexId, SubtaskLoad
 }
 
 /// A finished run's record: its verdict, counts and series.
+/// A job status under its Flink name (`RUNNING`).
+fn status_name<T: serde::Serialize>(status: T) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Every TaskManager's load over the run.
+fn task_manager_metrics(out: &SimOutput) -> Vec<TaskManagerMetrics> {
+    out.load_by_task_manager
+        .iter()
+        .map(|(name, l)| TaskManagerMetrics::of(name, l, out.end_ms))
+        .collect()
+}
+
 fn run_record(
     run: RunOf<'_>,
     plan: FaultPlan,
@@ -713,10 +729,7 @@ fn run_record(
         leaderships: leaders.epochs,
         rescales: keyed.rescales,
         job_metrics: recovery::job_metrics(trace, out.end_ms),
-        final_job_status: serde_json::to_value(status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        final_job_status: status_name(status),
         simulated_ms: out.end_ms,
         wall_ms: 0.0,
         buckets: out.buckets.clone(),
@@ -726,11 +739,7 @@ fn run_record(
         recovery,
         latency: out.sink.latency(),
         subtasks: subtask_metrics(run.sc, &out.load),
-        task_managers: out
-            .load_by_task_manager
-            .iter()
-            .map(|(name, l)| TaskManagerMetrics::of(name, l, out.end_ms))
-            .collect(),
+        task_managers: task_manager_metrics(out),
         tasks_lost_per_crash,
         records_rolled_back: out.records_reread,
         snapshots_rolled_back: recovery::snapshots_rolled_back(trace),

@@ -246,6 +246,10 @@ impl JobMaster {
         }
         for (tm, id) in targets {
             let member = self.local_checkpoints.as_ref().map(|l| l.member(c, id.vertex));
+            assert!(
+                member.is_none() || c.states.values().all(|h| h.cut.is_some()),
+                "invariant: a recovery line is made of uncoordinated snapshots"
+            );
             let notify = JmToTm::NotifyCheckpointComplete {
                 id: *id,
                 checkpoint: c.id,

@@ -173,6 +173,10 @@ pub struct ConnectedEdge {
 impl OutputGate {
     /// Count the barriers and indexes this gate sends in `traffic`.
     pub fn with_traffic(mut self, traffic: CheckpointTraffic) -> Self {
+        assert!(
+            self.records_out == 0 && self.last_barrier.is_none() && self.last_watermark == 0,
+            "invariant: the counters are attached before the gate sends"
+        );
         self.traffic = traffic;
         self
     }
