@@ -127,6 +127,7 @@ catalogue_tests! {
     skew_uniform => "skew-uniform",
     skew_hot => "skew-hot",
     skew_zipf => "skew-zipf",
+    checkmate_skew => "checkmate-skew",
 }
 
 #[test]

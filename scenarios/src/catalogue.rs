@@ -11,6 +11,7 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("skew-uniform", include_str!("../catalogue/skew-uniform.toml")),
     ("skew-hot", include_str!("../catalogue/skew-hot.toml")),
     ("skew-zipf", include_str!("../catalogue/skew-zipf.toml")),
+    ("checkmate-skew", include_str!("../catalogue/checkmate-skew.toml")),
     ("tm-crash", include_str!("../catalogue/tm-crash.toml")),
     (
         "at-least-once-crashes",
