@@ -57,6 +57,18 @@ fn the_costs_table_compares_protocols_and_values_may_hold_commas_in_parentheses(
         assert_ne!(forced("=communication-induced"), "0", "{text}");
     }
     assert!(text.contains("ckpt msgs") && text.contains("lat p99"), "{text}");
+    // Each variant's latency p99 lies above its p50 (chaos runs spread).
+    let seconds = |cell: &str| -> f64 {
+        cell.trim_start_matches('*')
+            .trim_end_matches('s')
+            .parse()
+            .expect("seconds")
+    };
+    for (first, cost) in rows(&text, "chaos").iter().zip(table(&text, "chaos", 1)) {
+        let p50 = seconds(first.split_whitespace().nth(8).expect("latency"));
+        let p99 = seconds(cost.split_whitespace().nth(2).expect("lat p99"));
+        assert!(p99 > p50, "{first}\n{cost}");
+    }
 }
 
 #[test]

@@ -516,6 +516,60 @@ mod tests {
         assert!(tasks.iter().all(|t| local.floor[t] == 0));
     }
 
+    /// A communication-induced snapshot of every task of source → count →
+    /// sink with `n` records through each channel and `index`.
+    fn take_indexed(local: &mut LocalCheckpoints, id: u64, n: u64, index: u64) {
+        for (vertex, received, sent) in [(0, None, Some(n)), (1, Some(n), Some(n)), (2, Some(n), None)] {
+            let mut h = snapshot(vertex, id, received, sent);
+            h.cut.as_mut().expect("a cut").index = index;
+            local.add(task(vertex), h, 1);
+        }
+    }
+
+    fn complete(line: LineProposal, id: CheckpointId) -> CompletedCheckpoint {
+        CompletedCheckpoint {
+            id,
+            trigger_ms: line.oldest_ms,
+            completion_ms: 10,
+            states: line.states,
+            replay: line.replay,
+        }
+    }
+
+    #[test]
+    fn after_a_restore_and_a_completed_line_the_index_rule_counts_from_the_kept_snapshots() {
+        let job = JobGraph::streaming_count(1, 1, 1, 1);
+        let mut local = LocalCheckpoints::new(&job, Sabotage::None, CheckpointProtocol::CommunicationInduced);
+        let tasks = [task(0), task(1), task(2)];
+        for id in 1..=3 {
+            take_indexed(&mut local, id, 10 * id, id);
+        }
+        let line = local.propose().expect("a line at index 3");
+        local.registered(&line);
+        let restored = complete(line, 1);
+        assert_eq!(local.roll_back(&tasks, Some(&restored)), 0);
+        assert!(
+            tasks.iter().all(|t| local.floor[t] == 2),
+            "the restored snapshot is third"
+        );
+        // The second attempt's snapshots, indexes from the restored one on.
+        let second = |count: u64| (2 << 32) + count;
+        take_indexed(&mut local, second(1), 40, 4);
+        take_indexed(&mut local, second(2), 50, 5);
+        let line = local.propose().expect("a line at index 5");
+        assert!(line.members.values().all(|m| *m == Some(second(2))));
+        local.registered(&line);
+        local.completed(&complete(line, 2));
+        assert!(tasks.iter().all(|t| local.cuts[t].len() == 1 && local.floor[t] == 0));
+        take_indexed(&mut local, second(3), 60, 6);
+        let line = local.propose().expect("a line at index 6");
+        assert!(
+            line.members.values().all(|m| *m == Some(second(3))),
+            "{:?}",
+            line.members
+        );
+    }
+
     #[test]
     fn a_broken_line_takes_every_latest_snapshot() {
         let job = JobGraph::streaming_count(1, 1, 1, 1);
