@@ -17,6 +17,9 @@ use crate::ha::{HighAvailabilityType, LeaseConfig};
 use crate::partition::key_groups;
 use crate::partition::{PartitionerKind, PartitionerParams};
 
+mod sabotage;
+pub use sabotage::Sabotage;
+
 /// The raw configuration: Flink keys to string values.
 pub type Configuration = BTreeMap<String, String>;
 
@@ -100,97 +103,6 @@ pub const KNOWN_KEYS: &[&str] = &[
     "cluster.evenly-spread-out-slots",
     "halab.checkpointing.protocol",
 ];
-
-/// A deliberately broken behaviour, selectable only programmatically (tests
-/// and test-only scenarios), that exists to prove the checkers catch it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Sabotage {
-    #[default]
-    None,
-    /// The sink commits each transaction at pre-commit time, before the
-    /// checkpoint completes.
-    SinkCommitsAtPreCommit,
-    /// Sources start from offset 0 instead of the restored offsets.
-    SourceIgnoresRestoredOffsets,
-    /// The keyed count starts empty instead of from the restored state.
-    CountIgnoresRestoredState,
-    /// Exactly-once barrier handling that never blocks a channel (no alignment).
-    NoBarrierAlignment,
-    /// A restore that drops the persisted in-flight data of unaligned checkpoints.
-    RestoreSkipsInFlightData,
-    /// Uncoordinated checkpoints restore every task's latest snapshot, with
-    /// no rollback for orphan records: a cut that is not consistent.
-    InconsistentRecoveryLine,
-    /// Communication-induced checkpoints whose tasks ignore the indexes
-    /// piggybacked on records (no forced snapshots): the index rule's line
-    /// is then not consistent.
-    NoForcedSnapshots,
-    /// An iteration head snapshots at its input's barriers and forgets the
-    /// records in its loop (no back-edge log): the cut is not consistent.
-    ForgetBackEdges,
-    /// The JobManager restarts at once, ignoring the strategy's backoff.
-    RestartIgnoresBackoff,
-    /// The JobManager restarts even when the strategy says it cannot.
-    RestartNeverGivesUp,
-    /// The JobManager restarts once the backoff has passed, without waiting
-    /// for the cancellation of the tasks it restarts to finish.
-    RestartBeforeCancellation,
-    /// The sink store ignores fencing tokens: no fence per sink subtask, and
-    /// a write lands in whatever transaction is open under its id.
-    SinkStoreWithoutFencing,
-    /// A leader keeps acting after its lease is lost (its own clock says so,
-    /// or the service refuses a renewal). Fencing must still stop it.
-    LeaderIgnoresLease,
-    /// An implementation that forgot fencing: the leader ignores its lease,
-    /// and the coordination service, checkpoint storage, TaskManagers and
-    /// sink store all accept stale epochs.
-    NoEpochFencing,
-    /// As [`Sabotage::NoEpochFencing`], but the sink store still fences: the
-    /// control that shows what the sink's epoch check alone prevents.
-    OnlySinkFencing,
-    /// A keyed restore keeps only the keys its own old subtask held: the
-    /// state of keys that move in a rescale is lost.
-    RescaleDropsMovedState,
-    /// A failover also aborts a checkpoint that is being finalised (its
-    /// pointer write in flight) and restarts without waiting for the
-    /// outcome, so the restore can disagree with the completed checkpoint
-    /// store.
-    FailoverAbortsFinalizingCheckpoint,
-    /// The JobManager registers every checkpoint after the second under
-    /// id 2: the coordinator's assertion that ids only increase stops the
-    /// run (a `crash` verdict).
-    CheckpointIdRepeats,
-    /// State that outlives a run: each JobManager started in the process
-    /// delays its first checkpoint by one more millisecond, so the same seed
-    /// gives another trace (a `nondeterminism` verdict under
-    /// `--check-determinism`).
-    LeaksStateAcrossRuns,
-}
-
-impl Sabotage {
-    /// The leader keeps acting after its lease is gone.
-    pub fn leader_ignores_lease(self) -> bool {
-        matches!(
-            self,
-            Sabotage::LeaderIgnoresLease | Sabotage::NoEpochFencing | Sabotage::OnlySinkFencing
-        )
-    }
-
-    /// The coordination service, checkpoint storage and TaskManagers check
-    /// epochs.
-    pub fn fences_cluster(self) -> bool {
-        let fences = !matches!(self, Sabotage::NoEpochFencing | Sabotage::OnlySinkFencing);
-        // Forgetting fencing includes the leader ignoring its lease.
-        assert!(fences || self.leader_ignores_lease(), "invariant: {self:?} unfenced");
-        fences
-    }
-
-    /// The sink store checks fencing tokens.
-    pub fn fences_sink(self) -> bool {
-        !matches!(self, Sabotage::NoEpochFencing | Sabotage::SinkStoreWithoutFencing)
-    }
-}
 
 /// The typed, validated engine configuration.
 #[derive(Clone, Debug)]
@@ -735,105 +647,5 @@ impl EngineConfig {
         Ok(max_p)
     }
 }
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn conf(pairs: &[(&str, &str)]) -> Configuration {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    #[test]
-    fn high_availability_takes_none_and_kubernetes_in_any_case_and_refuses_zookeeper() {
-        let ha = |v: &str| EngineConfig::from_configuration(&conf(&[("high-availability.type", v)]));
-        assert_eq!(ha("NONE").expect("none").high_availability, HighAvailabilityType::None);
-        assert_eq!(
-            ha("Kubernetes").expect("kubernetes").high_availability,
-            HighAvailabilityType::Kubernetes
-        );
-        let e = ha("zookeeper").expect_err("refused");
-        assert_eq!(
-            (e.key.as_str(), e.value.as_str()),
-            ("high-availability.type", "zookeeper")
-        );
-        assert!(e.message.contains("use `kubernetes`"), "{e}");
-        let e = ha("etcd").expect_err("unknown");
-        assert_eq!(e.value, "etcd");
-    }
-
-    #[test]
-    fn defaults_are_flinks() {
-        let c = EngineConfig::from_configuration(&Configuration::new()).expect("defaults valid");
-        assert_eq!(c.checkpoint_interval, None);
-        assert_eq!(c.heartbeat_interval, Duration::from_secs(10));
-        assert_eq!(c.heartbeat_timeout, Duration::from_secs(50));
-        assert_eq!(c.checkpoint_timeout, Duration::from_secs(600));
-        assert_eq!(c.failover_strategy, "region");
-        assert_eq!(c.effective_max_parallelism(4), Ok(128));
-    }
-
-    #[test]
-    fn checkpointing_modes() {
-        let c = EngineConfig::from_configuration(&conf(&[
-            ("execution.checkpointing.unaligned.enabled", "true"),
-            ("execution.checkpointing.aligned-checkpoint-timeout", "30ms"),
-        ]))
-        .expect("valid");
-        assert_eq!(c.barrier_config().aligned_timeout_ms, 30);
-        assert!(c.barrier_config().unaligned);
-        let a = EngineConfig::from_configuration(&conf(&[("execution.checkpointing.mode", "AT_LEAST_ONCE")]))
-            .expect("valid");
-        assert_eq!(a.checkpointing_mode, CheckpointingMode::AtLeastOnce);
-        assert!(EngineConfig::from_configuration(&conf(&[
-            ("execution.checkpointing.mode", "at-least-once"),
-            ("execution.checkpointing.unaligned.enabled", "true")
-        ]))
-        .is_err());
-        assert!(EngineConfig::from_configuration(&conf(&[("execution.checkpointing.mode", "sometimes")])).is_err());
-    }
-
-    #[test]
-    fn unknown_key_is_rejected() {
-        let e = EngineConfig::from_configuration(&conf(&[("execution.checkpointing.intervall", "1s")])).unwrap_err();
-        assert_eq!(e.key, "execution.checkpointing.intervall");
-        assert!(e.to_string().contains("unknown configuration key"));
-    }
-
-    #[test]
-    fn zero_intervals_name_their_own_key() {
-        for key in ["halab.rpc.timeout", "halab.source.poll-interval"] {
-            let e = EngineConfig::from_configuration(&conf(&[(key, "0ms")])).unwrap_err();
-            assert_eq!(e.key, key);
-        }
-    }
-
-    #[test]
-    fn bad_values_name_the_key() {
-        let e = EngineConfig::from_configuration(&conf(&[("heartbeat.interval", "soon")])).unwrap_err();
-        assert_eq!(e.key, "heartbeat.interval");
-        let e = EngineConfig::from_configuration(&conf(&[("heartbeat.interval", "10s"), ("heartbeat.timeout", "5s")]))
-            .unwrap_err();
-        assert_eq!(e.key, "heartbeat.timeout");
-        let e = EngineConfig::from_configuration(&conf(&[("restart-strategy.type", "sometimes")])).unwrap_err();
-        assert!(e.to_string().contains("sometimes"), "{e}");
-        assert_eq!(e.key, "restart-strategy.type");
-        // A restart strategy's own key is named, with its value.
-        let e = EngineConfig::from_configuration(&conf(&[
-            ("restart-strategy.type", "fixed-delay"),
-            ("restart-strategy.fixed-delay.attempts", "three"),
-        ]))
-        .unwrap_err();
-        assert_eq!(
-            (e.key.as_str(), e.value.as_str()),
-            ("restart-strategy.fixed-delay.attempts", "three")
-        );
-        assert!(e.message.contains("not a 32-bit integer"), "{e}");
-    }
-
-    #[test]
-    fn max_parallelism_smaller_than_parallelism_is_impossible() {
-        let c = EngineConfig::from_configuration(&conf(&[("pipeline.max-parallelism", "2")])).expect("valid");
-        assert!(c.effective_max_parallelism(4).is_err());
-    }
-}
+mod tests;
