@@ -160,4 +160,37 @@ mod regressions {
         let coordinated = run_seed(&scenario("tm-crash"), 1).expect("runs");
         assert!(coordinated.restarts > 0 && coordinated.snapshots_rolled_back == 0);
     }
+
+    /// graph-chaos-cic seed 17053 (of 1..20000; no fault could be shrunk
+    /// away): a TaskManager cut off from the JobManager comes back with a
+    /// backlog of its stale tasks' acknowledgements and declines (several
+    /// per task under communication-induced checkpoints), which reach the
+    /// JobMaster one after another from just before the restart is due.
+    /// Events won every turn of its loop, so the due restart waited 40 ms
+    /// for the backlog to end. A deadline already past now goes before the
+    /// next event, as a due action is queued in Flink's main-thread
+    /// mailbox ahead of the messages that come after it.
+    #[test]
+    fn a_backlog_of_stale_acknowledgements_does_not_hold_back_a_due_restart() {
+        let path = format!(
+            "{}/tests/fixtures/restart-starved-by-stale-acknowledgements.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).expect("fixture");
+        let s = parse_scenario(&text, &path).expect("valid");
+        let r = run_seed(&s, 17053).expect("runs");
+        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.message);
+        let scheduled = &r.restart_events[0];
+        let due = scheduled.t_ms + scheduled.delay_ms as u64;
+        let restarted = r
+            .recovery
+            .iter()
+            .filter_map(|e| e.restarted_ms)
+            .min()
+            .expect("a restart");
+        assert!(
+            (due..=due + 2).contains(&restarted),
+            "restart due at {due} ms happened at {restarted} ms"
+        );
+    }
 }

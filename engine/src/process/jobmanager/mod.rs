@@ -221,6 +221,13 @@ impl JobMaster {
                 },
                 ev = ev_rx.recv() => match ev {
                     Some(ev) => {
+                        // A deadline already past (events kept the loop busy
+                        // beyond it) goes first, as in Flink's main-thread
+                        // mailbox, where a scheduled action that fell due is
+                        // queued ahead of the messages that come after it.
+                        if self.next_wakeup_ms() < self.now_ms() && self.still_leader() {
+                            self.on_timer().await;
+                        }
                         if self.still_leader() {
                             self.on_event(ev).await;
                         }
