@@ -127,9 +127,11 @@ fn a_restart_due_while_the_leader_was_paused_may_run_at_its_resume() {
         .into_iter()
         .find(|(t, _, _)| *t >= due)
         .expect("a restart");
+    // What fell due while the JobManager was frozen runs as it resumes
+    // (at its first turn: an overdue deadline goes before any event).
     assert!(
-        redeploy.0 > resumed && redeploy.0 <= resumed + 10,
-        "it ran just after the resume: {}ms",
+        redeploy.0 >= resumed && redeploy.0 <= resumed + 10,
+        "it ran as the JobManager resumed: {}ms",
         redeploy.0
     );
 }

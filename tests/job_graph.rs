@@ -707,9 +707,12 @@ mod regressions {
 
     /// graph-chaos seed 11390 (shrunk plan in `tests/fixtures/`): tm-1
     /// resumes 19 ms before a restart falls due, and the JobManager's loop
-    /// spends 12 ms on its stale tasks (9 of this 25-task job) before it
-    /// deploys. The fixed 10 ms of slack called that late; the slack now
-    /// grows by a millisecond per task of the job.
+    /// spent 12 ms on its stale tasks (9 of this 25-task job) before it
+    /// deployed. The fixed 10 ms of slack called that late, and the slack
+    /// grew by a millisecond per task of the job. Since an overdue
+    /// deadline goes before the next event (graph-chaos-cic seed 17053,
+    /// tests/uncoordinated.rs), the busy loop no longer holds the restart
+    /// back: it deploys within 2 ms of falling due.
     #[test]
     fn a_busy_loop_of_a_large_job_is_not_a_late_restart() {
         let path = format!(
@@ -729,8 +732,8 @@ mod regressions {
             .find(|(t, _, _)| *t >= due)
             .expect("the restart");
         assert!(
-            deployed.0 > due + 10,
-            "the case this pins: deployed {} for {due}",
+            (due..=due + 2).contains(&deployed.0),
+            "deployed {} for {due}",
             deployed.0
         );
         assert_eq!(deployed.2["tasks"], 25);
