@@ -239,7 +239,7 @@ fn tumbling_windows_commit_every_window_exactly_once_through_a_crash() {
             partitions: s.job.source_partitions,
             records_per_partition: s.records_per_partition(),
             keys: s.job.keys,
-            distribution: s.job.key_distribution,
+            distribution: s.job.key_distribution(),
             records_per_second: s.job.records_per_second,
             nexmark: None,
             edge_targets: halab_sim::reference::EdgeTargets::None,

@@ -136,7 +136,7 @@ fn throughput_under_skew_is_the_hot_counts_capacity_over_its_share() {
         s.faults.scripted.clear();
         s.duration = halab_sim::human::HumanDuration::from_millis(40_000);
         s.job.key_distribution = if name == "skew-hot" {
-            "hot(0.9, 3)".parse().expect("valid")
+            Some("hot(0.9, 3)".parse().expect("valid"))
         } else {
             s.job.key_distribution
         };

@@ -29,6 +29,15 @@
 //! event's time. Strings (names, e-mails, cities, states) are indexes into
 //! NexMark's lists, since records carry numbers.
 //!
+//! A job's `key-distribution`, when set, replaces NexMark's hot ratios (the
+//! `hot_item_ratio` knob of CheckMate's generator): an auction's seller, a
+//! bid's auction and a bid's bidder are each the entity with global id
+//! `1000 + k`, `k` drawn by the distribution over the entities of every
+//! partition that have arrived by the event's time (at least the hot keys
+//! and one more). Under `hot(0.8, 10)` four bids in five go to the ten
+//! auctions with the lowest ids, which key-by sends to ten subtasks or
+//! fewer, as the hot keys of a job of keys.
+//!
 //! A source reads one topic and projects each event onto the record's
 //! `(key, value)` with two of the event's fields ([`Projection`]).
 
@@ -36,6 +45,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::keys::KeyDistribution;
 use crate::reference::splitmix64;
 
 /// NexMark's `FIRST_PERSON_ID` and `FIRST_AUCTION_ID`.
@@ -225,6 +235,9 @@ pub struct NexmarkLog {
     /// Events per partition over all three topics, and their rate.
     pub events_per_partition: u64,
     pub events_per_second: u64,
+    /// The job's `key-distribution`, if set: how references pick the
+    /// persons and auctions they name (NexMark's hot ratios when unset).
+    pub skew: Option<KeyDistribution>,
 }
 
 impl NexmarkLog {
@@ -236,6 +249,7 @@ impl NexmarkLog {
             projections: EventKind::ALL.map(Projection::unread),
             events_per_partition,
             events_per_second,
+            skew: None,
         }
     }
 
@@ -296,40 +310,81 @@ impl NexmarkLog {
                 city: draw.below(CITIES.len() as u64),
             },
             EventKind::Auction => {
-                let seller = if draw.below(HOT_SELLERS_RATIO) > 0 {
-                    persons.saturating_sub(1) / HOT_BATCH * HOT_BATCH
-                } else {
-                    next_person(persons, &mut draw)
-                };
+                let seller = self.seller(lp, persons, &mut draw);
                 let initial_bid = price(&mut draw);
                 Event::Auction {
                     id: self.id(lp, o),
-                    seller: self.id(lp, seller),
+                    seller,
                     category: FIRST_CATEGORY + draw.below(CATEGORIES),
                     initial_bid,
                     reserve: initial_bid + price(&mut draw),
                 }
             }
             EventKind::Bid => {
-                let last_auction = self.arrived_by(EventKind::Auction, t).saturating_sub(1);
-                let auction = if draw.below(HOT_AUCTION_RATIO) > 0 {
-                    last_auction / HOT_BATCH * HOT_BATCH
-                } else {
-                    let first = last_auction.saturating_sub(IN_FLIGHT_AUCTIONS);
-                    first + draw.below(last_auction - first + 1 + AUCTION_ID_LEAD)
-                };
-                let bidder = if draw.below(HOT_BIDDERS_RATIO) > 0 {
-                    persons.saturating_sub(1) / HOT_BATCH * HOT_BATCH + 1
-                } else {
-                    next_person(persons, &mut draw)
-                };
+                let auctions = self.arrived_by(EventKind::Auction, t);
+                let auction = self.auction(lp, auctions, &mut draw);
+                let bidder = self.bidder(lp, persons, &mut draw);
                 Event::Bid {
-                    auction: self.id(lp, auction),
-                    bidder: self.id(lp, bidder),
+                    auction,
+                    bidder,
                     price: price(&mut draw),
                 }
             }
         }
+    }
+
+    /// An auction's seller, given the `persons` of each partition arrived.
+    fn seller(&self, lp: u32, persons: u64, draw: &mut Draws) -> u64 {
+        if let Some(d) = self.skew {
+            return self.skewed_reference(d, persons, draw);
+        }
+        let base0 = if draw.below(HOT_SELLERS_RATIO) > 0 {
+            persons.saturating_sub(1) / HOT_BATCH * HOT_BATCH
+        } else {
+            next_person(persons, draw)
+        };
+        self.id(lp, base0)
+    }
+
+    /// A bid's auction, given the `auctions` of each partition arrived.
+    fn auction(&self, lp: u32, auctions: u64, draw: &mut Draws) -> u64 {
+        if let Some(d) = self.skew {
+            return self.skewed_reference(d, auctions, draw);
+        }
+        let last_auction = auctions.saturating_sub(1);
+        let base0 = if draw.below(HOT_AUCTION_RATIO) > 0 {
+            last_auction / HOT_BATCH * HOT_BATCH
+        } else {
+            let first = last_auction.saturating_sub(IN_FLIGHT_AUCTIONS);
+            first + draw.below(last_auction - first + 1 + AUCTION_ID_LEAD)
+        };
+        self.id(lp, base0)
+    }
+
+    /// A bid's bidder, given the `persons` of each partition arrived.
+    fn bidder(&self, lp: u32, persons: u64, draw: &mut Draws) -> u64 {
+        if let Some(d) = self.skew {
+            return self.skewed_reference(d, persons, draw);
+        }
+        let base0 = if draw.below(HOT_BIDDERS_RATIO) > 0 {
+            persons.saturating_sub(1) / HOT_BATCH * HOT_BATCH + 1
+        } else {
+            next_person(persons, draw)
+        };
+        self.id(lp, base0)
+    }
+
+    /// The global id `FIRST_ID + k` of a person or an auction, `k` drawn by
+    /// `d` over the entities of every partition when each has `arrived`
+    /// (at least the hot keys and one more, so early references may run
+    /// ahead of arrival, as NexMark's own lead does).
+    fn skewed_reference(&self, d: KeyDistribution, arrived: u64, draw: &mut Draws) -> u64 {
+        let at_least = match d {
+            KeyDistribution::Hot { keys, .. } => keys + 1,
+            KeyDistribution::Uniform | KeyDistribution::Zipf { .. } => 1,
+        };
+        let keys = (arrived * u64::from(self.topic_partitions)).max(at_least);
+        FIRST_ID + d.key(keys, draw.next())
     }
 
     /// `(key, value)` of record `o` of log partition `p`, as its topic's
@@ -491,6 +546,82 @@ mod tests {
                 "bid {o} at {t} ms on auction {base0}"
             );
         }
+    }
+
+    fn skewed(d: &str) -> NexmarkLog {
+        NexmarkLog {
+            skew: Some(d.parse().expect("a distribution")),
+            ..log()
+        }
+    }
+
+    /// Every reference (seller, auction, bidder) of one partition under
+    /// `l`, as `(kind of reference, position k = id - 1000, entities of
+    /// every partition arrived by then)`.
+    fn references(l: &NexmarkLog) -> Vec<(&'static str, u64, u64)> {
+        let mut out = Vec::new();
+        for o in 0..l.records(EventKind::Auction) {
+            let t = l.timestamp_ms(EventKind::Auction, o);
+            let Event::Auction { seller, .. } = l.event(3, 2, o) else {
+                panic!("partition 2 holds auctions")
+            };
+            out.push(("seller", seller - FIRST_ID, 2 * l.arrived_by(EventKind::Person, t)));
+        }
+        for o in 0..l.records(EventKind::Bid) {
+            let t = l.timestamp_ms(EventKind::Bid, o);
+            let Event::Bid { auction, bidder, .. } = l.event(3, 4, o) else {
+                panic!("partition 4 holds bids")
+            };
+            out.push(("auction", auction - FIRST_ID, 2 * l.arrived_by(EventKind::Auction, t)));
+            out.push(("bidder", bidder - FIRST_ID, 2 * l.arrived_by(EventKind::Person, t)));
+        }
+        out
+    }
+
+    #[test]
+    fn a_hot_key_distribution_sends_its_share_to_the_lowest_ids_of_every_partition() {
+        let l = skewed("hot(0.8, 10)");
+        for kind in ["seller", "auction", "bidder"] {
+            let refs: Vec<(u64, u64)> = references(&l)
+                .into_iter()
+                .filter(|r| r.0 == kind)
+                .map(|r| (r.1, r.2))
+                .collect();
+            let hot = refs.iter().filter(|(k, _)| *k < 10).count() as f64 / refs.len() as f64;
+            // 80% drawn hot, plus the cold draws' few among the first keys.
+            assert!((0.79..0.83).contains(&hot), "{kind}: {hot} on the hot keys");
+            assert!(
+                refs.iter().all(|(k, arrived)| *k < (*arrived).max(11)),
+                "{kind}: no reference beyond the entities arrived (or the hot keys and one)"
+            );
+            let other_partition = refs.iter().filter(|(k, _)| k % 2 == 1).count();
+            assert!(other_partition * 3 > refs.len(), "{kind}: ids of both partitions");
+        }
+    }
+
+    #[test]
+    fn zipf_makes_the_lowest_id_the_most_referenced_and_uniform_spreads_evenly() {
+        let most = |l: &NexmarkLog| {
+            let mut count = std::collections::BTreeMap::new();
+            let refs = references(l);
+            for r in refs.iter().filter(|r| r.0 == "auction") {
+                *count.entry(r.1).or_insert(0u64) += 1;
+            }
+            let total: u64 = count.values().sum();
+            let (k, n) = count.into_iter().max_by_key(|(_, n)| *n).expect("bids");
+            (k, n as f64 / total as f64)
+        };
+        let (k, share) = most(&skewed("zipf(1.1)"));
+        assert_eq!(k, 0, "auction 1000 is rank 1");
+        assert!(share > 0.1, "zipf(1.1) over thousands of auctions: {share}");
+        let (_, share) = most(&skewed("uniform"));
+        assert!(share < 0.01, "no auction stands out under uniform: {share}");
+        // ... and reaches the auctions of both partitions arrived last.
+        let refs = references(&skewed("uniform"));
+        let auctions: Vec<_> = refs.iter().filter(|r| r.0 == "auction").collect();
+        let top = auctions.iter().map(|r| r.1).max().expect("bids");
+        let arrived = auctions.last().expect("bids").2;
+        assert!(top * 10 > arrived * 9, "uniform reaches auction {top} of {arrived}");
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl SourceContent {
             partitions: sc.job.source_partitions * if nexmark.is_some() { 3 } else { 1 },
             records_per_partition: sc.records_per_partition(),
             keys: sc.job.keys,
-            distribution: sc.job.key_distribution,
+            distribution: sc.job.key_distribution(),
             records_per_second: sc.job.records_per_second,
             nexmark,
             edge_targets: match sc.job.workload {

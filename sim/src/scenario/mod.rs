@@ -17,9 +17,6 @@ use crate::operators::OperatorSpec;
 
 mod validation;
 
-fn is_uniform(d: &KeyDistribution) -> bool {
-    *d == KeyDistribution::Uniform
-}
 use crate::random_faults::RandomFaults;
 
 /// A complete run description.
@@ -157,9 +154,12 @@ pub struct JobSpec {
     /// Number of distinct keys.
     pub keys: u64,
     /// How the records spread over the keys (`uniform`, `zipf(s)`,
-    /// `hot(ratio, keys)`; see [`crate::keys`]).
-    #[serde(skip_serializing_if = "is_uniform")]
-    pub key_distribution: KeyDistribution,
+    /// `hot(ratio, keys)`; see [`crate::keys`]). Unset is `uniform` for a
+    /// job of keys; a NexMark job keeps NexMark's own hot ratios unless it
+    /// is set (see [`crate::nexmark`]). Read it with
+    /// [`JobSpec::key_distribution`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_distribution: Option<KeyDistribution>,
     /// Window size of the `window` topology.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window_size: Option<HumanDuration>,
@@ -204,6 +204,12 @@ pub struct JobSpec {
 impl JobSpec {
     pub fn topology(&self) -> Topology {
         self.topology.unwrap_or_default()
+    }
+
+    /// How a job of keys spreads its records over the keys (`uniform`
+    /// when unset).
+    pub fn key_distribution(&self) -> KeyDistribution {
+        self.key_distribution.unwrap_or_default()
     }
 
     pub fn source_parallelism(&self) -> u32 {
@@ -253,6 +259,7 @@ impl JobSpec {
             self.records_per_second,
         );
         log.proportions = self.nexmark_proportions.unwrap_or(crate::nexmark::DEFAULT_PROPORTIONS);
+        log.skew = self.key_distribution;
         for (kind, projection) in crate::operators::projections(&self.operators) {
             log.projections[kind.topic()] = projection;
         }
@@ -300,7 +307,7 @@ impl Default for JobSpec {
             sink_parallelism: None,
             records_per_second: 1000,
             keys: 100,
-            key_distribution: KeyDistribution::Uniform,
+            key_distribution: None,
             window_size: None,
             bounded: false,
             record_bytes: None,

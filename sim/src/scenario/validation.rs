@@ -75,9 +75,11 @@ impl Scenario {
         if j.keys > MAX_KEYS {
             return Err(err("job.keys", format!("{} is above the limit {MAX_KEYS}", j.keys)));
         }
-        j.key_distribution
-            .check(j.keys)
-            .map_err(|m| err("job.key-distribution", m))?;
+        if j.workload != Workload::Nexmark {
+            j.key_distribution()
+                .check(j.keys)
+                .map_err(|m| err("job.key-distribution", m))?;
+        }
         if j.records_per_second == 0 {
             return Err(err("job.records-per-second", "must be at least 1"));
         }
@@ -111,9 +113,9 @@ impl Scenario {
         Ok(())
     }
 
-    /// A `nexmark` workload: a job of operators, NexMark's own skew, and
-    /// every topic at least one record per second and per partition. The
-    /// `keys` and `edges` workloads take any job.
+    /// A `nexmark` workload: a job of operators, every topic at least one
+    /// record per second and per partition, and fewer hot keys than
+    /// persons. The `keys` and `edges` workloads take any job.
     fn validate_workload(&self) -> Result<(), ScenarioError> {
         let j = &self.job;
         if j.workload != Workload::Nexmark {
@@ -129,12 +131,6 @@ impl Scenario {
             return Err(err(
                 "job.workload",
                 "a NexMark job is written as [[job.operators]], its sources naming the events they read",
-            ));
-        }
-        if j.key_distribution != KeyDistribution::Uniform {
-            return Err(err(
-                "job.key-distribution",
-                "NexMark events have NexMark's own skew (hot sellers, bidders and auctions); leave key-distribution out",
             ));
         }
         let log = j
@@ -157,7 +153,26 @@ impl Scenario {
                 ));
             }
         }
-        Ok(())
+        Self::validate_nexmark_skew(&log)
+    }
+
+    /// A key distribution on NexMark picks among the persons and auctions
+    /// by id (see [`crate::nexmark`]): its hot keys must be fewer than the
+    /// persons the run generates (auctions are three times as many).
+    fn validate_nexmark_skew(log: &crate::nexmark::NexmarkLog) -> Result<(), ScenarioError> {
+        let Some(d) = log.skew else {
+            return Ok(());
+        };
+        let persons = log.records(crate::nexmark::EventKind::Person) * u64::from(log.topic_partitions);
+        match d {
+            KeyDistribution::Hot { keys, .. } if keys >= persons => Err(err(
+                "job.key-distribution",
+                format!(
+                    "{d} names {keys} hot keys, but the run generates {persons} persons: on a NexMark job the hot keys are the persons and auctions with the lowest ids, and must be fewer"
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The legacy job keys: `topology` and its parallelisms.
