@@ -310,7 +310,7 @@ impl NexmarkLog {
                 city: draw.below(CITIES.len() as u64),
             },
             EventKind::Auction => {
-                let seller = self.seller(lp, persons, &mut draw);
+                let seller = self.reference(lp, persons, &mut draw, hot_seller);
                 let initial_bid = price(&mut draw);
                 Event::Auction {
                     id: self.id(lp, o),
@@ -322,8 +322,8 @@ impl NexmarkLog {
             }
             EventKind::Bid => {
                 let auctions = self.arrived_by(EventKind::Auction, t);
-                let auction = self.auction(lp, auctions, &mut draw);
-                let bidder = self.bidder(lp, persons, &mut draw);
+                let auction = self.reference(lp, auctions, &mut draw, hot_auction);
+                let bidder = self.reference(lp, persons, &mut draw, hot_bidder);
                 Event::Bid {
                     auction,
                     bidder,
@@ -333,45 +333,14 @@ impl NexmarkLog {
         }
     }
 
-    /// An auction's seller, given the `persons` of each partition arrived.
-    fn seller(&self, lp: u32, persons: u64, draw: &mut Draws) -> u64 {
-        if let Some(d) = self.skew {
-            return self.skewed_reference(d, persons, draw);
+    /// The id a reference of partition `lp` names, given the entities of
+    /// each partition `arrived`: drawn by the job's key distribution when
+    /// set, else the partition's own entity NexMark's rule `nexmark` picks.
+    fn reference(&self, lp: u32, arrived: u64, draw: &mut Draws, nexmark: fn(u64, &mut Draws) -> u64) -> u64 {
+        match self.skew {
+            Some(d) => self.skewed_reference(d, arrived, draw),
+            None => self.id(lp, nexmark(arrived, draw)),
         }
-        let base0 = if draw.below(HOT_SELLERS_RATIO) > 0 {
-            persons.saturating_sub(1) / HOT_BATCH * HOT_BATCH
-        } else {
-            next_person(persons, draw)
-        };
-        self.id(lp, base0)
-    }
-
-    /// A bid's auction, given the `auctions` of each partition arrived.
-    fn auction(&self, lp: u32, auctions: u64, draw: &mut Draws) -> u64 {
-        if let Some(d) = self.skew {
-            return self.skewed_reference(d, auctions, draw);
-        }
-        let last_auction = auctions.saturating_sub(1);
-        let base0 = if draw.below(HOT_AUCTION_RATIO) > 0 {
-            last_auction / HOT_BATCH * HOT_BATCH
-        } else {
-            let first = last_auction.saturating_sub(IN_FLIGHT_AUCTIONS);
-            first + draw.below(last_auction - first + 1 + AUCTION_ID_LEAD)
-        };
-        self.id(lp, base0)
-    }
-
-    /// A bid's bidder, given the `persons` of each partition arrived.
-    fn bidder(&self, lp: u32, persons: u64, draw: &mut Draws) -> u64 {
-        if let Some(d) = self.skew {
-            return self.skewed_reference(d, persons, draw);
-        }
-        let base0 = if draw.below(HOT_BIDDERS_RATIO) > 0 {
-            persons.saturating_sub(1) / HOT_BATCH * HOT_BATCH + 1
-        } else {
-            next_person(persons, draw)
-        };
-        self.id(lp, base0)
     }
 
     /// The global id `FIRST_ID + k` of a person or an auction, `k` drawn by
@@ -392,6 +361,38 @@ impl NexmarkLog {
     pub fn record(&self, seed: u64, p: u32, o: u64) -> (u64, u64) {
         let (kind, _) = self.locate(p);
         self.projections[kind.topic()].apply(&self.event(seed, p, o))
+    }
+}
+
+/// An auction's seller (base-0, of its own partition) given the `persons`
+/// arrived: NexMark's hot seller or a recent person.
+fn hot_seller(persons: u64, draw: &mut Draws) -> u64 {
+    if draw.below(HOT_SELLERS_RATIO) > 0 {
+        persons.saturating_sub(1) / HOT_BATCH * HOT_BATCH
+    } else {
+        next_person(persons, draw)
+    }
+}
+
+/// A bid's auction (base-0) given the `auctions` arrived: NexMark's hot
+/// auction or one in flight (or a few ahead).
+fn hot_auction(auctions: u64, draw: &mut Draws) -> u64 {
+    let last_auction = auctions.saturating_sub(1);
+    if draw.below(HOT_AUCTION_RATIO) > 0 {
+        last_auction / HOT_BATCH * HOT_BATCH
+    } else {
+        let first = last_auction.saturating_sub(IN_FLIGHT_AUCTIONS);
+        first + draw.below(last_auction - first + 1 + AUCTION_ID_LEAD)
+    }
+}
+
+/// A bid's bidder (base-0) given the `persons` arrived: NexMark's hot
+/// bidder or a recent person.
+fn hot_bidder(persons: u64, draw: &mut Draws) -> u64 {
+    if draw.below(HOT_BIDDERS_RATIO) > 0 {
+        persons.saturating_sub(1) / HOT_BATCH * HOT_BATCH + 1
+    } else {
+        next_person(persons, draw)
     }
 }
 
@@ -529,6 +530,24 @@ mod tests {
         assert!((0.49..0.53).contains(&share(hot_auction)), "{}", share(hot_auction));
         assert!((0.74..0.77).contains(&share(hot_bidder)), "{}", share(hot_bidder));
         assert!(max_price > 10_000_000, "prices reach the top decade");
+    }
+
+    #[test]
+    fn sellers_follow_nexmarks_hot_ratio() {
+        let l = log();
+        let n = l.records(EventKind::Auction);
+        let hot = (0..n)
+            .filter(|o| {
+                let Event::Auction { seller, .. } = l.event(3, 2, *o) else {
+                    panic!("partition 2 holds auctions")
+                };
+                ((seller - FIRST_ID) / 2).is_multiple_of(HOT_BATCH)
+            })
+            .count() as f64
+            / n as f64;
+        // Three quarters to the first of the latest batch (plus the few
+        // random draws that land on one).
+        assert!((0.74..0.78).contains(&hot), "{hot}");
     }
 
     #[test]

@@ -480,21 +480,27 @@ impl JobGraph {
 
     /// Input edges of a vertex in a stable order; the position is the input gate index.
     pub fn inputs(&self, id: JobVertexId) -> Vec<(JobVertexId, JobEdge)> {
-        let mut edges: Vec<(EdgeIndex, JobVertexId, JobEdge)> = self
-            .graph
-            .edges_directed(NodeIndex::new(id as usize), Direction::Incoming)
-            .map(|e| (e.id(), e.source().index() as JobVertexId, e.weight().clone()))
-            .collect();
-        edges.sort_by_key(|(e, _, _)| *e);
-        edges.into_iter().map(|(_, v, e)| (v, e)).collect()
+        self.edges_of(id, Direction::Incoming)
     }
 
     /// Output edges of a vertex in a stable order.
     pub fn outputs(&self, id: JobVertexId) -> Vec<(JobVertexId, JobEdge)> {
+        self.edges_of(id, Direction::Outgoing)
+    }
+
+    /// The edges of `id` in `direction`, in the order they were added, each
+    /// with the vertex at its other end.
+    fn edges_of(&self, id: JobVertexId, direction: Direction) -> Vec<(JobVertexId, JobEdge)> {
         let mut edges: Vec<(EdgeIndex, JobVertexId, JobEdge)> = self
             .graph
-            .edges_directed(NodeIndex::new(id as usize), Direction::Outgoing)
-            .map(|e| (e.id(), e.target().index() as JobVertexId, e.weight().clone()))
+            .edges_directed(NodeIndex::new(id as usize), direction)
+            .map(|e| {
+                let other = match direction {
+                    Direction::Incoming => e.source(),
+                    Direction::Outgoing => e.target(),
+                };
+                (e.id(), other.index() as JobVertexId, e.weight().clone())
+            })
             .collect();
         edges.sort_by_key(|(e, _, _)| *e);
         edges.into_iter().map(|(_, v, e)| (v, e)).collect()
